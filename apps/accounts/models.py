@@ -1,0 +1,132 @@
+"""Users sign in with their e-mail address; invitations bring them into a tenant with a role."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from apps.core.models import PublicIdModel
+from apps.tenancy.models import Role, Team, TenantScopedModel
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("Users need an e-mail address.")
+        user = self.model(email=normalize_email(email), **extra)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+def normalize_email(email: str) -> str:
+    """E-mail addresses are compared case-insensitively; we store them lower-cased and trimmed."""
+    return (email or "").strip().lower()
+
+
+class User(PublicIdModel, AbstractBaseUser, PermissionsMixin):
+    """A person. Global: one login may belong to several tenants (see Membership)."""
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="May use the Django admin (operators only).")
+    date_joined = models.DateTimeField(default=timezone.now)
+    # Bumped to end every session of this user at once (deactivation, "sign out everywhere").
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def clean(self):
+        super().clean()
+        self.email = normalize_email(self.email)
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return (self.full_name or self.email).split(" ")[0]
+
+    def get_session_auth_hash(self) -> str:
+        """Django checks this on every request; including the generation ends old sessions."""
+        return salted_hmac(
+            "apps.accounts.User.get_session_auth_hash",
+            f"{self.password}:{self.session_generation}",
+            algorithm="sha256",
+        ).hexdigest()
+
+
+class MembershipInvitation(TenantScopedModel):
+    """A single-use, expiring invitation to join a tenant with a role. Only the token's hash is kept."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    token_hash = models.CharField(max_length=64, editable=False, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "token_hash"], name="accounts_invitation_tenant_token"),
+            # At most one open invitation per address per tenant; a re-invite replaces it.
+            models.UniqueConstraint(
+                fields=["tenant", "email"],
+                condition=models.Q(status="pending"),
+                name="accounts_invitation_one_pending_per_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.get_role_display()}"
+
+    def clean(self):
+        self.email = normalize_email(self.email)
+        self.validate_same_tenant("team")
+
+    @property
+    def is_usable(self) -> bool:
+        return self.status == self.Status.PENDING and self.expires_at > timezone.now()

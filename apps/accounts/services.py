@@ -1,0 +1,167 @@
+"""Invitations into a tenant, accepting them, and auditing lockouts."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import structlog
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.accounts.models import MembershipInvitation, normalize_email
+from apps.tenancy.context import rows_by_key_including_cross_tenant, tenant_context
+from apps.tenancy.models import Membership, Team, Tenant
+from apps.tenancy.services import audit_event_record
+
+logger = structlog.get_logger(__name__)
+User = get_user_model()
+
+
+class InvitationUnusable(Exception):
+    """The link is unknown, expired, revoked or already used: one generic answer for all."""
+
+
+def hash_token(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def invitation_url(raw_token: str) -> str:
+    return settings.SITE_URL + reverse("accounts:invitation_accept", args=[raw_token])
+
+
+@transaction.atomic
+def member_invite(*, tenant: Tenant, acting_user, email: str, role: str, team: Team | None = None) -> tuple[MembershipInvitation, str]:
+    """Invite `email` with `role`. Re-inviting the same address replaces its pending invitation.
+
+    The e-mail with the single-use link goes out once the transaction commits.
+    """
+    email = normalize_email(email)
+    if Membership.objects.filter(user__email=email).exists():
+        raise ValidationError({"email": "This person is already a member of this workspace."})
+    MembershipInvitation.objects.filter(email=email, status=MembershipInvitation.Status.PENDING).update(
+        status=MembershipInvitation.Status.REVOKED
+    )
+    raw_token = secrets.token_urlsafe(32)
+    invitation = MembershipInvitation(
+        tenant=tenant, email=email, role=role, team=team, token_hash=hash_token(raw_token),
+        invited_by=acting_user if isinstance(acting_user, User) else None,
+        expires_at=timezone.now() + timedelta(days=settings.MEMBER_INVITATION_DAYS),
+    )
+    invitation.full_clean(exclude=["token_hash"])
+    invitation.save()
+    audit_event_record(tenant=tenant, acting_user=acting_user, action="member.invited", target=invitation,
+                       target_label=email, changes={"role": [None, role]})
+    inviter = getattr(acting_user, "email", "") or tenant.name
+    transaction.on_commit(
+        lambda: _send_invitation_email(tenant=tenant, email=email, inviter=inviter,
+                                       role=invitation.get_role_display(), raw_token=raw_token,
+                                       expires_at=invitation.expires_at),
+        robust=True,
+    )
+    return invitation, raw_token
+
+
+def _send_invitation_email(*, tenant, email, inviter, role, raw_token, expires_at) -> None:
+    context = {"tenant": tenant, "inviter": inviter, "role": role, "url": invitation_url(raw_token),
+               "expires_at": expires_at}
+    send_mail(
+        subject=f"You are invited to {tenant.name} on CXM",
+        message=render_to_string("accounts/email/invitation.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[email],
+    )
+
+
+@transaction.atomic
+def invitation_revoke(*, tenant: Tenant, acting_user, invitation: MembershipInvitation) -> MembershipInvitation:
+    invitation = MembershipInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.status == MembershipInvitation.Status.PENDING:
+        invitation.status = MembershipInvitation.Status.REVOKED
+        invitation.save(update_fields=["status"])
+        audit_event_record(tenant=tenant, acting_user=acting_user, action="member.invitation_revoked",
+                           target=invitation, target_label=invitation.email)
+    return invitation
+
+
+def invitation_get_by_token_including_cross_tenant(raw_token: str) -> MembershipInvitation:
+    """The usable invitation a link denotes, or InvitationUnusable (never says which reason)."""
+    if not raw_token or len(raw_token) > 100:
+        raise InvitationUnusable
+    rows = rows_by_key_including_cross_tenant(MembershipInvitation, "token_hash", hash_token(raw_token))
+    invitation = rows[0] if rows else None
+    if invitation is None or not invitation.is_usable or not invitation.tenant.is_active:
+        raise InvitationUnusable
+    return invitation
+
+
+def invitation_accept(*, raw_token: str, user=None, full_name: str = "", password: str = "") -> Membership:
+    """Accept an invitation, once. An existing account (signed in as the invited address) joins;
+    otherwise a new account is created with `full_name` and `password`. All or nothing."""
+    invitation = invitation_get_by_token_including_cross_tenant(raw_token)
+    with tenant_context(invitation.tenant) as tenant:
+        # Lock the row: two simultaneous accepts of one link make one membership.
+        invitation = MembershipInvitation.objects.select_for_update().select_related("team").get(pk=invitation.pk)
+        if not invitation.is_usable:
+            raise InvitationUnusable
+        if user is not None and user.is_authenticated:
+            if normalize_email(user.email) != invitation.email:
+                raise ValidationError("This invitation was sent to another e-mail address. Sign out and open the link again.")
+        else:
+            if User.objects.filter(email=invitation.email).exists():
+                raise ValidationError("An account with this e-mail already exists: sign in first, then open the link again.")
+            user = User(email=invitation.email, full_name=full_name.strip())
+            validate_password(password, user)
+            user.set_password(password)
+            user.full_clean(exclude=["password"])
+            try:
+                with transaction.atomic():
+                    user.save()
+            except IntegrityError as exc:
+                raise ValidationError("An account with this e-mail already exists.") from exc
+        membership = Membership.objects.filter(user=user).first()
+        if membership is None:
+            membership = Membership(tenant=tenant, user=user, role=invitation.role, team=invitation.team)
+        else:
+            membership.role, membership.is_active, membership.deactivated_at = invitation.role, True, None
+            if invitation.team is not None:
+                membership.team = invitation.team
+        membership.full_clean()
+        membership.save()
+        invitation.status = MembershipInvitation.Status.ACCEPTED
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = user
+        invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
+        audit_event_record(tenant=tenant, acting_user=user, action="member.joined", target=membership,
+                           target_label=user.email, changes={"role": [None, membership.role]})
+        return membership
+
+
+def invitations_expire(*, tenant: Tenant) -> int:
+    """Mark the tenant's pending invitations whose time is up as expired. Idempotent."""
+    return MembershipInvitation.objects.filter(
+        status=MembershipInvitation.Status.PENDING, expires_at__lte=timezone.now()
+    ).update(status=MembershipInvitation.Status.EXPIRED)
+
+
+def lockout_record(*, email: str, ip_address: str | None) -> int:
+    """Audit a django-axes lockout in every tenant the locked-out account belongs to."""
+    logger.warning("login.locked_out", email=email, ip_address=ip_address)
+    user = User.objects.filter(email=normalize_email(email)).first()
+    if user is None:
+        return 0
+    memberships = rows_by_key_including_cross_tenant(Membership, "user_id", user.pk)
+    for membership in memberships:
+        with tenant_context(membership.tenant):
+            audit_event_record(tenant=membership.tenant, acting_user=None, action="login.locked_out",
+                               target=membership, target_label=user.email, ip_address=ip_address,
+                               changes={"reason": [None, "5 wrong passwords"]})
+    return len(memberships)

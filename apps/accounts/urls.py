@@ -1,0 +1,17 @@
+from django.urls import path
+
+from apps.accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("workspaces/", views.tenant_switch, name="tenant_switch"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path("accounts/password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("accounts/reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("accounts/reset/done/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("invite/<str:token>/", views.invitation_accept_view, name="invitation_accept"),
+]

@@ -1,0 +1,104 @@
+"""Sign in/out, password reset, the tenant switcher, accepting an invitation."""
+
+from django.contrib import messages
+from django.contrib.auth import login, views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+
+from apps.accounts.forms import EmailAuthenticationForm, EmailPasswordResetForm, InvitationAcceptForm
+from apps.accounts.services import InvitationUnusable, invitation_accept, invitation_get_by_token_including_cross_tenant
+from apps.core.forms import add_service_errors
+from apps.tenancy.selectors import memberships_of_user_including_cross_tenant
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    form_class = EmailPasswordResetForm
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+
+
+@login_required
+def home(request):
+    """Go to the workspace used last, the only one, or let the user pick."""
+    memberships = memberships_of_user_including_cross_tenant(user=request.user)
+    slugs = [m.tenant.slug for m in memberships]
+    last = request.session.get("last_tenant")
+    if last in slugs:
+        return redirect("tenancy:home", tenant_slug=last)
+    if len(slugs) == 1:
+        return redirect("tenancy:home", tenant_slug=slugs[0])
+    return redirect("accounts:tenant_switch")
+
+
+@login_required
+def tenant_switch(request):
+    memberships = memberships_of_user_including_cross_tenant(user=request.user)
+    return render(request, "accounts/tenant_switch.html", {"memberships": memberships})
+
+
+def invitation_accept_view(request, token):
+    try:
+        invitation = invitation_get_by_token_including_cross_tenant(token)
+    except InvitationUnusable:
+        return render(request, "accounts/invitation_unusable.html", status=410)
+    signed_in = request.user.is_authenticated
+    form = None if signed_in else InvitationAcceptForm(request.POST or None)
+    context = {"invitation": invitation, "form": form, "email_matches": signed_in and request.user.email == invitation.email}
+    if request.method == "POST" and (signed_in or form.is_valid()):
+        data = {} if signed_in else {"full_name": form.cleaned_data["full_name"], "password": form.cleaned_data["password1"]}
+        try:
+            membership = invitation_accept(raw_token=token, user=request.user if signed_in else None, **data)
+        except InvitationUnusable:
+            return render(request, "accounts/invitation_unusable.html", status=410)
+        except ValidationError as exc:
+            if form is not None:
+                add_service_errors(form, _password_errors_to_field(exc))
+            else:
+                messages.error(request, " ".join(exc.messages))
+        else:
+            if not signed_in:
+                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to {invitation.tenant.name}.")
+            return redirect("tenancy:home", tenant_slug=invitation.tenant.slug)
+        status = 400
+    else:
+        status = 400 if form is not None and form.errors else 200
+    response = render(request, "accounts/invitation_accept.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _password_errors_to_field(exc: ValidationError) -> ValidationError:
+    if hasattr(exc, "error_dict"):
+        return exc
+    messages_ = exc.messages
+    if any("password" in m.lower() for m in messages_):
+        return ValidationError({"password1": messages_})
+    return exc

@@ -1,0 +1,13 @@
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+
+def add_service_errors(form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form, on the named fields where they exist."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+__all__ = ["add_service_errors", "NON_FIELD_ERRORS"]

@@ -1,0 +1,43 @@
+"""Error pages (JSON under /api/, HTML elsewhere) and the offline API docs page."""
+
+from csp.decorators import csp_update
+from csp.constants import UNSAFE_INLINE, SELF
+from django.shortcuts import render
+from django.utils.decorators import method_decorator
+from drf_spectacular.views import SpectacularSwaggerSplitView
+
+from apps.core.errors import NOT_FOUND_MESSAGE, json_error_response
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request, exception=None):
+    if _is_api(request):
+        return json_error_response("bad_request", "The request could not be understood.", 400)
+    return render(request, "errors/400.html", status=400)
+
+
+def permission_denied(request, exception=None):
+    if _is_api(request):
+        return json_error_response("permission_denied", "You do not have permission to perform this action.", 403)
+    return render(request, "errors/403.html", status=403)
+
+
+def page_not_found(request, exception=None):
+    if _is_api(request):
+        return json_error_response("not_found", NOT_FOUND_MESSAGE, 404)
+    return render(request, "errors/404.html", status=404)
+
+
+def server_error(request):
+    if _is_api(request):
+        return json_error_response("server_error", "Something went wrong on our side; nothing was saved.", 500)
+    return render(request, "errors/500.html", status=500)
+
+
+# Swagger UI styles itself with inline style attributes; scripts stay strictly 'self'.
+@method_decorator(csp_update({"style-src": [SELF, UNSAFE_INLINE], "img-src": [SELF, "data:"]}), name="dispatch")
+class ApiDocsView(SpectacularSwaggerSplitView):
+    pass

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class TenancyConfig(AppConfig):
+    name = "apps.tenancy"
+    label = "tenancy"
+
+    def ready(self):
+        from apps.tenancy import signals  # noqa: F401

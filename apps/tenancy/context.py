@@ -1,0 +1,110 @@
+"""The active tenant: a ContextVar plus Postgres' transaction-local `app.tenant_id` setting.
+
+Activation always happens inside a transaction (`set_config(..., true)`), so the database setting
+dies with the transaction and never leaks to the next user of a pooled connection. Entry points
+activate exactly once and reset in `finally`:
+
+- pages: `apps.tenancy.middleware.TenantMiddleware`
+- API: `apps.tenancy.api.TenantApi.initial()` (after authentication)
+- Celery: `apps.tenancy.tasks.tenant_task`
+- commands, shells, tests: `tenant_context()`
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Iterator
+
+from django.db import DatabaseError, connection, transaction
+from django.db.transaction import TransactionManagementError
+
+if TYPE_CHECKING:
+    from apps.tenancy.models import Tenant
+
+TENANT_GUC = "app.tenant_id"
+
+_current_tenant: ContextVar["Tenant | None"] = ContextVar("cxm_current_tenant", default=None)
+
+
+class TenantNotActive(RuntimeError):
+    """Raised by tenant-scoped managers when no tenant is active: scoping fails closed."""
+
+
+class CrossTenantWrite(RuntimeError):
+    """Raised when saving a row of one tenant while another tenant is active."""
+
+
+def get_current_tenant() -> "Tenant | None":
+    return _current_tenant.get()
+
+
+def require_current_tenant() -> "Tenant":
+    tenant = _current_tenant.get()
+    if tenant is None:
+        raise TenantNotActive(
+            "No tenant is active. Activate one with tenant_context(), or use the loudly named "
+            "`all_tenants` manager where crossing tenants is intended."
+        )
+    return tenant
+
+
+def _set_guc(name: str, value: str) -> None:
+    if connection.vendor != "postgresql":
+        return
+    if not connection.in_atomic_block:
+        raise TransactionManagementError(f"{name} must be set inside a transaction.")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+def _restore_guc(name: str, value: str) -> None:
+    """Best effort: a broken transaction is about to roll back, taking the setting with it."""
+    if connection.vendor != "postgresql" or not connection.in_atomic_block or connection.needs_rollback:
+        return
+    try:
+        _set_guc(name, value)
+    except (DatabaseError, TransactionManagementError):
+        pass
+
+
+@contextmanager
+def tenant_context(tenant: "Tenant") -> Iterator["Tenant"]:
+    """Run the block as `tenant`, inside a transaction (a savepoint if one is already open).
+
+    Nesting is allowed (a command acting on several tenants in turn); the enclosing tenant is
+    restored on exit, in Python and in the database.
+    """
+    if tenant is None or tenant.pk is None:
+        raise TenantNotActive("tenant_context() needs a saved tenant.")
+    with transaction.atomic():
+        previous = _current_tenant.get()
+        token = _current_tenant.set(tenant)
+        try:
+            _set_guc(TENANT_GUC, str(tenant.pk))
+            yield tenant
+        finally:
+            _current_tenant.reset(token)
+            _restore_guc(TENANT_GUC, str(previous.pk) if previous is not None else "")
+
+
+def lookup_guc(column: str) -> str:
+    return f"app.lookup_{column}"
+
+
+def rows_by_key_including_cross_tenant(model, column: str, value) -> list:
+    """Rows of a tenant-scoped `model` whose `column` equals `value`, in whichever tenant they are.
+
+    For the few lookups that must happen *before* a tenant is known: a Bearer key by its prefix,
+    a user's memberships (to list the tenants they may switch to), an invitation by its token
+    hash. On Postgres this works only for columns whose table has the matching RLS lookup policy
+    (`EnableRLS(..., lookups=[column])`): the app role can read exactly the rows that match the
+    secret or identity it already holds, nothing else.
+    """
+    guc = lookup_guc(column)
+    with transaction.atomic():
+        _set_guc(guc, str(value))
+        try:
+            return list(model.all_tenants.filter(**{column: value}).select_related("tenant"))
+        finally:
+            _restore_guc(guc, "")

@@ -1,0 +1,60 @@
+"""The page entry point's tenant chokepoint.
+
+Any page route whose URL carries `tenant_slug` (the `/t/<tenant_slug>/…` tree) is resolved here:
+unknown slug or no active membership → 404 (the same page either way); anonymous → login. The view
+then runs inside `tenant_context()` (one transaction; rolled back on a 5xx), with `request.tenant`
+and `request.tenant_access` set. API routes are left to `TenantApi`, their own chokepoint.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
+from django.http import Http404
+from django.urls import Resolver404, resolve
+
+from apps.tenancy.context import tenant_context
+from apps.tenancy.selectors import TenantAccess, membership_get_for_user, tenant_get_by_slug
+
+TENANT_KWARG = "tenant_slug"
+
+
+def _is_api(match) -> bool:
+    view_class = getattr(match.func, "cls", None) or getattr(match.func, "view_class", None)
+    from apps.tenancy.api import TenantApi
+
+    return isinstance(view_class, type) and issubclass(view_class, TenantApi)
+
+
+class TenantMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.tenant = None
+        request.tenant_access = None
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        if TENANT_KWARG not in match.kwargs or _is_api(match):
+            return self.get_response(request)
+
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        tenant = tenant_get_by_slug(match.kwargs[TENANT_KWARG])
+        if tenant is None:
+            raise Http404("No such workspace.")
+        with tenant_context(tenant):
+            membership = membership_get_for_user(user=request.user)
+            if membership is None:
+                raise Http404("No such workspace.")
+            request.tenant = tenant
+            request.tenant_access = TenantAccess(tenant=tenant, role=membership.role, membership=membership)
+            if request.session.get("last_tenant") != tenant.slug:
+                request.session["last_tenant"] = tenant.slug
+            response = self.get_response(request)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+            return response

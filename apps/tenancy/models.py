@@ -1,0 +1,198 @@
+"""Tenants, memberships with roles, teams, API keys, the tenant-scoped base model, audit events."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from apps.core.models import PublicIdModel, TimeStampedModel
+from apps.tenancy.context import CrossTenantWrite, TenantNotActive, get_current_tenant
+from apps.tenancy.managers import AllTenantsManager, TenantScopedManager
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a known time zone (use an IANA name such as Europe/Brussels).")
+
+
+class Tenant(PublicIdModel, TimeStampedModel):
+    """A client organisation. The tenant registry itself is global: it is what scoping keys on."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True, help_text="Appears in every URL: /t/<slug>/")
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    locale = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
+    industry = models.CharField(max_length=80, blank=True)
+    sender_name = models.CharField(max_length=120, blank=True, help_text="Name surveys are sent from.")
+    sender_email = models.EmailField(blank=True, help_text="Address surveys are sent from.")
+    survey_fatigue_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(0), MaxValueValidator(365)],
+        help_text="No contact is surveyed more often than once in this many days, across all surveys.",
+    )
+    min_n_nps = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(10000)],
+        help_text="Below this many answers an NPS is flagged as a low sample.",
+    )
+    min_n_other = models.PositiveIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(10000)],
+        help_text="Below this many answers a CSAT, CES or smiley score is flagged as a low sample.",
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantScopedModel(models.Model):
+    """Base of every tenant-owned model, children and through tables included.
+
+    - `objects` (the default manager) returns the active tenant's rows and raises with none;
+    - `all_tenants` is the loud escape hatch;
+    - `save()` fills the tenant from the context and refuses to write into another tenant;
+    - the table gets forced row-level security in its migration (`EnableRLS`).
+    The public `uuid` is unique per tenant; every unique constraint includes the tenant.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False, editable=False)
+    uuid = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    objects = TenantScopedManager()
+    all_tenants = AllTenantsManager()
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "uuid"], name="%(app_label)s_%(class)s_tenant_uuid"),
+        ]
+
+    def save(self, *args, **kwargs):
+        current = get_current_tenant()
+        if self.tenant_id is None:
+            if current is None:
+                raise TenantNotActive(f"Cannot save a {type(self).__name__} with no active tenant.")
+            self.tenant = current
+        elif current is not None and self.tenant_id != current.pk:
+            raise CrossTenantWrite(f"{type(self).__name__} belongs to another tenant than the active one.")
+        super().save(*args, **kwargs)
+
+    def validate_same_tenant(self, *field_names: str) -> None:
+        """clean() helper: related rows must belong to this row's tenant."""
+        errors = {}
+        for name in field_names:
+            related = getattr(self, name, None)
+            if related is not None and self.tenant_id and related.tenant_id != self.tenant_id:
+                errors[name] = "Not found."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Role(models.TextChoices):
+    """admin > cx_lead > staff inside a tenant, plus the read-only viewer (executives)."""
+
+    ADMIN = "admin", "Admin"
+    CX_LEAD = "cx_lead", "CX lead"
+    STAFF = "staff", "Staff"
+    VIEWER = "viewer", "Viewer"
+
+
+# Who may do what. Views and APIs name one of these sets.
+ADMINS = frozenset({Role.ADMIN})
+LEADS = frozenset({Role.ADMIN, Role.CX_LEAD})
+STAFF_AND_UP = frozenset({Role.ADMIN, Role.CX_LEAD, Role.STAFF})
+EVERYONE = frozenset(Role)
+
+
+class Team(TenantScopedModel, TimeStampedModel):
+    name = models.CharField(max_length=80)
+    description = models.CharField(max_length=240, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "name"], name="tenancy_team_tenant_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(TenantScopedModel, TimeStampedModel):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="memberships")
+    is_active = models.BooleanField(default=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user__email"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "user"], name="tenancy_membership_tenant_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+    def clean(self):
+        self.validate_same_tenant("team")
+
+
+class ApiKey(TenantScopedModel, TimeStampedModel):
+    """A tenant's API key. The secret is shown once; only its SHA-256 is stored (keys are random
+    and long, so a fast hash is the right tool, as for GitHub tokens)."""
+
+    name = models.CharField(max_length=80)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    prefix = models.CharField(max_length=16, db_index=True, editable=False)
+    hashed_key = models.CharField(max_length=64, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "prefix"], name="tenancy_apikey_tenant_prefix"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class AuditEvent(TenantScopedModel):
+    """An append-only record of an admin-relevant change: who, in which tenant, to what, when (UTC).
+
+    The app database role may only SELECT and INSERT this table (see apps.tenancy.signals).
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=200, help_text="Who acted, as it read at the time.")
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="tenancy_audit_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_label}"

@@ -1,0 +1,44 @@
+"""`@tenant_task`: the Celery entry point's tenant chokepoint.
+
+Tasks take `tenant_id` first, then ids and ISO strings only (JSON). The decorator loads the
+tenant and runs the body inside `tenant_context()`, so the tenant is active for exactly that run
+and reset in `finally`, whatever ran before on the same worker process.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from celery import shared_task
+from django.db import transaction
+
+from apps.tenancy.context import tenant_context
+from apps.tenancy.models import Tenant
+
+
+def tenant_task(*task_args, **task_kwargs):
+    def decorator(fn):
+        @functools.wraps(fn)
+        def run(tenant_id: int, *args, **kwargs):
+            tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+            if tenant is None:
+                return None  # the tenant was removed or suspended since the task was queued
+            with tenant_context(tenant):
+                return fn(tenant, *args, **kwargs)
+
+        return shared_task(*task_args, **task_kwargs)(run)
+
+    return decorator
+
+
+def enqueue_on_commit(task, tenant_id: int, *args, **kwargs) -> None:
+    """Queue `task` once the current transaction commits (never for rolled-back work)."""
+    transaction.on_commit(functools.partial(task.delay, tenant_id, *args, **kwargs), robust=True)
+
+
+def fan_out(task, *args) -> int:
+    """Queue `task` for every active tenant (beat jobs). Returns how many were queued."""
+    ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
+    for tenant_id in ids:
+        task.delay(tenant_id, *args)
+    return len(ids)

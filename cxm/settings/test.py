@@ -1,0 +1,31 @@
+"""Test overrides: test mechanics only (fast hashing, in-memory mail, eager tasks by default)."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
+
+from cxm.settings.base import *  # noqa: E402,F403
+from cxm.settings.base import BASE_DIR, env  # noqa: E402
+
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Unit tests run tasks in-process; tests/test_celery_worker.py runs a real worker on Redis.
+CELERY_TASK_ALWAYS_EAGER = True
+TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+CELERY_BROKER_URL = TEST_REDIS_URL
+CELERY_RESULT_BACKEND = TEST_REDIS_URL
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_cxm")}  # noqa: F405
+ARTIFACTS_DIR = BASE_DIR / "artifacts"
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F405
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,32 @@
+"""URL map. Tenant pages live under /t/<tenant_slug>/ and the tenant API under
+/api/v1/t/<tenant_slug>/; everything else is global and listed in tests/test_url_isolation.py."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from apps.core import views as core_views
+from apps.core.health import CxmHealthView
+
+tenant_pages = [
+    path("", include("apps.tenancy.urls")),
+]
+
+tenant_api = [
+    path("", include("apps.tenancy.api_urls")),
+]
+
+urlpatterns = [
+    path("", include("apps.accounts.urls")),
+    path("t/<slug:tenant_slug>/", include(tenant_pages)),
+    path("api/v1/t/<slug:tenant_slug>/", include(tenant_api)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", core_views.ApiDocsView.as_view(url_name="schema"), name="api-docs"),
+    path("health/", CxmHealthView.as_view(), name="health"),
+    path("ops/admin/", admin.site.urls),
+]
+
+handler400 = "apps.core.views.bad_request"
+handler403 = "apps.core.views.permission_denied"
+handler404 = "apps.core.views.page_not_found"
+handler500 = "apps.core.views.server_error"

@@ -1,0 +1,135 @@
+"""The test world: three tenants, people in each role, one person in two tenants.
+
+On Postgres the suite creates and migrates the test database as the owner role, then switches
+every connection to the app role (not owner, no BYPASSRLS), so row-level security is live in
+every test, exactly as in production.
+"""
+
+import dataclasses
+import os
+
+import pytest
+from django.conf import settings
+from django.db import connection, connections
+from rest_framework.test import APIClient
+
+from apps.tenancy.context import tenant_context
+from apps.tenancy.models import Role
+from apps.tenancy.services import api_key_create
+from tests.factories import MembershipFactory, TeamFactory, TenantFactory, UserFactory
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API + live_server
+
+BANNER = "!" * 78
+
+
+def _on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith(("postgresql", "postgis"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "postgres: needs PostgreSQL (row-level security, roles)")
+    config.addinivalue_line("markers", "services: needs Redis and a Celery worker, SMTP or a browser")
+    if not _on_postgres() and os.environ.get("CXM_REQUIRE_POSTGRES") == "1":
+        raise pytest.UsageError("CXM_REQUIRE_POSTGRES=1 but DATABASE_URL is not a Postgres database.")
+
+
+def pytest_report_header(config):
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    return f"cxm database: {engine} {settings.DATABASES['default'].get('NAME')}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if _on_postgres():
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: no Postgres reachable, running on SQLite")
+    skipped = [item for item in items if "postgres" in item.keywords]
+    for item in skipped:
+        item.add_marker(skip)
+    config._cxm_pg_skipped = len(skipped)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    skipped = getattr(config, "_cxm_pg_skipped", None)
+    if skipped is not None:
+        terminalreporter.write_line(
+            f"{BANNER}\nRAN ON SQLITE: {skipped} Postgres-only tests (RLS, roles, worker) were SKIPPED.\n{BANNER}",
+            red=True, bold=True,
+        )
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """After the owner created and migrated the test database, become the app role."""
+    if not _on_postgres():
+        yield
+        return
+    app_role = settings.DATABASE_APP_ROLE
+    owner = connection.settings_dict["USER"]
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [app_role])
+            if cursor.fetchone() is None:
+                pytest.exit(f"The app role {app_role!r} does not exist: run scripts/pg_setup.py", returncode=2)
+            # TransactionTestCase empties tables with TRUNCATE between tests; only this
+            # throwaway database grants it (production app roles never have it).
+            cursor.execute(f'GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO "{app_role}"')
+        for conn in connections.all():
+            conn.close()
+            conn.settings_dict["USER"] = app_role
+    yield
+    with django_db_blocker.unblock():
+        for conn in connections.all():
+            conn.close()
+            conn.settings_dict["USER"] = owner
+
+
+@dataclasses.dataclass
+class World:
+    a: object  # tenant "Acme"
+    b: object  # tenant "Globex"
+    c: object  # tenant "Initech" (nobody below belongs to it but carl)
+    alice: object  # admin of A
+    carol: object  # CX lead of A
+    bob: object  # staff of A
+    victor: object  # viewer of A
+    charlie: object  # admin of B
+    dana: object  # staff of A and admin of B
+    carl: object  # admin of C
+
+    def membership(self, user, tenant):
+        from apps.tenancy.models import Membership
+
+        with tenant_context(tenant):
+            return Membership.objects.select_related("user").get(user=user)
+
+
+@pytest.fixture
+def world(db):
+    a = TenantFactory(name="Acme Advisory", slug="acme", time_zone="Europe/Brussels")
+    b = TenantFactory(name="Globex Legal", slug="globex", time_zone="America/New_York")
+    c = TenantFactory(name="Initech", slug="initech", time_zone="Asia/Tokyo")
+    people = {name: UserFactory(email=f"{name}@example.com", full_name=name.title())
+              for name in ["alice", "carol", "bob", "victor", "charlie", "dana", "carl"]}
+    MembershipFactory(tenant=a, user=people["alice"], role=Role.ADMIN)
+    MembershipFactory(tenant=a, user=people["carol"], role=Role.CX_LEAD)
+    MembershipFactory(tenant=a, user=people["bob"], role=Role.STAFF)
+    MembershipFactory(tenant=a, user=people["victor"], role=Role.VIEWER)
+    MembershipFactory(tenant=b, user=people["charlie"], role=Role.ADMIN)
+    MembershipFactory(tenant=a, user=people["dana"], role=Role.STAFF)
+    MembershipFactory(tenant=b, user=people["dana"], role=Role.ADMIN)
+    MembershipFactory(tenant=c, user=people["carl"], role=Role.ADMIN)
+    # Deliberately colliding names across tenants.
+    for tenant in (a, b):
+        TeamFactory(tenant=tenant, name="Support")
+    return World(a=a, b=b, c=c, **people)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+def make_api_key(tenant, role=Role.ADMIN, name="test key"):
+    with tenant_context(tenant):
+        return api_key_create(tenant=tenant, acting_user=None, name=name, role=role)
