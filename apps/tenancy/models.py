@@ -155,7 +155,7 @@ class ApiKey(TenantScopedModel, TimeStampedModel):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
     prefix = models.CharField(max_length=16, db_index=True, editable=False)
     hashed_key = models.CharField(max_length=64, editable=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
@@ -192,6 +192,7 @@ class AuditEvent(TenantScopedModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = TenantScopedModel.Meta.constraints
         indexes = [models.Index(fields=["tenant", "-created_at"], name="tenancy_audit_tenant_created")]
 
     def __str__(self) -> str:

@@ -25,7 +25,8 @@ TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 CELERY_BROKER_URL = TEST_REDIS_URL
 CELERY_RESULT_BACKEND = TEST_REDIS_URL
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
-DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_cxm")}  # noqa: F405
+# One test database per pytest process, so concurrent runs (several checkouts, CI) never collide.
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_cxm_{os.getpid()}")}  # noqa: F405
 ARTIFACTS_DIR = BASE_DIR / "artifacts"
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
