@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from apps.accounts.models import MembershipInvitation, normalize_email
 from apps.tenancy.context import rows_by_key_including_cross_tenant, tenant_context
-from apps.tenancy.models import Membership, Team, Tenant
+from apps.tenancy.models import AuditEvent, Membership, Team, Tenant
 from apps.tenancy.services import audit_event_record
 
 logger = structlog.get_logger(__name__)
@@ -45,7 +45,8 @@ def member_invite(*, tenant: Tenant, acting_user, email: str, role: str, team: T
     The e-mail with the single-use link goes out once the transaction commits.
     """
     email = normalize_email(email)
-    if Membership.objects.filter(user__email=email).exists():
+    # A deactivated member may be invited back: accepting reactivates their membership.
+    if Membership.objects.filter(user__email=email, is_active=True).exists():
         raise ValidationError({"email": "This person is already a member of this workspace."})
     MembershipInvitation.objects.filter(email=email, status=MembershipInvitation.Status.PENDING).update(
         status=MembershipInvitation.Status.REVOKED
@@ -108,8 +109,9 @@ def invitation_accept(*, raw_token: str, user=None, full_name: str = "", passwor
     otherwise a new account is created with `full_name` and `password`. All or nothing."""
     invitation = invitation_get_by_token_including_cross_tenant(raw_token)
     with tenant_context(invitation.tenant) as tenant:
-        # Lock the row: two simultaneous accepts of one link make one membership.
-        invitation = MembershipInvitation.objects.select_for_update().select_related("team").get(pk=invitation.pk)
+        # Lock the row: two simultaneous accepts of one link make one membership. Only this row:
+        # Postgres cannot lock the nullable side of the outer join to the team.
+        invitation = MembershipInvitation.objects.select_for_update(of=("self",)).select_related("team").get(pk=invitation.pk)
         if not invitation.is_usable:
             raise InvitationUnusable
         if user is not None and user.is_authenticated:
@@ -153,15 +155,24 @@ def invitations_expire(*, tenant: Tenant) -> int:
 
 
 def lockout_record(*, email: str, ip_address: str | None) -> int:
-    """Audit a django-axes lockout in every tenant the locked-out account belongs to."""
+    """Audit a django-axes lockout in every tenant the locked-out account belongs to.
+
+    django-axes signals again on every attempt refused during the cool-off; one lockout of an
+    account from an address is audited once per cool-off period.
+    """
     logger.warning("login.locked_out", email=email, ip_address=ip_address)
     user = User.objects.filter(email=normalize_email(email)).first()
     if user is None:
         return 0
-    memberships = rows_by_key_including_cross_tenant(Membership, "user_id", user.pk)
-    for membership in memberships:
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    recorded = 0
+    for membership in rows_by_key_including_cross_tenant(Membership, "user_id", user.pk):
         with tenant_context(membership.tenant):
+            if AuditEvent.objects.filter(action="login.locked_out", target_id=str(membership.uuid),
+                                         ip_address=ip_address, created_at__gte=since).exists():
+                continue
             audit_event_record(tenant=membership.tenant, acting_user=None, action="login.locked_out",
                                target=membership, target_label=user.email, ip_address=ip_address,
                                changes={"reason": [None, "5 wrong passwords"]})
-    return len(memberships)
+            recorded += 1
+    return recorded
