@@ -1,0 +1,302 @@
+"""Layers 2, 4 and 5 of DESIGN.md, enumerated from the URL map so new routes are covered
+automatically: every route is either global (allowlisted with a reason) or goes through a tenant
+chokepoint; another tenant's object answers 404 with the same body as a missing one; a wrong role
+answers 403; a related id from another tenant in a body is rejected and writes nothing."""
+
+import re
+import uuid
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework import serializers
+
+from apps.accounts.models import MembershipInvitation
+from apps.accounts.services import member_invite
+from apps.tenancy.api import TenantApi
+from apps.tenancy.context import tenant_context
+from apps.tenancy.models import ApiKey, AuditEvent, Membership, Role, Team
+from tests.conftest import make_api_key
+
+TENANT_PAGE_PREFIX = "t/<slug:tenant_slug>/"
+TENANT_API_PREFIX = "api/v1/t/<slug:tenant_slug>/"
+
+# Routes outside any tenant, each with the reason it needs none.
+GLOBAL_ROUTES = {
+    "": "home: redirects a signed-in user to one of their workspaces",
+    "workspaces/": "the tenant switcher lists the caller's own memberships",
+    "accounts/login/": "signing in precedes choosing a tenant",
+    "accounts/logout/": "signing out ends the session in every tenant",
+    "accounts/password-reset/": "passwords belong to the person, not to a tenant",
+    "accounts/password-reset/sent/": "passwords belong to the person, not to a tenant",
+    "accounts/reset/<uidb64>/<token>/": "passwords belong to the person, not to a tenant",
+    "accounts/reset/done/": "passwords belong to the person, not to a tenant",
+    "invite/<str:token>/": "the invitee is not a member yet; the token's hash finds its tenant",
+    "api/schema/": "the OpenAPI schema describes the API, no tenant data",
+    "api/docs/": "interactive API docs, no tenant data",
+    "health/": "infrastructure health for load balancers",
+    "ops/admin/": "Django admin for platform operators; no tenant model is registered there",
+}
+
+
+def all_routes(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            if route in GLOBAL_ROUTES:  # a whole allowlisted tree (the Django admin)
+                yield route, None
+                continue
+            yield from all_routes(pattern, route)
+        elif isinstance(pattern, URLPattern):
+            yield route, pattern
+
+
+ROUTES = list(all_routes())
+TENANT_ROUTES = [(r, p) for r, p in ROUTES if "<slug:tenant_slug>" in r]
+PAGE_ROUTES = [(r, p) for r, p in TENANT_ROUTES if r.startswith(TENANT_PAGE_PREFIX)]
+API_ROUTES = [(r, p) for r, p in TENANT_ROUTES if r.startswith(TENANT_API_PREFIX)]
+
+
+def view_class(pattern):
+    return getattr(pattern.callback, "view_class", None) or getattr(pattern.callback, "cls", None)
+
+
+def test_it_allows_only_listed_global_routes():
+    unlisted = [route for route, _ in ROUTES if "<slug:tenant_slug>" not in route and route not in GLOBAL_ROUTES]
+    assert unlisted == [], f"Put these under /t/<tenant_slug>/ or /api/v1/t/<tenant_slug>/, or allowlist them: {unlisted}"
+
+
+def test_it_mounts_tenant_routes_only_at_the_two_chokepoints():
+    stray = [r for r, _ in TENANT_ROUTES if not r.startswith((TENANT_PAGE_PREFIX, TENANT_API_PREFIX))]
+    assert stray == []
+    assert PAGE_ROUTES and API_ROUTES
+
+
+@pytest.mark.parametrize("route,pattern", API_ROUTES, ids=[r for r, _ in API_ROUTES])
+def test_it_serves_tenant_api_routes_only_from_tenant_api_views(route, pattern):
+    cls = view_class(pattern)
+    assert isinstance(cls, type) and issubclass(cls, TenantApi), f"{route} must be a TenantApi view"
+
+
+@pytest.mark.parametrize("route,pattern", PAGE_ROUTES, ids=[r for r, _ in PAGE_ROUTES])
+def test_it_declares_roles_on_every_tenant_page(route, pattern):
+    assert view_class(pattern) is None or not issubclass(view_class(pattern), TenantApi)
+    assert getattr(pattern.callback, "required_roles", None), f"{route}: decorate the view with @tenant_role_required"
+
+
+def test_no_view_outside_the_api_tree_is_a_tenant_api():
+    for route, pattern in ROUTES:
+        if pattern is not None and not route.startswith(TENANT_API_PREFIX):
+            cls = view_class(pattern)
+            assert not (isinstance(cls, type) and issubclass(cls, TenantApi)), route
+
+
+# --- objects of another tenant, per model: new models with routes must be added here ----------
+
+def _other_tenant_object(world, model):
+    """An object of `model` that lives in tenant B (world.b)."""
+    with tenant_context(world.b):
+        if model is Membership:
+            return Membership.objects.get(user=world.charlie)
+        if model is Team:
+            return Team.objects.get(name="Support")
+        if model is ApiKey:
+            return make_api_key(world.b, name="b key")[0]
+        if model is MembershipInvitation:
+            return member_invite(tenant=world.b, acting_user=world.charlie, email="newbie@example.com", role=Role.STAFF)[0]
+        if model is AuditEvent:
+            from apps.tenancy.services import audit_event_record
+
+            return audit_event_record(tenant=world.b, acting_user=None, action="test.event")
+    raise AssertionError(f"Add {model.__name__} to _other_tenant_object so its routes are isolation-tested")
+
+
+# Page routes with an object id name the model they look up.
+PAGE_ROUTE_MODELS = {
+    "tenancy:member_edit": Membership,
+    "tenancy:member_deactivate": Membership,
+    "tenancy:member_reactivate": Membership,
+    "tenancy:invitation_revoke": MembershipInvitation,
+    "tenancy:team_delete": Team,
+    "tenancy:api_key_revoke": ApiKey,
+}
+
+
+def fill(route, tenant_slug, object_uuid=None):
+    path = route.replace("<slug:tenant_slug>", tenant_slug)
+    path = re.sub(r"<uuid:\w+>", str(object_uuid or uuid.uuid4()), path)
+    assert "<" not in path, f"teach fill() the converters of {route}"
+    return "/" + path
+
+
+def without_csrf(html: bytes) -> bytes:
+    """Pages embed a per-response masked CSRF token (the sign-out form); nothing else may differ."""
+    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", html)
+
+
+def page_name(pattern):
+    for name, model in PAGE_ROUTE_MODELS.items():
+        if pattern.name == name.split(":")[1]:
+            return name
+    return None
+
+
+@pytest.mark.parametrize("route,pattern", PAGE_ROUTES, ids=[r for r, _ in PAGE_ROUTES])
+def test_it_hides_every_tenant_page_from_non_members(route, pattern, world, client):
+    client.force_login(world.charlie)  # admin of B, not a member of A
+    for method in ("get", "post"):
+        response = getattr(client, method)(fill(route, "acme"))
+        assert response.status_code == 404, f"{method.upper()} {route}"
+    response = client.get(fill(route, "no-such-tenant"))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("route,pattern", PAGE_ROUTES, ids=[r for r, _ in PAGE_ROUTES])
+def test_it_sends_anonymous_visitors_of_tenant_pages_to_login(route, pattern, client, world):
+    response = client.get(fill(route, "acme"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("route,pattern", [(r, p) for r, p in PAGE_ROUTES if "<uuid:" in r],
+                         ids=[r for r, _ in PAGE_ROUTES if "<uuid:" in r])
+def test_it_answers_404_for_another_tenants_object_on_pages(route, pattern, world, client):
+    name = page_name(pattern)
+    assert name, f"add {route} ({pattern.name}) to PAGE_ROUTE_MODELS"
+    foreign = _other_tenant_object(world, PAGE_ROUTE_MODELS[name])
+    client.force_login(world.alice)  # admin of A
+    for method in ("get", "post"):
+        foreign_response = getattr(client, method)(fill(route, "acme", foreign.uuid))
+        missing_response = getattr(client, method)(fill(route, "acme"))
+        assert foreign_response.status_code == missing_response.status_code, f"{method} {route}"
+        assert foreign_response.status_code in (404, 405)
+        assert without_csrf(foreign_response.content) == without_csrf(missing_response.content)
+
+
+ROLE_USERS = {Role.ADMIN: "alice", Role.CX_LEAD: "carol", Role.STAFF: "bob", Role.VIEWER: "victor"}
+
+
+@pytest.mark.parametrize("route,pattern", PAGE_ROUTES, ids=[r for r, _ in PAGE_ROUTES])
+def test_it_answers_403_to_roles_a_page_does_not_allow(route, pattern, world, client):
+    allowed = pattern.callback.required_roles
+    for role, username in ROLE_USERS.items():
+        client.force_login(getattr(world, username))
+        response = client.get(fill(route, "acme"))
+        if response.status_code == 405:  # POST-only action
+            response = client.post(fill(route, "acme"))
+        if role in allowed:
+            assert response.status_code in (200, 302, 400, 404), f"{role} on {route}"
+        else:
+            assert response.status_code == 403, f"{role} on {route}"
+
+
+# --- API ---------------------------------------------------------------------------------------
+
+def api_methods(pattern):
+    cls = view_class(pattern)
+    return [m for m in ("get", "post", "patch", "put", "delete") if hasattr(cls, m)]
+
+
+def required_roles(cls, method):
+    view = cls()
+    if method == "get":
+        return view.read_roles
+    return view.write_roles if view.write_roles is not None else view.read_roles
+
+
+@pytest.mark.parametrize("route,pattern", API_ROUTES, ids=[r for r, _ in API_ROUTES])
+def test_it_answers_404_for_another_tenants_object_in_the_api(route, pattern, world, api_client):
+    cls = view_class(pattern)
+    api_client.force_authenticate(None)
+    api_client.force_login(world.alice)
+    if "<uuid:" not in route:
+        # Tenant level: a member of B only, on A's route, is told A does not exist.
+        api_client.force_login(world.charlie)
+        for method in api_methods(pattern):
+            foreign = getattr(api_client, method)(fill(route, "acme"), {}, format="json")
+            missing = getattr(api_client, method)(fill(route, "no-such-tenant"), {}, format="json")
+            assert foreign.status_code == missing.status_code == 404, f"{method} {route}"
+            assert foreign.json() == missing.json() == {"error": {"code": "not_found", "message": "Not found."}}
+        return
+    foreign_obj = _other_tenant_object(world, cls.queryset_model)
+    for method in api_methods(pattern):
+        foreign = getattr(api_client, method)(fill(route, "acme", foreign_obj.uuid), {}, format="json")
+        missing = getattr(api_client, method)(fill(route, "acme"), {}, format="json")
+        assert foreign.status_code == missing.status_code == 404, f"{method.upper()} {route}: {foreign.status_code}"
+        assert foreign.content == missing.content
+
+
+@pytest.mark.parametrize("route,pattern", API_ROUTES, ids=[r for r, _ in API_ROUTES])
+def test_it_answers_404_to_an_api_key_of_another_tenant(route, pattern, world, api_client):
+    _, raw_key = make_api_key(world.b, role=Role.ADMIN)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    for method in api_methods(pattern):
+        response = getattr(api_client, method)(fill(route, "acme"), {}, format="json")
+        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found", f"{method} {route}"
+
+
+@pytest.mark.parametrize("route,pattern", API_ROUTES, ids=[r for r, _ in API_ROUTES])
+def test_it_answers_403_to_roles_an_api_route_does_not_allow(route, pattern, world, api_client):
+    cls = view_class(pattern)
+    for method in api_methods(pattern):
+        roles = required_roles(cls, method)
+        for role in Role:
+            _, raw_key = make_api_key(world.a, role=role, name=f"{role} key")
+            api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+            response = getattr(api_client, method)(fill(route, "acme"), {}, format="json")
+            if role in roles:
+                assert response.status_code != 403, f"{role} {method} {route}"
+            else:
+                assert response.status_code == 403, f"{role} {method} {route}: {response.status_code}"
+                assert response.json()["error"]["code"] == "permission_denied"
+
+
+def related_fields(cls, method):
+    """(field name, model) for every related field of the view's input serializer."""
+    serializer_cls = getattr(cls, "Input", None)
+    if serializer_cls is None or method == "get":
+        return []
+    fields = serializer_cls().fields
+    return [(name, f.queryset.model) for name, f in fields.items() if isinstance(f, serializers.RelatedField)]
+
+
+BODY_ROUTES = [(r, p, m, name, model) for r, p in API_ROUTES for m in api_methods(p)
+               for name, model in related_fields(view_class(p), m)]
+
+
+@pytest.mark.parametrize("route,pattern,method,field,model", BODY_ROUTES,
+                         ids=[f"{m} {r} {f}" for r, _, m, f, _ in BODY_ROUTES])
+def test_it_rejects_a_related_id_of_another_tenant_in_a_body(route, pattern, method, field, model, world, api_client):
+    cls = view_class(pattern)
+    foreign = _other_tenant_object(world, model)
+    target = _other_tenant_object_for_a(world, cls.queryset_model) if "<uuid:" in route else None
+    api_client.force_login(world.alice)
+    valid_body = {"email": "someone.new@example.com", "role": "staff", "name": "Body test"}
+    counts_before = _counts(world.a)
+    response = getattr(api_client, method)(fill(route, "acme", target.uuid if target else None),
+                                           {**valid_body, field: str(foreign.uuid)}, format="json")
+    assert response.status_code == 400, response.content
+    body = response.json()["error"]
+    assert body["code"] == "validation_error" and field in body["fields"]
+    assert _counts(world.a) == counts_before, "a rejected request wrote rows"
+
+
+def _other_tenant_object_for_a(world, model):
+    with tenant_context(world.a):
+        if model is Membership:
+            return Membership.objects.get(user=world.bob)
+        if model is Team:
+            return Team.objects.get(name="Support")
+    raise AssertionError(f"teach _other_tenant_object_for_a about {model.__name__}")
+
+
+def _counts(tenant):
+    with tenant_context(tenant):
+        return {m.__name__: m.objects.count() for m in (Membership, Team, ApiKey, AuditEvent, MembershipInvitation)} | {
+            "bob_team": Membership.objects.get(user__email="bob@example.com").team_id}
+
+
+def test_it_covers_body_routes():
+    assert {(r, m, f) for r, _, m, f, _ in BODY_ROUTES} >= {
+        (TENANT_API_PREFIX + "members/<uuid:uuid>/", "patch", "team"),
+        (TENANT_API_PREFIX + "invitations/", "post", "team"),
+    }
