@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.tenancy",
     "apps.accounts",
+    "apps.clients",
+    "apps.journeys",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,89 @@
+"""Clients (accounts), their contacts, and the segments used to filter them (DESIGN.md data model)."""
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+from apps.core.models import TimeStampedModel
+from apps.tenancy.models import Membership, TenantScopedModel
+
+
+class Segment(TenantScopedModel, TimeStampedModel):
+    name = models.CharField(max_length=80)
+    description = models.CharField(max_length=240, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "name"], name="clients_segment_tenant_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Client(TenantScopedModel, TimeStampedModel):
+    """An account the tenant serves. Churn is read from `active_from` / `churned_on` (METRICS.md)."""
+
+    class Tier(models.TextChoices):
+        STRATEGIC = "strategic", "Strategic"
+        KEY = "key", "Key"
+        STANDARD = "standard", "Standard"
+
+    class Status(models.TextChoices):
+        PROSPECT = "prospect", "Prospect"
+        ACTIVE = "active", "Active"
+        CHURNED = "churned", "Churned"
+
+    name = models.CharField(max_length=160)
+    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="clients")
+    industry = models.CharField(max_length=80, blank=True)
+    tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.STANDARD)
+    owner = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_clients",
+                              help_text="The staff member who owns the relationship.")
+    annual_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)])
+    active_from = models.DateField()
+    churned_on = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = TenantScopedModel.Meta.constraints
+        indexes = [models.Index(fields=["tenant", "name"], name="clients_client_tenant_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        self.validate_same_tenant("segment", "owner")
+        if self.churned_on and self.active_from and self.churned_on < self.active_from:
+            raise ValidationError({"churned_on": "A client cannot churn before it became active."})
+
+
+class Contact(TenantScopedModel, TimeStampedModel):
+    """A person at a client. E-mail is unique within a tenant (imports match on it)."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=160)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    locale = models.CharField(max_length=10, default="en")
+    role = models.CharField(max_length=80, blank=True, help_text="Their role at the client, e.g. CFO.")
+    opted_out = models.BooleanField(default=False, help_text="Never survey or message this contact.")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint("tenant", Lower("email"), condition=~models.Q(email=""), name="clients_contact_tenant_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.email else self.name
+
+    def clean(self):
+        self.email = (self.email or "").strip().lower()
+        self.validate_same_tenant("client")

@@ -1,0 +1,58 @@
+"""Journeys as real data: ordered stages (DESIGN.md). Touchpoint placements arrive with touchpoints."""
+
+from django.db import models
+
+from apps.clients.models import Segment
+from apps.core.models import TimeStampedModel
+from apps.tenancy.models import TenantScopedModel
+
+
+class Journey(TenantScopedModel, TimeStampedModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        ARCHIVED = "archived", "Archived"
+
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="journeys")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "name"], name="journeys_journey_tenant_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        self.validate_same_tenant("segment")
+
+
+class Stage(TenantScopedModel, TimeStampedModel):
+    class Emotion(models.TextChoices):
+        DELIGHTED = "delighted", "Delighted"
+        POSITIVE = "positive", "Positive"
+        NEUTRAL = "neutral", "Neutral"
+        ANXIOUS = "anxious", "Anxious"
+        FRUSTRATED = "frustrated", "Frustrated"
+
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="stages")
+    order = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=120)
+    goal = models.CharField(max_length=240, blank=True)
+    expected_emotion = models.CharField(max_length=16, choices=Emotion.choices, default=Emotion.NEUTRAL)
+
+    class Meta:
+        ordering = ["journey_id", "order"]
+        constraints = TenantScopedModel.Meta.constraints
+        indexes = [models.Index(fields=["tenant", "journey", "order"], name="journeys_stage_tenant_order")]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.name}"
+
+    def clean(self):
+        self.validate_same_tenant("journey")
