@@ -9,8 +9,9 @@ from django.core import mail
 from django.utils import timezone
 
 from apps.accounts.models import MembershipInvitation, User
+from apps.accounts.tasks import fan_out_expire_member_invitations
 from apps.tenancy.context import tenant_context
-from apps.tenancy.models import AuditEvent, Membership, Role
+from apps.tenancy.models import AuditEvent, Membership, Role, Tenant
 from tests.factories import PASSWORD
 
 LOGIN_URL = "/accounts/login/"
@@ -459,4 +460,56 @@ def test_it_rejoins_a_deactivated_member_through_an_invitation(world, client, dj
 def test_it_rejects_a_malformed_login(world, client, email):
     response = _login(client, email)
     assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_locks_out_per_account_and_address(world, client):
+    for _ in range(5):
+        _login(client, "dana@example.com", "wrong-password")
+    assert _login(client, "dana@example.com").status_code == 429
+    elsewhere = type(client)(REMOTE_ADDR="10.0.0.2")
+    response = _login(elsewhere, "dana@example.com")
+    assert response.status_code == 302
+    assert elsewhere.session["_auth_user_id"] == str(world.dana.pk)
+
+
+def test_it_refuses_an_invitation_of_a_suspended_tenant(world, client, django_capture_on_commit_callbacks):
+    link = _invite(client, world, "newbie@example.com", Role.STAFF, django_capture_on_commit_callbacks)
+    Tenant.objects.filter(pk=world.a.pk).update(is_active=False)
+    assert client.get(link).status_code == 410
+
+
+def test_it_expires_pending_invitations_in_the_periodic_job(world, client, django_capture_on_commit_callbacks):
+    link = _invite(client, world, "late@example.com", Role.STAFF, django_capture_on_commit_callbacks)
+    _invite(client, world, "fresh@example.com", Role.STAFF, django_capture_on_commit_callbacks)
+    with tenant_context(world.a):
+        MembershipInvitation.objects.filter(email="late@example.com").update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert fan_out_expire_member_invitations() == 3  # one task per active tenant
+    with tenant_context(world.a):
+        statuses = dict(MembershipInvitation.objects.values_list("email", "status"))
+    assert statuses == {"late@example.com": "expired", "fresh@example.com": "pending"}
+    assert client.get(link).status_code == 410
+
+
+def test_it_writes_nothing_when_accepting_fails_midway(world, client, django_capture_on_commit_callbacks, monkeypatch):
+    link = _invite(client, world, "newbie@example.com", Role.STAFF, django_capture_on_commit_callbacks)
+
+    def broken_audit(**kwargs):
+        raise RuntimeError("audit store unavailable")
+
+    monkeypatch.setattr("apps.accounts.services.audit_event_record", broken_audit)
+    client.raise_request_exception = False
+    response = client.post(link, {"full_name": "Nina", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 500
+    assert not User.objects.filter(email="newbie@example.com").exists()
+    assert "_auth_user_id" not in client.session
+    with tenant_context(world.a):
+        assert MembershipInvitation.objects.get(email="newbie@example.com").status == MembershipInvitation.Status.PENDING
+
+
+def test_it_counts_failures_whatever_the_case_of_the_email(world, client):
+    for email in ["dana@example.com", "DANA@example.com", "Dana@Example.com", "dana@EXAMPLE.com", "daNa@example.com"]:
+        _login(client, email, "wrong-password")
+    response = _login(client, "dana@example.com")
+    assert response.status_code == 429
     assert "_auth_user_id" not in client.session

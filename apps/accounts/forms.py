@@ -2,6 +2,8 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
+from apps.accounts.models import normalize_email
+
 
 class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(
@@ -12,6 +14,11 @@ class EmailAuthenticationForm(AuthenticationForm):
         **AuthenticationForm.error_messages,
         "invalid_login": "That e-mail and password do not match an account. Both are case-sensitive except the e-mail.",
     }
+
+    def clean_username(self):
+        # django-axes counts failures per username as authenticate() receives it: one spelling per
+        # account, or changing the case of the address would buy five more attempts each time.
+        return normalize_email(self.cleaned_data["username"])
 
 
 class EmailPasswordResetForm(PasswordResetForm):

@@ -3,6 +3,8 @@
 Thin views: parse a form, authorise (decorator), call one service or selector, render.
 """
 
+import copy
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -30,7 +32,9 @@ def tenant_home(request, tenant_slug):
 
 @tenant_role_required(ADMINS)
 def tenant_settings(request, tenant_slug):
-    form = TenantSettingsForm(request.POST or None, instance=request.tenant)
+    # A copy: validating a ModelForm writes the input onto its instance, and request.tenant must keep
+    # showing the saved settings (header, switcher) when the input is refused.
+    form = TenantSettingsForm(request.POST or None, instance=copy.copy(request.tenant))
     if request.method == "POST" and form.is_valid():
         try:
             services.tenant_update(tenant=request.tenant, acting_user=request.user,
