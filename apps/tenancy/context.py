@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 TENANT_GUC = "app.tenant_id"
 
 _current_tenant: ContextVar["Tenant | None"] = ContextVar("cxm_current_tenant", default=None)
+_schema_introspection: ContextVar[bool] = ContextVar("cxm_schema_introspection", default=False)
 
 
 class TenantNotActive(RuntimeError):
@@ -47,6 +48,21 @@ def require_current_tenant() -> "Tenant":
             "`all_tenants` manager where crossing tenants is intended."
         )
     return tenant
+
+
+def in_schema_introspection() -> bool:
+    return _schema_introspection.get()
+
+
+@contextmanager
+def schema_introspection_without_tenant() -> Iterator[None]:
+    """OpenAPI generation builds querysets to learn field types, with no tenant. Inside this block
+    tenant-scoped managers hand out *empty* querysets instead of raising: nothing can leak."""
+    token = _schema_introspection.set(True)
+    try:
+        yield
+    finally:
+        _schema_introspection.reset(token)
 
 
 def _set_guc(name: str, value: str) -> None:

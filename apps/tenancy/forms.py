@@ -27,7 +27,7 @@ class TeamChoiceMixin:
 class InviteForm(TeamChoiceMixin, forms.Form):
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
     role = forms.ChoiceField(choices=Role.choices, initial=Role.STAFF)
-    team = forms.ModelChoiceField(queryset=Team.all_tenants.none(), required=False, to_field_name="uuid")
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, to_field_name="uuid")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -36,7 +36,7 @@ class InviteForm(TeamChoiceMixin, forms.Form):
 
 class MemberForm(TeamChoiceMixin, forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
-    team = forms.ModelChoiceField(queryset=Team.all_tenants.none(), required=False, to_field_name="uuid")
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, to_field_name="uuid")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,6 +1,6 @@
 from django.db import models
 
-from apps.tenancy.context import require_current_tenant
+from apps.tenancy.context import get_current_tenant, in_schema_introspection, require_current_tenant
 
 
 class TenantScopedQuerySet(models.QuerySet):
@@ -16,8 +16,15 @@ class TenantScopedManager(models.Manager.from_queryset(TenantScopedQuerySet)):
     """
 
     def get_queryset(self):
+        if get_current_tenant() is None and in_schema_introspection():
+            return super().get_queryset().none()
         tenant = require_current_tenant()
         return super().get_queryset().filter(tenant_id=tenant.pk)
+
+    def none(self):
+        # An empty queryset leaks nothing, so it needs no tenant (form field placeholders,
+        # schema generation introspecting filters).
+        return super().get_queryset().none()
 
 
 class AllTenantsManager(models.Manager.from_queryset(TenantScopedQuerySet)):

@@ -1,0 +1,171 @@
+"""Platform contract: demo seed, health, API base (schema, docs offline, JSON errors), CSP,
+production settings passing `check --deploy`."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from apps.accounts.models import User
+from apps.clients.models import Contact
+from apps.core.demo import DEMO_PASSWORD, seed_demo
+from apps.journeys.models import Journey
+from apps.tenancy.context import tenant_context
+from apps.tenancy.models import Membership, Tenant
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- demo seed ----------------------------------------------------------------------------------
+
+def _counts():
+    counts = {"tenants": Tenant.objects.count(), "users": User.objects.count()}
+    for tenant in Tenant.objects.all():
+        with tenant_context(tenant):
+            counts[tenant.slug] = (Membership.objects.count(), Contact.objects.count(), Journey.objects.count())
+    return counts
+
+
+def test_it_seeds_two_colliding_demo_tenants_idempotently(db, client):
+    seed_demo()
+    first = _counts()
+    seed_demo()
+    assert _counts() == first, "a second seed must not duplicate anything"
+    northwind, harbor = Tenant.objects.get(slug="northwind"), Tenant.objects.get(slug="harbor")
+    assert northwind.name != harbor.name and northwind.time_zone != harbor.time_zone
+    with tenant_context(northwind):
+        emails_n = set(Contact.objects.values_list("email", flat=True))
+        journeys_n = set(Journey.objects.values_list("name", flat=True))
+        roles_n = dict(Membership.objects.values_list("user__email", "role"))
+    with tenant_context(harbor):
+        emails_h = set(Contact.objects.values_list("email", flat=True))
+        journeys_h = set(Journey.objects.values_list("name", flat=True))
+        roles_h = dict(Membership.objects.values_list("user__email", "role"))
+    assert emails_n == emails_h and len(emails_n) >= 40, "contact e-mails collide on purpose"
+    assert journeys_n == journeys_h and journeys_n
+    assert set(roles_n.values()) == set(roles_h.values()) == {"admin", "cx_lead", "staff", "viewer"}
+    assert "consultant@cxm.demo" in roles_n and "consultant@cxm.demo" in roles_h
+    # The printed logins work.
+    response = client.post("/accounts/login/", {"username": "admin@harbor.demo", "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/t/harbor/settings/").status_code == 200
+    assert client.get("/t/northwind/").status_code == 404
+
+
+def test_it_refuses_to_seed_without_debug(db):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo")
+
+
+# --- health -----------------------------------------------------------------------------------
+
+def test_it_reports_database_cache_and_broker_health(db, client):
+    response = client.get("/health/?format=json")
+    assert response.status_code == 200
+    body = response.json()
+    assert any(k.startswith("Database") for k in body) and any(k.startswith("Cache") for k in body)
+    assert any(k.startswith("Broker") for k in body)
+    assert all(v == "OK" for v in body.values()), body
+
+
+@pytest.mark.services
+def test_it_reports_an_unreachable_broker(db, client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    from cxm.celery import app
+
+    old = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        response = client.get("/health/?format=json")
+    finally:
+        app.conf.broker_url = old
+    assert response.status_code == 500
+    broker = [v for k, v in response.json().items() if k.startswith("Broker")]
+    assert broker and "unreachable" in broker[0]
+
+
+# --- API base ---------------------------------------------------------------------------------
+
+def test_it_serves_the_openapi_schema_with_tenant_routes(db, client):
+    response = client.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for resource in ("members/", "api-keys/", "invitations/", "teams/", "audit-events/"):
+        assert f"/api/v1/t/{{tenant_slug}}/{resource}" in paths
+    assert response.json()["components"]["securitySchemes"]["ApiKeyAuth"]["scheme"] == "bearer"
+
+
+def test_it_serves_api_docs_from_our_own_static_files(db, client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    urls = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert urls and all(u.startswith("/") for u in urls), f"no external asset allowed: {urls}"
+    assert "swagger-ui" in html
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+
+
+def test_it_answers_json_errors_under_the_api(db, client):
+    for path in ("/api/v1/t/acme/nothing-here/", "/api/v1/t/acme/members/not-a-uuid/", "/api/nope/"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.json() == {"error": {"code": "not_found", "message": "Not found."}}
+
+
+def test_it_requires_authentication_on_the_api(world, api_client):
+    response = api_client.get("/api/v1/t/acme/members/")
+    assert response.status_code in (401, 403)
+    assert response.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Bearer cxm_zz_short", "Bearer cxm_0123456789ab_" + "x" * 40,
+                                    "Bearer ëéè"])
+def test_it_answers_401_with_a_stable_code_to_a_bad_api_key(world, api_client, header):
+    response = api_client.get("/api/v1/t/acme/me/", HTTP_AUTHORIZATION=header.encode("utf-8").decode("latin-1"))
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_api_key"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+# --- pages: CSP and offline assets ------------------------------------------------------------
+
+def test_it_sends_a_strict_csp_and_no_inline_script(world, client):
+    client.force_login(world.alice)
+    for path in ("/accounts/login/", "/t/acme/", "/t/acme/settings/members/"):
+        if path == "/accounts/login/":
+            client.logout()
+        response = client.get(path)
+        assert response.status_code == 200
+        csp = response["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp and "frame-ancestors 'none'" in csp
+        html = response.content.decode()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), f"inline script on {path}"
+        assert not re.search(r'(?:src|href)="https?://', html), f"external asset on {path}"
+        client.force_login(world.alice)
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+def test_it_passes_check_deploy_with_production_settings():
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "cxm.settings.base",
+        "DEBUG": "0",
+        "SECRET_KEY": "a-long-random-production-secret-key-" + "k3Y9!" * 10,
+        "ALLOWED_HOSTS": "cxm.example.com",
+        "DATABASE_URL": settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and "sqlite:////tmp/cxm-check.sqlite3"
+        or "postgres://cxm_app@127.0.0.1:5432/cxm",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "EMAIL_URL": "smtp://127.0.0.1:25",
+    }
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
