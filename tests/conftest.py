@@ -65,7 +65,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
         yield
         return
     app_role = settings.DATABASE_APP_ROLE
-    owner = connection.settings_dict["USER"]
+    owner, owner_password = connection.settings_dict["USER"], connection.settings_dict["PASSWORD"]
     with django_db_blocker.unblock():
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [app_role])
@@ -77,11 +77,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
         for conn in connections.all():
             conn.close()
             conn.settings_dict["USER"] = app_role
+            conn.settings_dict["PASSWORD"] = settings.DATABASE_APP_PASSWORD
     yield
     with django_db_blocker.unblock():
         for conn in connections.all():
             conn.close()
             conn.settings_dict["USER"] = owner
+            conn.settings_dict["PASSWORD"] = owner_password
 
 
 @dataclasses.dataclass

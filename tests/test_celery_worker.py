@@ -8,6 +8,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -45,7 +46,7 @@ def worker(transactional_db):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "cxm.settings.test",
         # The worker connects exactly as production workers do: the app role, RLS enforced.
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": f"postgres://{db['USER']}:{quote(db['PASSWORD'] or '')}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "tests.celery_probe", "worker", "--pool=solo", "--concurrency=1",

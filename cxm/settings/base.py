@@ -94,6 +94,7 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="cxm_app")
+DATABASE_APP_PASSWORD = env.str("DATABASE_APP_PASSWORD", default="")  # tests switch to the app role with it
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery ----------------------------------------------------------------------------
