@@ -12,6 +12,13 @@
     }
   });
 
+  // On a phone the section tabs scroll sideways: bring the current one into view.
+  var subnav = document.querySelector(".subnav");
+  var current = subnav && subnav.querySelector("[aria-current]");
+  if (current && subnav.scrollWidth > subnav.clientWidth) {
+    subnav.scrollLeft = current.offsetLeft - (subnav.clientWidth - current.offsetWidth) / 2;
+  }
+
   // Buttons with data-copy-target copy that input's value (shown-once API keys).
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-copy-target]");
