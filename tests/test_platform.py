@@ -169,3 +169,24 @@ def test_it_passes_check_deploy_with_production_settings():
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+# --- operator bootstrap -------------------------------------------------------------------------
+
+def test_it_bootstraps_a_tenant_with_an_invited_admin(db, client, mailoutbox, django_capture_on_commit_callbacks):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("create_tenant", name="Umbrella Care", slug="umbrella", admin_email="Boss@Umbrella.example",
+                     time_zone="Europe/Paris", stdout=out)
+    link = re.search(r"(/invite/[^\s]+)", out.getvalue()).group(1)
+    assert len(mailoutbox) == 1 and link in mailoutbox[0].body
+    response = client.post(link, {"full_name": "The Boss", "password1": "a-Strong-passw0rd!", "password2": "a-Strong-passw0rd!"})
+    assert response.status_code == 302 and response["Location"] == "/t/umbrella/"
+    assert client.get("/t/umbrella/settings/").status_code == 200  # joined as admin
+    with pytest.raises(CommandError, match="slug"):
+        call_command("create_tenant", name="Again", slug="umbrella", admin_email="x@example.com", stdout=StringIO())
+    assert Tenant.objects.filter(name="Again").count() == 0
