@@ -518,7 +518,9 @@ def test_it_lists_audit_events_with_actor_target_and_time(world, client):
     assert "<b>role</b>: staff → viewer" in body
     assert "When (UTC)" in body
     [event] = _events(world.a, action="member.updated")
-    assert event.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") in body
+    when = event.created_at.astimezone(UTC)
+    assert f'datetime="{when.isoformat()}"' in body  # machine-readable UTC time
+    assert when.strftime("%Y-%m-%d") in body and when.strftime("%H:%M:%S") in body  # and what people read
     assert "Globex only" not in body
 
 
