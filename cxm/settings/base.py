@@ -244,6 +244,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "apps.tenancy.models.Role"},
     "DEFAULT_GENERATOR_CLASS": "apps.tenancy.schema.TenantAwareSchemaGenerator",
+    # Group operations by resource (members, api-keys, …), not by the shared /api/v1/t/{slug}/ prefix.
+    "SCHEMA_PATH_PREFIX": r"/api/v1/t/\{tenant_slug\}",
 }
 
 # --- Logging ----------------------------------------------------------------------------------
