@@ -135,7 +135,7 @@ def without_csrf(html: bytes) -> bytes:
 
 
 def page_name(pattern):
-    for name, model in PAGE_ROUTE_MODELS.items():
+    for name in PAGE_ROUTE_MODELS:
         if pattern.name == name.split(":")[1]:
             return name
     return None

@@ -4,7 +4,8 @@ Body: {"error": {"code": "<stable code>", "message": "<human text>", "fields": {
 tenant's object and a missing object produce byte-identical 404 bodies.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status

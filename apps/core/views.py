@@ -1,7 +1,7 @@
 """Error pages (JSON under /api/, HTML elsewhere) and the offline API docs page."""
 
+from csp.constants import SELF, UNSAFE_INLINE
 from csp.decorators import csp_update
-from csp.constants import UNSAFE_INLINE, SELF
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from drf_spectacular.views import SpectacularSwaggerSplitView

@@ -17,9 +17,9 @@ from rest_framework import exceptions, generics, permissions
 from rest_framework.views import APIView
 
 from apps.core.errors import NOT_FOUND_MESSAGE
+from apps.tenancy.authentication import ApiKeyAuthentication, ApiKeyPrincipal  # noqa: F401 (re-exported)
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import EVERYONE, ApiKey
-from apps.tenancy.authentication import ApiKeyAuthentication, ApiKeyPrincipal  # noqa: F401 (re-exported)
 from apps.tenancy.selectors import TenantAccess, membership_get_for_user, tenant_get_by_slug
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)

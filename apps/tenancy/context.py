@@ -12,9 +12,10 @@ activate exactly once and reset in `finally`:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, connection, transaction
 from django.db.transaction import TransactionManagementError
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 TENANT_GUC = "app.tenant_id"
 
-_current_tenant: ContextVar["Tenant | None"] = ContextVar("cxm_current_tenant", default=None)
+_current_tenant: ContextVar[Tenant | None] = ContextVar("cxm_current_tenant", default=None)
 _schema_introspection: ContextVar[bool] = ContextVar("cxm_schema_introspection", default=False)
 
 
@@ -36,11 +37,11 @@ class CrossTenantWrite(RuntimeError):
     """Raised when saving a row of one tenant while another tenant is active."""
 
 
-def get_current_tenant() -> "Tenant | None":
+def get_current_tenant() -> Tenant | None:
     return _current_tenant.get()
 
 
-def require_current_tenant() -> "Tenant":
+def require_current_tenant() -> Tenant:
     tenant = _current_tenant.get()
     if tenant is None:
         raise TenantNotActive(
@@ -85,7 +86,7 @@ def _restore_guc(name: str, value: str) -> None:
 
 
 @contextmanager
-def tenant_context(tenant: "Tenant") -> Iterator["Tenant"]:
+def tenant_context(tenant: Tenant) -> Iterator[Tenant]:
     """Run the block as `tenant`, inside a transaction (a savepoint if one is already open).
 
     Nesting is allowed (a command acting on several tenants in turn); the enclosing tenant is
