@@ -103,8 +103,8 @@ class TenantGenericApi(TenantApi, generics.GenericAPIView):
     lookup_url_kwarg = "uuid"
 
     def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation: no tenant is active
-            return self.queryset_model.all_tenants.none()
+        # During OpenAPI generation no tenant is active and scoped managers hand out empty
+        # querysets (apps.tenancy.context.schema_introspection_without_tenant).
         return self.get_tenant_queryset()
 
     def get_tenant_queryset(self):
