@@ -8,8 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
-from rest_framework.response import Response
+from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
 NOT_FOUND_MESSAGE = "Not found."
@@ -26,15 +25,6 @@ _CODES = {
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "throttled",
 }
-
-
-class ApiError(exceptions.APIException):
-    """An API error with an explicit stable code, e.g. ApiError("invalid_api_key", "...", 401)."""
-
-    def __init__(self, code: str, message: str, status_code: int = status.HTTP_400_BAD_REQUEST):
-        self.status_code = status_code
-        self.error_code = code
-        super().__init__(detail=message, code=code)
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
@@ -80,6 +70,3 @@ def _code_for(exc) -> str:
 def json_error_response(code: str, message: str, status_code: int) -> JsonResponse:
     return JsonResponse(error_body(code, message), status=status_code)
 
-
-def not_found_response() -> Response:
-    return Response(error_body("not_found", NOT_FOUND_MESSAGE), status=404)

@@ -1,4 +1,4 @@
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 
 
 def add_service_errors(form, exc: ValidationError) -> None:
@@ -9,5 +9,3 @@ def add_service_errors(form, exc: ValidationError) -> None:
     else:
         form.add_error(None, exc.messages)
 
-
-__all__ = ["add_service_errors", "NON_FIELD_ERRORS"]
