@@ -5,6 +5,7 @@ from django.db import models
 from apps.clients.models import Segment
 from apps.core.models import TimeStampedModel
 from apps.tenancy.models import TenantScopedModel
+from apps.touchpoints.models import Touchpoint
 
 
 class Journey(TenantScopedModel, TimeStampedModel):
@@ -56,3 +57,26 @@ class Stage(TenantScopedModel, TimeStampedModel):
 
     def clean(self):
         self.validate_same_tenant("journey")
+
+
+class StageTouchpoint(TenantScopedModel, TimeStampedModel):
+    """A touchpoint placed on a journey stage, in order; moments of truth are marked."""
+
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="placements")
+    touchpoint = models.ForeignKey(Touchpoint, on_delete=models.CASCADE, related_name="placements")
+    order = models.PositiveSmallIntegerField()
+    moment_of_truth = models.BooleanField(default=False)
+    expectation = models.CharField(max_length=240, blank=True, help_text="What the client expects at this point.")
+
+    class Meta:
+        ordering = ["stage_id", "order"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "stage", "touchpoint"], name="journeys_placement_once_per_stage"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage}: {self.touchpoint}"
+
+    def clean(self):
+        self.validate_same_tenant("stage", "touchpoint")

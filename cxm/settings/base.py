@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.tenancy",
     "apps.accounts",
     "apps.clients",
+    "apps.touchpoints",
     "apps.journeys",
 ]
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TouchpointsConfig(AppConfig):
+    name = "apps.touchpoints"
+    label = "touchpoints"
