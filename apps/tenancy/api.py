@@ -1,4 +1,4 @@
-"""The API entry point's tenant chokepoint, API-key authentication and role permission.
+"""The API entry point's tenant chokepoint and role permission (authentication: authentication.py).
 
 Every tenant API view subclasses `TenantApi`: `initial()` authenticates, then resolves the URL's
 tenant, checks the caller belongs to it (membership, or an API key of that tenant) and activates
@@ -17,7 +17,6 @@ from rest_framework import exceptions, generics, permissions
 from rest_framework.views import APIView
 
 from apps.core.errors import NOT_FOUND_MESSAGE
-from apps.tenancy.authentication import ApiKeyAuthentication, ApiKeyPrincipal  # noqa: F401 (re-exported)
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import EVERYONE, ApiKey
 from apps.tenancy.selectors import TenantAccess, membership_get_for_user, tenant_get_by_slug

@@ -7,6 +7,7 @@ authentication; objects are looked up by UUID through the tenant-scoped default 
 from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
+from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
 from apps.accounts.models import MembershipInvitation
@@ -68,8 +69,6 @@ def _service_call(fn, **kwargs):
     try:
         return fn(**kwargs)
     except ValidationError as exc:
-        from rest_framework.exceptions import ValidationError as ApiValidationError
-
         raise ApiValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}) from exc
 
 
@@ -152,8 +151,6 @@ class MemberDeactivateApi(TenantGenericApi):
     def post(self, request, *args, **kwargs):
         membership = self.get_object()
         if request.tenant_access.membership and membership.pk == request.tenant_access.membership.pk:
-            from rest_framework.exceptions import ValidationError as ApiValidationError
-
             raise ApiValidationError({"non_field_errors": ["You cannot deactivate yourself."]})
         membership = _service_call(services.membership_deactivate, tenant=request.tenant,
                                    acting_user=request.user, membership=membership)

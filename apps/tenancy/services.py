@@ -1,7 +1,7 @@
 """Writes for tenants, memberships, teams and API keys. Each admin-relevant change is audited.
 
 Convention (STYLE.md): keyword-only, atomic, full_clean(), audit event, side effects on commit.
-`acting_user` is a User, an API-key principal (`apps.tenancy.api.ApiKeyPrincipal`) or None (system).
+`acting_user` is a User, an API-key principal (`apps.tenancy.authentication.ApiKeyPrincipal`) or None (system).
 """
 
 from __future__ import annotations
