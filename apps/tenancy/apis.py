@@ -4,7 +4,6 @@ Every view subclasses TenantGenericApi: the tenant comes from the URL and is act
 authentication; objects are looked up by UUID through the tenant-scoped default manager.
 """
 
-from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
@@ -63,13 +62,6 @@ class AuditEventOutput(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = ["id", "created_at", "actor", "action", "target_type", "target_id", "target_label", "changes", "ip_address"]
-
-
-def _service_call(fn, **kwargs):
-    try:
-        return fn(**kwargs)
-    except ValidationError as exc:
-        raise ApiValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}) from exc
 
 
 class MeApi(TenantApi):
@@ -132,7 +124,7 @@ class MemberDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
         kwargs = {"role": data.validated_data.get("role")}
         if "team" in data.validated_data:
             kwargs["team"] = data.validated_data["team"]
-        membership = _service_call(services.membership_update, tenant=request.tenant, acting_user=request.user,
+        membership = services.membership_update(tenant=request.tenant, acting_user=request.user,
                                    membership=membership, **kwargs)
         return Response(MemberOutput(membership).data)
 
@@ -152,7 +144,7 @@ class MemberDeactivateApi(TenantGenericApi):
         membership = self.get_object()
         if request.tenant_access.membership and membership.pk == request.tenant_access.membership.pk:
             raise ApiValidationError({"non_field_errors": ["You cannot deactivate yourself."]})
-        membership = _service_call(services.membership_deactivate, tenant=request.tenant,
+        membership = services.membership_deactivate(tenant=request.tenant,
                                    acting_user=request.user, membership=membership)
         return Response(MemberOutput(membership).data)
 
@@ -160,7 +152,7 @@ class MemberDeactivateApi(TenantGenericApi):
 class MemberReactivateApi(MemberDeactivateApi):
     @extend_schema(request=None, responses=MemberOutput)
     def post(self, request, *args, **kwargs):
-        membership = _service_call(services.membership_reactivate, tenant=request.tenant,
+        membership = services.membership_reactivate(tenant=request.tenant,
                                    acting_user=request.user, membership=self.get_object())
         return Response(MemberOutput(membership).data)
 
@@ -189,7 +181,7 @@ class InvitationListApi(mixins.ListModelMixin, TenantGenericApi):
     def post(self, request, *args, **kwargs):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        invitation, _ = _service_call(member_invite, tenant=request.tenant, acting_user=request.user, **data.validated_data)
+        invitation, _ = member_invite(tenant=request.tenant, acting_user=request.user, **data.validated_data)
         return Response(InvitationOutput(invitation).data, status=status.HTTP_201_CREATED)
 
 
@@ -231,7 +223,7 @@ class TeamListApi(mixins.ListModelMixin, TenantGenericApi):
     def post(self, request, *args, **kwargs):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        team = _service_call(services.team_create, tenant=request.tenant, acting_user=request.user, **data.validated_data)
+        team = services.team_create(tenant=request.tenant, acting_user=request.user, **data.validated_data)
         return Response(TeamOutput(team).data, status=status.HTTP_201_CREATED)
 
 
@@ -256,7 +248,7 @@ class TeamDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
         team = self.get_object()
         data = self.Input(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        team = _service_call(services.team_update, tenant=request.tenant, acting_user=request.user, team=team, **data.validated_data)
+        team = services.team_update(tenant=request.tenant, acting_user=request.user, team=team, **data.validated_data)
         return Response(TeamOutput(team).data)
 
     @extend_schema(responses={204: None})
@@ -293,7 +285,7 @@ class ApiKeyListApi(mixins.ListModelMixin, TenantGenericApi):
     def post(self, request, *args, **kwargs):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        api_key, raw_key = _service_call(services.api_key_create, tenant=request.tenant, acting_user=request.user, **data.validated_data)
+        api_key, raw_key = services.api_key_create(tenant=request.tenant, acting_user=request.user, **data.validated_data)
         body = self.CreatedOutput(api_key).data
         body["key"] = raw_key
         response = Response(body, status=status.HTTP_201_CREATED)
