@@ -10,10 +10,19 @@ from apps.core.health import CxmHealthView
 
 tenant_pages = [
     path("", include("apps.tenancy.urls")),
+    path("", include("apps.clients.urls")),
+    path("", include("apps.touchpoints.urls")),
+    path("", include("apps.touchpoints.interaction_urls")),
+    path("", include("apps.journeys.urls")),
+    path("", include("apps.imports.urls")),
 ]
 
 tenant_api = [
     path("", include("apps.tenancy.api_urls")),
+    path("", include("apps.clients.api_urls")),
+    path("", include("apps.touchpoints.api_urls")),
+    path("", include("apps.touchpoints.interaction_api_urls")),
+    path("", include("apps.journeys.api_urls")),
 ]
 
 urlpatterns = [

@@ -1,7 +1,10 @@
 """Factories. A child's tenant comes from its parent, and every tenant row is created inside
 tenant_context(), so fixtures can never mix tenants (and RLS accepts the insert)."""
 
+import datetime
+
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from apps.accounts.models import User
@@ -64,3 +67,84 @@ class MembershipFactory(TenantScopedFactory):
     tenant = factory.SubFactory(TenantFactory)
     user = factory.SubFactory(UserFactory)
     role = Role.STAFF
+
+
+# --- domain (issue 4): clients, touchpoints, journeys, interactions -----------------------------
+
+class SegmentFactory(TenantScopedFactory):
+    class Meta:
+        model = "clients.Segment"
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Segment {n}")
+
+
+class ClientFactory(TenantScopedFactory):
+    class Meta:
+        model = "clients.Client"
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Client {n}")
+    active_from = datetime.date(2024, 1, 1)
+
+
+class ContactFactory(TenantScopedFactory):
+    class Meta:
+        model = "clients.Contact"
+
+    client = factory.SubFactory(ClientFactory)
+    tenant = factory.SelfAttribute("client.tenant")
+    name = factory.Sequence(lambda n: f"Contact {n}")
+    email = factory.Sequence(lambda n: f"contact{n}@client.example")
+
+
+class TouchpointFactory(TenantScopedFactory):
+    class Meta:
+        model = "touchpoints.Touchpoint"
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Touchpoint {n}")
+    channel = "phone"
+
+
+class JourneyFactory(TenantScopedFactory):
+    class Meta:
+        model = "journeys.Journey"
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Journey {n}")
+
+
+class StageFactory(TenantScopedFactory):
+    class Meta:
+        model = "journeys.Stage"
+
+    journey = factory.SubFactory(JourneyFactory)
+    tenant = factory.SelfAttribute("journey.tenant")
+    order = factory.Sequence(lambda n: n + 1)
+    name = factory.Sequence(lambda n: f"Stage {n}")
+
+
+class StageTouchpointFactory(TenantScopedFactory):
+    class Meta:
+        model = "journeys.StageTouchpoint"
+
+    stage = factory.SubFactory(StageFactory)
+    tenant = factory.SelfAttribute("stage.tenant")
+    touchpoint = factory.SubFactory(TouchpointFactory, tenant=factory.SelfAttribute("..tenant"))
+    order = factory.Sequence(lambda n: n + 1)
+
+
+class InteractionFactory(TenantScopedFactory):
+    """Give `staff` (a Membership of the same tenant); client and touchpoint default to new ones."""
+
+    class Meta:
+        model = "touchpoints.Interaction"
+
+    tenant = factory.SelfAttribute("staff.tenant")
+    client = factory.SubFactory(ClientFactory, tenant=factory.SelfAttribute("..tenant"))
+    touchpoint = factory.SubFactory(TouchpointFactory, tenant=factory.SelfAttribute("..tenant"))
+    occurred_at = factory.LazyFunction(timezone.now)
+    channel = factory.SelfAttribute("touchpoint.channel")
+    summary = "Called about the renewal"
+    outcome = "resolved"

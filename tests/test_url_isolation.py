@@ -108,7 +108,51 @@ def _other_tenant_object(world, model):
             from apps.tenancy.services import audit_event_record
 
             return audit_event_record(tenant=world.b, acting_user=None, action="test.event")
+        if model in DOMAIN_FACTORIES:
+            return _domain_object(world, world.b, model)
     raise AssertionError(f"Add {model.__name__} to _other_tenant_object so its routes are isolation-tested")
+
+
+def _domain_factories():
+    from apps.clients.models import Client, Contact, Segment
+    from apps.journeys.models import Journey, Stage, StageTouchpoint
+    from apps.touchpoints.models import Interaction, Touchpoint
+    from tests import factories as f
+
+    return {Segment: f.SegmentFactory, Client: f.ClientFactory, Contact: f.ContactFactory, Touchpoint: f.TouchpointFactory,
+            Journey: f.JourneyFactory, Stage: f.StageFactory, StageTouchpoint: f.StageTouchpointFactory,
+            Interaction: f.InteractionFactory}
+
+
+DOMAIN_FACTORIES = _domain_factories()
+
+
+def _domain_object(world, tenant, model):
+    """A fresh row of a domain model in `tenant`, with its parents in the same tenant."""
+    from apps.touchpoints.models import Interaction
+
+    factory = DOMAIN_FACTORIES[model]
+    if model is Interaction:
+        staff = world.membership(world.charlie if tenant == world.b else world.bob, tenant)
+        return factory(staff=staff)
+    parent_field = {"Contact": "client", "Stage": "journey", "StageTouchpoint": "stage"}.get(model.__name__)
+    if parent_field is None:
+        return factory(tenant=tenant)
+    parent_model = model._meta.get_field(parent_field).related_model
+    return factory(**{parent_field: _domain_object(world, tenant, parent_model)})
+
+
+def _ancestor_uuid(obj, kwarg):
+    """For a nested route's `<uuid:journey_uuid>`, the uuid of obj's journey (or its stage's journey…)."""
+    name = kwarg.removesuffix("_uuid")
+    frontier = [obj]
+    for _ in range(3):
+        for item in frontier:
+            if hasattr(item, name):
+                return getattr(item, name).uuid
+        frontier = [getattr(item, f.name) for item in frontier for f in item._meta.concrete_fields
+                    if f.is_relation and f.name != "tenant" and getattr(item, f.name, None) is not None]
+    raise AssertionError(f"no {name} above {obj!r}")
 
 
 # Page routes with an object id name the model they look up.
@@ -122,9 +166,17 @@ PAGE_ROUTE_MODELS = {
 }
 
 
-def fill(route, tenant_slug, object_uuid=None):
+def fill(route, tenant_slug, object_uuid=None, obj=None):
+    """The route's path: `<uuid:uuid>` is the object, `<uuid:journey_uuid>` and the like its parents."""
     path = route.replace("<slug:tenant_slug>", tenant_slug)
-    path = re.sub(r"<uuid:\w+>", str(object_uuid or uuid.uuid4()), path)
+    missing = str(object_uuid or uuid.uuid4())
+
+    def one(match):
+        if match.group(1) == "uuid" or obj is None:
+            return missing
+        return str(_ancestor_uuid(obj, match.group(1)))
+
+    path = re.sub(r"<uuid:(\w+)>", one, path)
     assert "<" not in path, f"teach fill() the converters of {route}"
     return "/" + path
 
@@ -165,7 +217,7 @@ def test_it_answers_404_for_another_tenants_object_on_pages(route, pattern, worl
     foreign = _other_tenant_object(world, PAGE_ROUTE_MODELS[name])
     client.force_login(world.alice)  # admin of A
     for method in ("get", "post"):
-        foreign_response = getattr(client, method)(fill(route, "acme", foreign.uuid))
+        foreign_response = getattr(client, method)(fill(route, "acme", foreign.uuid, foreign))
         missing_response = getattr(client, method)(fill(route, "acme"))
         assert foreign_response.status_code == missing_response.status_code, f"{method} {route}"
         assert foreign_response.status_code in (404, 405)
@@ -219,7 +271,7 @@ def test_it_answers_404_for_another_tenants_object_in_the_api(route, pattern, wo
         return
     foreign_obj = _other_tenant_object(world, cls.queryset_model)
     for method in api_methods(pattern):
-        foreign = getattr(api_client, method)(fill(route, "acme", foreign_obj.uuid), {}, format="json")
+        foreign = getattr(api_client, method)(fill(route, "acme", foreign_obj.uuid, foreign_obj), {}, format="json")
         missing = getattr(api_client, method)(fill(route, "acme"), {}, format="json")
         assert foreign.status_code == missing.status_code == 404, f"{method.upper()} {route}: {foreign.status_code}"
         assert foreign.content == missing.content
@@ -272,7 +324,7 @@ def test_it_rejects_a_related_id_of_another_tenant_in_a_body(route, pattern, met
     api_client.force_login(world.alice)
     valid_body = {"email": "someone.new@example.com", "role": "staff", "name": "Body test"}
     counts_before = _counts(world.a)
-    response = getattr(api_client, method)(fill(route, "acme", target.uuid if target else None),
+    response = getattr(api_client, method)(fill(route, "acme", target.uuid if target else None, target),
                                            {**valid_body, field: str(foreign.uuid)}, format="json")
     assert response.status_code == 400, response.content
     body = response.json()["error"]
@@ -281,17 +333,21 @@ def test_it_rejects_a_related_id_of_another_tenant_in_a_body(route, pattern, met
 
 
 def _other_tenant_object_for_a(world, model):
+    """An object of `model` in tenant A (the target of a PATCH whose body names B's rows)."""
     with tenant_context(world.a):
         if model is Membership:
             return Membership.objects.get(user=world.bob)
         if model is Team:
             return Team.objects.get(name="Support")
+    if model in DOMAIN_FACTORIES:
+        return _domain_object(world, world.a, model)
     raise AssertionError(f"teach _other_tenant_object_for_a about {model.__name__}")
 
 
 def _counts(tenant):
     with tenant_context(tenant):
-        return {m.__name__: m.objects.count() for m in (Membership, Team, ApiKey, AuditEvent, MembershipInvitation)} | {
+        models = (Membership, Team, ApiKey, AuditEvent, MembershipInvitation, *DOMAIN_FACTORIES)
+        return {m.__name__: m.objects.count() for m in models} | {
             "bob_team": Membership.objects.get(user__email="bob@example.com").team_id}
 
 
@@ -300,3 +356,40 @@ def test_it_covers_body_routes():
         (TENANT_API_PREFIX + "members/<uuid:uuid>/", "patch", "team"),
         (TENANT_API_PREFIX + "invitations/", "post", "team"),
     }
+
+
+# --- foreign ids in query parameters -----------------------------------------------------------
+
+def query_filters(cls):
+    """(parameter, model) for every related filter of a list view's filterset (django-filter)."""
+    import django_filters
+
+    filterset_class = getattr(cls, "filterset_class", None)
+    if filterset_class is None:
+        return []
+    related = (django_filters.ModelChoiceFilter, django_filters.ModelMultipleChoiceFilter)
+    return [(name, f.queryset.model) for name, f in filterset_class.base_filters.items() if isinstance(f, related)]
+
+
+QUERY_ROUTES = [(r, p, name, model) for r, p in API_ROUTES if "<uuid:uuid>" not in r and hasattr(view_class(p), "get")
+                for name, model in query_filters(view_class(p))]
+
+
+@pytest.mark.parametrize("route,pattern,param,model", QUERY_ROUTES, ids=[f"{r} ?{n}" for r, _, n, _ in QUERY_ROUTES])
+def test_it_rejects_an_id_of_another_tenant_in_a_query_parameter(route, pattern, param, model, world, api_client):
+    foreign = _other_tenant_object(world, model)
+    parent = _other_tenant_object_for_a(world, view_class(pattern).queryset_model) if "<uuid:" in route else None
+    api_client.force_login(world.alice)
+    response = api_client.get(fill(route, "acme", obj=parent), {param: str(foreign.uuid)})
+    assert response.status_code == 400, response.content
+    body = response.json()["error"]
+    assert body["code"] == "validation_error" and param in body["fields"], body
+    # The same filter with A's own row is accepted.
+    own = _other_tenant_object_for_a(world, model)
+    assert api_client.get(fill(route, "acme", obj=parent), {param: str(own.uuid)}).status_code == 200
+
+
+def test_every_related_filter_takes_a_public_uuid():
+    for route, pattern, param, _ in QUERY_ROUTES:
+        f = view_class(pattern).filterset_class.base_filters[param]
+        assert f.extra.get("to_field_name") == "uuid", f"{route} ?{param}: filter by uuid, never by the integer pk"

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "apps.clients",
     "apps.touchpoints",
     "apps.journeys",
+    "apps.imports",
+    "import_export",
 ]
 
 MIDDLEWARE = [

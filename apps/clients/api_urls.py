@@ -1,0 +1,5 @@
+"""Client, contact and segment API, mounted at /api/v1/t/<tenant_slug>/."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns = []

@@ -1,0 +1,7 @@
+"""Client, contact and segment pages, mounted at /t/<tenant_slug>/."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "clients"
+
+urlpatterns = []

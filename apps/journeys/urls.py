@@ -1,0 +1,7 @@
+"""Journey pages (list, editor, map), mounted at /t/<tenant_slug>/."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "journeys"
+
+urlpatterns = []
