@@ -17,6 +17,7 @@ from rest_framework import exceptions, generics, permissions
 from rest_framework.views import APIView
 
 from apps.core.errors import NOT_FOUND_MESSAGE
+from apps.tenancy import idempotency
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import EVERYONE, ApiKey
 from apps.tenancy.selectors import TenantAccess, membership_get_for_user, tenant_get_by_slug
@@ -36,6 +37,7 @@ class TenantApi(APIView):
     """Base class of every `/api/v1/t/<tenant_slug>/…` view.
 
     `read_roles` may use safe methods, `write_roles` the others (default: same as read).
+    Every POST honours an `Idempotency-Key` header (apps.tenancy.idempotency).
     """
 
     permission_classes = [permissions.IsAuthenticated, HasTenantRole]
@@ -69,6 +71,17 @@ class TenantApi(APIView):
         self.activate_tenant(request, kwargs.get("tenant_slug", ""))
         self.check_permissions(request)
         self.check_throttles(request)
+        self._idempotency_claim = idempotency.begin(request)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, idempotency.Replay):
+            return exc.response
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        idempotency.finish(getattr(self, "_idempotency_claim", None), response)
+        return response
 
     def activate_tenant(self, request, slug: str) -> None:
         request.tenant = request.tenant_access = None

@@ -197,3 +197,31 @@ class AuditEvent(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_label}"
+
+
+class IdempotencyRecord(TenantScopedModel):
+    """The outcome of an API POST sent with an `Idempotency-Key` header, kept for a day so a retry
+    with the same key gets the first response back instead of acting twice (apps.tenancy.idempotency).
+
+    Only successful outcomes are stored: a failed request rolls back with everything else it wrote,
+    so retrying it runs it again.
+    """
+
+    principal = models.CharField(max_length=64, help_text="Who sent it: user:<pk> or api_key:<pk>.")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty while the first request runs.")
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+
+    class Meta:
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "principal", "key"], name="tenancy_idempotency_tenant_principal_key"),
+        ]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="tenancy_idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"

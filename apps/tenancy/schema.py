@@ -4,6 +4,8 @@ never needs a tenant."""
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 
 from apps.tenancy.context import schema_introspection_without_tenant
 
@@ -26,9 +28,24 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
         }
 
 
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Optional. A unique key (a UUID) for this request: retrying the POST with the same key returns the first "
+                "response (header `Idempotent-Replayed: true`) instead of acting twice. Kept 24 hours per caller. "
+                "Reusing a key for a different request answers 422 `idempotency_key_reused`.",
+)
+
+
 class AutoSchema(openapi.AutoSchema):
     """Names nested Input/Output serializers after their view (`MemberDetailApi.Input` →
-    `MemberDetailInput`), so HackSoft-style nested serializers never collide in the schema."""
+    `MemberDetailInput`), so HackSoft-style nested serializers never collide in the schema;
+    documents the `Idempotency-Key` header on every POST."""
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        if self.method == "POST":
+            parameters = [*parameters, IDEMPOTENCY_KEY_PARAMETER]
+        return parameters
 
     def get_serializer_name(self, serializer, direction):
         qualname = type(serializer).__qualname__

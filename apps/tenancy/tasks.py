@@ -42,3 +42,15 @@ def fan_out(task, *args) -> int:
     for tenant_id in ids:
         task.delay(tenant_id, *args)
     return len(ids)
+
+
+@tenant_task()
+def purge_idempotency_records(tenant) -> int:
+    from apps.tenancy.idempotency import purge_expired
+
+    return purge_expired()
+
+
+@shared_task
+def fan_out_purge_idempotency_records() -> int:
+    return fan_out(purge_idempotency_records)

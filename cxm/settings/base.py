@@ -126,6 +126,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=7),
         "options": {"expires": 50 * 60},
     },
+    "purge-idempotency-records": {
+        "task": "apps.tenancy.tasks.fan_out_purge_idempotency_records",
+        "schedule": crontab(minute=23, hour="*/6"),
+        "options": {"expires": 60 * 60},
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------
