@@ -64,6 +64,7 @@ class AuditEventOutput(serializers.ModelSerializer):
         fields = ["id", "created_at", "actor", "action", "target_type", "target_id", "target_label", "changes", "ip_address"]
 
 
+@extend_schema_view(get=extend_schema(summary="Who am I in this workspace"))
 class MeApi(TenantApi):
     """The caller as this tenant sees it: tenant, role, and whether it is a person or an API key."""
 
@@ -97,6 +98,7 @@ class MemberListApi(mixins.ListModelMixin, TenantGenericApi):
         return self.list(request, *args, **kwargs)
 
 
+@extend_schema_view(get=extend_schema(summary="Read a member"), patch=extend_schema(summary="Change a member's role or team"))
 class MemberDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
     """Read a member; admins change role/team (PATCH)."""
 
@@ -129,6 +131,7 @@ class MemberDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
         return Response(MemberOutput(membership).data)
 
 
+@extend_schema_view(post=extend_schema(summary="Deactivate a member"))
 class MemberDeactivateApi(TenantGenericApi):
     """Deactivate a member; all of that user's sessions end."""
 
@@ -149,6 +152,7 @@ class MemberDeactivateApi(TenantGenericApi):
         return Response(MemberOutput(membership).data)
 
 
+@extend_schema_view(post=extend_schema(summary="Reactivate a member"))
 class MemberReactivateApi(MemberDeactivateApi):
     @extend_schema(request=None, responses=MemberOutput)
     def post(self, request, *args, **kwargs):
@@ -157,6 +161,7 @@ class MemberReactivateApi(MemberDeactivateApi):
         return Response(MemberOutput(membership).data)
 
 
+@extend_schema_view(get=extend_schema(summary="List invitations"), post=extend_schema(summary="Invite someone"))
 class InvitationListApi(mixins.ListModelMixin, TenantGenericApi):
     """List invitations; invite someone by e-mail with a role (admins). The link is e-mailed."""
 
@@ -185,6 +190,7 @@ class InvitationListApi(mixins.ListModelMixin, TenantGenericApi):
         return Response(InvitationOutput(invitation).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(get=extend_schema(summary="Read an invitation"))
 class InvitationDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
     read_roles = ADMINS
     serializer_class = InvitationOutput
@@ -202,6 +208,7 @@ class InvitationDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(get=extend_schema(summary="List teams"), post=extend_schema(summary="Create a team"))
 class TeamListApi(mixins.ListModelMixin, TenantGenericApi):
     read_roles = EVERYONE
     write_roles = ADMINS
@@ -227,6 +234,8 @@ class TeamListApi(mixins.ListModelMixin, TenantGenericApi):
         return Response(TeamOutput(team).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(get=extend_schema(summary="Read a team"), patch=extend_schema(summary="Rename or describe a team"),
+                    delete=extend_schema(summary="Delete a team"))
 class TeamDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
     read_roles = EVERYONE
     write_roles = ADMINS
@@ -243,7 +252,8 @@ class TeamDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
     def get(self, request, *args, **kwargs):
         return self.retrieve(request, *args, **kwargs)
 
-    @extend_schema(request=Input, responses=TeamOutput)
+    @extend_schema(request=Input, responses=TeamOutput,
+                   examples=[OpenApiExample("Rename", value={"name": "Customer care"}, request_only=True)])
     def patch(self, request, *args, **kwargs):
         team = self.get_object()
         data = self.Input(data=request.data, partial=True)
@@ -257,6 +267,7 @@ class TeamDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(get=extend_schema(summary="List API keys"), post=extend_schema(summary="Create an API key"))
 class ApiKeyListApi(mixins.ListModelMixin, TenantGenericApi):
     """List keys; create one (admins). The secret is in the creation response only."""
 
@@ -293,6 +304,7 @@ class ApiKeyListApi(mixins.ListModelMixin, TenantGenericApi):
         return response
 
 
+@extend_schema_view(get=extend_schema(summary="Read an API key"))
 class ApiKeyDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
     read_roles = ADMINS
     serializer_class = ApiKeyOutput
@@ -310,6 +322,7 @@ class ApiKeyDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(get=extend_schema(summary="List audit events"))
 class AuditEventListApi(mixins.ListModelMixin, TenantGenericApi):
     read_roles = ADMINS
     serializer_class = AuditEventOutput

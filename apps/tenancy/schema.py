@@ -53,3 +53,50 @@ class AutoSchema(openapi.AutoSchema):
             owner, _, name = qualname.rpartition(".")
             return owner.replace(".", "").removesuffix("Api") + name
         return super().get_serializer_name(serializer, direction)
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable machine-readable code, e.g. `validation_error`, `not_found`."},
+                "message": {"type": "string", "description": "Human-readable explanation."},
+                "fields": {"type": "object", "additionalProperties": True,
+                           "description": "For `validation_error`: the messages per input field (or query parameter)."},
+            },
+        },
+    },
+}
+
+_ERRORS = {
+    "400": "`validation_error` (see `fields`), `parse_error`, `idempotency_key_invalid`.",
+    "401": "`not_authenticated`, `invalid_api_key`.",
+    "403": "`permission_denied`: your role (or your API key's role) does not allow this.",
+    "404": "`not_found`: no such object in this workspace, or no such workspace for you (the same answer).",
+    "422": "`idempotency_key_reused`: the Idempotency-Key was used for a different request.",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: the JSON error body and the codes each tenant operation can answer."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/t/"):
+            continue
+        for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            codes = ["401", "403", "404"]
+            has_query = any(p.get("in") == "query" and p["name"] not in ("page", "page_size") for p in operation.get("parameters", []))
+            if method in ("post", "put", "patch") or has_query:
+                codes.insert(0, "400")
+            if method == "post":
+                codes.append("422")
+            for code in codes:
+                operation["responses"].setdefault(code, {"description": _ERRORS[code], "content": {"application/json": {"schema": ref}}})
+    return result

@@ -254,6 +254,10 @@ SPECTACULAR_SETTINGS = {
     "DEFAULT_GENERATOR_CLASS": "apps.tenancy.schema.TenantAwareSchemaGenerator",
     # Group operations by resource (members, api-keys, …), not by the shared /api/v1/t/{slug}/ prefix.
     "SCHEMA_PATH_PREFIX": r"/api/v1/t/\{tenant_slug\}",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.tenancy.schema.add_error_responses",
+    ],
 }
 
 # --- Logging ----------------------------------------------------------------------------------
