@@ -1,0 +1,82 @@
+"""No N+1, enumerated from the URL map: every tenant page and API collection answers with the same
+number of queries whether the workspace holds a few rows or many of every domain model."""
+
+import datetime
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from apps.tenancy.context import tenant_context
+from tests import factories as f
+from tests.test_url_isolation import API_ROUTES, PAGE_ROUTES, view_class
+
+# Pages whose query count depends on something other than row counts, with the reason.
+EXEMPT = {}
+
+
+def populate(world, n, parents=None):
+    """n more rows of every domain model in tenant A, around shared parents (so nested lists grow)."""
+    a = world.a
+    bob = world.membership(world.bob, a)
+    parents = parents or {}
+    with tenant_context(a):
+        journey = parents.get("journey") or f.JourneyFactory(tenant=a)
+        stage = parents.get("stage") or f.StageFactory(journey=journey)
+        client = parents.get("client") or f.ClientFactory(tenant=a)
+        for _ in range(n):
+            segment = f.SegmentFactory(tenant=a)
+            other = f.ClientFactory(tenant=a, segment=segment, owner=bob)
+            f.ContactFactory(client=other)
+            f.ContactFactory(client=client)
+            touchpoint = f.TouchpointFactory(tenant=a)
+            f.StageFactory(journey=journey)
+            f.StageTouchpointFactory(stage=stage, touchpoint=touchpoint)
+            for target in (client, other):
+                f.InteractionFactory(staff=bob, client=target, touchpoint=touchpoint, follow_up=True,
+                                     follow_up_due=datetime.date(2026, 1, 1), predicted_score=7)
+    return {"journey": journey, "stage": stage, "client": client}
+
+
+def path_for(route, parents):
+    def one(match):
+        name = match.group(1)
+        if name == "uuid":
+            return None
+        return str(parents[name.removesuffix("_uuid")].uuid)
+
+    path = route.replace("<slug:tenant_slug>", "acme")
+    if "<uuid:uuid>" in path:
+        return None  # a single object: its own tests bound its queries
+    return "/" + re.sub(r"<uuid:(\w+)>", one, path)
+
+
+def count(client, path):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path)
+    return response.status_code, len(ctx.captured_queries)
+
+
+LIST_ROUTES = [r for r, p in PAGE_ROUTES + API_ROUTES if "<uuid:uuid>" not in r and r not in EXEMPT]
+
+
+@pytest.mark.parametrize("route", LIST_ROUTES)
+def test_the_number_of_queries_does_not_grow_with_rows(route, world, client, api_client):
+    pattern = dict(PAGE_ROUTES + API_ROUTES)[route]
+    cls = view_class(pattern)
+    if cls is not None and not hasattr(cls, "get"):
+        pytest.skip("POST-only route")
+    http = api_client if route.startswith("api/") else client
+    http.force_login(world.alice)
+    parents = populate(world, 2)
+    path = path_for(route, parents)
+    count(http, path)  # warm up: the first request of a session does one-off work
+    status, few = count(http, path)
+    if status == 405:
+        pytest.skip("POST-only route")
+    assert status == 200, f"{path} answered {status}"
+    populate(world, 8, parents)
+    status, many = count(http, path)
+    assert status == 200
+    assert many == few, f"{path}: {few} queries with few rows, {many} with many (N+1?)"
