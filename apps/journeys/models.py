@@ -1,4 +1,11 @@
-"""Journeys as real data: ordered stages (DESIGN.md). Touchpoint placements arrive with touchpoints."""
+"""Journeys as real data: ordered stages, and touchpoints placed on them in order (DESIGN.md).
+
+Orders are contiguous 1..n per parent (a journey's stages, a stage's placements): the services in
+apps.journeys.services keep them so. On Postgres a DEFERRABLE unique (tenant, parent, order), added
+in migration 0006, makes a duplicate order impossible while still allowing a reorder to swap rows
+inside one transaction; SQLite (the zero-setup default) has no deferrable constraints and relies on
+the services alone.
+"""
 
 from django.db import models
 
@@ -33,6 +40,10 @@ class Journey(TenantScopedModel, TimeStampedModel):
         self.validate_same_tenant("segment")
 
 
+# The face drawn next to an expected emotion (templates/journeys/partials/_emotion.html); the text is always shown too.
+EMOTION_ICONS = {"delighted": "grin", "positive": "smile", "neutral": "flat", "anxious": "worried", "frustrated": "frown"}
+
+
 class Stage(TenantScopedModel, TimeStampedModel):
     class Emotion(models.TextChoices):
         DELIGHTED = "delighted", "Delighted"
@@ -51,6 +62,10 @@ class Stage(TenantScopedModel, TimeStampedModel):
         ordering = ["journey_id", "order"]
         constraints = TenantScopedModel.Meta.constraints
         indexes = [models.Index(fields=["tenant", "journey", "order"], name="journeys_stage_tenant_order")]
+
+    @property
+    def expected_emotion_icon(self) -> str:
+        return EMOTION_ICONS.get(self.expected_emotion, "")
 
     def __str__(self) -> str:
         return f"{self.order}. {self.name}"
@@ -74,6 +89,7 @@ class StageTouchpoint(TenantScopedModel, TimeStampedModel):
             *TenantScopedModel.Meta.constraints,
             models.UniqueConstraint(fields=["tenant", "stage", "touchpoint"], name="journeys_placement_once_per_stage"),
         ]
+        indexes = [models.Index(fields=["tenant", "stage", "order"], name="journeys_placement_stage_order")]
 
     def __str__(self) -> str:
         return f"{self.stage}: {self.touchpoint}"

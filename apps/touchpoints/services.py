@@ -5,27 +5,99 @@ from __future__ import annotations
 import functools
 from datetime import date, datetime
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from apps.clients.models import Client, Contact
-from apps.tenancy.models import LEADS, Membership, Team, Tenant
+from apps.tenancy.models import LEADS, STAFF_AND_UP, Membership, Team, Tenant
 from apps.tenancy.services import audit_event_record
 from apps.tenancy.tasks import enqueue_on_commit
 from apps.touchpoints.models import Interaction, Touchpoint
 
+# --- touchpoints ------------------------------------------------------------------------------------
+
+TOUCHPOINT_FIELDS = ("name", "channel", "team", "description", "is_key", "is_active")
+
+
+class TouchpointInUse(ValidationError):
+    """Interactions were logged at this touchpoint: it can be archived, never deleted."""
+
+
+def _check_touchpoint_name(name: str, exclude_pk=None) -> None:
+    # Case-insensitive, so “Phone support” and “phone support” are not two touchpoints.
+    clash = Touchpoint.objects.filter(name__iexact=name)
+    if exclude_pk:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise ValidationError({"name": "A touchpoint with this name already exists."})
+
 
 @transaction.atomic
 def touchpoint_create(*, tenant: Tenant, acting_user, name: str, channel: str, team: Team | None = None,
-                      description: str = "", is_key: bool = False) -> Touchpoint:
+                      description: str = "", is_key: bool = False, is_active: bool = True) -> Touchpoint:
     touchpoint = Touchpoint(tenant=tenant, name=name.strip(), channel=channel, team=team,
-                            description=description.strip(), is_key=is_key)
+                            description=description.strip(), is_key=is_key, is_active=is_active)
+    _check_touchpoint_name(touchpoint.name)
     touchpoint.full_clean()
     touchpoint.save()
     audit_event_record(tenant=tenant, acting_user=acting_user, action="touchpoint.created", target=touchpoint)
     return touchpoint
 
+
+@transaction.atomic
+def touchpoint_update(*, tenant: Tenant, acting_user, touchpoint: Touchpoint, **fields) -> Touchpoint:
+    """Change any of name, channel, team, description, is_key, is_active (only the keys given)."""
+    unknown = set(fields) - set(TOUCHPOINT_FIELDS)
+    if unknown:
+        raise ValidationError({k: "This field cannot be changed." for k in unknown})
+    touchpoint = Touchpoint.objects.select_for_update().get(pk=touchpoint.pk)
+    before = {k: str(getattr(touchpoint, k) if getattr(touchpoint, k) is not None else "") for k in fields}
+    for key, value in fields.items():
+        setattr(touchpoint, key, value.strip() if isinstance(value, str) else value)
+    if "name" in fields:
+        _check_touchpoint_name(touchpoint.name, exclude_pk=touchpoint.pk)
+    touchpoint.full_clean()
+    after = {k: str(getattr(touchpoint, k) if getattr(touchpoint, k) is not None else "") for k in fields}
+    changes = {k: [before[k], after[k]] for k in fields if before[k] != after[k]}
+    if changes:
+        touchpoint.save()
+        audit_event_record(tenant=tenant, acting_user=acting_user, action="touchpoint.updated", target=touchpoint, changes=changes)
+    return touchpoint
+
+
+def touchpoint_archive(*, tenant: Tenant, acting_user, touchpoint: Touchpoint) -> Touchpoint:
+    """Archive: staff no longer pick it when logging; its history and journey places stay."""
+    return touchpoint_update(tenant=tenant, acting_user=acting_user, touchpoint=touchpoint, is_active=False)
+
+
+def touchpoint_restore(*, tenant: Tenant, acting_user, touchpoint: Touchpoint) -> Touchpoint:
+    return touchpoint_update(tenant=tenant, acting_user=acting_user, touchpoint=touchpoint, is_active=True)
+
+
+@transaction.atomic
+def touchpoint_delete(*, tenant: Tenant, acting_user, touchpoint: Touchpoint) -> None:
+    """Delete a touchpoint nobody has logged an interaction at (history is never erased: one with
+    interactions raises TouchpointInUse; archive it instead). Its journey placements go with it and
+    the stages it stood on close the gap."""
+    from apps.journeys.services import placements_renumber_stages
+
+    if Interaction.objects.filter(touchpoint=touchpoint).exists():
+        raise TouchpointInUse("Interactions were logged at this touchpoint, so it cannot be deleted. Archive it instead.",
+                              code="touchpoint_in_use")
+    stage_ids = list(touchpoint.placements.values_list("stage_id", flat=True))
+    audit_event_record(tenant=tenant, acting_user=acting_user, action="touchpoint.deleted", target=touchpoint)
+    try:
+        with transaction.atomic():
+            touchpoint.delete()
+    except ProtectedError:  # an interaction logged since the check above
+        raise TouchpointInUse("Interactions were logged at this touchpoint, so it cannot be deleted. Archive it instead.",
+                              code="touchpoint_in_use") from None
+    placements_renumber_stages(stage_ids=stage_ids)
+
+
+# --- interactions ----------------------------------------------------------------------------------
 
 def interaction_log(
     *, tenant: Tenant, staff: Membership, client: Client, touchpoint: Touchpoint, outcome: str, summary: str,
@@ -37,8 +109,11 @@ def interaction_log(
 
     Posting again with the same `idempotency_key` (double click, retry) returns the first row and
     creates nothing. The channel defaults to the touchpoint's. The summary's text sentiment is
-    scored by a background task once the row is committed.
+    scored by a background task once the row is committed. Only an active member with a role of
+    staff or above logs interactions (an API key must name one).
     """
+    if not staff.is_active or staff.role not in STAFF_AND_UP:
+        raise ValidationError({"staff": "Interactions are logged by an active member with a staff role or above."})
     if idempotency_key:
         existing = Interaction.objects.filter(staff=staff, idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -64,15 +139,61 @@ def interaction_log(
     return interaction, True
 
 
+def interaction_may_change(*, interaction: Interaction, acting: Membership | None, role: str | None = None) -> bool:
+    """The staff member who logged an interaction changes it; so do CX leads and admins (and API keys with those roles)."""
+    role = role if role is not None else getattr(acting, "role", None)
+    return role in LEADS or (acting is not None and interaction.staff_id == acting.pk)
+
+
 @transaction.atomic
-def interaction_follow_up_done(*, tenant: Tenant, acting: Membership, interaction: Interaction) -> Interaction:
-    """Mark a follow-up done (idempotent). Staff close their own; CX leads and admins any."""
+def interaction_follow_up_done(*, tenant: Tenant, acting: Membership | None, interaction: Interaction,
+                               role: str | None = None) -> Interaction:
+    """Mark a follow-up done (idempotent). Staff close their own; CX leads and admins any.
+
+    `role` is the caller's role when it has no membership (an API key); it defaults to `acting.role`.
+    """
     interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
-    if interaction.staff_id != acting.pk and acting.role not in LEADS:
+    if not interaction_may_change(interaction=interaction, acting=acting, role=role):
         raise PermissionDenied("Only the staff member who logged it, or a CX lead, can close this follow-up.")
     if interaction.follow_up and interaction.follow_up_done_at is None:
         interaction.follow_up_done_at = timezone.now()
         interaction.save(update_fields=["follow_up_done_at", "updated_at"])
+    return interaction
+
+
+INTERACTION_UPDATE_FIELDS = ("summary", "outcome", "staff_sentiment", "predicted_score", "follow_up", "follow_up_due")
+
+
+@transaction.atomic
+def interaction_update(*, tenant: Tenant, acting: Membership | None, interaction: Interaction, role: str | None = None,
+                       **changes) -> Interaction:
+    """Correct an interaction: summary, outcome, ratings, follow-up. Same rule as closing a follow-up.
+
+    Turning the follow-up off clears its due date; a new summary is scored again after commit.
+    """
+    unknown = set(changes) - set(INTERACTION_UPDATE_FIELDS)
+    if unknown:
+        raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
+    interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
+    if not interaction_may_change(interaction=interaction, acting=acting, role=role):
+        raise PermissionDenied("Only the staff member who logged it, or a CX lead, can change this interaction.")
+    if changes.get("follow_up") is False and "follow_up_due" not in changes:
+        changes["follow_up_due"] = None
+    if "summary" in changes:
+        changes["summary"] = (changes["summary"] or "").strip()
+    summary_before = interaction.summary
+    for name, value in changes.items():
+        setattr(interaction, name, value)
+    if interaction.follow_up and changes.get("follow_up_due") and interaction.follow_up_done_at is not None and "follow_up" in changes:
+        interaction.follow_up_done_at = None  # a follow-up switched on again with a new date is open again
+    interaction.full_clean()
+    interaction.save()
+    if interaction.summary != summary_before:
+        from apps.touchpoints.tasks import score_interaction_sentiment
+
+        Interaction.objects.filter(pk=interaction.pk).update(text_sentiment=None)
+        interaction.text_sentiment = None
+        enqueue_on_commit(score_interaction_sentiment, tenant.pk, interaction.pk)
     return interaction
 
 
