@@ -15,6 +15,7 @@ from apps.accounts.services import member_invite
 from apps.tenancy.api import TenantApi
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import ApiKey, AuditEvent, Membership, Role, Team
+from apps.touchpoints.models import Interaction
 from tests.conftest import make_api_key
 
 TENANT_PAGE_PREFIX = "t/<slug:tenant_slug>/"
@@ -163,6 +164,7 @@ PAGE_ROUTE_MODELS = {
     "tenancy:invitation_revoke": MembershipInvitation,
     "tenancy:team_delete": Team,
     "tenancy:api_key_revoke": ApiKey,
+    "interactions:follow_up_done": Interaction,
 }
 
 

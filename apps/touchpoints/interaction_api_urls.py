@@ -1,5 +1,11 @@
 """Interaction API, mounted at /api/v1/t/<tenant_slug>/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from apps.touchpoints.apis import interactions as apis
+
+urlpatterns = [
+    path("interactions/", apis.InteractionListApi.as_view(), name="interaction-list"),
+    path("interactions/<uuid:uuid>/", apis.InteractionDetailApi.as_view(), name="interaction-detail"),
+    path("interactions/<uuid:uuid>/follow-up-done/", apis.InteractionFollowUpDoneApi.as_view(), name="interaction-follow-up-done"),
+]

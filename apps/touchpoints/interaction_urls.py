@@ -1,7 +1,14 @@
 """Front-line pages (log an interaction, My day), mounted at /t/<tenant_slug>/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from apps.touchpoints.views import interactions as views
 
 app_name = "interactions"
 
-urlpatterns = []
+urlpatterns = [
+    path("interactions/new/", views.interaction_log_view, name="log"),
+    path("interactions/client-search/", views.client_search_view, name="client_search"),
+    path("interactions/<uuid:uuid>/follow-up-done/", views.follow_up_done_view, name="follow_up_done"),
+    path("my-day/", views.my_day_view, name="my_day"),
+]

@@ -169,7 +169,8 @@ def interaction_update(*, tenant: Tenant, acting: Membership | None, interaction
                        **changes) -> Interaction:
     """Correct an interaction: summary, outcome, ratings, follow-up. Same rule as closing a follow-up.
 
-    Turning the follow-up off clears its due date; a new summary is scored again after commit.
+    Sending `follow_up` (re)opens the follow-up, or with false removes it and its due date; a
+    changed summary is scored again after commit.
     """
     unknown = set(changes) - set(INTERACTION_UPDATE_FIELDS)
     if unknown:
@@ -177,22 +178,22 @@ def interaction_update(*, tenant: Tenant, acting: Membership | None, interaction
     interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
     if not interaction_may_change(interaction=interaction, acting=acting, role=role):
         raise PermissionDenied("Only the staff member who logged it, or a CX lead, can change this interaction.")
-    if changes.get("follow_up") is False and "follow_up_due" not in changes:
-        changes["follow_up_due"] = None
+    if changes.get("follow_up") is False:
+        changes.setdefault("follow_up_due", None)
     if "summary" in changes:
         changes["summary"] = (changes["summary"] or "").strip()
-    summary_before = interaction.summary
+    summary_changed = "summary" in changes and changes["summary"] != interaction.summary
     for name, value in changes.items():
         setattr(interaction, name, value)
-    if interaction.follow_up and changes.get("follow_up_due") and interaction.follow_up_done_at is not None and "follow_up" in changes:
-        interaction.follow_up_done_at = None  # a follow-up switched on again with a new date is open again
+    if "follow_up" in changes:
+        interaction.follow_up_done_at = None  # switched off: nothing to close; switched (back) on: open again
+    if summary_changed:
+        interaction.text_sentiment = None  # until the task scores the new text
     interaction.full_clean()
     interaction.save()
-    if interaction.summary != summary_before:
+    if summary_changed:
         from apps.touchpoints.tasks import score_interaction_sentiment
 
-        Interaction.objects.filter(pk=interaction.pk).update(text_sentiment=None)
-        interaction.text_sentiment = None
         enqueue_on_commit(score_interaction_sentiment, tenant.pk, interaction.pk)
     return interaction
 
