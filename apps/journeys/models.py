@@ -96,3 +96,7 @@ class StageTouchpoint(TenantScopedModel, TimeStampedModel):
 
     def clean(self):
         self.validate_same_tenant("stage", "touchpoint")
+
+
+# Named for the OpenAPI schema (ENUM_NAME_OVERRIDES in settings): "status" is also a client's and an invitation's field.
+JourneyStatus = Journey.Status

@@ -1,5 +1,10 @@
 """Touchpoint API, mounted at /api/v1/t/<tenant_slug>/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from apps.touchpoints.apis import touchpoints as apis
+
+urlpatterns = [
+    path("touchpoints/", apis.TouchpointListApi.as_view(), name="touchpoint-list"),
+    path("touchpoints/<uuid:uuid>/", apis.TouchpointDetailApi.as_view(), name="touchpoint-detail"),
+]

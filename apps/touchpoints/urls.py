@@ -1,7 +1,16 @@
 """Touchpoint pages, mounted at /t/<tenant_slug>/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from apps.touchpoints.views import touchpoints as views
 
 app_name = "touchpoints"
 
-urlpatterns = []
+urlpatterns = [
+    path("touchpoints/", views.touchpoint_list_view, name="list"),
+    path("touchpoints/new/", views.touchpoint_create_view, name="create"),
+    path("touchpoints/<uuid:uuid>/edit/", views.touchpoint_edit_view, name="edit"),
+    path("touchpoints/<uuid:uuid>/archive/", views.touchpoint_archive_view, name="touchpoint_archive"),
+    path("touchpoints/<uuid:uuid>/restore/", views.touchpoint_restore_view, name="touchpoint_restore"),
+    path("touchpoints/<uuid:uuid>/delete/", views.touchpoint_delete_view, name="touchpoint_delete"),
+]
