@@ -10,7 +10,7 @@ from apps.clients.models import Client, Contact
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role
 from apps.touchpoints.models import Channel, Interaction
-from apps.touchpoints.services import interaction_follow_up_done, interaction_log, text_sentiment, touchpoint_create
+from apps.touchpoints.services import interaction_follow_up_done, interaction_log, interaction_update, text_sentiment, touchpoint_create
 
 
 @pytest.fixture
@@ -112,3 +112,52 @@ def test_it_lets_the_owner_or_a_lead_close_a_follow_up_once(world, desk):
         again = interaction_follow_up_done(tenant=world.a, acting=world.membership(world.carol, world.a), interaction=interaction)
         assert done is not None and again.follow_up_done_at == done
         assert world.membership(world.carol, world.a).role == Role.CX_LEAD
+
+
+def test_only_an_active_staff_member_or_above_logs(world, desk):
+    touchpoint, client, _ = desk["a"]
+    with pytest.raises(ValidationError) as excinfo:
+        log(world, world.a, world.victor, touchpoint, client)  # a viewer
+    assert "staff" in excinfo.value.message_dict
+    with tenant_context(world.a):
+        assert Interaction.objects.count() == 0
+
+
+def test_the_sentiment_task_fills_text_sentiment_and_is_idempotent(world, desk):
+    from apps.touchpoints.tasks import score_interaction_sentiment
+
+    touchpoint, client, _ = desk["a"]
+    interaction, _ = log(world, world.a, world.bob, touchpoint, client, summary="Terrible delay, the client is angry")
+    with tenant_context(world.a):
+        assert Interaction.objects.get(pk=interaction.pk).text_sentiment is None  # not committed in this test: not scored yet
+    first = score_interaction_sentiment(world.a.pk, interaction.pk)
+    second = score_interaction_sentiment(world.a.pk, interaction.pk)
+    with tenant_context(world.a):
+        stored = Interaction.objects.get(pk=interaction.pk).text_sentiment
+    assert first == second == stored and stored < -0.05
+    assert score_interaction_sentiment(world.b.pk, interaction.pk) is None  # another tenant's task never sees it
+
+
+def test_it_corrects_an_interaction_and_rescores_a_new_summary(world, desk, django_capture_on_commit_callbacks):
+    touchpoint, client, _ = desk["a"]
+    interaction, _ = log(world, world.a, world.bob, touchpoint, client, summary="Okay call")
+    with tenant_context(world.a):
+        bob, dana = world.membership(world.bob, world.a), world.membership(world.dana, world.a)
+        with pytest.raises(PermissionDenied):
+            interaction_update(tenant=world.a, acting=dana, interaction=interaction, outcome="escalated")
+        with pytest.raises(PermissionDenied):  # an API key with a staff role has no interactions of its own
+            interaction_update(tenant=world.a, acting=None, role=Role.STAFF, interaction=interaction, outcome="escalated")
+        with pytest.raises(ValidationError):
+            interaction_update(tenant=world.a, acting=bob, interaction=interaction, client=client)
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            updated = interaction_update(tenant=world.a, acting=bob, interaction=interaction, summary="Wonderful, they love it",
+                                         follow_up=True, follow_up_due=date.today())
+        assert len(callbacks) == 1 and updated.follow_up
+        updated.refresh_from_db()
+        assert updated.text_sentiment > 0.05
+        done = interaction_follow_up_done(tenant=world.a, acting=None, role=Role.CX_LEAD, interaction=updated)
+        assert done.follow_up_done_at is not None
+        reopened = interaction_update(tenant=world.a, acting=bob, interaction=done, follow_up=True, follow_up_due=date.today())
+        assert reopened.follow_up_done_at is None
+        off = interaction_update(tenant=world.a, acting=bob, interaction=reopened, follow_up=False)
+        assert not off.follow_up and off.follow_up_due is None
