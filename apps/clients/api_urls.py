@@ -1,5 +1,14 @@
 """Client, contact and segment API, mounted at /api/v1/t/<tenant_slug>/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from apps.clients import apis
+
+urlpatterns = [
+    path("clients/", apis.ClientListApi.as_view(), name="client-list"),
+    path("clients/<uuid:uuid>/", apis.ClientDetailApi.as_view(), name="client-detail"),
+    path("contacts/", apis.ContactListApi.as_view(), name="contact-list"),
+    path("contacts/<uuid:uuid>/", apis.ContactDetailApi.as_view(), name="contact-detail"),
+    path("segments/", apis.SegmentListApi.as_view(), name="segment-list"),
+    path("segments/<uuid:uuid>/", apis.SegmentDetailApi.as_view(), name="segment-detail"),
+]

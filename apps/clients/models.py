@@ -59,8 +59,17 @@ class Client(TenantScopedModel, TimeStampedModel):
         from django.core.exceptions import ValidationError
 
         self.validate_same_tenant("segment", "owner")
+        # The status and the churn date say the same thing and must agree: churn metrics read the
+        # date (METRICS.md), lists and filters read the status.
+        errors = {}
         if self.churned_on and self.active_from and self.churned_on < self.active_from:
-            raise ValidationError({"churned_on": "A client cannot churn before it became active."})
+            errors["churned_on"] = "A client cannot churn before it became active."
+        elif self.status == self.Status.CHURNED and not self.churned_on:
+            errors["churned_on"] = "Give the date this client churned."
+        elif self.churned_on and self.status != self.Status.CHURNED:
+            errors["status"] = "A client with a churn date is churned: choose Churned, or clear the churn date."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Contact(TenantScopedModel, TimeStampedModel):

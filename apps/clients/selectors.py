@@ -1,0 +1,124 @@
+"""Reads for clients, contacts and segments. Every function returns a queryset whose evaluation costs
+a fixed number of queries, whatever the number of rows (annotations and subqueries, no N+1)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Lower
+
+from apps.clients.models import Client, Contact, Segment
+from apps.tenancy.models import Membership
+from apps.touchpoints.models import Interaction
+
+# Public sort keys (page and export) → ORM ordering; the pk breaks ties so pages are stable.
+CLIENT_ORDERINGS = {
+    "name": [Lower("name"), "pk"],
+    "-name": [Lower("name").desc(), "-pk"],
+    "annual_value": [F("annual_value").asc(nulls_last=True), Lower("name"), "pk"],
+    "-annual_value": [F("annual_value").desc(nulls_last=True), Lower("name"), "pk"],
+    "active_from": ["active_from", Lower("name"), "pk"],
+    "-active_from": [F("active_from").desc(), Lower("name"), "pk"],
+}
+
+
+def _contact_count() -> Coalesce:
+    counts = (Contact.objects.filter(client=OuterRef("pk")).order_by().values("client")
+              .annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+
+
+def _last_interaction_at() -> Subquery:
+    latest = Interaction.objects.filter(client=OuterRef("pk")).order_by("-occurred_at").values("occurred_at")[:1]
+    return Subquery(latest)
+
+
+def client_search_q(search: str) -> Q:
+    """Clients whose name, or one of whose contacts' name or e-mail, contains `search`."""
+    contacts = Contact.objects.filter(client=OuterRef("pk")).filter(Q(name__icontains=search) | Q(email__icontains=search))
+    return Q(name__icontains=search) | Q(Exists(contacts))
+
+
+def client_list(
+    *, search: str | None = None, segment: Segment | None = None, tier: str | None = None, status: str | None = None,
+    owner: Membership | None = None, active_on: datetime.date | None = None, ordering: str = "name",
+) -> QuerySet[Client]:
+    """The tenant's clients, filtered, each with `contact_count` and `last_interaction_at`
+    (one query per page, whatever the number of contacts and interactions).
+
+    `active_on`: clients that had become active on that day and not yet churned (METRICS.md: a
+    client churned on day D is no longer active on D).
+    """
+    qs = Client.objects.select_related("segment", "owner__user").annotate(
+        contact_count=_contact_count(), last_interaction_at=_last_interaction_at(),
+    )
+    search = (search or "").strip()
+    if search:
+        qs = qs.filter(client_search_q(search))
+    if segment is not None:
+        qs = qs.filter(segment=segment)
+    if tier:
+        qs = qs.filter(tier=tier)
+    if status:
+        qs = qs.filter(status=status)
+    if owner is not None:
+        qs = qs.filter(owner=owner)
+    if active_on is not None:
+        qs = qs.filter(active_from__lte=active_on).filter(Q(churned_on__isnull=True) | Q(churned_on__gt=active_on))
+    return qs.order_by(*CLIENT_ORDERINGS.get(ordering, CLIENT_ORDERINGS["name"]))
+
+
+def client_get_detail(*, uuid) -> Client | None:
+    """One client with its segment, owner, `contact_count` and `last_interaction_at`, or None."""
+    return client_list().filter(uuid=uuid).first()
+
+
+def client_contact_list(*, client: Client) -> QuerySet[Contact]:
+    return Contact.objects.filter(client=client).order_by(Lower("name"), "pk")
+
+
+def client_interaction_list(*, client: Client) -> QuerySet[Interaction]:
+    """The client's interactions, newest first, with what the client page shows of each."""
+    return (Interaction.objects.filter(client=client)
+            .select_related("touchpoint", "staff__user", "contact")
+            .order_by("-occurred_at", "-id"))
+
+
+def client_has_interactions(*, client: Client) -> bool:
+    return Interaction.objects.filter(client=client).exists()
+
+
+def contact_list(
+    *, client: Client | None = None, email: str | None = None, opted_out: bool | None = None, search: str | None = None,
+) -> QuerySet[Contact]:
+    qs = Contact.objects.select_related("client")
+    if client is not None:
+        qs = qs.filter(client=client)
+    if email:
+        qs = qs.filter(email__iexact=email.strip())
+    if opted_out is not None:
+        qs = qs.filter(opted_out=opted_out)
+    search = (search or "").strip()
+    if search:
+        qs = qs.filter(Q(name__icontains=search) | Q(email__icontains=search) | Q(client__name__icontains=search))
+    return qs.order_by(Lower("name"), "pk")
+
+
+def segment_list() -> QuerySet[Segment]:
+    """Segments by name, each with `client_count`."""
+    return Segment.objects.annotate(client_count=Count("clients")).order_by(Lower("name"), "pk")
+
+
+def owner_choices(*, keep: Membership | None = None) -> QuerySet[Membership]:
+    """Who may own a client: the tenant's active members (plus `keep`, a client's current owner,
+    so editing a client whose owner has left does not silently drop the owner)."""
+    condition = Q(is_active=True)
+    if keep is not None:
+        condition |= Q(pk=keep.pk)
+    return Membership.objects.filter(condition).select_related("user").order_by(Lower("user__full_name"), "user__email")
+
+
+def owner_filter_choices() -> QuerySet[Membership]:
+    """Every member, active or not: clients may still be owned by someone who has left."""
+    return Membership.objects.select_related("user").order_by("-is_active", Lower("user__full_name"), "user__email")

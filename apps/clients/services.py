@@ -1,0 +1,214 @@
+"""Writes for clients, contacts and segments. Each change is recorded in the tenant's audit log.
+
+Convention (STYLE.md): keyword-only, atomic, full_clean(), audit event. `acting_user` is a User,
+an API-key principal or None (system).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from apps.clients.models import Client, Contact, Segment
+from apps.tenancy.models import Membership, Tenant
+from apps.tenancy.services import audit_event_record
+from apps.touchpoints.models import Interaction
+
+CLIENT_FIELDS = ("name", "segment", "industry", "tier", "owner", "annual_value", "active_from", "churned_on", "status")
+CONTACT_FIELDS = ("name", "email", "phone", "locale", "role", "opted_out")
+SEGMENT_FIELDS = ("name", "description")
+
+CLIENT_HAS_INTERACTIONS = "client_has_interactions"
+
+
+def _text(value) -> str:
+    """An audit-log rendering of a field value (JSON-safe, readable)."""
+    if value is None:
+        return ""
+    if isinstance(value, Membership):
+        return value.user.email
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _snapshot(obj, fields) -> dict:
+    return {name: _text(getattr(obj, name)) for name in fields}
+
+
+def _diff(before: dict, after: dict) -> dict:
+    return {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
+
+
+def _unknown_fields(data: dict, allowed) -> None:
+    unknown = set(data) - set(allowed)
+    if unknown:
+        raise ValidationError({name: "This field cannot be set." for name in sorted(unknown)})
+
+
+def _strip(data: dict) -> dict:
+    return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+
+
+# --- clients ------------------------------------------------------------------------------------
+
+def _validate_owner(owner: Membership | None, *, previous_owner_id: int | None = None) -> None:
+    # A client may keep an owner who has since left; a newly assigned owner must be an active member.
+    if owner is not None and owner.pk != previous_owner_id and not owner.is_active:
+        raise ValidationError({"owner": "Choose an active member of this workspace."})
+
+
+@transaction.atomic
+def client_create(*, tenant: Tenant, acting_user, data: dict) -> Client:
+    """Create a client. Rules (Client.clean): churn date not before `active_from`; status Churned
+    if and only if a churn date is given; annual value ≥ 0; segment and owner of this tenant, the
+    owner an active member."""
+    _unknown_fields(data, CLIENT_FIELDS)
+    client = Client(tenant=tenant, **_strip(data))
+    _validate_owner(client.owner)
+    client.full_clean()
+    client.save()
+    audit_event_record(tenant=tenant, acting_user=acting_user, action="client.created", target=client,
+                       changes={k: [None, v] for k, v in _snapshot(client, CLIENT_FIELDS).items() if v})
+    return client
+
+
+@transaction.atomic
+def client_update(*, tenant: Tenant, acting_user, client: Client, data: dict) -> Client:
+    """Change some of a client's fields (same rules as client_create); audit the difference."""
+    _unknown_fields(data, CLIENT_FIELDS)
+    client = Client.objects.select_for_update(of=("self",)).select_related("segment", "owner__user").get(pk=client.pk)
+    previous_owner_id = client.owner_id
+    before = _snapshot(client, CLIENT_FIELDS)
+    for name, value in _strip(data).items():
+        setattr(client, name, value)
+    _validate_owner(client.owner, previous_owner_id=previous_owner_id)
+    client.full_clean()
+    changes = _diff(before, _snapshot(client, CLIENT_FIELDS))
+    if changes:
+        client.save()
+        audit_event_record(tenant=tenant, acting_user=acting_user, action="client.updated", target=client, changes=changes)
+    return client
+
+
+@transaction.atomic
+def client_delete(*, tenant: Tenant, acting_user, client: Client) -> None:
+    """Delete a client and its contacts. Refused (code `client_has_interactions`) while it has
+    logged interactions: they are the history metrics are computed from — mark the client churned instead."""
+    if Interaction.objects.filter(client=client).exists():
+        raise ValidationError("This client has logged interactions, so it cannot be deleted; set its status to Churned instead.",
+                              code=CLIENT_HAS_INTERACTIONS)
+    contacts = Contact.objects.filter(client=client).count()
+    audit_event_record(tenant=tenant, acting_user=acting_user, action="client.deleted", target=client,
+                       changes={"contacts": [contacts, 0]} if contacts else None)
+    client.delete()
+
+
+# --- contacts -----------------------------------------------------------------------------------
+
+def _check_email_free(contact: Contact) -> None:
+    """E-mail is unique per tenant, case-insensitively (imports match on it): say who has it."""
+    if not contact.email:
+        return
+    other = (Contact.objects.filter(email__iexact=contact.email).exclude(pk=contact.pk)
+             .select_related("client").first())
+    if other is not None:
+        raise ValidationError({"email": f"{other.name} at {other.client.name} already has this e-mail address."})
+
+
+def _save_unique(obj, *, field: str, message: str) -> None:
+    """Save; a concurrent write that took the unique value between our check and the insert
+    becomes a field error, not a 500 (the savepoint keeps the outer transaction usable)."""
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError as exc:
+        raise ValidationError({field: message}) from exc
+
+
+def _save_contact(contact: Contact) -> None:
+    contact.full_clean(validate_constraints=False)  # the e-mail rule is checked above, with a clearer message
+    _save_unique(contact, field="email", message="Another contact already has this e-mail address.")
+
+
+@transaction.atomic
+def contact_create(*, tenant: Tenant, acting_user, client: Client, data: dict) -> Contact:
+    """Add a contact to a client. The e-mail is stored lower-case and is unique in the tenant."""
+    _unknown_fields(data, CONTACT_FIELDS)
+    contact = Contact(tenant=tenant, client=client, **_strip(data))
+    contact.email = (contact.email or "").lower()
+    _check_email_free(contact)
+    _save_contact(contact)
+    audit_event_record(tenant=tenant, acting_user=acting_user, action="contact.created", target=contact,
+                       changes={"client": [None, client.name]})
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, tenant: Tenant, acting_user, contact: Contact, data: dict) -> Contact:
+    _unknown_fields(data, CONTACT_FIELDS)
+    contact = Contact.objects.select_for_update(of=("self",)).select_related("client").get(pk=contact.pk)
+    before = _snapshot(contact, CONTACT_FIELDS)
+    for name, value in _strip(data).items():
+        setattr(contact, name, value)
+    contact.email = (contact.email or "").lower()
+    _check_email_free(contact)
+    changes = _diff(before, _snapshot(contact, CONTACT_FIELDS))
+    if changes:
+        _save_contact(contact)
+        audit_event_record(tenant=tenant, acting_user=acting_user, action="contact.updated", target=contact, changes=changes)
+    else:
+        contact.full_clean(validate_constraints=False)
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, tenant: Tenant, acting_user, contact: Contact) -> None:
+    """Delete a contact. Interactions that named this contact keep their client (the link is cleared)."""
+    audit_event_record(tenant=tenant, acting_user=acting_user, action="contact.deleted", target=contact)
+    contact.delete()
+
+
+# --- segments -----------------------------------------------------------------------------------
+
+def _check_segment_name_free(segment: Segment) -> None:
+    if Segment.objects.filter(name__iexact=segment.name).exclude(pk=segment.pk).exists():
+        raise ValidationError({"name": f"There is already a segment called “{segment.name}”."})
+
+
+@transaction.atomic
+def segment_create(*, tenant: Tenant, acting_user, data: dict) -> Segment:
+    """Create a segment; names are unique in the tenant, case-insensitively."""
+    _unknown_fields(data, SEGMENT_FIELDS)
+    segment = Segment(tenant=tenant, **_strip(data))
+    segment.full_clean(validate_constraints=False)
+    _check_segment_name_free(segment)
+    _save_unique(segment, field="name", message="There is already a segment with this name.")
+    audit_event_record(tenant=tenant, acting_user=acting_user, action="segment.created", target=segment)
+    return segment
+
+
+@transaction.atomic
+def segment_update(*, tenant: Tenant, acting_user, segment: Segment, data: dict) -> Segment:
+    _unknown_fields(data, SEGMENT_FIELDS)
+    segment = Segment.objects.select_for_update().get(pk=segment.pk)
+    before = _snapshot(segment, SEGMENT_FIELDS)
+    for name, value in _strip(data).items():
+        setattr(segment, name, value)
+    segment.full_clean(validate_constraints=False)
+    _check_segment_name_free(segment)
+    changes = _diff(before, _snapshot(segment, SEGMENT_FIELDS))
+    if changes:
+        _save_unique(segment, field="name", message="There is already a segment with this name.")
+        audit_event_record(tenant=tenant, acting_user=acting_user, action="segment.updated", target=segment, changes=changes)
+    return segment
+
+
+@transaction.atomic
+def segment_delete(*, tenant: Tenant, acting_user, segment: Segment) -> int:
+    """Delete a segment. Its clients (and journeys) stay, with no segment. Returns how many clients it had."""
+    clients = Client.objects.filter(segment=segment).count()
+    audit_event_record(tenant=tenant, acting_user=acting_user, action="segment.deleted", target=segment,
+                       changes={"clients": [clients, 0]} if clients else None)
+    segment.delete()
+    return clients
