@@ -209,7 +209,8 @@ def test_it_brings_an_earlier_demo_world_in_line_instead_of_duplicating_it(db):
         old = Client.objects.create(name="Acme Logistics", active_from=date(2020, 1, 1), status=Client.Status.CHURNED,
                                     churned_on=date(2021, 1, 1))
         Contact.objects.create(client=old, name="Jordan Lee", email="jordan.lee@acme.example")
-        Journey.objects.create(name="Client onboarding")
+        journey = Journey.objects.create(name="Client onboarding")
+        stage = Stage.objects.create(journey=journey, order=1, name="Old first stage")
     seed_demo(tenants=[spec], today=RUN_DATE, size=30)
     with tenant_context(tenant):
         assert Client.objects.filter(name="Acme Logistics").get().pk == old.pk
@@ -217,6 +218,8 @@ def test_it_brings_an_earlier_demo_world_in_line_instead_of_duplicating_it(db):
         assert old.churned_on != date(2021, 1, 1) and old.active_from != date(2020, 1, 1)
         assert Contact.objects.get(email="jordan.lee@acme.example").client_id == old.pk
         assert Journey.objects.count() == 2 and Client.objects.count() == 30
+        assert Stage.objects.get(journey=journey, order=1).pk == stage.pk
+        assert list(journey.stages.values_list("name", flat=True)) == [s.name for s in spec.profile.journeys[0].stages]
         assert Interaction.objects.exists()
 
 

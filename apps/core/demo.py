@@ -767,9 +767,12 @@ def _user(email: str, full_name: str, password: str) -> User:
     return user
 
 
-def _sync(model, rows: list, key, fields: list[str]) -> dict:
-    """Insert the rows whose natural key is missing, bring the existing ones in line; return {key: row}."""
-    existing = {key(obj): obj for obj in model.objects.all()}
+def _sync(model, rows: list, key, fields: list[str], among=None) -> dict:
+    """Insert the rows whose natural key is missing, bring the existing ones in line; return {key: row}.
+
+    `among` narrows the existing rows (default: all of the tenant's)."""
+    among = model.objects.all() if among is None else among
+    existing = {key(obj): obj for obj in among}
     attnames = [model._meta.get_field(f).attname for f in fields]
     missing, changed = [], []
     for row in rows:
@@ -783,7 +786,7 @@ def _sync(model, rows: list, key, fields: list[str]) -> dict:
     model.objects.bulk_create(missing, batch_size=BATCH)
     if changed:
         model.objects.bulk_update(changed, fields, batch_size=BATCH)
-    return {key(obj): obj for obj in model.objects.all()}
+    return {key(obj): obj for obj in among.all()}
 
 
 def _write_world(tenant: Tenant, world: World, shared: User, password: str) -> None:
@@ -804,14 +807,15 @@ def _write_world(tenant: Tenant, world: World, shared: User, password: str) -> N
         for t in profile.touchpoints
     ], key=lambda t: t.name, fields=["channel", "team", "description", "is_key"])
 
+    journeys = _sync(Journey, [
+        Journey(tenant=tenant, name=j.name, description=j.description, status=Journey.Status.ACTIVE) for j in profile.journeys
+    ], key=lambda j: j.name, fields=["description", "status"])
     for spec_journey in profile.journeys:
-        journey, _ = Journey.objects.get_or_create(name=spec_journey.name, defaults=dict(
-            tenant=tenant, status=Journey.Status.ACTIVE, description=spec_journey.description))
-        stages = {s.order: s for s in Stage.objects.filter(journey=journey)}
-        new_stages = [Stage(tenant=tenant, journey=journey, order=order, name=s.name, goal=s.goal, expected_emotion=s.emotion)
-                      for order, s in enumerate(spec_journey.stages, start=1) if order not in stages]
-        Stage.objects.bulk_create(new_stages)
-        stages = {s.order: s for s in Stage.objects.filter(journey=journey)}
+        journey = journeys[spec_journey.name]
+        stages = _sync(Stage, [
+            Stage(tenant=tenant, journey=journey, order=order, name=s.name, goal=s.goal, expected_emotion=s.emotion)
+            for order, s in enumerate(spec_journey.stages, start=1)
+        ], key=lambda s: s.order, fields=["name", "goal", "expected_emotion"], among=Stage.objects.filter(journey=journey))
         placed = {(p.stage_id, p.touchpoint_id) for p in StageTouchpoint.objects.filter(stage__journey=journey)}
         counts = {s.pk: StageTouchpoint.objects.filter(stage=s).count() for s in stages.values()}
         placements = []
