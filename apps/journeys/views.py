@@ -23,6 +23,7 @@ from apps.journeys.forms import JourneyForm, MoveForm, PlacementEditForm, Placem
 from apps.journeys.models import Journey, Stage, StageTouchpoint
 from apps.tenancy.models import EVERYONE, LEADS
 from apps.tenancy.permissions import tenant_role_required
+from apps.touchpoints.models import Touchpoint
 
 FOCUS_KEY = "journeys_editor_focus"
 
@@ -54,9 +55,14 @@ def _to_editor(request, journey, focus: str = ""):
 def _editor_context(request, journey, *, journey_form=None, stage_form=None, placement_forms=None, focus=""):
     rows = selectors.journey_editor_rows(journey=journey)
     placement_forms = placement_forms or {}
+    touchpoints = list(Touchpoint.objects.filter(is_active=True).order_by("name"))
     for row in rows:
         # One "add a touchpoint" form per stage, its field ids prefixed by the stage (unique on the page).
-        object.__setattr__(row, "add_form", placement_forms.get(row.stage.pk) or PlacementForm(prefix=_add_prefix(row.stage)))
+        placed = {p.placement.touchpoint_id for p in row.placements}
+        form = placement_forms.get(row.stage.pk) or PlacementForm(prefix=_add_prefix(row.stage))
+        form.fields["touchpoint"].widget.choices = [
+            ("", form.fields["touchpoint"].empty_label), *[(str(t.uuid), t.name) for t in touchpoints if t.pk not in placed]]
+        object.__setattr__(row, "add_form", form)
     return {
         "journey": journey,
         "focus": _resolve_focus(rows, focus),
