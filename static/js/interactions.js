@@ -91,7 +91,7 @@
         if (mine === sequence && document.activeElement === input) render(data.results || [], query);
       })
       .catch(function () {
-        if (mine === sequence) say("The search did not answer; try again.");
+        if (mine === sequence) say("The search did not answer; try again.", true);
       });
   }
 
@@ -126,7 +126,7 @@
       say(items.length === 1 ? "1 client found." : items.length + " clients found.");
     } else {
       close();
-      say("No client matches “" + query + "”.");
+      say("No client matches “" + query + "”.", true);
     }
   }
 
@@ -229,8 +229,11 @@
     contact.disabled = !(contacts && contacts.length);
   }
 
-  function say(text) {
-    if (status) status.textContent = text;
+  // Screen readers hear every message; sighted users see only the ones the page shows nowhere else.
+  function say(text, visible) {
+    if (!status) return;
+    status.textContent = text;
+    status.classList.toggle("visually-hidden", !visible);
   }
 
   // --- follow-up ------------------------------------------------------------------------------
@@ -245,10 +248,19 @@
     return date.toISOString().slice(0, 10);
   }
 
+  var dueField = form.querySelector("[data-follow-up-due]");
+
+  // The due date shows once the box is ticked (always when it carries an error).
+  function showDue() {
+    if (dueField && !dueField.querySelector(".field__error")) dueField.hidden = !followUp.checked;
+  }
+
   if (followUp && due) {
+    showDue();
     followUp.addEventListener("change", function () {
       if (followUp.checked && !due.value) due.value = plusDays(1);
       if (!followUp.checked) due.value = "";
+      showDue();
     });
     due.addEventListener("change", function () {
       if (due.value) followUp.checked = true;
