@@ -1,5 +1,6 @@
 """Clients (accounts), their contacts, and the segments used to filter them (DESIGN.md data model)."""
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -92,6 +93,11 @@ class Contact(TenantScopedModel, TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.email else self.name
+
+    @property
+    def locale_name(self) -> str:
+        """The contact's language by name where the product knows it (imports may bring others)."""
+        return dict(settings.LANGUAGES).get(self.locale, self.locale)
 
     def clean(self):
         self.email = (self.email or "").strip().lower()
