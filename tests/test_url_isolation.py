@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from apps.accounts.models import MembershipInvitation
 from apps.accounts.services import member_invite
+from apps.imports.models import ImportJob
 from apps.tenancy.api import TenantApi
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import ApiKey, AuditEvent, Membership, Role, Team
@@ -109,6 +110,8 @@ def _other_tenant_object(world, model):
             from apps.tenancy.services import audit_event_record
 
             return audit_event_record(tenant=world.b, acting_user=None, action="test.event")
+        if model is ImportJob:
+            return ImportJob.objects.create(tenant=world.b, file_name="b.csv", format="csv", file_bytes=b"email\n", sha256="0" * 64)
         if model in DOMAIN_FACTORIES:
             return _domain_object(world, world.b, model)
     raise AssertionError(f"Add {model.__name__} to _other_tenant_object so its routes are isolation-tested")
@@ -165,6 +168,8 @@ PAGE_ROUTE_MODELS = {
     "tenancy:team_delete": Team,
     "tenancy:api_key_revoke": ApiKey,
     "interactions:follow_up_done": Interaction,
+    "imports:job": ImportJob, "imports:job_confirm": ImportJob, "imports:job_cancel": ImportJob, "imports:job_status": ImportJob,
+    "imports:job_rejections": ImportJob,
 }
 
 
