@@ -59,18 +59,24 @@
     window.setTimeout(function () { item.classList.add("is-dragging"); }, 0);
   });
 
+  // The list a dragged item would go into, for an element under the pointer (null: not a drop zone).
+  function dropList(target) {
+    if (!dragged || !target.closest) return null;
+    if (dragged.kind === "stage") return target.closest("#stage-list");
+    var stage = target.closest(".stage-item");
+    return stage && stage.querySelector(".placement-list");
+  }
+
+  // Both dragenter and dragover must be cancelled over a drop zone: the browser decides whether a
+  // drop is allowed from whichever of the two came last.
+  root.addEventListener("dragenter", function (event) {
+    if (dropList(event.target)) event.preventDefault();
+  });
+
   root.addEventListener("dragover", function (event) {
-    if (!dragged) return;
-    var list, selector;
-    if (dragged.kind === "stage") {
-      list = event.target.closest && event.target.closest("#stage-list");
-      selector = ".stage-item";
-    } else {
-      var stage = event.target.closest && event.target.closest(".stage-item");
-      list = stage && stage.querySelector(".placement-list");
-      selector = ".placement-item";
-    }
+    var list = dropList(event.target);
     if (!list) return;
+    var selector = dragged.kind === "stage" ? ".stage-item" : ".placement-item";
     event.preventDefault();
     event.dataTransfer.dropEffect = "move";
     clearTargets();
