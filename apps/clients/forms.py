@@ -8,6 +8,7 @@ from django.conf import settings
 
 from apps.clients import selectors
 from apps.clients.models import Client, Contact, Segment
+from apps.tenancy.models import Membership
 
 SORT_CHOICES = [
     ("name", "Name (A–Z)"),
@@ -40,7 +41,7 @@ class ClientFilterForm(forms.Form):
     segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False, to_field_name="uuid", empty_label="All segments")
     tier = forms.ChoiceField(choices=[("", "All tiers"), *Client.Tier.choices], required=False)
     status = forms.ChoiceField(choices=[("", "All statuses"), *Client.Status.choices], required=False)
-    owner = MemberChoiceField(queryset=Segment.objects.none(), required=False, to_field_name="uuid", empty_label="Anyone")
+    owner = MemberChoiceField(queryset=Membership.objects.none(), required=False, to_field_name="uuid", empty_label="Anyone")
     sort = forms.ChoiceField(choices=SORT_CHOICES, required=False, label="Sort by")
 
     def __init__(self, *args, **kwargs):
@@ -62,7 +63,7 @@ class ClientForm(forms.ModelForm):
     """Create or edit a client. The rules themselves live in Client.clean() and the service."""
 
     segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False, to_field_name="uuid", empty_label="No segment")
-    owner = MemberChoiceField(queryset=Segment.objects.none(), required=False, to_field_name="uuid", empty_label="Nobody yet",
+    owner = MemberChoiceField(queryset=Membership.objects.none(), required=False, to_field_name="uuid", empty_label="Nobody yet",
                               help_text="The staff member who owns the relationship.")
 
     class Meta:
