@@ -134,7 +134,7 @@ class JourneyMap:
 
 
 def _curve_y(level: float) -> float:
-    return round(10 + (5 - level) * 20, 2)  # level 5 → 10 (top), level 1 → 90 (bottom)
+    return round(20 + (5 - level) * 15, 2)  # level 5 → 20 (top), level 1 → 80 (bottom), as in journeys.css
 
 
 def journey_map(*, journey: Journey) -> JourneyMap:
