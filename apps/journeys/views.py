@@ -26,6 +26,8 @@ from apps.tenancy.permissions import tenant_role_required
 from apps.touchpoints.models import Touchpoint
 
 FOCUS_KEY = "journeys_editor_focus"
+# The editor shows the journey's form and the "add a stage" form: distinct ids for their "name" fields.
+STAGE_FORM_IDS = "id_stage_%s"
 
 
 def _journey(uuid):
@@ -68,7 +70,7 @@ def _editor_context(request, journey, *, journey_form=None, stage_form=None, pla
         "focus": _resolve_focus(rows, focus),
         "journey_form": journey_form or JourneyForm(initial={"name": journey.name, "description": journey.description,
                                                               "segment": journey.segment, "status": journey.status}),
-        "stage_form": stage_form or StageForm(),
+        "stage_form": stage_form or StageForm(auto_id=STAGE_FORM_IDS),
         "rows": rows,
     }
 
@@ -97,7 +99,7 @@ def journey_list_view(request, tenant_slug):
     filterset = JourneyFilter(request.GET or None, queryset=selectors.journey_list())
     valid = filterset.is_valid() if filterset.is_bound else True
     context = {"filter_form": filterset.form, "journeys": filterset.qs if valid else Journey.objects.none(),
-               "form": JourneyForm(), "filtered": filterset.is_bound}
+               "form": JourneyForm(auto_id="id_new_%s"), "filtered": filterset.is_bound}
     return render(request, "journeys/list.html", context, status=200 if valid else 400)
 
 
@@ -153,7 +155,7 @@ def journey_delete_view(request, tenant_slug, uuid):
 @tenant_role_required(LEADS)
 def stage_create_view(request, tenant_slug, uuid):
     journey = _journey(uuid)
-    form = StageForm(request.POST)
+    form = StageForm(request.POST, auto_id=STAGE_FORM_IDS)
     if form.is_valid():
         try:
             stage = services.stage_create(tenant=request.tenant, acting_user=request.user, journey=journey, **form.cleaned_data)
