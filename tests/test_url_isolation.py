@@ -14,10 +14,11 @@ from apps.accounts.models import MembershipInvitation
 from apps.accounts.services import member_invite
 from apps.clients.models import Client, Contact, Segment
 from apps.imports.models import ImportJob
+from apps.journeys.models import Journey, Stage, StageTouchpoint
 from apps.tenancy.api import TenantApi
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import ApiKey, AuditEvent, Membership, Role, Team
-from apps.touchpoints.models import Interaction
+from apps.touchpoints.models import Interaction, Touchpoint
 from tests.conftest import make_api_key
 
 TENANT_PAGE_PREFIX = "t/<slug:tenant_slug>/"
@@ -168,6 +169,22 @@ PAGE_ROUTE_MODELS = {
     "tenancy:invitation_revoke": MembershipInvitation,
     "tenancy:team_delete": Team,
     "tenancy:api_key_revoke": ApiKey,
+    "touchpoints:edit": Touchpoint,
+    "touchpoints:touchpoint_archive": Touchpoint,
+    "touchpoints:touchpoint_restore": Touchpoint,
+    "touchpoints:touchpoint_delete": Touchpoint,
+    "journeys:map": Journey,
+    "journeys:edit": Journey,
+    "journeys:journey_delete": Journey,
+    "journeys:journey_reorder": Journey,
+    "journeys:stage_create": Journey,
+    "journeys:stage_edit": Stage,
+    "journeys:stage_delete": Stage,
+    "journeys:stage_move": Stage,
+    "journeys:placement_create": Stage,
+    "journeys:placement_edit": StageTouchpoint,
+    "journeys:placement_delete": StageTouchpoint,
+    "journeys:placement_move": StageTouchpoint,
     "interactions:follow_up_done": Interaction,
     "imports:job": ImportJob, "imports:job_confirm": ImportJob, "imports:job_cancel": ImportJob, "imports:job_status": ImportJob,
     "imports:job_rejections": ImportJob,
@@ -198,7 +215,7 @@ def without_csrf(html: bytes) -> bytes:
 
 def page_name(pattern):
     for name in PAGE_ROUTE_MODELS:
-        if pattern.name == name.split(":")[1]:
+        if pattern.name == name.split(":")[1] and name.split(":")[0] in pattern.callback.__module__:  # "edit" is in several apps
             return name
     return None
 

@@ -250,7 +250,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"RoleEnum": "apps.tenancy.models.Role", "ClientStatusEnum": "apps.clients.models.Client.Status"},
+    "ENUM_NAME_OVERRIDES": {"RoleEnum": "apps.tenancy.models.Role", "JourneyStatusEnum": "apps.journeys.models.JourneyStatus",
+                            "ClientStatusEnum": "apps.clients.models.Client.Status"},
     "DEFAULT_GENERATOR_CLASS": "apps.tenancy.schema.TenantAwareSchemaGenerator",
     # Group operations by resource (members, api-keys, …), not by the shared /api/v1/t/{slug}/ prefix.
     "SCHEMA_PATH_PREFIX": r"/api/v1/t/\{tenant_slug\}",
