@@ -22,7 +22,7 @@ from django.utils import timezone
 from apps.clients.models import Segment
 from apps.journeys.models import Journey, Stage, StageTouchpoint
 from apps.tenancy.models import Tenant
-from apps.tenancy.services import _diff, audit_event_record
+from apps.tenancy.services import audit_event_record
 from apps.touchpoints.models import Touchpoint
 
 JOURNEY_FIELDS = ("name", "description", "segment", "status")
@@ -64,6 +64,11 @@ def _insert(rows: list, row, position: int | None) -> list:
     rest = [r for r in rows if r.pk != row.pk]
     index = len(rest) if position is None else position - 1
     return [*rest[:index], row, *rest[index:]]
+
+
+def _diff(before: dict, after: dict) -> dict:
+    """{field: [old, new]} for the fields that changed (the audit event's `changes`)."""
+    return {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
 
 
 def _check_position(position: int | None, count: int, field: str = "order") -> None:
