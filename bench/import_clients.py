@@ -85,7 +85,7 @@ def run(args) -> None:
     with tenant_context(tenant):
         for n in range(5):
             user = User.objects.create(email=f"owner{n}@bench.example", full_name=f"Owner {n}")
-            membership = Membership.objects.create(tenant=tenant, user=user, role=Role.ADMIN if n == 0 else Role.STAFF)
+            Membership.objects.create(tenant=tenant, user=user, role=Role.ADMIN if n == 0 else Role.STAFF)
             owners.append(user.email)
         admin = Membership.objects.select_related("user").get(user__email=owners[0])
 

@@ -131,7 +131,7 @@ def test_it_never_exports_another_tenants_rows(client, world, data):
 
 def _export_queries(lead, world, n):
     with tenant_context(world.a):
-        for i in range(n):
+        for _ in range(n):
             client = f.ClientFactory(tenant=world.a, segment=f.SegmentFactory(tenant=world.a), owner=world.membership(world.bob, world.a))
             f.ContactFactory(client=client)
             f.ContactFactory(client=client)

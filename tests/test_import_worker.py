@@ -113,7 +113,7 @@ def test_a_worker_reviews_and_applies_an_import_with_progress_to_100(world, work
     seen = poll_until(client, status_url, {"done", "failed"})
     final = seen[-1]
     assert final == {"status": "done", "status_label": "Imported", "phase": "Finished", "done": ROWS, "total": ROWS,
-                     "percent": 100, "finished": True}
+                     "unit": "rows", "percent": 100, "finished": True}
     writing = [s["percent"] for s in seen if s["phase"] == "Writing"]
     assert writing == sorted(writing), "progress never goes backwards"
     with tenant_context(world.a):

@@ -402,7 +402,7 @@ def test_it_shows_progress_while_the_apply_transaction_is_open(lead, world, monk
     assert all(s["total"] == 11 for s in seen)
     status = lead.get(job_url(job, "job_status")).json()
     assert status == {"status": "done", "status_label": "Imported", "phase": "Finished", "done": 10, "total": 10,
-                      "percent": 100, "finished": True}
+                      "unit": "rows", "percent": 100, "finished": True}
 
 
 def test_it_recomputes_when_the_data_changed_since_the_review(lead, world, acme_data, django_capture_on_commit_callbacks):

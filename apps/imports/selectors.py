@@ -40,6 +40,7 @@ class Progress:
     done: int
     total: int
     finished: bool
+    unit: str = "rows"  # the writing phase counts records written (segments, clients, contacts)
 
     @property
     def percent(self) -> int:
@@ -47,7 +48,7 @@ class Progress:
 
     def as_json(self) -> dict:
         return {"status": self.status, "status_label": self.status_label, "phase": self.phase_label,
-                "done": self.done, "total": self.total, "percent": self.percent, "finished": self.finished}
+                "done": self.done, "total": self.total, "unit": self.unit, "percent": self.percent, "finished": self.finished}
 
 
 def import_job_progress(job: ImportJob) -> Progress:
@@ -55,7 +56,7 @@ def import_job_progress(job: ImportJob) -> Progress:
     live = cache.get(progress_key(job)) if job.is_active else None
     if live:
         return Progress(job.status, job.get_status_display(), PHASE_LABELS.get(live["phase"], live["phase"]),
-                        live["done"], live["total"], False)
+                        live["done"], live["total"], False, "records" if live["phase"] == "writing" else "rows")
     if job.status == ImportJob.Status.DONE:
         return Progress(job.status, job.get_status_display(), PHASE_LABELS["done"], job.rows_total, job.rows_total or 1, True)
     phase = "Waiting for a worker" if job.is_active else job.get_status_display()

@@ -22,7 +22,7 @@
     // interrupted every second.
     if (state.phase !== announced.phase || state.percent - announced.percent >= 10 || state.percent === 100) {
       text.textContent = state.phase + ": " + state.done.toLocaleString() + " of " + state.total.toLocaleString() +
-        " rows (" + state.percent + "%)";
+        " " + (state.unit || "rows") + " (" + state.percent + "%)";
       announced = { phase: state.phase, percent: state.percent };
     }
   }
