@@ -40,10 +40,6 @@ class Journey(TenantScopedModel, TimeStampedModel):
         self.validate_same_tenant("segment")
 
 
-# The face drawn next to an expected emotion (templates/journeys/partials/_emotion.html); the text is always shown too.
-EMOTION_ICONS = {"delighted": "grin", "positive": "smile", "neutral": "flat", "anxious": "worried", "frustrated": "frown"}
-
-
 class Stage(TenantScopedModel, TimeStampedModel):
     class Emotion(models.TextChoices):
         DELIGHTED = "delighted", "Delighted"
@@ -62,10 +58,6 @@ class Stage(TenantScopedModel, TimeStampedModel):
         ordering = ["journey_id", "order"]
         constraints = TenantScopedModel.Meta.constraints
         indexes = [models.Index(fields=["tenant", "journey", "order"], name="journeys_stage_tenant_order")]
-
-    @property
-    def expected_emotion_icon(self) -> str:
-        return EMOTION_ICONS.get(self.expected_emotion, "")
 
     def __str__(self) -> str:
         return f"{self.order}. {self.name}"
