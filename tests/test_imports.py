@@ -429,6 +429,17 @@ def test_its_tasks_are_idempotent(lead, world, django_capture_on_commit_callback
     assert "cannot be confirmed" in lead.get(job_url(job)).content.decode()
 
 
+def test_it_fails_the_job_clearly_when_the_review_breaks(lead, world, monkeypatch, django_capture_on_commit_callbacks):
+    def broken(**kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(planning, "plan_rows", broken)
+    upload(lead, csv_bytes([["c@example.com", "C", "", "Acme", "", "", ""]]), capture=django_capture_on_commit_callbacks)
+    job = latest_job(world.a)
+    assert job.status == "failed" and job.error_message == services.FAILURE_MESSAGE
+    assert lead.get(job_url(job, "job_status")).json()["finished"] is True
+
+
 def test_it_cancels_a_job_in_review(lead, world, django_capture_on_commit_callbacks):
     upload(lead, csv_bytes([["c@example.com", "C", "", "Acme", "", "", ""]]), capture=django_capture_on_commit_callbacks)
     job = latest_job(world.a)

@@ -191,7 +191,7 @@ def open_csv(data: bytes) -> Sheet:
         except csv.Error as exc:
             raise FileProblem(f"Row {number + 1} cannot be read as CSV ({exc}). Nothing was imported.") from None
 
-    return Sheet("csv", [str(h) for h in header], columns, ignored, delimiter, max(text.count("\n"), 1), rows())
+    return Sheet("csv", [str(h) for h in header], columns, ignored, delimiter, max(text.rstrip("\n").count("\n"), 1), rows())
 
 
 def _check_zip(data: bytes) -> None:

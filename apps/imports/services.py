@@ -117,6 +117,9 @@ def import_job_review(*, tenant: Tenant, job_id: int) -> ImportJob | None:
         problem = None
     except reading.FileProblem as exc:
         plan, problem = None, str(exc)
+    except Exception:  # a bug must not leave the page polling forever
+        logger.exception("review of import %s failed", job_id)
+        plan, problem = None, FAILURE_MESSAGE
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status != ImportJob.Status.VALIDATING:  # cancelled meanwhile, or reviewed by another delivery
