@@ -2,18 +2,11 @@
 then B, then none, on one worker process, never see the previous tenant's rows; a task queued
 with enqueue_on_commit runs only after commit and does its work."""
 
-import os
-import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-import redis
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import MembershipInvitation
@@ -22,54 +15,15 @@ from apps.accounts.tasks import expire_member_invitations
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role
 from apps.tenancy.tasks import enqueue_on_commit
-from cxm.celery import app as celery_app
+from tests.live_worker import live_worker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services]
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _redis_or_skip():
-    try:
-        redis.Redis.from_url(settings.TEST_REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CXM_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"Redis is required (CXM_REQUIRE_SERVICES=1): {exc}")
-        pytest.skip(f"no Redis at {settings.TEST_REDIS_URL}")
 
 
 @pytest.fixture
 def worker(transactional_db):
-    _redis_or_skip()
-    queue = f"cxm-test-{os.getpid()}"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "cxm.settings.test",
-        # The worker connects exactly as production workers do: the app role, RLS enforced.
-        "DATABASE_URL": f"postgres://{db['USER']}:{quote(db['PASSWORD'] or '')}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "tests.celery_probe", "worker", "--pool=solo", "--concurrency=1",
-         "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.task_default_queue = queue
-    try:
-        deadline = time.monotonic() + 60
-        while not celery_app.control.ping(timeout=1, destination=None) or proc.poll() is not None:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read() if proc.poll() is not None else ""
-                pytest.fail(f"Celery worker did not start:\n{out}")
+    with live_worker() as queue:
         yield queue
-    finally:
-        celery_app.conf.task_always_eager = True
-        celery_app.conf.task_default_queue = "celery"
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_it_never_lets_a_task_see_the_previous_tenants_rows(world, worker):

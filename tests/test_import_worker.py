@@ -4,46 +4,20 @@ the review task, confirm, the apply task, with the progress the page polls reach
 Web and worker share the progress through the cache, so both use Redis here (as in production); the
 worker is started with the test settings and only its cache pointed at Redis."""
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-import redis
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from apps.clients.models import Contact
 from apps.imports.models import ImportJob
 from apps.tenancy.context import tenant_context
-from cxm.celery import app as celery_app
+from tests.live_worker import live_worker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services]
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 3000
-
-WORKER = """
-import sys
-import cxm.settings.test as test_settings
-test_settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": sys.argv[1]}}
-from celery.__main__ import main
-sys.argv = ["celery", "-A", "tests.celery_probe", "worker", "--pool=solo", "--concurrency=1", "-Q", sys.argv[2],
-            "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
-main()
-"""
-
-
-def _redis_or_skip():
-    try:
-        redis.Redis.from_url(settings.TEST_REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CXM_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"Redis is required (CXM_REQUIRE_SERVICES=1): {exc}")
-        pytest.skip(f"no Redis at {settings.TEST_REDIS_URL}")
 
 
 @pytest.fixture
@@ -53,33 +27,8 @@ def redis_cache(settings):
 
 @pytest.fixture
 def worker(transactional_db, redis_cache):
-    _redis_or_skip()
-    queue = f"cxm-import-test-{os.getpid()}"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "cxm.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}:{quote(db['PASSWORD'] or '')}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-    }
-    proc = subprocess.Popen([sys.executable, "-c", WORKER, settings.TEST_REDIS_URL, queue], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.task_default_queue = queue
-    try:
-        deadline = time.monotonic() + 60
-        while not celery_app.control.ping(timeout=1, destination=None) or proc.poll() is not None:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read() if proc.poll() is not None else ""
-                pytest.fail(f"Celery worker did not start:\n{out}")
+    with live_worker(redis_cache=True) as queue:
         yield queue
-    finally:
-        celery_app.conf.task_always_eager = True
-        celery_app.conf.task_default_queue = "celery"
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def poll_until(client, url, statuses, timeout=90):

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 
 from apps.clients.models import Client, Contact, Segment
 from apps.tenancy.models import Membership, Tenant
-from apps.tenancy.services import audit_event_record
+from apps.tenancy.services import audit_changes, audit_event_record
 from apps.touchpoints.models import Interaction
 
 CLIENT_FIELDS = ("name", "segment", "industry", "tier", "owner", "annual_value", "active_from", "churned_on", "status")
@@ -34,10 +34,6 @@ def _text(value) -> str:
 
 def _snapshot(obj, fields) -> dict:
     return {name: _text(getattr(obj, name)) for name in fields}
-
-
-def _diff(before: dict, after: dict) -> dict:
-    return {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
 
 
 def _unknown_fields(data: dict, allowed) -> None:
@@ -84,7 +80,7 @@ def client_update(*, tenant: Tenant, acting_user, client: Client, data: dict) ->
         setattr(client, name, value)
     _validate_owner(client.owner, previous_owner_id=previous_owner_id)
     client.full_clean()
-    changes = _diff(before, _snapshot(client, CLIENT_FIELDS))
+    changes = audit_changes(before, _snapshot(client, CLIENT_FIELDS))
     if changes:
         client.save()
         audit_event_record(tenant=tenant, acting_user=acting_user, action="client.updated", target=client, changes=changes)
@@ -153,7 +149,7 @@ def contact_update(*, tenant: Tenant, acting_user, contact: Contact, data: dict)
         setattr(contact, name, value)
     contact.email = (contact.email or "").lower()
     _check_email_free(contact)
-    changes = _diff(before, _snapshot(contact, CONTACT_FIELDS))
+    changes = audit_changes(before, _snapshot(contact, CONTACT_FIELDS))
     if changes:
         _save_contact(contact)
         audit_event_record(tenant=tenant, acting_user=acting_user, action="contact.updated", target=contact, changes=changes)
@@ -197,7 +193,7 @@ def segment_update(*, tenant: Tenant, acting_user, segment: Segment, data: dict)
         setattr(segment, name, value)
     segment.full_clean(validate_constraints=False)
     _check_segment_name_free(segment)
-    changes = _diff(before, _snapshot(segment, SEGMENT_FIELDS))
+    changes = audit_changes(before, _snapshot(segment, SEGMENT_FIELDS))
     if changes:
         _save_unique(segment, field="name", message="There is already a segment with this name.")
         audit_event_record(tenant=tenant, acting_user=acting_user, action="segment.updated", target=segment, changes=changes)

@@ -22,7 +22,7 @@ from django.utils import timezone
 from apps.clients.models import Segment
 from apps.journeys.models import Journey, Stage, StageTouchpoint
 from apps.tenancy.models import Tenant
-from apps.tenancy.services import audit_event_record
+from apps.tenancy.services import audit_changes, audit_event_record
 from apps.touchpoints.models import Touchpoint
 
 JOURNEY_FIELDS = ("name", "description", "segment", "status")
@@ -64,11 +64,6 @@ def _insert(rows: list, row, position: int | None) -> list:
     rest = [r for r in rows if r.pk != row.pk]
     index = len(rest) if position is None else position - 1
     return [*rest[:index], row, *rest[index:]]
-
-
-def _diff(before: dict, after: dict) -> dict:
-    """{field: [old, new]} for the fields that changed (the audit event's `changes`)."""
-    return {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
 
 
 def _check_position(position: int | None, count: int, field: str = "order") -> None:
@@ -128,7 +123,7 @@ def journey_update(*, tenant: Tenant, acting_user, journey: Journey, **fields) -
     if "name" in fields:
         _check_journey_name(journey.name, exclude_pk=journey.pk)
     journey.full_clean()
-    changes = _diff(before, {k: str(getattr(journey, k) or "") for k in fields})
+    changes = audit_changes(before, {k: str(getattr(journey, k) or "") for k in fields})
     if changes:
         journey.save()
         audit_event_record(tenant=tenant, acting_user=acting_user, action="journey.updated", target=journey, changes=changes)
@@ -173,7 +168,7 @@ def stage_update(*, tenant: Tenant, acting_user, stage: Stage, name: str | None 
         if value is not None:
             setattr(stage, key, value.strip())
     stage.full_clean()
-    changes = _diff(before, {"name": stage.name, "goal": stage.goal, "expected_emotion": stage.expected_emotion})
+    changes = audit_changes(before, {"name": stage.name, "goal": stage.goal, "expected_emotion": stage.expected_emotion})
     if changes:
         stage.save(update_fields=["name", "goal", "expected_emotion", "updated_at"])
     if order is not None and order != stage.order:

@@ -55,7 +55,8 @@ def audit_event_record(
     return event
 
 
-def _diff(before: dict, after: dict) -> dict:
+def audit_changes(before: dict, after: dict) -> dict:
+    """{field: [old, new]} for the fields that changed: an audit event's `changes`."""
     return {k: [before.get(k), after.get(k)] for k in after if before.get(k) != after.get(k)}
 
 
@@ -72,7 +73,7 @@ def tenant_update(*, tenant: Tenant, acting_user, data: dict) -> Tenant:
     for key, value in data.items():
         setattr(tenant, key, value)
     tenant.full_clean()
-    changes = _diff(before, model_to_dict(tenant, fields=TENANT_SETTINGS_FIELDS))
+    changes = audit_changes(before, model_to_dict(tenant, fields=TENANT_SETTINGS_FIELDS))
     if changes:
         tenant.save()
         audit_event_record(tenant=tenant, acting_user=acting_user, action="tenant.updated", target=tenant, changes=changes)
@@ -104,7 +105,7 @@ def membership_update(*, tenant: Tenant, acting_user, membership: Membership, ro
         membership.team = team
     membership.full_clean()
     after = {"role": membership.role, "team": str(membership.team or "")}
-    changes = _diff(before, after)
+    changes = audit_changes(before, after)
     if changes:
         membership.save()
         audit_event_record(tenant=tenant, acting_user=acting_user, action="member.updated",
@@ -165,7 +166,7 @@ def team_update(*, tenant: Tenant, acting_user, team: Team, name: str | None = N
     if description is not None:
         team.description = description.strip()
     team.full_clean()
-    changes = _diff(before, {"name": team.name, "description": team.description})
+    changes = audit_changes(before, {"name": team.name, "description": team.description})
     if changes:
         team.save()
         audit_event_record(tenant=tenant, acting_user=acting_user, action="team.updated", target=team, changes=changes)

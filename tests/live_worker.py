@@ -1,0 +1,76 @@
+"""A real Celery worker process for tests: Redis as the broker, Postgres as the app role (row-level
+security on, exactly as production workers connect), its own queue, stopped afterwards.
+
+With `redis_cache=True` the worker's cache is Redis too, so the web process (given the same cache)
+and the worker share progress the way they do in production."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from cxm.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BOOT = """
+import sys
+if sys.argv[3] == "1":
+    import cxm.settings.test as test_settings
+    test_settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": sys.argv[1]}}
+from celery.__main__ import main
+sys.argv = ["celery", "-A", "tests.celery_probe", "worker", "--pool=solo", "--concurrency=1", "-Q", sys.argv[2],
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
+main()
+"""
+
+
+def redis_or_skip() -> None:
+    try:
+        redis.Redis.from_url(settings.TEST_REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CXM_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"Redis is required (CXM_REQUIRE_SERVICES=1): {exc}")
+        pytest.skip(f"no Redis at {settings.TEST_REDIS_URL}")
+
+
+@contextlib.contextmanager
+def live_worker(*, redis_cache: bool = False):
+    """Start a worker and yield its queue name; tasks sent meanwhile go to it, not run eagerly."""
+    redis_or_skip()
+    queue = f"cxm-test-{os.getpid()}"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cxm.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}:{quote(db['PASSWORD'] or '')}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+    }
+    proc = subprocess.Popen([sys.executable, "-c", BOOT, settings.TEST_REDIS_URL, queue, "1" if redis_cache else "0"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = queue
+    try:
+        deadline = time.monotonic() + 60
+        while not celery_app.control.ping(timeout=1, destination=None) or proc.poll() is not None:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read() if proc.poll() is not None else ""
+                pytest.fail(f"Celery worker did not start:\n{out}")
+        yield queue
+    finally:
+        celery_app.conf.task_always_eager = True
+        celery_app.conf.task_default_queue = "celery"
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
