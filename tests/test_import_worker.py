@@ -5,7 +5,6 @@ Web and worker share the progress through the cache, so both use Redis here (as 
 worker is started with the test settings and only its cache pointed at Redis."""
 
 import time
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -16,7 +15,6 @@ from apps.tenancy.context import tenant_context
 from tests.live_worker import live_worker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services]
-ROOT = Path(__file__).resolve().parent.parent
 ROWS = 3000
 
 
