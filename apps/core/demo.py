@@ -694,7 +694,9 @@ def _interaction(rng: random.Random, tz, today: date, profile: Profile, index: i
     due = done_at = None
     if follow_up:
         due = day + timedelta(days=rng.randint(1, 10))
-        closed = rng.random() < (0.97 if due < today - timedelta(days=14) else 0.4)
+        # Follow-ups due more than six weeks ago have all been handled; recent ones are often still open.
+        chance = rng.random()
+        closed = due < today - timedelta(days=42) or chance < (0.9 if due < today - timedelta(days=14) else 0.4)
         if closed:
             latest = min((due - day).days + 3, (today - day).days - 1)
             if latest >= 0:

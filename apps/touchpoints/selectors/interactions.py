@@ -119,7 +119,7 @@ def my_day(*, tenant: Tenant, staff: Membership, now: datetime | None = None) ->
     today = timezone.localtime(now, tz).date()
     mine = Interaction.objects.filter(staff=staff)
     counts = mine.aggregate(
-        logged_today=Count("pk", filter=Q(created_at__gte=_start_of_day(today, tz), created_at__lt=_start_of_day(today + timedelta(days=1), tz))),
+        logged_today=Count("pk", filter=Q(occurred_at__gte=_start_of_day(today, tz), occurred_at__lt=_start_of_day(today + timedelta(days=1), tz))),
         open_follow_ups=Count("pk", filter=OPEN_FOLLOW_UP),
         overdue=Count("pk", filter=OPEN_FOLLOW_UP & Q(follow_up_due__lt=today)),
     )
