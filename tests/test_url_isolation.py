@@ -420,3 +420,11 @@ def test_every_related_filter_takes_a_public_uuid():
     for route, pattern, param, _ in QUERY_ROUTES:
         f = view_class(pattern).filterset_class.base_filters[param]
         assert f.extra.get("to_field_name") == "uuid", f"{route} ?{param}: filter by uuid, never by the integer pk"
+
+
+def test_it_covers_the_foreign_ids_issue_4_names():
+    """A client, contact, touchpoint, stage or staff member of another tenant, in a body or a query."""
+    body_fields = {field for _, _, _, field, _ in BODY_ROUTES}
+    query_params = {param for _, _, param, _ in QUERY_ROUTES}
+    assert {"client", "contact", "touchpoint", "stage", "staff", "owner", "segment", "team"} <= body_fields
+    assert {"client", "contact", "touchpoint", "staff", "owner", "segment", "team"} <= query_params
