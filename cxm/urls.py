@@ -15,6 +15,10 @@ tenant_pages = [
     path("", include("apps.touchpoints.interaction_urls")),
     path("", include("apps.journeys.urls")),
     path("", include("apps.imports.urls")),
+    path("", include("apps.surveys.urls")),
+    path("", include("apps.surveys.distribution_urls")),
+    path("", include("apps.surveys.response_urls")),
+    path("", include("apps.surveys.kiosk_urls")),
 ]
 
 tenant_api = [
@@ -23,10 +27,14 @@ tenant_api = [
     path("", include("apps.touchpoints.api_urls")),
     path("", include("apps.touchpoints.interaction_api_urls")),
     path("", include("apps.journeys.api_urls")),
+    path("", include("apps.surveys.api_urls")),
+    path("", include("apps.surveys.distribution_api_urls")),
+    path("", include("apps.surveys.response_api_urls")),
 ]
 
 urlpatterns = [
     path("", include("apps.accounts.urls")),
+    path("", include("apps.surveys.public_urls")),
     path("t/<slug:tenant_slug>/", include(tenant_pages)),
     path("api/v1/t/<slug:tenant_slug>/", include(tenant_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -148,3 +148,84 @@ class InteractionFactory(TenantScopedFactory):
     channel = factory.SelfAttribute("touchpoint.channel")
     summary = "Called about the renewal"
     outcome = "resolved"
+
+
+# --- surveys (issue 5) --------------------------------------------------------------------------
+
+class SurveyFactory(TenantScopedFactory):
+    class Meta:
+        model = "surveys.Survey"
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Survey {n}")
+    kind = "nps"
+    languages = ["en"]
+
+
+class SurveyVersionFactory(TenantScopedFactory):
+    """A draft version; pass published_at=timezone.now() for a published one (questions first!)."""
+
+    class Meta:
+        model = "surveys.SurveyVersion"
+
+    survey = factory.SubFactory(SurveyFactory)
+    tenant = factory.SelfAttribute("survey.tenant")
+    number = factory.Sequence(lambda n: n + 1)
+    texts = factory.LazyFunction(lambda: {"en": {"title": "Tell us how we did", "intro": "", "thanks": "Thank you!"}})
+
+
+class QuestionFactory(TenantScopedFactory):
+    class Meta:
+        model = "surveys.Question"
+
+    version = factory.SubFactory(SurveyVersionFactory)
+    tenant = factory.SelfAttribute("version.tenant")
+    order = factory.Sequence(lambda n: n + 1)
+    key = factory.Sequence(lambda n: f"q{n}")
+    type = "nps"
+    text = factory.LazyFunction(lambda: {"en": "How likely are you to recommend us to a friend or colleague?"})
+
+
+class InvitationFactory(TenantScopedFactory):
+    class Meta:
+        model = "surveys.Invitation"
+
+    survey = factory.SubFactory(SurveyFactory)
+    tenant = factory.SelfAttribute("survey.tenant")
+    contact = factory.SubFactory(ContactFactory, client__tenant=factory.SelfAttribute("...tenant"))
+    client = factory.SelfAttribute("contact.client")
+    email = factory.SelfAttribute("contact.email")
+    dedupe_key = factory.Sequence(lambda n: f"test:{n}")
+    send_after = factory.LazyFunction(timezone.now)
+
+
+class ResponseFactory(TenantScopedFactory):
+    """Give `version` (published or not); survey follows it."""
+
+    class Meta:
+        model = "surveys.Response"
+
+    version = factory.SubFactory(SurveyVersionFactory)
+    tenant = factory.SelfAttribute("version.tenant")
+    survey = factory.SelfAttribute("version.survey")
+    channel = "web"
+    submitted_at = factory.LazyFunction(timezone.now)
+    nps = 9
+
+
+class KioskDeviceFactory(TenantScopedFactory):
+    class Meta:
+        model = "surveys.KioskDevice"
+
+    survey = factory.SubFactory(SurveyFactory)
+    tenant = factory.SelfAttribute("survey.tenant")
+    name = factory.Sequence(lambda n: f"Front desk {n}")
+    key_hash = factory.Sequence(lambda n: f"{n:064x}")
+
+
+class TagFactory(TenantScopedFactory):
+    class Meta:
+        model = "surveys.Tag"
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"tag-{n}")

@@ -122,12 +122,15 @@ def _other_tenant_object(world, model):
 def _domain_factories():
     from apps.clients.models import Client, Contact, Segment
     from apps.journeys.models import Journey, Stage, StageTouchpoint
+    from apps.surveys.models import Invitation, KioskDevice, Question, Response, Survey, SurveyVersion, Tag
     from apps.touchpoints.models import Interaction, Touchpoint
     from tests import factories as f
 
     return {Segment: f.SegmentFactory, Client: f.ClientFactory, Contact: f.ContactFactory, Touchpoint: f.TouchpointFactory,
             Journey: f.JourneyFactory, Stage: f.StageFactory, StageTouchpoint: f.StageTouchpointFactory,
-            Interaction: f.InteractionFactory}
+            Interaction: f.InteractionFactory, Survey: f.SurveyFactory, SurveyVersion: f.SurveyVersionFactory,
+            Question: f.QuestionFactory, Invitation: f.InvitationFactory, Response: f.ResponseFactory,
+            KioskDevice: f.KioskDeviceFactory, Tag: f.TagFactory}
 
 
 DOMAIN_FACTORIES = _domain_factories()
@@ -141,7 +144,8 @@ def _domain_object(world, tenant, model):
     if model is Interaction:
         staff = world.membership(world.charlie if tenant == world.b else world.bob, tenant)
         return factory(staff=staff)
-    parent_field = {"Contact": "client", "Stage": "journey", "StageTouchpoint": "stage"}.get(model.__name__)
+    parent_field = {"Contact": "client", "Stage": "journey", "StageTouchpoint": "stage", "SurveyVersion": "survey",
+                    "Question": "version", "Invitation": "survey", "Response": "version", "KioskDevice": "survey"}.get(model.__name__)
     if parent_field is None:
         return factory(tenant=tenant)
     parent_model = model._meta.get_field(parent_field).related_model

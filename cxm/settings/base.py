@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.touchpoints",
     "apps.journeys",
     "apps.imports",
+    "apps.surveys",
     "import_export",
 ]
 

@@ -1,0 +1,5 @@
+"""Distribution API (distribute, invitations), mounted at /api/v1/t/<tenant_slug>/."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns = []

@@ -1,0 +1,7 @@
+"""Kiosk device administration, mounted at /t/<tenant_slug>/."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "kiosks"
+
+urlpatterns = []

@@ -1,0 +1,455 @@
+"""Surveys end to end (DESIGN.md flows 1 and 2): what is asked (Survey → immutable SurveyVersion →
+Question), who is asked and how (Invitation, OutboundEmail, KioskDevice), and what came back
+(Response → Answer, with the attribution as of submission).
+
+Secrets (invitation tokens, kiosk keys) are stored only as SHA-256 hashes; the lookups that must
+precede a tenant (a respondent's link, a kiosk's key, a public web link) have narrow RLS lookup
+policies and are reached only through selectors named `*_including_cross_tenant`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from apps.clients.models import Client, Contact, Segment
+from apps.core.models import TimeStampedModel
+from apps.journeys.models import Stage
+from apps.tenancy.models import Membership, TenantScopedModel
+from apps.touchpoints.models import Interaction, Touchpoint
+
+LANGUAGE_CHOICES = settings.LANGUAGES
+
+
+class SurveyKind(models.TextChoices):
+    NPS = "nps", "Net Promoter Score (0–10)"
+    CSAT = "csat", "Customer satisfaction (1–5)"
+    CES = "ces", "Customer effort, CES 2.0 (1–7)"
+    SMILEY = "smiley", "Smiley (3 faces)"
+    ENPS = "enps", "Employee NPS (0–10)"
+    CUSTOM = "custom", "Custom"
+
+
+class QuestionType(models.TextChoices):
+    NPS = "nps", "NPS (0–10)"
+    CSAT = "csat", "CSAT (1–5)"
+    CES = "ces", "CES (1–7 agreement)"
+    SMILEY = "smiley", "Smiley (1–3)"
+    RATING = "rating", "Rating"
+    SINGLE_CHOICE = "single_choice", "Single choice"
+    MULTI_CHOICE = "multi_choice", "Multiple choice"
+    TEXT = "text", "Free text"
+
+
+# The scale of each scored question type (inclusive). Rating questions carry their own in `options`.
+SCALES = {QuestionType.NPS: (0, 10), QuestionType.CSAT: (1, 5), QuestionType.CES: (1, 7), QuestionType.SMILEY: (1, 3)}
+
+
+class Survey(TenantScopedModel, TimeStampedModel):
+    """A survey as admins manage it. What respondents see is its published `current_version`."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"  # never published
+        LIVE = "live", "Live"
+        PAUSED = "paused", "Paused"
+        CLOSED = "closed", "Closed"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Manual sends only"
+        AFTER_INTERACTION = "after_interaction", "After an interaction at the touchpoint"
+        RECURRING = "recurring", "Recurring relationship survey"
+
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=SurveyKind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    touchpoint = models.ForeignKey(Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="surveys",
+                                   help_text="The touchpoint this survey measures (and, for after-interaction surveys, listens to).")
+    stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.SET_NULL, related_name="surveys",
+                              help_text="The journey stage this survey measures.")
+    default_language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES, default="en")
+    languages = models.JSONField(default=list, blank=True, help_text='Languages offered, e.g. ["en", "fr"]; the default first.')
+    opens_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    current_version = models.ForeignKey("SurveyVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                        help_text="The published version respondents answer.")
+    # Distribution
+    trigger = models.CharField(max_length=24, choices=Trigger.choices, default=Trigger.MANUAL)
+    trigger_delay_minutes = models.PositiveIntegerField(default=120, validators=[MaxValueValidator(60 * 24 * 30)],
+                                                        help_text="After-interaction surveys: wait this long after the interaction.")
+    recurring_months = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(36)],
+                                                        help_text="Recurring surveys: ask each contact every N months.")
+    recurring_segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                          help_text="Recurring surveys: only contacts of clients in this segment (empty: all).")
+    reminder_count = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(3)])
+    reminder_interval_days = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1), MaxValueValidator(30)])
+    invitation_valid_days = models.PositiveSmallIntegerField(default=30, validators=[MinValueValidator(1), MaxValueValidator(180)])
+    # Public web link (anonymous) and its embeddable mode. The token is public by design (it is shared
+    # on a website), so it is stored as is; it is random, so surveys cannot be enumerated.
+    web_token = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
+    web_link_enabled = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "name"], name="surveys_survey_tenant_name"),
+            models.UniqueConstraint(fields=["tenant", "web_token"], condition=~models.Q(web_token=""), name="surveys_survey_tenant_web_token"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        self.validate_same_tenant("touchpoint", "stage", "recurring_segment", "current_version")
+        errors = {}
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            errors["closes_at"] = "A survey must close after it opens."
+        if self.trigger == self.Trigger.RECURRING and not self.recurring_months:
+            errors["recurring_months"] = "Say how many months between two asks."
+        if self.trigger == self.Trigger.AFTER_INTERACTION and not self.touchpoint_id:
+            errors["touchpoint"] = "An after-interaction survey listens to one touchpoint: choose it."
+        langs = list(self.languages or [])
+        known = {code for code, _ in LANGUAGE_CHOICES}
+        if any(code not in known for code in langs):
+            errors["languages"] = f"Unknown language; choose among {', '.join(sorted(known))}."
+        elif self.default_language not in (langs or [self.default_language]):
+            errors["languages"] = "The default language must be one of the survey's languages."
+        if errors:
+            raise ValidationError(errors)
+
+
+class SurveyVersion(TenantScopedModel, TimeStampedModel):
+    """What respondents see. Immutable once published: editing a live survey makes a new draft version,
+    and every response stays pinned to the version it answered (its answers never change meaning)."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    # Respondent-facing texts per language: {"en": {"title": …, "intro": …, "thanks": …}, "fr": {…}}.
+    texts = models.JSONField(default=dict, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["survey_id", "-number"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "survey", "number"], name="surveys_version_tenant_survey_number"),
+            # At most one draft per survey.
+            models.UniqueConstraint(fields=["tenant", "survey"], condition=models.Q(published_at=None), name="surveys_version_one_draft"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} v{self.number}{'' if self.published_at else ' (draft)'}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+    def save(self, *args, **kwargs):
+        if self.pk and type(self).all_tenants.filter(pk=self.pk, published_at__isnull=False).exists():
+            raise PublishedVersionIsImmutable(f"{self} is published and cannot change; edit a new draft.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.published_at is not None:
+            raise PublishedVersionIsImmutable(f"{self} is published and cannot be deleted.")
+        return super().delete(*args, **kwargs)
+
+
+class PublishedVersionIsImmutable(Exception):
+    """A published SurveyVersion (or one of its questions) was about to change."""
+
+
+class Question(TenantScopedModel):
+    version = models.ForeignKey(SurveyVersion, on_delete=models.CASCADE, related_name="questions")
+    order = models.PositiveSmallIntegerField()
+    # A stable name across versions ("nps", "reason", …): metrics and exports follow a question by it.
+    key = models.SlugField(max_length=40)
+    type = models.CharField(max_length=16, choices=QuestionType.choices)
+    # Per language: {"en": "How likely…", "fr": "Quelle est la probabilité…"}.
+    text = models.JSONField(default=dict)
+    # Choices: [{"value": "price", "label": {"en": "Price", "fr": "Prix"}}, …];
+    # rating: {"min": 1, "max": 10, "min_label": {…}, "max_label": {…}}; scales: optional end labels.
+    options = models.JSONField(default=dict, blank=True)
+    required = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["version_id", "order"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "version", "key"], name="surveys_question_tenant_version_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.key} ({self.type})"
+
+    def save(self, *args, **kwargs):
+        version_published = SurveyVersion.all_tenants.filter(pk=self.version_id, published_at__isnull=False).exists()
+        if version_published:
+            raise PublishedVersionIsImmutable("Questions of a published version cannot change; edit a new draft.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if SurveyVersion.all_tenants.filter(pk=self.version_id, published_at__isnull=False).exists():
+            raise PublishedVersionIsImmutable("Questions of a published version cannot be deleted.")
+        return super().delete(*args, **kwargs)
+
+    def clean(self):
+        self.validate_same_tenant("version")
+
+
+class Invitation(TenantScopedModel, TimeStampedModel):
+    """One contact asked to answer one survey, by a single-use link. Only the token's hash is kept.
+    An invitation that is not sent records why (`skip_reason`): the send log admins read."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        OPENED = "opened", "Opened"
+        RESPONDED = "responded", "Responded"
+        BOUNCED = "bounced", "Bounced"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+        SKIPPED = "skipped", "Skipped"
+
+    class SkipReason(models.TextChoices):
+        OPTED_OUT = "opted_out", "Contact opted out"
+        FATIGUED = "fatigued", "Surveyed too recently (fatigue rule)"
+        NO_EMAIL = "no_email", "No e-mail address"
+        SURVEY_CLOSED = "survey_closed", "Survey closed or paused"
+        DUPLICATE = "duplicate", "Already invited for this"
+        CHURNED = "churned", "Client has churned"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Manual send"
+        INTERACTION = "interaction", "After an interaction"
+        RECURRING = "recurring", "Recurring"
+        TEST = "test", "Test"
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    version = models.ForeignKey(SurveyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="invitations",
+                                help_text="The version live when the invitation was made; the respondent answers it.")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations")
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations")
+    interaction = models.ForeignKey(Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
+    language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES, default="en")
+    email = models.EmailField(blank=True, help_text="The address it went to, as it was then.")
+    token_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    # What makes two invitations "the same" (a retry never duplicates): e.g. "interaction:<uuid>",
+    # "manual:<batch uuid>:<contact uuid>", "recurring:<yyyy-mm>:<contact uuid>".
+    dedupe_key = models.CharField(max_length=120)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    skip_reason = models.CharField(max_length=16, choices=SkipReason.choices, blank=True)
+    send_after = models.DateTimeField(help_text="Not sent before this (after-interaction delay).")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+    last_reminder_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "survey", "dedupe_key"], name="surveys_invitation_dedupe"),
+            models.UniqueConstraint(fields=["tenant", "token_hash"], condition=~models.Q(token_hash=""), name="surveys_invitation_token"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "send_after"], name="surveys_inv_due"),
+            models.Index(fields=["tenant", "contact", "sent_at"], name="surveys_inv_contact_sent"),
+            models.Index(fields=["tenant", "survey", "-created_at"], name="surveys_inv_survey"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} → {self.email or self.contact_id} ({self.status})"
+
+    def clean(self):
+        self.validate_same_tenant("survey", "version", "contact", "client", "interaction")
+        if self.status == self.Status.SKIPPED and not self.skip_reason:
+            raise ValidationError({"skip_reason": "A skipped invitation says why."})
+
+
+class OutboundEmail(TenantScopedModel, TimeStampedModel):
+    """The outbox: a row per e-mail, written in the same transaction as what caused it, sent by a
+    Celery task over SMTP with retries and backoff. The Message-ID is fixed when the row is written,
+    so a retry after an unknown outcome is recognisable as the same message."""
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", "Invitation"
+        REMINDER = "reminder", "Reminder"
+        TEST = "test", "Test"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"  # gave up after the last attempt
+
+    invitation = models.ForeignKey(Invitation, null=True, blank=True, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    to_email = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    message_id = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "message_id"], name="surveys_outbound_message_id"),
+        ]
+        indexes = [models.Index(fields=["tenant", "status", "next_attempt_at"], name="surveys_outbound_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to_email} ({self.status})"
+
+
+class KioskDevice(TenantScopedModel, TimeStampedModel):
+    """A tablet in a shop or office showing one survey full-screen, authorised by its own key
+    (shown once; only the SHA-256 is kept) that an admin can revoke."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="kiosks")
+    name = models.CharField(max_length=80, help_text="Where it stands, e.g. “Brussels front desk”.")
+    touchpoint = models.ForeignKey(Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                   help_text="Answers are attributed to this touchpoint (default: the survey's).")
+    key_hash = models.CharField(max_length=64, editable=False, db_index=True)
+    created_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "key_hash"], name="surveys_kiosk_tenant_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        self.validate_same_tenant("survey", "touchpoint")
+
+
+class Response(TenantScopedModel):
+    """A submitted answer set, with its attribution as of submission (who, where, which version), and
+    the scored answers denormalised for rollups. At most one response per invitation (database-enforced)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail link"
+        WEB = "web", "Web link"
+        EMBED = "embed", "Embedded on a website"
+        KIOSK = "kiosk", "Kiosk"
+        API = "api", "API"
+
+    invitation = models.ForeignKey(Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="responses")
+    kiosk = models.ForeignKey(KioskDevice, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    # Attribution as of submission.
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    interaction = models.ForeignKey(Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    touchpoint = models.ForeignKey(Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    staff = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses",
+                              help_text="The staff member of the interaction that triggered the survey.")
+    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES, default="en")
+    submitted_at = models.DateTimeField()
+    # Scored answers, denormalised (METRICS.md reads these).
+    nps = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(10)])
+    csat = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)])
+    ces = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(7)])
+    smiley = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3)])
+    comment = models.TextField(blank=True, help_text="The first free-text answer, for lists and filters.")
+    # Anonymous channels: a form nonce makes a double submit land once; bot-flagged responses are kept
+    # apart and never counted.
+    submission_key = models.CharField(max_length=64, blank=True)
+    is_bot = models.BooleanField(default=False)
+    bot_reason = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "invitation"], condition=models.Q(invitation__isnull=False),
+                                    name="surveys_response_one_per_invitation"),
+            models.UniqueConstraint(fields=["tenant", "survey", "submission_key"], condition=~models.Q(submission_key=""),
+                                    name="surveys_response_submission_key"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "survey", "-submitted_at"], name="surveys_resp_survey"),
+            models.Index(fields=["tenant", "-submitted_at"], name="surveys_resp_submitted"),
+            models.Index(fields=["tenant", "client", "-submitted_at"], name="surveys_resp_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} · {self.submitted_at:%Y-%m-%d}"
+
+    def clean(self):
+        self.validate_same_tenant("invitation", "survey", "version", "kiosk", "client", "contact", "interaction", "touchpoint",
+                                  "stage", "staff", "segment")
+
+
+class Answer(TenantScopedModel):
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    # An int for scales and ratings, a string for text and single choice, a list of strings for multi choice.
+    value = models.JSONField()
+
+    class Meta:
+        ordering = ["response_id", "question__order"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "response", "question"], name="surveys_answer_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question.key}: {self.value}"
+
+
+class Tag(TenantScopedModel):
+    name = models.CharField(max_length=40)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "name"], name="surveys_tag_tenant_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ResponseTag(TenantScopedModel):
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="response_tags")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="response_tags")
+    added_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "response", "tag"], name="surveys_response_tag_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.response_id} #{self.tag}"
