@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 from apps.clients.models import Client, Contact, Segment
 from apps.core.models import TimeStampedModel
@@ -436,6 +437,8 @@ class Tag(TenantScopedModel):
         constraints = [
             *TenantScopedModel.Meta.constraints,
             models.UniqueConstraint(fields=["tenant", "name"], name="surveys_tag_tenant_name"),
+            # "VIP" and "vip" are one tag: names are unique per tenant in any case.
+            models.UniqueConstraint("tenant", Lower("name"), name="surveys_tag_tenant_name_ci"),
         ]
 
     def __str__(self) -> str:
