@@ -1,7 +1,11 @@
 """Respondent pages, global (no tenant in the URL: the token's hash finds it): /s/<token>/, the public web link, the kiosk."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from apps.surveys.views import optout
 
 app_name = "respond"
 
-urlpatterns = []
+urlpatterns = [
+    path("s/<str:token>/opt-out/", optout.optout_view, name="optout"),
+]
