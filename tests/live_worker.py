@@ -24,10 +24,15 @@ from cxm.celery import app as celery_app
 ROOT = Path(__file__).resolve().parent.parent
 
 BOOT = """
+import os
 import sys
+import cxm.settings.test as test_settings
 if sys.argv[3] == "1":
-    import cxm.settings.test as test_settings
     test_settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": sys.argv[1]}}
+if os.environ.get("CXM_WORKER_EMAIL_URL"):  # a test's SMTP server (tests/smtp_sink.py) instead of locmem
+    import environ
+    vars(test_settings).update(environ.Env.email_url_config(os.environ["CXM_WORKER_EMAIL_URL"]))
+test_settings.CELERY_TASK_DEFAULT_QUEUE = sys.argv[2]  # tasks queued by tasks stay on this worker's queue
 from celery.__main__ import main
 sys.argv = ["celery", "-A", "tests.celery_probe", "worker", "--pool=solo", "--concurrency=1", "-Q", sys.argv[2],
             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
@@ -45,13 +50,15 @@ def redis_or_skip() -> None:
 
 
 @contextlib.contextmanager
-def live_worker(*, redis_cache: bool = False):
-    """Start a worker and yield its queue name; tasks sent meanwhile go to it, not run eagerly."""
+def live_worker(*, redis_cache: bool = False, env: dict | None = None):
+    """Start a worker and yield its queue name; tasks sent meanwhile go to it, not run eagerly.
+    `env` adds environment variables for the worker (e.g. CXM_WORKER_EMAIL_URL, OUTBOX_BACKOFF_SECONDS)."""
     redis_or_skip()
     queue = f"cxm-test-{os.getpid()}"
     db = connection.settings_dict
     env = {
         **os.environ,
+        **(env or {}),
         "DJANGO_SETTINGS_MODULE": "cxm.settings.test",
         "DATABASE_URL": f"postgres://{db['USER']}:{quote(db['PASSWORD'] or '')}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
     }

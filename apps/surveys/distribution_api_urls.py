@@ -1,5 +1,13 @@
-"""Distribution API (distribute, invitations), mounted at /api/v1/t/<tenant_slug>/."""
+"""Distribution API (distribute, invitations), mounted at /api/v1/t/<tenant_slug>/.
 
-from django.urls import path  # noqa: F401
+Survey invitations live at `survey-invitations/`: `invitations/` is the member invitations' resource."""
 
-urlpatterns = []
+from django.urls import path
+
+from apps.surveys.apis import distribution as apis
+
+urlpatterns = [
+    path("surveys/<uuid:uuid>/distribute/", apis.SurveyDistributeApi.as_view(), name="survey-distribute"),
+    path("survey-invitations/", apis.SurveyInvitationListApi.as_view(), name="survey-invitation-list"),
+    path("survey-invitations/<uuid:uuid>/", apis.SurveyInvitationDetailApi.as_view(), name="survey-invitation-detail"),
+]

@@ -132,6 +132,33 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=23, hour="*/6"),
         "options": {"expires": 60 * 60},
     },
+    # Survey distribution (apps/surveys/tasks.py): due invitations and the outbox every minute,
+    # reminders and expiry hourly, recurring relationship surveys daily.
+    "dispatch-survey-invitations": {
+        "task": "apps.surveys.tasks.fan_out_dispatch_invitations",
+        "schedule": crontab(),
+        "options": {"expires": 50},
+    },
+    "deliver-survey-outbox": {
+        "task": "apps.surveys.tasks.fan_out_deliver_outbox",
+        "schedule": crontab(),
+        "options": {"expires": 50},
+    },
+    "send-survey-reminders": {
+        "task": "apps.surveys.tasks.fan_out_send_reminders",
+        "schedule": crontab(minute=17),
+        "options": {"expires": 50 * 60},
+    },
+    "expire-survey-invitations": {
+        "task": "apps.surveys.tasks.fan_out_expire_invitations",
+        "schedule": crontab(minute=41),
+        "options": {"expires": 50 * 60},
+    },
+    "create-recurring-survey-invitations": {
+        "task": "apps.surveys.tasks.fan_out_create_recurring_invitations",
+        "schedule": crontab(minute=5, hour=8),
+        "options": {"expires": 6 * 60 * 60},
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------
@@ -189,6 +216,10 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CXM <no-reply@cxm.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = 10
+# The survey outbox (apps/surveys/services/outbox.py): attempts per e-mail, and the first retry's
+# wait, doubled after each failure (120 s × 2^0…2^6: the last attempt about 4 hours after the first).
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_BACKOFF_SECONDS = env.int("OUTBOX_BACKOFF_SECONDS", default=120)
 
 # --- Security ---------------------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -252,7 +283,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "apps.tenancy.models.Role", "JourneyStatusEnum": "apps.journeys.models.JourneyStatus",
-                            "ClientStatusEnum": "apps.clients.models.Client.Status"},
+                            "ClientStatusEnum": "apps.clients.models.Client.Status",
+                            "ResponseChannelEnum": "apps.surveys.models.Response.Channel"},
     "DEFAULT_GENERATOR_CLASS": "apps.tenancy.schema.TenantAwareSchemaGenerator",
     # Group operations by resource (members, api-keys, …), not by the shared /api/v1/t/{slug}/ prefix.
     "SCHEMA_PATH_PREFIX": r"/api/v1/t/\{tenant_slug\}",

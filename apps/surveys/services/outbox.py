@@ -1,0 +1,183 @@
+"""The outbox: every survey e-mail is a row (OutboundEmail) written in the transaction that caused
+it, then delivered over SMTP (Django's e-mail backend) by a Celery task.
+
+Delivery, per row and in its own transaction: claim one due PENDING row with
+`select_for_update(skip_locked=True)` (two workers never send the same row), send it with its fixed
+Message-ID, mark it sent and the invitation SENT, commit. A failure schedules the next attempt with
+exponential backoff (`OUTBOX_BACKOFF_SECONDS` × 2^(attempt−1)) up to `OUTBOX_MAX_ATTEMPTS`, then
+marks the row failed (and its invitation FAILED); a permanent refusal of the address (SMTP 5xx for
+the recipient) marks the invitation BOUNCED at once. A crash between the SMTP server's accept and
+the commit leaves the row pending, so it is sent again with the same Message-ID (receivers dedupe
+on it) — never a second invitation or a second token.
+
+Invitation bodies carry `TOKEN_PLACEHOLDER` instead of the link's token; the token is rebuilt from
+the invitation's salt with SECRET_KEY here, at SMTP time (services/distribution.py explains why).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import timedelta
+from email.utils import formataddr, parseaddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from apps.surveys.models import Invitation, OutboundEmail
+from apps.surveys.services.distribution import TOKEN_PLACEHOLDER, invitation_token, optout_url, token_hash
+from apps.tenancy.context import tenant_context
+from apps.tenancy.models import Tenant
+from apps.tenancy.tasks import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+DELIVERY_BATCH = 200
+
+
+def max_attempts() -> int:
+    return getattr(settings, "OUTBOX_MAX_ATTEMPTS", 8)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failure: 2 min, 4, 8 … (about 4 hours over 8 attempts by default)."""
+    base = getattr(settings, "OUTBOX_BACKOFF_SECONDS", 120)
+    return timedelta(seconds=base * 2 ** max(attempts - 1, 0))
+
+
+def sender_address(tenant: Tenant) -> str:
+    """The tenant's sender name and address; DEFAULT_FROM_EMAIL fills what is missing."""
+    default_name, default_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    if not tenant.sender_email and not tenant.sender_name:
+        return settings.DEFAULT_FROM_EMAIL
+    return formataddr((tenant.sender_name or default_name or tenant.name, tenant.sender_email or default_address))
+
+
+def email_enqueue(*, tenant: Tenant, kind: str, to_email: str, subject: str, body_text: str, body_html: str = "",
+                  message_id: str, invitation: Invitation | None = None, deliver: bool = True) -> OutboundEmail:
+    """Write one outbox row (idempotent on its Message-ID) in the caller's transaction; with `deliver`,
+    the delivery task is queued once the transaction commits."""
+    existing = OutboundEmail.objects.filter(message_id=message_id).first()
+    if existing is not None:
+        return existing
+    email = OutboundEmail(tenant=tenant, kind=kind, invitation=invitation, to_email=to_email, subject=subject[:200],
+                          body_text=body_text, body_html=body_html, message_id=message_id, next_attempt_at=timezone.now())
+    email.full_clean(validate_unique=False, validate_constraints=False)
+    email.save()
+    if deliver:
+        from apps.surveys.tasks import deliver_outbox
+
+        enqueue_on_commit(deliver_outbox, tenant.pk)
+    return email
+
+
+class _Connection:
+    """One SMTP connection reused across the rows of a delivery run, reopened after an error."""
+
+    def __init__(self):
+        self.backend = None
+
+    def get(self):
+        if self.backend is None:
+            self.backend = get_connection(fail_silently=False)
+            self.backend.open()
+        return self.backend
+
+    def reset(self):
+        if self.backend is not None:
+            try:
+                self.backend.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail; it is dropped either way
+                pass
+        self.backend = None
+
+
+def _due(now):
+    return (OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)))
+
+
+def outbox_deliver(*, tenant: Tenant, limit: int = DELIVERY_BATCH) -> dict:
+    """Deliver due pending e-mails of `tenant`, each in its own transaction. Returns counts
+    {"sent", "retry", "failed"} and, when rows remain pending, "next_in" (seconds until the earliest)."""
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    connection = _Connection()
+    try:
+        for _ in range(limit):
+            with tenant_context(tenant):
+                email = (_due(timezone.now()).select_for_update(skip_locked=True, of=("self",))
+                         .select_related("invitation", "invitation__contact").order_by("next_attempt_at", "pk").first())
+                if email is None:
+                    break
+                counts[_deliver_one(tenant, email, connection)] += 1
+    finally:
+        connection.reset()
+    with tenant_context(tenant):
+        now = timezone.now()
+        earliest = OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING).aggregate(t=Min("next_attempt_at"))["t"]
+        if earliest is not None:
+            counts["next_in"] = max(0.0, (earliest - now).total_seconds())
+    return counts
+
+
+def _fail(email: OutboundEmail, error: str, *, invitation_status: str | None = Invitation.Status.FAILED) -> str:
+    email.status, email.last_error, email.next_attempt_at = OutboundEmail.Status.FAILED, error[:2000], None
+    email.save(update_fields=["status", "last_error", "next_attempt_at", "attempts", "updated_at"])
+    invitation = email.invitation
+    if invitation is not None and email.kind == OutboundEmail.Kind.INVITATION and invitation_status \
+            and invitation.status == Invitation.Status.QUEUED:
+        invitation.status = invitation_status
+        invitation.save(update_fields=["status", "updated_at"])
+    return "failed"
+
+
+def _deliver_one(tenant: Tenant, email: OutboundEmail, connection: _Connection) -> str:
+    invitation = email.invitation
+    text, html, headers = email.body_text, email.body_html, {"Message-ID": email.message_id}
+    if invitation is not None:
+        if invitation.contact is not None and invitation.contact.opted_out:
+            return _fail(email, "Not sent: the contact opted out.", invitation_status=None)
+        if email.kind == OutboundEmail.Kind.REMINDER and invitation.status not in (Invitation.Status.SENT, Invitation.Status.OPENED):
+            return _fail(email, f"Not sent: the invitation is {invitation.get_status_display().lower()}.", invitation_status=None)
+        token = invitation_token(invitation)
+        if token_hash(token) != invitation.token_hash:
+            return _fail(email, "Not sent: the signing key changed since this e-mail was written, so its link would not work.")
+        text, html = text.replace(TOKEN_PLACEHOLDER, token), html.replace(TOKEN_PLACEHOLDER, token)
+        unsubscribe = optout_url(token)
+        headers |= {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    message = EmailMultiAlternatives(subject=email.subject, body=text, from_email=sender_address(tenant), to=[email.to_email],
+                                     headers=headers)
+    if html:
+        message.attach_alternative(html, "text/html")
+    email.attempts += 1
+    try:
+        message.connection = connection.get()
+        message.send()
+    except smtplib.SMTPRecipientsRefused as exc:
+        connection.reset()
+        codes = [code for code, _ in exc.recipients.values()]
+        if codes and all(code >= 500 for code in codes):
+            return _fail(email, f"The address was refused: {exc.recipients}", invitation_status=Invitation.Status.BOUNCED)
+        return _retry(email, exc)
+    except (smtplib.SMTPException, OSError) as exc:
+        connection.reset()
+        return _retry(email, exc)
+    now = timezone.now()
+    email.status, email.sent_at, email.last_error, email.next_attempt_at = OutboundEmail.Status.SENT, now, "", None
+    email.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at", "attempts", "updated_at"])
+    if invitation is not None and email.kind == OutboundEmail.Kind.INVITATION and invitation.status == Invitation.Status.QUEUED:
+        invitation.status, invitation.sent_at = Invitation.Status.SENT, now
+        invitation.save(update_fields=["status", "sent_at", "updated_at"])
+    return "sent"
+
+
+def _retry(email: OutboundEmail, exc: Exception) -> str:
+    error = f"{type(exc).__name__}: {exc}"
+    if email.attempts >= max_attempts():
+        logger.warning("outbox: giving up on %s after %s attempts: %s", email.message_id, email.attempts, error)
+        return _fail(email, f"Gave up after {email.attempts} attempts. Last error: {error}")
+    email.last_error = error[:2000]
+    email.next_attempt_at = timezone.now() + backoff(email.attempts)
+    email.save(update_fields=["attempts", "last_error", "next_attempt_at", "updated_at"])
+    return "retry"

@@ -1,0 +1,81 @@
+"""Survey distribution tasks: thin adapters (tenant id + ids) over services/distribution.py and
+services/outbox.py, and the beat fan-outs (CELERY_BEAT_SCHEDULE) that run them for every tenant.
+Every task is idempotent: claimed rows are locked and re-checked, outbox rows keyed by Message-ID."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from apps.surveys.services import distribution, outbox
+from apps.tenancy.models import Tenant
+from apps.tenancy.tasks import fan_out, tenant_task
+
+
+@tenant_task()
+def surveys_for_interaction(tenant, interaction_id: int) -> int:
+    """After-interaction trigger, queued on commit of `interaction_log`."""
+    return len(distribution.invitations_for_interaction(tenant=tenant, interaction_id=interaction_id))
+
+
+@tenant_task()
+def dispatch_invitations(tenant, invitation_id: int | None = None) -> int:
+    """Write due invitations' e-mails to the outbox (one invitation, or every due one)."""
+    return distribution.invitations_dispatch_due(tenant=tenant, invitation_id=invitation_id)
+
+
+@shared_task
+def deliver_outbox(tenant_id: int) -> dict:
+    """Deliver the tenant's due outbox rows over SMTP, each row in its own transaction (so not a
+    `tenant_task`, whose body is one transaction). Schedules itself again for rows that wait."""
+    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+    if tenant is None:
+        return {}
+    counts = outbox.outbox_deliver(tenant=tenant)
+    handled = counts["sent"] + counts["retry"] + counts["failed"]
+    if "next_in" in counts and (counts["retry"] or handled >= outbox.DELIVERY_BATCH) and not deliver_outbox.app.conf.task_always_eager:
+        # Rows wait for their next attempt (or a batch was not enough): come back then. The beat
+        # fan-out is the safety net if this message is lost.
+        deliver_outbox.apply_async((tenant_id,), countdown=max(1.0, counts["next_in"]))
+    return counts
+
+
+@tenant_task()
+def send_reminders(tenant) -> int:
+    return distribution.reminders_send_due(tenant=tenant)
+
+
+@tenant_task()
+def create_recurring_invitations(tenant) -> int:
+    return distribution.invitations_create_recurring(tenant=tenant)
+
+
+@tenant_task()
+def expire_invitations(tenant) -> int:
+    return distribution.invitations_expire(tenant=tenant)
+
+
+# --- beat fan-outs ------------------------------------------------------------------------------
+
+@shared_task
+def fan_out_dispatch_invitations() -> int:
+    return fan_out(dispatch_invitations)
+
+
+@shared_task
+def fan_out_deliver_outbox() -> int:
+    return fan_out(deliver_outbox)
+
+
+@shared_task
+def fan_out_send_reminders() -> int:
+    return fan_out(send_reminders)
+
+
+@shared_task
+def fan_out_create_recurring_invitations() -> int:
+    return fan_out(create_recurring_invitations)
+
+
+@shared_task
+def fan_out_expire_invitations() -> int:
+    return fan_out(expire_invitations)
