@@ -229,3 +229,14 @@ class TagFactory(TenantScopedFactory):
 
     tenant = factory.SubFactory(TenantFactory)
     name = factory.Sequence(lambda n: f"tag-{n}")
+
+
+class ResponseTagFactory(TenantScopedFactory):
+    """Give `response`; the tag is a new one of the same tenant unless given."""
+
+    class Meta:
+        model = "surveys.ResponseTag"
+
+    response = factory.SubFactory(ResponseFactory)
+    tenant = factory.SelfAttribute("response.tenant")
+    tag = factory.SubFactory(TagFactory, tenant=factory.SelfAttribute("..tenant"))

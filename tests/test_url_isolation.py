@@ -15,6 +15,7 @@ from apps.accounts.services import member_invite
 from apps.clients.models import Client, Contact, Segment
 from apps.imports.models import ImportJob
 from apps.journeys.models import Journey, Stage, StageTouchpoint
+from apps.surveys.models import Response
 from apps.tenancy.api import TenantApi
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import ApiKey, AuditEvent, Membership, Role, Team
@@ -122,7 +123,7 @@ def _other_tenant_object(world, model):
 def _domain_factories():
     from apps.clients.models import Client, Contact, Segment
     from apps.journeys.models import Journey, Stage, StageTouchpoint
-    from apps.surveys.models import Invitation, KioskDevice, Question, Response, Survey, SurveyVersion, Tag
+    from apps.surveys.models import Invitation, KioskDevice, Question, Response, ResponseTag, Survey, SurveyVersion, Tag
     from apps.touchpoints.models import Interaction, Touchpoint
     from tests import factories as f
 
@@ -130,7 +131,7 @@ def _domain_factories():
             Journey: f.JourneyFactory, Stage: f.StageFactory, StageTouchpoint: f.StageTouchpointFactory,
             Interaction: f.InteractionFactory, Survey: f.SurveyFactory, SurveyVersion: f.SurveyVersionFactory,
             Question: f.QuestionFactory, Invitation: f.InvitationFactory, Response: f.ResponseFactory,
-            KioskDevice: f.KioskDeviceFactory, Tag: f.TagFactory}
+            KioskDevice: f.KioskDeviceFactory, Tag: f.TagFactory, ResponseTag: f.ResponseTagFactory}
 
 
 DOMAIN_FACTORIES = _domain_factories()
@@ -145,7 +146,8 @@ def _domain_object(world, tenant, model):
         staff = world.membership(world.charlie if tenant == world.b else world.bob, tenant)
         return factory(staff=staff)
     parent_field = {"Contact": "client", "Stage": "journey", "StageTouchpoint": "stage", "SurveyVersion": "survey",
-                    "Question": "version", "Invitation": "survey", "Response": "version", "KioskDevice": "survey"}.get(model.__name__)
+                    "Question": "version", "Invitation": "survey", "Response": "version", "KioskDevice": "survey",
+                    "ResponseTag": "response"}.get(model.__name__)
     if parent_field is None:
         return factory(tenant=tenant)
     parent_model = model._meta.get_field(parent_field).related_model
@@ -192,6 +194,7 @@ PAGE_ROUTE_MODELS = {
     "interactions:follow_up_done": Interaction,
     "imports:job": ImportJob, "imports:job_confirm": ImportJob, "imports:job_cancel": ImportJob, "imports:job_status": ImportJob,
     "imports:job_rejections": ImportJob,
+    "responses:detail": Response, "responses:tag_add": Response, "responses:tag_remove": Response,
     "clients:detail": Client, "clients:edit": Client, "clients:delete": Client, "clients:contact_create": Client,
     "clients:contact_edit": Contact, "clients:contact_delete": Contact, "clients:segment_edit": Segment, "clients:segment_delete": Segment,
 }
