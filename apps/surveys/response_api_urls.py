@@ -1,5 +1,13 @@
 """Response API (responses, tags), mounted at /api/v1/t/<tenant_slug>/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from apps.surveys.apis import responses as apis
+
+urlpatterns = [
+    path("responses/", apis.ResponseListApi.as_view(), name="response-list"),
+    path("responses/<uuid:uuid>/", apis.ResponseDetailApi.as_view(), name="response-detail"),
+    path("responses/<uuid:uuid>/tags/", apis.ResponseTagAddApi.as_view(), name="response-tag-add"),
+    path("responses/<uuid:response_uuid>/tags/<uuid:uuid>/", apis.ResponseTagRemoveApi.as_view(), name="response-tag-remove"),
+    path("tags/", apis.TagListApi.as_view(), name="tag-list"),
+]

@@ -1,0 +1,205 @@
+"""Reads for the response pages, the responses API and the export.
+
+Every function returns a queryset (or plain data) whose evaluation costs a fixed number of queries
+whatever the number of rows: attribution through select_related, tags through one prefetch.
+Score bands follow METRICS.md: NPS promoters 9–10, passives 7–8, detractors 0–6; CSAT 1–2 / 3 /
+4–5 (top-2-box = satisfied); CES "easy" is 5–7; smiley sad = 1, neutral = 2, happy = 3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import zoneinfo
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from apps.clients.models import Client, Contact
+from apps.journeys.models import Stage
+from apps.surveys.models import Answer, Question, Response, ResponseTag, Survey, Tag
+from apps.tenancy.models import Membership
+from apps.touchpoints.models import Touchpoint
+
+# Public score-band keys (page filter) → (label, condition). Grouped by scale for the <select>.
+SCORE_BANDS: dict[str, tuple[str, Q]] = {
+    "nps_promoter": ("NPS promoters (9–10)", Q(nps__gte=9)),
+    "nps_passive": ("NPS passives (7–8)", Q(nps__in=(7, 8))),
+    "nps_detractor": ("NPS detractors (0–6)", Q(nps__lte=6)),
+    "csat_low": ("CSAT 1–2 (dissatisfied)", Q(csat__lte=2)),
+    "csat_mid": ("CSAT 3 (neutral)", Q(csat=3)),
+    "csat_high": ("CSAT 4–5 (satisfied)", Q(csat__gte=4)),
+    "ces_low": ("CES 1–4 (not easy)", Q(ces__lte=4)),
+    "ces_high": ("CES 5–7 (easy)", Q(ces__gte=5)),
+    "smiley_sad": ("Smiley: sad", Q(smiley=1)),
+    "smiley_neutral": ("Smiley: neutral", Q(smiley=2)),
+    "smiley_happy": ("Smiley: happy", Q(smiley=3)),
+}
+SCORE_BAND_GROUPS = [
+    ("NPS", ["nps_promoter", "nps_passive", "nps_detractor"]),
+    ("CSAT", ["csat_low", "csat_mid", "csat_high"]),
+    ("CES", ["ces_low", "ces_high"]),
+    ("Smiley", ["smiley_sad", "smiley_neutral", "smiley_happy"]),
+]
+NPS_CATEGORIES = {"promoter": "nps_promoter", "passive": "nps_passive", "detractor": "nps_detractor"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreBadge:
+    """One scored answer as the list and detail pages show it: a number, a word, a tone (good/neutral/bad)."""
+
+    scale: str  # "NPS", "CSAT", "CES", "Smiley"
+    value: int
+    maximum: int
+    label: str
+    tone: str
+
+
+def score_badges(response: Response) -> list[ScoreBadge]:
+    badges = []
+    if response.nps is not None:
+        n = response.nps
+        label, tone = ("Promoter", "good") if n >= 9 else ("Passive", "neutral") if n >= 7 else ("Detractor", "bad")
+        badges.append(ScoreBadge("NPS", n, 10, label, tone))
+    if response.csat is not None:
+        c = response.csat
+        label, tone = ("Satisfied", "good") if c >= 4 else ("Neutral", "neutral") if c == 3 else ("Dissatisfied", "bad")
+        badges.append(ScoreBadge("CSAT", c, 5, label, tone))
+    if response.ces is not None:
+        e = response.ces
+        label, tone = ("Easy", "good") if e >= 5 else ("Neutral", "neutral") if e == 4 else ("Hard", "bad")
+        badges.append(ScoreBadge("CES", e, 7, label, tone))
+    if response.smiley is not None:
+        s = response.smiley
+        label, tone = {1: ("Sad", "bad"), 2: ("Neutral", "neutral"), 3: ("Happy", "good")}[s]
+        badges.append(ScoreBadge("Smiley", s, 3, label, tone))
+    return badges
+
+
+def day_bounds(tz_name: str, day_from: datetime.date | None, day_to: datetime.date | None):
+    """[start, end) datetimes of a day range read in the tenant's time zone (either end may be open)."""
+    tz = zoneinfo.ZoneInfo(tz_name)
+    start = timezone.make_aware(datetime.datetime.combine(day_from, datetime.time.min), tz) if day_from else None
+    end = (timezone.make_aware(datetime.datetime.combine(day_to + datetime.timedelta(days=1), datetime.time.min), tz)
+           if day_to else None)
+    return start, end
+
+
+HAS_COMMENT = ~Q(comment="")
+
+
+def _tags_prefetch() -> Prefetch:
+    return Prefetch("response_tags", queryset=ResponseTag.objects.select_related("tag").order_by("tag__name"), to_attr="tag_links")
+
+
+def response_list(
+    *, survey: Survey | None = None, touchpoint: Touchpoint | None = None, stage: Stage | None = None,
+    client: Client | None = None, contact: Contact | None = None, staff: Membership | None = None,
+    channel: str | None = None, language: str | None = None, band: str | None = None, tag: Tag | None = None,
+    has_comment: bool | None = None, date_from: datetime.date | None = None, date_to: datetime.date | None = None,
+    time_zone: str = "UTC", include_bots: bool = False,
+) -> QuerySet[Response]:
+    """The tenant's responses, newest first, filtered, with what a list row shows (attribution and
+    tags) loaded in a fixed number of queries. Bot-flagged responses are left out unless asked for
+    (they are kept apart and never counted). Dates are days in the tenant's time zone, both inclusive."""
+    qs = response_list_base()
+    if not include_bots:
+        qs = qs.filter(is_bot=False)
+    for field, value in (("survey", survey), ("touchpoint", touchpoint), ("stage", stage), ("client", client),
+                         ("contact", contact), ("staff", staff), ("response_tags__tag", tag)):
+        if value is not None:
+            qs = qs.filter(**{field: value})
+    if channel:
+        qs = qs.filter(channel=channel)
+    if language:
+        qs = qs.filter(language=language)
+    if band:
+        qs = qs.filter(SCORE_BANDS[band][1])
+    if has_comment is not None:
+        qs = qs.filter(HAS_COMMENT) if has_comment else qs.exclude(HAS_COMMENT)
+    start, end = day_bounds(time_zone, date_from, date_to)
+    if start is not None:
+        qs = qs.filter(submitted_at__gte=start)
+    if end is not None:
+        qs = qs.filter(submitted_at__lt=end)
+    return qs
+
+
+def response_list_base() -> QuerySet[Response]:
+    """All responses (bots included), newest first, with attribution and tags loaded."""
+    return (Response.objects
+            .select_related("survey", "version", "client", "contact", "touchpoint", "stage", "staff__user")
+            .prefetch_related(_tags_prefetch())
+            .order_by("-submitted_at", "-id"))
+
+
+def response_get_detail(*, uuid) -> Response | None:
+    """One response with everything its page shows: attribution, the triggering interaction (and
+    who had it), the invitation, the kiosk, its tags. None if there is no such response here."""
+    return (Response.objects
+            .select_related("survey", "version", "client", "contact", "touchpoint", "stage", "staff__user", "segment",
+                            "kiosk", "invitation", "interaction__staff__user", "interaction__touchpoint", "interaction__contact")
+            .prefetch_related(_tags_prefetch())
+            .filter(uuid=uuid).first())
+
+
+@dataclasses.dataclass(frozen=True)
+class AnswerRow:
+    key: str
+    type: str
+    text: str
+    value: object  # None when skipped
+    display: str
+
+
+def localised(texts: dict | None, language: str, fallback: str = "en") -> str:
+    """A per-language text in `language`, else the fallback language, else any language there is."""
+    texts = texts or {}
+    if not isinstance(texts, dict):
+        return str(texts)
+    return texts.get(language) or texts.get(fallback) or next((v for v in texts.values() if v), "")
+
+
+def _display(question: Question, value, language: str, fallback: str) -> str:
+    if value is None or value == "" or value == []:
+        return ""
+    options = question.options if isinstance(question.options, list) else (question.options or {}).get("choices", [])
+    labels = {str(o.get("value")): localised(o.get("label"), language, fallback) for o in options if isinstance(o, dict)}
+    if isinstance(value, list):
+        return ", ".join(labels.get(str(v), str(v)) for v in value)
+    if question.type in ("single_choice",):
+        return labels.get(str(value), str(value))
+    if question.type == "smiley":
+        return {1: "Sad", 2: "Neutral", 3: "Happy"}.get(value, str(value))
+    return str(value)
+
+
+def response_answer_rows(*, response: Response) -> list[AnswerRow]:
+    """Every question of the version the response answered, in question order, with its text in the
+    response's language and the answer (or None where it was skipped). Two queries."""
+    questions = list(Question.objects.filter(version_id=response.version_id).order_by("order", "id"))
+    answers = {a.question_id: a.value for a in Answer.objects.filter(response=response)}
+    fallback = response.survey.default_language
+    rows = []
+    for q in questions:
+        value = answers.get(q.id)
+        rows.append(AnswerRow(key=q.key, type=q.type, text=localised(q.text, response.language, fallback), value=value,
+                              display=_display(q, value, response.language, fallback)))
+    return rows
+
+
+def response_answers_prefetch() -> Prefetch:
+    return Prefetch("answers", queryset=Answer.objects.select_related("question").order_by("question__order"), to_attr="answer_list")
+
+
+def tag_list() -> QuerySet[Tag]:
+    return Tag.objects.order_by("name", "id")
+
+
+def export_question_keys(responses: QuerySet[Response]) -> list[str]:
+    """The question keys of every version of the surveys in `responses`, in survey-name then question
+    order, each once: the export's answer columns. One query."""
+    rows = (Question.objects.filter(version__survey__in=responses.order_by().values("survey_id"))
+            .order_by("version__survey__name", "version__survey_id", "-version__number", "order")
+            .values_list("key", flat=True))
+    return list(dict.fromkeys(rows))
