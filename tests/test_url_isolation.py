@@ -15,7 +15,7 @@ from apps.accounts.services import member_invite
 from apps.clients.models import Client, Contact, Segment
 from apps.imports.models import ImportJob
 from apps.journeys.models import Journey, Stage, StageTouchpoint
-from apps.surveys.models import Response
+from apps.surveys.models import Response, Survey
 from apps.tenancy.api import TenantApi
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import ApiKey, AuditEvent, Membership, Role, Team
@@ -40,6 +40,7 @@ GLOBAL_ROUTES = {
     "api/docs/": "interactive API docs, no tenant data",
     "health/": "infrastructure health for load balancers",
     "ops/admin/": "Django admin for platform operators; no tenant model is registered there",
+    "s/<str:token>/opt-out/": "a surveyed contact has no account: the link's token hash finds the invitation; GET only confirms",
 }
 
 
@@ -194,6 +195,7 @@ PAGE_ROUTE_MODELS = {
     "interactions:follow_up_done": Interaction,
     "imports:job": ImportJob, "imports:job_confirm": ImportJob, "imports:job_cancel": ImportJob, "imports:job_status": ImportJob,
     "imports:job_rejections": ImportJob,
+    "distribution:send": Survey, "distribution:log": Survey, "distribution:test_email": Survey,
     "responses:detail": Response, "responses:tag_add": Response, "responses:tag_remove": Response,
     "clients:detail": Client, "clients:edit": Client, "clients:delete": Client, "clients:contact_create": Client,
     "clients:contact_edit": Contact, "clients:contact_delete": Contact, "clients:segment_edit": Segment, "clients:segment_delete": Segment,

@@ -291,6 +291,7 @@ def invitations_create_recurring(*, tenant: Tenant, now: datetime | None = None)
     """The recurring relationship survey: every contact of an active client (of the survey's segment)
     not invited by this survey in the last `recurring_months` months gets one invitation this period."""
     now = now or timezone.now()
+    started = timezone.now()
     made = 0
     for survey in Survey.objects.filter(trigger=Survey.Trigger.RECURRING, status=Survey.Status.LIVE).select_related("current_version"):
         if not survey.recurring_months or not survey_accepts_invitations(survey, now):
@@ -302,9 +303,9 @@ def invitations_create_recurring(*, tenant: Tenant, now: datetime | None = None)
             contacts = contacts.filter(client__segment_id=survey.recurring_segment_id)
         period = now.strftime("%Y-%m")
         for contact in contacts.order_by("pk"):
-            invitation_create(tenant=tenant, survey=survey, contact=contact, source=Invitation.Source.RECURRING,
-                              dedupe_key=f"recurring:{period}:{contact.uuid}", send_after=now, dispatch=False)
-            made += 1
+            invitation = invitation_create(tenant=tenant, survey=survey, contact=contact, source=Invitation.Source.RECURRING,
+                                           dedupe_key=f"recurring:{period}:{contact.uuid}", send_after=now, dispatch=False)
+            made += invitation.created_at >= started  # not one found by its dedupe key
     if made:
         from apps.surveys.tasks import dispatch_invitations
 
