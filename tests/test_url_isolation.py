@@ -15,7 +15,7 @@ from apps.accounts.services import member_invite
 from apps.clients.models import Client, Contact, Segment
 from apps.imports.models import ImportJob
 from apps.journeys.models import Journey, Stage, StageTouchpoint
-from apps.surveys.models import Response, Survey
+from apps.surveys.models import KioskDevice, Response, Survey
 from apps.tenancy.api import TenantApi
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import ApiKey, AuditEvent, Membership, Role, Team
@@ -41,6 +41,9 @@ GLOBAL_ROUTES = {
     "health/": "infrastructure health for load balancers",
     "ops/admin/": "Django admin for platform operators; no tenant model is registered there",
     "s/<str:token>/opt-out/": "a surveyed contact has no account: the link's token hash finds the invitation; GET only confirms",
+    "s/<str:token>/": "a respondent has no account: the token's hash finds the invitation and its tenant",
+    "w/<str:web_token>/": "a public web link is anonymous: the survey's web token finds the survey and its tenant",
+    "k/<str:key>/": "a kiosk device has no account: the key's hash finds the device and its tenant",
 }
 
 
@@ -197,6 +200,7 @@ PAGE_ROUTE_MODELS = {
     "imports:job_rejections": ImportJob,
     "distribution:send": Survey, "distribution:log": Survey, "distribution:test_email": Survey,
     "responses:detail": Response, "responses:tag_add": Response, "responses:tag_remove": Response,
+    "kiosks:list": Survey, "kiosks:revoke": KioskDevice,
     "clients:detail": Client, "clients:edit": Client, "clients:delete": Client, "clients:contact_create": Client,
     "clients:contact_edit": Contact, "clients:contact_delete": Contact, "clients:segment_edit": Segment, "clients:segment_delete": Segment,
 }

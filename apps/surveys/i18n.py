@@ -297,10 +297,11 @@ def _match(tag: str, available: list[str]) -> str | None:
     return base if base in available else None
 
 
-def negotiate_language(survey, request) -> str:
+def negotiate_language(survey, request, *, available: list[str] | None = None) -> str:
     """?lang= (or the form's hidden `lang`) → Accept-Language → the survey's default language.
-    `survey` may be None (a page before any survey is known): then any known language, English last."""
-    available = survey_languages(survey)
+    `survey` may be None (a page before any survey is known): then any known language, English last.
+    `available` narrows the survey's languages (e.g. to those its published version has texts for)."""
+    available = [code for code in survey_languages(survey) if available is None or code in available] or survey_languages(survey)
     explicit = request.GET.get("lang") or (request.POST.get("lang") if request.method == "POST" else None)
     if explicit and (chosen := _match(explicit, available)):
         return chosen

@@ -1,7 +1,12 @@
 """Kiosk device administration, mounted at /t/<tenant_slug>/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from apps.surveys.views import kiosks
 
 app_name = "kiosks"
 
-urlpatterns = []
+urlpatterns = [
+    path("surveys/<uuid:uuid>/kiosks/", kiosks.kiosk_list_view, name="list"),
+    path("kiosks/<uuid:uuid>/revoke/", kiosks.kiosk_revoke_view, name="revoke"),
+]

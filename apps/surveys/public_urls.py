@@ -2,10 +2,13 @@
 
 from django.urls import path
 
-from apps.surveys.views import optout
+from apps.surveys.views import optout, respond
 
 app_name = "respond"
 
 urlpatterns = [
+    path("s/<str:token>/", respond.invitation_respond_view, name="invitation"),
     path("s/<str:token>/opt-out/", optout.optout_view, name="optout"),
+    path("w/<str:web_token>/", respond.web_respond_view, name="web"),
+    path("k/<str:key>/", respond.kiosk_respond_view, name="kiosk"),
 ]
