@@ -86,6 +86,7 @@ def day_bounds(tz_name: str, day_from: datetime.date | None, day_to: datetime.da
 
 
 HAS_COMMENT = ~Q(comment="")
+SCALE_MAXIMUM = {"nps": 10, "csat": 5, "ces": 7}
 
 
 def _tags_prefetch() -> Prefetch:
@@ -171,6 +172,10 @@ def _display(question: Question, value, language: str, fallback: str) -> str:
         return labels.get(str(value), str(value))
     if question.type == "smiley":
         return {1: "Sad", 2: "Neutral", 3: "Happy"}.get(value, str(value))
+    if question.type in SCALE_MAXIMUM:
+        return f"{value} / {SCALE_MAXIMUM[question.type]}"
+    if question.type == "rating" and isinstance(question.options, dict) and question.options.get("max"):
+        return f"{value} / {question.options['max']}"
     return str(value)
 
 

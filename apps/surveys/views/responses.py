@@ -84,6 +84,7 @@ def _detail_context(request, response, *, tag_form=None) -> dict:
         "answers": response_answer_rows(response=response),
         "interaction": interaction,
         "perception_gap": gap,
+        "perception_gap_size": abs(gap) if gap is not None else None,
         "invitation": response.invitation,
         "can_tag": request.tenant_access.role in STAFF_AND_UP,
         "tag_form": tag_form or TagAddForm(),
