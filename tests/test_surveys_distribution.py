@@ -23,8 +23,15 @@ from apps.surveys.services.outbox import outbox_deliver
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent
 from tests.factories import (
-    ClientFactory, ContactFactory, InteractionFactory, QuestionFactory, ResponseFactory, SegmentFactory, SurveyFactory,
-    SurveyVersionFactory, TouchpointFactory,
+    ClientFactory,
+    ContactFactory,
+    InteractionFactory,
+    QuestionFactory,
+    ResponseFactory,
+    SegmentFactory,
+    SurveyFactory,
+    SurveyVersionFactory,
+    TouchpointFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -269,7 +276,7 @@ def test_an_interaction_triggers_an_invitation_after_the_delay(world, django_cap
     from apps.touchpoints.services import interaction_log
 
     touchpoint = TouchpointFactory(tenant=world.a)
-    survey = live_survey(world.a, trigger=Survey.Trigger.AFTER_INTERACTION, trigger_delay_minutes=120, touchpoint=touchpoint)
+    live_survey(world.a, trigger=Survey.Trigger.AFTER_INTERACTION, trigger_delay_minutes=120, touchpoint=touchpoint)
     acme_client = ClientFactory(tenant=world.a)
     ContactFactory(client=acme_client, opted_out=True, name="A opted out")
     reachable = ContactFactory(client=acme_client, name="B reachable")
@@ -299,7 +306,7 @@ def test_an_interaction_triggers_an_invitation_after_the_delay(world, django_cap
 
 def test_a_recurring_survey_asks_each_contact_once_per_period(world):
     segment = SegmentFactory(tenant=world.a)
-    survey = live_survey(world.a, trigger=Survey.Trigger.RECURRING, recurring_months=6, recurring_segment=segment)
+    live_survey(world.a, trigger=Survey.Trigger.RECURRING, recurring_months=6, recurring_segment=segment)
     active = [ContactFactory(client=ClientFactory(tenant=world.a, segment=segment)) for _ in range(2)]
     ContactFactory(client=ClientFactory(tenant=world.a, segment=segment, status=Client.Status.PROSPECT))
     ContactFactory(client=ClientFactory(tenant=world.a))  # other segment
