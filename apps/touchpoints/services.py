@@ -131,10 +131,12 @@ def interaction_log(
             from apps.touchpoints.tasks import score_interaction_sentiment
 
             enqueue_on_commit(score_interaction_sentiment, tenant.pk, interaction.pk)
+            from apps.surveys.services.distribution import surveys_listening_to
             from apps.surveys.tasks import surveys_for_interaction
 
             # After-interaction surveys listening to this touchpoint (apps/surveys/services/distribution.py).
-            enqueue_on_commit(surveys_for_interaction, tenant.pk, interaction.pk)
+            if surveys_listening_to(touchpoint).exists():
+                enqueue_on_commit(surveys_for_interaction, tenant.pk, interaction.pk)
     except IntegrityError:
         if not idempotency_key:
             raise

@@ -19,7 +19,7 @@ from apps.tenancy.api import TenantGenericApi
 from apps.tenancy.models import LEADS
 
 
-class InvitationOutput(serializers.ModelSerializer):
+class SurveyInvitationOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     survey = serializers.UUIDField(source="survey.uuid", read_only=True)
     survey_name = serializers.CharField(source="survey.name", read_only=True)
@@ -31,6 +31,7 @@ class InvitationOutput(serializers.ModelSerializer):
     client_name = serializers.CharField(source="client.name", read_only=True, allow_null=True, default=None)
     interaction = serializers.UUIDField(source="interaction.uuid", read_only=True, allow_null=True, default=None,
                                         help_text="The interaction that triggered it (after-interaction surveys).")
+    channel = serializers.CharField(read_only=True, help_text="How it is sent: email.")
     skip_reason_label = serializers.CharField(source="get_skip_reason_display", read_only=True,
                                               help_text="Why it was not sent, in words (empty unless skipped).")
 
@@ -58,7 +59,7 @@ class SurveyInvitationListApi(mixins.ListModelMixin, TenantGenericApi):
     """Invitations newest first; filters: survey, contact, client, status, skip_reason."""
 
     read_roles = LEADS
-    serializer_class = InvitationOutput
+    serializer_class = SurveyInvitationOutput
     queryset_model = Invitation
     filterset_class = InvitationFilter
 
@@ -72,7 +73,7 @@ class SurveyInvitationListApi(mixins.ListModelMixin, TenantGenericApi):
 @extend_schema_view(get=extend_schema(summary="Read a survey invitation"))
 class SurveyInvitationDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
     read_roles = LEADS
-    serializer_class = InvitationOutput
+    serializer_class = SurveyInvitationOutput
     queryset_model = Invitation
 
     def get_tenant_queryset(self):
@@ -82,12 +83,12 @@ class SurveyInvitationDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
         return self.retrieve(request, *args, **kwargs)
 
 
-class DistributeOutput(serializers.Serializer):
+class SurveyDistributeOutput(serializers.Serializer):
     batch = serializers.UUIDField(help_text="This send's id; send it again as `batch` to retry safely.")
     replayed = serializers.BooleanField(help_text="true: this batch was sent before and nothing new was made.")
     queued = serializers.IntegerField(help_text="Invitations queued for sending.")
     skipped = serializers.DictField(child=serializers.IntegerField(), help_text="Invitations not sent, per skip reason.")
-    invitations = InvitationOutput(many=True)
+    invitations = SurveyInvitationOutput(many=True)
 
 
 @extend_schema_view(post=extend_schema(summary="Send a survey to a segment or to contacts"))
@@ -99,7 +100,7 @@ class SurveyDistributeApi(TenantGenericApi):
     read_roles = LEADS
     write_roles = LEADS
     queryset_model = Survey
-    serializer_class = DistributeOutput
+    serializer_class = SurveyDistributeOutput
 
     class Input(serializers.Serializer):
         segment = serializers.SlugRelatedField(slug_field="uuid", queryset=Segment.objects, required=False, allow_null=True,
@@ -117,7 +118,7 @@ class SurveyDistributeApi(TenantGenericApi):
         return Survey.objects.select_related("current_version")
 
     @extend_schema(
-        request=Input, responses={201: DistributeOutput, 200: DistributeOutput},
+        request=Input, responses={201: SurveyDistributeOutput, 200: SurveyDistributeOutput},
         examples=[
             OpenApiExample("A segment", request_only=True, value={"segment": "3f2c1b0a-9e8d-4c7b-a6f5-e4d3c2b1a098",
                                                                   "batch": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d"}),
@@ -139,4 +140,4 @@ class SurveyDistributeApi(TenantGenericApi):
         invitations = list(invitation_list().filter(pk__in=[i.pk for i in result.invitations]))
         body = {"batch": result.batch, "replayed": result.replayed, "queued": result.queued, "skipped": result.skipped,
                 "invitations": invitations}
-        return Response(DistributeOutput(body).data, status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED)
+        return Response(SurveyDistributeOutput(body).data, status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED)

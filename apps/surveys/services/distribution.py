@@ -265,6 +265,13 @@ def _first_reachable_contact(client: Client) -> Contact | None:
     return Contact.objects.filter(client=client, opted_out=False).exclude(email="").order_by("created_at", "pk").first()
 
 
+def surveys_listening_to(touchpoint):
+    """Surveys triggered by an interaction at `touchpoint`: live ones, and paused ones (their
+    invitations are recorded as skipped, so the send log explains the silence)."""
+    return Survey.objects.filter(trigger=Survey.Trigger.AFTER_INTERACTION, touchpoint=touchpoint,
+                                 status__in=[Survey.Status.LIVE, Survey.Status.PAUSED])
+
+
 @transaction.atomic
 def invitations_for_interaction(*, tenant: Tenant, interaction_id: int) -> list[Invitation]:
     """The after-interaction trigger: one invitation per live (or paused: recorded as skipped) survey
@@ -273,8 +280,7 @@ def invitations_for_interaction(*, tenant: Tenant, interaction_id: int) -> list[
     interaction = Interaction.objects.select_related("client", "contact", "touchpoint").filter(pk=interaction_id).first()
     if interaction is None:
         return []
-    surveys = Survey.objects.filter(trigger=Survey.Trigger.AFTER_INTERACTION, touchpoint=interaction.touchpoint,
-                                    status__in=[Survey.Status.LIVE, Survey.Status.PAUSED]).select_related("current_version")
+    surveys = surveys_listening_to(interaction.touchpoint).select_related("current_version")
     made = []
     for survey in surveys:
         contact = interaction.contact or _first_reachable_contact(interaction.client)
