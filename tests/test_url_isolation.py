@@ -15,7 +15,7 @@ from apps.accounts.services import member_invite
 from apps.clients.models import Client, Contact, Segment
 from apps.imports.models import ImportJob
 from apps.journeys.models import Journey, Stage, StageTouchpoint
-from apps.surveys.models import KioskDevice, Response, Survey
+from apps.surveys.models import KioskDevice, Question, Response, Survey, SurveyVersion
 from apps.tenancy.api import TenantApi
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import ApiKey, AuditEvent, Membership, Role, Team
@@ -201,6 +201,10 @@ PAGE_ROUTE_MODELS = {
     "distribution:send": Survey, "distribution:log": Survey, "distribution:test_email": Survey,
     "responses:detail": Response, "responses:tag_add": Response, "responses:tag_remove": Response,
     "kiosks:list": Survey, "kiosks:revoke": KioskDevice,
+    "surveys:edit": Survey, "surveys:texts": Survey, "surveys:question_create": Survey, "surveys:preview": Survey, "surveys:publish": Survey,
+    "surveys:pause": Survey, "surveys:resume": Survey, "surveys:close": Survey, "surveys:survey_delete": Survey, "surveys:versions": Survey,
+    "surveys:question_edit": Question, "surveys:question_delete": Question, "surveys:question_move": Question,
+    "surveys:version_detail": SurveyVersion,
     "clients:detail": Client, "clients:edit": Client, "clients:delete": Client, "clients:contact_create": Client,
     "clients:contact_edit": Contact, "clients:contact_delete": Contact, "clients:segment_edit": Segment, "clients:segment_delete": Segment,
 }

@@ -55,7 +55,8 @@ def _lock(survey: Survey) -> Survey:
 
 
 def _membership(acting_user) -> Membership | None:
-    if acting_user is None or not getattr(acting_user, "is_authenticated", False):
+    # A person's membership; an API key (or the system) publishes as nobody in particular.
+    if acting_user is None or getattr(acting_user, "api_key", None) is not None or not getattr(acting_user, "is_authenticated", False):
         return None
     return Membership.objects.filter(user=acting_user).first()
 
