@@ -284,7 +284,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"RoleEnum": "apps.tenancy.models.Role", "JourneyStatusEnum": "apps.journeys.models.JourneyStatus",
                             "ClientStatusEnum": "apps.clients.models.Client.Status",
-                            "ResponseChannelEnum": "apps.surveys.models.Response.Channel"},
+                            "ResponseChannelEnum": "apps.surveys.models.Response.Channel",
+                            "SurveyStatusEnum": "apps.surveys.models.Survey.Status", "LanguageEnum": "apps.surveys.models.LANGUAGE_CHOICES",
+                            "ChannelEnum": "apps.touchpoints.models.Channel"},
     "DEFAULT_GENERATOR_CLASS": "apps.tenancy.schema.TenantAwareSchemaGenerator",
     # Group operations by resource (members, api-keys, …), not by the shared /api/v1/t/{slug}/ prefix.
     "SCHEMA_PATH_PREFIX": r"/api/v1/t/\{tenant_slug\}",

@@ -14,16 +14,14 @@ from rest_framework.response import Response
 
 from apps.clients.models import Segment
 from apps.journeys.models import Stage
-from apps.surveys import kinds
 from apps.surveys.forms.builder import SurveyFilter
-from apps.surveys.models import PublishedVersionIsImmutable, Question, QuestionType, Survey, SurveyKind, SurveyVersion
+from apps.surveys.models import LANGUAGE_CHOICES, PublishedVersionIsImmutable, Question, QuestionType, Survey, SurveyKind, SurveyVersion
 from apps.surveys.selectors import builder as selectors
 from apps.surveys.services import builder as services
 from apps.tenancy.api import TenantGenericApi
 from apps.tenancy.models import EVERYONE, LEADS
 from apps.touchpoints.models import Touchpoint
 
-LANGUAGE_FIELD = serializers.ChoiceField(choices=kinds.LANGUAGE_CODES)
 EXAMPLE_UUID = "3f1c2b9e-8d4a-4c55-9a51-0c1d2e3f4a5b"
 
 
@@ -146,7 +144,7 @@ class SettingsInput(serializers.Serializer):
 
 
 def _languages_field(**kwargs):
-    return serializers.ListField(child=serializers.ChoiceField(choices=kinds.LANGUAGE_CODES), min_length=1, **kwargs)
+    return serializers.ListField(child=serializers.ChoiceField(choices=LANGUAGE_CHOICES), min_length=1, **kwargs)
 
 
 class SurveyChildApi(TenantGenericApi):
@@ -179,7 +177,7 @@ class SurveyListApi(mixins.ListModelMixin, TenantGenericApi):
         name = serializers.CharField(max_length=120)
         kind = serializers.ChoiceField(choices=SurveyKind.choices)
         languages = _languages_field(help_text="Languages offered (at least one), e.g. [\"en\", \"fr\"].")
-        default_language = serializers.ChoiceField(choices=kinds.LANGUAGE_CODES, required=False,
+        default_language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False,
                                                    help_text="Default: the first of `languages`.")
         include_follow_up = serializers.BooleanField(required=False, default=True,
                                                      help_text="Add the optional “What is the main reason for your score?”.")
@@ -216,7 +214,7 @@ class SurveyDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
     class Input(SettingsInput):
         name = serializers.CharField(max_length=120, required=False)
         languages = _languages_field(required=False, help_text="A language added gets the standard wording in the draft.")
-        default_language = serializers.ChoiceField(choices=kinds.LANGUAGE_CODES, required=False)
+        default_language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
 
     def get_tenant_queryset(self):
         return selectors.survey_list()
