@@ -399,10 +399,10 @@ def test_opting_out_is_a_post_and_is_honoured_by_later_sends(world, client, djan
     url = f"/s/{token}/opt-out/"
     for _ in range(3):
         page = client.get(url)
-        assert page.status_code == 200 and "Unsubscribe" in page.content.decode()
+        assert page.status_code == 200 and "Stop sending me surveys" in page.content.decode()
     assert not refresh(contact).opted_out, "a GET never opts out (mail scanners open links)"
     done = client.post(url)
-    assert done.status_code == 200 and "You will not receive more surveys" in done.content.decode()
+    assert done.status_code == 200 and "will not send you survey invitations" in done.content.decode()
     assert refresh(contact).opted_out
     assert (refresh(queued).status, refresh(queued).skip_reason) == (Status.SKIPPED, Skip.OPTED_OUT)
     with tenant_context(world.a):
@@ -424,7 +424,7 @@ def test_opt_out_works_for_an_expired_link_and_404s_for_unknown_tokens(world, cl
     assert refresh(contact).opted_out
     unknown = client.get(f"/s/{token[:-2]}xx/opt-out/")
     assert unknown.status_code == 404 and client.post(f"/s/{token[:-2]}xx/opt-out/").content == unknown.content
-    assert "This link is not valid" in unknown.content.decode()
+    assert "This survey link is not available" in unknown.content.decode()
 
 
 def test_one_click_unsubscribe_posts_without_a_csrf_token(world, django_capture_on_commit_callbacks):

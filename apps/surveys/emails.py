@@ -1,8 +1,9 @@
 """Survey e-mails (invitation, reminder, test) in the invitation's language, text and HTML.
 
-The survey's own title and intro come from its version's `texts`; the words around them (buttons,
-the opt-out line, scale ends) are below in every language the product speaks (settings.LANGUAGES),
-as are the opt-out page's. Links carry `TOKEN_PLACEHOLDER`, replaced by the token at SMTP time.
+The survey's own title and intro come from its version's `texts`; the e-mail's own words (greeting,
+buttons, the opt-out line) are below in every language the product speaks (settings.LANGUAGES); the
+scale ends and the opt-out page share the respondent pages' strings (apps/surveys/i18n.py `ui_text`).
+Links carry `TOKEN_PLACEHOLDER`, replaced by the token at SMTP time.
 For NPS and CSAT surveys the first question is embedded as a row of score links, each opening the
 survey with that score pre-selected (`?score=N`), which is not submitted until confirmed.
 """
@@ -14,6 +15,7 @@ import dataclasses
 from django.template.loader import render_to_string
 from django.utils import formats, translation
 
+from apps.surveys.i18n import ui_text
 from apps.surveys.models import Invitation, OutboundEmail, QuestionType, Survey, SurveyVersion
 from apps.tenancy.models import Tenant
 
@@ -28,15 +30,6 @@ TEXT = {
         "valid_until": "This link is personal and works until {date}.",
         "optout": "Do not want survey e-mails from {sender}? Unsubscribe:",
         "test_banner": "TEST E-MAIL — its links open the preview; no answer is recorded.",
-        "nps_low": "Not at all likely", "nps_high": "Extremely likely",
-        "csat_low": "Very dissatisfied", "csat_high": "Very satisfied",
-        "optout_title": "Unsubscribe from surveys",
-        "optout_question": "Do you want to stop receiving survey e-mails from {sender}?",
-        "optout_button": "Unsubscribe",
-        "optout_done_title": "You are unsubscribed",
-        "optout_done": "You will not receive more surveys from {sender}.",
-        "optout_gone_title": "This link is not valid",
-        "optout_gone": "This link does not work. If you copied it, check that it is complete.",
     },
     "fr": {
         "hello": "Bonjour {name},", "hello_anonymous": "Bonjour,",
@@ -48,15 +41,6 @@ TEXT = {
         "valid_until": "Ce lien est personnel et reste valable jusqu’au {date}.",
         "optout": "Vous ne souhaitez plus recevoir d’enquêtes de {sender} ? Se désinscrire :",
         "test_banner": "E-MAIL DE TEST — ses liens ouvrent l’aperçu ; aucune réponse n’est enregistrée.",
-        "nps_low": "Pas du tout probable", "nps_high": "Très probable",
-        "csat_low": "Très insatisfait", "csat_high": "Très satisfait",
-        "optout_title": "Se désinscrire des enquêtes",
-        "optout_question": "Voulez-vous ne plus recevoir d’enquêtes par e-mail de {sender} ?",
-        "optout_button": "Se désinscrire",
-        "optout_done_title": "Vous êtes désinscrit",
-        "optout_done": "Vous ne recevrez plus d’enquêtes de {sender}.",
-        "optout_gone_title": "Ce lien n’est pas valide",
-        "optout_gone": "Ce lien ne fonctionne pas. Si vous l’avez copié, vérifiez qu’il est complet.",
     },
     "de": {
         "hello": "Hallo {name},", "hello_anonymous": "Hallo,",
@@ -68,15 +52,6 @@ TEXT = {
         "valid_until": "Dieser Link ist persönlich und gilt bis {date}.",
         "optout": "Sie möchten keine Umfragen mehr von {sender} erhalten? Abmelden:",
         "test_banner": "TEST-E-MAIL — die Links öffnen die Vorschau; es wird keine Antwort gespeichert.",
-        "nps_low": "Überhaupt nicht wahrscheinlich", "nps_high": "Äußerst wahrscheinlich",
-        "csat_low": "Sehr unzufrieden", "csat_high": "Sehr zufrieden",
-        "optout_title": "Von Umfragen abmelden",
-        "optout_question": "Möchten Sie keine Umfrage-E-Mails mehr von {sender} erhalten?",
-        "optout_button": "Abmelden",
-        "optout_done_title": "Sie sind abgemeldet",
-        "optout_done": "Sie erhalten keine Umfragen mehr von {sender}.",
-        "optout_gone_title": "Dieser Link ist ungültig",
-        "optout_gone": "Dieser Link funktioniert nicht. Wenn Sie ihn kopiert haben, prüfen Sie, ob er vollständig ist.",
     },
     "nl": {
         "hello": "Hallo {name},", "hello_anonymous": "Hallo,",
@@ -88,15 +63,6 @@ TEXT = {
         "valid_until": "Deze link is persoonlijk en werkt tot {date}.",
         "optout": "Wilt u geen enquêtes meer ontvangen van {sender}? Afmelden:",
         "test_banner": "TEST-E-MAIL — de links openen de voorvertoning; er wordt geen antwoord opgeslagen.",
-        "nps_low": "Helemaal niet waarschijnlijk", "nps_high": "Zeer waarschijnlijk",
-        "csat_low": "Zeer ontevreden", "csat_high": "Zeer tevreden",
-        "optout_title": "Afmelden voor enquêtes",
-        "optout_question": "Wilt u geen enquête-e-mails meer ontvangen van {sender}?",
-        "optout_button": "Afmelden",
-        "optout_done_title": "U bent afgemeld",
-        "optout_done": "U ontvangt geen enquêtes meer van {sender}.",
-        "optout_gone_title": "Deze link is niet geldig",
-        "optout_gone": "Deze link werkt niet. Hebt u hem gekopieerd, controleer dan of hij volledig is.",
     },
     "es": {
         "hello": "Hola, {name}:", "hello_anonymous": "Hola:",
@@ -108,15 +74,6 @@ TEXT = {
         "valid_until": "Este enlace es personal y funciona hasta el {date}.",
         "optout": "¿No desea recibir más encuestas de {sender}? Darse de baja:",
         "test_banner": "CORREO DE PRUEBA: sus enlaces abren la vista previa; no se guarda ninguna respuesta.",
-        "nps_low": "Nada probable", "nps_high": "Muy probable",
-        "csat_low": "Muy insatisfecho", "csat_high": "Muy satisfecho",
-        "optout_title": "Darse de baja de las encuestas",
-        "optout_question": "¿Desea dejar de recibir encuestas por correo de {sender}?",
-        "optout_button": "Darse de baja",
-        "optout_done_title": "Se ha dado de baja",
-        "optout_done": "No recibirá más encuestas de {sender}.",
-        "optout_gone_title": "Este enlace no es válido",
-        "optout_gone": "Este enlace no funciona. Si lo ha copiado, compruebe que esté completo.",
     },
 }
 
@@ -159,8 +116,8 @@ def _embedded_question(version: SurveyVersion, language: str, default_language: 
     return {
         "text": _localized(first.text, language, default_language),
         "scores": [{"value": n, "url": link(n)} for n in range(low, high + 1)],
-        "low_label": _localized(options.get("min_label"), language, default_language) or text(language, f"{prefix}_low"),
-        "high_label": _localized(options.get("max_label"), language, default_language) or text(language, f"{prefix}_high"),
+        "low_label": _localized(options.get("min_label"), language, default_language) or ui_text(language, f"{prefix}_low"),
+        "high_label": _localized(options.get("max_label"), language, default_language) or ui_text(language, f"{prefix}_high"),
     }
 
 

@@ -74,10 +74,10 @@ def test_the_opt_out_pages_are_clean_in_the_contacts_language(browse, world, wid
     token = LINK.search(message.body).group(1)
     page, watch = browse.open(WIDTHS[width])
     assert page.goto(f"/s/{token}/opt-out/").status == 200
-    expect(page.get_by_role("heading", level=1)).to_have_text("Unsubscribe from surveys")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Stop receiving surveys")
     assert_page_is_clean(page, watch, "optout-confirm")
-    page.get_by_role("button", name="Unsubscribe").press("Enter")
-    expect(page.get_by_role("heading", level=1)).to_have_text("You are unsubscribed")
+    page.get_by_role("button", name="Stop sending me surveys").press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("You will not receive surveys any more")
     assert_page_is_clean(page, watch, "optout-done")
     with tenant_context(world.a):
         people["ana"].refresh_from_db()

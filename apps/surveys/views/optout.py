@@ -13,14 +13,16 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from apps.surveys.emails import sender_name, text
+from apps.surveys.emails import sender_name
+from apps.surveys.i18n import ui_text
 from apps.surveys.selectors.distribution import invitation_get_by_token_including_cross_tenant
 from apps.surveys.services.distribution import contact_opt_out
 from apps.tenancy.context import tenant_context
 
 
-def _strings(lang: str, sender: str, *keys: str) -> dict:
-    return {key: text(lang, key, sender=sender) for key in keys}
+def _strings(lang: str, org: str, *keys: str) -> dict:
+    """The respondent-facing strings (RESPONDENT's apps/surveys/i18n.py), `{org}` filled in."""
+    return {key: ui_text(lang, key, org=org) for key in keys}
 
 
 @csrf_exempt
@@ -30,7 +32,7 @@ def optout_view(request, token):
     if invitation is None:
         lang = "en"
         return render(request, "respond/optout_gone.html",
-                      {"lang": lang, **_strings(lang, "", "optout_gone_title", "optout_gone")}, status=404)
+                      {"lang": lang, **_strings(lang, "", "unavailable_title", "unavailable_body")}, status=404)
     tenant = invitation.tenant
     with tenant_context(tenant):
         lang = invitation.language
@@ -38,6 +40,6 @@ def optout_view(request, token):
         if request.method == "POST":
             contact_opt_out(tenant=tenant, invitation=invitation)
             return render(request, "respond/optout_done.html",
-                          {"lang": lang, **_strings(lang, sender, "optout_done_title", "optout_done")})
+                          {"lang": lang, **_strings(lang, sender, "optout_done_title", "optout_done_body")})
         return render(request, "respond/optout.html",
-                      {"lang": lang, **_strings(lang, sender, "optout_title", "optout_question", "optout_button")})
+                      {"lang": lang, **_strings(lang, sender, "optout_title", "optout_body", "optout_confirm")})
