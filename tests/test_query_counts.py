@@ -25,6 +25,8 @@ def populate(world, n, parents=None):
         journey = parents.get("journey") or f.JourneyFactory(tenant=a)
         stage = parents.get("stage") or f.StageFactory(journey=journey)
         client = parents.get("client") or f.ClientFactory(tenant=a)
+        survey = parents.get("survey") or f.SurveyFactory(tenant=a)  # its questions and versions grow below
+        draft = parents.get("survey_draft") or f.SurveyVersionFactory(survey=survey)
         for _ in range(n):
             segment = f.SegmentFactory(tenant=a)
             other = f.ClientFactory(tenant=a, segment=segment, owner=bob)
@@ -36,7 +38,11 @@ def populate(world, n, parents=None):
             for target in (client, other):
                 f.InteractionFactory(staff=bob, client=target, touchpoint=touchpoint, follow_up=True,
                                      follow_up_due=datetime.date(2026, 1, 1), predicted_score=7)
-    return {"journey": journey, "stage": stage, "client": client}
+            listed = f.SurveyFactory(tenant=a, touchpoint=touchpoint, stage=stage, recurring_segment=segment)
+            f.ResponseFactory(version=f.SurveyVersionFactory(survey=listed))
+            f.SurveyVersionFactory(survey=survey, published_at=datetime.datetime.now(datetime.UTC))
+            f.QuestionFactory(version=draft)
+    return {"journey": journey, "stage": stage, "client": client, "survey": survey, "survey_draft": draft}
 
 
 def path_for(route, parents):

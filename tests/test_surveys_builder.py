@@ -437,3 +437,33 @@ def test_versions_page_and_an_old_versions_questions(world, client):
     assert "v1" in page and "v2" in page and "Carol" in page
     detail = client.get(url("version_detail", survey_uuid=survey.uuid, uuid=v1.uuid)).content.decode()
     assert "read-only" in detail and "How likely is it that you would recommend Acme Advisory" in detail
+
+
+def test_list_and_versions_pages_do_not_grow_with_rows(world, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    survey = make_survey(world, name="Growing")
+    client.force_login(world.alice)
+
+    def grow(n):
+        with tenant_context(world.a):
+            for i in range(n):
+                s = builder.survey_create(tenant=world.a, acting_user=None, name=f"S{n}-{i}", kind="csat", languages=["en"],
+                                          default_language="en", touchpoint=f.TouchpointFactory(tenant=world.a),
+                                          stage=f.StageFactory(journey=f.JourneyFactory(tenant=world.a)))
+                f.ResponseFactory(version=builder.survey_publish(tenant=world.a, acting_user=world.carol, survey=s))
+                builder.question_create(tenant=world.a, acting_user=None, survey=survey, type="text", text={"en": "x", "fr": "y"})
+                f.ResponseFactory(version=builder.survey_publish(tenant=world.a, acting_user=world.carol, survey=survey))
+
+    def queries(path):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(path).status_code == 200
+        return len(ctx.captured_queries)
+
+    paths = [url("list"), url("versions", uuid=survey.uuid), url("edit", uuid=survey.uuid), url("preview", uuid=survey.uuid)]
+    grow(2)
+    queries(paths[0])
+    few = [queries(p) for p in paths]
+    grow(6)
+    assert [queries(p) for p in paths] == few

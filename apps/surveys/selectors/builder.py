@@ -37,7 +37,7 @@ def survey_list() -> QuerySet[Survey]:
     """Surveys with their links, live version, the responses counted (bots excluded) and whether a
     draft is pending: one query however many surveys."""
     drafts = SurveyVersion.objects.filter(survey=OuterRef("pk"), published_at__isnull=True)
-    return (Survey.objects.select_related("touchpoint", "stage__journey", "current_version")
+    return (Survey.objects.select_related("touchpoint", "stage__journey", "current_version", "recurring_segment")
             .annotate(response_count=_response_count(), has_draft=Exists(drafts))
             .order_by("name"))
 
