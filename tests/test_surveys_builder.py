@@ -40,11 +40,10 @@ def test_every_kind_template_is_worded_in_every_language(kind):
     for lang in kinds.LANGUAGE_CODES:
         assert template["texts"][lang]["title"] and template["texts"][lang]["thanks"]
         assert scored["text"][lang] and reason["text"][lang]
-        if scored["type"] == "nps":
+        if scored["type"] != "smiley":
             assert scored["options"]["min_label"][lang] and scored["options"]["max_label"][lang]
         else:
-            low, high = {"csat": (1, 5), "ces": (1, 7), "smiley": (1, 3)}[scored["type"]]
-            assert len(scored["options"]["labels"][lang]) == high - low + 1
+            assert scored["options"] == {} and len(kinds.POINT_LABELS["smiley"][lang]) == 3
 
 
 def test_the_standard_wording_is_the_standard_one():
@@ -53,9 +52,10 @@ def test_the_standard_wording_is_the_standard_one():
     assert t["nps"]["questions"][0]["options"]["min_label"]["en"] == "Not at all likely"
     assert t["nps"]["questions"][0]["options"]["max_label"]["en"] == "Extremely likely"
     assert t["csat"]["questions"][0]["text"]["en"].startswith("How satisfied were you with")
-    assert t["csat"]["questions"][0]["options"]["labels"]["en"][0] == "Very unsatisfied"
+    assert t["csat"]["questions"][0]["options"]["min_label"]["en"] == "Very unsatisfied"
+    assert t["csat"]["questions"][0]["options"]["max_label"]["en"] == "Very satisfied"
     assert t["ces"]["questions"][0]["text"]["en"] == "{company} made it easy for me to handle my issue."
-    assert t["ces"]["questions"][0]["options"]["labels"]["en"][::6] == ["Strongly disagree", "Strongly agree"]
+    assert [t["ces"]["questions"][0]["options"][k]["en"] for k in ("min_label", "max_label")] == ["Strongly disagree", "Strongly agree"]
     assert t["smiley"]["questions"][0]["text"]["en"] == "How was your experience today?"
     assert t["enps"]["questions"][0]["text"]["en"] == "How likely is it that you would recommend {company} as a place to work?"
     assert t["enps"]["questions"][0]["type"] == "nps"
@@ -405,14 +405,22 @@ def test_publish_page_lists_what_is_missing_per_language_and_publishes_nothing(w
         assert survey.status == "live" and survey.current_version.texts["fr"]["title"] == "Votre avis"
 
 
-def test_preview_renders_the_chosen_language_and_version(world, client):
-    survey = make_survey(world, kind="smiley")
+def test_preview_renders_the_respondent_page_in_the_chosen_language_and_version(world, client):
+    survey = make_survey(world, kind="csat")
     client.force_login(world.bob)
     page = client.get(url("preview", uuid=survey.uuid), {"lang": "fr"}).content.decode()
-    assert "Comment s&#x27;est passée votre expérience aujourd&#x27;hui ?" in page
-    assert 'lang="fr"' in page and "Mécontent" in page and 'type="radio"' in page
+    assert '<html lang="fr">' in page and "css/respond.css" in page
+    assert "Dans quelle mesure avez-vous été satisfait du service fourni par Acme Advisory ?" in page
+    assert "Très insatisfait" in page and 'type="radio"' in page and "<legend" in page
     assert client.get(url("preview", uuid=survey.uuid), {"version": "9"}).status_code == 404
     assert client.get(url("preview", uuid=survey.uuid), {"lang": "xx"}).status_code == 200  # falls back to the default
+    # Submitting validates like the real page and records nothing.
+    invalid = client.post(url("preview", uuid=survey.uuid) + "?lang=fr", {"lang": "fr"})
+    assert invalid.status_code == 400 and "error-summary" in invalid.content.decode()
+    valid = client.post(url("preview", uuid=survey.uuid) + "?lang=en", {"lang": "en", "q_csat": "4"})
+    assert valid.status_code == 200 and "Nothing was recorded" in valid.content.decode()
+    with tenant_context(world.a):
+        assert not Response.objects.exists()
 
 
 def test_pause_resume_close_pages_and_audit(world, client):

@@ -3,8 +3,8 @@ a published version), publish with per-language validation, pause/resume/close, 
 tenants, roles, query counts."""
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.surveys.models import Answer, Question, Survey, SurveyVersion
 from apps.surveys.services import builder

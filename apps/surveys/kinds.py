@@ -5,8 +5,9 @@
 template (`template_version_content`), so stored texts are final, per language.
 
 Options, per question type (Question.options):
-- nps: {"min_label": {lang: str}, "max_label": {lang: str}} (end labels, optional);
-- csat, ces, smiley: {"labels": {lang: [one label per point, low to high]}} (optional);
+- nps, csat, ces: {"min_label": {lang: str}, "max_label": {lang: str}} (the end labels; the respondent
+  page and the e-mail's buttons show them);
+- smiley: {} (the three faces carry their own translated names);
 - rating: {"min": int, "max": int, "min_label": {lang: str}, "max_label": {lang: str}};
 - single_choice, multi_choice: [{"value": "price", "label": {lang: str}}, …] (a list, at least two);
 - text: {}.
@@ -23,9 +24,8 @@ LANGUAGE_CODES = [code for code, _ in settings.LANGUAGES]
 LANGUAGE_NAMES = dict(settings.LANGUAGES)
 
 SCORED_TYPES = frozenset(SCALES)  # nps, csat, ces, smiley
-LABELLED_SCALES = frozenset({QuestionType.CSAT, QuestionType.CES, QuestionType.SMILEY})  # a label per point
 CHOICE_TYPES = frozenset({QuestionType.SINGLE_CHOICE, QuestionType.MULTI_CHOICE})
-END_LABEL_TYPES = frozenset({QuestionType.NPS, QuestionType.RATING})
+END_LABEL_TYPES = frozenset({QuestionType.NPS, QuestionType.CSAT, QuestionType.CES, QuestionType.RATING})
 RATING_BOUNDS = (0, 10)  # a rating question's min and max lie within these
 
 # --- standard wording ----------------------------------------------------------------------------
@@ -37,7 +37,8 @@ NPS_LABELS = {
                   "nl": "Zeer waarschijnlijk", "es": "Extremadamente probable"},
 }
 
-# One label per point, low to high.
+# The standard name of every point, low to high (the end labels are the first and last; the smiley
+# names are those the respondent pages show under the faces).
 POINT_LABELS = {
     QuestionType.CSAT: {
         "en": ["Very unsatisfied", "Unsatisfied", "Neutral", "Satisfied", "Very satisfied"],
@@ -165,8 +166,10 @@ REASON_KEY = "reason"
 def _scale_options(qtype: str) -> dict:
     if qtype == QuestionType.NPS:
         return {key: dict(labels) for key, labels in NPS_LABELS.items()}
-    if qtype in POINT_LABELS:
-        return {"labels": {lang: list(labels) for lang, labels in POINT_LABELS[qtype].items()}}
+    if qtype in (QuestionType.CSAT, QuestionType.CES):
+        points = POINT_LABELS[qtype]
+        return {"min_label": {lang: labels[0] for lang, labels in points.items()},
+                "max_label": {lang: labels[-1] for lang, labels in points.items()}}
     return {}
 
 
@@ -259,16 +262,15 @@ def scale_range(question) -> tuple[int, int] | None:
 
 
 def point_labels(question, lang: str) -> dict[int, str]:
-    """{point: label} for the points that have a label in `lang` (every point for CSAT, CES, smiley;
-    the two ends for NPS and rating)."""
+    """{point: label} for the points that have a label in `lang`: the two ends of a scale or rating
+    (smileys: the standard name of each face)."""
     bounds = scale_range(question)
     options = question.options if isinstance(question.options, dict) else {}
     if bounds is None:
         return {}
     low, high = bounds
-    labels = (options.get("labels") or {}).get(lang)
-    if labels and len(labels) == high - low + 1:
-        return {low + i: label for i, label in enumerate(labels)}
+    if question.type == QuestionType.SMILEY and lang in POINT_LABELS[QuestionType.SMILEY]:
+        return {low + i: label for i, label in enumerate(POINT_LABELS[QuestionType.SMILEY][lang])}
     ends = {}
     if (options.get("min_label") or {}).get(lang):
         ends[low] = options["min_label"][lang]

@@ -11,7 +11,7 @@ from django.utils.text import slugify
 from apps.clients.models import Segment
 from apps.journeys.models import Stage
 from apps.surveys import kinds
-from apps.surveys.models import SCALES, QuestionType, Survey, SurveyKind
+from apps.surveys.models import QuestionType, Survey, SurveyKind
 from apps.touchpoints.models import Touchpoint
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -139,8 +139,7 @@ class QuestionForm(forms.Form):
     # field → the question types it applies to (the template marks them; JavaScript shows only those).
     TYPE_FIELDS = {
         "rating_min": [QuestionType.RATING], "rating_max": [QuestionType.RATING],
-        "min_label": [QuestionType.NPS, QuestionType.RATING], "max_label": [QuestionType.NPS, QuestionType.RATING],
-        "labels": list(kinds.LABELLED_SCALES), "choices": list(kinds.CHOICE_TYPES),
+        "min_label": list(kinds.END_LABEL_TYPES), "max_label": list(kinds.END_LABEL_TYPES), "choices": list(kinds.CHOICE_TYPES),
     }
 
     def __init__(self, *args, languages, question=None, **kwargs):
@@ -148,14 +147,10 @@ class QuestionForm(forms.Form):
         self.languages = list(languages)
         self.question = question
         for lang in self.languages:
-            name = kinds.LANGUAGE_NAMES[lang]
             self.fields[f"text_{lang}"] = forms.CharField(label="Question", max_length=500, required=False,
                                                           widget=forms.Textarea(attrs={"rows": 2}))
             self.fields[f"min_label_{lang}"] = forms.CharField(label="Label of the lowest point", max_length=80, required=False)
             self.fields[f"max_label_{lang}"] = forms.CharField(label="Label of the highest point", max_length=80, required=False)
-            self.fields[f"labels_{lang}"] = forms.CharField(
-                label="Label of each point", required=False, widget=forms.Textarea(attrs={"rows": 4}),
-                help_text=f"One per line, lowest first ({name}): 5 for CSAT, 7 for CES, 3 for smileys.")
             self.fields[f"choices_{lang}"] = forms.CharField(
                 label="Choices", required=False, widget=forms.Textarea(attrs={"rows": 4}),
                 help_text="One per line, in the same order in every language.")
@@ -171,7 +166,7 @@ class QuestionForm(forms.Form):
         rows = []
         for lang in self.languages:
             rows.append((lang, kinds.LANGUAGE_NAMES[lang], self[f"text_{lang}"],
-                         [(self[f"{base}_{lang}"], " ".join(self.TYPE_FIELDS[base])) for base in ("min_label", "max_label", "labels", "choices")]))
+                         [(self[f"{base}_{lang}"], " ".join(self.TYPE_FIELDS[base])) for base in ("min_label", "max_label", "choices")]))
         return rows
 
     @classmethod
@@ -184,7 +179,6 @@ class QuestionForm(forms.Form):
             for lang in languages:
                 initial[f"min_label_{lang}"] = (options.get("min_label") or {}).get(lang, "")
                 initial[f"max_label_{lang}"] = (options.get("max_label") or {}).get(lang, "")
-                initial[f"labels_{lang}"] = "\n".join((options.get("labels") or {}).get(lang, []))
         elif isinstance(options, list):
             for lang in languages:
                 initial[f"choices_{lang}"] = "\n".join((c.get("label") or {}).get(lang, "") for c in options)
@@ -204,12 +198,6 @@ class QuestionForm(forms.Form):
             low, high = data.get("rating_min"), data.get("rating_max")
             if low is None or high is None or low >= high:
                 self.add_error("rating_max", "The highest rating must be above the lowest.")
-        if qtype in kinds.LABELLED_SCALES:
-            low, high = SCALES[qtype]
-            for lang in self.languages:
-                labels = _lines(data.get(f"labels_{lang}"))
-                if labels and len(labels) != high - low + 1:
-                    self.add_error(f"labels_{lang}", f"Give {high - low + 1} labels, one per line, or none.")
         if qtype in kinds.CHOICE_TYPES:
             counts = {lang: len(_lines(data.get(f"choices_{lang}"))) for lang in self.languages}
             most = max(counts.values())
@@ -239,15 +227,11 @@ class QuestionForm(forms.Form):
         options = {}
         if qtype == QuestionType.RATING:
             options.update(min=data["rating_min"], max=data["rating_max"])
-        if qtype in (QuestionType.NPS, QuestionType.RATING):
+        if qtype in kinds.END_LABEL_TYPES:
             for end in ("min_label", "max_label"):
                 labels = {lang: data[f"{end}_{lang}"].strip() for lang in self.languages if data[f"{end}_{lang}"].strip()}
                 if labels:
                     options[end] = labels
-        if qtype in kinds.LABELLED_SCALES:
-            labels = {lang: _lines(data[f"labels_{lang}"]) for lang in self.languages if _lines(data[f"labels_{lang}"])}
-            if labels:
-                options["labels"] = labels
         return options
 
     def _choices(self) -> list[dict]:

@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from apps.surveys import kinds
-from apps.surveys.models import SCALES, Question, Response, Survey, SurveyVersion
+from apps.surveys.models import Question, Response, Survey, SurveyVersion
 
 
 def survey_is_open(survey: Survey, now: datetime) -> bool:
@@ -82,10 +82,7 @@ def _label_sets(question: Question) -> list[tuple[str, dict]]:
         return [(f"choice {i}", c.get("label") or {}) for i, c in enumerate(options or [], start=1) if isinstance(c, dict)]
     if not isinstance(options, dict):
         return []
-    sets = [(name.replace("_", " "), options[name]) for name in ("min_label", "max_label") if options.get(name)]
-    if options.get("labels"):
-        sets.append(("scale labels", options["labels"]))
-    return sets
+    return [(name.replace("_", " "), options[name]) for name in ("min_label", "max_label") if options.get(name)]
 
 
 def publish_problems(survey: Survey, version: SurveyVersion, questions: list[Question] | None = None) -> dict[str, list[str]]:
@@ -99,7 +96,6 @@ def publish_problems(survey: Survey, version: SurveyVersion, questions: list[Que
     for q in questions:
         if q.type in kinds.CHOICE_TYPES and len(q.options or []) < 2:
             problems.setdefault("", []).append(f"Question {q.order} (“{q.key}”) needs at least two choices.")
-    scale_points = {qtype: high - low + 1 for qtype, (low, high) in SCALES.items()}
     for lang in survey.languages or [survey.default_language]:
         missing = []
         texts = (version.texts or {}).get(lang) or {}
@@ -111,10 +107,7 @@ def publish_problems(survey: Survey, version: SurveyVersion, questions: list[Que
                 missing.append(f"the text of {name}")
             for what, labels in _label_sets(q):
                 value = labels.get(lang) if isinstance(labels, dict) else None
-                if what == "scale labels":
-                    if not value or len(value) != scale_points.get(q.type, len(value or [])) or not all(str(v).strip() for v in value):
-                        missing.append(f"the scale labels of {name}")
-                elif not (value or "").strip():
+                if not (value or "").strip():
                     missing.append(f"the {what} label of {name}")
         if missing:
             problems[lang] = missing

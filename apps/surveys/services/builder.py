@@ -25,7 +25,6 @@ from django.utils.text import slugify
 
 from apps.surveys import kinds
 from apps.surveys.models import (
-    SCALES,
     Invitation,
     KioskDevice,
     PublishedVersionIsImmutable,
@@ -367,26 +366,10 @@ def _clean_options(qtype: str, options):
         if not (lo_bound <= low < high <= hi_bound):
             raise ValidationError({"options": f"A rating goes from a min to a higher max, within {lo_bound}–{hi_bound}."})
         cleaned.update(min=low, max=high)
-    if qtype in (*SCALES, QuestionType.RATING):
+    if qtype in kinds.END_LABEL_TYPES:
         for name in ("min_label", "max_label"):
             if options.get(name):
                 cleaned[name] = _clean_text(options[name], "options")
-    if qtype in kinds.LABELLED_SCALES and options.get("labels"):
-        labels = options["labels"]
-        low, high = SCALES[qtype]
-        if not isinstance(labels, dict) or any(not isinstance(v, list) for v in labels.values()):
-            raise ValidationError({"options": "Give the scale labels as {lang: [one label per point]}."})
-        cleaned_labels = {}
-        for lang, values in labels.items():
-            if lang not in kinds.LANGUAGE_CODES:
-                raise ValidationError({"options": f"Unknown language “{lang}”."})
-            values = [str(v).strip() for v in values]
-            if any(values) and len(values) != high - low + 1:
-                raise ValidationError({"options": f"Give {high - low + 1} scale labels per language (one per point), or none."})
-            if any(values):
-                cleaned_labels[lang] = values
-        if cleaned_labels:
-            cleaned["labels"] = cleaned_labels
     if qtype == QuestionType.TEXT and options.get("multiline") is not None:
         cleaned["multiline"] = bool(options["multiline"])
     return cleaned

@@ -10,18 +10,21 @@ button has focus again.
 
 import functools
 import zoneinfo
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import select_template
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import add_service_errors
 from apps.surveys import kinds
 from apps.surveys.forms.builder import MoveForm, QuestionForm, SurveyCreateForm, SurveyFilter, SurveySettingsForm, TextsForm
+from apps.surveys.forms.respond import ResponseForm
+from apps.surveys.i18n import ui_texts
 from apps.surveys.models import Question, QuestionType, Survey, SurveyVersion
 from apps.surveys.selectors import builder as selectors
 from apps.surveys.services import builder as services
@@ -29,9 +32,6 @@ from apps.tenancy.models import EVERYONE, LEADS
 from apps.tenancy.permissions import tenant_role_required
 
 FOCUS_KEY = "surveys_editor_focus"
-# The respondent's question markup (RESPONDENT's partial when present), else the builder's own copy
-# of the same conventions.
-QUESTION_TEMPLATES = ["respond/_questions.html", "surveys/builder/_questions.html"]
 
 
 def in_tenant_time_zone(view):
@@ -257,49 +257,46 @@ def question_move_view(request, tenant_slug, survey_uuid, uuid):
 
 # --- preview, publish, status --------------------------------------------------------------------
 
-def preview_questions(questions, lang: str) -> list[dict]:
-    """What the respondent page shows for each question, in `lang`."""
-    items = []
-    for q in questions:
-        bounds = kinds.scale_range(q)
-        labels = kinds.point_labels(q, lang)
-        item = {"q": q, "key": q.key, "type": q.type, "text": (q.text or {}).get(lang, ""), "required": q.required,
-                "name": f"q_{q.key}", "points": [], "choices": kinds.choice_list(q, lang), "multiple": q.type == "multi_choice"}
-        if bounds is not None:
-            item["points"] = [{"value": v, "label": labels.get(v, "")} for v in range(bounds[0], bounds[1] + 1)]
-            item["low_label"], item["high_label"] = kinds.end_labels(q, lang)
-        items.append(item)
-    return items
-
-
-@tenant_role_required(EVERYONE)
-def preview_view(request, tenant_slug, uuid):
-    """The respondent page for a version (?version=N; default: the draft, else the live one) in a
-    language (?lang=; default: the survey's)."""
-    survey = _survey(uuid)
+def _preview_version(survey: Survey, number: str):
     versions = list(SurveyVersion.objects.filter(survey=survey).order_by("-number"))
-    number = request.GET.get("version", "")
     if number:
         version = next((v for v in versions if str(v.number) == number), None)
-        if version is None:
-            raise Http404
     else:
         version = next((v for v in versions if v.published_at is None), None) or survey.current_version
     if version is None:
         raise Http404
-    languages = [lang for lang in (survey.languages or []) if lang in (version.texts or {})] or list(version.texts or {}) or [
-        survey.default_language]
+    return version, versions
+
+
+@csrf_exempt  # a preview's submit stores nothing: it only shows the respondent's validation
+@tenant_role_required(EVERYONE)
+def preview_view(request, tenant_slug, uuid):
+    """The respondent page exactly as respondents get it (RESPONDENT's templates and form), for a
+    version (?version=N; default: the draft, else the live one) in a language (?lang=; default:
+    the survey's), under a bar to switch them and to send a test e-mail. Submitting validates like
+    the real page and records nothing."""
+    survey = _survey(uuid)
+    version, versions = _preview_version(survey, request.GET.get("version", ""))
+    languages = selectors.version_languages(survey, version)
     lang = request.GET.get("lang") if request.GET.get("lang") in languages else (
         survey.default_language if survey.default_language in languages else languages[0])
     questions = selectors.questions_of(version)
+    form = ResponseForm(request.POST if request.method == "POST" else None, questions=questions, language=lang)
+    notice = ""
+    if form.is_bound and form.is_valid():
+        notice = "Preview: these answers are valid. Nothing was recorded."
+    texts = (version.texts or {}).get(lang) or {}
+    query = {"version": version.number}
     context = {
-        "survey": survey, "heading": f"Preview “{survey.name}”", "version": version, "versions": versions, "lang": lang,
-        "languages": [(code, kinds.LANGUAGE_NAMES.get(code, code)) for code in languages],
-        "texts": (version.texts or {}).get(lang, {}),
-        "questions": preview_questions(questions, lang),
-        "question_template": select_template(QUESTION_TEMPLATES).template.name,
+        "survey": survey, "version": version, "versions": versions, "preview": True,
+        "lang": lang, "org": request.tenant.name, "t": ui_texts(lang), "embed": False,
+        "texts": {key: texts.get(key, "") for key in ("title", "intro", "thanks")},
+        "form": form, "items": form.items(), "summary": form.error_summary() if form.is_bound else [],
+        "action": f"{request.path}?{urlencode({'lang': lang, **query})}", "stamp": "", "honeypot": False, "notice": notice,
+        "languages": [{"code": code, "name": kinds.LANGUAGE_NAMES.get(code, code), "current": code == lang,
+                       "url": f"{request.path}?{urlencode({'lang': code, **query})}"} for code in languages],
     }
-    return render(request, "surveys/builder/preview.html", context)
+    return render(request, "surveys/builder/preview.html", context, status=400 if form.is_bound and form.errors else 200)
 
 
 @tenant_role_required(LEADS)
