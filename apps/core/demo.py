@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.clients.models import Client, Contact, Segment
+from apps.core.demo_surveys import seed_surveys
 from apps.journeys.models import Journey, Stage, StageTouchpoint
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Membership, Role, Team, Tenant
@@ -750,10 +751,11 @@ def seed_demo(*, tenants: list[DemoTenant] | None = None, today: date | None = N
             created = not Interaction.objects.exists()
             if created:
                 _write_world(tenant, build_world(spec, run_date, size), shared, password)
+            survey_counts = seed_surveys(tenant=tenant, spec=spec, today=run_date, size=size)  # issue 5: apps/core/demo_surveys.py
             counts = {
                 "clients": Client.objects.count(), "contacts": Contact.objects.count(), "touchpoints": Touchpoint.objects.count(),
                 "journeys": Journey.objects.count(), "stages": Stage.objects.count(), "placements": StageTouchpoint.objects.count(),
-                "interactions": Interaction.objects.count(), "members": Membership.objects.count(),
+                "interactions": Interaction.objects.count(), "members": Membership.objects.count(), **survey_counts,
             }
             words = list(Membership.objects.filter(user__email__endswith=f"@{spec.slug}.demo").values_list("user__email", flat=True))
         order = {word: n for n, (_, word) in enumerate(ROLES)}

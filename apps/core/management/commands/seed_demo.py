@@ -32,6 +32,8 @@ class Command(BaseCommand):
             out.write(f"    {c['clients']:,} clients, {c['contacts']:,} contacts, {c['touchpoints']} touchpoints, "
                       f"{c['journeys']} journeys ({c['stages']} stages, {c['placements']} placements), "
                       f"{c['interactions']:,} interactions, {c['members']} members")
+            if "surveys" in c:
+                out.write(f"    {c['surveys']} surveys, {c['invitations']:,} invitations, {c['responses']:,} responses")
             for word, email in report.logins:
                 if not word.startswith("staff") or word == "staff":
                     out.write(f"    {word:<7} {email}")
