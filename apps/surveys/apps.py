@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class SurveysConfig(AppConfig):
     name = "apps.surveys"
     label = "surveys"
+
+    def ready(self):
+        # Connects the request-log redaction of respondent tokens before the first request is logged.
+        from apps.surveys.views import respond  # noqa: F401
