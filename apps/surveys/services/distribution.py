@@ -48,6 +48,7 @@ from django.utils.crypto import salted_hmac
 from apps.clients.models import Client, Contact, Segment
 from apps.surveys import emails
 from apps.surveys.models import Invitation, OutboundEmail, Response, Survey, SurveyVersion
+from apps.surveys.selectors.builder import survey_is_open, version_languages
 from apps.tenancy.models import Membership, Tenant
 from apps.tenancy.services import audit_event_record
 from apps.tenancy.tasks import enqueue_on_commit
@@ -96,14 +97,7 @@ def message_domain() -> str:
 
 def survey_accepts_invitations(survey: Survey, now: datetime) -> bool:
     """Live, with a published version, within its open/close dates (the builder's `survey_is_open`)."""
-    try:
-        from apps.surveys.selectors.builder import survey_is_open
-    except ImportError:  # pragma: no cover - the builder's selector is the reference
-        survey_is_open = None
-    if survey_is_open is not None:
-        return survey_is_open(survey, now)
-    return (survey.status == Survey.Status.LIVE and survey.current_version_id is not None
-            and (survey.opens_at is None or survey.opens_at <= now) and (survey.closes_at is None or now < survey.closes_at))
+    return survey_is_open(survey, now)
 
 
 def _client_churned(client: Client | None, now: datetime) -> bool:
@@ -149,8 +143,8 @@ def skip_reason(*, tenant: Tenant, survey: Survey, contact: Contact | None, clie
 
 
 def invitation_language(survey: Survey, contact: Contact | None) -> str:
-    """The contact's locale when the survey offers it, else the survey's default language."""
-    offered = list(survey.languages or [survey.default_language])
+    """The contact's locale when the live version speaks it, else the survey's default language."""
+    offered = version_languages(survey, survey.current_version) if survey.current_version_id else [survey.default_language]
     if contact is not None and contact.locale in offered:
         return contact.locale
     return survey.default_language
