@@ -475,3 +475,28 @@ def test_list_and_versions_pages_do_not_grow_with_rows(world, client):
     few = [queries(p) for p in paths]
     grow(6)
     assert [queries(p) for p in paths] == few
+
+
+def test_the_settings_form_saves_and_rejects_what_the_model_refuses(world, client):
+    survey = make_survey(world)
+    with tenant_context(world.a):
+        segment = f.SegmentFactory(tenant=world.a, name="Key accounts")
+    client.force_login(world.carol)
+    settings = {"name": "After-visit NPS", "languages": ["en", "fr"], "default_language": "en", "trigger": "after_interaction",
+                "trigger_delay_minutes": "120", "reminder_count": "1", "reminder_interval_days": "3", "invitation_valid_days": "30"}
+    bad = client.post(url("edit", uuid=survey.uuid), settings)
+    assert bad.status_code == 400 and "An after-interaction survey listens to one touchpoint" in bad.content.decode()
+    good = client.post(url("edit", uuid=survey.uuid), settings | {
+        "trigger": "recurring", "recurring_months": "6", "recurring_segment": str(segment.uuid), "opens_at": "2026-01-05T09:00",
+        "web_link_enabled": "on"})
+    assert good.status_code == 302
+    with tenant_context(world.a):
+        survey.refresh_from_db()
+        assert survey.trigger == "recurring" and survey.recurring_segment == segment and survey.web_link_enabled
+        assert survey.opens_at.isoformat() == "2026-01-05T08:00:00+00:00"  # 09:00 in Brussels
+        assert AuditEvent.objects.filter(action="survey.updated", target_id=str(survey.uuid)).count() == 1
+    with tenant_context(world.b):
+        foreign = f.SegmentFactory(tenant=world.b)
+    rejected = client.post(url("edit", uuid=survey.uuid), settings | {"trigger": "recurring", "recurring_months": "6",
+                                                                     "recurring_segment": str(foreign.uuid)})
+    assert rejected.status_code == 400
