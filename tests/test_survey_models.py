@@ -53,3 +53,21 @@ def test_an_invitation_has_at_most_one_response(world):
         f.ResponseFactory(version=version, invitation=invitation)
         with pytest.raises(IntegrityError), transaction.atomic():
             f.ResponseFactory(version=version, invitation=invitation)
+
+
+def test_with_no_tenant_active_a_published_version_still_cannot_change(world):
+    """The immutability check reads through the scoped manager: without a tenant it refuses, where an
+    unscoped read under row-level security would have seen no row and let the change through."""
+    from apps.tenancy.context import TenantNotActive
+
+    with tenant_context(world.a):
+        question = f.QuestionFactory(version__survey__tenant=world.a)
+        version = question.version
+        version.published_at = timezone.now()
+        version.save()
+    version.texts = {"en": {"title": "changed"}}
+    with pytest.raises((TenantNotActive, PublishedVersionIsImmutable)):
+        version.save()
+    question.text = {"en": "changed"}
+    with pytest.raises((TenantNotActive, PublishedVersionIsImmutable)):
+        question.save()

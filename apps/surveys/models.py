@@ -149,7 +149,9 @@ class SurveyVersion(TenantScopedModel, TimeStampedModel):
         return self.published_at is not None
 
     def save(self, *args, **kwargs):
-        if self.pk and type(self).all_tenants.filter(pk=self.pk, published_at__isnull=False).exists():
+        # The scoped manager: with no tenant active it raises, where an unscoped read under RLS would see
+        # no row and let the change through.
+        if self.pk and type(self).objects.filter(pk=self.pk, published_at__isnull=False).exists():
             raise PublishedVersionIsImmutable(f"{self} is published and cannot change; edit a new draft.")
         super().save(*args, **kwargs)
 
@@ -187,15 +189,18 @@ class Question(TenantScopedModel):
         return f"{self.order}. {self.key} ({self.type})"
 
     def save(self, *args, **kwargs):
-        version_published = SurveyVersion.all_tenants.filter(pk=self.version_id, published_at__isnull=False).exists()
-        if version_published:
+        if self._version_is_published():
             raise PublishedVersionIsImmutable("Questions of a published version cannot change; edit a new draft.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        if SurveyVersion.all_tenants.filter(pk=self.version_id, published_at__isnull=False).exists():
+        if self._version_is_published():
             raise PublishedVersionIsImmutable("Questions of a published version cannot be deleted.")
         return super().delete(*args, **kwargs)
+
+    def _version_is_published(self) -> bool:
+        # Scoped, as in SurveyVersion.save(): no tenant → TenantNotActive, never a silent pass.
+        return SurveyVersion.objects.filter(pk=self.version_id, published_at__isnull=False).exists()
 
     def clean(self):
         self.validate_same_tenant("version")
