@@ -42,7 +42,8 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 
 from apps.clients.models import Client, Contact, Segment
-from apps.journeys.models import StageTouchpoint
+from apps.core.dates import local_day
+from apps.journeys.models import Stage, StageTouchpoint
 from apps.surveys.models import Answer, Invitation, KioskDevice, Question, Response, Survey, SurveyKind, SurveyVersion
 from apps.surveys.services import builder
 from apps.surveys.services.distribution import invitation_language, invitation_token, token_hash
@@ -479,17 +480,18 @@ def responses_replay(*, tenant: Tenant, submissions: list[Submission]) -> int:
     for touchpoint_id, stage_id in StageTouchpoint.objects.values_list("touchpoint_id", "stage_id"):
         stages.setdefault(touchpoint_id, set()).add(stage_id)
     segments = dict(Client.objects.values_list("pk", "segment_id"))
+    journeys = dict(Stage.objects.values_list("pk", "journey_id"))
     responses, answers = [], []
     for s in submissions:
         version_questions = questions.get(s.version.pk, [])
         cleaned = answers_validate(version_questions, s.answers)
         survey = s.version.survey
-        client_id = contact_id = interaction_id = staff_id = touchpoint_id = None
+        client_id = contact_id = interaction_id = staff_id = touchpoint_id = predicted = None
         if s.invitation is not None:
             client_id, contact_id, interaction_id = s.invitation.client_id, s.invitation.contact_id, s.invitation.interaction_id
             interaction = s.invitation.interaction if interaction_id else None
             if interaction is not None:
-                touchpoint_id, staff_id = interaction.touchpoint_id, interaction.staff_id
+                touchpoint_id, staff_id, predicted = interaction.touchpoint_id, interaction.staff_id, interaction.predicted_score
                 client_id = client_id or interaction.client_id
                 contact_id = contact_id or interaction.contact_id
             if contact_id and not client_id and s.invitation.contact is not None:
@@ -504,6 +506,7 @@ def responses_replay(*, tenant: Tenant, submissions: list[Submission]) -> int:
             language=s.language, submitted_at=s.submitted_at, submission_key=s.submission_key[:64], is_bot=s.is_bot,
             bot_reason=s.bot_reason[:120], client_id=client_id, contact_id=contact_id, interaction_id=interaction_id,
             staff_id=staff_id, touchpoint_id=touchpoint_id, stage_id=stage_id, segment_id=segments.get(client_id),
+            journey_id=journeys.get(stage_id), predicted=predicted, local_day=local_day(tenant.time_zone, s.submitted_at),
             **response_scores(survey, version_questions, cleaned),
         )
         responses.append(response)

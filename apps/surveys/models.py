@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from apps.clients.models import Client, Contact, Segment
+from apps.core.dates import local_day
 from apps.core.models import TimeStampedModel
 from apps.journeys.models import Stage
 from apps.tenancy.models import Membership, TenantScopedModel
@@ -376,17 +377,26 @@ class Response(TenantScopedModel):
     interaction = models.ForeignKey(Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
     touchpoint = models.ForeignKey(Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
     stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    journey = models.ForeignKey("journeys.Journey", null=True, blank=True, on_delete=models.SET_NULL, related_name="responses",
+                                help_text="The journey of the stage, as of submission.")
     staff = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses",
                               help_text="The staff member of the interaction that triggered the survey.")
     segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
     channel = models.CharField(max_length=16, choices=Channel.choices)
     language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES, default="en")
     submitted_at = models.DateTimeField()
+    local_day = models.DateField(help_text="submitted_at's date in the tenant's time zone: the day rollups bucket it in "
+                                           "(METRICS.md). Filled on save; rewritten when the tenant changes time zone.")
     # Scored answers, denormalised (METRICS.md reads these).
     nps = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(10)])
     csat = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)])
     ces = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(7)])
     smiley = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3)])
+    enps = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(10)],
+                                            help_text="The 0–10 answer of an employee-pulse (eNPS) survey; never customer NPS.")
+    predicted = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(10)],
+                                                 help_text="The score the staff member predicted when logging the interaction that "
+                                                           "triggered this survey (the perception-gap pair), as of submission.")
     comment = models.TextField(blank=True, help_text="The first free-text answer, for lists and filters.")
     # Anonymous channels: a form nonce makes a double submit land once; bot-flagged responses are kept
     # apart and never counted.
@@ -407,14 +417,20 @@ class Response(TenantScopedModel):
             models.Index(fields=["tenant", "survey", "-submitted_at"], name="surveys_resp_survey"),
             models.Index(fields=["tenant", "-submitted_at"], name="surveys_resp_submitted"),
             models.Index(fields=["tenant", "client", "-submitted_at"], name="surveys_resp_client"),
+            models.Index(fields=["tenant", "local_day"], name="surveys_resp_local_day"),
         ]
 
     def __str__(self) -> str:
         return f"{self.survey} · {self.submitted_at:%Y-%m-%d}"
 
+    def save(self, *args, **kwargs):
+        if self.local_day is None and self.submitted_at is not None:
+            self.local_day = local_day(self.tenant.time_zone, self.submitted_at)
+        super().save(*args, **kwargs)
+
     def clean(self):
         self.validate_same_tenant("invitation", "survey", "version", "kiosk", "client", "contact", "interaction", "touchpoint",
-                                  "stage", "staff", "segment")
+                                  "stage", "journey", "staff", "segment")
 
 
 class Answer(TenantScopedModel):

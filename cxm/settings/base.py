@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "apps.journeys",
     "apps.imports",
     "apps.surveys",
+    "apps.metrics",
     "import_export",
 ]
 

@@ -16,9 +16,13 @@ The rules it applies:
   the segment is the client's segment now. A kiosk answer is attributed to the kiosk's touchpoint,
   else the survey's; any other answer without an interaction to the survey's touchpoint.
 - Denormalised scores: the first answer of each scored type goes to `nps`, `csat`, `ces`, `smiley`.
-  **eNPS stays out of customer NPS**: for a survey of kind `enps` the 0–10 answer is kept only as
-  its Answer (METRICS.md computes eNPS over enps surveys' answers), and `nps` stays empty, so no
-  customer NPS rollup can ever count an employee. `comment` is the first non-empty free-text answer.
+  **eNPS stays out of customer NPS**: for a survey of kind `enps` the 0–10 answer goes to `enps`
+  (METRICS.md computes eNPS over enps surveys' answers) and `nps` stays empty, so no customer NPS
+  rollup can ever count an employee. `comment` is the first non-empty free-text answer.
+- The journey is the stage's; `predicted` is the triggering interaction's predicted score (the
+  perception-gap pair of METRICS.md is then (predicted, nps) on one row); `local_day` is the
+  submission's date in the tenant's time zone (the rollup day).
+- On commit, the metrics task refreshes the rollup day of a counted (non-bot) response.
 - The invitation becomes `responded` (responded_at = submitted_at): reminders stop.
 
 Callers check that the link may still be answered (expiry, survey open) before calling: the
@@ -33,7 +37,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.journeys.models import StageTouchpoint
+from apps.journeys.models import Stage, StageTouchpoint
 from apps.surveys.models import (
     SCALES,
     Answer,
@@ -46,6 +50,7 @@ from apps.surveys.models import (
     SurveyVersion,
 )
 from apps.tenancy.models import Tenant
+from apps.tenancy.tasks import enqueue_on_commit
 
 TEXT_MAX = 5000
 SCORED_FIELDS = {QuestionType.NPS: "nps", QuestionType.CSAT: "csat", QuestionType.CES: "ces", QuestionType.SMILEY: "smiley"}
@@ -150,12 +155,12 @@ def _stage_of_touchpoint(touchpoint_id) -> int | None:
 
 
 def _attribution(*, survey, invitation: Invitation | None, kiosk: KioskDevice | None) -> dict:
-    client_id = contact_id = interaction_id = staff_id = touchpoint_id = None
+    client_id = contact_id = interaction_id = staff_id = touchpoint_id = predicted = None
     if invitation is not None:
         client_id, contact_id, interaction_id = invitation.client_id, invitation.contact_id, invitation.interaction_id
         interaction = invitation.interaction if interaction_id else None
         if interaction is not None:
-            touchpoint_id, staff_id = interaction.touchpoint_id, interaction.staff_id
+            touchpoint_id, staff_id, predicted = interaction.touchpoint_id, interaction.staff_id, interaction.predicted_score
             client_id = client_id or interaction.client_id
             contact_id = contact_id or interaction.contact_id
         if contact_id and not client_id and invitation.contact is not None:
@@ -169,8 +174,10 @@ def _attribution(*, survey, invitation: Invitation | None, kiosk: KioskDevice | 
         from apps.clients.models import Client
 
         segment_id = Client.objects.filter(pk=client_id).values_list("segment_id", flat=True).first()
+    journey_id = Stage.objects.filter(pk=stage_id).values_list("journey_id", flat=True).first() if stage_id else None
     return {"client_id": client_id, "contact_id": contact_id, "interaction_id": interaction_id, "staff_id": staff_id,
-            "touchpoint_id": touchpoint_id, "stage_id": stage_id, "segment_id": segment_id}
+            "touchpoint_id": touchpoint_id, "stage_id": stage_id, "journey_id": journey_id, "segment_id": segment_id,
+            "predicted": predicted}
 
 
 def _scores(survey, questions: list[Question], cleaned: dict) -> dict:
@@ -180,7 +187,7 @@ def _scores(survey, questions: list[Question], cleaned: dict) -> dict:
             continue
         field = SCORED_FIELDS.get(question.type)
         if field == "nps" and survey.kind == SurveyKind.ENPS:
-            continue  # eNPS is not customer NPS (module docstring)
+            field = "enps"  # eNPS is not customer NPS (module docstring)
         if field and field not in scores:
             scores[field] = cleaned[question.key]
         if question.type == QuestionType.TEXT and not scores["comment"] and cleaned[question.key]:
@@ -244,6 +251,10 @@ def response_submit(*, tenant: Tenant, version: SurveyVersion, answers: dict, ch
             raise
         return existing, False
 
+    if not response.is_bot:
+        from apps.metrics.tasks import rollups_refresh_for_response
+
+        enqueue_on_commit(rollups_refresh_for_response, tenant.pk, response.pk)
     if invitation is not None:
         invitation.status = Invitation.Status.RESPONDED
         invitation.responded_at = submitted_at

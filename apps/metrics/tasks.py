@@ -1,0 +1,1 @@
+"""Metrics tasks: thin adapters over apps.metrics.rollups and apps.metrics.funnel."""
