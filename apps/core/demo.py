@@ -36,6 +36,8 @@ from apps.accounts.models import User
 from apps.clients.models import Client, Contact, Segment
 from apps.core.demo_surveys import seed_surveys
 from apps.journeys.models import Journey, Stage, StageTouchpoint
+from apps.metrics.funnel import funnel_rebuild
+from apps.metrics.rollups import rollups_rebuild
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Membership, Role, Team, Tenant
 from apps.touchpoints.models import Channel, Interaction, Touchpoint
@@ -752,6 +754,9 @@ def seed_demo(*, tenants: list[DemoTenant] | None = None, today: date | None = N
             if created:
                 _write_world(tenant, build_world(spec, run_date, size), shared, password)
             survey_counts = seed_surveys(tenant=tenant, spec=spec, today=run_date, size=size)  # issue 5: apps/core/demo_surveys.py
+            # Issue 6: the history was written in bulk, so build its rollups and funnel once (idempotent).
+            rollups_rebuild(tenant)
+            funnel_rebuild(tenant)
             counts = {
                 "clients": Client.objects.count(), "contacts": Contact.objects.count(), "touchpoints": Touchpoint.objects.count(),
                 "journeys": Journey.objects.count(), "stages": Stage.objects.count(), "placements": StageTouchpoint.objects.count(),

@@ -100,6 +100,9 @@ class ResponseCell(TenantScopedModel, ResponseStats):
                                             "staff_id", "channel"], name="metrics_cell_key"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.day} survey {self.survey_id} · {self.responses} responses"
+
 
 class ResponseRollup(TenantScopedModel, ResponseStats):
     """Counted responses of one local day for one value of one dimension (`key` is the id as text,
@@ -115,6 +118,9 @@ class ResponseRollup(TenantScopedModel, ResponseStats):
             models.UniqueConstraint(fields=["tenant", "dimension", "key", "day"], name="metrics_rollup_key"),
         ]
         indexes = [models.Index(fields=["tenant", "dimension", "day"], name="metrics_rollup_dim_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension}={self.key or '—'} · {self.responses} responses"
 
 
 class TransitionRollup(TenantScopedModel):

@@ -1,1 +1,75 @@
-"""Metrics tasks: thin adapters over apps.metrics.rollups and apps.metrics.funnel."""
+"""Metrics tasks: thin adapters (tenant id + ids/ISO dates) over apps.metrics.rollups and
+apps.metrics.funnel, and the beat fan-outs (CELERY_BEAT_SCHEDULE). Every task is idempotent: it
+recomputes stored rows from the source rows, so running it twice leaves the same state."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+
+from apps.metrics import funnel, rollups
+from apps.surveys.models import Response
+from apps.tenancy.models import Tenant
+from apps.tenancy.tasks import fan_out, tenant_task
+
+
+@tenant_task()
+def rollups_refresh_for_response(tenant, response_id: int) -> list[str]:
+    """Queued on commit of a submitted response: refresh the days it touches (and its invitation's funnel day)."""
+    response = Response.objects.filter(pk=response_id).select_related("invitation").first()
+    if response is None:
+        return []  # deleted since (its survey went away): the nightly reconciliation settles the days
+    days = rollups.response_affected_days(response)
+    rollups.rollups_refresh_days(tenant, days)
+    if response.invitation is not None:
+        funnel.funnel_refresh_for_invitations(tenant, [response.invitation])
+    return sorted(d.isoformat() for d in days)
+
+
+@tenant_task()
+def rollups_refresh(tenant, days_iso: list[str]) -> int:
+    days = {date.fromisoformat(d) for d in days_iso}
+    rollups.rollups_refresh_days(tenant, days)
+    return len(days)
+
+
+@shared_task
+def rollups_rebuild_task(tenant_id: int, rewrite_local_days: bool = False) -> dict:
+    """Rebuild a tenant's rollups and funnel from scratch (month by month, each month its own
+    transaction, so not a `tenant_task`). `rewrite_local_days` first re-dates responses (time-zone change)."""
+    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+    if tenant is None:
+        return {}
+    if rewrite_local_days:
+        rollups.local_days_rewrite(tenant)
+    run = rollups.rollups_rebuild(tenant)
+    funnel.funnel_rebuild(tenant)
+    return {"run": str(run.uuid), "rows": run.rows_checked}
+
+
+@shared_task
+def reconcile_rollups(tenant_id: int) -> dict:
+    """Nightly: compare every stored row with the source rows; repair and log differences."""
+    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+    if tenant is None:
+        return {}
+    run = rollups.rollups_reconcile(tenant)
+    funnel_wrong = funnel.funnel_reconcile(tenant)
+    return {"run": str(run.uuid), "rows_checked": run.rows_checked, "rows_wrong": run.rows_wrong, "funnel_rows_wrong": funnel_wrong}
+
+
+@tenant_task()
+def refresh_recent_funnel(tenant, minutes: int = 15) -> int:
+    """Every few minutes: refresh the funnel days of invitations that changed recently."""
+    return funnel.funnel_refresh_recent(tenant, minutes=minutes)
+
+
+@shared_task
+def fan_out_reconcile_rollups() -> int:
+    return fan_out(reconcile_rollups)
+
+
+@shared_task
+def fan_out_refresh_recent_funnel() -> int:
+    return fan_out(refresh_recent_funnel)

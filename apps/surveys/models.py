@@ -385,7 +385,7 @@ class Response(TenantScopedModel):
     channel = models.CharField(max_length=16, choices=Channel.choices)
     language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES, default="en")
     submitted_at = models.DateTimeField()
-    local_day = models.DateField(help_text="submitted_at's date in the tenant's time zone: the day rollups bucket it in "
+    local_day = models.DateField(blank=True, help_text="submitted_at's date in the tenant's time zone: the day rollups bucket it in "
                                            "(METRICS.md). Filled on save; rewritten when the tenant changes time zone.")
     # Scored answers, denormalised (METRICS.md reads these).
     nps = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(10)])

@@ -77,6 +77,11 @@ def tenant_update(*, tenant: Tenant, acting_user, data: dict) -> Tenant:
     if changes:
         tenant.save()
         audit_event_record(tenant=tenant, acting_user=acting_user, action="tenant.updated", target=tenant, changes=changes)
+        if "time_zone" in changes:
+            # Days are cut in the tenant's zone: re-date every response and rebuild the rollups.
+            from apps.metrics.tasks import rollups_rebuild_task
+
+            transaction.on_commit(lambda: rollups_rebuild_task.delay(tenant.pk, rewrite_local_days=True), robust=True)
     return tenant
 
 

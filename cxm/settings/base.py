@@ -155,6 +155,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=41),
         "options": {"expires": 50 * 60},
     },
+    # Metrics (apps/metrics/tasks.py): responses refresh their rollup day on commit; these are the
+    # funnel catch-up every five minutes and the nightly reconciliation against the raw rows.
+    "refresh-recent-funnel": {
+        "task": "apps.metrics.tasks.fan_out_refresh_recent_funnel",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
+    },
+    "reconcile-rollups": {
+        "task": "apps.metrics.tasks.fan_out_reconcile_rollups",
+        "schedule": crontab(minute=30, hour=2),
+        "options": {"expires": 6 * 60 * 60},
+    },
     "create-recurring-survey-invitations": {
         "task": "apps.surveys.tasks.fan_out_create_recurring_invitations",
         "schedule": crontab(minute=5, hour=8),

@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='response',
             name='local_day',
-            field=models.DateField(help_text="submitted_at's date in the tenant's time zone: the day rollups bucket it in (METRICS.md). Filled on save; rewritten when the tenant changes time zone.", null=True),
+            field=models.DateField(blank=True, help_text="submitted_at's date in the tenant's time zone: the day rollups bucket it in (METRICS.md). Filled on save; rewritten when the tenant changes time zone.", null=True),
         ),
         migrations.AddField(
             model_name='response',
@@ -81,6 +81,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='response',
             name='local_day',
-            field=models.DateField(help_text="submitted_at's date in the tenant's time zone: the day rollups bucket it in (METRICS.md). Filled on save; rewritten when the tenant changes time zone."),
+            field=models.DateField(blank=True, help_text="submitted_at's date in the tenant's time zone: the day rollups bucket it in (METRICS.md). Filled on save; rewritten when the tenant changes time zone."),
         ),
     ]

@@ -37,6 +37,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.core.dates import local_day
 from apps.journeys.models import Stage, StageTouchpoint
 from apps.surveys.models import (
     SCALES,
@@ -235,7 +236,7 @@ def response_submit(*, tenant: Tenant, version: SurveyVersion, answers: dict, ch
     submitted_at = submitted_at or timezone.now()
     response = Response(
         tenant=tenant, survey=survey, version=version, invitation=invitation, kiosk=kiosk, channel=channel,
-        language=language, submitted_at=submitted_at, submission_key=submission_key[:64], is_bot=is_bot,
+        language=language, submitted_at=submitted_at, local_day=local_day(tenant.time_zone, submitted_at), submission_key=submission_key[:64], is_bot=is_bot,
         bot_reason=bot_reason[:120], **_attribution(survey=survey, invitation=invitation, kiosk=kiosk),
         **_scores(survey, questions, cleaned),
     )

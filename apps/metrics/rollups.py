@@ -1,0 +1,393 @@
+"""The rollup engine (issue 6 items 1–3; METRICS.md "Rollups").
+
+What it stores: sufficient statistics of counted responses (submitted, not bot-flagged) per tenant ×
+local day (`Response.local_day`, the submission date in the tenant's time zone) as
+
+- **cells** — one row per full attribution (survey, touchpoint, stage, journey, segment, staff
+  member, channel), built straight from the response rows by one `INSERT … SELECT … GROUP BY`;
+- **rollups** — one row per dimension value (and the tenant total), summed from the cells;
+- **transitions** — interaction volatility's statistics per journey and stage transition.
+
+How it stays right:
+
+- **One way to compute a day.** `rollups_refresh_days` deletes the stored rows of the given days and
+  recomputes them from the source rows. Running it twice leaves the same state as once (idempotent).
+- **Concurrency.** A refresh holds a transaction-level advisory lock on each (tenant, day) and a
+  shared lock on the tenant; a rebuild holds the tenant lock exclusively. Refreshes of one day are
+  therefore serial, and each one reads (READ COMMITTED, after taking its lock) every response committed
+  before it began — a response's own refresh is queued only after it commits, so the last refresh of a
+  day always sees every response of that day: no increment can be lost.
+- **Reconciliation.** `rollups_reconcile` recomputes everything from the response rows (the same SQL,
+  without writing), compares it with every stored row, repairs the days that differ and logs the run
+  (`RollupRun`). `rollups_rebuild` replaces everything, month by month, with a progress callback.
+
+The SQL is portable (Postgres in production and CI, SQLite for the zero-setup demo): plain GROUP BY,
+CASE, COALESCE and window functions only. Every statement names the tenant, and row-level security
+limits the app role to the active tenant in any case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.metrics.models import STAT_FIELDS, Dimension, ResponseCell, ResponseRollup, RollupRun, TransitionRollup
+from apps.surveys.models import Response
+from apps.tenancy.context import tenant_context
+from apps.tenancy.models import Tenant
+
+RESPONSES = Response._meta.db_table
+CELLS = ResponseCell._meta.db_table
+ROLLUPS = ResponseRollup._meta.db_table
+TRANSITIONS = TransitionRollup._meta.db_table
+
+CELL_KEY = ("day", "survey_id", "touchpoint_id", "stage_id", "journey_id", "segment_id", "staff_id", "channel")
+ROLLUP_KEY = ("day", "dimension", "key")
+TRANSITION_KEY = ("day", "journey_id", "from_stage_id", "to_stage_id")
+TRANSITION_STATS = ("n", "abs_sum", "sq_sum")
+
+# --- SQL ---------------------------------------------------------------------------------------
+# How one response contributes to each statistic (mirrors apps.metrics.buckets.Bucket.of_response;
+# the tests hold the two to each other). Skipped answers (NULL) add nothing to that metric's n.
+
+_PAIR = "predicted IS NOT NULL AND nps IS NOT NULL"
+_CELL_STATS_SQL = {
+    "responses": "COUNT(*)",
+    "nps_n": "COUNT(nps)",
+    "nps_promoters": "SUM(CASE WHEN nps >= 9 THEN 1 ELSE 0 END)",
+    "nps_passives": "SUM(CASE WHEN nps BETWEEN 7 AND 8 THEN 1 ELSE 0 END)",
+    "nps_detractors": "SUM(CASE WHEN nps <= 6 THEN 1 ELSE 0 END)",
+    "csat_n": "COUNT(csat)",
+    "csat_top2": "SUM(CASE WHEN csat >= 4 THEN 1 ELSE 0 END)",
+    "csat_bottom2": "SUM(CASE WHEN csat <= 2 THEN 1 ELSE 0 END)",
+    "csat_sum": "COALESCE(SUM(CAST(csat AS BIGINT)), 0)",
+    "csat_sumsq": "COALESCE(SUM(CAST(csat AS BIGINT) * csat), 0)",
+    "ces_n": "COUNT(ces)",
+    "ces_sum": "COALESCE(SUM(CAST(ces AS BIGINT)), 0)",
+    "ces_sumsq": "COALESCE(SUM(CAST(ces AS BIGINT) * ces), 0)",
+    "ces_easy": "SUM(CASE WHEN ces >= 5 THEN 1 ELSE 0 END)",
+    "smiley_n": "COUNT(smiley)",
+    "smiley_happy": "SUM(CASE WHEN smiley = 3 THEN 1 ELSE 0 END)",
+    "smiley_neutral": "SUM(CASE WHEN smiley = 2 THEN 1 ELSE 0 END)",
+    "smiley_sad": "SUM(CASE WHEN smiley = 1 THEN 1 ELSE 0 END)",
+    "enps_n": "COUNT(enps)",
+    "enps_promoters": "SUM(CASE WHEN enps >= 9 THEN 1 ELSE 0 END)",
+    "enps_passives": "SUM(CASE WHEN enps BETWEEN 7 AND 8 THEN 1 ELSE 0 END)",
+    "enps_detractors": "SUM(CASE WHEN enps <= 6 THEN 1 ELSE 0 END)",
+    "gap_n": f"SUM(CASE WHEN {_PAIR} THEN 1 ELSE 0 END)",
+    "gap_sum": f"COALESCE(SUM(CASE WHEN {_PAIR} THEN CAST(predicted AS BIGINT) - nps END), 0)",
+    "gap_sumsq": f"COALESCE(SUM(CASE WHEN {_PAIR} THEN (CAST(predicted AS BIGINT) - nps) * (CAST(predicted AS BIGINT) - nps) END), 0)",
+    "gap_pred_promoters": f"SUM(CASE WHEN {_PAIR} AND predicted >= 9 THEN 1 ELSE 0 END)",
+    "gap_pred_detractors": f"SUM(CASE WHEN {_PAIR} AND predicted <= 6 THEN 1 ELSE 0 END)",
+    "gap_promoters": f"SUM(CASE WHEN {_PAIR} AND nps >= 9 THEN 1 ELSE 0 END)",
+    "gap_detractors": f"SUM(CASE WHEN {_PAIR} AND nps <= 6 THEN 1 ELSE 0 END)",
+}
+assert tuple(_CELL_STATS_SQL) == STAT_FIELDS
+
+_CELL_DIMENSIONS_SQL = {
+    "day": "local_day",
+    "survey_id": "survey_id",
+    "touchpoint_id": "COALESCE(touchpoint_id, 0)",
+    "stage_id": "COALESCE(stage_id, 0)",
+    "journey_id": "COALESCE(journey_id, 0)",
+    "segment_id": "COALESCE(segment_id, 0)",
+    "staff_id": "COALESCE(staff_id, 0)",
+    "channel": "channel",
+}
+assert tuple(_CELL_DIMENSIONS_SQL) == CELL_KEY
+
+# Parameters of every SELECT below: (tenant_id, first_day, last_day).
+CELLS_SELECT = (
+    "SELECT tenant_id, "
+    + ", ".join(f"{sql} AS {name}" for name, sql in _CELL_DIMENSIONS_SQL.items()) + ", "
+    + ", ".join(f"{sql} AS {name}" for name, sql in _CELL_STATS_SQL.items())
+    + f" FROM {RESPONSES} WHERE tenant_id = %s AND NOT is_bot AND local_day BETWEEN %s AND %s"
+    + " GROUP BY tenant_id, " + ", ".join(_CELL_DIMENSIONS_SQL.values())
+)
+
+# A dimension's value as stored in ResponseRollup.key: the id as text, "" for none (and the total).
+_ROLLUP_KEY_SQL = {
+    Dimension.TOTAL: "''",
+    Dimension.SURVEY: "CAST(survey_id AS VARCHAR(32))",
+    Dimension.TOUCHPOINT: "CASE WHEN touchpoint_id = 0 THEN '' ELSE CAST(touchpoint_id AS VARCHAR(32)) END",
+    Dimension.STAGE: "CASE WHEN stage_id = 0 THEN '' ELSE CAST(stage_id AS VARCHAR(32)) END",
+    Dimension.JOURNEY: "CASE WHEN journey_id = 0 THEN '' ELSE CAST(journey_id AS VARCHAR(32)) END",
+    Dimension.SEGMENT: "CASE WHEN segment_id = 0 THEN '' ELSE CAST(segment_id AS VARCHAR(32)) END",
+    Dimension.STAFF: "CASE WHEN staff_id = 0 THEN '' ELSE CAST(staff_id AS VARCHAR(32)) END",
+    Dimension.CHANNEL: "channel",
+}
+assert set(_ROLLUP_KEY_SQL) == set(Dimension)
+
+
+def _rollups_select(source: str) -> str:
+    """Every dimension's rollup rows summed from cells (`source`: the stored cell table, or the
+    cells SELECT as a subquery when computing what the stored rows must equal)."""
+    sums = ", ".join(f"SUM({name}) AS {name}" for name in STAT_FIELDS)
+    parts = [
+        f"SELECT tenant_id, day, '{dimension.value}' AS dimension, {key} AS {connection.ops.quote_name('key')}, {sums} "
+        f"FROM {source} WHERE tenant_id = %s AND day BETWEEN %s AND %s GROUP BY tenant_id, day"
+        + ("" if dimension == Dimension.TOTAL else f", {key}")
+        for dimension, key in _ROLLUP_KEY_SQL.items()
+    ]
+    return " UNION ALL ".join(parts)
+
+
+# Interaction volatility: a client's scored responses within one journey, in time order; each
+# consecutive pair is a transition dated on the later response's day. Scores in sixths of a point
+# (METRICS.md rescaling to 0–100, times 6 so every sum is an exact integer). A response's score is
+# its NPS answer, else CSAT, else CES, else smiley (the first scored metric it carries).
+_SCORE_SIXTHS = ("CASE WHEN nps IS NOT NULL THEN CAST(nps AS BIGINT) * 60 WHEN csat IS NOT NULL THEN (CAST(csat AS BIGINT) - 1) * 150 "
+                 "WHEN ces IS NOT NULL THEN (CAST(ces AS BIGINT) - 1) * 100 WHEN smiley IS NOT NULL THEN (CAST(smiley AS BIGINT) - 1) * 300 END")
+# Parameters: (tenant_id, tenant_id, first_day, last_day, first_day, last_day).
+TRANSITIONS_SELECT = f"""
+SELECT tenant_id, local_day AS day, journey_id, COALESCE(prev_stage, 0) AS from_stage_id, COALESCE(stage_id, 0) AS to_stage_id,
+       COUNT(*) AS n, SUM(ABS(score - prev_score)) AS abs_sum, SUM((score - prev_score) * (score - prev_score)) AS sq_sum
+FROM (
+    SELECT tenant_id, local_day, journey_id, stage_id, score,
+           LAG(score) OVER w AS prev_score, LAG(stage_id) OVER w AS prev_stage
+    FROM (
+        SELECT tenant_id, id, client_id, journey_id, stage_id, local_day, submitted_at, {_SCORE_SIXTHS} AS score
+        FROM {RESPONSES}
+        WHERE tenant_id = %s AND NOT is_bot AND client_id IS NOT NULL AND journey_id IS NOT NULL
+          AND (nps IS NOT NULL OR csat IS NOT NULL OR ces IS NOT NULL OR smiley IS NOT NULL)
+          AND client_id IN (SELECT client_id FROM {RESPONSES} WHERE tenant_id = %s AND local_day BETWEEN %s AND %s
+                            AND client_id IS NOT NULL AND journey_id IS NOT NULL)
+    ) scored
+    WINDOW w AS (PARTITION BY client_id, journey_id ORDER BY submitted_at, id)
+) seq
+WHERE prev_score IS NOT NULL AND local_day BETWEEN %s AND %s
+GROUP BY tenant_id, local_day, journey_id, COALESCE(prev_stage, 0), COALESCE(stage_id, 0)
+"""
+
+_CELL_COLUMNS = ("tenant_id", *CELL_KEY, *STAT_FIELDS)
+_ROLLUP_COLUMNS = ("tenant_id", *ROLLUP_KEY, *STAT_FIELDS)
+_TRANSITION_COLUMNS = ("tenant_id", *TRANSITION_KEY, *TRANSITION_STATS)
+
+
+def _columns(names) -> str:
+    return ", ".join(connection.ops.quote_name(n) for n in names)
+
+
+def _params(tenant: Tenant, first: date, last: date, select: str) -> list:
+    if select is TRANSITIONS_SELECT:
+        return [tenant.pk, tenant.pk, first, last, first, last]
+    if select is CELLS_SELECT:
+        return [tenant.pk, first, last]
+    return [tenant.pk, first, last] * len(_ROLLUP_KEY_SQL)
+
+
+# --- locks -------------------------------------------------------------------------------------
+
+_LOCK_NAMESPACE = 0x4358  # "CX": the tenant-level rollup lock is (namespace, tenant_id)
+
+
+def _lock_tenant(tenant: Tenant, *, exclusive: bool) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite serialises writers itself
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {fn}(%s, %s)", [_LOCK_NAMESPACE, tenant.pk])
+
+
+def _lock_days(tenant: Tenant, days: list[date]) -> None:
+    """Exclusive (tenant, day) locks, taken in sorted order (no deadlock between two refreshes)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for day in sorted(days):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [(tenant.pk << 24) | day.toordinal()])
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+def day_runs(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Consecutive days grouped into inclusive ranges: [d1, d2, d3, d7] → [(d1, d3), (d7, d7)]."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _write_range(tenant: Tenant, first: date, last: date) -> None:
+    """Replace the stored cells, rollups and transitions of first..last with fresh ones. Call with locks held."""
+    ResponseCell.objects.filter(day__range=(first, last)).delete()
+    ResponseRollup.objects.filter(day__range=(first, last)).delete()
+    TransitionRollup.objects.filter(day__range=(first, last)).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {CELLS} ({_columns(_CELL_COLUMNS)}) {CELLS_SELECT}", _params(tenant, first, last, CELLS_SELECT))
+        rollups = _rollups_select(CELLS)
+        cursor.execute(f"INSERT INTO {ROLLUPS} ({_columns(_ROLLUP_COLUMNS)}) {rollups}", _params(tenant, first, last, rollups))
+        cursor.execute(f"INSERT INTO {TRANSITIONS} ({_columns(_TRANSITION_COLUMNS)}) {TRANSITIONS_SELECT}",
+                       _params(tenant, first, last, TRANSITIONS_SELECT))
+
+
+def rollups_refresh_days(tenant: Tenant, days: Iterable[date]) -> None:
+    """Recompute the stored rows of `days` (tenant-local dates) from the response rows.
+    Idempotent; concurrent refreshes of a day are serialised (module docstring)."""
+    days = sorted(set(days))
+    if not days:
+        return
+    with tenant_context(tenant):
+        _lock_tenant(tenant, exclusive=False)
+        _lock_days(tenant, days)
+        for first, last in day_runs(days):
+            _write_range(tenant, first, last)
+
+
+def response_affected_days(response: Response) -> set[date]:
+    """The days whose stored rows depend on `response`: its own day and, for volatility, the day of the
+    same client's next scored response in the same journey (whose transition now starts from this one)."""
+    days = {response.local_day}
+    if response.client_id and response.journey_id:
+        following = (Response.objects.filter(client_id=response.client_id, journey_id=response.journey_id, is_bot=False,
+                                             submitted_at__gt=response.submitted_at)
+                     .order_by("submitted_at", "id").values_list("local_day", flat=True).first())
+        if following is not None:
+            days.add(following)
+    return days
+
+
+def _tenant_day_span(tenant: Tenant) -> tuple[date, date] | None:
+    """First and last day with any stored or source row."""
+    from django.db.models import Max, Min
+
+    spans = [Response.objects.aggregate(first=Min("local_day"), last=Max("local_day"))]
+    spans += [model.objects.aggregate(first=Min("day"), last=Max("day")) for model in (ResponseCell, ResponseRollup, TransitionRollup)]
+    firsts = [s["first"] for s in spans if s["first"]]
+    lasts = [s["last"] for s in spans if s["last"]]
+    return (min(firsts), max(lasts)) if firsts else None
+
+
+def months(first: date, last: date) -> list[tuple[date, date]]:
+    chunks, start = [], first
+    while start <= last:
+        next_month = (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+        chunks.append((start, min(last, next_month - timedelta(days=1))))
+        start = next_month
+    return chunks
+
+
+Progress = Callable[[int, int], None]
+
+
+def rollups_rebuild(tenant: Tenant, *, progress: Progress | None = None) -> RollupRun:
+    """Rebuild every stored row of the tenant from the response rows, one month per transaction
+    (holding the tenant lock exclusively), calling `progress(done, total)` after each month."""
+    with tenant_context(tenant):
+        span = _tenant_day_span(tenant)
+        run = RollupRun.objects.create(tenant=tenant, kind=RollupRun.Kind.REBUILD, first_day=span and span[0], last_day=span and span[1])
+    chunks = months(*span) if span else []
+    for done, (first, last) in enumerate(chunks, start=1):
+        with tenant_context(tenant):
+            _lock_tenant(tenant, exclusive=True)
+            _write_range(tenant, first, last)
+        if progress:
+            progress(done, len(chunks))
+    with tenant_context(tenant):
+        run.rows_checked = ResponseCell.objects.count() + ResponseRollup.objects.count() + TransitionRollup.objects.count()
+        run.finished_at = timezone.now()
+        run.save(update_fields=["rows_checked", "finished_at", "updated_at"])
+    return run
+
+
+# --- what the stored rows must equal -------------------------------------------------------------
+
+def _fetch(sql: str, params: list, columns: tuple[str, ...]) -> list[dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    out = []
+    for row in rows:
+        item = dict(zip(columns, row, strict=True))
+        item["day"] = item["day"] if isinstance(item["day"], date) else date.fromisoformat(str(item["day"]))
+        for name in columns:
+            if name not in ("tenant_id", "day", "dimension", "key", "channel"):
+                item[name] = int(item[name])
+        out.append(item)
+    return out
+
+
+def expected_cells(tenant: Tenant, first: date, last: date) -> list[dict]:
+    """The cells of first..last computed straight from the response rows."""
+    return _fetch(CELLS_SELECT, _params(tenant, first, last, CELLS_SELECT), _CELL_COLUMNS)
+
+
+def expected_rollups(tenant: Tenant, first: date, last: date) -> list[dict]:
+    """The dimension rollups of first..last computed straight from the response rows."""
+    sql = _rollups_select(f"({CELLS_SELECT}) fresh")
+    # Each UNION part takes the inner cells' parameters, then its own.
+    params = [*_params(tenant, first, last, CELLS_SELECT), tenant.pk, first, last] * len(_ROLLUP_KEY_SQL)
+    return _fetch(sql, params, _ROLLUP_COLUMNS)
+
+
+def expected_transitions(tenant: Tenant, first: date, last: date) -> list[dict]:
+    return _fetch(TRANSITIONS_SELECT, _params(tenant, first, last, TRANSITIONS_SELECT), _TRANSITION_COLUMNS)
+
+
+def _stored(model, first: date, last: date, columns: tuple[str, ...]) -> list[dict]:
+    return list(model.objects.filter(day__range=(first, last)).values(*columns))
+
+
+def _differing_days(expected: list[dict], stored: list[dict], key: tuple[str, ...]) -> tuple[set[date], int]:
+    want = {tuple(r[k] for k in key): r for r in expected}
+    have = {tuple(r[k] for k in key): r for r in stored}
+    days, wrong = set(), 0
+    for k in want.keys() | have.keys():
+        if want.get(k) != have.get(k):
+            wrong += 1
+            days.add(k[0])
+    return days, wrong
+
+
+def rollups_reconcile(tenant: Tenant) -> RollupRun:
+    """Compare every stored cell, rollup and transition with the response rows, month by month;
+    repair the days that differ and log what was found (the nightly beat job)."""
+    import structlog
+
+    log = structlog.get_logger(__name__)
+    with tenant_context(tenant):
+        span = _tenant_day_span(tenant)
+        run = RollupRun.objects.create(tenant=tenant, kind=RollupRun.Kind.RECONCILE, first_day=span and span[0], last_day=span and span[1])
+    checked = wrong = 0
+    repaired: set[date] = set()
+    for first, last in months(*span) if span else []:
+        with tenant_context(tenant):
+            month_days: set[date] = set()
+            for expected, model, columns, key in (
+                (expected_cells(tenant, first, last), ResponseCell, _CELL_COLUMNS, CELL_KEY),
+                (expected_rollups(tenant, first, last), ResponseRollup, _ROLLUP_COLUMNS, ROLLUP_KEY),
+                (expected_transitions(tenant, first, last), TransitionRollup, _TRANSITION_COLUMNS, TRANSITION_KEY),
+            ):
+                stored = _stored(model, first, last, columns)
+                days, bad = _differing_days(expected, stored, key)
+                checked += len(stored)
+                wrong += bad
+                month_days |= days
+        if month_days:
+            rollups_refresh_days(tenant, month_days)
+            repaired |= month_days
+    with tenant_context(tenant):
+        run.rows_checked, run.rows_wrong = checked, wrong
+        run.days_repaired = [d.isoformat() for d in sorted(repaired)]
+        run.finished_at = timezone.now()
+        run.save(update_fields=["rows_checked", "rows_wrong", "days_repaired", "finished_at", "updated_at"])
+    if wrong:
+        log.warning("rollups_repaired", tenant=tenant.slug, rows_wrong=wrong, days=run.days_repaired[:20])
+    return run
+
+
+@transaction.atomic
+def local_days_rewrite(tenant: Tenant) -> int:
+    """After a time-zone change: re-date every response in the new zone (the caller then rebuilds)."""
+    from django.db.models.functions import TruncDate
+
+    from apps.core.dates import zone
+
+    with tenant_context(tenant):
+        return Response.objects.update(local_day=TruncDate("submitted_at", tzinfo=zone(tenant.time_zone)))
