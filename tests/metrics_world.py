@@ -8,8 +8,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from apps.core.dates import local_day
 from apps.metrics.buckets import Bucket
@@ -83,7 +82,7 @@ def random_response_fields(w: MetricWorld, rng: random.Random, *, start: datetim
 
 def add_random_responses(w: MetricWorld, rng: random.Random, n: int, *, start: datetime | None = None, days: int = 20) -> list[Response]:
     """n responses in bulk (local_day filled as the model does)."""
-    start = start or datetime(2026, 3, 20, tzinfo=dt_timezone.utc)  # spans the Brussels DST change
+    start = start or datetime(2026, 3, 20, tzinfo=UTC)  # spans the Brussels DST change
     with tenant_context(w.tenant):
         rows = []
         for _ in range(n):

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -86,7 +85,7 @@ def test_rebuild_equals_the_response_rows_exactly_per_tenant(world):
 
 def test_days_are_cut_in_the_tenants_time_zone(world):
     version = SurveyVersionFactory(survey=SurveyFactory(tenant=world.a))  # Europe/Brussels
-    late = datetime(2026, 6, 1, 22, 30, tzinfo=dt_timezone.utc)  # 00:30 on 2 June in Brussels
+    late = datetime(2026, 6, 1, 22, 30, tzinfo=UTC)  # 00:30 on 2 June in Brussels
     with tenant_context(world.a):
         ResponseFactory(version=version, submitted_at=late, nps=10)
         rollups.rollups_refresh_days(world.a, [date(2026, 6, 2)])
@@ -140,7 +139,7 @@ def test_volatility_transitions_follow_each_clients_journey_in_time_order(world)
     onboarding, support = StageFactory(journey=journey, order=1), StageFactory(journey=journey, order=2)
     version = SurveyVersionFactory(survey=SurveyFactory(tenant=world.a, kind="custom"))
     client = ClientFactory(tenant=world.a)
-    t0 = datetime(2026, 5, 4, 9, tzinfo=dt_timezone.utc)
+    t0 = datetime(2026, 5, 4, 9, tzinfo=UTC)
     with tenant_context(world.a):
         # NPS 9 (90) → CSAT 2 (25) → CES 7 (100): |Δ| = 65 then 75.
         ResponseFactory(version=version, client=client, stage=onboarding, journey=journey, submitted_at=t0, nps=9)
@@ -175,7 +174,7 @@ def test_reconciliation_repairs_and_logs_every_kind_of_difference(world):
         ResponseRollup.objects.filter(pk=row.pk).update(nps_n=row.nps_n + 1)
         ResponseCell.objects.filter(pk=ResponseCell.objects.order_by("-day").first().pk).delete()
         ResponseRollup.objects.create(tenant=world.a, day=date(2026, 1, 1), dimension="total", key="", responses=5)
-        add_random_responses(w, rng, 3, start=datetime(2026, 2, 10, tzinfo=dt_timezone.utc), days=1)
+        add_random_responses(w, rng, 3, start=datetime(2026, 2, 10, tzinfo=UTC), days=1)
     run = rollups.rollups_reconcile(world.a)
     assert run.kind == RollupRun.Kind.RECONCILE and run.finished_at
     assert run.rows_wrong >= 4 and "2026-01-01" in run.days_repaired and row.day.isoformat() in run.days_repaired
@@ -201,7 +200,7 @@ def test_reconciliation_and_rebuild_never_cross_tenants(world):
 def test_a_time_zone_change_re_dates_responses_and_rebuilds(world, django_capture_on_commit_callbacks):
     version = SurveyVersionFactory(survey=SurveyFactory(tenant=world.a))
     with tenant_context(world.a):
-        ResponseFactory(version=version, submitted_at=datetime(2026, 6, 1, 22, 30, tzinfo=dt_timezone.utc))  # 2 June in Brussels
+        ResponseFactory(version=version, submitted_at=datetime(2026, 6, 1, 22, 30, tzinfo=UTC))  # 2 June in Brussels
     rollups.rollups_rebuild(world.a)
     with tenant_context(world.a), django_capture_on_commit_callbacks(execute=True):
         tenant_update(tenant=world.a, acting_user=world.alice, data={"time_zone": "America/New_York"})
@@ -216,7 +215,7 @@ def test_the_funnel_counts_invitations_by_their_day(world):
         for status, opened, responded in [("sent", False, False), ("opened", True, False), ("responded", True, True),
                                           ("bounced", False, False), ("failed", False, False), ("queued", False, False),
                                           ("skipped", False, False)]:
-            now = datetime.now(dt_timezone.utc)
+            now = datetime.now(UTC)
             InvitationFactory(survey=survey, status=status, opened_at=now if opened else None, responded_at=now if responded else None)
     funnel_rebuild(world.a)
     with tenant_context(world.a):
@@ -251,7 +250,7 @@ def test_concurrent_refreshes_of_one_day_never_lose_an_increment(world):
     its commit (as the on-commit task does). The final state equals the rows exactly."""
     rng = random.Random(7)
     w = make_metric_world(world.a, rng)
-    start = datetime(2026, 6, 30, 22, tzinfo=dt_timezone.utc)  # 1 July, 00:00 in Brussels
+    start = datetime(2026, 6, 30, 22, tzinfo=UTC)  # 1 July, 00:00 in Brussels
     errors = []
 
     def writer(seed):
