@@ -1,0 +1,517 @@
+"""Churn risk per client, 0–100, with its top 3 reasons in words (METRICS.md "Churn risk").
+
+**Features** (`client_features`), each computed *as of* a tenant-local date (events up to the end of
+that day), for many clients at once with three set-based queries (responses, interactions,
+invitations; Postgres laterals keyed by a (client, cutoff) array, so no per-client query):
+
+- latest NPS category (detractor 0–6 / passive 7–8 / promoter 9–10 / no NPS answer yet), as
+  indicators `nps_detractor`, `nps_promoter`, `nps_none` (passive is the baseline);
+- `nps_trend`, `csat_trend`: newest − oldest of the client's last 3 answers (0 with fewer than 2);
+- `days_since_interaction`, `days_since_response`: days since the last logged interaction / counted
+  survey answer (`is_bot = False`); with none, days since the client became active; capped at 365;
+- `survey_silence`: share of the survey invitations delivered to the client in the 180 days before
+  (status sent/opened/responded/expired, created at least 7 days before, a grace period to answer)
+  that had no answer by then;
+- `open_follow_ups`: interactions with a follow-up not done by then (capped at 10);
+- `negative_share`: share of the interactions of the last 90 days that were negative (VADER
+  text_sentiment < −0.05 or staff_sentiment negative);
+- `tenure_years`: years since active_from (capped at 10).
+
+**Scores.** With ≥ 30 churned and ≥ 30 retained clients (`MIN_PER_CLASS`) a per-tenant regularised
+logistic regression (`fit_model`: scikit-learn, L2, C = 1, balanced class weights, standardised
+features, fixed random_state) is fitted on a stratified 70/30 split; the held-out ROC AUC is stored on
+the ChurnModel row, and the model fitted on the 70% is the one that scores (so the stored AUC is
+exactly that model's). Score = round(100 × predicted probability). Reasons = the 3 feature groups
+with the largest positive contributions (coefficient × standardised value; the three NPS-category
+indicators form one group). Otherwise the documented rules (`RULES`, `rule_score`) give the score and
+the reasons are the rules that added the most points.
+
+**Training rows.** Churned clients: features as of `HORIZON_DAYS` before their churn date (what was
+visible before they left), those that churned in the last `LOOKBACK_DAYS` and were already active then.
+Retained: every active client, as of today. At most `MAX_TRAINING_ROWS` rows (half of them at most
+churned), sampled with a fixed seed, which bounds both the queries and the fit on large tenants.
+
+**Bands**: high ≥ 60, medium ≥ 30, else low.
+
+**Refresh** (`churn_risk_refresh`): scores every active client (status active, no churn date, active
+from today or earlier) and upserts its ClientHealth row in one transaction under a per-tenant lock;
+rows of clients no longer active (churned since, back to prospect, …) are **deleted**, and
+`churn_risk_list` also hides a client that churned after the last refresh. A retry leaves the same
+rows (same ids and content; only computed_at moves). Each refresh records a ChurnModel row (the
+newest is_current).
+
+The feature queries use Postgres (laterals, arrays); on SQLite churn risk is unavailable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.core.dates import day_start, local_today
+from apps.tenancy.context import require_current_tenant
+
+HORIZON_DAYS = 30
+LOOKBACK_DAYS = 3 * 365
+MIN_PER_CLASS = 30
+MAX_TRAINING_ROWS = 20_000
+TEST_SIZE = 0.3
+RANDOM_STATE = 0
+HIGH, MEDIUM = 60, 30
+DAYS_CAP = 365
+SILENCE_WINDOW_DAYS, SILENCE_GRACE_DAYS = 180, 7
+RECENT_DAYS = 90
+NEGATIVE_TEXT = -0.05
+_LOCK_NAMESPACE = 0x4348  # "CH": (namespace, tenant_id) advisory lock of a tenant's refresh
+
+MODEL_FEATURES = [
+    "nps_detractor", "nps_promoter", "nps_none", "nps_trend", "csat_trend", "days_since_interaction",
+    "days_since_response", "survey_silence", "open_follow_ups", "negative_share", "tenure_years",
+]
+GROUPS = {"nps_detractor": "nps_category", "nps_promoter": "nps_category", "nps_none": "nps_category", "tenure_years": "tenure"}
+
+# The rule-based score: points per rule (summed, capped at 100). Documented here and in the reasons.
+RULES = {
+    "nps_category": "latest NPS answer a detractor (0–6): 30; a passive (7–8) or no NPS answer yet: 10",
+    "nps_trend": "NPS falling over the last 3 answers: 4 per point of fall, at most 16",
+    "csat_trend": "CSAT falling over the last 3 answers: 5 per point of fall, at most 10",
+    "days_since_interaction": "no interaction for 60 days: 10; for 120 days: 20",
+    "days_since_response": "no survey answer for 180 days: 10",
+    "survey_silence": "invitations of the last 6 months unanswered: 15 × the unanswered share",
+    "open_follow_ups": "open follow-ups: 5 each, at most 15",
+    "negative_share": "negative interactions in the last 90 days: 20 × their share",
+    "tenure": "client for less than 180 days: 5",
+}
+
+
+# --- features -----------------------------------------------------------------------------------
+
+_RESPONSES_SQL = """
+WITH a AS (SELECT * FROM unnest(%(ids)s::bigint[], %(cutoffs)s::timestamptz[]) AS a(client_id, cutoff))
+SELECT a.client_id, (lr.last_at AT TIME ZONE %(tz)s)::date, n.scores, c.scores
+FROM a
+LEFT JOIN LATERAL (
+    SELECT max(r.submitted_at) AS last_at FROM surveys_response r
+    WHERE r.tenant_id = %(tenant)s AND r.client_id = a.client_id AND NOT r.is_bot AND r.submitted_at < a.cutoff
+) lr ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(x.nps ORDER BY x.submitted_at DESC, x.id DESC) AS scores FROM (
+        SELECT r.nps, r.submitted_at, r.id FROM surveys_response r
+        WHERE r.tenant_id = %(tenant)s AND r.client_id = a.client_id AND NOT r.is_bot AND r.submitted_at < a.cutoff
+          AND r.nps IS NOT NULL
+        ORDER BY r.submitted_at DESC, r.id DESC LIMIT 3) x
+) n ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(x.csat ORDER BY x.submitted_at DESC, x.id DESC) AS scores FROM (
+        SELECT r.csat, r.submitted_at, r.id FROM surveys_response r
+        WHERE r.tenant_id = %(tenant)s AND r.client_id = a.client_id AND NOT r.is_bot AND r.submitted_at < a.cutoff
+          AND r.csat IS NOT NULL
+        ORDER BY r.submitted_at DESC, r.id DESC LIMIT 3) x
+) c ON true
+"""
+
+_INTERACTIONS_SQL = """
+WITH a AS (SELECT * FROM unnest(%(ids)s::bigint[], %(cutoffs)s::timestamptz[]) AS a(client_id, cutoff))
+SELECT a.client_id, (i.last_at AT TIME ZONE %(tz)s)::date, i.recent, i.negative, i.open_follow_ups
+FROM a
+JOIN LATERAL (
+    SELECT max(x.occurred_at) AS last_at,
+           count(*) FILTER (WHERE x.occurred_at >= a.cutoff - make_interval(days => %(recent)s)) AS recent,
+           count(*) FILTER (WHERE x.occurred_at >= a.cutoff - make_interval(days => %(recent)s)
+                              AND (x.text_sentiment < %(negative)s OR x.staff_sentiment < 0)) AS negative,
+           count(*) FILTER (WHERE x.follow_up AND (x.follow_up_done_at IS NULL OR x.follow_up_done_at >= a.cutoff)) AS open_follow_ups
+    FROM touchpoints_interaction x
+    WHERE x.tenant_id = %(tenant)s AND x.client_id = a.client_id AND x.occurred_at < a.cutoff
+) i ON true
+"""
+
+# Invitations have no (tenant, client) index: one hash join and a GROUP BY rather than laterals.
+_INVITATIONS_SQL = """
+WITH a AS (SELECT * FROM unnest(%(ids)s::bigint[], %(cutoffs)s::timestamptz[]) AS a(client_id, cutoff))
+SELECT a.client_id, count(*),
+       count(*) FILTER (WHERE v.responded_at IS NULL OR v.responded_at >= a.cutoff)
+FROM a JOIN surveys_invitation v ON v.client_id = a.client_id
+WHERE v.tenant_id = %(tenant)s AND v.status = ANY(%(statuses)s)
+  AND v.created_at >= a.cutoff - make_interval(days => %(window)s)
+  AND v.created_at < a.cutoff - make_interval(days => %(grace)s)
+GROUP BY a.client_id
+"""
+
+
+def _clients() -> pd.DataFrame:
+    """Every client that is not a prospect: id, active_from, churned_on, status (one query)."""
+    from apps.clients.models import Client
+
+    rows = Client.objects.exclude(status=Client.Status.PROSPECT).values_list("id", "active_from", "churned_on", "status")
+    frame = pd.DataFrame.from_records(list(rows), columns=["client_id", "active_from", "churned_on", "status"])
+    return frame.set_index("client_id").sort_index()
+
+
+def _query(sql: str, params: dict) -> list[tuple]:
+    if connection.vendor != "postgresql":
+        raise NotImplementedError("Churn risk features need PostgreSQL.")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _trend(scores) -> tuple[int, float, float | None, float | None]:
+    """(count, newest − oldest of the last ≤3 answers or 0, newest, oldest) from a newest-first list."""
+    if not scores:
+        return 0, 0.0, None, None
+    newest, oldest = float(scores[0]), float(scores[-1])
+    return len(scores), (newest - oldest if len(scores) >= 2 else 0.0), newest, oldest
+
+
+def client_features(tenant, as_of: date | Mapping[int, date], *, clients: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Features of METRICS.md "Churn risk" (listed in the module docstring), one row per client,
+    indexed by client id. `as_of` is one tenant-local date (then: every client active on that day) or
+    a mapping client id → date (training: each churned client as of its own date). Events up to the
+    end of the as-of day count. Three queries, whatever the number of clients.
+
+    Columns: MODEL_FEATURES plus the raw facts the reasons quote (nps_latest, nps_oldest, nps_count,
+    csat_*, interaction_days, response_days, invited, unanswered, recent_interactions,
+    negative_interactions, tenure_days, as_of)."""
+    from apps.surveys.models import Invitation
+
+    if require_current_tenant().pk != tenant.pk:
+        raise ValueError("client_features runs with its tenant active")
+    clients = _clients() if clients is None else clients
+    if isinstance(as_of, date):
+        af = clients["active_from"]
+        active = (af <= as_of) & clients["churned_on"].map(lambda d: d is None or pd.isna(d) or d > as_of)
+        as_of_by_client = {int(cid): as_of for cid in clients.index[active.to_numpy()]}
+    else:
+        as_of_by_client = {int(cid): d for cid, d in as_of.items() if cid in clients.index}
+
+    ids = sorted(as_of_by_client)
+    frame = pd.DataFrame(index=pd.Index(ids, name="client_id"))
+    frame["as_of"] = [as_of_by_client[cid] for cid in ids]
+    frame["active_from"] = clients.loc[ids, "active_from"].to_numpy() if ids else []
+    if not ids:
+        for column in MODEL_FEATURES:
+            frame[column] = pd.Series(dtype=float)
+        return frame
+
+    tz = tenant.time_zone
+    cutoffs = [day_start(tz, d + timedelta(days=1)) for d in frame["as_of"]]
+    params = {"ids": ids, "cutoffs": cutoffs, "tz": tz, "tenant": tenant.pk, "recent": RECENT_DAYS, "negative": NEGATIVE_TEXT,
+              "window": SILENCE_WINDOW_DAYS, "grace": SILENCE_GRACE_DAYS,
+              "statuses": [Invitation.Status.SENT, Invitation.Status.OPENED, Invitation.Status.RESPONDED, Invitation.Status.EXPIRED]}
+
+    responses = {row[0]: row[1:] for row in _query(_RESPONSES_SQL, params)}
+    interactions = {row[0]: row[1:] for row in _query(_INTERACTIONS_SQL, params)}
+    invitations = {row[0]: row[1:] for row in _query(_INVITATIONS_SQL, params)}
+
+    records = []
+    for cid, as_of_day, active_from in zip(ids, frame["as_of"], frame["active_from"], strict=True):
+        last_response, nps_scores, csat_scores = responses.get(cid, (None, None, None))
+        last_interaction, recent, negative, open_follow_ups = interactions.get(cid, (None, 0, 0, 0))
+        invited, unanswered = invitations.get(cid, (0, 0))
+        tenure_days = max((as_of_day - active_from).days, 0)
+        nps_count, nps_trend, nps_latest, nps_oldest = _trend(nps_scores)
+        csat_count, csat_trend, csat_latest, csat_oldest = _trend(csat_scores)
+        interaction_days = (as_of_day - last_interaction).days if last_interaction else None
+        response_days = (as_of_day - last_response).days if last_response else None
+        records.append({
+            "nps_detractor": float(nps_latest is not None and nps_latest <= 6),
+            "nps_promoter": float(nps_latest is not None and nps_latest >= 9),
+            "nps_none": float(nps_latest is None),
+            "nps_trend": nps_trend,
+            "csat_trend": csat_trend,
+            "days_since_interaction": float(min(tenure_days if interaction_days is None else interaction_days, DAYS_CAP)),
+            "days_since_response": float(min(tenure_days if response_days is None else response_days, DAYS_CAP)),
+            "survey_silence": unanswered / invited if invited else 0.0,
+            "open_follow_ups": float(min(open_follow_ups or 0, 10)),
+            "negative_share": negative / recent if recent else 0.0,
+            "tenure_years": min(tenure_days / 365.25, 10.0),
+            "nps_latest": nps_latest, "nps_oldest": nps_oldest, "nps_count": nps_count,
+            "csat_latest": csat_latest, "csat_oldest": csat_oldest, "csat_count": csat_count,
+            "interaction_days": interaction_days, "response_days": response_days,
+            "invited": int(invited), "unanswered": int(unanswered),
+            "recent_interactions": int(recent or 0), "negative_interactions": int(negative or 0),
+            "open_follow_up_count": int(open_follow_ups or 0), "tenure_days": tenure_days,
+        })
+    return frame.join(pd.DataFrame.from_records(records, index=frame.index))
+
+
+# --- reasons in words ---------------------------------------------------------------------------
+
+def _n(x) -> int | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else int(x)
+
+
+def _plural(k: int, word: str) -> str:
+    return f"{k} {word}" + ("" if k == 1 else "s")
+
+
+def _tenure_words(days: int) -> str:
+    if days < 90:
+        return _plural(days, "day")
+    if days < 730:
+        return _plural(days // 30, "month")
+    return _plural(days // 365, "year")
+
+
+def reason_text(group: str, f: Mapping) -> str:
+    """A reason a CX lead reads, from the client's raw facts (`f`: one row of client_features)."""
+    if group == "nps_category":
+        latest = _n(f.get("nps_latest"))
+        if latest is None:
+            return "No NPS answer yet"
+        kind = "a detractor" if latest <= 6 else "a passive" if latest <= 8 else "a promoter"
+        return f"Last NPS answer was {kind} ({latest}/10)"
+    if group in ("nps_trend", "csat_trend"):
+        name, top = ("NPS", 10) if group == "nps_trend" else ("CSAT", 5)
+        prefix = group.split("_")[0]
+        count, newest, oldest = _n(f.get(f"{prefix}_count")) or 0, _n(f.get(f"{prefix}_latest")), _n(f.get(f"{prefix}_oldest"))
+        if count < 2:
+            return f"Fewer than 2 {name} answers, no trend yet"
+        if newest < oldest:
+            return f"{name} fell from {oldest} to {newest}/{top} over the last {count} answers"
+        if newest > oldest:
+            return f"{name} rose from {oldest} to {newest}/{top} over the last {count} answers"
+        return f"{name} unchanged at {newest}/{top} over the last {count} answers"
+    if group in ("days_since_interaction", "days_since_response"):
+        what = "interaction" if group == "days_since_interaction" else "survey answer"
+        days = _n(f.get("interaction_days" if group == "days_since_interaction" else "response_days"))
+        if days is None:
+            return f"No {what} since becoming a client {_tenure_words(_n(f.get('tenure_days')) or 0)} ago"
+        if days >= 30:
+            return f"No {what} for {days} days"
+        return f"Last {what} {_plural(days, 'day')} ago"
+    if group == "survey_silence":
+        invited, unanswered = _n(f.get("invited")) or 0, _n(f.get("unanswered")) or 0
+        if not invited:
+            return "No survey invitations in the last 6 months"
+        return f"{unanswered} of {_plural(invited, 'survey invitation')} in the last 6 months unanswered"
+    if group == "open_follow_ups":
+        k = _n(f.get("open_follow_up_count")) or 0
+        return _plural(k, "open follow-up") if k else "No open follow-ups"
+    if group == "negative_share":
+        recent, negative = _n(f.get("recent_interactions")) or 0, _n(f.get("negative_interactions")) or 0
+        if not recent:
+            return "No interactions in the last 90 days"
+        return f"{negative} of {_plural(recent, 'interaction')} in the last 90 days negative"
+    if group == "tenure":
+        return f"Client for {_tenure_words(_n(f.get('tenure_days')) or 0)}"
+    raise ValueError(group)
+
+
+# --- the rules ----------------------------------------------------------------------------------
+
+def _rule_points(f: Mapping) -> dict[str, int]:
+    points = {}
+    latest = _n(f.get("nps_latest"))
+    points["nps_category"] = 10 if latest is None else 30 if latest <= 6 else 10 if latest <= 8 else 0
+    points["nps_trend"] = min(16, round(4 * max(0.0, -float(f.get("nps_trend") or 0))))
+    points["csat_trend"] = min(10, round(5 * max(0.0, -float(f.get("csat_trend") or 0))))
+    idle = float(f.get("days_since_interaction") or 0)
+    points["days_since_interaction"] = 20 if idle >= 120 else 10 if idle >= 60 else 0
+    points["days_since_response"] = 10 if float(f.get("days_since_response") or 0) >= 180 else 0
+    points["survey_silence"] = round(15 * float(f.get("survey_silence") or 0))
+    points["open_follow_ups"] = min(15, 5 * (_n(f.get("open_follow_up_count")) or 0))
+    points["negative_share"] = round(20 * float(f.get("negative_share") or 0))
+    points["tenure"] = 5 if (_n(f.get("tenure_days")) or 0) < 180 else 0
+    return points
+
+
+def rule_score(features: Mapping) -> tuple[int, list[dict]]:
+    """The documented rule-based score (`RULES`): the points of every rule that applies, summed and
+    capped at 100; reasons = the (at most) 3 rules that added the most points, in words."""
+    points = _rule_points(features)
+    score = min(100, sum(points.values()))
+    ranked = sorted(((p, g) for g, p in points.items() if p > 0), key=lambda item: (-item[0], list(points).index(item[1])))
+    reasons = [{"code": g, "text": reason_text(g, features), "weight": float(p)} for p, g in ranked[:3]]
+    return score, reasons
+
+
+def band_of(score: int) -> str:
+    return "high" if score >= HIGH else "medium" if score >= MEDIUM else "low"
+
+
+# --- the model ----------------------------------------------------------------------------------
+
+@dataclass
+class ChurnFit:
+    """A fitted churn model: the pipeline fitted on the training split and its held-out AUC."""
+
+    pipeline: object
+    features: list[str]
+    auc: float
+    n_test: int
+    n_churned: int
+    n_retained: int
+    coefficients: dict = field(default_factory=dict)
+
+    def score(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[list[dict]]]:
+        """Scores 0–100 and, per row, the top 3 positive contributions (coef × standardised value)
+        grouped as in GROUPS, in words."""
+        if frame.empty:
+            return np.zeros(0, dtype=int), []
+        x = frame[self.features].to_numpy(dtype=float)
+        scaler, model = self.pipeline.named_steps["scale"], self.pipeline.named_steps["model"]
+        probabilities = self.pipeline.predict_proba(x)[:, 1]
+        contributions = scaler.transform(x) * model.coef_[0]
+        groups = [GROUPS.get(name, name) for name in self.features]
+        names = list(dict.fromkeys(groups))
+        by_group = np.zeros((len(frame), len(names)))
+        for j, g in enumerate(groups):
+            by_group[:, names.index(g)] += contributions[:, j]
+        reasons = []
+        records = frame.to_dict("records")
+        for row, facts in zip(by_group, records, strict=True):
+            order = sorted((k for k in range(len(names)) if row[k] > 1e-9), key=lambda k: -row[k])[:3]
+            reasons.append([{"code": names[k], "text": reason_text(names[k], facts), "weight": round(float(row[k]), 3)} for k in order])
+        return np.rint(100 * probabilities).astype(int), reasons
+
+
+def fit_model(frame: pd.DataFrame, labels) -> ChurnFit | None:
+    """A regularised logistic regression (scikit-learn: L2, C = 1, class_weight balanced, standardised
+    features, lbfgs, random_state fixed) on a stratified 70/30 split, with the ROC AUC of the held-out
+    30% — when there are ≥ MIN_PER_CLASS churned (label 1) and retained (label 0) rows; else None (the
+    caller uses the rules)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    y = np.asarray(labels, dtype=int)
+    n_churned, n_retained = int(y.sum()), int(len(y) - y.sum())
+    if n_churned < MIN_PER_CLASS or n_retained < MIN_PER_CLASS:
+        return None
+    x = frame[MODEL_FEATURES].to_numpy(dtype=float)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=TEST_SIZE, stratify=y, random_state=RANDOM_STATE)
+    pipeline = Pipeline([
+        ("scale", StandardScaler()),
+        ("model", LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000, random_state=RANDOM_STATE)),
+    ])
+    pipeline.fit(x_train, y_train)
+    auc = float(roc_auc_score(y_test, pipeline.predict_proba(x_test)[:, 1]))
+    model = pipeline.named_steps["model"]
+    coefficients = {name: round(float(c), 6) for name, c in zip(MODEL_FEATURES, model.coef_[0], strict=True)}
+    coefficients["intercept"] = round(float(model.intercept_[0]), 6)
+    return ChurnFit(pipeline=pipeline, features=list(MODEL_FEATURES), auc=auc, n_test=len(y_test),
+                    n_churned=n_churned, n_retained=n_retained, coefficients=coefficients)
+
+
+def training_set(tenant, clients: pd.DataFrame, current: pd.DataFrame, today: date) -> tuple[pd.DataFrame, np.ndarray, int, int]:
+    """Rows and labels (1 = churned) to fit on, and how many churned / retained clients were usable.
+    Churned: as of HORIZON_DAYS before the churn date, for clients that churned within LOOKBACK_DAYS
+    and were already active then. Retained: `current` (the active clients' features as of today).
+    Capped at MAX_TRAINING_ROWS (at most half churned), a seeded sample. With fewer than
+    MIN_PER_CLASS of either, no rows (the rules score) and no feature query."""
+    churned = clients[clients["churned_on"].notna()].copy()
+    churned["as_of"] = churned["churned_on"].map(lambda d: d - timedelta(days=HORIZON_DAYS))
+    churned = churned[(churned["churned_on"] <= today) & (churned["churned_on"] >= today - timedelta(days=LOOKBACK_DAYS))
+                      & (churned["as_of"] >= churned["active_from"])]
+    usable_churned, usable_retained = len(churned), len(current)
+    if usable_churned < MIN_PER_CLASS or usable_retained < MIN_PER_CLASS:
+        return pd.DataFrame(), np.zeros(0, dtype=int), usable_churned, usable_retained
+    retained = current
+    if len(churned) + len(retained) > MAX_TRAINING_ROWS:
+        take_churned = min(len(churned), MAX_TRAINING_ROWS // 2)
+        churned = churned.sample(n=take_churned, random_state=RANDOM_STATE).sort_index()
+        retained = retained.sample(n=min(len(retained), MAX_TRAINING_ROWS - take_churned), random_state=RANDOM_STATE).sort_index()
+    churned_features = client_features(tenant, dict(zip(churned.index, churned["as_of"], strict=True)), clients=clients)
+    frame = pd.concat([churned_features, retained])
+    labels = np.concatenate([np.ones(len(churned_features), dtype=int), np.zeros(len(retained), dtype=int)])
+    return frame, labels, usable_churned, usable_retained
+
+
+# --- refresh and list ---------------------------------------------------------------------------
+
+def _json_facts(facts: Mapping) -> dict:
+    out = {}
+    for key, value in facts.items():
+        if isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, (np.integer,)):
+            value = int(value)
+        elif isinstance(value, (float, np.floating)):
+            value = None if math.isnan(value) else round(float(value), 4)
+        out[key] = value
+    return out
+
+
+def _lock(tenant) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, tenant.pk])
+
+
+def churn_risk_refresh(tenant, *, today: date | None = None) -> dict:
+    """Score every active client (METRICS.md "Churn risk"; method and rules in the module docstring)
+    and write its ClientHealth row: one transaction, one per-tenant lock, bulk upsert on (tenant,
+    client), rows of clients no longer active deleted, a ChurnModel row recorded. Idempotent: a retry
+    leaves the same rows. Returns {"method", "scored", "removed", "n_churned", "n_retained", "auc",
+    "n_test", "model"}."""
+    from apps.metrics.models import ChurnModel, ClientHealth
+
+    if require_current_tenant().pk != tenant.pk:
+        raise ValueError("churn_risk_refresh runs with its tenant active")
+    today = today or local_today(tenant.time_zone)
+    with transaction.atomic():
+        _lock(tenant)
+        clients = _clients()
+        current = client_features(tenant, today, clients=clients)
+        current = current[(clients.loc[current.index, "status"] == "active").to_numpy()] if len(current) else current
+        frame, labels, n_churned, n_retained = training_set(tenant, clients, current, today)
+        fit = fit_model(frame, labels) if len(frame) else None
+        if fit is not None:  # the rows it was fitted on (after the cap)
+            n_churned, n_retained = fit.n_churned, fit.n_retained
+
+        if fit is not None:
+            scores, reasons = fit.score(current)
+            method = ClientHealth.Method.MODEL
+        else:
+            results = [rule_score(facts) for facts in current.to_dict("records")]
+            scores = [score for score, _ in results]
+            reasons = [why for _, why in results]
+            method = ClientHealth.Method.RULES
+
+        computed_at = timezone.now()
+        columns = [c for c in current.columns if c not in ("active_from",)]
+        rows = [
+            ClientHealth(tenant=tenant, client_id=int(cid), score=int(score), band=band_of(int(score)), method=method, reasons=why,
+                         features=_json_facts(facts), computed_at=computed_at)
+            for cid, score, why, facts in zip(current.index, scores, reasons, current[columns].to_dict("records"), strict=True)
+        ]
+        ClientHealth.objects.bulk_create(rows, batch_size=1000, update_conflicts=True, unique_fields=["tenant", "client"],
+                                         update_fields=["score", "band", "method", "reasons", "features", "computed_at"])
+        removed, _ = ClientHealth.objects.exclude(computed_at=computed_at).delete()
+
+        ChurnModel.objects.filter(is_current=True).update(is_current=False)
+        model = ChurnModel.objects.create(
+            tenant=tenant, fitted_at=computed_at, method=method, n_churned=n_churned, n_retained=n_retained,
+            auc=fit.auc if fit else None, n_test=fit.n_test if fit else 0,
+            features=list(MODEL_FEATURES) if fit else list(RULES), coefficients=fit.coefficients if fit else {}, is_current=True,
+        )
+    return {"method": str(method), "scored": len(rows), "removed": removed, "n_churned": n_churned, "n_retained": n_retained,
+            "auc": fit.auc if fit else None, "n_test": fit.n_test if fit else 0, "model": str(model.uuid)}
+
+
+def churn_risk_list(tenant, *, segment_id: int | None = None, owner_id: int | None = None, band: str | None = None):
+    """ClientHealth rows of the active tenant, client select_related, riskiest first (score desc, then
+    client id), optionally of one segment / owner (Membership id) / band. A client that churned since
+    the last refresh is left out (its row goes at the next refresh)."""
+    from apps.metrics.models import ClientHealth
+
+    if require_current_tenant().pk != tenant.pk:
+        raise ValueError("churn_risk_list runs with its tenant active")
+    rows = ClientHealth.objects.select_related("client").filter(client__churned_on__isnull=True).exclude(client__status="churned")
+    if segment_id is not None:
+        rows = rows.filter(client__segment_id=segment_id)
+    if owner_id is not None:
+        rows = rows.filter(client__owner_id=owner_id)
+    if band is not None:
+        rows = rows.filter(band=band)
+    return rows.order_by("-score", "client_id")
