@@ -30,6 +30,7 @@ tenant_api = [
     path("", include("apps.surveys.api_urls")),
     path("", include("apps.surveys.distribution_api_urls")),
     path("", include("apps.surveys.response_api_urls")),
+    path("", include("apps.metrics.api_urls")),
 ]
 
 urlpatterns = [
