@@ -186,6 +186,7 @@ class RollupRun(TenantScopedModel, TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [*TenantScopedModel.Meta.constraints]
         indexes = [models.Index(fields=["tenant", "-created_at"], name="metrics_run_recent")]
 
 
@@ -235,4 +236,5 @@ class ChurnModel(TenantScopedModel):
 
     class Meta:
         ordering = ["-fitted_at"]
+        constraints = [*TenantScopedModel.Meta.constraints]
         indexes = [models.Index(fields=["tenant", "-fitted_at"], name="metrics_model_recent")]

@@ -167,6 +167,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=30, hour=2),
         "options": {"expires": 6 * 60 * 60},
     },
+    "refresh-churn-risk": {
+        "task": "apps.metrics.churn_tasks.fan_out_refresh_churn_risk",
+        "schedule": crontab(minute=40, hour=3),
+        "options": {"expires": 6 * 60 * 60},
+    },
     "create-recurring-survey-invitations": {
         "task": "apps.surveys.tasks.fan_out_create_recurring_invitations",
         "schedule": crontab(minute=5, hour=8),

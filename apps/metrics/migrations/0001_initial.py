@@ -208,6 +208,14 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('tenant', 'journey_id', 'from_stage_id', 'to_stage_id', 'day'), name='metrics_transition_key')],
             },
         ),
+        migrations.AddConstraint(
+            model_name='churnmodel',
+            constraint=models.UniqueConstraint(fields=('tenant', 'uuid'), name='metrics_churnmodel_tenant_uuid'),
+        ),
+        migrations.AddConstraint(
+            model_name='rolluprun',
+            constraint=models.UniqueConstraint(fields=('tenant', 'uuid'), name='metrics_rolluprun_tenant_uuid'),
+        ),
         EnableRLS("responsecell"),
         EnableRLS("responserollup"),
         EnableRLS("transitionrollup"),
