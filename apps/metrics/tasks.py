@@ -8,8 +8,11 @@ from datetime import date
 
 from celery import shared_task
 
-from apps.metrics import churn_tasks  # noqa: F401  (registers the churn-risk tasks with the worker)
-from apps.metrics import funnel, rollups
+from apps.metrics import (
+    churn_tasks,  # noqa: F401  (registers the churn-risk tasks with the worker)
+    funnel,
+    rollups,
+)
 from apps.surveys.models import Response
 from apps.tenancy.models import Tenant
 from apps.tenancy.tasks import fan_out, tenant_task
