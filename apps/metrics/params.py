@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from rest_framework.exceptions import ValidationError
@@ -93,9 +93,6 @@ class MetricFilters:
         """The attribution filters given: {dimension: id or channel code}."""
         names = (*UUID_FILTERS, "channel")
         return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
-
-    def previous(self) -> MetricFilters:
-        return replace(self, first=self.previous_first, last=self.previous_last)
 
 
 def optional(params, name: str) -> str | None:
