@@ -27,7 +27,7 @@ from tests.factories import (
     TouchpointFactory,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 D = date.fromisoformat
 

@@ -36,6 +36,7 @@ from apps.accounts.models import User
 from apps.clients.models import Client, Contact, Segment
 from apps.core.demo_surveys import seed_surveys
 from apps.journeys.models import Journey, Stage, StageTouchpoint
+from apps.metrics.churn_risk import churn_risk_refresh
 from apps.metrics.funnel import funnel_rebuild
 from apps.metrics.rollups import rollups_rebuild
 from apps.tenancy.context import tenant_context
@@ -757,6 +758,7 @@ def seed_demo(*, tenants: list[DemoTenant] | None = None, today: date | None = N
             # Issue 6: the history was written in bulk, so build its rollups and funnel once (idempotent).
             rollups_rebuild(tenant)
             funnel_rebuild(tenant)
+            churn_risk_refresh(tenant)  # ClientHealth for the dashboards (rules, or the model with ≥ 30 churned and retained)
             counts = {
                 "clients": Client.objects.count(), "contacts": Contact.objects.count(), "touchpoints": Touchpoint.objects.count(),
                 "journeys": Journey.objects.count(), "stages": Stage.objects.count(), "placements": StageTouchpoint.objects.count(),

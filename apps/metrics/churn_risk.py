@@ -1,8 +1,9 @@
 """Churn risk per client, 0–100, with its top 3 reasons in words (METRICS.md "Churn risk").
 
 **Features** (`client_features`), each computed *as of* a tenant-local date (events up to the end of
-that day), for many clients at once with three set-based queries (responses, interactions,
-invitations; Postgres laterals keyed by a (client, cutoff) array, so no per-client query):
+that day), for many clients at once: three ORM reads of the needed columns (responses,
+interactions, invitations), then pandas against each client's cutoff (no per-client query or loop;
+one implementation for Postgres and SQLite):
 
 - latest NPS category (detractor 0–6 / passive 7–8 / promoter 9–10 / no NPS answer yet), as
   indicators `nps_detractor`, `nps_promoter`, `nps_none` (passive is the baseline);
@@ -40,7 +41,8 @@ rows of clients no longer active (churned since, back to prospect, …) are **de
 rows (same ids and content; only computed_at moves). Each refresh records a ChurnModel row (the
 newest is_current).
 
-The feature queries use Postgres (laterals, arrays); on SQLite churn risk is unavailable.
+Works on Postgres and SQLite alike (the demo scores its clients); only the refresh's advisory lock is
+Postgres-only (SQLite serialises writers anyway).
 """
 
 from __future__ import annotations
@@ -93,56 +95,10 @@ RULES = {
 
 # --- features -----------------------------------------------------------------------------------
 
-_RESPONSES_SQL = """
-WITH a AS (SELECT * FROM unnest(%(ids)s::bigint[], %(cutoffs)s::timestamptz[]) AS a(client_id, cutoff))
-SELECT a.client_id, (lr.last_at AT TIME ZONE %(tz)s)::date, n.scores, c.scores
-FROM a
-LEFT JOIN LATERAL (
-    SELECT max(r.submitted_at) AS last_at FROM surveys_response r
-    WHERE r.tenant_id = %(tenant)s AND r.client_id = a.client_id AND NOT r.is_bot AND r.submitted_at < a.cutoff
-) lr ON true
-LEFT JOIN LATERAL (
-    SELECT array_agg(x.nps ORDER BY x.submitted_at DESC, x.id DESC) AS scores FROM (
-        SELECT r.nps, r.submitted_at, r.id FROM surveys_response r
-        WHERE r.tenant_id = %(tenant)s AND r.client_id = a.client_id AND NOT r.is_bot AND r.submitted_at < a.cutoff
-          AND r.nps IS NOT NULL
-        ORDER BY r.submitted_at DESC, r.id DESC LIMIT 3) x
-) n ON true
-LEFT JOIN LATERAL (
-    SELECT array_agg(x.csat ORDER BY x.submitted_at DESC, x.id DESC) AS scores FROM (
-        SELECT r.csat, r.submitted_at, r.id FROM surveys_response r
-        WHERE r.tenant_id = %(tenant)s AND r.client_id = a.client_id AND NOT r.is_bot AND r.submitted_at < a.cutoff
-          AND r.csat IS NOT NULL
-        ORDER BY r.submitted_at DESC, r.id DESC LIMIT 3) x
-) c ON true
-"""
-
-_INTERACTIONS_SQL = """
-WITH a AS (SELECT * FROM unnest(%(ids)s::bigint[], %(cutoffs)s::timestamptz[]) AS a(client_id, cutoff))
-SELECT a.client_id, (i.last_at AT TIME ZONE %(tz)s)::date, i.recent, i.negative, i.open_follow_ups
-FROM a
-JOIN LATERAL (
-    SELECT max(x.occurred_at) AS last_at,
-           count(*) FILTER (WHERE x.occurred_at >= a.cutoff - make_interval(days => %(recent)s)) AS recent,
-           count(*) FILTER (WHERE x.occurred_at >= a.cutoff - make_interval(days => %(recent)s)
-                              AND (x.text_sentiment < %(negative)s OR x.staff_sentiment < 0)) AS negative,
-           count(*) FILTER (WHERE x.follow_up AND (x.follow_up_done_at IS NULL OR x.follow_up_done_at >= a.cutoff)) AS open_follow_ups
-    FROM touchpoints_interaction x
-    WHERE x.tenant_id = %(tenant)s AND x.client_id = a.client_id AND x.occurred_at < a.cutoff
-) i ON true
-"""
-
-# Invitations have no (tenant, client) index: one hash join and a GROUP BY rather than laterals.
-_INVITATIONS_SQL = """
-WITH a AS (SELECT * FROM unnest(%(ids)s::bigint[], %(cutoffs)s::timestamptz[]) AS a(client_id, cutoff))
-SELECT a.client_id, count(*),
-       count(*) FILTER (WHERE v.responded_at IS NULL OR v.responded_at >= a.cutoff)
-FROM a JOIN surveys_invitation v ON v.client_id = a.client_id
-WHERE v.tenant_id = %(tenant)s AND v.status = ANY(%(statuses)s)
-  AND v.created_at >= a.cutoff - make_interval(days => %(window)s)
-  AND v.created_at < a.cutoff - make_interval(days => %(grace)s)
-GROUP BY a.client_id
-"""
+# Above this many clients the feature reads take the tenant's rows (with a client, before the latest
+# cutoff) and keep the wanted clients in pandas, rather than an IN list of every id (SQLite caps the
+# number of query parameters; a near-complete list buys nothing on Postgres either).
+_IN_LIMIT = 900
 
 
 def _clients() -> pd.DataFrame:
@@ -154,32 +110,55 @@ def _clients() -> pd.DataFrame:
     return frame.set_index("client_id").sort_index()
 
 
-def _query(sql: str, params: dict) -> list[tuple]:
-    if connection.vendor != "postgresql":
-        raise NotImplementedError("Churn risk features need PostgreSQL.")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+def _read(queryset, columns: list[str], *, times: tuple[str, ...] = (), numbers: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The named columns of a queryset as a frame (values_list: nothing else is read). Timestamps
+    become datetime64 UTC, `numbers` float (None → NaN), so empty or all-null columns compare too."""
+    frame = pd.DataFrame.from_records(list(queryset.values_list(*columns)), columns=columns)
+    for column in times:
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    for column in numbers:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame["client_id"] = frame["client_id"].astype("int64")
+    return frame
 
 
-def _trend(scores) -> tuple[int, float, float | None, float | None]:
-    """(count, newest − oldest of the last ≤3 answers or 0, newest, oldest) from a newest-first list."""
-    if not scores:
-        return 0, 0.0, None, None
-    newest, oldest = float(scores[0]), float(scores[-1])
-    return len(scores), (newest - oldest if len(scores) >= 2 else 0.0), newest, oldest
+def _before_cutoff(frame: pd.DataFrame, cutoffs: pd.Series, at: str) -> pd.DataFrame:
+    """The rows of the wanted clients strictly before their client's cutoff, with a `cutoff` column."""
+    frame = frame.assign(cutoff=frame["client_id"].map(cutoffs))
+    return frame[frame[at] < frame["cutoff"]]  # NaT (a client not asked about) compares False
+
+
+def _last_three(responses: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Per client, over its last ≤3 answers with `column` (newest first: submitted_at, then id):
+    count, newest, oldest, trend = newest − oldest (0 with fewer than 2)."""
+    answered = responses[responses[column].notna()].sort_values(["client_id", "submitted_at", "id"], ascending=[True, False, False])
+    grouped = answered.groupby("client_id").head(3).groupby("client_id")[column]
+    out = pd.DataFrame({"count": grouped.size(), "latest": grouped.first(), "oldest": grouped.last()})
+    out["trend"] = np.where(out["count"] >= 2, out["latest"] - out["oldest"], 0.0)
+    return out
+
+
+def _local_days_between(as_of: pd.Series, moments: pd.Series, tz: str) -> pd.Series:
+    """Days from the tenant-local date of each moment (UTC) to the as-of date; NaN with no moment."""
+    local = moments.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+    return (as_of - local).dt.days
 
 
 def client_features(tenant, as_of: date | Mapping[int, date], *, clients: pd.DataFrame | None = None) -> pd.DataFrame:
     """Features of METRICS.md "Churn risk" (listed in the module docstring), one row per client,
     indexed by client id. `as_of` is one tenant-local date (then: every client active on that day) or
     a mapping client id → date (training: each churned client as of its own date). Events up to the
-    end of the as-of day count. Three queries, whatever the number of clients.
+    end of the as-of day count (before the start of the next local day: the client's cutoff).
+
+    Three ORM reads of the needed columns only (responses, interactions, invitations of the clients
+    asked about, before the latest cutoff), whatever the number of clients; every feature is then
+    computed in pandas against each client's own cutoff (vectorised; the same on Postgres and SQLite).
 
     Columns: MODEL_FEATURES plus the raw facts the reasons quote (nps_latest, nps_oldest, nps_count,
     csat_*, interaction_days, response_days, invited, unanswered, recent_interactions,
     negative_interactions, tenure_days, as_of)."""
-    from apps.surveys.models import Invitation
+    from apps.surveys.models import Invitation, Response
+    from apps.touchpoints.models import Interaction
 
     if require_current_tenant().pk != tenant.pk:
         raise ValueError("client_features runs with its tenant active")
@@ -192,7 +171,7 @@ def client_features(tenant, as_of: date | Mapping[int, date], *, clients: pd.Dat
         as_of_by_client = {int(cid): d for cid, d in as_of.items() if cid in clients.index}
 
     ids = sorted(as_of_by_client)
-    frame = pd.DataFrame(index=pd.Index(ids, name="client_id"))
+    frame = pd.DataFrame(index=pd.Index(ids, name="client_id", dtype="int64"))
     frame["as_of"] = [as_of_by_client[cid] for cid in ids]
     frame["active_from"] = clients.loc[ids, "active_from"].to_numpy() if ids else []
     if not ids:
@@ -201,45 +180,75 @@ def client_features(tenant, as_of: date | Mapping[int, date], *, clients: pd.Dat
         return frame
 
     tz = tenant.time_zone
-    cutoffs = [day_start(tz, d + timedelta(days=1)) for d in frame["as_of"]]
-    params = {"ids": ids, "cutoffs": cutoffs, "tz": tz, "tenant": tenant.pk, "recent": RECENT_DAYS, "negative": NEGATIVE_TEXT,
-              "window": SILENCE_WINDOW_DAYS, "grace": SILENCE_GRACE_DAYS,
-              "statuses": [Invitation.Status.SENT, Invitation.Status.OPENED, Invitation.Status.RESPONDED, Invitation.Status.EXPIRED]}
+    starts = {d: day_start(tz, d + timedelta(days=1)) for d in set(as_of_by_client.values())}  # one per distinct date
+    cutoffs = pd.Series(pd.to_datetime([starts[d] for d in frame["as_of"]], utc=True), index=frame.index)
+    first_cutoff, last_cutoff = min(starts.values()), max(starts.values())
+    mine = {"client_id__in": ids} if len(ids) <= _IN_LIMIT else {"client_id__isnull": False}
+    as_of_day = pd.Series(pd.to_datetime(frame["as_of"]).to_numpy(), index=frame.index)
 
-    responses = {row[0]: row[1:] for row in _query(_RESPONSES_SQL, params)}
-    interactions = {row[0]: row[1:] for row in _query(_INTERACTIONS_SQL, params)}
-    invitations = {row[0]: row[1:] for row in _query(_INVITATIONS_SQL, params)}
+    responses = _read(Response.objects.filter(is_bot=False, submitted_at__lt=last_cutoff, **mine),
+                      ["client_id", "submitted_at", "nps", "csat", "id"], times=("submitted_at",), numbers=("nps", "csat"))
+    responses = _before_cutoff(responses, cutoffs, "submitted_at")
+    interactions = _read(Interaction.objects.filter(occurred_at__lt=last_cutoff, **mine),
+                         ["client_id", "occurred_at", "text_sentiment", "staff_sentiment", "follow_up", "follow_up_done_at"],
+                         times=("occurred_at", "follow_up_done_at"), numbers=("text_sentiment", "staff_sentiment"))
+    interactions = _before_cutoff(interactions, cutoffs, "occurred_at")
+    statuses = [Invitation.Status.SENT, Invitation.Status.OPENED, Invitation.Status.RESPONDED, Invitation.Status.EXPIRED]
+    invitations = _read(Invitation.objects.filter(status__in=statuses, created_at__gte=first_cutoff - timedelta(days=SILENCE_WINDOW_DAYS),
+                                                  created_at__lt=last_cutoff - timedelta(days=SILENCE_GRACE_DAYS), **mine),
+                        ["client_id", "created_at", "responded_at"], times=("created_at", "responded_at"))
+    invitations = _before_cutoff(invitations, cutoffs, "created_at")
 
-    records = []
-    for cid, as_of_day, active_from in zip(ids, frame["as_of"], frame["active_from"], strict=True):
-        last_response, nps_scores, csat_scores = responses.get(cid, (None, None, None))
-        last_interaction, recent, negative, open_follow_ups = interactions.get(cid, (None, 0, 0, 0))
-        invited, unanswered = invitations.get(cid, (0, 0))
-        tenure_days = max((as_of_day - active_from).days, 0)
-        nps_count, nps_trend, nps_latest, nps_oldest = _trend(nps_scores)
-        csat_count, csat_trend, csat_latest, csat_oldest = _trend(csat_scores)
-        interaction_days = (as_of_day - last_interaction).days if last_interaction else None
-        response_days = (as_of_day - last_response).days if last_response else None
-        records.append({
-            "nps_detractor": float(nps_latest is not None and nps_latest <= 6),
-            "nps_promoter": float(nps_latest is not None and nps_latest >= 9),
-            "nps_none": float(nps_latest is None),
-            "nps_trend": nps_trend,
-            "csat_trend": csat_trend,
-            "days_since_interaction": float(min(tenure_days if interaction_days is None else interaction_days, DAYS_CAP)),
-            "days_since_response": float(min(tenure_days if response_days is None else response_days, DAYS_CAP)),
-            "survey_silence": unanswered / invited if invited else 0.0,
-            "open_follow_ups": float(min(open_follow_ups or 0, 10)),
-            "negative_share": negative / recent if recent else 0.0,
-            "tenure_years": min(tenure_days / 365.25, 10.0),
-            "nps_latest": nps_latest, "nps_oldest": nps_oldest, "nps_count": nps_count,
-            "csat_latest": csat_latest, "csat_oldest": csat_oldest, "csat_count": csat_count,
-            "interaction_days": interaction_days, "response_days": response_days,
-            "invited": int(invited), "unanswered": int(unanswered),
-            "recent_interactions": int(recent or 0), "negative_interactions": int(negative or 0),
-            "open_follow_up_count": int(open_follow_ups or 0), "tenure_days": tenure_days,
-        })
-    return frame.join(pd.DataFrame.from_records(records, index=frame.index))
+    # Responses: the last counted answer; the last 3 NPS and CSAT answers.
+    last_response = responses.groupby("client_id")["submitted_at"].max().reindex(frame.index)
+    nps = _last_three(responses, "nps").reindex(frame.index)
+    csat = _last_three(responses, "csat").reindex(frame.index)
+
+    # Interactions: the last one; the last 90 days' count and negative ones; follow-ups open at the cutoff.
+    recent = interactions["occurred_at"] >= interactions["cutoff"] - timedelta(days=RECENT_DAYS)
+    negative = recent & ((interactions["text_sentiment"] < NEGATIVE_TEXT) | (interactions["staff_sentiment"] < 0))
+    open_follow_up = interactions["follow_up"].astype(bool) & (
+        interactions["follow_up_done_at"].isna() | (interactions["follow_up_done_at"] >= interactions["cutoff"]))
+    per_interaction = pd.DataFrame({"client_id": interactions["client_id"], "recent": recent.astype("int64"),
+                                    "negative": negative.astype("int64"), "open": open_follow_up.astype("int64")})
+    counts = per_interaction.groupby("client_id")[["recent", "negative", "open"]].sum().reindex(frame.index, fill_value=0)
+    last_interaction = interactions.groupby("client_id")["occurred_at"].max().reindex(frame.index)
+
+    # Invitations delivered in the 180 days before the cutoff, at least the grace week old; unanswered by then.
+    delivered = invitations[(invitations["created_at"] >= invitations["cutoff"] - timedelta(days=SILENCE_WINDOW_DAYS))
+                            & (invitations["created_at"] < invitations["cutoff"] - timedelta(days=SILENCE_GRACE_DAYS))]
+    unanswered_row = delivered["responded_at"].isna() | (delivered["responded_at"] >= delivered["cutoff"])
+    silence = pd.DataFrame({"client_id": delivered["client_id"], "invited": 1, "unanswered": unanswered_row.astype("int64")})
+    silence = silence.groupby("client_id")[["invited", "unanswered"]].sum().reindex(frame.index, fill_value=0)
+
+    tenure_days = (as_of_day - pd.to_datetime(frame["active_from"])).dt.days.clip(lower=0).astype("int64")
+    interaction_days = _local_days_between(as_of_day, last_interaction, tz)
+    response_days = _local_days_between(as_of_day, last_response, tz)
+    invited, unanswered = silence["invited"].astype("int64"), silence["unanswered"].astype("int64")
+    recent_n, negative_n, open_n = (counts[c].astype("int64") for c in ("recent", "negative", "open"))
+    latest = nps["latest"]
+
+    features = pd.DataFrame({
+        "nps_detractor": (latest <= 6).astype(float),
+        "nps_promoter": (latest >= 9).astype(float),
+        "nps_none": latest.isna().astype(float),
+        "nps_trend": nps["trend"].fillna(0.0).astype(float),
+        "csat_trend": csat["trend"].fillna(0.0).astype(float),
+        "days_since_interaction": interaction_days.fillna(tenure_days).clip(upper=DAYS_CAP).astype(float),
+        "days_since_response": response_days.fillna(tenure_days).clip(upper=DAYS_CAP).astype(float),
+        "survey_silence": (unanswered / invited.where(invited > 0)).fillna(0.0),
+        "open_follow_ups": open_n.clip(upper=10).astype(float),
+        "negative_share": (negative_n / recent_n.where(recent_n > 0)).fillna(0.0),
+        "tenure_years": (tenure_days / 365.25).clip(upper=10.0),
+        "nps_latest": latest.astype(float), "nps_oldest": nps["oldest"].astype(float), "nps_count": nps["count"].fillna(0).astype("int64"),
+        "csat_latest": csat["latest"].astype(float), "csat_oldest": csat["oldest"].astype(float),
+        "csat_count": csat["count"].fillna(0).astype("int64"),
+        "interaction_days": interaction_days.astype(float), "response_days": response_days.astype(float),
+        "invited": invited, "unanswered": unanswered,
+        "recent_interactions": recent_n, "negative_interactions": negative_n,
+        "open_follow_up_count": open_n, "tenure_days": tenure_days,
+    }, index=frame.index)
+    return frame.join(features)
 
 
 # --- reasons in words ---------------------------------------------------------------------------
