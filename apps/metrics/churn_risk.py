@@ -362,7 +362,7 @@ class ChurnFit:
 
     def score(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[list[dict]]]:
         """Scores 0–100 and, per row, the top 3 positive contributions (coef × standardised value)
-        grouped as in GROUPS, in words."""
+        grouped as in GROUPS, in words — among the facts the rules count as risks for that client."""
         if frame.empty:
             return np.zeros(0, dtype=int), []
         x = frame[self.features].to_numpy(dtype=float)
@@ -377,7 +377,10 @@ class ChurnFit:
         reasons = []
         records = frame.to_dict("records")
         for row, facts in zip(by_group, records, strict=True):
-            order = sorted((k for k in range(len(names)) if row[k] > 1e-9), key=lambda k: -row[k])[:3]
+            # A reason must push this score up *and* be a documented risk fact for this client (a rule
+            # gives it points): a model weight alone could name a reassuring fact ("no invitations").
+            risky = {g for g, p in _rule_points(facts).items() if p > 0}
+            order = sorted((k for k in range(len(names)) if row[k] > 1e-9 and names[k] in risky), key=lambda k: -row[k])[:3]
             reasons.append([{"code": names[k], "text": reason_text(names[k], facts), "weight": round(float(row[k]), 3)} for k in order])
         return np.rint(100 * probabilities).astype(int), reasons
 
