@@ -1,6 +1,7 @@
 """The rollup engine on real Celery workers (issue 6 "Tests"): Redis broker, Postgres as the app role
 (row-level security forced), two worker processes consuming one queue. 3,400 random responses across
-three tenants in all; bounded (~75 s on a 2-core machine).
+three tenants in all; ~75 s on a quiet 2-core machine (every wait is bounded by TASK_TIMEOUT; wall time
+is the bench's business, not asserted here).
 
 1. Each tenant has a history written in bulk and rebuilt by `rollups_rebuild_task` on a worker; then
    live traffic on the same days and clients is committed from nine threads at once (two bulk writers
@@ -232,7 +233,6 @@ def assert_only_own_data(w) -> None:
 # --- the test ---------------------------------------------------------------------------------------
 
 def test_it_keeps_every_rollup_exact_under_concurrent_workers_and_reruns(world, workers):
-    began = time.monotonic()
     rng = random.Random(2026)
     worlds = [make_metric_world(t, rng) for t in (world.a, world.b, world.c)]
     nps_versions = []
@@ -292,4 +292,3 @@ def test_it_keeps_every_rollup_exact_under_concurrent_workers_and_reruns(world, 
     for w in worlds:
         assert assert_exact(w.tenant) == states[w.tenant.pk]
         assert_only_own_data(w)
-    assert time.monotonic() - began < 90
