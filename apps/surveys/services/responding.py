@@ -237,7 +237,8 @@ def response_submit(*, tenant: Tenant, version: SurveyVersion, answers: dict, ch
     response = Response(
         tenant=tenant, survey=survey, version=version, invitation=invitation, kiosk=kiosk, channel=channel,
         language=language, submitted_at=submitted_at, local_day=local_day(tenant.time_zone, submitted_at),
-        submission_key=submission_key[:64], is_bot=is_bot, bot_reason=bot_reason[:120], **_attribution(survey=survey, invitation=invitation, kiosk=kiosk),
+        submission_key=submission_key[:64], is_bot=is_bot, bot_reason=bot_reason[:120],
+        **_attribution(survey=survey, invitation=invitation, kiosk=kiosk),
         **_scores(survey, questions, cleaned),
     )
     response.full_clean(validate_unique=False, validate_constraints=False)
