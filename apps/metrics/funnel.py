@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from apps.core.dates import days_bounds, local_day, zone
 from apps.metrics.models import FunnelRollup
-from apps.metrics.rollups import day_runs, months
+from apps.metrics.rollups import day_runs, differing_days, months
 from apps.surveys.models import Invitation
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Tenant
@@ -104,10 +104,8 @@ def funnel_reconcile(tenant: Tenant) -> int:
         span = _span(tenant)
     for first, last in months(*span) if span else []:
         with tenant_context(tenant):
-            want = {tuple(r[k] for k in KEY): r for r in expected_funnel(tenant, first, last)}
-            have = {tuple(r[k] for k in KEY): r for r in
-                    FunnelRollup.objects.filter(day__range=(first, last)).values("tenant_id", *KEY, *COUNTS)}
-        bad_days = {k[0] for k in want.keys() | have.keys() if want.get(k) != have.get(k)}
-        wrong += sum(1 for k in want.keys() | have.keys() if want.get(k) != have.get(k))
+            stored = list(FunnelRollup.objects.filter(day__range=(first, last)).values("tenant_id", *KEY, *COUNTS))
+            bad_days, bad = differing_days(expected_funnel(tenant, first, last), stored, KEY)
+        wrong += bad
         funnel_refresh_days(tenant, bad_days)
     return wrong

@@ -334,7 +334,8 @@ def _stored(model, first: date, last: date, columns: tuple[str, ...]) -> list[di
     return list(model.objects.filter(day__range=(first, last)).values(*columns))
 
 
-def _differing_days(expected: list[dict], stored: list[dict], key: tuple[str, ...]) -> tuple[set[date], int]:
+def differing_days(expected: list[dict], stored: list[dict], key: tuple[str, ...]) -> tuple[set[date], int]:
+    """(days with a difference, rows that differ, are missing or are extra); `key` starts with the day."""
     want = {tuple(r[k] for k in key): r for r in expected}
     have = {tuple(r[k] for k in key): r for r in stored}
     days, wrong = set(), 0
@@ -365,7 +366,7 @@ def rollups_reconcile(tenant: Tenant) -> RollupRun:
                 (expected_transitions(tenant, first, last), TransitionRollup, _TRANSITION_COLUMNS, TRANSITION_KEY),
             ):
                 stored = _stored(model, first, last, columns)
-                days, bad = _differing_days(expected, stored, key)
+                days, bad = differing_days(expected, stored, key)
                 checked += len(stored)
                 wrong += bad
                 month_days |= days
