@@ -19,6 +19,7 @@ tenant_pages = [
     path("", include("apps.surveys.distribution_urls")),
     path("", include("apps.surveys.response_urls")),
     path("", include("apps.surveys.kiosk_urls")),
+    path("", include("apps.dashboards.urls")),
 ]
 
 tenant_api = [

@@ -15,6 +15,7 @@ from apps.accounts.models import MembershipInvitation
 from apps.accounts.selectors import invitation_list_pending
 from apps.accounts.services import invitation_revoke, member_invite
 from apps.core.forms import add_service_errors
+from apps.dashboards.roles import landing_url_name
 from apps.tenancy import selectors, services
 from apps.tenancy.forms import ApiKeyForm, AuditFilterForm, InviteForm, MemberForm, TeamForm, TenantSettingsForm
 from apps.tenancy.models import ADMINS, EVERYONE, ApiKey, Membership, Team
@@ -23,11 +24,8 @@ from apps.tenancy.permissions import tenant_role_required
 
 @tenant_role_required(EVERYONE)
 def tenant_home(request, tenant_slug):
-    context = {
-        "membership": request.tenant_access.membership,
-        "member_count": selectors.membership_list(include_inactive=False).count(),
-    }
-    return render(request, "tenancy/home.html", context)
+    """The workspace's front door: the dashboard made for the member's role (apps.dashboards.roles)."""
+    return redirect(landing_url_name(request.tenant_access.role), tenant_slug=tenant_slug)
 
 
 @tenant_role_required(ADMINS)

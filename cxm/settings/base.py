@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apps.imports",
     "apps.surveys",
     "apps.metrics",
+    "apps.dashboards",
     "import_export",
 ]
 

@@ -1,0 +1,11 @@
+"""Placeholder until this page lands (issue 7, in progress)."""
+
+from django.http import HttpResponse
+
+from apps.dashboards.roles import EVERYONE
+from apps.tenancy.permissions import tenant_role_required
+
+
+@tenant_role_required(EVERYONE)
+def journey_dashboard_view(request, tenant_slug):
+    return HttpResponse("This dashboard is being built.")

@@ -1,0 +1,170 @@
+"""Charts as pure functions: selector output in, a plotly figure dict out ({"data", "layout"}), shipped by
+the template with `json_script` and drawn by static/js/charts.js with the vendored plotly.js (STYLE.md 9;
+RECIPES.md "Charts under a strict Content-Security-Policy").
+
+Plain dicts rather than plotly.graph_objects: building and validating a graph_objects.Figure costs tens of
+milliseconds per chart, a page draws about ten, and the output is the same JSON. tests/test_charts.py
+validates every function's output with graph_objects.Figure, so a typo in a key still fails a test.
+
+Readable by colour-blind people: the Okabe–Ito palette, and meaning never carried by colour alone
+(interval bands are labelled, low-sample points are hollow, the comparison series is dashed or hatched).
+Every chart's numbers are also in its table (the text alternative, apps.dashboards.panels.Table).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+# Okabe & Ito (2008), "Color Universal Design".
+BLUE, ORANGE, SKY, GREEN, YELLOW, VERMILLION, PURPLE, GREY = (
+    "#0072B2", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#D55E00", "#CC79A7", "#4b5563")
+BAND = "rgba(0, 114, 178, 0.16)"
+BAND_ALT = "rgba(230, 159, 0, 0.18)"
+INK, MUTED, GRID = "#111827", "#4b5563", "#e2e8f0"
+FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
+
+
+def _iso(day) -> str:
+    return day.isoformat() if isinstance(day, date) else str(day)
+
+
+def layout(*, height: int = 300, x_title: str = "", y_title: str = "", y_range: list | None = None, legend: bool = True,
+           bar_horizontal: bool = False, **extra) -> dict:
+    """The house layout: system font, light grid, no plotly title (the page's heading names the chart)."""
+    out = {
+        "height": height,
+        "margin": {"l": 8, "r": 16, "t": 8, "b": 8, "pad": 4},
+        "font": {"family": FONT, "size": 13, "color": INK},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "showlegend": legend,
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+        "hoverlabel": {"font": {"family": FONT}},
+        "xaxis": {"title": {"text": x_title}, "gridcolor": GRID, "zerolinecolor": "#8592a3", "automargin": True,
+                  "color": MUTED},
+        "yaxis": {"title": {"text": y_title}, "gridcolor": GRID, "zerolinecolor": "#8592a3", "automargin": True,
+                  "color": MUTED},
+    }
+    if y_range is not None:
+        out["yaxis"]["range"] = y_range
+    if bar_horizontal:
+        out["yaxis"]["autorange"] = "reversed"  # first row at the top, as in the table
+        out["xaxis"]["zeroline"] = True
+    out.update(extra)
+    return out
+
+
+def band(x: list, low: list, high: list, *, name: str = "95% interval", color: str = BAND) -> list[dict]:
+    """An interval band: the high edge, then the low edge filled up to it. Gaps (None) stay gaps."""
+    edge = {"mode": "lines", "line": {"width": 0}, "hoverinfo": "skip", "type": "scatter", "x": x}
+    return [
+        {**edge, "y": high, "showlegend": False, "name": name, "legendgroup": name},
+        {**edge, "y": low, "fill": "tonexty", "fillcolor": color, "name": name, "legendgroup": name, "showlegend": True},
+    ]
+
+
+def series(x: list, y: list, *, name: str, color: str = BLUE, dash: str = "solid", hollow: list[bool] | None = None,
+           text: list[str] | None = None, shape: str = "linear") -> dict:
+    """A line with markers; `hollow[i]` draws point i hollow (a low sample)."""
+    trace = {"type": "scatter", "mode": "lines+markers", "x": x, "y": y, "name": name, "connectgaps": False,
+             "line": {"color": color, "width": 2.5, "dash": dash, "shape": shape},
+             "marker": {"color": color, "size": 7, "line": {"color": color, "width": 2}}}
+    if hollow is not None:
+        trace["marker"]["color"] = ["#ffffff" if h else color for h in hollow]
+        trace["marker"]["symbol"] = ["circle-open" if h else "circle" for h in hollow]
+    if text is not None:
+        trace["text"] = text
+        trace["hovertemplate"] = "%{x}<br>%{y}<br>%{text}<extra></extra>"
+    return trace
+
+
+def trend(points: list[dict], metric: str, *, name: str, y_title: str = "", y_range: list | None = None) -> dict:
+    """One metric over the periods of apps.metrics.selectors.Trend.points: the line, its 95% band, and
+    hollow points where the period's n is below the minimum sample."""
+    x = [_iso(p["start"]) for p in points]
+    blocks = [p[metric] for p in points]
+    y = [b["value"] for b in blocks]
+    text = [f"n = {b['n']}" + (" (low sample)" if b.get("low_sample") and b["n"] else "") for b in blocks]
+    data = band(x, [b.get("ci_low") for b in blocks], [b.get("ci_high") for b in blocks])
+    data.append(series(x, y, name=name, hollow=[bool(b.get("low_sample")) for b in blocks], text=text))
+    return {"data": data, "layout": layout(y_title=y_title, y_range=y_range)}
+
+
+def bars(labels: list[str], values: list, *, low: list | None = None, high: list | None = None, n: list[int] | None = None,
+         faded: list[bool] | None = None, name: str = "", x_title: str = "", x_range: list | None = None,
+         color: str = BLUE) -> dict:
+    """Horizontal bars, one per label (first at the top), with 95% error bars when low/high are given.
+    `faded[i]` hatches bar i (a low sample: pattern, not colour alone)."""
+    trace = {"type": "bar", "orientation": "h", "y": labels, "x": values, "name": name or "value",
+             "marker": {"color": color}, "hovertemplate": "%{y}: %{x}<extra></extra>"}
+    if low is not None and high is not None:
+        trace["error_x"] = {"type": "data", "symmetric": False, "color": INK, "thickness": 1.5, "width": 4,
+                            "array": [(h - v) if h is not None and v is not None else None for v, h in zip(values, high, strict=True)],
+                            "arrayminus": [(v - lo) if lo is not None and v is not None else None for v, lo in zip(values, low, strict=True)]}
+    if n is not None:
+        trace["text"] = [f"n = {k}" for k in n]
+        trace["textposition"] = "auto"
+        trace["hovertemplate"] = "%{y}: %{x} (%{text})<extra></extra>"
+    if faded is not None:
+        trace["marker"]["pattern"] = {"shape": ["/" if f else "" for f in faded], "fgcolor": "#ffffff", "solidity": 0.35}
+        trace["marker"]["opacity"] = [0.55 if f else 1 for f in faded]
+    fig_layout = layout(height=max(160, 36 * len(labels) + 60), x_title=x_title, legend=False, bar_horizontal=True)
+    if x_range is not None:
+        fig_layout["xaxis"]["range"] = x_range
+    return {"data": [trace], "layout": fig_layout}
+
+
+def block_bars(rows: list[dict], metric: str | None, *, label: str = "label", x_title: str = "", x_range: list | None = None) -> dict:
+    """`bars` from rows carrying metric blocks (a breakdown's rows; metric None: the row is the block)."""
+    blocks = [row if metric is None else row[metric] for row in rows]
+    return bars([str(row[label]) for row in rows], [b["value"] for b in blocks], low=[b.get("ci_low") for b in blocks],
+                high=[b.get("ci_high") for b in blocks], n=[b["n"] for b in blocks],
+                faded=[bool(b.get("low_sample")) for b in blocks], x_title=x_title, x_range=x_range)
+
+
+def paired_bars(labels: list[str], first: list, second: list, *, names: tuple[str, str], y_title: str = "",
+                y_range: list | None = None) -> dict:
+    """Two values side by side per label (e.g. actual vs perceived NPS); the second is hatched."""
+    return {"data": [
+        {"type": "bar", "x": labels, "y": first, "name": names[0], "marker": {"color": BLUE}},
+        {"type": "bar", "x": labels, "y": second, "name": names[1], "marker": {"color": ORANGE, "pattern": {"shape": "/"}}},
+    ], "layout": layout(y_title=y_title, y_range=y_range, barmode="group")}
+
+
+def funnel(steps: list[tuple[str, int]]) -> dict:
+    """The invitation funnel: invited → delivered → opened → responded."""
+    return {"data": [{"type": "funnel", "y": [label for label, _ in steps], "x": [value for _, value in steps],
+                      "textinfo": "value+percent initial", "marker": {"color": [BLUE, SKY, GREEN, ORANGE][:len(steps)]},
+                      "connector": {"line": {"color": GRID}}}],
+            "layout": layout(height=260, legend=False)}
+
+
+def rates(x: list, lines: list[tuple[str, list, list, list]], *, y_title: str = "%", y_range: list | None = None) -> dict:
+    """Rates per period with their 95% bands: lines = [(name, values, lows, highs)], the second dashed."""
+    colors, fills, dashes = (BLUE, ORANGE, GREEN), (BAND, BAND_ALT, "rgba(0,158,115,0.16)"), ("solid", "dash", "dot")
+    data = []
+    for i, (name, values, lows, highs) in enumerate(lines):
+        data += band(x, lows, highs, name=f"{name}: 95% interval", color=fills[i % 3])
+        data.append(series(x, values, name=name, color=colors[i % 3], dash=dashes[i % 3]))
+    return {"data": data, "layout": layout(y_title=y_title, y_range=y_range)}
+
+
+def survival(curve: list[dict], *, name: str = "Still active") -> dict:
+    """A Kaplan–Meier curve (steps) with its band: curve = [{days, survival, ci_low, ci_high}]."""
+    x = [p["days"] for p in curve]
+    data = band(x, [p.get("ci_low") for p in curve], [p.get("ci_high") for p in curve])
+    for trace in data:
+        trace["line"] = {"width": 0, "shape": "hv"}
+    data.append(series(x, [p.get("survival") for p in curve], name=name, shape="hv"))
+    data[-1]["mode"] = "lines"
+    return {"data": data, "layout": layout(x_title="Days since the client became active", y_title="% still active", y_range=[0, 102])}
+
+
+def columns(labels: list[str], values: list, *, name: str, y_title: str = "", color: str = BLUE, text: list[str] | None = None,
+            y_range: list | None = None) -> dict:
+    """Vertical bars, one per label (e.g. a journey's stages in order)."""
+    trace = {"type": "bar", "x": labels, "y": values, "name": name, "marker": {"color": color}}
+    if text is not None:
+        trace["text"] = text
+        trace["textposition"] = "auto"
+    return {"data": [trace], "layout": layout(y_title=y_title, y_range=y_range, legend=False)}

@@ -1,0 +1,55 @@
+// Draws every chart of a dashboard page: each [data-chart] element names the id of a <script
+// type="application/json"> (Django's json_script) holding a plotly figure {data, layout} built on the
+// server (apps/metrics/charts.py). No inline script anywhere (strict CSP). Also re-draws after an htmx
+// swap of the filtered page, and keeps the filter bar's period and days consistent.
+//
+// When every chart of the page has drawn, <html data-charts-drawn="all"> (the browser tests and the
+// PDF renderer wait for it; "none" on a page without charts).
+(function () {
+  "use strict";
+
+  var CONFIG = { displayModeBar: false, responsive: true, displaylogo: false };
+
+  function markProgress() {
+    var all = document.querySelectorAll("[data-chart]");
+    var done = document.querySelectorAll("[data-chart][data-drawn]");
+    document.documentElement.setAttribute("data-charts-drawn",
+      all.length === 0 ? "none" : (all.length === done.length ? "all" : String(done.length)));
+  }
+
+  function drawAll(root) {
+    if (!window.Plotly) return;
+    var pending = (root || document).querySelectorAll("[data-chart]:not([data-drawn])");
+    if (pending.length === 0) { markProgress(); return; }
+    document.documentElement.setAttribute("data-charts-drawn", "0");
+    Array.prototype.forEach.call(pending, function (element) {
+      var source = document.getElementById(element.getAttribute("data-chart"));
+      if (!source) return;
+      var figure = JSON.parse(source.textContent);
+      window.Plotly.newPlot(element, figure.data, figure.layout, Object.assign({}, CONFIG, figure.config || {}))
+        .then(function () { element.setAttribute("data-drawn", "true"); markProgress(); });
+    });
+  }
+
+  // The period select and the days: editing a day means a custom range; picking a preset clears the days
+  // (the server fills them with the preset's range), so the pushed URL names the preset, not stale days.
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    var form = field && field.form;
+    if (!form || !form.classList.contains("filter-bar")) return;
+    var period = form.elements.namedItem("period");
+    if ((field.name === "from" || field.name === "to") && period) {
+      period.value = "custom";
+    } else if (field.name === "period" && field.value !== "custom") {
+      ["from", "to"].forEach(function (name) { var input = form.elements.namedItem(name); if (input) input.value = ""; });
+    }
+  }, true);
+
+  document.addEventListener("DOMContentLoaded", function () { drawAll(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { drawAll(event.target || document); });
+  // Printing (and the PDF): fit the charts to the page width.
+  window.addEventListener("beforeprint", function () {
+    if (!window.Plotly) return;
+    document.querySelectorAll("[data-chart][data-drawn]").forEach(function (element) { window.Plotly.Plots.resize(element); });
+  });
+})();
