@@ -33,13 +33,15 @@ def plotly_css(source: str) -> str:
     if anchor < 0:
         raise SystemExit("plotly.js bundle: its style map was not found (did the bundle's layout change?)")
     start = source.rfind("{", 0, anchor)
-    pairs = re.compile(r"""\s*("(?:[^"\\]|\\.)*")\s*:\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*[,}]""")
+    # Keys are quoted strings, or bare identifiers where the minifier could drop the quotes (`Y:` for the notifier).
+    pairs = re.compile(r"""\s*("(?:[^"\\]|\\.)*"|[A-Za-z_$][\w$]*)\s*:\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*[,}]""")
     rules, position = [], start + 1
     while True:
         match = pairs.match(source, position)
         if not match:
             break
-        selector, body = match.group(1)[1:-1], match.group(2)[1:-1]
+        key, body = match.group(1), match.group(2)[1:-1]
+        selector = key[1:-1] if key.startswith('"') else key
         selector = re.sub(r"^,", " ,", selector).replace("X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
         rules.append(f"{selector} {{{body}}}")
         position = match.end()
