@@ -141,7 +141,7 @@ def test_it_sends_a_strict_csp_and_no_inline_script(world, client):
     for path in ("/accounts/login/", "/t/acme/", "/t/acme/settings/members/"):
         if path == "/accounts/login/":
             client.logout()
-        response = client.get(path)
+        response = client.get(path, follow=True)
         assert response.status_code == 200
         csp = response["Content-Security-Policy"]
         assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp and "frame-ancestors 'none'" in csp

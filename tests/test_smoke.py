@@ -11,6 +11,6 @@ def test_it_runs_as_the_app_role(db):
 
 def test_it_builds_the_world(world, client):
     client.force_login(world.alice)
-    response = client.get("/t/acme/")
+    response = client.get("/t/acme/", follow=True)  # the home opens the role's dashboard
     assert response.status_code == 200
     assert b"Acme Advisory" in response.content

@@ -272,7 +272,7 @@ def test_it_changes_a_role_and_audits_it(world, client):
     # The new role applies on bob's next request.
     bob_client = Client()
     bob_client.force_login(world.bob)
-    assert b"CX lead" in bob_client.get("/t/acme/").content
+    assert bob_client.get("/t/acme/").url == "/t/acme/dashboards/"  # a lead lands on the CX lead overview
 
 
 def test_it_assigns_a_team(world, client):
@@ -320,7 +320,7 @@ def test_it_404s_for_a_member_of_another_tenant(world, client):
 def test_it_deactivates_a_member_and_ends_their_sessions(world, client):
     bob_client = Client()
     assert bob_client.post("/accounts/login/", {"username": "bob@example.com", "password": PASSWORD}).status_code == 302
-    assert bob_client.get("/t/acme/").status_code == 200
+    assert bob_client.get("/t/acme/", follow=True).status_code == 200
 
     bob = world.membership(world.bob, world.a)
     client.force_login(world.alice)
@@ -351,9 +351,9 @@ def test_it_keeps_other_tenants_after_deactivation(world, client):
     client.force_login(world.alice)
     client.post(f"/t/acme/settings/members/{dana.uuid}/deactivate/")
 
-    assert dana_client.get("/t/globex/").status_code == 302  # every session ended
+    assert dana_client.get("/t/globex/").url.startswith("/accounts/login/")  # every session ended
     dana_client.post("/accounts/login/", {"username": "dana@example.com", "password": PASSWORD})
-    assert dana_client.get("/t/globex/").status_code == 200
+    assert dana_client.get("/t/globex/", follow=True).status_code == 200
     assert dana_client.get("/t/acme/").status_code == 404
 
 
@@ -383,7 +383,7 @@ def test_it_reactivates_a_member(world, client):
     assert len(_events(world.a, action="member.reactivated")) == 1
     bob_client = Client()
     bob_client.post("/accounts/login/", {"username": "bob@example.com", "password": PASSWORD})
-    assert bob_client.get("/t/acme/").status_code == 200
+    assert bob_client.get("/t/acme/", follow=True).status_code == 200
 
 
 def test_it_writes_nothing_when_a_page_request_fails_midway(world, client, monkeypatch):
@@ -774,7 +774,7 @@ def test_it_deactivates_a_member_over_the_api(world, api_client):
     assert response.json()["deactivated_at"]
     assert not world.membership(world.bob, world.a).is_active
     assert len(_events(world.a, action="member.deactivated")) == 1
-    assert bob_client.get("/t/acme/").status_code == 302
+    assert bob_client.get("/t/acme/").url.startswith("/accounts/login/")
 
     response = api_client.post(f"{API}/members/{bob.uuid}/reactivate/")
     assert response.status_code == 200
