@@ -65,12 +65,12 @@ def band(x: list, low: list, high: list, *, name: str = "95% interval", color: s
 
 def series(x: list, y: list, *, name: str, color: str = BLUE, dash: str = "solid", hollow: list[bool] | None = None,
            text: list[str] | None = None, shape: str = "linear") -> dict:
-    """A line with markers; `hollow[i]` draws point i hollow (a low sample)."""
+    """A line with markers; `hollow[i]` draws point i hollow (a low sample): an open symbol, which
+    plotly.js strokes in marker.color with no fill (so that colour stays the line's, never white)."""
     trace = {"type": "scatter", "mode": "lines+markers", "x": x, "y": y, "name": name, "connectgaps": False,
              "line": {"color": color, "width": 2.5, "dash": dash, "shape": shape},
              "marker": {"color": color, "size": 7, "line": {"color": color, "width": 2}}}
     if hollow is not None:
-        trace["marker"]["color"] = ["#ffffff" if h else color for h in hollow]
         trace["marker"]["symbol"] = ["circle-open" if h else "circle" for h in hollow]
     if text is not None:
         trace["text"] = text
@@ -134,7 +134,7 @@ def paired_bars(labels: list[str], first: list, second: list, *, names: tuple[st
 def funnel(steps: list[tuple[str, int]]) -> dict:
     """The invitation funnel: invited → delivered → opened → responded."""
     return {"data": [{"type": "funnel", "y": [label for label, _ in steps], "x": [value for _, value in steps],
-                      "textinfo": "value+percent initial", "marker": {"color": [BLUE, SKY, GREEN, ORANGE][:len(steps)]},
+                      "textinfo": "value+percent initial", "marker": {"color": [(BLUE, SKY, GREEN, ORANGE)[i % 4] for i in range(len(steps))]},
                       "connector": {"line": {"color": GRID}}}],
             "layout": layout(height=260, legend=False)}
 
