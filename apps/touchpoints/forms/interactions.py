@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from django import forms
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from apps.clients.models import Client
 from apps.touchpoints.models import Channel, Interaction
-from apps.touchpoints.selectors.interactions import contact_choices, touchpoint_choices
+from apps.touchpoints.selectors.interactions import contact_choices, touchpoint_choices, touchpoint_remembered
 
 UNKNOWN_CLIENT = "No such client in this workspace: search for the client again."
 # A clock a little ahead of the server's is not "the future".
@@ -38,6 +39,12 @@ class LogQueryForm(forms.Form):
 
 class ClientSearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, strip=True)
+
+
+def log_form_initial(*, staff, client: Client | None = None) -> dict:
+    """A fresh log form's initial values: the client (if known), the staff member's last touchpoint, and a
+    new idempotency key per rendered form (posting it twice — double click, back + resubmit — logs once)."""
+    return {"client": client, "touchpoint": touchpoint_remembered(staff=staff), "idempotency_key": str(uuid.uuid4())}
 
 
 class InteractionLogForm(forms.Form):

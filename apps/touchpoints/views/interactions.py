@@ -7,7 +7,6 @@ times are read and shown in the tenant's time zone.
 from __future__ import annotations
 
 import functools
-import uuid
 import zoneinfo
 
 from django.contrib import messages
@@ -17,15 +16,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.core.errors import error_body
 from apps.core.forms import add_service_errors
 from apps.tenancy.models import STAFF_AND_UP
 from apps.tenancy.permissions import tenant_role_required
-from apps.touchpoints.forms.interactions import ClientSearchForm, InteractionLogForm, LogQueryForm
+from apps.touchpoints.forms.interactions import ClientSearchForm, InteractionLogForm, LogQueryForm, log_form_initial
 from apps.touchpoints.models import Interaction
-from apps.touchpoints.selectors.interactions import client_for_log_form, client_search, my_day, touchpoint_remembered
+from apps.touchpoints.selectors.interactions import client_for_log_form, client_search, my_day
 from apps.touchpoints.services import interaction_follow_up_done, interaction_log
 
 
@@ -48,7 +48,7 @@ def interaction_log_view(request, tenant_slug):
     query = LogQueryForm(request.GET)
     if not query.is_valid():
         # An unknown or foreign ?client= is an error to show, never silently dropped; nothing is written.
-        form = InteractionLogForm(initial=_initial(staff, client=None))
+        form = InteractionLogForm(initial=log_form_initial(staff=staff))
         return _render_log(request, form, query, status=400)
     if request.method == "POST":
         form = InteractionLogForm(request.POST)
@@ -62,16 +62,22 @@ def interaction_log_view(request, tenant_slug):
                 text = ("Logged: {} — {}. " if created else "Already saved (sent twice), so nothing new was logged: {} — {}. ")
                 messages.success(request, format_html(text + '<a href="{}">See My day</a>', interaction.client.name,
                                                       interaction.get_outcome_display().lower(), my_day_url))
-                # Post/redirect/get: an empty form, with this touchpoint remembered as the last one used.
-                return redirect("interactions:log", tenant_slug=tenant_slug)
+                # Post/redirect/get: an empty form, with this touchpoint remembered as the last one used
+                # (or back to the page the form was on, e.g. the staff home).
+                return redirect(_next_url(request) or reverse("interactions:log", kwargs={"tenant_slug": tenant_slug}))
         return _render_log(request, form, query, status=400)
-    form = InteractionLogForm(initial=_initial(staff, client=query.cleaned_data["client"]))
+    form = InteractionLogForm(initial=log_form_initial(staff=staff, client=query.cleaned_data["client"]))
     return _render_log(request, form, query)
 
 
-def _initial(staff, *, client) -> dict:
-    # A fresh key per rendered form: posting it twice (double click, back + resubmit) logs once.
-    return {"client": client, "touchpoint": touchpoint_remembered(staff=staff), "idempotency_key": str(uuid.uuid4())}
+def _next_url(request) -> str | None:
+    """The page of this workspace a form came from (`next`, e.g. the staff home), to return to after
+    it; None for anything else (another site, another workspace)."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    inside = url.startswith(f"/t/{request.tenant.slug}/")
+    if inside and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return url
+    return None
 
 
 def _render_log(request, form, query, status=200):
@@ -83,6 +89,7 @@ def _render_log(request, form, query, status=200):
         "chosen_client": chosen,
         "q": q,
         "today": timezone.localdate(),
+        "next": _next_url(request),
         # The search step without JavaScript (?q=): the type-ahead asks client_search instead.
         "search_results": client_search(query=q) if q and chosen is None else None,
     }
@@ -123,4 +130,4 @@ def follow_up_done_view(request, tenant_slug, uuid):
     interaction = get_object_or_404(Interaction.objects.select_related("client"), uuid=uuid)
     interaction_follow_up_done(tenant=request.tenant, acting=request.tenant_access.membership, interaction=interaction)
     messages.success(request, f"Follow-up with {interaction.client.name} marked done.")
-    return redirect("interactions:my_day", tenant_slug=tenant_slug)
+    return redirect(_next_url(request) or reverse("interactions:my_day", kwargs={"tenant_slug": tenant_slug}))
