@@ -17,14 +17,16 @@ Then, per size, one CX lead per timed tenant (eight tenants across the size rang
 requests the overview through Django's test Client — in process, the whole middleware stack (session,
 CSP, tenant resolution and its transaction, role check), the page builder and the template, no network
 — a few warm-up requests per tenant, then `--requests` timed ones round-robin across the tenants. It
-prints p50/p95 (all tenants, and the biggest alone), the queries one request runs, and the ratios of the
-large size to the baseline. Nothing outside the bench database is touched; it is dropped at the end
-unless --keep-db.
+prints the wall-time p50/p95 (all tenants, and the biggest alone), per request the time spent in SQL and
+the process CPU time (steadier than wall time when other jobs share the cores), the queries one request
+runs, the load average meanwhile, and the ratios of the large size to the baseline. Nothing outside
+the bench database is touched; it is dropped at the end unless --keep-db.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -118,18 +120,39 @@ def time_overview(leads, requests: int) -> dict:
             response = client.get(url)
         queries.append(len(captured.captured_queries))
         sizes.append(len(response.content))
-    by_tenant = [[] for _ in leads]
-    for i in range(requests):
-        k = i % len(leads)
-        client, url = leads[k][1], urls[k]
-        start = time.perf_counter()
-        response = client.get(url)
-        by_tenant[k].append((time.perf_counter() - start) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
+    by_tenant, db_ms, cpu_ms = [[] for _ in leads], [], []
+    database = DatabaseTime()
+    load_before = os.getloadavg()[0]
+    with connection.execute_wrapper(database):
+        for i in range(requests):
+            k = i % len(leads)
+            client, url = leads[k][1], urls[k]
+            database.seconds = 0.0
+            start, cpu = time.perf_counter(), time.process_time()
+            response = client.get(url)
+            by_tenant[k].append((time.perf_counter() - start) * 1000)
+            cpu_ms.append((time.process_time() - cpu) * 1000)
+            db_ms.append(database.seconds * 1000)
+            assert response.status_code == 200, (url, response.status_code)
     every = [ms for times in by_tenant for ms in times]
     return {"p50": percentile(every, 50), "p95": percentile(every, 95), "mean": statistics.fmean(every),
             "biggest_p50": percentile(by_tenant[0], 50), "biggest_p95": percentile(by_tenant[0], 95),
-            "queries": (min(queries), max(queries)), "bytes": max(sizes), "requests": len(every)}
+            "db_p50": percentile(db_ms, 50), "db_p95": percentile(db_ms, 95), "cpu_p50": percentile(cpu_ms, 50),
+            "queries": (min(queries), max(queries)), "bytes": max(sizes), "requests": len(every),
+            "load": (load_before, os.getloadavg()[0])}
+
+
+class DatabaseTime:
+    """connection.execute_wrapper: wall time spent in SQL statements (round trips included)."""
+
+    seconds = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - start
 
 
 def settle(owner) -> float:
@@ -168,23 +191,27 @@ def measure(owner, worlds, leads, n: int, args) -> dict:
     out = time_overview(leads, args.requests)
     out.update(n=n, biggest_n=counts[0])
     print(f"  overview (default filters): p50 {out['p50']:.1f} ms  p95 {out['p95']:.1f} ms  mean {out['mean']:.1f} ms "
-          f"over {out['requests']} requests; biggest tenant p50 {out['biggest_p50']:.1f} ms  p95 {out['biggest_p95']:.1f} ms; "
-          f"{out['queries'][0]}–{out['queries'][1]} queries, {out['bytes'] / 1024:.0f} KiB per page")
+          f"over {out['requests']} requests; biggest tenant p50 {out['biggest_p50']:.1f} ms  p95 {out['biggest_p95']:.1f} ms")
+    print(f"      of which in SQL: p50 {out['db_p50']:.1f} ms  p95 {out['db_p95']:.1f} ms; CPU p50 {out['cpu_p50']:.1f} ms; "
+          f"{out['queries'][0]}–{out['queries'][1]} queries, "
+          f"{out['bytes'] / 1024:.0f} KiB per page; load average {out['load'][0]:.1f} → {out['load'][1]:.1f} during the timing")
     return out
 
 
 def report(results: list[dict]) -> None:
     base = results[0]
     print("\n== CX lead overview, server time (Django test Client, in process), default filters")
-    print(f"{'responses':>12} {'p50 ms':>8} {'p95 ms':>8} {'biggest p50':>12} {'biggest p95':>12} {'queries':>8} {'requests':>9}")
+    print(f"{'responses':>12} {'p50 ms':>8} {'p95 ms':>8} {'biggest p50':>12} {'biggest p95':>12} {'SQL p50':>8} {'CPU p50':>8} {'queries':>8} "
+          f"{'requests':>9} {'load avg':>9}")
     for r in results:
-        print(f"{r['n']:>12,} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['biggest_p50']:>12.1f} {r['biggest_p95']:>12.1f} "
-              f"{r['queries'][1]:>8} {r['requests']:>9}")
-    print(f"\n{'ratio':<52} {'target':>7} {'measured':>9}  ok")
+        print(f"{r['n']:>12,} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['biggest_p50']:>12.1f} {r['biggest_p95']:>12.1f} {r['db_p50']:>8.1f} "
+              f"{r['cpu_p50']:>8.1f} {r['queries'][1]:>8} {r['requests']:>9} {max(r['load']):>9.1f}")
+    print(f"\n{'ratio':<66} {'target':>7} {'measured':>9}  ok")
     for large in results[1:]:
-        for key, label in (("p50", "p50"), ("p95", "p95"), ("biggest_p50", "biggest tenant p50")):
+        for key, label in (("p50", "p50"), ("p95", "p95"), ("biggest_p50", "biggest tenant p50"), ("db_p50", "time in SQL p50"),
+                           ("cpu_p50", "CPU time p50 (steadier on a busy machine)")):
             ratio, name, target = large[key] / base[key], f"{label}: {large['n']:,} ÷ {base['n']:,}", f"≤ {TARGET}"
-            print(f"{name:<52} {target:>7} {ratio:9.2f}  {'yes' if ratio <= TARGET else 'NO'}")
+            print(f"{name:<66} {target:>7} {ratio:9.2f}  {'yes' if ratio <= TARGET else 'NO'}")
     print(f"peak RSS of the bench process: {bench_metrics.rss_mb():,.0f} MB")
 
 
