@@ -36,7 +36,8 @@ METRIC_CHOICES = (("nps", "NPS"), ("csat", "CSAT"), ("ces", "CES"))
 # How a change of each metric is worded, and the axis of the stage chart.
 DIGITS = {"nps": 0, "csat": 0, "ces": 1}  # as the tiles write them (NPS and % as integers, CES to one decimal)
 DELTA_UNIT = {"nps": "points", "csat": "percentage points", "ces": "points on the 1–7 scale"}
-AXIS = {"nps": ("NPS", [-100, 100]), "csat": ("CSAT %", [0, 100]), "ces": ("CES (1–7)", [1, 7])}
+# A little room past the scale's ends, so a point at 100 (or −100, 1, 7) and its band are not cut in half.
+AXIS = {"nps": ("NPS", [-106, 106]), "csat": ("CSAT %", [-3, 103]), "ces": ("CES (1–7)", [0.8, 7.2])}
 
 
 # --- the filter bar ------------------------------------------------------------------------------
@@ -216,6 +217,23 @@ def stage_scores_figure(labels: list[str], blocks: list[dict], *, metric: str) -
     return {"data": data, "layout": layout}
 
 
+def bars_with_n(rows: list[dict], *, x_title: str) -> dict:
+    """charts.block_bars (rows carrying their block: value, n, interval, low_sample) with each row's n
+    under its label instead of as text on the bar, where it collided with the error bar's whisker, and
+    low-sample bars hatched over their colour."""
+    figure = charts.block_bars([{**r, "label": f"{r['label']}<br>n = {number(r['n'])}"} for r in rows], None, x_title=x_title)
+    trace = figure["data"][0]
+    trace.pop("text", None)
+    trace.pop("textposition", None)
+    trace["hovertemplate"] = "%{y}: %{x}<extra></extra>"
+    if "pattern" in trace["marker"]:
+        # The hatch of a low-sample bar is white: drawn over the bar's colour, not over a transparent
+        # background (plotly's default fill mode), where the bar disappeared and only its error bar showed.
+        trace["marker"]["pattern"]["fillmode"] = "overlay"
+    figure["layout"]["height"] = max(figure["layout"]["height"], 46 * len(rows) + 70)  # two-line labels
+    return figure
+
+
 def _volatility_tile(block: dict, min_n: int) -> Tile:
     rows = (("Value", block["value"]), ("n", block["n"]), ("95% CI low", block.get("ci_low")), ("95% CI high", block.get("ci_high")))
     low = bool(block.get("low_sample"))
@@ -286,7 +304,7 @@ def journey_page(tenant, state: JourneyFilterState) -> JourneyPage:
     tiles = (*(metric_tile(m, summary.metrics[m], min_n=min_n_for(tenant, m)) for m in STAGE_METRICS),
              _volatility_tile(vol.overall, tenant.min_n_other))
     return JourneyPage(journey=journey, map=jmap, metric=metric, stages=tuple(stages), drop=drop, tiles=tiles,
-                       charts=(_stage_chart(labels, rows, columns, metric), _volatility_chart(vol.transitions)),
+                       charts=(_stage_chart(labels, rows, columns, metric), _volatility_chart(vol.transitions, tenant.min_n_other)),
                        stages_table=_stages_table(stages, rows, others, transitions, columns), notes=tuple(notes))
 
 
@@ -297,17 +315,20 @@ def _stage_chart(labels: list[str], rows: list[dict], columns, metric: str) -> C
                   columns=("Stage", name, "n", "95% CI low", "95% CI high", "Low sample", "Moments of truth"),
                   rows=tuple((label, b["value"], b["n"], b.get("ci_low"), b.get("ci_high"), bool(b.get("low_sample")),
                               c.moments_of_truth) for label, b, c in zip(labels, blocks, columns, strict=True)))
+    starred = [f"{label} ★" if c.moments_of_truth else label for label, c in zip(labels, columns, strict=True)]
     empty = ""
     if not columns:
         empty = "This journey has no stages yet."
     elif all(b["value"] is None for b in blocks):
         empty = f"No {name} answers at this journey's stages in this period."
     return Chart(id="stage-scores", title=f"{name} along the journey",
-                 explanation=f"{explain(metric)} Each stage counts the responses recorded at that stage. {explain('breakdown')}",
-                 figure=stage_scores_figure(labels, blocks, metric=metric) if not empty else {}, table=table, empty=empty)
+                 explanation=(f"{explain(metric)} Each stage counts the responses recorded at that stage of this journey, in "
+                              "the journey's order (★: a moment of truth at that stage); the band is the 95% interval, and "
+                              "hollow points have fewer answers than this workspace's minimum sample."),
+                 figure=stage_scores_figure(starred, blocks, metric=metric) if not empty else {}, table=table, empty=empty)
 
 
-def _volatility_chart(transitions: list[dict]) -> Chart:
+def _volatility_chart(transitions: list[dict], min_n: int) -> Chart:
     rows = [{**t, "label": f"{t['from_label']} → {t['to_label']}"} for t in transitions]
     table = Table(id="volatility-transitions", title="Volatility per stage transition",
                   columns=("Transition", "Mean jump |Δ| (0–100)", "n", "95% CI low", "95% CI high", "Low sample"),
@@ -315,8 +336,10 @@ def _volatility_chart(transitions: list[dict]) -> Chart:
                              for r in rows))
     empty = "" if rows else ("No client answered twice within this journey in this period, so there is no transition to measure "
                              "yet.")
-    figure = charts.block_bars(rows, None, x_title="Mean jump |Δ| between consecutive scores, 0–100") if rows else {}
-    return Chart(id="volatility", title="Volatility per stage transition", explanation=explain("volatility"), figure=figure,
+    figure = bars_with_n(rows, x_title="Mean jump |Δ| (0–100)") if rows else {}
+    explanation = (f"{explain('volatility')} Bars: the mean jump with its 95% interval; hatched, paler bars have fewer "
+                   f"transitions than this workspace's minimum of {min_n}, so their value is unreliable.")
+    return Chart(id="volatility", title="Volatility per stage transition", explanation=explanation, figure=figure,
                  table=table, empty=empty)
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apps.dashboards.filters import FilterState
+from apps.dashboards.pages.journeys import bars_with_n
 from apps.dashboards.panels import Chart, Table, Tile, interval, metric_tile, min_n_for, number
 from apps.metrics import charts, selectors
 from apps.metrics.explanations import explain
 
-GAP_AXIS = "Gap in points: predicted − actual (right of 0: over-estimated)"
+GAP_AXIS = "Predicted − actual"
 GAP_COLUMNS = ("", "Pairs", "Gap (points)", "95% CI low", "95% CI high", "Perceived NPS", "Actual NPS", "Low sample")
 
 
@@ -65,23 +66,39 @@ def _gap_table(table_id: str, title: str, first: str, rows: list[dict]) -> Table
                              r.get("actual_nps"), bool(r.get("low_sample"))) for r in rows))
 
 
-def _gap_chart(chart_id: str, title: str, first: str, rows: list[dict], empty: str) -> Chart:
-    return Chart(id=chart_id, title=title, explanation=explain("perception_gap"),
-                 figure=charts.block_bars(rows, None, x_title=GAP_AXIS) if rows else {},
+def _gap_chart(chart_id: str, title: str, first: str, rows: list[dict], empty: str, min_n: int) -> Chart:
+    return Chart(id=chart_id, title=title, explanation=f"{explain('perception_gap')} Bars: the mean gap with its 95% interval; "
+                                                       f"hatched, paler bars have fewer than {min_n} pairs (this workspace's "
+                                                       "minimum), so their value is unreliable.",
+                 figure=bars_with_n(rows, x_title=GAP_AXIS) if rows else {},
                  table=_gap_table(chart_id, title, first, rows), empty="" if rows else empty)
+
+
+def paired_rows_figure(labels: list[str], actual: list, perceived: list) -> dict:
+    """charts.paired_bars (actual blue, perceived hatched orange) laid on its side: one row per label,
+    first at the top, so long names and their n stay readable on a phone instead of slanting under
+    the bars."""
+    figure = charts.paired_bars(labels, actual, perceived, names=("Actual NPS (clients' answers)", "Perceived NPS (staff predictions)"))
+    for trace in figure["data"]:
+        trace["x"], trace["y"], trace["orientation"] = trace["y"], trace["x"], "h"
+        trace["hovertemplate"] = "%{y}: %{x}<extra>%{fullData.name}</extra>"
+    layout = charts.layout(height=max(190, 64 * len(labels) + 90), x_title="NPS", bar_horizontal=True,
+                           barmode="group")
+    layout["xaxis"].update(range=[-106, 106], tickvals=[-100, -50, 0, 50, 100], ticktext=["−100", "−50", "0", "50", "100"],
+                           tickangle=0)
+    figure["layout"] = layout
+    return figure
 
 
 def _paired_chart(overall: dict, overall_label: str, rows: list[dict], by: str, empty: str) -> Chart:
     """Actual vs perceived NPS of the same pairs, overall then per row (n in each label)."""
     every = [{**overall, "label": overall_label}, *rows] if overall["n"] else []
-    labels = [f"{r['label']} (n = {number(r['n'])})" for r in every]
+    labels = [f"{r['label']}<br>n = {number(r['n'])}" for r in every]
     table = Table(id="perceived-vs-actual", title="Perceived vs actual NPS", columns=(by, "Pairs", "Actual NPS", "Perceived NPS",
                                                                                        "Gap (points)", "Low sample"),
                   rows=tuple((r["label"], r["n"], r.get("actual_nps"), r.get("perceived_nps"), r["value"], bool(r.get("low_sample")))
                              for r in every))
-    figure = charts.paired_bars(labels, [r.get("actual_nps") for r in every], [r.get("perceived_nps") for r in every],
-                                names=("Actual NPS (clients' answers)", "Perceived NPS (staff predictions)"), y_title="NPS",
-                                y_range=[-100, 100]) if every else {}
+    figure = paired_rows_figure(labels, [r.get("actual_nps") for r in every], [r.get("perceived_nps") for r in every]) if every else {}
     return Chart(id="perceived-vs-actual", title="Perceived vs actual NPS",
                  explanation=explain("perception_gap") + " Both bars of a group are NPS over the same pairs.",
                  figure=figure, table=table, empty="" if every else empty)
@@ -93,7 +110,8 @@ def perception_page(tenant, state: FilterState, *, own: bool) -> PerceptionPage:
     f = state.filters
     gap = selectors.perception_gap(tenant, f)
     summary = selectors.metrics_summary(tenant, f)
-    tile = metric_tile("perception_gap", summary.metrics["perception_gap"], min_n=min_n_for(tenant, "perception_gap"))
+    min_n = min_n_for(tenant, "perception_gap")
+    tile = metric_tile("perception_gap", summary.metrics["perception_gap"], min_n=min_n)
     pairs = gap.overall["n"]
     if own:
         empty = ("You have no prediction pairs in this period. When you log an interaction, predict the score the client "
@@ -106,7 +124,7 @@ def perception_page(tenant, state: FilterState, *, own: bool) -> PerceptionPage:
         chart_list.append(_paired_chart(gap.overall, "All your interactions", gap.touchpoints, "Touchpoint", empty))
     else:
         chart_list.append(_paired_chart(gap.overall, "Everyone", gap.staff, "Staff member", empty))
-        chart_list.append(_gap_chart("gap-staff", "Gap per staff member", "Staff member", gap.staff, empty))
-    chart_list.append(_gap_chart("gap-touchpoints", "Gap per touchpoint", "Touchpoint", gap.touchpoints, empty))
-    chart_list.append(_gap_chart("gap-stages", "Gap per journey stage", "Stage", gap.stages, empty))
+        chart_list.append(_gap_chart("gap-staff", "Gap per staff member", "Staff member", gap.staff, empty, min_n))
+    chart_list.append(_gap_chart("gap-touchpoints", "Gap per touchpoint", "Touchpoint", gap.touchpoints, empty, min_n))
+    chart_list.append(_gap_chart("gap-stages", "Gap per journey stage", "Stage", gap.stages, empty, min_n))
     return PerceptionPage(own=own, pairs=pairs, verdict=verdict(gap.overall, own=own), tiles=(tile,), charts=tuple(chart_list))
