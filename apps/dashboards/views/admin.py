@@ -1,11 +1,15 @@
-"""Placeholder until this page lands (issue 7, in progress)."""
+"""Configuration health, the admin's dashboard (issue 7, page 6; apps.dashboards.pages.admin)."""
 
-from django.http import HttpResponse
-
-from apps.dashboards.roles import EVERYONE
+from apps.dashboards.filters import dashboard_filters
+from apps.dashboards.pages.admin import FIELDS, configuration_health_page
+from apps.dashboards.rendering import render_dashboard
+from apps.dashboards.roles import ADMINS
 from apps.tenancy.permissions import tenant_role_required
 
 
-@tenant_role_required(EVERYONE)
+@tenant_role_required(ADMINS)
 def configuration_health_view(request, tenant_slug):
-    return HttpResponse("This dashboard is being built.")
+    state = dashboard_filters(request, fields=FIELDS)
+    page = configuration_health_page(request.tenant, state) if state.valid else None
+    return render_dashboard(request, "dashboards/admin.html", {"state": state, "page": page},
+                            tables=page.tables if page else (), page="health")
