@@ -1,0 +1,471 @@
+"""The executive summary and its PDF (issue 7, page 7): readers only (viewers land here); every number
+equals the metrics API for the same filters; another tenant's data never appears; filters change the
+numbers; bad filters answer 400; CSV per table; htmx fragment; an empty workspace's page; a fixed query
+count. The PDF is a real PDF (header, pages, the tenant's name and numbers in its text) printed by
+headless Chromium, and every way it can fail answers 503 with the reason — never 500 — with the browser
+closed."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import random
+import re
+import time
+import zlib
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apps.core.dates import local_today
+from apps.dashboards import pdf as pdf_module
+from apps.dashboards.pages.executive import trend_first
+from apps.metrics.churn_risk import churn_risk_refresh
+from apps.metrics.funnel import funnel_rebuild
+from apps.metrics.rollups import rollups_rebuild
+from apps.surveys.models import Invitation
+from apps.tenancy.context import tenant_context
+from tests.factories import InvitationFactory
+from tests.metrics_world import add_random_responses, make_metric_world
+
+pytestmark = pytest.mark.postgres
+
+URL = "/t/acme/dashboards/executive/"
+PDF_URL = "/t/acme/dashboards/executive.pdf"
+API = "/api/v1/t/acme/metrics/"
+CHROMIUM = pdf_module.chromium_path()
+needs_chromium = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} is missing (apt-get install chromium)")
+
+
+# --- a world with rollups, funnel, churn and churn risk -------------------------------------------
+
+def build(tenant, rng, *, responses: int, invitations: int):
+    w = make_metric_world(tenant, rng)
+    now = datetime.now(UTC)
+    add_random_responses(w, rng, responses, start=now - timedelta(days=26), days=25)
+    add_random_responses(w, rng, responses // 2, start=now - timedelta(days=300), days=270)  # earlier months: the trend
+    with tenant_context(tenant):
+        survey = w.versions[0].survey
+        for i in range(invitations):
+            status = rng.choice(["sent", "opened", "responded", "bounced", "queued", "skipped"])
+            inv = InvitationFactory(survey=survey, status=status, skip_reason="fatigued" if status == "skipped" else "",
+                                    opened_at=timezone.now() if status in ("opened", "responded") else None,
+                                    responded_at=timezone.now() if status == "responded" else None)
+            Invitation.objects.filter(pk=inv.pk).update(created_at=timezone.now() - timedelta(days=i % 40))
+        today = local_today(tenant.time_zone)
+        for i, client in enumerate(w.clients[:3]):
+            client.churned_on, client.status = today - timedelta(days=5 + 8 * i), "churned"
+            client.annual_value = Decimal(1000 * (i + 1))
+            client.save()
+        for client in w.clients[3:]:
+            client.annual_value = Decimal(500)
+            client.save()
+        rollups_rebuild(tenant)
+        funnel_rebuild(tenant)
+        churn_risk_refresh(tenant)
+    return w
+
+
+@pytest.fixture
+def worlds(world):
+    rng = random.Random(7)
+    world.a.min_n_nps, world.a.min_n_other = 5, 5  # small samples: every tile and ranking has values to compare
+    world.a.save()
+    wa = build(world.a, rng, responses=500, invitations=60)
+    wb = build(world.b, rng, responses=200, invitations=20)
+    return wa, wb
+
+
+def page_of(client, url=URL, **params):
+    response = client.get(url, params)
+    assert response.status_code == 200, response.content[:800]
+    return response, response.context["page"], response.context["state"]
+
+
+def reading(tile, name):
+    return dict(tile.table.rows)[name]
+
+
+def api(client, endpoint, **params):
+    response = client.get(API + endpoint + "/", params)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+# --- roles -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("user", ["alice", "carol", "victor"])
+def test_it_renders_for_readers(world, client, worlds, user):
+    client.force_login(getattr(world, user))
+    response, page, _ = page_of(client)
+    html = response.content.decode()
+    assert "Executive summary" in html and "Acme Advisory" in html
+    assert [t.id for t in page.tiles] == ["nps", "csat", "ces", "response-rate", "perception_gap", "churn"]
+    assert len(page.trends) == 3 and all(c.has_data for c in page.trends) and page.touchpoints.has_data
+    assert 'href="/t/acme/dashboards/executive.pdf?period=30d" download' in html
+
+
+def test_viewers_land_on_it(world, client):
+    client.force_login(world.victor)
+    response = client.get("/t/acme/")
+    assert response.status_code == 302 and response["Location"] == URL
+
+
+@pytest.mark.parametrize("url", [URL, PDF_URL])
+def test_staff_may_not_read_it(world, client, url):
+    client.force_login(world.bob)
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", [URL, PDF_URL])
+def test_it_404s_for_another_tenant(world, client, url):
+    client.force_login(world.charlie)
+    assert client.get(url).status_code == 404
+
+
+# --- the numbers are the API's ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("with_segment", [False, True])
+def test_its_numbers_equal_the_metrics_api(world, client, worlds, with_segment):
+    wa, _ = worlds
+    client.force_login(world.carol)
+    params = {"segment": str(wa.segments[0].uuid)} if with_segment else {}
+    response, page, state = page_of(client, **params)
+    html = response.content.decode()
+    q = state.api_params()
+    assert ("segment" in q) is with_segment
+    summary = api(client, "summary", **q)
+    tiles = {t.id: t for t in page.tiles}
+    for metric in ("nps", "csat", "ces", "perception_gap"):
+        block = summary[metric]
+        assert block["n"] > 0, metric
+        assert reading(tiles[metric], "Value") == block["value"]
+        assert (tiles[metric].n, reading(tiles[metric], "95% CI low"), reading(tiles[metric], "95% CI high")) == \
+            (block["n"], block["ci_low"], block["ci_high"])
+        assert reading(tiles[metric], "Previous value") == block["previous"]["value"]
+        assert f'data-tile="{metric}"' in html and tiles[metric].value in html
+    assert page.responses == summary["responses"]
+    gap = api(client, "perception-gap", **q)["overall"]
+    assert reading(tiles["perception_gap"], "Value") == gap["value"]
+
+    funnel = api(client, "funnel", **{"from": q["from"], "to": q["to"]})["overall"]  # invitations carry no segment
+    rate = tiles["response-rate"]
+    assert reading(rate, "Response rate %") == funnel["response_rate"] and rate.n == funnel["delivered"]
+    assert (reading(rate, "Invited"), reading(rate, "Responded"), reading(rate, "Skipped")) == \
+        (funnel["invited"], funnel["responded"], funnel["skipped"])
+    assert ("All segments" in " ".join(rate.extra)) is with_segment
+
+    churn = api(client, "churn", interval="month", **q)["total"]
+    assert reading(tiles["churn"], "Churn rate %") == churn["churn"]["value"]
+    assert tiles["churn"].n == churn["at_start"] and reading(tiles["churn"], "Lost") == churn["lost"]
+    assert reading(tiles["churn"], "Revenue churn %") == churn["revenue_churn"]["value"]
+
+    risk_q = {"segment": q["segment"]} if with_segment else {}
+    for band, name in (("high", "High risk"), ("medium", "Medium risk"), ("low", "Low risk")):
+        assert reading(page.risk, name) == api(client, "churn-risk", band=band, **risk_q)["count"], band
+    assert page.risk.value == str(reading(page.risk, "High risk"))
+
+    trend = api(client, "trend", interval="month", **{**q, "from": trend_first(state.filters.first, state.filters.last).isoformat()})
+    for chart, metric in zip(page.trends, ("nps", "csat", "ces"), strict=True):
+        assert [row[1] for row in chart.table.rows] == [p[metric]["value"] for p in trend["points"]]
+        assert [row[2] for row in chart.table.rows] == [p[metric]["n"] for p in trend["points"]]
+    assert len(page.trends[0].table.rows) == 12
+
+    rows = api(client, "breakdown", by="touchpoint", **q)["rows"]
+    by_label = {r["label"]: r for r in rows if r["key"]}
+    assert page.touchpoints.table.rows
+    for _group, label, nps, low, high, n, csat, ces in page.touchpoints.table.rows:
+        r = by_label[label]
+        assert (nps, low, high, n, csat, ces) == (r["nps"]["value"], r["nps"]["ci_low"], r["nps"]["ci_high"], r["nps"]["n"],
+                                                  r["csat"]["value"], r["ces"]["value"])
+    ranked = sorted((r for r in by_label.values() if not r["nps"]["low_sample"] and r["nps"]["n"]),
+                    key=lambda r: (-r["nps"]["value"], -r["nps"]["n"], r["label"]))
+    shown = [row[1] for row in page.touchpoints.table.rows]
+    assert shown[0] == ranked[0]["label"] and shown[-1] == ranked[-1]["label"]
+
+
+def test_it_never_shows_another_tenants_data(world, client, worlds):
+    wa, wb = worlds
+    client.force_login(world.alice)
+    response, page, state = page_of(client)
+    html = response.content.decode()
+    for touchpoint in wb.touchpoints:
+        assert touchpoint.name not in html
+    for row in page.touchpoints.table.rows:
+        assert row[1] in {t.name for t in wa.touchpoints}
+    # A's numbers are A's rows' (the API counts A only; B's rows would change n).
+    assert page.tiles[0].n == api(client, "summary", **state.api_params())["nps"]["n"]
+
+
+def test_filters_change_the_numbers(world, client, worlds):
+    wa, _ = worlds
+    client.force_login(world.alice)
+    _, last30, _ = page_of(client)
+    _, last7, _ = page_of(client, period="7d")
+    _, segment, _ = page_of(client, segment=str(wa.segments[1].uuid))
+    assert last7.tiles[0].n < last30.tiles[0].n
+    assert segment.tiles[0].n < last30.tiles[0].n
+    assert last7.trends[0].table.rows == last30.trends[0].table.rows  # the same 12 months
+    assert last7.headline != last30.headline
+
+
+@pytest.mark.parametrize("url", [URL, PDF_URL])
+def test_invalid_filters_answer_400_with_the_error(world, client, worlds, url):
+    _, wb = worlds
+    client.force_login(world.alice)
+    foreign = client.get(url, {"segment": str(wb.segments[0].uuid)})
+    assert foreign.status_code == 400 and "Select a valid choice" in foreign.content.decode()
+    bad_day = client.get(url, {"period": "custom", "from": "2026-04-31", "to": "2026-05-02"})
+    assert bad_day.status_code == 400 and "Enter a valid date" in bad_day.content.decode()
+    assert bad_day["Content-Type"].startswith("text/html")
+
+
+# --- CSV, htmx, empty, queries ---------------------------------------------------------------------
+
+def test_each_table_downloads_as_csv(world, client, worlds):
+    client.force_login(world.victor)
+    _, page, _ = page_of(client, period="90d")
+    assert len({t.id for t in page.tables}) == len(page.tables)
+    for table in page.tables:
+        response = client.get(URL, {"period": "90d", "csv": table.id})
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        assert tuple(rows[0]) == table.columns and len(rows) - 1 == len(table.rows)
+    nps = dict(csv.reader(io.StringIO(client.get(URL, {"period": "90d", "csv": "tile-nps"}).content.decode())))
+    assert float(nps["Value"]) == reading(page.tiles[0], "Value")
+    assert client.get(URL, {"csv": "nope"}).status_code == 404
+
+
+def test_htmx_gets_only_the_dashboard_fragment(world, client, worlds):
+    client.force_login(world.alice)
+    response = client.get(URL, {"period": "90d"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="dashboard"') and "<html" not in html
+    assert "executive.pdf?period=90d" in html  # the PDF link follows the filters
+
+
+def test_an_empty_workspace_gets_a_helpful_page(world, client):
+    client.force_login(world.carl)
+    response = client.get("/t/initech/dashboards/executive/")
+    assert response.status_code == 200
+    page, html = response.context["page"], response.content.decode()
+    assert page.empty and "No responses yet" in html and "/t/initech/surveys/" in html
+    assert all(t.value == "—" for t in page.tiles) and page.risk.value == "0"
+    assert all(not c.has_data for c in page.trends) and not page.touchpoints.has_data
+    assert "Not scored yet" in html
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_query_count_does_not_grow_with_rows(world, client):
+    client.force_login(world.alice)
+    rng = random.Random(3)
+    w = build(world.a, rng, responses=20, invitations=3)
+    _queries(client, URL)
+    few = _queries(client, URL)
+    add_random_responses(w, rng, 600, start=datetime.now(UTC) - timedelta(days=20), days=19)
+    with tenant_context(world.a):
+        rollups_rebuild(world.a)
+        churn_risk_refresh(world.a)
+    many = _queries(client, URL)
+    assert many == few
+
+
+# --- the PDF -----------------------------------------------------------------------------------------
+
+def pdf_pages(data: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", data))
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF made by Chromium (Skia): inflate each page's content stream, map the glyph ids
+    of its Tj/TJ strings through the fonts' ToUnicode CMaps. Enough for Chromium's output, no library."""
+    objects = {int(m.group(1)): m.group(2) for m in re.finditer(rb"(\d+) 0 obj\s*(.*?)endobj", data, re.S)}
+
+    def stream(number):
+        body = objects[number]
+        raw = re.search(rb"stream\r?\n(.*)\r?\nendstream", body, re.S).group(1)
+        return zlib.decompress(raw) if b"/FlateDecode" in body else raw
+
+    def cmap(number):
+        text, out = stream(number).decode("latin-1"), {}
+        for block in re.findall(r"beginbfchar(.*?)endbfchar", text, re.S):
+            for src, dst in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+                out[int(src, 16)] = bytes.fromhex(dst).decode("utf-16-be")
+        for block in re.findall(r"beginbfrange(.*?)endbfrange", text, re.S):
+            for lo, hi, dst in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+                base = int(dst, 16)
+                for i, code in enumerate(range(int(lo, 16), int(hi, 16) + 1)):
+                    out[code] = chr(base + i)
+        return out
+
+    pages = []
+    for body in objects.values():
+        if not re.search(rb"/Type\s*/Page(?![s\w])", body):
+            continue
+        fonts = {}
+        font_dict = re.search(rb"/Font\s*<<(.*?)>>", body, re.S)
+        for name, ref in re.findall(rb"/(\w+)\s+(\d+) 0 R", font_dict.group(1) if font_dict else b""):
+            unicode_ref = re.search(rb"/ToUnicode\s+(\d+) 0 R", objects[int(ref)])
+            fonts[name.decode()] = cmap(int(unicode_ref.group(1))) if unicode_ref else {}
+        contents = [int(n) for n in re.findall(rb"(\d+) 0 R", re.search(rb"/Contents\s*(\[[^\]]*\]|\d+ 0 R)", body).group(1))]
+        words, current = [], {}
+        for number in contents:
+            content = stream(number).decode("latin-1")
+            for font, strings in re.findall(r"/(\w+)\s+[\d.]+\s+Tf|((?:<[0-9A-Fa-f]*>|\[[^\]]*\])\s*T[Jj])", content):
+                if font:
+                    current = fonts.get(font, {})
+                    continue
+                chunk = "".join(current.get(int(h[i:i + 4], 16), "") for h in re.findall(r"<([0-9A-Fa-f]*)>", strings)
+                                for i in range(0, len(h), 4))
+                words.append(chunk)
+        pages.append(" ".join(words))
+    return "\n".join(pages)
+
+
+def squashed(text: str) -> str:
+    """Text without whitespace, case-folded: Chromium places letter-spaced glyphs one by one, so the
+    extracted words' spacing is not the page's."""
+    return re.sub(r"\s+", "", text).casefold()
+
+
+def printed(expected: str, text: str) -> bool:
+    return squashed(expected) in squashed(text)
+
+
+@needs_chromium
+def test_the_pdf_is_the_page_printed(world, client, worlds):
+    client.force_login(world.victor)
+    _, page, state = page_of(client)
+    response = client.get(PDF_URL)
+    assert response.status_code == 200, response.content[:500]
+    assert response["Content-Type"] == "application/pdf"
+    first, last = state.filters.first, state.filters.last
+    assert response["Content-Disposition"] == f'attachment; filename="acme-executive-{first}-{last}.pdf"'
+    data = response.content
+    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    assert pdf_pages(data) == 1  # one A4 page
+    assert len(data) > 20_000  # fonts and vector charts, not an empty page
+    text = pdf_text(data)
+    assert printed("Acme Advisory", text) and printed("Executive summary", text)
+    assert printed(page.headline, text) and printed(state.description, text)  # "487 responses …", "Last 30 days (…)"
+    for tile in page.tiles:
+        assert printed(f"{tile.label}{tile.value}", text), tile.id
+    assert printed(f"{page.risk.label}{page.risk.value}", text)
+    assert printed(page.touchpoints.table.rows[0][1], text)  # the best touchpoint, in the chart and its table
+    assert not printed("Download PDF", text) and not printed("Apply", text)  # no controls printed
+
+
+@needs_chromium
+def test_the_pdf_follows_the_filters(world, client, worlds):
+    wa, _ = worlds
+    client.force_login(world.alice)
+    segment = wa.segments[0]
+    _, page, state = page_of(client, period="7d", segment=str(segment.uuid))
+    response = client.get(PDF_URL, {"period": "7d", "segment": str(segment.uuid)})
+    assert response.status_code == 200
+    text = pdf_text(response.content)
+    assert printed(f"Segment: {segment.name}", text) and printed("Last 7 days", text)
+    assert printed(f"{page.tiles[0].label}{page.tiles[0].value}", text)
+    assert f"{state.filters.first}-{state.filters.last}.pdf" in response["Content-Disposition"]
+
+
+@needs_chromium
+def test_an_empty_workspace_prints_too(world, client):
+    client.force_login(world.carl)
+    response = client.get("/t/initech/dashboards/executive.pdf")
+    assert response.status_code == 200 and pdf_pages(response.content) == 1
+    assert printed("No responses yet", pdf_text(response.content))
+
+
+def _our_browsers() -> set[int]:
+    """Chromium processes started by Playwright (their profile directory names it)."""
+    found = set()
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                running = b"playwright_chromiumdev_profile" in f.read()
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                running = running and f.read().split(b") ", 1)[1][:1] != b"Z"  # a zombie has exited
+            if running:
+                found.add(int(pid))
+        except (FileNotFoundError, ProcessLookupError, PermissionError, NotADirectoryError):
+            continue
+    return found
+
+
+def _gone(pids: set[int], wait: float = 5.0) -> bool:
+    """The processes have exited (Chromium's helpers take a moment after the browser closes)."""
+    deadline = time.monotonic() + wait
+    while pids and time.monotonic() < deadline:
+        time.sleep(0.1)
+        pids = {pid for pid in pids if pid in _our_browsers()}
+    return not pids
+
+
+@override_settings(CXM_CHROMIUM="/nonexistent/chromium")
+def test_without_chromium_it_answers_503_with_the_reason(world, client):
+    client.force_login(world.alice)
+    response = client.get(PDF_URL)
+    assert response.status_code == 503 and response["Retry-After"] == "60"
+    html = response.content.decode()
+    assert "The PDF could not be made" in html and "Chromium" in html and "is not installed" in html
+    assert 'href="/t/acme/dashboards/executive/?period=30d"' in html
+
+
+@needs_chromium
+def test_a_page_that_never_finishes_drawing_times_out_to_503_and_closes_the_browser(world, client, monkeypatch):
+    monkeypatch.setattr(pdf_module, "DRAWN", "false")  # charts never report drawn
+    client.force_login(world.alice)
+    before = _our_browsers()
+    with override_settings(CXM_PDF_TIMEOUT=4):
+        response = client.get(PDF_URL)
+    assert response.status_code == 503
+    assert "took longer than 4 seconds" in response.content.decode()
+    assert _gone(_our_browsers() - before)
+
+
+@needs_chromium
+def test_a_chromium_failure_answers_503_not_500(world, client, monkeypatch):
+    from playwright.sync_api import Error as PlaywrightError
+
+    def crash(self):
+        raise PlaywrightError("Target page, context or browser has been closed")
+
+    monkeypatch.setattr(pdf_module._PrintJob, "print", crash)
+    client.force_login(world.alice)
+    response = client.get(PDF_URL)
+    assert response.status_code == 503 and "Chromium could not print the page." in response.content.decode()
+    monkeypatch.setattr(pdf_module._PrintJob, "print", lambda self: 1 / 0)
+    response = client.get(PDF_URL)
+    assert response.status_code == 503 and "The PDF could not be made." in response.content.decode()
+
+
+@needs_chromium
+def test_it_prints_from_inside_a_running_event_loop():
+    """Playwright's sync API refuses a thread with a running asyncio loop (an ASGI server's): the
+    printing thread has none."""
+    async def inside_a_loop():
+        return pdf_module.html_to_pdf('<html data-charts-drawn="none"><body><h1>Loop 42</h1></body></html>', path="/x/", timeout=10)
+
+    data = asyncio.run(inside_a_loop())
+    assert data.startswith(b"%PDF") and printed("Loop 42", pdf_text(data))
+
+
+def test_only_static_files_are_served_to_the_printer():
+    assert pdf_module.static_file("/static/js/charts.js").name == "charts.js"
+    assert pdf_module.static_file("/static/vendor/plotly.min.js") is not None
+    for path in ("/static/../cxm/settings/base.py", "/static/%2e%2e/manage.py", "/media/x.png", "/static/no-such.js", "/static/"):
+        assert pdf_module.static_file(path) is None, path
