@@ -68,8 +68,8 @@ def journey_filters(request) -> JourneyFilterState:
     resolve the journey shown. The journey select lists journeys only: the page always shows one."""
     state = dashboard_filters(request, fields=FIELDS)
     form = state.form
-    form.fields["metric"] = forms.ChoiceField(choices=METRIC_CHOICES, required=False, label="Metric on the chart",
-                                              help_text="The chart and the largest drop follow this metric.")
+    # The chart and the "largest drop" sentence follow this metric (no help text: the bar does not show one).
+    form.fields["metric"] = forms.ChoiceField(choices=METRIC_CHOICES, required=False, label="Metric on the chart")
     metric = request.GET.get("metric") or DEFAULT_METRIC
     filters = state.filters
     if metric not in dict(METRIC_CHOICES):
