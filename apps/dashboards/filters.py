@@ -204,7 +204,9 @@ def dashboard_filters(request, *, fields: tuple[str, ...] = ALL_FIELDS, staff: M
     if channel:
         applied["Channel"] = str(dict(Response.Channel.choices)[channel])
     filters = MetricFilters(first=data["from"], last=data["to"], channel=channel, uuids=uuids, **ids)
-    # The date inputs show the range the preset resolved to (they count only with "Custom range").
+    # The date inputs show the range the preset resolved to (they count only with "Custom range"), and
+    # the period select the preset in use (the default one too, else the browser shows its first option).
     form.data = form.data.copy()
     form.data["from"], form.data["to"] = filters.first.isoformat(), filters.last.isoformat()
+    form.data["period"] = data["period"]
     return FilterState(form=form, filters=filters, preset=data["period"], applied=applied)
