@@ -269,6 +269,36 @@ def test_the_perception_gap_from_known_pairs(world, api_client):
     assert (only_ann["overall"]["value"], only_ann["overall"]["n"]) == (2.0, 2)
 
 
+
+def test_staff_read_only_their_own_perception_gap(world, api_client):
+    bob, carol = world.membership(world.bob, world.a), world.membership(world.carol, world.a)
+    with tenant_context(world.a):
+        version = SurveyVersionFactory(survey=SurveyFactory(tenant=world.a, kind="nps"))
+        at = datetime(2026, 4, 2, 10, tzinfo=UTC)
+        for staff, predicted, actual in [(bob, 9, 5), (bob, 8, 8), (carol, 10, 0)]:
+            ResponseFactory(version=version, staff=staff, nps=actual, predicted=predicted, submitted_at=at)
+    rollups_rebuild(world.a)
+    april = {"from": "2026-04-01", "to": "2026-04-30"}
+    mine = get(api_client, "perception-gap", april, world.bob).json()
+    assert (mine["overall"]["value"], mine["overall"]["n"]) == (2.0, 2)  # bob's pairs only, without asking
+    assert [r["label"] for r in mine["staff"]] == ["Bob"] and mine["filters"]["staff"] == str(bob.uuid)
+    assert get(api_client, "perception-gap", {**april, "staff": str(bob.uuid)}).json()["overall"]["n"] == 2
+    refused = get(api_client, "perception-gap", {**april, "staff": str(carol.uuid)})
+    assert refused.status_code == 403
+    everyone = get(api_client, "perception-gap", april, world.carol).json()  # a lead reads everyone
+    assert everyone["overall"]["n"] == 3 and {r["label"] for r in everyone["staff"]} == {"Bob", "Carol"}
+
+
+def test_staff_read_only_their_own_clients_churn_risk(world, api_client):
+    bob, carol = world.membership(world.bob, world.a), world.membership(world.carol, world.a)
+    with tenant_context(world.a):
+        for name, owner in [("Bob's Co", bob), ("Carol's Co", carol), ("Nobody's Co", None)]:
+            ClientHealth.objects.create(client=ClientFactory(tenant=world.a, name=name, owner=owner), score=50, band="medium",
+                                        method="rules", reasons=[], features={}, computed_at=timezone.now())
+    assert [r["client_name"] for r in get(api_client, "churn-risk", user=world.bob).json()["results"]] == ["Bob's Co"]
+    assert get(api_client, "churn-risk", {"owner": str(carol.uuid)}).status_code == 403
+    assert get(api_client, "churn-risk", user=world.victor).json()["count"] == 3  # a viewer reads every client
+
 def test_volatility_from_known_rows_per_journey_and_transition(world, api_client):
     with tenant_context(world.a):
         journey = JourneyFactory(tenant=world.a, name="Onboarding journey")

@@ -71,8 +71,11 @@ def count(client, path):
 # Form targets without a page of their own (GET answers 405), with the page that shows their form.
 POST_ONLY = {"t/<slug:tenant_slug>/settings/teams/": "team_create: its form is on the members page"}
 
+# Routes that only redirect (their target is counted as its own route), with where they go for alice (an admin).
+REDIRECTS = {"t/<slug:tenant_slug>/": "/t/acme/dashboards/"}  # the home opens the role's dashboard
+
 LIST_ROUTES = [r for r, p in PAGE_ROUTES + API_ROUTES
-               if "<uuid:uuid>" not in r and r not in EXEMPT and r not in POST_ONLY
+               if "<uuid:uuid>" not in r and r not in EXEMPT and r not in POST_ONLY and r not in REDIRECTS
                and (view_class(p) is None or hasattr(view_class(p), "get"))]
 
 
@@ -80,6 +83,13 @@ LIST_ROUTES = [r for r, p in PAGE_ROUTES + API_ROUTES
 def test_the_post_only_routes_have_no_page(route, world, client):
     client.force_login(world.alice)
     assert client.get(path_for(route, {})).status_code == 405
+
+
+@pytest.mark.parametrize("route", sorted(REDIRECTS))
+def test_the_redirecting_routes_redirect(route, world, client):
+    client.force_login(world.alice)
+    response = client.get(path_for(route, {}))
+    assert (response.status_code, response.url) == (302, REDIRECTS[route])
 
 
 @pytest.mark.parametrize("route", LIST_ROUTES)

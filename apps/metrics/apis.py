@@ -9,9 +9,12 @@ counts it was computed from, the 95% interval and `low_sample` (METRICS.md).
 
 from __future__ import annotations
 
+import dataclasses
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response as ApiResponse
 
 from apps.clients.models import Segment
@@ -19,7 +22,7 @@ from apps.core.pagination import PageNumberPagination
 from apps.metrics import params, selectors
 from apps.metrics.models import ClientHealth
 from apps.tenancy.api import TenantApi, TenantGenericApi
-from apps.tenancy.models import EVERYONE, Membership
+from apps.tenancy.models import EVERYONE, Membership, Role
 
 # --- metric blocks --------------------------------------------------------------------------------
 
@@ -407,6 +410,18 @@ class MetricsApi(TenantApi):
     read_roles = EVERYONE
 
 
+def _own_member(request) -> Membership | None:
+    """Staff read only their own perception gap and their own clients' details (issue 7 "Role rules"):
+    the member whose numbers a staff caller may read — None for the other roles (no restriction). A
+    staff-role API key belongs to no member, so it is refused."""
+    access = request.tenant_access
+    if access.role != Role.STAFF:
+        return None
+    if access.membership is None:
+        raise PermissionDenied("A staff-role API key belongs to no staff member, so it cannot read individual numbers.")
+    return access.membership
+
+
 class MetricsSummaryApi(MetricsApi):
     @_doc("Metrics summary",
           "Every metric (NPS, CSAT, CES, smiley, eNPS, perception gap) over the period, each with the previous equal-length "
@@ -448,10 +463,16 @@ class MetricsPerceptionGapApi(MetricsApi):
     @_doc("Perception gap",
           "Pairs of (the staff member's predicted score, the actual NPS answer to the survey that interaction triggered): the "
           "mean gap (predicted − actual) with its interval, perceived vs actual NPS, overall and per staff member, touchpoint "
-          "and journey stage (values with at least one pair).",
+          "and journey stage (values with at least one pair). Staff read only their own pairs (their `staff` is implied; "
+          "another member's answers 403).",
           PerceptionGapOutput, RANGE_PARAMETERS + FILTER_PARAMETERS, _RANGE_ERRORS, _FILTER_ERRORS)
     def get(self, request, *args, **kwargs):
         f = params.parse_filters(request.query_params, request.tenant)
+        own = _own_member(request)
+        if own is not None:
+            if f.staff is not None and f.staff != own.pk:
+                raise PermissionDenied("Staff read only their own perception gap.")
+            f = dataclasses.replace(f, staff=own.pk, uuids={**f.uuids, "staff": str(own.uuid)})
         return ApiResponse(PerceptionGapOutput(selectors.perception_gap(request.tenant, f)).data)
 
 
@@ -512,16 +533,22 @@ class MetricsChurnRiskApi(TenantGenericApi):
         if getattr(self.request, "tenant", None) is None:  # OpenAPI generation: no tenant, no rows
             return ClientHealth.objects.none()
         query = self.request.query_params
+        owner_id = params.lookup_id(Membership, "owner", params.optional(query, "owner"))
+        own = _own_member(self.request)
+        if own is not None:
+            if owner_id is not None and owner_id != own.pk:
+                raise PermissionDenied("Staff read only their own clients.")
+            owner_id = own.pk
         return selectors.client_health_list(
             self.request.tenant,
             segment_id=params.lookup_id(Segment, "segment", params.optional(query, "segment")),
-            owner_id=params.lookup_id(Membership, "owner", params.optional(query, "owner")),
-            band=params.parse_band(query))
+            owner_id=owner_id, band=params.parse_band(query))
 
     @extend_schema(
         summary="Churn risk per client",
         description="Active clients, riskiest first: score 0–100, band, method (logistic regression or rules) and the top 3 "
-                    "reasons in words; the page also carries the current churn model (method, held-out AUC).",
+                    "reasons in words; the page also carries the current churn model (method, held-out AUC). Staff read only the "
+                    "clients they own (`owner` is implied; another member's answers 403).",
         parameters=[OpenApiParameter("segment", OpenApiTypes.UUID, description="Only clients now in this segment."),
                     OpenApiParameter("owner", OpenApiTypes.UUID, description="Only clients owned by this staff member (membership id)."),
                     OpenApiParameter("band", OpenApiTypes.STR, enum=list(params.BANDS), description="Only this risk band.")],
