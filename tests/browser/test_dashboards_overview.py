@@ -25,9 +25,10 @@ ALL_DRAWN = ("() => document.documentElement.dataset.chartsDrawn === 'all' && "
 
 
 def populate(world):
-    """Four weeks of answers ending today, so the default filters (last 30 days) show them."""
-    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=27)
-    return overview_world(world.a, random.Random(21), 700, start=start, days=28, invitations=60)
+    """Eight weeks of answers ending today: the default filters (last 30 days) show them, with the 30
+    days before as the tiles' previous period."""
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=59)
+    return overview_world(world.a, random.Random(21), 1400, start=start, days=60, invitations=80)
 
 
 def assert_drawn(page):
