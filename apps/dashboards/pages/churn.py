@@ -51,10 +51,16 @@ def default_interval(first: date, last: date) -> str:
 
 
 @dataclass(frozen=True)
+class CohortCell:
+    value: str  # "92.0%"
+    n: str  # "25": the clients counted ("" when none is observable yet)
+
+
+@dataclass(frozen=True)
 class CohortRow:
     label: str
     size: int
-    cells: tuple[str, ...]  # "92.0% · n = 25" per milestone (3, 6, 12 months)
+    cells: tuple[CohortCell, ...]  # per milestone (3, 6, 12 months)
 
 
 @dataclass(frozen=True)
@@ -130,7 +136,7 @@ def rate_figure(x: list[str], rate: list[dict], *, name: str, color: str, band_c
     data = charts.band(x, [r["ci_low"] for r in rate], [r["ci_high"] for r in rate], color=band_color)
     text = [f"{r['k']} of {r['n']} clients" + (" (low sample)" if h else "") for r, h in zip(rate, hollow, strict=True)]
     data.append(charts.series(x, [r["value"] for r in rate], name=name, color=color, hollow=hollow, text=text))
-    return {"data": data, "layout": charts.layout(y_title="% of clients active at the start", legend=True)}
+    return {"data": data, "layout": charts.layout(y_title="% of clients at start", legend=True)}
 
 
 # --- the page -----------------------------------------------------------------------------------
@@ -284,8 +290,8 @@ def _revenue_chart(periods, labels, x, interval_name) -> Chart:
                              for label, r in zip(labels, revenue, strict=True)))
     empty = "" if any(r["start_value"] > 0 for r in revenue) else (
         "No annual value is known for the clients active in this range: record it on the client's page to see revenue churn.")
-    figure = charts.columns(x, [r["value"] for r in revenue], name="Revenue churn", y_title="% of annual value at the start",
-                            color=charts.ORANGE, text=[_pct(r["value"]) for r in revenue])
+    # No labels on the bars: on a phone they turn sideways; the values are in the table and on hover.
+    figure = charts.columns(x, [r["value"] for r in revenue], name="Revenue churn", y_title="% of annual value", color=charts.ORANGE)
     return Chart(id="revenue-churn", title=f"Revenue churn per {_interval_word(interval_name)}", explanation=explain("revenue_churn"),
                  figure=figure, table=table, empty=empty)
 
@@ -296,8 +302,10 @@ def _tenure_chart(tenure: dict) -> Chart:
                   columns=("Days since active", "Clients at risk", "Churned that day", "Still active (%)", "95% CI low", "95% CI high"),
                   rows=tuple((p["days"], p["at_risk"], p["events"], p["survival"], p["ci_low"], p["ci_high"]) for p in curve))
     empty = "" if tenure["n"] else "No client has been active yet."
+    figure = charts.survival(curve)
+    figure["layout"]["xaxis"]["title"]["text"] = "Days since becoming active"  # the shared title overflows a phone's width
     return Chart(id="tenure", title="Tenure: share of clients still active", explanation=explain("tenure"),
-                 figure=charts.survival(curve), table=table, empty=empty)
+                 figure=figure, table=table, empty=empty)
 
 
 def _cohorts(cohorts: list[dict]) -> tuple[tuple[CohortRow, ...], Table, tuple[int, ...]]:
@@ -306,10 +314,7 @@ def _cohorts(cohorts: list[dict]) -> tuple[tuple[CohortRow, ...], Table, tuple[i
     for cohort in cohorts:
         cells, raw = [], [cohort["cohort"], cohort["start"], cohort["size"]]
         for milestone in cohort["active_after"]:
-            if milestone["n"]:
-                cells.append(f"{_pct(milestone['value'])} · n = {number(milestone['n'])}")
-            else:
-                cells.append("not yet")
+            cells.append(CohortCell(value=_pct(milestone["value"]), n=number(milestone["n"]) if milestone["n"] else ""))
             raw += [milestone["value"], milestone["n"], milestone["ci_low"], milestone["ci_high"]]
         rows.append(CohortRow(label=cohort["cohort"], size=cohort["size"], cells=tuple(cells)))
         table_rows.append(tuple(raw))

@@ -26,6 +26,12 @@ from apps.tenancy.models import Membership
 from apps.touchpoints.selectors.interactions import MyDay, my_day
 
 SCORE_SCALES = (("nps", "NPS", "/10"), ("csat", "CSAT", "/5"), ("ces", "CES", "/7"))
+# The score bands of METRICS.md, in a word, with their tone: (lowest value of the band, word, tone).
+BANDS = {
+    "nps": ((9, "promoter", "good"), (7, "passive", ""), (0, "detractor", "bad")),
+    "csat": ((4, "satisfied", "good"), (3, "neutral", ""), (1, "dissatisfied", "bad")),
+    "ces": ((5, "easy", "good"), (4, "neutral", ""), (1, "hard", "bad")),
+}
 CLIENT_SCORES_EXPLANATION = ("Each client you own (not churned) with the latest answer they gave to an NPS (0–10), CSAT "
                              "(1–5) and CES (1–7) question, and the day of it; bot-flagged responses are not counted. "
                              "Churn risk is the nightly score (high, medium, low): " + explain("churn_risk"))
@@ -37,6 +43,8 @@ class ScoreCell:
     value: str  # "9/10" or "—"
     day: str  # "3 Mar 2026" or "no answer yet"
     answered: bool
+    band: str = ""  # "promoter", "detractor", … (METRICS.md bands)
+    tone: str = ""  # "good" / "bad" / "": colours the value; the band word says the same in text
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,7 @@ class ClientRow:
 @dataclass(frozen=True)
 class StaffHome:
     day: MyDay
+    period: str  # "25 Oct – 23 Nov 2026": the days of my perception gap ("" when the filter bar was refused)
     follow_ups_table: Table
     clients: tuple[ClientRow, ...]
     clients_total: int
@@ -67,20 +76,28 @@ class StaffHome:
         return tables_of(self.follow_ups_table, self.clients_table, self.gap_tile, self.gap_chart)
 
 
+def _span(filters: MetricFilters) -> str:
+    first, last = filters.first, filters.last
+    if first == last:
+        return f"{first:%-d %b %Y}"
+    return f"{first:%-d %b} – {last:%-d %b %Y}" if first.year == last.year else f"{first:%-d %b %Y} – {last:%-d %b %Y}"
+
+
 def _day(value) -> str:
     return f"{value:%-d %b %Y}" if value is not None else ""
 
 
-def _cell(label: str, scale: str, score: LatestScore) -> ScoreCell:
+def _cell(metric: str, label: str, scale: str, score: LatestScore) -> ScoreCell:
     if score.value is None:
         return ScoreCell(label=label, value="—", day="no answer yet", answered=False)
-    return ScoreCell(label=label, value=f"{score.value}{scale}", day=_day(score.day), answered=True)
+    _low, band, tone = next(b for b in BANDS[metric] if score.value >= b[0])
+    return ScoreCell(label=label, value=f"{score.value}{scale}", day=_day(score.day), answered=True, band=band, tone=tone)
 
 
 def _client_row(row: ClientScores) -> ClientRow:
     risk = f"{row.risk_band_label} risk ({row.risk_score})" if row.risk_band else "Not scored yet"
     return ClientRow(uuid=row.uuid, name=row.name, segment=row.segment, risk_band=row.risk_band or "", risk_label=risk,
-                     scores=tuple(_cell(label, scale, getattr(row, metric)) for metric, label, scale in SCORE_SCALES))
+                     scores=tuple(_cell(metric, label, scale, getattr(row, metric)) for metric, label, scale in SCORE_SCALES))
 
 
 def _clients_table(owned: OwnedClientScores) -> Table:
@@ -148,7 +165,7 @@ def staff_home(tenant, *, staff: Membership, filters: MetricFilters | None) -> S
     owned = client_scores_owned(tenant=tenant, owner=staff)
     gap = selectors.perception_gap(tenant, filters) if filters is not None else None
     return StaffHome(
-        day=day, follow_ups_table=_follow_ups_table(day),
+        day=day, period=_span(filters) if filters is not None else "", follow_ups_table=_follow_ups_table(day),
         clients=tuple(_client_row(row) for row in owned.rows), clients_total=owned.total, clients_more=owned.more,
         clients_table=_clients_table(owned), clients_explanation=CLIENT_SCORES_EXPLANATION,
         gap_tile=metric_tile("perception_gap", gap.overall, min_n=min_n_for(tenant, "perception_gap"), table_id="tile-my-gap")
