@@ -1,8 +1,9 @@
 """The CX lead overview in Chromium, for each role that reads it (admin, CX lead, viewer), at 1280×800
 and 390×844: every chart draws (its SVG exists), the console stays clean (strict CSP included), axe
 finds no WCAG 2.1 A/AA violation, the phone never scrolls sideways; a filter change and the interval
-switch update the numbers in place through htmx (URL pushed, no reload) and the interval survives a
-later filter change. Screenshots: artifacts/screenshots/dashboards-overview-<role>-<width>.png."""
+switch update the numbers in place through htmx (URL pushed, no reload), the interval survives a
+later filter change, and the back button returns to the previous filters.
+Screenshots: artifacts/screenshots/dashboards-overview-<role>-<width>.png."""
 
 from __future__ import annotations
 
@@ -82,6 +83,13 @@ def test_the_overview_renders_and_filters_in_place(browse, world, who, role, wid
     assert_drawn(page)
     assert page.evaluate("window.__notReloaded === true")
     assert watch.problems() == []
+
+    # Back: the previous filters again (the URL is the state).
+    page.go_back()
+    page.wait_for_url(lambda url: "channel=email" not in url and "interval=week" in url)
+    assert_drawn(page)
+    expect(page.get_by_label("Channel", exact=True)).to_have_value("")
+    expect(page.get_by_role("heading", name="NPS per week")).to_be_visible()
 
     # The default page again for the record. Screenshots come after the htmx swaps: taking one leaves an
     # empty style attribute on the text inputs (Playwright hides the caret), which htmx's settle step

@@ -122,7 +122,6 @@ class Comment:
 
 @dataclass(frozen=True)
 class OverviewPage:
-    period: str
     responses: str  # "412 responses (380 in the previous 30 days)"
     tiles: tuple[Tile, ...]
     interval: str
@@ -172,7 +171,6 @@ def overview_page(tenant, state: FilterState, options: OverviewOptions) -> Overv
     links = Links(query=urlencode({**base, **dict(options.given)}))
     empty = total == 0 and summary.previous_responses == 0 and not _workspace_has_responses()
     return OverviewPage(
-        period=state.period_label,
         responses=(f"{_count(total, 'response')} ({number(summary.previous_responses)} in the {previous_label})"),
         tiles=tiles,
         interval=options.interval,
@@ -257,7 +255,10 @@ def _breakdown_rows(rows: list[dict], metric: str) -> list[dict]:
     answered = [r for r in rows if r[metric]["n"] > 0]
     named = [r for r in answered if r["key"] is not None]
     other = [r for r in answered if r["key"] is None]
-    by_value = lambda r: (-r[metric]["value"], -r[metric]["n"], r["label"].casefold())  # noqa: E731
+
+    def by_value(row: dict) -> tuple:
+        return -row[metric]["value"], -row[metric]["n"], row["label"].casefold()
+
     return sorted(named, key=by_value) + sorted(other, key=by_value)
 
 
