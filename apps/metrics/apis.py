@@ -460,6 +460,8 @@ class MetricsBreakdownApi(MetricsApi):
 
 
 class MetricsPerceptionGapApi(MetricsApi):
+    api_key_refused_roles = frozenset({Role.STAFF})  # a staff member reads their own gap; a staff-role key is no one (_own_member)
+
     @_doc("Perception gap",
           "Pairs of (the staff member's predicted score, the actual NPS answer to the survey that interaction triggered): the "
           "mean gap (predicted − actual) with its interval, perceived vs actual NPS, overall and per staff member, touchpoint "
@@ -524,6 +526,7 @@ class MetricsChurnRiskApi(TenantGenericApi):
     """Clients ranked by churn risk with their reasons (refreshed by a nightly job)."""
 
     read_roles = EVERYONE
+    api_key_refused_roles = frozenset({Role.STAFF})  # staff read their own clients; a staff-role key owns none (_own_member)
     serializer_class = ClientHealthOutput
     pagination_class = ChurnRiskPagination
     filter_backends = []

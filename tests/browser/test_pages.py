@@ -37,8 +37,8 @@ PAGES = {
     "login": ("/accounts/login/", None, "Sign in"),
     "password-reset": ("/accounts/password-reset/", None, "Reset your password"),
     "workspaces": ("/workspaces/", "dana", "Your workspaces"),
-    "tenant-home": ("/t/acme/", "alice", "Acme Advisory"),
-    "tenant-home-staff": ("/t/acme/", "bob", "Acme Advisory"),
+    "tenant-home": ("/t/acme/", "alice", "Overview"),  # the home opens the role's dashboard
+    "tenant-home-staff": ("/t/acme/", "bob", "My home"),
     "settings": ("/t/acme/settings/", "alice", "Workspace settings"),
     "members": ("/t/acme/settings/members/", "alice", "Members"),
     "member-edit": (None, "alice", "Bob"),

@@ -25,8 +25,8 @@ def test_it_signs_a_one_workspace_member_in_with_the_keyboard_and_out_again(brow
 
     sign_in_with_keyboard(page, world.bob.email)
 
-    expect(page).to_have_url(browse.url("/t/acme/"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Acme Advisory")
+    expect(page).to_have_url(browse.url("/t/acme/home/"))  # the workspace opens on the staff home
+    expect(page.get_by_role("heading", level=1)).to_have_text("My home")
     expect(page.get_by_role("banner")).to_contain_text("bob@example.com")
 
     page.get_by_role("button", name="Sign out").click()
@@ -55,19 +55,19 @@ def test_it_lets_a_two_workspace_member_pick_and_switch_workspaces(browse, world
 
     expect(page).to_have_url(browse.url("/workspaces/"))
     page.get_by_role("link", name=re.compile("Acme Advisory")).click()
-    expect(page).to_have_url(browse.url("/t/acme/"))
+    expect(page).to_have_url(browse.url("/t/acme/home/"))  # dana is staff here
     expect(page.get_by_role("navigation", name="Workspace")).to_contain_text("Acme Advisory")
 
     page.get_by_role("link", name=re.compile("Workspace: Acme Advisory")).click()
     expect(page).to_have_url(browse.url("/workspaces/"))
     page.get_by_role("link", name=re.compile("Globex Legal")).click()
 
-    expect(page).to_have_url(browse.url("/t/globex/"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Globex Legal")
+    expect(page).to_have_url(browse.url("/t/globex/dashboards/"))  # and admin there
+    expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
     expect(page.get_by_role("navigation", name="Workspace")).to_contain_text("Admin")
     # The home link now remembers the workspace used last.
     page.get_by_role("link", name="CXM").click()
-    expect(page).to_have_url(browse.url("/t/globex/"))
+    expect(page).to_have_url(browse.url("/t/globex/dashboards/"))
     assert watch.problems() == []
 
 
