@@ -13,6 +13,7 @@ import io
 import os
 import random
 import re
+import threading
 import time
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -109,7 +110,7 @@ def test_it_renders_for_readers(world, client, worlds, user):
     assert "Executive summary" in html and "Acme Advisory" in html
     assert [t.id for t in page.tiles] == ["nps", "csat", "ces", "response-rate", "perception_gap", "churn"]
     assert len(page.trends) == 3 and all(c.has_data for c in page.trends) and page.touchpoints.has_data
-    assert 'href="/t/acme/dashboards/executive.pdf?period=30d" download' in html
+    assert 'href="/t/acme/dashboards/executive.pdf?period=30d">Download PDF' in html
 
 
 def test_viewers_land_on_it(world, client):
@@ -455,13 +456,26 @@ def test_a_chromium_failure_answers_503_not_500(world, client, monkeypatch):
 
 @needs_chromium
 def test_it_prints_from_inside_a_running_event_loop():
-    """Playwright's sync API refuses a thread with a running asyncio loop (an ASGI server's): the
-    printing thread has none."""
-    async def inside_a_loop():
-        return pdf_module.html_to_pdf('<html data-charts-drawn="none"><body><h1>Loop 42</h1></body></html>', path="/x/", timeout=10)
+    """Playwright's sync API refuses a thread with a running asyncio loop (an ASGI server's, or a test
+    session's that drives a browser): the printing thread has none. Here a server-like thread runs a loop
+    and calls the printer from inside it."""
+    result = {}
 
-    data = asyncio.run(inside_a_loop())
-    assert data.startswith(b"%PDF") and printed("Loop 42", pdf_text(data))
+    def asgi_like_server():
+        async def handle_request():
+            return pdf_module.html_to_pdf('<html data-charts-drawn="none"><body><h1>Loop 42</h1></body></html>', path="/x/",
+                                          timeout=20)
+
+        try:
+            result["pdf"] = asyncio.run(handle_request())
+        except Exception as exc:  # reported below, with the thread's error
+            result["error"] = exc
+
+    server = threading.Thread(target=asgi_like_server)
+    server.start()
+    server.join(60)
+    assert "error" not in result, result.get("error")
+    assert result["pdf"].startswith(b"%PDF") and printed("Loop 42", pdf_text(result["pdf"]))
 
 
 def test_only_static_files_are_served_to_the_printer():

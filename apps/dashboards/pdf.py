@@ -20,8 +20,9 @@ Chromium hangs — the thread then ends on Playwright's own timeouts, and always
 At most `CXM_PDF_CONCURRENCY` (default 2) PDFs are made at once: each Chromium takes a few hundred MB.
 
 Every failure is a `PdfUnavailable` whose message is a sentence for the person asking (the view answers
-503 with it, never 500): Chromium or Playwright missing, the time limit (`CXM_PDF_TIMEOUT` seconds,
-default 20) reached, too many PDFs at once, or Chromium failing.
+503 with it, never 500): Chromium or Playwright missing, the time limit reached (`CXM_PDF_TIMEOUT`
+seconds for the whole print, default 30, of which at most 15 waiting for the charts once the page has
+loaded), too many PDFs at once, or Chromium failing.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ logger = logging.getLogger(__name__)
 
 ORIGIN = "http://cxm-pdf.invalid"  # .invalid never resolves (RFC 2606); every request is answered or aborted here
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
-DEFAULT_TIMEOUT = 20.0
+DEFAULT_TIMEOUT = 30.0  # the whole print: about 3-5 s on an idle server, several times that on a loaded one
+DRAW_TIMEOUT = 15.0  # of which waiting for the charts, once the page has loaded
 GRACE = 5.0  # beyond the time limit, how long the caller waits for the thread to report before giving up on it
 MARGIN_MM = 12
 # A4 is 210 × 297 mm; the printable area in CSS pixels (96 per inch) is the viewport the charts are drawn at.
@@ -168,7 +170,7 @@ class _PrintJob:
                 page.route("**/*", self.answer)
                 page.emulate_media(media="print")
                 page.goto(ORIGIN + self.path, wait_until="load", timeout=self.remaining_ms())
-                page.wait_for_function(DRAWN, timeout=self.remaining_ms())
+                page.wait_for_function(DRAWN, timeout=min(self.remaining_ms(), DRAW_TIMEOUT * 1000))
                 margin = f"{MARGIN_MM}mm"
                 return page.pdf(format="A4", print_background=True, margin={"top": margin, "right": margin, "bottom": margin,
                                                                             "left": margin})

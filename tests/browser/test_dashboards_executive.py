@@ -84,7 +84,7 @@ def test_the_executive_summary_renders_filters_and_downloads_as_pdf(browse, worl
 
     # The button: the live server prints the page with its own Chromium, in its request thread.
     with page.expect_download(timeout=60_000) as download_info:
-        pdf_link.click()
+        pdf_link.click(timeout=60_000)  # the click waits for the answer: the server is printing
     download = download_info.value
     assert download.suggested_filename.startswith("acme-executive-") and download.suggested_filename.endswith(".pdf")
     data = Path(download.path()).read_bytes()
@@ -102,6 +102,26 @@ def test_the_executive_summary_renders_filters_and_downloads_as_pdf(browse, worl
         path = Path(settings.ARTIFACTS_DIR) / "screenshots" / "dashboards-executive-print-a4.png"
         page.screenshot(path=str(path), full_page=True)
         (Path(settings.ARTIFACTS_DIR) / "dashboards-executive.pdf").write_bytes(data)
+
+
+def test_without_chromium_the_button_explains_why(browse, world, settings):
+    """The PDF cannot be made (here: no Chromium on the server): the button leads to a page saying why and
+    how to print from the browser instead, with status 503 — not a failed download, not a 500."""
+    settings.CXM_CHROMIUM = "/nonexistent/chromium"
+    page, watch = browse.open(WIDTHS["desktop"], user=world.victor)
+    assert page.goto(PAGE).status == 200
+    with page.expect_response("**/executive.pdf**") as answer:
+        page.get_by_role("link", name="Download PDF").click(timeout=60_000)
+    assert answer.value.status == 503
+    expect(page.get_by_role("heading", level=1)).to_have_text("The PDF could not be made")
+    expect(page.get_by_text("The PDF printer (Chromium) is not installed on this server.")).to_be_visible()
+    page.get_by_role("link", name="Open the executive summary").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Executive summary")
+    page.go_back()
+    screenshot(page, "dashboards-executive-pdf-unavailable")
+    # The 503 itself is reported twice (the response, and Chromium's console line for it); nothing else.
+    assert [p for p in watch.problems() if "executive.pdf" not in p and "status of 503" not in p] == []
+    assert axe_violations(page) == []
 
 
 @pytest.mark.parametrize("width", WIDTHS.keys())

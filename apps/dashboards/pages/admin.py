@@ -129,6 +129,11 @@ def _pct(k: int, n: int) -> float | None:
     return round(100 * k / n, 1) if n else None
 
 
+def _lower(label: str) -> str:
+    """A label inside a sentence: "Staff" → "staff", but "CX lead" keeps its acronym."""
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
 def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{number(n)} {one if n == 1 else (many or one + 's')}"
 
@@ -204,7 +209,7 @@ def _tiles(h: ConfigurationHealth, tenant) -> tuple[CountTile, ...]:
     members_active = sum(r.active for r in h.members)
     pending = sum(r.invitations_pending for r in h.members)
     members = count_tile("members", "Members", members_active,
-                         extra=(" · ".join(f"{number(r.active)} {r.label.lower()}" for r in h.members),
+                         extra=(" · ".join(f"{number(r.active)} {_lower(r.label)}" for r in h.members),
                                 f"{_plural(pending, 'invitation')} pending"),
                          explanation=EXPLAIN["members"],
                          rows=[*((f"{r.label} (active)", r.active) for r in h.members), ("Invitations pending", pending)])
@@ -216,12 +221,25 @@ def _interval(h: ConfigurationHealth) -> str:
     return "day" if days <= 31 else "week" if days <= 180 else "month"
 
 
-def outcome_columns_figure(x: list[str], stacks: list[tuple[str, list[int], str]], *, x_title: str) -> dict:
-    """Stacked columns: one column per period, one coloured stack per outcome (name, values, colour).
-    Built from charts.layout so it looks like every other chart (a candidate for apps.metrics.charts)."""
+def outcome_columns_figure(x: list[str], stacks: list[tuple[str, list[int], str]]) -> dict:
+    """Stacked columns: one column per period, one coloured stack per outcome (name, values, colour), the
+    legend in the stacks' order. Built from charts.layout so it looks like every other chart (a candidate
+    for apps.metrics.charts)."""
     data = [{"type": "bar", "x": x, "y": values, "name": name, "marker": {"color": color},
              "hovertemplate": f"%{{x}}: %{{y}} {name.lower()}<extra></extra>"} for name, values, color in stacks]
-    return {"data": data, "layout": charts.layout(x_title=x_title, y_title="Invitations", barmode="stack")}
+    fig_layout = charts.layout(y_title="Invitations", barmode="stack")
+    fig_layout["legend"]["traceorder"] = "normal"
+    return {"data": data, "layout": fig_layout}
+
+
+def count_bars_figure(labels: list[str], counts: list[int], *, color: str) -> dict:
+    """Horizontal bars of counts with each count written on its bar: no value axis, so long labels keep
+    the room they need on a phone (charts.bars, less the axis)."""
+    figure = charts.bars(labels, counts, color=color)
+    trace = figure["data"][0]
+    trace.update(text=[number(n) for n in counts], textposition="auto", hovertemplate="%{y}: %{x}<extra></extra>")
+    figure["layout"]["xaxis"].update(visible=False, rangemode="tozero")
+    return figure
 
 
 def _by_day_chart(h: ConfigurationHealth) -> Chart:
@@ -239,8 +257,7 @@ def _by_day_chart(h: ConfigurationHealth) -> Chart:
     title = {"day": "Invitations per day", "week": "Invitations per week", "month": "Invitations per month"}[interval]
     total = h.outcomes.invited + h.outcomes.skipped
     return Chart(id="invitations-by-day", title=title, explanation=EXPLAIN["by_day"],
-                 figure=outcome_columns_figure(x, [(label, values[key], colour) for key, label, colour in OUTCOMES],
-                                               x_title={"day": "Day", "week": "Week", "month": "Month"}[interval]) if total else {},
+                 figure=outcome_columns_figure(x, [(label, values[key], colour) for key, label, colour in OUTCOMES]) if total else {},
                  table=Table(id="invitations-by-day", title=title, columns=columns, rows=rows),
                  empty="" if total else "No invitation was created in this period.")
 
@@ -249,12 +266,7 @@ def _skip_chart(h: ConfigurationHealth) -> Chart:
     reasons = sorted((r for r in h.skip_reasons if r[2]), key=lambda r: (-r[2], r[1]))
     table = Table(id="skip-reasons", title="Skipped invitations by reason", columns=("Reason", "Invitations"),
                   rows=tuple((label, n) for _code, label, n in h.skip_reasons))
-    figure = {}
-    if reasons:
-        figure = charts.bars([label for _c, label, _n in reasons], [n for _c, _l, n in reasons], name="Skipped",
-                             x_title="Invitations skipped", color=charts.GREY)
-        figure["data"][0]["text"] = [number(n) for _c, _l, n in reasons]
-        figure["data"][0]["textposition"] = "auto"
+    figure = count_bars_figure([label for _c, label, _n in reasons], [n for _c, _l, n in reasons], color=charts.GREY) if reasons else {}
     return Chart(id="skip-reasons", title="Why invitations were skipped", explanation=EXPLAIN["skipped"], figure=figure,
                  table=table, empty="" if reasons else "No invitation was skipped in this period.")
 
