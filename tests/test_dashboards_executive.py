@@ -192,6 +192,39 @@ def test_its_numbers_equal_the_metrics_api(world, client, worlds, with_segment):
     assert shown[0] == ranked[0]["label"] and shown[-1] == ranked[-1]["label"]
 
 
+def _breakdown(*nps_values, low_sample=()):
+    from apps.metrics.selectors import Breakdown
+
+    def block(value, n):
+        return {"value": value, "n": n, "ci_low": value - 5, "ci_high": value + 5, "low_sample": n < 30}
+
+    rows = [{"key": f"k{i}", "label": f"Desk {i} & <b>co</b>", "nps": block(v, 10 if i in low_sample else 40 + i),
+             "csat": block(80, 40), "ces": block(5, 40)} for i, v in enumerate(nps_values)]
+    rows.append({"key": None, "label": "Not attributed", "nps": block(99, 500), "csat": block(1, 9), "ces": block(1, 9)})
+    return Breakdown(first=None, last=None, by="touchpoint", filters={}, rows=rows)
+
+
+@pytest.mark.parametrize("values,low,best,worst", [
+    ((10, 50, 30, -20, 0, 40, 20), (), [50, 40, 30], [10, 0, -20]),  # seven ranked: three best, three worst
+    ((10, 50, 30), (), [50, 30], [10]),  # three: the upper half is best
+    ((10, 50, 30, 70), (3,), [50, 30], [10]),  # below the minimum sample: not ranked
+    ((10,), (), [10], []),
+    ((10, 20), (0, 1), [], []),
+])
+def test_best_and_worst_touchpoints_are_ranked_among_reliable_ones(values, low, best, worst):
+    from apps.dashboards.pages.executive import _touchpoint_chart
+
+    chart = _touchpoint_chart(_breakdown(*values, low_sample=low), min_n=30)
+    rows = chart.table.rows
+    assert [r[2] for r in rows if r[0] == "Best"] == best and [r[2] for r in rows if r[0] == "Worst"] == worst
+    assert "Not attributed" not in [r[1] for r in rows]
+    if rows:
+        labels = chart.figure["data"][0]["y"]
+        assert all("&amp; &lt;b&gt;co&lt;/b&gt;" in label and "<b>" not in label for label in labels)  # names are text, not markup
+    else:
+        assert chart.empty.startswith("No touchpoint has 30 NPS answers")
+
+
 def test_it_never_shows_another_tenants_data(world, client, worlds):
     wa, wb = worlds
     client.force_login(world.alice)
@@ -365,7 +398,7 @@ def test_the_pdf_is_the_page_printed(world, client, worlds):
     for tile in page.tiles:
         assert printed(f"{tile.label}{tile.value}", text), tile.id
     assert printed(f"{page.risk.label}{page.risk.value}", text)
-    assert printed(page.touchpoints.table.rows[0][1], text)  # the best touchpoint, in the chart and its table
+    assert printed(page.touchpoints.table.rows[0][1], text)  # the best touchpoint, named in the chart
     assert not printed("Download PDF", text) and not printed("Apply", text)  # no controls printed
 
 

@@ -28,6 +28,7 @@ from datetime import date, datetime
 
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.html import escape
 
 from apps.core.dates import zone
 from apps.dashboards.filters import FilterState
@@ -174,8 +175,9 @@ def _touchpoint_chart(breakdown: selectors.Breakdown, *, min_n: int) -> Chart:
         empty = (f"No touchpoint has {min_n} NPS answers in this period (this workspace's minimum sample), so none is ranked"
                  + (f": {len(rows)} touchpoint{'s' if len(rows) != 1 else ''} had fewer." if rows else "."))
         return Chart(id="touchpoints", title="Best and worst touchpoints", explanation=explanation, figure={}, table=table, empty=empty)
-    # n in the label rather than on the bar, where the interval's whisker would cross it.
-    labels = [f"{r['label']} ({group.lower()}, n = {number(r['nps']['n'])})" for group, r in shown]
+    # The group and n under the name (not on the bar, where the interval's whisker would cross it): two
+    # short lines leave the bars their room on a phone. Names are escaped: plotly reads labels as HTML.
+    labels = [f"{escape(r['label'])}<br>{group.lower()} · n = {number(r['nps']['n'])}" for group, r in shown]
     figure = charts.bars(labels, [r["nps"]["value"] for _g, r in shown], low=[r["nps"]["ci_low"] for _g, r in shown],
                          high=[r["nps"]["ci_high"] for _g, r in shown], x_title="NPS", x_range=[-100, 100])
     figure["layout"]["font"] = {**figure["layout"]["font"], "size": 12}
