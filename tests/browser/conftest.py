@@ -107,7 +107,9 @@ def screenshot(page, name: str, full_page: bool = True) -> Path:
     width = page.viewport_size["width"]
     path = Path(settings.ARTIFACTS_DIR) / "screenshots" / f"{name}-{width}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=full_page)
+    # caret="initial": by default Playwright hides the caret with a style="" it leaves on inputs, which htmx then copies
+    # onto swapped-in inputs as an inline style that the strict CSP refuses (a console error after a later filter change).
+    page.screenshot(path=str(path), full_page=full_page, caret="initial")
     return path
 
 
