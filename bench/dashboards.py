@@ -1,9 +1,10 @@
 """Benchmark of the CX lead overview (issue 7 "Benchmark"): server time of `dashboards:overview` with its
 default filters at 100,000 and at 1,000,000 responses across 100 tenants, and the ratio (target ≤ 1.3).
 
-    .venv/bin/python bench/dashboards.py                       # 100,000 and 1,000,000 responses (~6 min on 2 cores)
-    .venv/bin/python bench/dashboards.py --quick               # 10,000 and 100,000: a smoke run (~1.5 min)
+    .venv/bin/python bench/dashboards.py                       # 100,000 and 1,000,000 responses (~10 min on 2 cores)
+    .venv/bin/python bench/dashboards.py --quick               # 10,000 and 100,000, 80 requests each: a smoke run (~3 min)
     .venv/bin/python bench/dashboards.py --sizes 50000,500000  # any sizes; the first is the baseline
+    .venv/bin/python bench/dashboards.py --explain             # also EXPLAIN ANALYZE the slowest statement, per size
 
 The world and the load are bench/metrics.py's, imported, not copied: the same throwaway database (created
 as the owner role under its own name, test_cxm_bench_dashboards, then used as the app role with row-level
@@ -11,16 +12,19 @@ security forced), the same 100 tenants of skewed sizes with surveys, touchpoints
 and clients, and for each size N the same `COPY` of N responses spread over two years ending today, then
 VACUUM ANALYZE and `rollups_rebuild` of every tenant as the app role. On top of that load this script
 gives a share of the scored responses a comment (the overview lists the latest ones; the metrics loader
-writes none) and rebuilds each tenant's funnel.
+writes none), rebuilds each tenant's funnel and VACUUM ANALYZEs the rollup tables.
 
-Then, per size, one CX lead per timed tenant (eight tenants across the size range, the biggest first)
-requests the overview through Django's test Client — in process, the whole middleware stack (session,
-CSP, tenant resolution and its transaction, role check), the page builder and the template, no network
-— a few warm-up requests per tenant, then `--requests` timed ones round-robin across the tenants. It
+Each size gets its own database: after the world and one signed-in CX lead per timed tenant (eight
+tenants across the size range, the biggest first) are created, the database is copied (CREATE DATABASE …
+TEMPLATE: same ids, same sessions) once per further size, and each copy is loaded with its N. The leads
+then request the overview through Django's test Client — in process, the whole middleware stack
+(session, CSP, tenant resolution and its transaction, role check), the page builder and the template, no
+network — in rounds alternating between the sizes' databases, so that every size meets the same
+background load on a shared machine (sequential runs differed by more than the effect measured). It
 prints the wall-time p50/p95 (all tenants, and the biggest alone), per request the time spent in SQL and
-the process CPU time (steadier than wall time when other jobs share the cores), the queries one request
-runs, the load average meanwhile, and the ratios of the large size to the baseline. Nothing outside
-the bench database is touched; it is dropped at the end unless --keep-db.
+the process CPU time, the queries of one request, the slowest statements of the biggest tenant, the load
+average, and the ratios of the large size to the baseline. Nothing outside the bench databases is
+touched; they are dropped at the end unless --keep-db.
 """
 
 from __future__ import annotations
@@ -107,11 +111,43 @@ def funnels(worlds) -> float:
     return time.perf_counter() - start
 
 
-def time_overview(leads, requests: int) -> dict:
-    """Warm up, count one request's queries per tenant, then time `requests` requests round-robin."""
-    urls = [reverse("dashboards:overview", kwargs={"tenant_slug": tenant.slug}) for tenant, _ in leads]
+def settle(owner) -> float:
+    """VACUUM ANALYZE what the rebuild wrote, as autovacuum would soon after: the planner sees the new rows'
+    statistics, and no autovacuum worker starts on two cores in the middle of the timing."""
+    from apps.metrics import rollups
+
+    start = time.perf_counter()
+    for table in (rollups.CELLS, rollups.ROLLUPS, rollups.TRANSITIONS, "metrics_funnelrollup", "metrics_rolluprun"):
+        owner.run(f"VACUUM ANALYZE {table}")
+    return time.perf_counter() - start
+
+
+def copy_database(maintenance, source: str, target: str, attempts: int = 30) -> None:
+    """CREATE DATABASE target TEMPLATE source; retried while an autovacuum worker still holds the source."""
+    import psycopg2
+
+    for attempt in range(attempts):
+        try:
+            maintenance.run(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+            return
+        except psycopg2.errors.ObjectInUse:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1)
+
+
+def use_database(name: str) -> None:
+    """Point every Django connection at database `name` (reconnects on the next query)."""
+    for conn in connections.all():
+        conn.close()
+        conn.settings_dict["NAME"] = name
+
+
+def check_pages(leads) -> dict:
+    """Warm up (templates, first-request work), check every page answers 200, count one request's queries."""
     queries, sizes = [], []
-    for (_, client), url in zip(leads, urls, strict=True):
+    for tenant, client in leads:
+        url = overview_url(tenant)
         for _ in range(WARMUP):
             response = client.get(url)
             if response.status_code != 200:
@@ -120,26 +156,89 @@ def time_overview(leads, requests: int) -> dict:
             response = client.get(url)
         queries.append(len(captured.captured_queries))
         sizes.append(len(response.content))
-    by_tenant, db_ms, cpu_ms = [[] for _ in leads], [], []
+    return {"queries": (min(queries), max(queries)), "bytes": max(sizes)}
+
+
+def overview_url(tenant) -> str:
+    return reverse("dashboards:overview", kwargs={"tenant_slug": tenant.slug})
+
+
+class Timings:
+    """One size's samples: wall ms per tenant, SQL ms, CPU ms (process time), load averages seen."""
+
+    def __init__(self, tenants: int):
+        self.wall = [[] for _ in range(tenants)]
+        self.sql, self.cpu, self.load = [], [], []
+
+    def summary(self) -> dict:
+        every = [ms for times in self.wall for ms in times]
+        return {"p50": percentile(every, 50), "p95": percentile(every, 95), "mean": statistics.fmean(every),
+                "biggest_p50": percentile(self.wall[0], 50), "biggest_p95": percentile(self.wall[0], 95),
+                "db_p50": percentile(self.sql, 50), "db_p95": percentile(self.sql, 95), "cpu_p50": percentile(self.cpu, 50),
+                "requests": len(every), "load": (min(self.load), max(self.load))}
+
+
+def time_interleaved(databases: list[str], leads, requests: int, rounds: int) -> list[dict]:
+    """`requests` timed requests per database, in `rounds` batches alternating between the databases,
+    so every size meets the same background load (the machine is shared). Within a batch the tenants
+    take turns; after each switch one untimed request per tenant opens the new connection."""
+    timings = [Timings(len(leads)) for _ in databases]
     database = DatabaseTime()
-    load_before = os.getloadavg()[0]
+    per_batch = [requests // rounds + (1 if r < requests % rounds else 0) for r in range(rounds)]
     with connection.execute_wrapper(database):
-        for i in range(requests):
-            k = i % len(leads)
-            client, url = leads[k][1], urls[k]
-            database.seconds = 0.0
-            start, cpu = time.perf_counter(), time.process_time()
-            response = client.get(url)
-            by_tenant[k].append((time.perf_counter() - start) * 1000)
-            cpu_ms.append((time.process_time() - cpu) * 1000)
-            db_ms.append(database.seconds * 1000)
-            assert response.status_code == 200, (url, response.status_code)
-    every = [ms for times in by_tenant for ms in times]
-    return {"p50": percentile(every, 50), "p95": percentile(every, 95), "mean": statistics.fmean(every),
-            "biggest_p50": percentile(by_tenant[0], 50), "biggest_p95": percentile(by_tenant[0], 95),
-            "db_p50": percentile(db_ms, 50), "db_p95": percentile(db_ms, 95), "cpu_p50": percentile(cpu_ms, 50),
-            "queries": (min(queries), max(queries)), "bytes": max(sizes), "requests": len(every),
-            "load": (load_before, os.getloadavg()[0])}
+        for batch in per_batch:
+            for name, timing in zip(databases, timings, strict=True):
+                use_database(name)
+                for tenant, client in leads:
+                    client.get(overview_url(tenant))
+                timing.load.append(os.getloadavg()[0])
+                for i in range(batch):
+                    k = i % len(leads)
+                    tenant, client = leads[k]
+                    database.seconds = 0.0
+                    start, cpu = time.perf_counter(), time.process_time()
+                    response = client.get(overview_url(tenant))
+                    timing.wall[k].append((time.perf_counter() - start) * 1000)
+                    timing.cpu.append((time.process_time() - cpu) * 1000)
+                    timing.sql.append(database.seconds * 1000)
+                    assert response.status_code == 200, (tenant.slug, response.status_code)
+    return [t.summary() for t in timings]
+
+
+def slowest_statements(client, url: str, requests: int = 30, top: int = 6) -> list[tuple[float, str, object]]:
+    """The page's statements by median wall time over `requests` requests (one tenant): where SQL time goes."""
+    log = StatementLog()
+    with connection.execute_wrapper(log):
+        for _ in range(requests):
+            client.get(url)
+    ranked = sorted(((statistics.median(times), sql, log.params[sql]) for sql, times in log.times.items()),
+                    key=lambda row: row[0], reverse=True)
+    return ranked[:top]
+
+
+def explain(tenant, sql: str, params) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of one statement as the app role with the tenant active."""
+    from apps.tenancy.context import tenant_context
+
+    with tenant_context(tenant), connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+class StatementLog:
+    """connection.execute_wrapper: every statement's wall times, keyed by its SQL (parameters apart)."""
+
+    def __init__(self):
+        self.times: dict[str, list[float]] = {}
+        self.params: dict[str, object] = {}
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.times.setdefault(sql, []).append((time.perf_counter() - start) * 1000)
+            self.params[sql] = params
 
 
 class DatabaseTime:
@@ -155,23 +254,13 @@ class DatabaseTime:
             self.seconds += time.perf_counter() - start
 
 
-def settle(owner) -> float:
-    """VACUUM ANALYZE what the rebuild wrote, as autovacuum would soon after: the planner sees the new rows'
-    statistics, and no autovacuum worker starts on two cores in the middle of the timing."""
-    from apps.metrics import rollups
-
-    start = time.perf_counter()
-    for table in (rollups.CELLS, rollups.ROLLUPS, rollups.TRANSITIONS, "metrics_funnelrollup", "metrics_rolluprun"):
-        owner.run(f"VACUUM ANALYZE {table}")
-    return time.perf_counter() - start
-
-
-def measure(owner, worlds, leads, n: int, args) -> dict:
+def prepare(owner, worlds, leads, n: int, args) -> dict:
+    """Load n responses into the current database (bench/metrics.py's loader), comments, rollups, funnels."""
     from apps.metrics import rollups
     from apps.surveys.models import Response
     from apps.tenancy.context import tenant_context
 
-    print(f"\n== {n:,} responses across {bench_metrics.TENANTS} tenants")
+    print(f"\n== {n:,} responses across {bench_metrics.TENANTS} tenants (database {connection.settings_dict['NAME']})")
     copy_s, keys_s, vacuum_s = bench_metrics.load(owner, worlds, n, args.seed)
     comments_s = add_comments(owner, args.comments, args.seed)
     build_s, _ = bench_metrics.build(worlds)
@@ -188,28 +277,31 @@ def measure(owner, worlds, leads, n: int, args) -> dict:
           f"rollups_rebuild × {bench_metrics.TENANTS} {build_s:.1f} s, funnel_rebuild × {bench_metrics.TENANTS} {funnel_s:.1f} s, "
           f"VACUUM ANALYZE of the rollups {settle_s:.1f} s")
     print(f"  timed tenants' responses: {', '.join(f'{c:,}' for c in counts)}")
-    out = time_overview(leads, args.requests)
-    out.update(n=n, biggest_n=counts[0])
-    print(f"  overview (default filters): p50 {out['p50']:.1f} ms  p95 {out['p95']:.1f} ms  mean {out['mean']:.1f} ms "
-          f"over {out['requests']} requests; biggest tenant p50 {out['biggest_p50']:.1f} ms  p95 {out['biggest_p95']:.1f} ms")
-    print(f"      of which in SQL: p50 {out['db_p50']:.1f} ms  p95 {out['db_p95']:.1f} ms; CPU p50 {out['cpu_p50']:.1f} ms; "
-          f"{out['queries'][0]}–{out['queries'][1]} queries, "
-          f"{out['bytes'] / 1024:.0f} KiB per page; load average {out['load'][0]:.1f} → {out['load'][1]:.1f} during the timing")
+    out = {"n": n, "biggest_n": counts[0], **check_pages(leads)}
+    tenant, client = leads[0]
+    out["statements"] = slowest_statements(client, overview_url(tenant))
+    print(f"  one page: {out['queries'][0]}–{out['queries'][1]} queries, {out['bytes'] / 1024:.0f} KiB; "
+          f"slowest statements for {tenant.slug} (median ms of 30 requests):")
+    for ms, sql, _ in out["statements"]:
+        print(f"    {ms:7.2f}  {' '.join(sql.split())[:130]}")
+    if args.explain:
+        ms, sql, params = out["statements"][0]
+        print(f"\n  EXPLAIN (ANALYZE, BUFFERS) of the slowest, {tenant.slug}:\n" + explain(tenant, sql, params))
     return out
 
 
 def report(results: list[dict]) -> None:
     base = results[0]
-    print("\n== CX lead overview, server time (Django test Client, in process), default filters")
+    print("\n== CX lead overview, server time (Django test Client, in process), default filters; sizes timed interleaved")
     print(f"{'responses':>12} {'p50 ms':>8} {'p95 ms':>8} {'biggest p50':>12} {'biggest p95':>12} {'SQL p50':>8} {'CPU p50':>8} {'queries':>8} "
           f"{'requests':>9} {'load avg':>9}")
     for r in results:
         print(f"{r['n']:>12,} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['biggest_p50']:>12.1f} {r['biggest_p95']:>12.1f} {r['db_p50']:>8.1f} "
-              f"{r['cpu_p50']:>8.1f} {r['queries'][1]:>8} {r['requests']:>9} {max(r['load']):>9.1f}")
+              f"{r['cpu_p50']:>8.1f} {r['queries'][1]:>8} {r['requests']:>9} {r['load'][0]:>4.1f}–{r['load'][1]:.1f}")
     print(f"\n{'ratio':<66} {'target':>7} {'measured':>9}  ok")
     for large in results[1:]:
         for key, label in (("p50", "p50"), ("p95", "p95"), ("biggest_p50", "biggest tenant p50"), ("db_p50", "time in SQL p50"),
-                           ("cpu_p50", "CPU time p50 (steadier on a busy machine)")):
+                           ("cpu_p50", "CPU time p50")):
             ratio, name, target = large[key] / base[key], f"{label}: {large['n']:,} ÷ {base['n']:,}", f"≤ {TARGET}"
             print(f"{name:<66} {target:>7} {ratio:9.2f}  {'yes' if ratio <= TARGET else 'NO'}")
     print(f"peak RSS of the bench process: {bench_metrics.rss_mb():,.0f} MB")
@@ -220,13 +312,16 @@ def main() -> int:
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated response counts (the first is the baseline)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 10,000 and 100,000 responses, fewer requests")
     parser.add_argument("--requests", type=int, default=None, help="timed requests per size (default 400, --quick 80)")
+    parser.add_argument("--rounds", type=int, default=None, help="batches the sizes alternate in (default 10, --quick 4)")
     parser.add_argument("--comments", type=float, default=0.2, help="share of scored responses given a comment")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--keep-db", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest statement of the biggest tenant, per size")
+    parser.add_argument("--keep-db", action="store_true", help="keep the bench databases afterwards")
     args = parser.parse_args()
     sizes = [10_000, 100_000] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if args.requests is None:
         args.requests = 80 if args.quick else 400
+    args.rounds = max(1, min(args.requests, args.rounds or (4 if args.quick else 10)))
     if len(sizes) < 2:
         parser.error("give at least two sizes: the baseline and a large one")
     if connection.vendor != "postgresql":
@@ -235,10 +330,13 @@ def main() -> int:
     connection.settings_dict["TEST"]["NAME"] = DATABASE_NAME
     owner_settings = dict(connection.settings_dict)
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    bench_settings = {**owner_settings, "NAME": connection.settings_dict["NAME"]}
-    owner = None
+    first_db = connection.settings_dict["NAME"]
+    # One database per size, each a copy of the first with the world and the signed-in leads (same ids,
+    # same sessions), so the sizes can be timed in alternation.
+    databases = [first_db] + [f"{first_db}_{i}" for i in range(1, len(sizes))]
+    maintenance = bench_metrics.Owner({**owner_settings, "NAME": "postgres"})
+    owners = []
     try:
-        owner = bench_metrics.Owner(bench_settings)
         for conn in connections.all():  # become the app role: RLS enforced as in production
             conn.close()
             conn.settings_dict["USER"] = settings.DATABASE_APP_ROLE
@@ -246,19 +344,35 @@ def main() -> int:
         start = time.perf_counter()
         worlds = bench_metrics.make_world(max(sizes), random.Random(args.seed))
         leads = make_leads(worlds)
-        print(f"world: {bench_metrics.TENANTS} tenants, {sum(len(w.clients) for w in worlds):,} clients in "
+        for conn in connections.all():
+            conn.close()
+        for name in databases[1:]:
+            maintenance.run(f'DROP DATABASE IF EXISTS "{name}"')
+            copy_database(maintenance, first_db, name)
+        print(f"world: {bench_metrics.TENANTS} tenants, {sum(len(w.clients) for w in worlds):,} clients, {len(databases)} databases in "
               f"{time.perf_counter() - start:.1f} s; timed tenants {', '.join(t.slug for t, _ in leads)}; "
-              f"Postgres {owner.run('SHOW server_version')[0][0]}")
-        results = [measure(owner, worlds, leads, n, args) for n in sizes]
+              f"Postgres {maintenance.run('SHOW server_version')[0][0]}")
+        results = []
+        for name, n in zip(databases, sizes, strict=True):
+            use_database(name)
+            owners.append(bench_metrics.Owner({**owner_settings, "NAME": name}))
+            results.append(prepare(owners[-1], worlds, leads, n, args))
+        print(f"\n== timing: {args.requests} requests per size in {args.rounds} rounds alternating between the sizes")
+        for result, timing in zip(results, time_interleaved(databases, leads, args.requests, args.rounds), strict=True):
+            result.update(timing)
         report(results)
     finally:
-        if owner is not None:
+        for owner in owners:
             owner.conn.close()
         for conn in connections.all():
             conn.close()
             conn.settings_dict["USER"], conn.settings_dict["PASSWORD"] = owner_settings["USER"], owner_settings["PASSWORD"]
+            conn.settings_dict["NAME"] = first_db
         if not args.keep_db:
+            for name in databases[1:]:
+                maintenance.run(f'DROP DATABASE IF EXISTS "{name}"')
             connection.creation.destroy_test_db(owner_settings["NAME"], verbosity=0)
+        maintenance.conn.close()
     return 0
 
 
