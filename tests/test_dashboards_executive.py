@@ -461,7 +461,7 @@ def test_without_chromium_it_answers_503_with_the_reason(world, client):
 
 @needs_chromium
 def test_a_page_that_never_finishes_drawing_times_out_to_503_and_closes_the_browser(world, client, monkeypatch):
-    monkeypatch.setattr(pdf_module, "DRAWN", "false")  # charts never report drawn
+    monkeypatch.setattr(pdf_module, "DRAWN", "html[data-charts-drawn='never']")  # charts never report drawn
     client.force_login(world.alice)
     before = _our_browsers()
     with override_settings(CXM_PDF_TIMEOUT=4):

@@ -54,7 +54,9 @@ PRINT_HEIGHT = round((297 - 2 * MARGIN_MM) / 25.4 * 96)
 # cannot start; the page is our own escaped HTML and every request but our static files is aborted.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-DRAWN = "['all', 'none'].includes(document.documentElement.dataset.chartsDrawn)"
+# Every chart drawn (static/js/charts.js), or none to draw. A selector, not a JavaScript predicate: waiting on a
+# predicate string evaluates it in the page, which a Content-Security-Policy without 'unsafe-eval' refuses.
+DRAWN = "html[data-charts-drawn='all'], html[data-charts-drawn='none']"
 
 
 class PdfUnavailable(Exception):
@@ -170,7 +172,7 @@ class _PrintJob:
                 page.route("**/*", self.answer)
                 page.emulate_media(media="print")
                 page.goto(ORIGIN + self.path, wait_until="load", timeout=self.remaining_ms())
-                page.wait_for_function(DRAWN, timeout=min(self.remaining_ms(), DRAW_TIMEOUT * 1000))
+                page.wait_for_selector(DRAWN, state="attached", timeout=min(self.remaining_ms(), DRAW_TIMEOUT * 1000))
                 margin = f"{MARGIN_MM}mm"
                 return page.pdf(format="A4", print_background=True, margin={"top": margin, "right": margin, "bottom": margin,
                                                                             "left": margin})

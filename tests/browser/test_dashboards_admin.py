@@ -15,8 +15,14 @@ from tests.test_dashboards_admin import populate
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
 
 PAGE = "/t/acme/dashboards/health/"
-ALL_DRAWN = ("document.documentElement.dataset.chartsDrawn === 'all' && "
-             "document.querySelectorAll('[data-chart]:not([data-drawn])').length === 0")
+
+
+def wait_drawn(page, state: str = "all"):
+    """Until static/js/charts.js marks every chart drawn ("none": a page without charts). Locators, not a
+    wait_for_function predicate: once it has to poll, Playwright evaluates a predicate string in the page,
+    which the strict CSP (no 'unsafe-eval') refuses."""
+    expect(page.locator("html")).to_have_attribute("data-charts-drawn", state, timeout=15_000)
+    expect(page.locator("[data-chart]:not([data-drawn])")).to_have_count(0)
 
 
 def forget_screenshot_styles(page):
@@ -27,10 +33,7 @@ def forget_screenshot_styles(page):
 
 
 def assert_clean(page, watch, name, charts: int):
-    if charts:
-        page.wait_for_function(ALL_DRAWN)
-    else:
-        page.wait_for_function("document.documentElement.dataset.chartsDrawn === 'none'")
+    wait_drawn(page, "all" if charts else "none")
     drawn = page.locator("[data-chart]")
     assert drawn.count() == charts
     for i in range(charts):
@@ -63,7 +66,7 @@ def test_configuration_health_renders_and_filters_in_place(browse, world, width)
     page.wait_for_url("**period=90d**")
     expect(bounces).to_have_text("2")  # one more bounce 60 days ago
     expect(page.get_by_role("heading", name="Invitations per week")).to_be_visible()
-    page.wait_for_function(ALL_DRAWN)
+    wait_drawn(page)
     assert page.evaluate("window.__notReloaded === true")
     assert watch.problems() == [], watch.problems()
 

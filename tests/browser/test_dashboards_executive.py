@@ -22,8 +22,14 @@ from tests.test_dashboards_executive import build, needs_chromium, pdf_pages, pd
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
 
 PAGE = "/t/acme/dashboards/executive/"
-ALL_DRAWN = ("document.documentElement.dataset.chartsDrawn === 'all' && "
-             "document.querySelectorAll('[data-chart]:not([data-drawn])').length === 0")
+
+
+def wait_drawn(page, state: str = "all"):
+    """Until static/js/charts.js marks every chart drawn ("none": a page without charts). Locators, not a
+    wait_for_function predicate: once it has to poll, Playwright evaluates a predicate string in the page,
+    which the strict CSP (no 'unsafe-eval') refuses."""
+    expect(page.locator("html")).to_have_attribute("data-charts-drawn", state, timeout=15_000)
+    expect(page.locator("[data-chart]:not([data-drawn])")).to_have_count(0)
 
 
 def populate(world):
@@ -42,7 +48,7 @@ def forget_screenshot_styles(page):
 
 
 def assert_clean(page, watch, name):
-    page.wait_for_function(ALL_DRAWN)
+    wait_drawn(page)
     charts = page.locator("[data-chart]")
     assert charts.count() == 4  # NPS, CSAT and CES per month, best and worst touchpoints
     for i in range(charts.count()):
@@ -76,7 +82,7 @@ def test_the_executive_summary_renders_filters_and_downloads_as_pdf(browse, worl
     page.get_by_label("Segment").select_option(label=segment.name)
     page.wait_for_url(f"**segment={segment.uuid}**")
     expect(n_text).not_to_have_text(before)
-    page.wait_for_function(ALL_DRAWN)
+    wait_drawn(page)
     assert page.evaluate("window.__notReloaded === true")
     pdf_link = page.get_by_role("link", name="Download PDF")
     assert f"segment={segment.uuid}" in pdf_link.get_attribute("href")
@@ -98,7 +104,7 @@ def test_the_executive_summary_renders_filters_and_downloads_as_pdf(browse, worl
         page.set_viewport_size({"width": PRINT_WIDTH, "height": 1000})
         page.emulate_media(media="print")
         page.goto(PAGE)
-        page.wait_for_function(ALL_DRAWN)
+        wait_drawn(page)
         path = Path(settings.ARTIFACTS_DIR) / "screenshots" / "dashboards-executive-print-a4.png"
         page.screenshot(path=str(path), full_page=True)
         (Path(settings.ARTIFACTS_DIR) / "dashboards-executive.pdf").write_bytes(data)
@@ -129,7 +135,7 @@ def test_an_empty_workspace_renders_its_empty_state(browse, world, width):
     page, watch = browse.open(WIDTHS[width], user=world.carl)
     assert page.goto("/t/initech/dashboards/executive/").status == 200
     expect(page.get_by_role("heading", name="No responses yet")).to_be_visible()
-    page.wait_for_function("document.documentElement.dataset.chartsDrawn === 'none'")
+    wait_drawn(page, "none")
     screenshot(page, "dashboards-executive-empty")
     assert watch.problems() == []
     assert axe_violations(page) == []
