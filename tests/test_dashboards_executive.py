@@ -292,7 +292,8 @@ def test_an_empty_workspace_gets_a_helpful_page(world, client):
     assert response.status_code == 200
     page, html = response.context["page"], response.content.decode()
     assert page.empty and "No responses yet" in html and "/t/initech/surveys/" in html
-    assert all(t.value == "—" for t in page.tiles) and page.risk.value == "0"
+    assert all(t.value == "—" and not t.low_sample for t in page.tiles) and page.risk.value == "0"
+    assert "Low sample" not in html  # nothing to distrust: no value
     assert all(not c.has_data for c in page.trends) and not page.touchpoints.has_data
     assert "Not scored yet" in html
 

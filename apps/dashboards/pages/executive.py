@@ -76,6 +76,12 @@ def trend_first(first: date, last: date) -> date:
     return min(first, _months_back(last, TREND_MONTHS - 1))
 
 
+def _unflag_empty(tile: Tile) -> Tile:
+    """No answer at all is shown as "—" with n = 0, not also as a greyed "low sample" warning (there is no
+    value to distrust); a few answers stay flagged."""
+    return replace(tile, low_sample=False, low_sample_reason="") if tile.n == 0 else tile
+
+
 def _response_rate_tile(funnel: selectors.Funnel, *, segment: bool, min_n: int) -> Tile:
     o = funnel.overall
     rate = o["response_rate"]
@@ -83,7 +89,7 @@ def _response_rate_tile(funnel: selectors.Funnel, *, segment: bool, min_n: int) 
              f"{number(o['invited'])} invited · {number(o['skipped'])} skipped (not sent)"]
     if segment:
         extra.append("All segments: invitations carry no segment.")
-    low = o["delivered"] < min_n
+    low = 0 < o["delivered"] < min_n
     return Tile(
         id="response-rate", label="Response rate", value=f"{number(rate, 0)}%" if rate is not None else "—", n=o["delivered"],
         interval=interval(o["ci_low"], o["ci_high"], 0), explanation=explain("funnel"),
@@ -105,7 +111,7 @@ def _churn_tile(report: dict, *, min_n: int) -> Tile:
              f"{number(retention['value'], 1) + '%' if retention['value'] is not None else '—'}"]
     if revenue["value"] is not None:
         extra.append(f"Revenue churn {number(revenue['value'], 1)}%")
-    low = start < min_n
+    low = 0 < start < min_n
     return Tile(
         id="churn", label="Client churn", value=f"{number(rate['value'], 1)}%" if rate["value"] is not None else "—", n=start,
         interval=interval(rate["ci_low"], rate["ci_high"], 1), explanation=explain("churn") + " " + explain("revenue_churn"),
@@ -192,7 +198,7 @@ def executive_page(tenant, state: FilterState, *, now: datetime | None = None) -
     now = now or timezone.now()
     summary = selectors.metrics_summary(tenant, f)
     previous = f"previous {f.days} days" if f.days != 1 else "previous day"
-    tiles = {m: metric_tile(m, summary.metrics[m], min_n=min_n_for(tenant, m), previous_label=previous)
+    tiles = {m: _unflag_empty(metric_tile(m, summary.metrics[m], min_n=min_n_for(tenant, m), previous_label=previous))
              for m in (*METRICS, "perception_gap")}
     funnel = selectors.funnel(tenant, replace(f, segment=None))
     churn = selectors.churn(tenant, f, "month")
