@@ -80,7 +80,7 @@ FIGURES = {
                                 faded=[False, True, True], name="NPS", x_title="NPS", x_range=[-100, 100]),
     "block_bars": lambda: charts.block_bars(breakdown_rows(), "nps", x_title="NPS"),
     "paired_bars": lambda: charts.paired_bars(["Ann", "Ben", "Cy"], [40.0, None, 10.0], [55.0, 20.0, None],
-                                              names=("Actual NPS", "Perceived NPS"), y_title="NPS", y_range=[-100, 100]),
+                                              names=("Actual NPS", "Perceived NPS"), x_title="NPS", x_range=[-100, 100]),
     "funnel": lambda: charts.funnel([("Invited", 120), ("Delivered", 110), ("Opened", 60), ("Responded", 30)]),
     "rates": lambda: charts.rates(["2025-01-01", "2025-02-01", "2025-03-01"],
                                   [("Churn", [2.5, None, 4.0], [1.0, None, 2.0], [5.0, None, 7.5]),
@@ -152,9 +152,9 @@ def test_bars_keep_a_missing_value_without_an_error_bar():
 def test_block_bars_use_each_rows_block():
     rows = breakdown_rows()
     bar = charts.block_bars(rows, "nps")["data"][0]
-    assert bar["y"] == [row["label"] for row in rows]
+    assert bar["y"] == [f"{row['label']}<br>n = {n:,}" for row, n in zip(rows, rows_values(rows, "nps", "n"), strict=True)]
     assert bar["x"] == rows_values(rows, "nps", "value") and bar["x"][2] is None
-    assert bar["text"] == [f"n = {n}" for n in rows_values(rows, "nps", "n")]
+    assert "text" not in bar  # n sits under the label: on the bar the interval's whisker would cross it
     values, highs = rows_values(rows, "nps", "value"), rows_values(rows, "nps", "ci_high")
     assert bar["error_x"]["array"][0] == pytest.approx(highs[0] - values[0]) and bar["error_x"]["array"][2] is None
 
@@ -170,7 +170,7 @@ def test_rates_and_paired_bars_keep_gaps():
     assert [line["y"][1] for line in lines] == [None, None]
     assert all(t["y"][1] is None for t in figure["data"])
     paired = FIGURES["paired_bars"]()["data"]
-    assert paired[0]["y"][1] is None and paired[1]["y"][2] is None
+    assert paired[0]["x"][1] is None and paired[1]["x"][2] is None  # laid on their side: values on x
 
 
 def test_survival_steps_and_keeps_an_undefined_interval_as_a_gap():
@@ -278,6 +278,18 @@ def test_low_sample_bars_are_hatched_not_only_paler():
     assert low == [False, True, True, False]
     assert [shape != "" for shape in marker["pattern"]["shape"]] == low
     assert [opacity < 1 for opacity in marker["opacity"]] == low
+
+
+def test_bar_labels_are_escaped_with_their_note_on_a_second_line():
+    bar = charts.bars(["<b>VIP</b> & co", "Desk"], [10.0, 20.0], notes=["best · n = 40", "worst · n = 31"])["data"][0]
+    assert bar["y"] == ["&lt;b&gt;VIP&lt;/b&gt; &amp; co<br>best · n = 40", "Desk<br>worst · n = 31"]
+    paired = charts.paired_bars(["<i>x</i>"], [1.0], [2.0], names=("a", "b"))["data"][0]
+    assert paired["y"] == ["&lt;i&gt;x&lt;/i&gt;"]
+
+
+def test_low_sample_hatches_are_drawn_over_the_bar_colour():
+    marker = charts.block_bars(breakdown_rows(), "nps")["data"][0]["marker"]
+    assert marker["pattern"]["fillmode"] == "overlay"  # plotly's default paints the background: the bar vanished
 
 
 def test_comparison_series_is_dashed_or_hatched():

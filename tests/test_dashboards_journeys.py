@@ -385,32 +385,14 @@ def test_the_journey_map_links_to_its_scores_for_readers(world, worlds, client):
     assert client.get(f"/t/acme/dashboards/journeys/?journey={wa.journey.uuid}").context["page"].journey.pk == wa.journey.pk
 
 
-def test_bars_carry_n_in_their_labels_and_low_samples_stay_visible():
-    from apps.dashboards.pages.journeys import bars_with_n
-
-    rows = [{"label": "A → B", "value": 20.0, "n": 40, "ci_low": 15.0, "ci_high": 25.0, "low_sample": False},
-            {"label": "B → C", "value": 35.0, "n": 3, "ci_low": 5.0, "ci_high": 65.0, "low_sample": True}]
-    trace = bars_with_n(rows, x_title="x")["data"][0]
-    assert trace["y"] == ["A → B<br>n = 40", "B → C<br>n = 3"] and "text" not in trace
-    assert trace["marker"]["pattern"]["shape"] == ["", "/"] and trace["marker"]["pattern"]["fillmode"] == "overlay"
-
-
 def test_the_page_figures_are_valid_plotly_figures():
     import json
 
     import plotly.graph_objects as go
 
-    from apps.dashboards.pages.journeys import bars_with_n
-    from apps.dashboards.pages.perception import paired_rows_figure
-
     block = {"value": 12.0, "n": 31, "ci_low": 2.0, "ci_high": 22.0, "low_sample": False}
     low = {"value": 5.0, "n": 2, "ci_low": None, "ci_high": None, "low_sample": True}
-    figures = [stage_scores_figure(["1. A", "2. B"], [block, low], metric="ces"),
-               bars_with_n([{**block, "label": "A → B"}, {**low, "label": "B → C"}], x_title="x"),
-               paired_rows_figure(["Everyone<br>n = 3", "Bob<br>n = 2"], [10.0, None], [40.0, 50.0])]
+    figures = [stage_scores_figure(["1. A", "2. B"], [block, low], metric="ces")]  # the shared builders: tests/test_charts.py
     for figure in figures:
         go.Figure(figure)  # raises on a key plotly does not know
         json.loads(json.dumps(figure, allow_nan=False))
-    paired = figures[2]
-    assert [t["orientation"] for t in paired["data"]] == ["h", "h"] and paired["data"][0]["x"] == [10.0, None]
-    assert paired["layout"]["yaxis"]["autorange"] == "reversed"

@@ -13,6 +13,7 @@ Every chart's numbers are also in its table (the text alternative, apps.dashboar
 
 from __future__ import annotations
 
+import html
 from datetime import date
 
 # Okabe & Ito (2008), "Color Universal Design".
@@ -90,45 +91,69 @@ def trend(points: list[dict], metric: str, *, name: str, y_title: str = "", y_ra
     return {"data": data, "layout": layout(y_title=y_title, y_range=y_range)}
 
 
+def _axis_label(label: str, note: str = "") -> str:
+    """A category label as plotly draws it: plotly reads labels as a small HTML dialect, so the name is
+    escaped (a touchpoint called "<b>VIP</b>" shows as typed); `note` goes on a second, shorter line."""
+    text = html.escape(str(label), quote=False)
+    return f"{text}<br>{html.escape(note, quote=False)}" if note else text
+
+
 def bars(labels: list[str], values: list, *, low: list | None = None, high: list | None = None, n: list[int] | None = None,
-         faded: list[bool] | None = None, name: str = "", x_title: str = "", x_range: list | None = None,
-         color: str = BLUE) -> dict:
+         notes: list[str] | None = None, faded: list[bool] | None = None, name: str = "", x_title: str = "",
+         x_range: list | None = None, color: str | list[str] = BLUE) -> dict:
     """Horizontal bars, one per label (first at the top), with 95% error bars when low/high are given.
-    `faded[i]` hatches bar i (a low sample: pattern, not colour alone)."""
-    trace = {"type": "bar", "orientation": "h", "y": labels, "x": values, "name": name or "value",
+    Each label's second line is `notes[i]`, else "n = …" when `n` is given — under the label, not on the
+    bar, where the interval's whisker would cross it and a short bar would cut it off. `faded[i]` hatches
+    bar i over its colour (a low sample: pattern, not colour alone)."""
+    if notes is None and n is not None:
+        notes = [f"n = {k:,}" for k in n]
+    shown = [_axis_label(label, notes[i] if notes else "") for i, label in enumerate(labels)]
+    trace = {"type": "bar", "orientation": "h", "y": shown, "x": values, "name": name or "value",
              "marker": {"color": color}, "hovertemplate": "%{y}: %{x}<extra></extra>"}
     if low is not None and high is not None:
         trace["error_x"] = {"type": "data", "symmetric": False, "color": INK, "thickness": 1.5, "width": 4,
                             "array": [(h - v) if h is not None and v is not None else None for v, h in zip(values, high, strict=True)],
                             "arrayminus": [(v - lo) if lo is not None and v is not None else None for v, lo in zip(values, low, strict=True)]}
-    if n is not None:
-        trace["text"] = [f"n = {k}" for k in n]
-        trace["textposition"] = "auto"
-        trace["hovertemplate"] = "%{y}: %{x} (%{text})<extra></extra>"
     if faded is not None:
-        trace["marker"]["pattern"] = {"shape": ["/" if f else "" for f in faded], "fgcolor": "#ffffff", "solidity": 0.35}
+        # fillmode overlay: the white hatch is drawn over the bar's colour (plotly's default fills the
+        # background instead, and the bar vanished, leaving only its whisker).
+        trace["marker"]["pattern"] = {"shape": ["/" if f else "" for f in faded], "fgcolor": "#ffffff", "solidity": 0.35,
+                                      "fillmode": "overlay"}
         trace["marker"]["opacity"] = [0.55 if f else 1 for f in faded]
-    fig_layout = layout(height=max(160, 36 * len(labels) + 60), x_title=x_title, legend=False, bar_horizontal=True)
+    per_row = 48 if notes else 36
+    fig_layout = layout(height=max(170, per_row * len(labels) + 70), x_title=x_title, legend=False, bar_horizontal=True)
     if x_range is not None:
         fig_layout["xaxis"]["range"] = x_range
     return {"data": [trace], "layout": fig_layout}
 
 
 def block_bars(rows: list[dict], metric: str | None, *, label: str = "label", x_title: str = "", x_range: list | None = None) -> dict:
-    """`bars` from rows carrying metric blocks (a breakdown's rows; metric None: the row is the block)."""
+    """`bars` from rows carrying metric blocks (a breakdown's rows; metric None: the row is the block),
+    with n under each label, intervals, and low samples hatched."""
     blocks = [row if metric is None else row[metric] for row in rows]
     return bars([str(row[label]) for row in rows], [b["value"] for b in blocks], low=[b.get("ci_low") for b in blocks],
                 high=[b.get("ci_high") for b in blocks], n=[b["n"] for b in blocks],
                 faded=[bool(b.get("low_sample")) for b in blocks], x_title=x_title, x_range=x_range)
 
 
-def paired_bars(labels: list[str], first: list, second: list, *, names: tuple[str, str], y_title: str = "",
-                y_range: list | None = None) -> dict:
-    """Two values side by side per label (e.g. actual vs perceived NPS); the second is hatched."""
+def paired_bars(labels: list[str], first: list, second: list, *, names: tuple[str, str], x_title: str = "",
+                x_range: list | None = None, notes: list[str] | None = None) -> dict:
+    """Two values side by side per label (e.g. actual vs perceived NPS), laid on their side — one row per
+    label, first at the top, so long names stay readable on a phone; the second bar is hatched.
+    An NPS axis (x_range within −100…100) gets three ticks, which a phone's width can hold."""
+    shown = [_axis_label(label, notes[i] if notes else "") for i, label in enumerate(labels)]
+    fig_layout = layout(height=max(190, 64 * len(labels) + 90), x_title=x_title, bar_horizontal=True, barmode="group")
+    if x_range is not None:
+        fig_layout["xaxis"]["range"] = x_range
+        if x_range[0] <= -100 and x_range[1] >= 100:
+            fig_layout["xaxis"].update(tickvals=[-100, 0, 100], ticktext=["−100", "0", "100"], tickangle=0)
     return {"data": [
-        {"type": "bar", "x": labels, "y": first, "name": names[0], "marker": {"color": BLUE}},
-        {"type": "bar", "x": labels, "y": second, "name": names[1], "marker": {"color": ORANGE, "pattern": {"shape": "/"}}},
-    ], "layout": layout(y_title=y_title, y_range=y_range, barmode="group")}
+        {"type": "bar", "orientation": "h", "y": shown, "x": first, "name": names[0], "marker": {"color": BLUE},
+         "hovertemplate": "%{y}: %{x}<extra>%{fullData.name}</extra>"},
+        {"type": "bar", "orientation": "h", "y": shown, "x": second, "name": names[1],
+         "marker": {"color": ORANGE, "pattern": {"shape": "/", "fillmode": "overlay", "fgcolor": "#ffffff"}},
+         "hovertemplate": "%{y}: %{x}<extra>%{fullData.name}</extra>"},
+    ], "layout": fig_layout}
 
 
 def funnel(steps: list[tuple[str, int]]) -> dict:

@@ -28,7 +28,6 @@ from datetime import date, datetime
 
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.html import escape
 
 from apps.core.dates import zone
 from apps.dashboards.filters import FilterState
@@ -182,10 +181,11 @@ def _touchpoint_chart(breakdown: selectors.Breakdown, *, min_n: int) -> Chart:
                  + (f": {len(rows)} touchpoint{'s' if len(rows) != 1 else ''} had fewer." if rows else "."))
         return Chart(id="touchpoints", title="Best and worst touchpoints", explanation=explanation, figure={}, table=table, empty=empty)
     # The group and n under the name (not on the bar, where the interval's whisker would cross it): two
-    # short lines leave the bars their room on a phone. Names are escaped: plotly reads labels as HTML.
-    labels = [f"{escape(r['label'])}<br>{group.lower()} · n = {number(r['nps']['n'])}" for group, r in shown]
-    figure = charts.bars(labels, [r["nps"]["value"] for _g, r in shown], low=[r["nps"]["ci_low"] for _g, r in shown],
-                         high=[r["nps"]["ci_high"] for _g, r in shown], x_title="NPS", x_range=[-100, 100])
+    # short lines leave the bars their room on a phone (charts.bars escapes the names).
+    blocks = [r["nps"] for _g, r in shown]
+    figure = charts.bars([r["label"] for _g, r in shown], [b["value"] for b in blocks], low=[b["ci_low"] for b in blocks],
+                         high=[b["ci_high"] for b in blocks], notes=[f"{g.lower()} · n = {number(r['nps']['n'])}" for g, r in shown],
+                         x_title="NPS", x_range=[-100, 100])
     figure["layout"]["font"] = {**figure["layout"]["font"], "size": 12}
     # Best in blue, worst in vermillion, and the group named in each label (never colour alone).
     figure["data"][0]["marker"]["color"] = [charts.BLUE if g == "Best" else charts.VERMILLION for g, _r in shown]

@@ -217,23 +217,6 @@ def stage_scores_figure(labels: list[str], blocks: list[dict], *, metric: str) -
     return {"data": data, "layout": layout}
 
 
-def bars_with_n(rows: list[dict], *, x_title: str) -> dict:
-    """charts.block_bars (rows carrying their block: value, n, interval, low_sample) with each row's n
-    under its label instead of as text on the bar, where it collided with the error bar's whisker, and
-    low-sample bars hatched over their colour."""
-    figure = charts.block_bars([{**r, "label": f"{r['label']}<br>n = {number(r['n'])}"} for r in rows], None, x_title=x_title)
-    trace = figure["data"][0]
-    trace.pop("text", None)
-    trace.pop("textposition", None)
-    trace["hovertemplate"] = "%{y}: %{x}<extra></extra>"
-    if "pattern" in trace["marker"]:
-        # The hatch of a low-sample bar is white: drawn over the bar's colour, not over a transparent
-        # background (plotly's default fill mode), where the bar disappeared and only its error bar showed.
-        trace["marker"]["pattern"]["fillmode"] = "overlay"
-    figure["layout"]["height"] = max(figure["layout"]["height"], 46 * len(rows) + 70)  # two-line labels
-    return figure
-
-
 def _volatility_tile(block: dict, min_n: int) -> Tile:
     rows = (("Value", block["value"]), ("n", block["n"]), ("95% CI low", block.get("ci_low")), ("95% CI high", block.get("ci_high")))
     low = bool(block.get("low_sample"))
@@ -336,7 +319,7 @@ def _volatility_chart(transitions: list[dict], min_n: int) -> Chart:
                              for r in rows))
     empty = "" if rows else ("No client answered twice within this journey in this period, so there is no transition to measure "
                              "yet.")
-    figure = bars_with_n(rows, x_title="Mean jump |Δ| (0–100)") if rows else {}
+    figure = charts.block_bars(rows, None, x_title="Mean jump |Δ| (0–100)") if rows else {}
     explanation = (f"{explain('volatility')} Bars: the mean jump with its 95% interval; hatched, paler bars have fewer "
                    f"transitions than this workspace's minimum of {min_n}, so their value is unreliable.")
     return Chart(id="volatility", title="Volatility per stage transition", explanation=explanation, figure=figure,

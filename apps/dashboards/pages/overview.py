@@ -273,7 +273,7 @@ def _breakdown_chart(breakdown: selectors.Breakdown, by: str, noun: str, heading
         drawn = [r for r in rows if id(r) in keep]
         caption += f" The chart shows the {CHART_ROWS} values with the most answers; this table has all {len(rows)}."
     x_title, x_range = AXIS[metric]
-    figure = _n_under_labels(charts.block_bars(drawn, metric, x_title=x_title, x_range=x_range), [r[metric]["n"] for r in drawn])
+    figure = charts.block_bars(drawn, metric, x_title=x_title, x_range=x_range)
     table_rows = tuple((r["label"], r[metric]["value"], r[metric]["ci_low"], r[metric]["ci_high"], r[metric]["n"], r["responses"],
                         bool(r[metric]["low_sample"])) for r in rows)
     title = f"{name} by {noun}"
@@ -286,16 +286,6 @@ def _breakdown_chart(breakdown: selectors.Breakdown, by: str, noun: str, heading
                     rows=table_rows, caption=caption),
         empty="" if rows else f"No {name} answers in this period for these filters.",
     )
-
-
-def _n_under_labels(figure: dict, n: list[int]) -> dict:
-    """Bars with n under each label rather than inside the bar, where the interval's whisker crosses
-    it and short bars cut it off (hover still shows it)."""
-    trace = figure["data"][0]
-    trace["y"] = [f"{label}<br>n = {number(k)}" for label, k in zip(trace["y"], n, strict=True)]
-    trace["textposition"] = "none"
-    figure["layout"]["height"] = max(170, 48 * len(n) + 70)
-    return figure
 
 
 # --- funnel ---------------------------------------------------------------------------------------
@@ -328,7 +318,6 @@ def _response_rate_chart(funnel: selectors.Funnel) -> Chart:
     figure = charts.bars([s["label"] for s in drawn], [s["response_rate"] for s in drawn], low=[s["ci_low"] for s in drawn],
                          high=[s["ci_high"] for s in drawn], n=[s["delivered"] for s in drawn], name="Response rate",
                          x_title="Response rate, % of delivered", x_range=[0, 100])
-    figure = _n_under_labels(figure, [s["delivered"] for s in drawn])
     rows = tuple((s["label"], s["invited"], s["delivered"], s["opened"], s["responded"], s["response_rate"], s["ci_low"], s["ci_high"],
                   s["open_rate"], s["bounced"], s["failed"], s["pending"], s["skipped"]) for s in funnel.surveys)
     return Chart(

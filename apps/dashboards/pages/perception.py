@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apps.dashboards.filters import FilterState
-from apps.dashboards.pages.journeys import bars_with_n
 from apps.dashboards.panels import Chart, Table, Tile, interval, metric_tile, min_n_for, number
 from apps.metrics import charts, selectors
 from apps.metrics.explanations import explain
@@ -70,35 +69,21 @@ def _gap_chart(chart_id: str, title: str, first: str, rows: list[dict], empty: s
     return Chart(id=chart_id, title=title, explanation=f"{explain('perception_gap')} Bars: the mean gap with its 95% interval; "
                                                        f"hatched, paler bars have fewer than {min_n} pairs (this workspace's "
                                                        "minimum), so their value is unreliable.",
-                 figure=bars_with_n(rows, x_title=GAP_AXIS) if rows else {},
+                 figure=charts.block_bars(rows, None, x_title=GAP_AXIS) if rows else {},
                  table=_gap_table(chart_id, title, first, rows), empty="" if rows else empty)
-
-
-def paired_rows_figure(labels: list[str], actual: list, perceived: list) -> dict:
-    """charts.paired_bars (actual blue, perceived hatched orange) laid on its side: one row per label,
-    first at the top, so long names and their n stay readable on a phone instead of slanting under
-    the bars."""
-    figure = charts.paired_bars(labels, actual, perceived, names=("Actual NPS (clients' answers)", "Perceived NPS (staff predictions)"))
-    for trace in figure["data"]:
-        trace["x"], trace["y"], trace["orientation"] = trace["y"], trace["x"], "h"
-        trace["hovertemplate"] = "%{y}: %{x}<extra>%{fullData.name}</extra>"
-    layout = charts.layout(height=max(190, 64 * len(labels) + 90), x_title="NPS", bar_horizontal=True,
-                           barmode="group")
-    # Three ticks: at a phone's width five crowd each other (the table under the chart has every number).
-    layout["xaxis"].update(range=[-106, 106], tickvals=[-100, 0, 100], ticktext=["−100", "0", "100"], tickangle=0)
-    figure["layout"] = layout
-    return figure
 
 
 def _paired_chart(overall: dict, overall_label: str, rows: list[dict], by: str, empty: str) -> Chart:
     """Actual vs perceived NPS of the same pairs, overall then per row (n in each label)."""
     every = [{**overall, "label": overall_label}, *rows] if overall["n"] else []
-    labels = [f"{r['label']}<br>n = {number(r['n'])}" for r in every]
+
     table = Table(id="perceived-vs-actual", title="Perceived vs actual NPS", columns=(by, "Pairs", "Actual NPS", "Perceived NPS",
                                                                                        "Gap (points)", "Low sample"),
                   rows=tuple((r["label"], r["n"], r.get("actual_nps"), r.get("perceived_nps"), r["value"], bool(r.get("low_sample")))
                              for r in every))
-    figure = paired_rows_figure(labels, [r.get("actual_nps") for r in every], [r.get("perceived_nps") for r in every]) if every else {}
+    figure = charts.paired_bars([r["label"] for r in every], [r.get("actual_nps") for r in every], [r.get("perceived_nps") for r in every],
+                                names=("Actual NPS (clients' answers)", "Perceived NPS (staff predictions)"), x_title="NPS",
+                                x_range=[-106, 106], notes=[f"n = {number(r['n'])}" for r in every]) if every else {}
     return Chart(id="perceived-vs-actual", title="Perceived vs actual NPS",
                  explanation=explain("perception_gap") + " Both bars of a group are NPS over the same pairs.",
                  figure=figure, table=table, empty="" if every else empty)

@@ -148,9 +148,8 @@ def _gap_chart(rows: list[dict]) -> Chart:
                   rows=tuple((r["label"], r["n"], r["value"], r["ci_low"], r["ci_high"], r["actual_nps"], r["perceived_nps"],
                               r["low_sample"]) for r in rows))
     figure = charts.paired_bars([r["label"] for r in rows], [r["actual_nps"] for r in rows], [r["perceived_nps"] for r in rows],
-                                names=("Actual NPS (clients' answers)", "Perceived NPS (your predictions)"), y_title="NPS",
-                                y_range=[-100, 100])
-    figure["layout"]["height"] = 260  # a small chart: the tile and the sentence say the most
+                                names=("Actual NPS (clients' answers)", "Perceived NPS (your predictions)"), x_title="NPS",
+                                x_range=[-106, 106], notes=[f"n = {number(r['n'])}" for r in rows])
     empty = "" if rows else "Nothing to compare yet: no predicted score of yours has been answered in this period."
     return Chart(id="my-gap", title="Actual vs perceived NPS, per touchpoint", explanation=explain("perception_gap"),
                  figure=figure, table=table, empty=empty)
