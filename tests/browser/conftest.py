@@ -126,3 +126,16 @@ def axe_violations(page) -> list[str]:
 def horizontal_overflow(page) -> int:
     """How many CSS pixels the document is wider than the viewport (0 = no sideways scroll)."""
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def wait_for_charts(page, state: str = "all") -> None:
+    """Until static/js/charts.js has drawn every chart of the page (state "none": a page without charts),
+    each with its SVG. Locator assertions, not page.wait_for_function("<expression>"): once it has to
+    poll, Playwright evaluates the string in the page, which the strict CSP (no 'unsafe-eval') refuses."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("html")).to_have_attribute("data-charts-drawn", state, timeout=20_000)
+    charts = page.locator("[data-chart]")
+    expect(page.locator("[data-chart]:not([data-drawn])")).to_have_count(0)
+    for i in range(charts.count()):
+        expect(charts.nth(i).locator("svg.main-svg").first).to_be_attached()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot
+from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
 from tests.test_dashboards_admin import populate
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
@@ -17,29 +17,17 @@ pytestmark = [pytest.mark.services, pytest.mark.postgres]
 PAGE = "/t/acme/dashboards/health/"
 
 
-def wait_drawn(page, state: str = "all"):
-    """Until static/js/charts.js marks every chart drawn ("none": a page without charts). Locators, not a
-    wait_for_function predicate: once it has to poll, Playwright evaluates a predicate string in the page,
-    which the strict CSP (no 'unsafe-eval') refuses."""
-    expect(page.locator("html")).to_have_attribute("data-charts-drawn", state, timeout=15_000)
-    expect(page.locator("[data-chart]:not([data-drawn])")).to_have_count(0)
 
 
-def forget_screenshot_styles(page):
-    """Playwright's screenshot leaves an empty `style=""` on text inputs (it hides the caret); htmx's settle
-    step would copy it onto the swapped-in inputs, which the strict CSP reports (an error no user can
-    cause). Drop what the screenshot left behind."""
-    page.evaluate("document.querySelectorAll('input[style=\"\"]').forEach(e => e.removeAttribute('style'))")
 
 
 def assert_clean(page, watch, name, charts: int):
-    wait_drawn(page, "all" if charts else "none")
+    wait_for_charts(page, "all" if charts else "none")
     drawn = page.locator("[data-chart]")
     assert drawn.count() == charts
     for i in range(charts):
         assert drawn.nth(i).locator("svg.main-svg").count() >= 1, f"chart {i} has no SVG"
     screenshot(page, name)
-    forget_screenshot_styles(page)
     assert watch.problems() == [], f"{name}: console/network problems: {watch.problems()}"
     violations = axe_violations(page)
     assert not violations, f"{name}: axe WCAG 2.1 AA violations:\n" + "\n".join(violations)
@@ -66,7 +54,7 @@ def test_configuration_health_renders_and_filters_in_place(browse, world, width)
     page.wait_for_url("**period=90d**")
     expect(bounces).to_have_text("2")  # one more bounce 60 days ago
     expect(page.get_by_role("heading", name="Invitations per week")).to_be_visible()
-    wait_drawn(page)
+    wait_for_charts(page)
     assert page.evaluate("window.__notReloaded === true")
     assert watch.problems() == [], watch.problems()
 

@@ -14,14 +14,12 @@ from playwright.sync_api import expect
 from apps.metrics.churn_risk import churn_risk_refresh
 from apps.tenancy.context import tenant_context
 from tests import factories as f
-from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot
+from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
 from tests.test_dashboards_churn import make_book
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
 
 PAGE = "/t/acme/dashboards/churn/"
-ALL_DRAWN = ("document.documentElement.dataset.chartsDrawn === 'all' && "
-             "document.querySelectorAll('[data-chart]:not([data-drawn])').length === 0")
 
 
 def populate(world):
@@ -35,11 +33,6 @@ def populate(world):
     return {"gold": gold}
 
 
-def forget_screenshot_styles(page):
-    """Playwright's screenshot leaves an empty `style=""` on the text inputs (it hides the caret); htmx's
-    settle step would copy that attribute onto the swapped-in inputs, which the strict CSP refuses (a
-    console error no user can cause). Drop what the screenshot left behind."""
-    page.evaluate("document.querySelectorAll('input[style=\"\"]').forEach(e => e.removeAttribute('style'))")
 
 
 def open_page(browse, width, user):
@@ -49,13 +42,12 @@ def open_page(browse, width, user):
 
 
 def assert_clean(page, watch, name, charts=4):
-    page.wait_for_function(ALL_DRAWN)
+    wait_for_charts(page)
     drawn = page.locator("[data-chart]")
     assert drawn.count() == charts
     for i in range(drawn.count()):
         assert drawn.nth(i).locator("svg.main-svg").count() >= 1, f"chart {i} has no SVG"
     screenshot(page, name)
-    forget_screenshot_styles(page)
     assert watch.problems() == [], f"{name}: console/network problems"
     violations = axe_violations(page)
     assert not violations, f"{name}: axe WCAG 2.1 AA violations:\n" + "\n".join(violations)
@@ -83,19 +75,19 @@ def test_the_churn_page_renders_and_filters_in_place(browse, world, who, role, w
     page.get_by_label("Segment", exact=True).select_option(label="Gold")
     page.wait_for_url(f"**segment={w['gold'].uuid}**")
     expect(n_text).not_to_have_text(before)
-    page.wait_for_function(ALL_DRAWN)
+    wait_for_charts(page)
     assert page.evaluate("window.__notReloaded === true")
 
     # The interval, then another filter change: the interval stays.
     page.get_by_label("Rates per").select_option("quarter")
     page.wait_for_url("**interval=quarter**")
     expect(page.get_by_role("heading", name="Churn rate per quarter")).to_be_visible()
-    page.wait_for_function(ALL_DRAWN)
+    wait_for_charts(page)
     page.get_by_label("Period", exact=True).select_option("90d")
     page.wait_for_url("**period=90d**")
     assert "interval=quarter" in page.url and f"segment={w['gold'].uuid}" in page.url
     expect(page.get_by_role("heading", name="Churn rate per quarter")).to_be_visible()
-    page.wait_for_function(ALL_DRAWN)
+    wait_for_charts(page)
     assert page.evaluate("window.__notReloaded === true")
     assert watch.problems() == []
 
@@ -106,7 +98,7 @@ def test_an_empty_workspace_renders_its_empty_state(browse, world, width):
     assert page.goto(PAGE).status == 200
     expect(page.locator("[data-empty=clients]")).to_contain_text("No clients yet")
     expect(page.get_by_role("link", name="Go to clients")).to_be_visible()
-    page.wait_for_function("document.documentElement.dataset.chartsDrawn === 'none'")
+    wait_for_charts(page, "none")
     screenshot(page, "dashboards-churn-empty")
     assert watch.problems() == []
     assert axe_violations(page) == []

@@ -16,7 +16,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from apps.dashboards.pdf import PRINT_WIDTH
-from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot
+from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
 from tests.test_dashboards_executive import build, needs_chromium, pdf_pages, pdf_text, printed
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
@@ -24,12 +24,6 @@ pytestmark = [pytest.mark.services, pytest.mark.postgres]
 PAGE = "/t/acme/dashboards/executive/"
 
 
-def wait_drawn(page, state: str = "all"):
-    """Until static/js/charts.js marks every chart drawn ("none": a page without charts). Locators, not a
-    wait_for_function predicate: once it has to poll, Playwright evaluates a predicate string in the page,
-    which the strict CSP (no 'unsafe-eval') refuses."""
-    expect(page.locator("html")).to_have_attribute("data-charts-drawn", state, timeout=15_000)
-    expect(page.locator("[data-chart]:not([data-drawn])")).to_have_count(0)
 
 
 def populate(world):
@@ -40,21 +34,15 @@ def populate(world):
     return w
 
 
-def forget_screenshot_styles(page):
-    """Playwright's screenshot leaves an empty `style=""` on text inputs (it hides the caret); htmx's settle
-    step would copy it onto the swapped-in inputs, which the strict CSP reports (an error no user can
-    cause). Drop what the screenshot left behind."""
-    page.evaluate("document.querySelectorAll('input[style=\"\"]').forEach(e => e.removeAttribute('style'))")
 
 
 def assert_clean(page, watch, name):
-    wait_drawn(page)
+    wait_for_charts(page)
     charts = page.locator("[data-chart]")
     assert charts.count() == 4  # NPS, CSAT and CES per month, best and worst touchpoints
     for i in range(charts.count()):
         assert charts.nth(i).locator("svg.main-svg").count() >= 1, f"chart {i} has no SVG"
     screenshot(page, name)
-    forget_screenshot_styles(page)
     assert watch.problems() == [], f"{name}: console/network problems: {watch.problems()}"
     violations = axe_violations(page)
     assert not violations, f"{name}: axe WCAG 2.1 AA violations:\n" + "\n".join(violations)
@@ -82,7 +70,7 @@ def test_the_executive_summary_renders_filters_and_downloads_as_pdf(browse, worl
     page.get_by_label("Segment").select_option(label=segment.name)
     page.wait_for_url(f"**segment={segment.uuid}**")
     expect(n_text).not_to_have_text(before)
-    wait_drawn(page)
+    wait_for_charts(page)
     assert page.evaluate("window.__notReloaded === true")
     pdf_link = page.get_by_role("link", name="Download PDF")
     assert f"segment={segment.uuid}" in pdf_link.get_attribute("href")
@@ -104,7 +92,7 @@ def test_the_executive_summary_renders_filters_and_downloads_as_pdf(browse, worl
         page.set_viewport_size({"width": PRINT_WIDTH, "height": 1000})
         page.emulate_media(media="print")
         page.goto(PAGE)
-        wait_drawn(page)
+        wait_for_charts(page)
         path = Path(settings.ARTIFACTS_DIR) / "screenshots" / "dashboards-executive-print-a4.png"
         page.screenshot(path=str(path), full_page=True)
         (Path(settings.ARTIFACTS_DIR) / "dashboards-executive.pdf").write_bytes(data)
@@ -135,7 +123,7 @@ def test_an_empty_workspace_renders_its_empty_state(browse, world, width):
     page, watch = browse.open(WIDTHS[width], user=world.carl)
     assert page.goto("/t/initech/dashboards/executive/").status == 200
     expect(page.get_by_role("heading", name="No responses yet")).to_be_visible()
-    wait_drawn(page, "none")
+    wait_for_charts(page, "none")
     screenshot(page, "dashboards-executive-empty")
     assert watch.problems() == []
     assert axe_violations(page) == []

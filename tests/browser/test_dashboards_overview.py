@@ -13,16 +13,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot
+from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
 from tests.test_dashboards_overview import overview_world
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
 
 PAGE = "/t/acme/dashboards/"
-# Predicates are functions, not bare expressions: Playwright re-evaluates a bare expression with eval()
-# while it polls, which the strict CSP (no 'unsafe-eval') refuses whenever the first check is false.
-ALL_DRAWN = ("() => document.documentElement.dataset.chartsDrawn === 'all' && "
-             "document.querySelectorAll('[data-chart]:not([data-drawn])').length === 0")
 
 
 def populate(world):
@@ -33,7 +29,7 @@ def populate(world):
 
 
 def assert_drawn(page):
-    page.wait_for_function(ALL_DRAWN)
+    wait_for_charts(page)
     charts = page.locator("[data-chart]")
     assert charts.count() == 10
     for i in range(charts.count()):
@@ -67,7 +63,7 @@ def test_the_overview_renders_and_filters_in_place(browse, world, who, role, wid
     page.get_by_label("Touchpoint", exact=True).select_option(label=w.touchpoints[0].name)
     page.wait_for_url(f"**touchpoint={w.touchpoints[0].uuid}**")
     expect(n_text).not_to_have_text(before)
-    page.wait_for_function(ALL_DRAWN)
+    wait_for_charts(page)
     assert page.evaluate("window.__notReloaded === true")
     assert page.locator("#table-by-touchpoint tbody tr").count() == 1
 
@@ -75,7 +71,7 @@ def test_the_overview_renders_and_filters_in_place(browse, world, who, role, wid
     page.get_by_role("link", name="Week").click()
     page.wait_for_url("**interval=week**")
     expect(page.get_by_role("heading", name="NPS per week")).to_be_visible()
-    page.wait_for_function(ALL_DRAWN)
+    wait_for_charts(page)
     page.get_by_label("Channel", exact=True).select_option("email")
     page.wait_for_url("**channel=email**")
     assert "interval=week" in page.url and f"touchpoint={w.touchpoints[0].uuid}" in page.url

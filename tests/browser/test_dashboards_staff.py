@@ -18,13 +18,11 @@ from apps.metrics.rollups import rollups_rebuild
 from apps.tenancy.context import tenant_context
 from apps.touchpoints.models import Interaction
 from tests import factories as f
-from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot
+from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
 
 PAGE = "/t/acme/home/"
-ALL_DRAWN = ("document.documentElement.dataset.chartsDrawn === 'all' && "
-             "document.querySelectorAll('[data-chart]:not([data-drawn])').length === 0")
 
 
 def at(tenant, days_ago, hour=10):
@@ -76,7 +74,7 @@ def open_page(browse, width, user):
 
 
 def assert_clean(page, watch, name):
-    page.wait_for_function(ALL_DRAWN)
+    wait_for_charts(page)
     charts = page.locator("[data-chart]")
     assert charts.count() == 1
     assert charts.first.locator("svg.main-svg").count() >= 1, "the gap chart has no SVG"
@@ -86,9 +84,6 @@ def assert_clean(page, watch, name):
     if page.viewport_size["width"] < 500:
         assert horizontal_overflow(page) <= 0, f"{name}: the body scrolls sideways at {page.viewport_size['width']}px"
     screenshot(page, name)
-    # Playwright's screenshot leaves an empty style="" on text inputs (it hides the caret); htmx's settle
-    # step would copy it onto swapped-in inputs, which the strict CSP refuses. Drop what it left behind.
-    page.evaluate("document.querySelectorAll('input[style=\"\"]').forEach(e => e.removeAttribute('style'))")
 
 
 @pytest.mark.parametrize("width", WIDTHS.keys())
@@ -117,7 +112,7 @@ def test_the_staff_home_renders_filters_in_place_and_logs_an_interaction(browse,
     page.wait_for_url("**period=90d**")
     expect(sentence).to_contain_text("(10 pairs)")
     expect(period).to_contain_text(f"{today - timedelta(days=89):%-d %b}")
-    page.wait_for_function(ALL_DRAWN)
+    wait_for_charts(page)
     assert page.evaluate("window.__notReloaded === true")
     expect(page.get_by_role("combobox", name="Client")).to_have_value("zzz-typed-before")
 
@@ -145,7 +140,7 @@ def test_the_staff_home_renders_filters_in_place_and_logs_an_interaction(browse,
     page.wait_for_url("**/t/acme/home/")
     expect(page.get_by_role("status").filter(has_text="Follow-up with Cedar Dental marked done.")).to_be_visible()
     expect(page.locator("[data-section=follow-ups]")).not_to_contain_text("Send the revised quote")
-    page.wait_for_function(ALL_DRAWN)
+    wait_for_charts(page)
     assert watch.problems() == []
 
 
@@ -156,7 +151,7 @@ def test_an_empty_home_says_what_to_do(browse, world, width):
     expect(page.get_by_text("No open follow-ups.")).to_be_visible()
     expect(page.get_by_text("You own no active client yet.")).to_be_visible()
     expect(page.locator("[data-gap-sentence]")).to_contain_text("No pairs yet")
-    page.wait_for_function("document.documentElement.dataset.chartsDrawn === 'none'")
+    wait_for_charts(page, "none")
     screenshot(page, "dashboards-staff-empty")
     assert watch.problems() == []
     assert axe_violations(page) == []
