@@ -269,7 +269,7 @@ def test_it_switches_between_tenants(world, client):
     assert b"Globex Legal" in response.content
     assert client.get("/").url == "/t/globex/"
 
-    response = client.get("/t/acme/")
+    response = client.get("/t/acme/", follow=True)
     assert response.status_code == 200
     assert b"Acme Advisory" in response.content
     assert client.get("/").url == "/t/acme/"
