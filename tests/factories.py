@@ -240,3 +240,104 @@ class ResponseTagFactory(TenantScopedFactory):
     response = factory.SubFactory(ResponseFactory)
     tenant = factory.SelfAttribute("response.tenant")
     tag = factory.SubFactory(TagFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
+# --- closing the loop (issue 8): feedback, integrations, digests ---------------------------------
+
+class RootCauseFactory(TenantScopedFactory):
+    class Meta:
+        model = "feedback.RootCause"
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Cause {n}")
+
+
+class AlertRuleFactory(TenantScopedFactory):
+    """A detractor rule (NPS ≤ 6) for a named member; give `assignee` (a Membership of the tenant)."""
+
+    class Meta:
+        model = "feedback.AlertRule"
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    trigger = "nps_at_most"
+    threshold = 6
+    assign_to = "member"
+    assignee = factory.SubFactory(MembershipFactory, tenant=factory.SelfAttribute("..tenant"))
+    sla_hours = 48
+
+
+class CaseFactory(TenantScopedFactory):
+    class Meta:
+        model = "feedback.Case"
+
+    tenant = factory.SubFactory(TenantFactory)
+    source = "client"
+    client = factory.SubFactory(ClientFactory, tenant=factory.SelfAttribute("..tenant"))
+    title = factory.Sequence(lambda n: f"Case {n}")
+    opened_at = factory.LazyFunction(timezone.now)
+    due_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(hours=48))
+
+
+class CaseNoteFactory(TenantScopedFactory):
+    class Meta:
+        model = "feedback.CaseNote"
+
+    case = factory.SubFactory(CaseFactory)
+    tenant = factory.SelfAttribute("case.tenant")
+    body = "Called the client."
+
+
+class ActionPlanFactory(TenantScopedFactory):
+    class Meta:
+        model = "feedback.ActionPlan"
+
+    tenant = factory.SubFactory(TenantFactory)
+    title = factory.Sequence(lambda n: f"Plan {n}")
+    metric = "nps"
+    baseline_first = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=90))
+    baseline_last = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=1))
+    target_value = 20
+    starts_on = factory.LazyFunction(timezone.localdate)
+    due_on = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=90))
+
+
+class AnnouncementFactory(TenantScopedFactory):
+    class Meta:
+        model = "feedback.Announcement"
+
+    case = factory.SubFactory(CaseFactory)
+    tenant = factory.SelfAttribute("case.tenant")
+    subject = "You said, we did"
+    you_said = "Waiting times were too long."
+    we_did = "We added a second shift."
+
+
+class WebhookEndpointFactory(TenantScopedFactory):
+    class Meta:
+        model = "integrations.WebhookEndpoint"
+
+    tenant = factory.SubFactory(TenantFactory)
+    url = factory.Sequence(lambda n: f"https://hooks.example.com/{n}")
+    events = factory.LazyFunction(lambda: ["case.opened"])
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+class WebhookDeliveryFactory(TenantScopedFactory):
+    class Meta:
+        model = "integrations.WebhookDelivery"
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    tenant = factory.SelfAttribute("endpoint.tenant")
+    event_type = "case.opened"
+    event_id = factory.Sequence(lambda n: f"msg_test{n}")
+    payload = factory.LazyFunction(lambda: {"type": "case.opened", "data": {}})
+
+
+class DigestSubscriptionFactory(TenantScopedFactory):
+    class Meta:
+        model = "digests.DigestSubscription"
+
+    tenant = factory.SubFactory(TenantFactory)
+    membership = factory.SubFactory(MembershipFactory, tenant=factory.SelfAttribute("..tenant"))
+    frequency = "weekly"

@@ -135,7 +135,19 @@ def _domain_factories():
             Journey: f.JourneyFactory, Stage: f.StageFactory, StageTouchpoint: f.StageTouchpointFactory,
             Interaction: f.InteractionFactory, Survey: f.SurveyFactory, SurveyVersion: f.SurveyVersionFactory,
             Question: f.QuestionFactory, Invitation: f.InvitationFactory, Response: f.ResponseFactory,
-            KioskDevice: f.KioskDeviceFactory, Tag: f.TagFactory, ResponseTag: f.ResponseTagFactory}
+            KioskDevice: f.KioskDeviceFactory, Tag: f.TagFactory, ResponseTag: f.ResponseTagFactory,
+            **_loop_factories(f)}
+
+
+def _loop_factories(f):
+    """Issue 8's models (closing the loop)."""
+    from apps.digests.models import DigestSubscription
+    from apps.feedback.models import ActionPlan, AlertRule, Announcement, Case, CaseNote, RootCause
+    from apps.integrations.models import WebhookDelivery, WebhookEndpoint
+
+    return {RootCause: f.RootCauseFactory, AlertRule: f.AlertRuleFactory, Case: f.CaseFactory, CaseNote: f.CaseNoteFactory,
+            ActionPlan: f.ActionPlanFactory, Announcement: f.AnnouncementFactory, WebhookEndpoint: f.WebhookEndpointFactory,
+            WebhookDelivery: f.WebhookDeliveryFactory, DigestSubscription: f.DigestSubscriptionFactory}
 
 
 DOMAIN_FACTORIES = _domain_factories()
@@ -151,7 +163,7 @@ def _domain_object(world, tenant, model):
         return factory(staff=staff)
     parent_field = {"Contact": "client", "Stage": "journey", "StageTouchpoint": "stage", "SurveyVersion": "survey",
                     "Question": "version", "Invitation": "survey", "Response": "version", "KioskDevice": "survey",
-                    "ResponseTag": "response"}.get(model.__name__)
+                    "ResponseTag": "response", "CaseNote": "case", "Announcement": "case", "WebhookDelivery": "endpoint"}.get(model.__name__)
     if parent_field is None:
         return factory(tenant=tenant)
     parent_model = model._meta.get_field(parent_field).related_model

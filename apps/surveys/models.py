@@ -237,6 +237,7 @@ class Invitation(TenantScopedModel, TimeStampedModel):
         INTERACTION = "interaction", "After an interaction"
         RECURRING = "recurring", "Recurring"
         TEST = "test", "Test"
+        RECOVERY = "recovery", "Recovery survey after a case"
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
     version = models.ForeignKey(SurveyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="invitations",
@@ -297,6 +298,10 @@ class OutboundEmail(TenantScopedModel, TimeStampedModel):
         INVITATION = "invitation", "Invitation"
         REMINDER = "reminder", "Reminder"
         TEST = "test", "Test"
+        CASE = "case", "Case notification"
+        ESCALATION = "escalation", "Overdue case escalation"
+        DIGEST = "digest", "Digest"
+        ANNOUNCEMENT = "announcement", "You said, we did"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "apps.imports",
     "apps.surveys",
     "apps.metrics",
+    "apps.feedback",
+    "apps.integrations",
+    "apps.digests",
     "apps.dashboards",
     "import_export",
 ]
