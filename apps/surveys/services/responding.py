@@ -38,6 +38,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.dates import local_day
+from apps.core.events import response_created
 from apps.journeys.models import Stage, StageTouchpoint
 from apps.surveys.models import (
     SCALES,
@@ -253,6 +254,7 @@ def response_submit(*, tenant: Tenant, version: SurveyVersion, answers: dict, ch
             raise
         return existing, False
 
+    response_created.send(sender=Response, tenant=tenant, response=response)
     if not response.is_bot:
         from apps.metrics.tasks import rollups_refresh_for_response
 
