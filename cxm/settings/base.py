@@ -176,6 +176,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=40, hour=3),
         "options": {"expires": 6 * 60 * 60},
     },
+    # Webhooks (apps/integrations/tasks.py): the safety net for retries whose countdown message was lost.
+    "deliver-due-webhooks": {
+        "task": "apps.integrations.tasks.fan_out_deliver_due_webhooks",
+        "schedule": crontab(),
+        "options": {"expires": 50},
+    },
     "create-recurring-survey-invitations": {
         "task": "apps.surveys.tasks.fan_out_create_recurring_invitations",
         "schedule": crontab(minute=5, hour=8),
@@ -242,6 +248,17 @@ EMAIL_TIMEOUT = 10
 # wait, doubled after each failure (120 s × 2^0…2^6: the last attempt about 4 hours after the first).
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 OUTBOX_BACKOFF_SECONDS = env.int("OUTBOX_BACKOFF_SECONDS", default=120)
+
+# --- Webhooks (apps/integrations) -------------------------------------------------------------
+# Deliveries: one POST per attempt with this timeout, retried after 5xx/408/429/network errors with
+# backoff BASE × 2^(attempt−1) (± JITTER share) up to MAX_ATTEMPTS (60 s … 64 min: about 2 hours),
+# 4xx never retried. Loopback receivers are refused unless ALLOW_LOOPBACK (tests, local development);
+# private, link-local and other non-public addresses always are (apps/integrations/network.py).
+WEBHOOKS_ALLOW_LOOPBACK = env.bool("WEBHOOKS_ALLOW_LOOPBACK", default=False)
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=8)
+WEBHOOKS_BACKOFF_SECONDS = env.float("WEBHOOKS_BACKOFF_SECONDS", default=60.0)
+WEBHOOKS_BACKOFF_JITTER = env.float("WEBHOOKS_BACKOFF_JITTER", default=0.1)
 
 # --- Security ---------------------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
