@@ -37,6 +37,12 @@ EXPLANATIONS = {
     "trend": "The metric per day, week (Monday–Sunday) or calendar month, with its 95% interval as a band; the first and last "
              "periods may be cut by the range. Periods with fewer answers than the minimum sample are drawn hollow.",
     "comments": "The latest written answers, newest first, with the scores given in the same response.",
+    "recovery": "Recovery counts the follow-up cases opened from a negative answer (NPS 0–6, CSAT 1–2, CES 1–3) whose recovery "
+                "survey, sent when the case was resolved, was answered with the same question; dated by that answer's day. "
+                "Recovered = the new answer is out of the negative band (NPS ≥ 7, CSAT ≥ 3, CES ≥ 4). Recovery rate = recovered / "
+                "counted cases, 95% Wilson interval. Score change = mean of (recovery answer − the answer that opened the case) "
+                "in the question's own points, 95% t-interval. Per root cause and per staff member the case was assigned to; "
+                "the other filters apply to the answer that opened the case.",
     "low_sample": "Greyed out: n is below this workspace's minimum sample size, so the value is unreliable.",
 }
 

@@ -1,0 +1,201 @@
+"""Recovery, measured (issue 8 item 3; apps/feedback/selectors/recovery.py): the rule on planted data —
+which cases count, recovered or not, the rate with its Wilson interval, the mean score change with
+its t-interval — overall, per root cause and per assignee; the filters; another tenant's cases never
+counted; a fixed number of queries."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apps.core.dates import local_today
+from apps.feedback.selectors.recovery import recovery_report
+from apps.metrics import stats
+from apps.metrics.params import MetricFilters
+from apps.tenancy.context import tenant_context
+from tests import factories as fx
+
+pytestmark = pytest.mark.postgres
+
+
+class Planter:
+    """Cases with an original response (optional) and a recovery invitation answered (optional)."""
+
+    def __init__(self, tenant):
+        self.tenant = tenant
+        with tenant_context(tenant):
+            self.survey = fx.SurveyFactory(tenant=tenant)
+            self.version = fx.SurveyVersionFactory(survey=self.survey)
+            self.original_version = fx.SurveyVersionFactory(survey=fx.SurveyFactory(tenant=tenant))
+
+    def case(self, metric, score, recovery=None, *, root_cause=None, assignee=None, touchpoint=None, days_ago=3,
+             recovery_metric=None, bot=False, answered=True, original=True, channel="web", status="resolved"):
+        now = timezone.now()
+        with tenant_context(self.tenant):
+            contact = fx.ContactFactory(client=fx.ClientFactory(tenant=self.tenant))
+            response = None
+            if original:
+                response = fx.ResponseFactory(version=self.original_version, client=contact.client, contact=contact,
+                                              touchpoint=touchpoint, channel=channel,
+                                              submitted_at=now - timedelta(days=days_ago + 5), **{"nps": None, metric: score})
+            invitation = fx.InvitationFactory(survey=self.survey, contact=contact, source="recovery")
+            if answered:
+                fx.ResponseFactory(version=self.version, invitation=invitation, contact=contact, client=contact.client,
+                                   submitted_at=now - timedelta(days=days_ago), is_bot=bot, channel="email",
+                                   **{"nps": None, (recovery_metric or metric): recovery})
+            return fx.CaseFactory(tenant=self.tenant, source="response" if original else "client", client=contact.client,
+                                  contact=contact, response=response, trigger_metric=metric, trigger_score=score,
+                                  root_cause=root_cause, assignee=assignee, recovery_invitation=invitation, status=status,
+                                  resolved_at=now - timedelta(days=days_ago + 1) if status == "resolved" else None,
+                                  action_taken="Called back" if status == "resolved" else "")
+
+
+@pytest.fixture
+def planted(world):
+    a = world.a
+    p = Planter(a)
+    bob, dana = world.membership(world.bob, a), world.membership(world.dana, a)
+    with tenant_context(a):
+        slow, invoice = fx.RootCauseFactory(tenant=a, name="Slow reply"), fx.RootCauseFactory(tenant=a, name="Wrong invoice")
+        t1, t2 = fx.TouchpointFactory(tenant=a, name="Phone"), fx.TouchpointFactory(tenant=a, name="Portal")
+    # Counted (n = 5): deltas +6, +1, +8, +3, 0; recovered: 1, 3, 4.
+    p.case("nps", 3, 9, root_cause=slow, assignee=bob, touchpoint=t1)
+    p.case("nps", 5, 6, root_cause=slow, assignee=bob, touchpoint=t1)
+    p.case("nps", 0, 8, root_cause=invoice, assignee=dana, touchpoint=t2)
+    p.case("csat", 1, 4, root_cause=invoice, assignee=dana, touchpoint=t2)
+    p.case("ces", 2, 2, root_cause=slow, assignee=None, original=False, status="in_progress")
+    # Not counted.
+    p.case("nps", 8, 10, root_cause=slow, assignee=bob, touchpoint=t1)  # not a negative trigger
+    p.case("nps", 4, 5, root_cause=slow, assignee=bob, touchpoint=t1, recovery_metric="csat")  # answered another metric
+    p.case("nps", 2, 9, root_cause=slow, assignee=bob, touchpoint=t1, days_ago=70)  # answered before the period
+    p.case("nps", 2, 9, root_cause=slow, assignee=bob, touchpoint=t1, bot=True)  # bot-flagged answer
+    p.case("nps", 2, None, root_cause=slow, assignee=bob, touchpoint=t1, answered=False)  # not answered yet
+    # Another tenant: recovered, would change every number.
+    pb = Planter(world.b)
+    charlie = world.membership(world.charlie, world.b)
+    with tenant_context(world.b):
+        b_cause = fx.RootCauseFactory(tenant=world.b, name="Slow reply")
+    for _ in range(3):
+        pb.case("nps", 1, 10, root_cause=b_cause, assignee=charlie)
+    return {"slow": slow, "invoice": invoice, "t1": t1, "t2": t2, "bob": bob, "dana": dana}
+
+
+def filters(tenant, days=30, **kw):
+    today = local_today(tenant.time_zone)
+    return MetricFilters(first=today - timedelta(days=days - 1), last=today, **kw)
+
+
+def report(tenant, **kw):
+    with tenant_context(tenant):
+        return recovery_report(tenant, filters(tenant, **kw))
+
+
+def expected_change(deltas, spread=10):
+    n = len(deltas)
+    mean, sd = stats.mean_sd(n, sum(deltas), sum(d * d for d in deltas))
+    low, high = stats.t_interval(n, mean, sd, lower=-spread, upper=spread)
+    return round(mean, 1), round(low, 1), round(high, 1)
+
+
+def test_it_counts_negative_cases_answered_with_the_same_metric_in_the_period(world, planted):
+    r = report(world.a)
+    o = r.overall
+    assert (o["n"], o["recovered"], o["rate"]) == (5, 3, 60.0)
+    low, high = stats.wilson(3, 5)
+    assert (o["low"], o["high"]) == (round(100 * low, 1), round(100 * high, 1))
+    assert o["low_sample"] is True  # 5 < min_n_other (10)
+    mean, c_low, c_high = expected_change([6, 1, 8, 3, 0])
+    assert o["change"] == {"n": 5, "mean": mean, "low": c_low, "high": c_high}
+    assert mean == 3.6 and c_low < 0 < c_high
+    assert r.answered == 7  # the five, the non-negative trigger and the other-metric answer; not the bot, not the old one
+    assert r.has_data
+
+
+def test_it_breaks_down_per_root_cause_and_per_assignee(world, planted):
+    r = report(world.a)
+    causes = {row["label"]: (row["n"], row["recovered"], row["rate"]) for row in r.root_causes}
+    assert causes == {"Slow reply": (3, 1, 33.3), "Wrong invoice": (2, 2, 100.0)}
+    assert [row["label"] for row in r.root_causes] == ["Slow reply", "Wrong invoice"]  # most cases first
+    assert r.root_causes[0]["key"] == str(planted["slow"].uuid)
+    staff = {row["label"]: (row["n"], row["recovered"], row["change"]["mean"]) for row in r.staff}
+    assert staff == {"Bob": (2, 1, 3.5), "Dana": (2, 2, 5.5), "Unassigned": (1, 0, 0.0)}
+    bob_row = next(row for row in r.staff if row["label"] == "Bob")
+    assert bob_row["key"] == str(planted["bob"].uuid)
+    low, high = stats.wilson(1, 2)
+    assert (bob_row["low"], bob_row["high"]) == (round(100 * low, 1), round(100 * high, 1))
+    unassigned = next(row for row in r.staff if row["label"] == "Unassigned")
+    assert unassigned["change"]["low"] is None and unassigned["key"] is None  # n = 1: no t-interval
+    metrics = {row["key"]: (row["n"], row["recovered"], row["change"]["mean"]) for row in r.metrics}
+    assert metrics == {"nps": (3, 2, 5.0), "csat": (1, 1, 3.0), "ces": (1, 0, 0.0)}
+
+
+def test_it_counts_resolved_cases_and_recovery_surveys_sent(world, planted):
+    r = report(world.a)
+    # Resolved in the period: 9 planted resolved cases in A (one in progress), minus the one resolved 71 days ago.
+    assert (r.resolved, r.recovery_sent) == (8, 8)
+
+
+def test_its_period_is_the_recovery_answers_day(world, planted):
+    assert report(world.a, days=90).overall["n"] == 6  # the answer of 70 days ago now counts
+    assert report(world.a, days=2).overall["n"] == 0  # every other answer is 3 days old
+
+
+def test_it_applies_the_filters(world, planted):
+    t1 = planted["t1"]
+    r = report(world.a, touchpoint=t1.pk, uuids={"touchpoint": str(t1.uuid)})
+    assert (r.overall["n"], r.overall["recovered"]) == (2, 1)
+    assert r.filters["touchpoint"] == str(t1.uuid)
+    # The case without an original response leaves as soon as a response filter is given.
+    assert report(world.a, channel="web").overall["n"] == 4
+    assert report(world.a, channel="kiosk").overall["n"] == 0
+    dana = planted["dana"]
+    r = report(world.a, staff=dana.pk)
+    assert (r.overall["n"], r.overall["recovered"], [row["label"] for row in r.staff]) == (2, 2, ["Dana"])
+
+
+def test_it_never_counts_another_tenants_cases(world, planted):
+    a = report(world.a)
+    assert "Charlie" not in {row["label"] for row in a.staff}
+    b = report(world.b)
+    assert (b.overall["n"], b.overall["recovered"], b.overall["rate"]) == (3, 3, 100.0)
+    assert [row["label"] for row in b.staff] == ["Charlie"]
+    assert [row["n"] for row in b.root_causes] == [3]
+
+
+def test_it_shows_nothing_for_an_empty_workspace(world):
+    r = report(world.c)
+    assert r.overall["n"] == 0 and r.overall["rate"] is None and r.overall["low"] is None
+    assert r.overall["change"]["mean"] is None and not r.has_data
+    assert r.root_causes == r.staff == r.metrics == [] and r.answered == r.resolved == 0
+
+
+def test_its_intervals_contain_their_values(world, planted):
+    r = report(world.a)
+    for row in [r.overall, *r.root_causes, *r.staff, *r.metrics]:
+        assert row["low"] <= row["rate"] <= row["high"]
+        change = row["change"]
+        if change["low"] is not None:
+            assert change["low"] <= change["mean"] <= change["high"]
+        assert not any(isinstance(v, float) and not math.isfinite(v) for v in row.values())
+
+
+def test_it_answers_in_a_fixed_number_of_queries(world, planted):
+    with CaptureQueriesContext(connection) as few:
+        report(world.a)
+    p = Planter(world.a)
+    with tenant_context(world.a):
+        causes = [fx.RootCauseFactory(tenant=world.a) for _ in range(4)]
+        staff = [fx.MembershipFactory(tenant=world.a) for _ in range(4)]
+    for i in range(8):
+        p.case("nps", i % 7, (i * 3) % 11, root_cause=causes[i % 4], assignee=staff[i % 4])
+    with CaptureQueriesContext(connection) as many:
+        r = report(world.a)
+    assert r.overall["n"] == 13
+    assert len(many.captured_queries) == len(few.captured_queries)
+    reads = [q["sql"] for q in many.captured_queries if q["sql"].startswith("SELECT") and "set_config" not in q["sql"]]
+    assert len(reads) == 4, reads  # the grouped sums, the resolved count, root-cause and member labels
