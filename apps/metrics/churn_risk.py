@@ -491,6 +491,7 @@ def churn_risk_refresh(tenant, *, today: date | None = None) -> dict:
             method = ClientHealth.Method.RULES
 
         computed_at = timezone.now()
+        previous = dict(ClientHealth.objects.values_list("client_id", "score"))  # for the alert rules' crossings
         columns = [c for c in current.columns if c not in ("active_from",)]
         rows = [
             ClientHealth(tenant=tenant, client_id=int(cid), score=int(score), band=band_of(int(score)), method=method, reasons=why,
@@ -500,6 +501,7 @@ def churn_risk_refresh(tenant, *, today: date | None = None) -> dict:
         ClientHealth.objects.bulk_create(rows, batch_size=1000, update_conflicts=True, unique_fields=["tenant", "client"],
                                          update_fields=["score", "band", "method", "reasons", "features", "computed_at"])
         removed, _ = ClientHealth.objects.exclude(computed_at=computed_at).delete()
+        cases_opened = _risk_alerts(tenant, previous, rows)
 
         ChurnModel.objects.filter(is_current=True).update(is_current=False)
         model = ChurnModel.objects.create(
@@ -508,7 +510,25 @@ def churn_risk_refresh(tenant, *, today: date | None = None) -> dict:
             features=list(MODEL_FEATURES) if fit else list(RULES), coefficients=fit.coefficients if fit else {}, is_current=True,
         )
     return {"method": str(method), "scored": len(rows), "removed": removed, "n_churned": n_churned, "n_retained": n_retained,
-            "auc": fit.auc if fit else None, "n_test": fit.n_test if fit else 0, "model": str(model.uuid)}
+            "auc": fit.auc if fit else None, "n_test": fit.n_test if fit else 0, "model": str(model.uuid), "cases_opened": cases_opened}
+
+
+def _risk_alerts(tenant, previous: dict, rows: list) -> int:
+    """Churn-risk alert rules (apps/feedback/services/alerts.py): evaluate the clients whose score
+    crossed an active rule's threshold upward in this refresh (previous < threshold ≤ new), in the
+    refresh's transaction. Returns how many cases were opened."""
+    from apps.feedback.services.alerts import alert_rules_evaluate_client_risk, churn_risk_thresholds, crossed
+
+    thresholds = churn_risk_thresholds()
+    if not thresholds:
+        return 0
+    opened = 0
+    for row in rows:
+        before = previous.get(row.client_id)
+        if any(crossed(before, row.score, t) for t in thresholds):
+            results = alert_rules_evaluate_client_risk(tenant=tenant, client_id=row.client_id, previous_score=before, score=row.score)
+            opened += sum(created for _, created in results)
+    return opened
 
 
 def churn_risk_list(tenant, *, segment_id: int | None = None, owner_id: int | None = None, band: str | None = None):

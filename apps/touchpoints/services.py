@@ -137,12 +137,21 @@ def interaction_log(
             # After-interaction surveys listening to this touchpoint (apps/surveys/services/distribution.py).
             if surveys_listening_to(touchpoint).exists():
                 enqueue_on_commit(surveys_for_interaction, tenant.pk, interaction.pk)
+            if follow_up:
+                _queue_follow_up_rules(tenant, interaction)
     except IntegrityError:
         if not idempotency_key:
             raise
         # A concurrent post with the same key won the race: answer with its row.
         return Interaction.objects.get(staff=staff, idempotency_key=idempotency_key), False
     return interaction, True
+
+
+def _queue_follow_up_rules(tenant: Tenant, interaction: Interaction) -> None:
+    """Alert rules on follow-ups (apps/feedback/services/alerts.py) run once this commits; idempotent."""
+    from apps.feedback.tasks import evaluate_interaction_rules
+
+    enqueue_on_commit(evaluate_interaction_rules, tenant.pk, interaction.pk)
 
 
 def interaction_may_change(*, interaction: Interaction, acting: Membership | None, role: str | None = None) -> bool:
@@ -197,6 +206,8 @@ def interaction_update(*, tenant: Tenant, acting: Membership | None, interaction
         interaction.text_sentiment = None  # until the task scores the new text
     interaction.full_clean()
     interaction.save()
+    if changes.get("follow_up"):
+        _queue_follow_up_rules(tenant, interaction)
     if summary_changed:
         from apps.touchpoints.tasks import score_interaction_sentiment
 

@@ -182,6 +182,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(),
         "options": {"expires": 50},
     },
+    # Closing the loop (apps/feedback/tasks.py): overdue cases escalate to the CX leads.
+    "escalate-overdue-cases": {
+        "task": "apps.feedback.tasks.fan_out_escalate_overdue_cases",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
+    },
     "create-recurring-survey-invitations": {
         "task": "apps.surveys.tasks.fan_out_create_recurring_invitations",
         "schedule": crontab(minute=5, hour=8),

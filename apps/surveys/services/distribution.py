@@ -120,9 +120,11 @@ def _fatigued(*, tenant: Tenant, contact: Contact, now: datetime, exclude_pk=Non
 
 
 def skip_reason(*, tenant: Tenant, survey: Survey, contact: Contact | None, client: Client | None, now: datetime,
-                exclude_pk=None, at_send: bool = False) -> str:
+                exclude_pk=None, at_send: bool = False, ignore_fatigue: bool = False) -> str:
     """The first rule that stops this invitation, or "" when it may go. At send time the duplicate rule
-    is not applied again (it was, at creation; the invitation being sent is the one that won)."""
+    is not applied again (it was, at creation; the invitation being sent is the one that won).
+    `ignore_fatigue`: a recovery survey (source RECOVERY, sent when a case is resolved) answers the
+    contact's own complaint, so the fatigue rule does not hold it back; opt-out still does."""
     if not survey_accepts_invitations(survey, now):
         return Skip.SURVEY_CLOSED
     if _client_churned(client, now):
@@ -131,7 +133,7 @@ def skip_reason(*, tenant: Tenant, survey: Survey, contact: Contact | None, clie
         return Skip.OPTED_OUT
     if contact is None or not contact.email:
         return Skip.NO_EMAIL
-    if _fatigued(tenant=tenant, contact=contact, now=now, exclude_pk=exclude_pk):
+    if not ignore_fatigue and _fatigued(tenant=tenant, contact=contact, now=now, exclude_pk=exclude_pk):
         return Skip.FATIGUED
     if not at_send:
         open_same = Invitation.objects.filter(survey=survey, contact=contact, status__in=OPEN_STATUSES, expires_at__gt=now)
@@ -169,7 +171,8 @@ def invitation_create(*, tenant: Tenant, survey: Survey, contact: Contact | None
     now = timezone.now()
     send_after = send_after or now
     client = contact.client if contact is not None else (interaction.client if interaction is not None else None)
-    reason = skip_reason(tenant=tenant, survey=survey, contact=contact, client=client, now=now)
+    reason = skip_reason(tenant=tenant, survey=survey, contact=contact, client=client, now=now,
+                         ignore_fatigue=source == Invitation.Source.RECOVERY)
     invitation = Invitation(
         tenant=tenant, survey=survey, version=survey.current_version, contact=contact, client=client, interaction=interaction,
         source=source, language=invitation_language(survey, contact), email=(contact.email if contact is not None else ""),
@@ -344,7 +347,8 @@ def invitations_dispatch_due(*, tenant: Tenant, invitation_id: int | None = None
     written = 0
     for invitation in due[:limit]:
         reason = skip_reason(tenant=tenant, survey=invitation.survey, contact=invitation.contact, client=invitation.client,
-                             now=now, exclude_pk=invitation.pk, at_send=True)
+                             now=now, exclude_pk=invitation.pk, at_send=True,
+                             ignore_fatigue=invitation.source == Invitation.Source.RECOVERY)
         if not reason and invitation.version_id is None:
             reason = Skip.SURVEY_CLOSED
         if reason:
