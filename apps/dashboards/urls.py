@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.dashboards.views import admin, churn, executive, journeys, overview, perception, staff
+from apps.dashboards.views import admin, churn, executive, journeys, overview, perception, recovery, staff
 
 app_name = "dashboards"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("dashboards/journeys/", journeys.journey_dashboard_view, name="journeys"),
     path("dashboards/churn/", churn.churn_dashboard_view, name="churn"),
     path("dashboards/perception-gap/", perception.perception_gap_view, name="perception_gap"),
+    path("dashboards/recovery/", recovery.recovery_dashboard_view, name="recovery"),
     path("dashboards/executive/", executive.executive_view, name="executive"),
     path("dashboards/executive.pdf", executive.executive_pdf_view, name="executive_pdf"),
     path("dashboards/health/", admin.configuration_health_view, name="admin"),
