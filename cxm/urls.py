@@ -20,6 +20,8 @@ tenant_pages = [
     path("", include("apps.surveys.response_urls")),
     path("", include("apps.surveys.kiosk_urls")),
     path("", include("apps.dashboards.urls")),
+    path("", include("apps.feedback.urls.cases")),
+    path("", include("apps.feedback.urls.rules")),
 ]
 
 tenant_api = [
@@ -32,6 +34,7 @@ tenant_api = [
     path("", include("apps.surveys.distribution_api_urls")),
     path("", include("apps.surveys.response_api_urls")),
     path("", include("apps.metrics.api_urls")),
+    path("", include("apps.feedback.api_urls.cases")),
 ]
 
 urlpatterns = [

@@ -331,7 +331,12 @@ SPECTACULAR_SETTINGS = {
                             "ClientStatusEnum": "apps.clients.models.Client.Status",
                             "ResponseChannelEnum": "apps.surveys.models.Response.Channel",
                             "SurveyStatusEnum": "apps.surveys.models.Survey.Status", "LanguageEnum": "apps.surveys.models.LANGUAGE_CHOICES",
-                            "ChannelEnum": "apps.touchpoints.models.Channel"},
+                            "ChannelEnum": "apps.touchpoints.models.Channel",
+                            "AlertRuleTriggerEnum": "apps.feedback.models.AlertRule.Trigger",
+                            "CaseStatusEnum": "apps.feedback.models.Case.Status", "CaseSourceEnum": "apps.feedback.models.Case.Source",
+                            "CaseNoteKindEnum": "apps.feedback.models.CaseNote.Kind",
+                            # Named explicitly since a second `trigger` / `kind` choice set exists (alert rules, case notes).
+                            "TriggerEnum": "apps.surveys.models.Survey.Trigger", "KindEnum": "apps.surveys.models.SurveyKind"},
     "DEFAULT_GENERATOR_CLASS": "apps.tenancy.schema.TenantAwareSchemaGenerator",
     # Group operations by resource (members, api-keys, …), not by the shared /api/v1/t/{slug}/ prefix.
     "SCHEMA_PATH_PREFIX": r"/api/v1/t/\{tenant_slug\}",
