@@ -22,6 +22,7 @@ tenant_pages = [
     path("", include("apps.dashboards.urls")),
     path("", include("apps.feedback.urls.cases")),
     path("", include("apps.feedback.urls.rules")),
+    path("", include("apps.digests.urls")),
 ]
 
 tenant_api = [

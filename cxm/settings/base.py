@@ -193,6 +193,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=5, hour=8),
         "options": {"expires": 6 * 60 * 60},
     },
+    # Digests (apps/digests/tasks.py): hourly; a tenant's go out at 07:00 tenant-local (08:00 and
+    # 09:00 catch up what failed), each member's digest its own idempotent task.
+    "send-digests": {
+        "task": "apps.digests.tasks.fan_out_send_digests",
+        "schedule": crontab(minute=2),
+        "options": {"expires": 50 * 60},
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------
