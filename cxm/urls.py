@@ -20,6 +20,8 @@ tenant_pages = [
     path("", include("apps.surveys.response_urls")),
     path("", include("apps.surveys.kiosk_urls")),
     path("", include("apps.dashboards.urls")),
+    path("", include("apps.feedback.urls.plans")),
+    path("", include("apps.feedback.urls.audits")),
     path("", include("apps.feedback.urls.cases")),
     path("", include("apps.feedback.urls.rules")),
     path("", include("apps.digests.urls")),
@@ -35,6 +37,7 @@ tenant_api = [
     path("", include("apps.surveys.distribution_api_urls")),
     path("", include("apps.surveys.response_api_urls")),
     path("", include("apps.metrics.api_urls")),
+    path("", include("apps.feedback.api_urls.plans")),
     path("", include("apps.feedback.api_urls.cases")),
 ]
 

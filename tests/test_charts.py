@@ -88,6 +88,11 @@ FIGURES = {
     "survival": lambda: charts.survival(tenure()),
     "columns": lambda: charts.columns(["Awareness", "Purchase", "Use"], [30.0, None, -10.0], name="NPS", y_title="NPS",
                                       text=["n = 40", "no answers", "n = 12"], y_range=[-100, 100]),
+    "plan_progress": lambda: charts.plan_progress(trend_points(), "nps", name="NPS", baseline=(12.0, 2.5, 21.0), target=30.0,
+                                                  y_title="NPS", y_range=[-100, 100]),
+    "period_pair": lambda: charts.period_pair(["Sign", "Onboard"], [10.0, None], [2.0, None], [18.0, None], [25.0, 40.0],
+                                              [15.0, 30.0], [35.0, 50.0], names=("Six months before", "Last six months"),
+                                              x_title="NPS", x_range=[-100, 100], notes=["n = 40 → 52", "n = 0 → 33"]),
 }
 
 

@@ -193,3 +193,52 @@ def columns(labels: list[str], values: list, *, name: str, y_title: str = "", co
         trace["text"] = text
         trace["textposition"] = "auto"
     return {"data": [trace], "layout": layout(y_title=y_title, y_range=y_range, legend=False)}
+
+
+def plan_progress(points: list[dict], metric: str, *, name: str, baseline: tuple | None, target: float | None,
+                  y_title: str = "", y_range: list | None = None) -> dict:
+    """An action plan's metric per week since its start (apps.metrics.selectors.Trend.points): the line with
+    its 95% band (hollow points: low samples), the baseline's interval as a second, orange band across the
+    whole period with its value dashed, and the target as a dotted green line. baseline = (value, low, high)
+    or None (no answers before the plan); every line is named in the legend, never colour alone."""
+    x = [_iso(p["start"]) for p in points]
+    data = []
+    if baseline is not None and baseline[0] is not None and x:
+        value, low, high = baseline
+        if low is not None and high is not None:
+            data += band(x, [low] * len(x), [high] * len(x), name="Baseline: 95% interval", color=BAND_ALT)
+        data.append({"type": "scatter", "mode": "lines", "x": x, "y": [value] * len(x), "name": "Baseline",
+                     "line": {"color": ORANGE, "width": 2, "dash": "dash"}, "marker": {"color": ORANGE},
+                     "hovertemplate": "Baseline %{y}<extra></extra>"})
+    if target is not None and x:
+        data.append({"type": "scatter", "mode": "lines", "x": x, "y": [target] * len(x), "name": "Target",
+                     "line": {"color": GREEN, "width": 2.5, "dash": "dot"}, "marker": {"color": GREEN},
+                     "hovertemplate": "Target %{y}<extra></extra>"})
+    trend_figure = trend(points, metric, name=name)
+    data += trend_figure["data"]
+    return {"data": data, "layout": layout(y_title=y_title, y_range=y_range)}
+
+
+def period_pair(labels: list[str], first: list, first_low: list, first_high: list, second: list, second_low: list,
+                second_high: list, *, names: tuple[str, str], x_title: str = "", x_range: list | None = None,
+                notes: list[str] | None = None) -> dict:
+    """Two periods side by side per label (e.g. a journey's stages, the six months before and the last
+    six), with 95% error bars: the earlier period hatched orange, the later solid blue, one row per
+    label, first at the top. `notes[i]` is label i's second line (e.g. the n of both periods)."""
+
+    def errors(values, lows, highs):
+        return {"type": "data", "symmetric": False, "color": INK, "thickness": 1.5, "width": 3,
+                "array": [(h - v) if h is not None and v is not None else None for v, h in zip(values, highs, strict=True)],
+                "arrayminus": [(v - lo) if lo is not None and v is not None else None for v, lo in zip(values, lows, strict=True)]}
+
+    shown = [_axis_label(label, notes[i] if notes else "") for i, label in enumerate(labels)]
+    fig_layout = layout(height=max(200, 72 * len(labels) + 90), x_title=x_title, bar_horizontal=True, barmode="group")
+    if x_range is not None:
+        fig_layout["xaxis"]["range"] = x_range
+    return {"data": [
+        {"type": "bar", "orientation": "h", "y": shown, "x": first, "name": names[0], "error_x": errors(first, first_low, first_high),
+         "marker": {"color": ORANGE, "pattern": {"shape": "/", "fillmode": "overlay", "fgcolor": "#ffffff"}},
+         "hovertemplate": "%{y}: %{x}<extra>%{fullData.name}</extra>"},
+        {"type": "bar", "orientation": "h", "y": shown, "x": second, "name": names[1], "error_x": errors(second, second_low, second_high),
+         "marker": {"color": BLUE}, "hovertemplate": "%{y}: %{x}<extra>%{fullData.name}</extra>"},
+    ], "layout": fig_layout}

@@ -123,6 +123,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
+# Task modules other than an app's tasks.py (autodiscovered): the action plan and audit beat jobs.
+CELERY_IMPORTS = ("apps.feedback.plan_tasks",)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 # The one beat schedule: crontab entries with an expiry, fanning out per tenant.
@@ -192,6 +194,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.surveys.tasks.fan_out_create_recurring_invitations",
         "schedule": crontab(minute=5, hour=8),
         "options": {"expires": 6 * 60 * 60},
+    },
+    # Action plans and the experience audit (apps/feedback/plan_tasks.py): close the plans past their due
+    # date daily (met/missed, values frozen); tell the CX leads the six-monthly audits are ready on 1 Jan and 1 Jul.
+    "close-due-action-plans": {
+        "task": "apps.feedback.plan_tasks.fan_out_close_due_plans",
+        "schedule": crontab(minute=15, hour=4),
+        "options": {"expires": 6 * 60 * 60},
+    },
+    "notify-audits-ready": {
+        "task": "apps.feedback.plan_tasks.fan_out_audits_ready",
+        "schedule": crontab(minute=30, hour=6, day_of_month=1, month_of_year="1,7"),
+        "options": {"expires": 12 * 60 * 60},
     },
     # Digests (apps/digests/tasks.py): hourly; a tenant's go out at 07:00 tenant-local (08:00 and
     # 09:00 catch up what failed), each member's digest its own idempotent task.

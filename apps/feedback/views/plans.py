@@ -1,0 +1,317 @@
+"""Action plan pages (issue 8 item 5), mounted at /t/<tenant_slug>/action-plans/: the list with each plan's
+progress, create (with a baseline preview before saving), detail (numbers with n and intervals, the
+verdict sentence, the weekly chart with the baseline band and the target line, linked cases), edit,
+cancel, link and unlink cases. Everyone reads; CX leads and admins write."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Case as DbCase
+from django.db.models import IntegerField, Value, When
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
+
+from apps.clients.models import Segment
+from apps.core.dates import local_today
+from apps.core.forms import add_service_errors
+from apps.dashboards.panels import Chart, Table, interval, number
+from apps.dashboards.rendering import render_dashboard
+from apps.feedback.models import ActionPlan, ActionPlanCase, Case
+from apps.feedback.selectors import plans as selectors
+from apps.feedback.services import plans as services
+from apps.journeys.models import Journey, Stage
+from apps.metrics import charts
+from apps.surveys.models import Survey
+from apps.tenancy.models import EVERYONE, LEADS, Membership
+from apps.tenancy.permissions import tenant_role_required
+from apps.touchpoints.models import Touchpoint
+
+AXIS = {"nps": ("NPS", [-106, 106]), "csat": ("CSAT %", [-3, 103]), "ces": ("CES (1–7)", [0.8, 7.2])}
+LINKABLE_CASES = 200
+
+
+# --- forms ----------------------------------------------------------------------------------------
+
+def _members():
+    return Membership.objects.filter(is_active=True).select_related("user").order_by("user__full_name", "user__email")
+
+
+class PlanEditForm(forms.Form):
+    title = forms.CharField(max_length=160, help_text="What the plan sets out to do, e.g. “Faster first answer on the help line”.")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="The actions planned.")
+    target_value = forms.FloatField(label="Target", help_text="The value to reach by the due date: NPS −100 to 100, CSAT % 0 to 100, "
+                                                                "CES 1 to 7 (higher is better for all three).")
+    due_on = forms.DateField(label="Due date", widget=forms.DateInput(attrs={"type": "date"}))
+    owner = forms.ModelChoiceField(queryset=Membership.objects.none(), required=False, to_field_name="uuid", empty_label="No owner",
+                                   help_text="Who answers for the plan.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = _members()
+        self.fields["owner"].label_from_instance = lambda m: m.user.full_name or m.user.email
+
+
+class PlanCreateForm(PlanEditForm):
+    BASELINE_CHOICES = [(str(d), f"The {d} days before today") for d in selectors.BASELINE_WINDOWS]
+
+    metric = forms.ChoiceField(choices=ActionPlan.Metric.choices, help_text="The metric the target is set on.")
+    touchpoint = forms.ModelChoiceField(queryset=Touchpoint.objects.none(), required=False, to_field_name="uuid", empty_label="Any touchpoint")
+    stage = forms.ModelChoiceField(queryset=Stage.objects.none(), required=False, to_field_name="uuid", empty_label="Any journey stage",
+                                   label="Journey stage")
+    journey = forms.ModelChoiceField(queryset=Journey.objects.none(), required=False, to_field_name="uuid", empty_label="Any journey")
+    segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False, to_field_name="uuid", empty_label="All clients")
+    survey = forms.ModelChoiceField(queryset=Survey.objects.none(), required=False, to_field_name="uuid", empty_label="Any survey")
+    baseline_days = forms.TypedChoiceField(choices=BASELINE_CHOICES, coerce=int, initial=str(selectors.DEFAULT_BASELINE_DAYS),
+                                           label="Baseline window",
+                                           help_text="The baseline is measured over this window when the plan is saved, and never changes.")
+
+    field_order = ["title", "description", "metric", "touchpoint", "stage", "journey", "segment", "survey", "baseline_days",
+                   "target_value", "due_on", "owner"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["touchpoint"].queryset = Touchpoint.objects.filter(is_active=True).order_by("name")
+        self.fields["stage"].queryset = Stage.objects.select_related("journey").order_by("journey__name", "order")
+        self.fields["stage"].label_from_instance = lambda s: f"{s.journey.name} · {s.order}. {s.name}"
+        self.fields["journey"].queryset = Journey.objects.order_by("name")
+        self.fields["segment"].queryset = Segment.objects.order_by("name")
+        self.fields["survey"].queryset = Survey.objects.order_by("name")
+        self.order_fields(self.field_order)
+
+    def scope(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in selectors.SCOPES}
+
+
+class LinkCaseForm(forms.Form):
+    case = forms.ModelChoiceField(queryset=Case.objects.none(), to_field_name="uuid", empty_label="Choose a case…",
+                                  label="Case to link")
+
+    def __init__(self, *args, plan=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        linked = ActionPlanCase.objects.filter(plan=plan).values("case_id") if plan is not None else []
+        queryset = Case.objects.order_by("-opened_at", "-id")
+        if plan is not None:
+            queryset = queryset.exclude(pk__in=linked)
+        self.fields["case"].queryset = queryset
+        self.fields["case"].label_from_instance = lambda c: f"{c.title} ({c.get_status_display().lower()}, {c.opened_at:%Y-%m-%d})"
+
+    def choices_limited(self):
+        """The select lists the most recent cases only (one query, bounded)."""
+        field = self.fields["case"]
+        field.widget.choices = [("", field.empty_label), *[(str(c.uuid), field.label_from_instance(c))
+                                                          for c in field.queryset[:LINKABLE_CASES]]]
+        return self
+
+
+class UnlinkCaseForm(forms.Form):
+    case = forms.ModelChoiceField(queryset=Case.objects.none(), to_field_name="uuid")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["case"].queryset = Case.objects.all()
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+def _plan(uuid) -> ActionPlan:
+    return get_object_or_404(selectors.action_plan_queryset(), uuid=uuid)
+
+
+def _fmt(metric: str, value) -> str:
+    return number(value, selectors.DIGITS[metric])
+
+
+def _announce_url(request, plan) -> str:
+    try:
+        return reverse("announcements:new_for_plan", kwargs={"tenant_slug": request.tenant.slug, "uuid": plan.uuid})
+    except NoReverseMatch:  # the announcements pages are not mounted (yet)
+        return ""
+
+
+def _case_url(request, case) -> str:
+    try:
+        return reverse("cases:detail", kwargs={"tenant_slug": request.tenant.slug, "uuid": case.uuid})
+    except NoReverseMatch:
+        return ""
+
+
+def _chart(progress: selectors.PlanProgress) -> Chart:
+    metric = progress.metric
+    title, y_range = AXIS[metric]
+    points = list(progress.trend)
+    rows = tuple((p["start"].isoformat(), p["end"].isoformat(), p[metric]["value"], p[metric]["n"], p[metric]["ci_low"],
+                  p[metric]["ci_high"], bool(p[metric]["low_sample"])) for p in points)
+    table = Table(id="plan-trend", title=f"{progress.metric_label} per week since the start",
+                  columns=("Week from", "to", progress.metric_label, "n", "95% CI low", "95% CI high", "Low sample"), rows=rows,
+                  caption=(f"Baseline {_fmt(metric, progress.baseline_value)} ({interval(progress.baseline_low, progress.baseline_high)}, "
+                           f"n = {progress.baseline_n}); target {_fmt(metric, progress.target)}."))
+    figure = charts.plan_progress(points, metric, name=progress.metric_label,
+                                  baseline=(progress.baseline_value, progress.baseline_low, progress.baseline_high),
+                                  target=progress.target, y_title=title, y_range=y_range)
+    empty = "" if any(p[metric]["n"] for p in points) else "No answers since the plan started: nothing to draw yet."
+    return Chart(id="plan-trend", title=f"{progress.metric_label} per week since the start",
+                 explanation=("Each point is the week's value with its 95% interval (shaded); hollow points have fewer answers than "
+                              "this workspace's minimum. The orange band is the baseline's 95% interval, the dashed orange line its "
+                              "value, the dotted green line the target. Weeks are Monday to Sunday; the first and last may be partial."),
+                 figure=figure, table=table, empty=empty)
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+STATUS_ORDER = DbCase(When(status=ActionPlan.Status.ACTIVE, then=Value(0)), When(status=ActionPlan.Status.CANCELLED, then=Value(2)),
+                     default=Value(1), output_field=IntegerField())
+
+
+class ListFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "Any status"), *ActionPlan.Status.choices], required=False)
+    metric = forms.ChoiceField(choices=[("", "Any metric"), *ActionPlan.Metric.choices], required=False)
+
+
+@tenant_role_required(EVERYONE)
+def plan_list_view(request, tenant_slug):
+    filter_form = ListFilterForm(request.GET or None)
+    valid = filter_form.is_valid() if filter_form.is_bound else True
+    qs = selectors.action_plan_queryset().annotate(status_order=STATUS_ORDER).order_by("status_order", "due_on", "id")
+    if valid and filter_form.is_bound:
+        if filter_form.cleaned_data.get("status"):
+            qs = qs.filter(status=filter_form.cleaned_data["status"])
+        if filter_form.cleaned_data.get("metric"):
+            qs = qs.filter(metric=filter_form.cleaned_data["metric"])
+    if not valid:
+        qs = qs.none()
+    page = Paginator(qs, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = selectors.action_plan_list(request.tenant, plans=list(page.object_list))
+    return render(request, "feedback/plans/list.html", {"rows": rows, "page": page, "filter_form": filter_form,
+                                                        "filtered": filter_form.is_bound}, status=200 if valid else 400)
+
+
+@tenant_role_required(LEADS)
+def plan_create_view(request, tenant_slug):
+    form = PlanCreateForm(request.POST or None, initial={"due_on": local_today(request.tenant.time_zone) + timedelta(days=90)})
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if "preview" in request.POST:
+            first, last = selectors.default_baseline_window(request.tenant, days=data["baseline_days"])
+            preview = selectors.baseline_measure(request.tenant, metric=data["metric"],
+                                                 scope={k: (v.pk if v else None) for k, v in form.scope().items()}, first=first, last=last)
+        else:
+            try:
+                plan = services.action_plan_create(
+                    tenant=request.tenant, acting_member=request.tenant_access.membership, title=data["title"],
+                    description=data["description"], metric=data["metric"], target_value=data["target_value"], due_on=data["due_on"],
+                    owner=data["owner"], baseline_days=data["baseline_days"], **form.scope())
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, f"Action plan “{plan.title}” created; its baseline is {_fmt(plan.metric, plan.baseline_value)} "
+                                          f"(n = {plan.baseline_n}).")
+                return redirect("plans:detail", tenant_slug=tenant_slug, uuid=plan.uuid)
+    return render(request, "feedback/plans/create.html", {"form": form, "preview": preview}, status=400 if form.errors else 200)
+
+
+def _detail_context(request, plan, *, link_form=None):
+    progress = selectors.action_plan_progress(request.tenant, plan)
+    chart = _chart(progress)
+    cases = [(c, _case_url(request, c)) for c in selectors.plan_cases(plan)]
+    if link_form is None and request.tenant_access.role in LEADS:
+        link_form = LinkCaseForm(plan=plan).choices_limited()
+    return {"plan": plan, "p": progress, "chart": chart, "cases": cases, "link_form": link_form,
+            "announce_url": _announce_url(request, plan), "scope": selectors.scope_label(plan),
+            "numbers": _numbers(progress)}
+
+
+def _numbers(p: selectors.PlanProgress) -> dict:
+    m = p.metric
+    change = p.change or {}
+    if change.get("z") is None:
+        change_text = "too few answers to test" if change.get("delta") is not None else "no comparison yet"
+    else:
+        change_text = f"z = {number(change['z'], 2)}: " + ("significant (|z| ≥ 1.96)" if change.get("significant_change") else "not significant")
+    return {
+        "value": _fmt(m, p.value), "interval": interval(p.low, p.high, selectors.DIGITS[m] if m == "ces" else 1),
+        "baseline": _fmt(m, p.baseline_value), "baseline_interval": interval(p.baseline_low, p.baseline_high),
+        "target": _fmt(m, p.target),
+        "delta": number(change.get("delta"), 1, signed=True) if change.get("delta") is not None else "—", "change": change_text,
+    }
+
+
+@tenant_role_required(EVERYONE)
+def plan_detail_view(request, tenant_slug, uuid):
+    plan = _plan(uuid)
+    context = _detail_context(request, plan)
+    return render_dashboard(request, "feedback/plans/detail.html", context, tables=[context["chart"].table], page="plan")
+
+
+@tenant_role_required(LEADS)
+def plan_edit_view(request, tenant_slug, uuid):
+    plan = _plan(uuid)
+    if plan.status != ActionPlan.Status.ACTIVE:
+        messages.error(request, f"A {plan.get_status_display().lower()} plan cannot be changed.")
+        return redirect("plans:detail", tenant_slug=tenant_slug, uuid=plan.uuid)
+    initial = {"title": plan.title, "description": plan.description, "target_value": plan.target_value, "due_on": plan.due_on,
+               "owner": plan.owner}
+    form = PlanEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.action_plan_update(tenant=request.tenant, acting_member=request.tenant_access.membership, plan=plan,
+                                        **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Action plan saved.")
+            return redirect("plans:detail", tenant_slug=tenant_slug, uuid=plan.uuid)
+    return render(request, "feedback/plans/edit.html", {"form": form, "plan": plan, "scope": selectors.scope_label(plan)},
+                  status=400 if form.errors else 200)
+
+
+@require_POST
+@tenant_role_required(LEADS)
+def plan_cancel_view(request, tenant_slug, uuid):
+    plan = _plan(uuid)
+    try:
+        services.action_plan_cancel(tenant=request.tenant, acting_member=request.tenant_access.membership, plan=plan,
+                                    reason=request.POST.get("reason", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Action plan “{plan.title}” cancelled.")
+    return redirect("plans:detail", tenant_slug=tenant_slug, uuid=plan.uuid)
+
+
+@require_POST
+@tenant_role_required(LEADS)
+def plan_link_case_view(request, tenant_slug, uuid):
+    plan = _plan(uuid)
+    form = LinkCaseForm(request.POST, plan=plan)
+    if form.is_valid():
+        try:
+            created = services.action_plan_link_case(tenant=request.tenant, acting_member=request.tenant_access.membership, plan=plan,
+                                                     case=form.cleaned_data["case"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Case linked." if created else "That case was already linked.")
+            return redirect("plans:detail", tenant_slug=tenant_slug, uuid=plan.uuid)
+    context = _detail_context(request, plan, link_form=form.choices_limited())
+    return render(request, "feedback/plans/detail.html", context, status=400)
+
+
+@require_POST
+@tenant_role_required(LEADS)
+def plan_unlink_case_view(request, tenant_slug, uuid):
+    plan = _plan(uuid)
+    form = UnlinkCaseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "No such case is linked to this plan.")
+        return redirect("plans:detail", tenant_slug=tenant_slug, uuid=plan.uuid)
+    removed = services.action_plan_unlink_case(tenant=request.tenant, acting_member=request.tenant_access.membership, plan=plan,
+                                               case=form.cleaned_data["case"])
+    messages.success(request, "Case unlinked." if removed else "That case was not linked.")
+    return redirect("plans:detail", tenant_slug=tenant_slug, uuid=plan.uuid)
