@@ -20,6 +20,7 @@ tenant_pages = [
     path("", include("apps.surveys.response_urls")),
     path("", include("apps.surveys.kiosk_urls")),
     path("", include("apps.dashboards.urls")),
+    path("", include("apps.integrations.urls")),
     path("", include("apps.feedback.urls.plans")),
     path("", include("apps.feedback.urls.audits")),
     path("", include("apps.feedback.urls.cases")),

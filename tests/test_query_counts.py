@@ -42,6 +42,8 @@ def populate(world, n, parents=None):
             f.ResponseFactory(version=f.SurveyVersionFactory(survey=listed))
             f.SurveyVersionFactory(survey=survey, published_at=datetime.datetime.now(datetime.UTC))
             f.QuestionFactory(version=draft)
+            endpoint = f.WebhookEndpointFactory(tenant=a)  # the webhooks list: one row per endpoint, its last delivery
+            f.WebhookDeliveryFactory(endpoint=endpoint, status="failed")
     return {"journey": journey, "stage": stage, "client": client, "survey": survey, "survey_draft": draft}
 
 

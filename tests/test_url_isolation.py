@@ -14,6 +14,7 @@ from apps.accounts.models import MembershipInvitation
 from apps.accounts.services import member_invite
 from apps.clients.models import Client, Contact, Segment
 from apps.imports.models import ImportJob
+from apps.integrations.models import WebhookDelivery, WebhookEndpoint
 from apps.journeys.models import Journey, Stage, StageTouchpoint
 from apps.surveys.models import KioskDevice, Question, Response, Survey, SurveyVersion
 from apps.tenancy.api import TenantApi
@@ -219,6 +220,10 @@ PAGE_ROUTE_MODELS = {
     "surveys:version_detail": SurveyVersion,
     "clients:detail": Client, "clients:edit": Client, "clients:delete": Client, "clients:contact_create": Client,
     "clients:contact_edit": Contact, "clients:contact_delete": Contact, "clients:segment_edit": Segment, "clients:segment_delete": Segment,
+    "webhooks:detail": WebhookEndpoint, "webhooks:edit": WebhookEndpoint,
+    "webhooks:reveal": WebhookEndpoint, "webhooks:rotate": WebhookEndpoint, "webhooks:test": WebhookEndpoint,
+    "webhooks:enable": WebhookEndpoint, "webhooks:disable": WebhookEndpoint,
+    "webhooks:delete": WebhookEndpoint, "webhooks:redeliver": WebhookDelivery,
 }
 
 

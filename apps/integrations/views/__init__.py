@@ -1,0 +1,1 @@
+"""Page views of the integrations app (namespace `webhooks`)."""

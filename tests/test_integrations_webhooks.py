@@ -1,0 +1,662 @@
+"""Webhooks (issue 8 item 7): Standard Webhooks signatures, the SSRF guard, idempotent fan-out,
+delivery outcomes and backoff, Slack detractor alerts, and the admin pages.
+
+Delivery here runs in-process (`delivery_attempt`) against a real HTTP receiver on 127.0.0.1 where a
+test needs one (with WEBHOOKS_ALLOW_LOOPBACK on for that test only), or a stubbed `network.post` where
+only the outcome logic matters. tests/test_integrations_live.py runs the real worker."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from apps.core.events import case_opened, case_resolved, response_created
+from apps.feedback.models import Case
+from apps.integrations import network, services
+from apps.integrations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from apps.integrations.network import PostResult, UnsafeUrl, url_check
+from apps.integrations.signing import WebhookVerificationError, secret_generate, sign, signed_headers, verify
+from apps.surveys.models import Response
+from apps.tenancy.context import tenant_context
+from apps.tenancy.models import AuditEvent
+from tests.factories import (
+    CaseFactory,
+    ClientFactory,
+    ResponseFactory,
+    RootCauseFactory,
+    SurveyFactory,
+    SurveyVersionFactory,
+    TouchpointFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
+)
+
+SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SPEC_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+SPEC_TIMESTAMP = 1614265330
+SPEC_BODY = '{"test": 2432232314}'
+SPEC_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+PUBLIC_IP = "93.184.216.34"
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """Host names → addresses for the SSRF guard (no network needed); literals and localhost resolve for real."""
+    table = {"hooks.example.com": [PUBLIC_IP], "hooks.slack.com": ["52.0.0.1"], "sneaky.example.com": ["10.1.2.3"],
+             "mixed.example.com": [PUBLIC_IP, "192.168.0.7"], "rebind.example.com": [PUBLIC_IP]}
+    real = socket.getaddrinfo
+
+    def fake(host, port):
+        if host in table:
+            return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in table[host]]
+        if host.endswith(".example.com"):
+            raise socket.gaierror("unknown host")
+        return real(host, port, type=socket.SOCK_STREAM)
+
+    monkeypatch.setattr(network, "_getaddrinfo", fake)
+    return table
+
+
+@pytest.fixture
+def no_jitter(settings):
+    settings.WEBHOOKS_BACKOFF_JITTER = 0.0
+    settings.WEBHOOKS_BACKOFF_SECONDS = 60
+    settings.WEBHOOKS_MAX_ATTEMPTS = 8
+
+
+class Receiver:
+    """A real HTTP receiver on 127.0.0.1: answers with the queued statuses (then 200), records each request."""
+
+    def __init__(self, statuses=(), location=None):
+        self.statuses, self.requests, self.location = list(statuses), [], location
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.requests.append({"headers": dict(self.headers.items()), "body": body, "path": self.path})
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                if receiver.location and 300 <= status < 400:
+                    self.send_header("Location", receiver.location)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(f"answer {status}".encode())
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def admin(world):
+    return world.membership(world.alice, world.a)
+
+
+# --- signatures -----------------------------------------------------------------------------------
+
+def test_it_signs_the_standard_webhooks_test_vector():
+    assert sign(secret=SPEC_SECRET, msg_id=SPEC_ID, timestamp=SPEC_TIMESTAMP, body=SPEC_BODY) == SPEC_SIGNATURE
+    headers = {"webhook-id": SPEC_ID, "webhook-timestamp": str(SPEC_TIMESTAMP), "webhook-signature": SPEC_SIGNATURE}
+    verify(secret=SPEC_SECRET, headers=headers, body=SPEC_BODY.encode(), now=SPEC_TIMESTAMP + 10)
+
+
+def test_it_verifies_its_own_signatures_and_refuses_tampering():
+    secret, body = secret_generate(), b'{"type":"case.opened","data":{}}'
+    headers = signed_headers(secret=secret, msg_id="msg_1", body=body)
+    verify(secret=secret, headers=headers, body=body)
+    verify(secret=secret, headers={k.title(): v for k, v in headers.items()}, body=body)  # header names in any case
+    with pytest.raises(WebhookVerificationError, match="signature"):
+        verify(secret=secret, headers=headers, body=body + b" ")
+    with pytest.raises(WebhookVerificationError, match="signature"):
+        verify(secret=secret_generate(), headers=headers, body=body)
+    with pytest.raises(WebhookVerificationError, match="signature"):
+        verify(secret=secret, headers={**headers, "webhook-id": "msg_2"}, body=body)
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        verify(secret=secret, headers=headers, body=body, now=time.time() + 301)
+    with pytest.raises(WebhookVerificationError, match="too new"):
+        verify(secret=secret, headers=headers, body=body, now=time.time() - 301)
+    with pytest.raises(WebhookVerificationError, match="Missing"):
+        verify(secret=secret, headers={"webhook-id": "msg_1"}, body=body)
+    # Several signatures (a receiver holding two secrets while rotating): one match suffices.
+    both = {**headers, "webhook-signature": "v1,AAAA " + headers["webhook-signature"]}
+    verify(secret=secret, headers=both, body=body)
+
+
+def test_it_generates_random_whsec_secrets():
+    one, two = secret_generate(), secret_generate()
+    assert one != two and one.startswith("whsec_")
+    assert len(base64.b64decode(one.removeprefix("whsec_"))) == 32
+
+
+# --- SSRF -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", [
+    "https://127.0.0.1/hook", "https://127.9.9.9/hook", "https://10.0.0.8/hook", "https://192.168.1.20/hook", "https://172.16.5.4/",
+    "https://169.254.169.254/latest/meta-data/", "https://[::1]/hook", "https://[fd00::1]/", "https://[::ffff:127.0.0.1]/",
+    "https://0.0.0.0/", "https://224.0.0.1/", "https://100.64.0.1/", "https://localhost/hook", "https://sneaky.example.com/",
+    "https://mixed.example.com/",
+])
+def test_it_refuses_non_public_addresses_by_default(url, dns, settings):
+    settings.WEBHOOKS_ALLOW_LOOPBACK = False
+    with pytest.raises(UnsafeUrl):
+        url_check(url)
+
+
+@pytest.mark.parametrize("url,reason", [
+    ("http://hooks.example.com/hook", "https://"), ("ftp://hooks.example.com/", "https://"),
+    ("https://user:pw@hooks.example.com/", "user name"), ("https://nowhere.example.com/", "could not be resolved"),
+    ("https://", "no host"),
+])
+def test_it_refuses_bad_urls_with_the_reason(url, reason, dns):
+    with pytest.raises(UnsafeUrl, match=reason):
+        url_check(url)
+
+
+def test_it_accepts_public_hosts_and_loopback_only_when_allowed(dns, settings):
+    target = url_check("https://hooks.example.com:8443/in?x=1")
+    assert (target.host, target.port, target.path, target.address) == ("hooks.example.com", 8443, "/in?x=1", PUBLIC_IP)
+    settings.WEBHOOKS_ALLOW_LOOPBACK = True
+    assert url_check("http://127.0.0.1:9000/hook").address == "127.0.0.1"
+    assert url_check("https://[::1]/hook").address == "::1"
+    for still_refused in ("https://10.0.0.8/", "https://169.254.169.254/", "http://hooks.example.com/"):
+        with pytest.raises(UnsafeUrl):
+            url_check(still_refused)
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1/hook", "https://10.0.0.1/", "https://192.168.0.1/", "https://169.254.169.254/",
+                                 "https://[::1]/", "https://localhost/"])
+def test_it_refuses_private_endpoints_at_registration_and_writes_nothing(url, world, dns):
+    with tenant_context(world.a):
+        with pytest.raises(ValidationError) as exc:
+            services.endpoint_create(tenant=world.a, acting_member=admin(world), url=url, events=["case.opened"])
+        assert "url" in exc.value.message_dict
+        assert not WebhookEndpoint.objects.exists()
+
+
+def test_it_checks_the_address_again_at_delivery(world, dns, monkeypatch):
+    """DNS rebinding: public at registration, private at delivery → refused, failed, no connection made."""
+    with tenant_context(world.a):
+        endpoint = services.endpoint_create(tenant=world.a, acting_member=admin(world), url="https://rebind.example.com/in",
+                                            events=["case.opened"])
+        delivery = WebhookDeliveryFactory(endpoint=endpoint, next_attempt_at=timezone.now())
+    dns["rebind.example.com"] = ["169.254.169.254"]
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: pytest.fail("connected to a refused address"))
+    with tenant_context(world.a):
+        assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk)["outcome"] == "failed"
+        delivery.refresh_from_db()
+        assert delivery.status == "failed" and "link-local" in delivery.last_error and delivery.attempts == 1
+        assert WebhookAttempt.objects.get(delivery=delivery).status_code is None
+
+
+def test_it_refuses_a_loopback_receiver_at_delivery_unless_allowed(world, settings):
+    with Receiver() as receiver:
+        with tenant_context(world.a):
+            endpoint = WebhookEndpointFactory(tenant=world.a, url=receiver.url)  # written around the service's check
+            delivery = WebhookDeliveryFactory(endpoint=endpoint, next_attempt_at=timezone.now())
+            settings.WEBHOOKS_ALLOW_LOOPBACK = False
+            assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk)["outcome"] == "failed"
+            delivery.refresh_from_db()
+            assert "loopback" in delivery.last_error
+        assert receiver.requests == []
+
+
+# --- fan-out ----------------------------------------------------------------------------------------
+
+def test_it_delivers_an_event_emitted_twice_once_per_endpoint(world, django_capture_on_commit_callbacks):
+    with tenant_context(world.a):
+        one = WebhookEndpointFactory(tenant=world.a, events=["case.opened", "case.resolved"])
+        two = WebhookEndpointFactory(tenant=world.a, events=["case.opened"])
+        WebhookEndpointFactory(tenant=world.a, events=["response.created"])  # not subscribed
+        WebhookEndpointFactory(tenant=world.a, events=["case.opened"], is_active=False)
+        WebhookEndpointFactory(tenant=world.a, kind="slack", events=["response.created"])
+        for _ in range(2):
+            services.webhook_events_emit(tenant=world.a, event_type="case.opened", data={"tenant": "acme"}, event_key="case.opened:x")
+        deliveries = list(WebhookDelivery.objects.all())
+    assert sorted(d.endpoint_id for d in deliveries) == sorted([one.pk, two.pk])
+    assert len({d.event_id for d in deliveries}) == 1 and deliveries[0].event_id.startswith("msg_")
+    with tenant_context(world.b):
+        WebhookEndpointFactory(tenant=world.b, events=["case.opened"])
+        services.webhook_events_emit(tenant=world.b, event_type="case.opened", data={}, event_key="case.opened:x")
+        assert WebhookDelivery.objects.get().event_id != deliveries[0].event_id  # ids differ across tenants
+
+
+def test_it_sends_case_events_with_public_ids_only(world, django_capture_on_commit_callbacks, monkeypatch):
+    sent = []
+    monkeypatch.setattr(services.network, "post", lambda url, body, headers: sent.append((url, body, headers))
+                        or PostResult(204, "", "", 3, False))
+    with tenant_context(world.a):
+        endpoint = WebhookEndpointFactory(tenant=world.a, events=["case.opened", "case.resolved"])
+        case = CaseFactory(tenant=world.a, trigger_metric="nps", trigger_score=3)
+        with django_capture_on_commit_callbacks(execute=True):
+            case_opened.send(sender=Case, tenant=world.a, case=case)
+            case_opened.send(sender=Case, tenant=world.a, case=case)
+        case.status, case.resolved_at = "resolved", timezone.now()
+        case.root_cause = RootCauseFactory(tenant=world.a, name="Slow reply")
+        case.action_taken = "Called back"
+        case.save()
+        with django_capture_on_commit_callbacks(execute=True):
+            case_resolved.send(sender=Case, tenant=world.a, case=case)
+        opened_id = WebhookDelivery.objects.get(event_type="case.opened").event_id
+    assert [json.loads(body)["type"] for _, body, _ in sent] == ["case.opened", "case.resolved"]
+    opened = json.loads(sent[0][1])
+    assert opened["data"]["tenant"] == "acme" and opened["data"]["case"]["id"] == str(case.uuid)
+    assert opened["data"]["case"]["client"] == {"id": str(case.client.uuid), "name": case.client.name}
+    assert opened["data"]["case"]["trigger"] == {"metric": "nps", "score": 3}
+    resolved = json.loads(sent[1][1])["data"]["case"]
+    assert resolved["root_cause"]["name"] == "Slow reply" and resolved["status"] == "resolved"
+    internal_ids = {case.pk, case.client.pk, endpoint.pk}
+    assert not any(str(i) == str(v) for i in internal_ids for v in _leaves(opened))
+    headers = sent[0][2]
+    verify(secret=endpoint.secret, headers=headers, body=sent[0][1])
+    assert headers["webhook-id"] == opened_id
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+_PARTS = {}
+
+
+def _response(world, **kwargs):
+    """A response of tenant A at one survey version, client and touchpoint (made once per test)."""
+    if _PARTS.get("tenant") != world.a.pk:
+        _PARTS.update(tenant=world.a.pk, version=SurveyVersionFactory(survey=SurveyFactory(tenant=world.a, name="After the call")),
+                      client=ClientFactory(tenant=world.a, name="Bolt & Co"), touchpoint=TouchpointFactory(tenant=world.a, name="Helpdesk"))
+    return ResponseFactory(version=_PARTS["version"], client=_PARTS["client"], touchpoint=_PARTS["touchpoint"], **kwargs)
+
+
+def test_it_sends_response_created_for_counted_responses_only(world):
+    with tenant_context(world.a):
+        WebhookEndpointFactory(tenant=world.a, events=["response.created"])
+        response = _response(world, nps=9, comment="Great")
+        response_created.send(sender=Response, tenant=world.a, response=response)
+        bot = _response(world, nps=0, is_bot=True)
+        response_created.send(sender=Response, tenant=world.a, response=bot)
+        delivery = WebhookDelivery.objects.get()
+    data = delivery.payload["data"]["response"]
+    assert delivery.payload["type"] == "response.created" and data["id"] == str(response.uuid)
+    assert data["scores"] == {"nps": 9} and data["comment"] == "Great" and data["touchpoint"]["name"] == "Helpdesk"
+    assert data["url"].endswith(f"/t/acme/responses/{response.uuid}/")
+
+
+def test_it_alerts_slack_about_detractors_only(world):
+    with tenant_context(world.a):
+        slack = WebhookEndpointFactory(tenant=world.a, kind="slack", url="https://hooks.slack.com/services/T/B/X", events=["response.created"])
+        for score in (9, 7):
+            response_created.send(sender=Response, tenant=world.a, response=_response(world, nps=score))
+        response_created.send(sender=Response, tenant=world.a, response=_response(world, nps=None, csat=3))
+        assert not WebhookDelivery.objects.exists()
+        detractor = _response(world, nps=4, comment="Waited <two> weeks & nobody called " + "x" * 400)
+        response_created.send(sender=Response, tenant=world.a, response=detractor)
+        response_created.send(sender=Response, tenant=world.a, response=detractor)  # once
+        response_created.send(sender=Response, tenant=world.a, response=_response(world, nps=None, csat=2))
+        deliveries = list(WebhookDelivery.objects.order_by("id"))
+    assert len(deliveries) == 2 and {d.endpoint_id for d in deliveries} == {slack.pk}
+    message = deliveries[0].payload
+    assert message["text"] == "Detractor alert: NPS 4 (0–10) from Bolt &amp; Co at Helpdesk"
+    text = json.dumps(message["blocks"])
+    assert "&lt;two&gt;" in text and "Helpdesk" in text and f"/responses/{detractor.uuid}/" in text
+    assert "CSAT 2" in deliveries[1].payload["text"]
+
+
+def test_it_sends_slack_messages_unsigned(world, monkeypatch):
+    sent = []
+    monkeypatch.setattr(services.network, "post", lambda url, body, headers: sent.append(headers) or PostResult(200, "", "ok", 1, False))
+    with tenant_context(world.a):
+        slack = WebhookEndpointFactory(tenant=world.a, kind="slack", url="https://hooks.slack.com/services/T/B/X")
+        delivery = WebhookDeliveryFactory(endpoint=slack, payload={"text": "hi"}, next_attempt_at=timezone.now())
+        assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk)["outcome"] == "succeeded"
+    assert sent == [{}]
+
+
+def test_it_never_breaks_the_emitting_transaction(world, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("payload bug")
+
+    monkeypatch.setattr(services.payloads, "response_data", boom)
+    with tenant_context(world.a):
+        WebhookEndpointFactory(tenant=world.a, events=["response.created"])
+        response = _response(world, nps=9)
+        response_created.send(sender=Response, tenant=world.a, response=response)
+        assert Response.objects.filter(pk=response.pk).exists() and not WebhookDelivery.objects.exists()
+
+
+# --- delivery ---------------------------------------------------------------------------------------
+
+def _pending(world, **kwargs):
+    with tenant_context(world.a):
+        endpoint = WebhookEndpointFactory(tenant=world.a)
+        return WebhookDeliveryFactory(endpoint=endpoint, next_attempt_at=timezone.now(), **kwargs)
+
+
+def _stub(monkeypatch, *results):
+    queue = list(results)
+    monkeypatch.setattr(services.network, "post", lambda url, body, headers: queue.pop(0))
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 410, 422, 301])
+def test_it_does_not_retry_4xx(status, world, monkeypatch, no_jitter):
+    delivery = _pending(world)
+    _stub(monkeypatch, PostResult(status, f"HTTP {status}", "nope", 5, False))
+    with tenant_context(world.a):
+        assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk)["outcome"] == "failed"
+        delivery.refresh_from_db()
+        attempt = WebhookAttempt.objects.get(delivery=delivery)
+    assert (delivery.status, delivery.attempts, delivery.next_attempt_at, delivery.last_status_code) == ("failed", 1, None, status)
+    assert (attempt.status_code, attempt.response_excerpt, attempt.duration_ms) == (status, "nope", 5)
+
+
+@pytest.mark.parametrize("result", [PostResult(500, "HTTP 500", "", 1, True), PostResult(503, "HTTP 503", "", 1, True),
+                                    PostResult(429, "HTTP 429", "", 1, True), PostResult(408, "HTTP 408", "", 1, True),
+                                    PostResult(None, "Timed out after 10 s", "", 10000, True),
+                                    PostResult(None, "ConnectionRefusedError", "", 1, True)])
+def test_it_retries_server_errors_and_network_trouble(result, world, monkeypatch, no_jitter):
+    delivery = _pending(world)
+    _stub(monkeypatch, result)
+    now = timezone.now()
+    with tenant_context(world.a):
+        outcome = services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk, now=now)
+        delivery.refresh_from_db()
+    assert outcome == {"outcome": "retry", "retry_in": 60.0}
+    assert delivery.status == "pending" and delivery.attempts == 1 and delivery.next_attempt_at == now + timedelta(seconds=60)
+
+
+def test_it_backs_off_exponentially_and_gives_up_after_the_last_attempt(world, monkeypatch, no_jitter):
+    delivery = _pending(world)
+    _stub(monkeypatch, *[PostResult(502, "HTTP 502", "", 1, True)] * 8)
+    now, waits = timezone.now(), []
+    with tenant_context(world.a):
+        # Not due yet: nothing happens.
+        assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk, now=now - timedelta(seconds=1))["outcome"] == "skipped"
+        for _ in range(8):
+            result = services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk, now=now)
+            delivery.refresh_from_db()
+            if result["outcome"] == "retry":
+                waits.append((delivery.next_attempt_at - now).total_seconds())
+                assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk, now=now)["outcome"] == "skipped"
+                now = delivery.next_attempt_at
+        assert WebhookAttempt.objects.filter(delivery=delivery).count() == 8
+    assert waits == [60, 120, 240, 480, 960, 1920, 3840]
+    assert delivery.status == "failed" and delivery.attempts == 8 and "Gave up after 8 attempts" in delivery.last_error
+    assert [services.backoff_seconds(n) for n in (1, 2, 3)] == [60, 120, 240]
+
+
+def test_it_jitters_the_wait_within_its_share(settings):
+    settings.WEBHOOKS_BACKOFF_SECONDS, settings.WEBHOOKS_BACKOFF_JITTER = 100, 0.1
+    waits = {services.backoff_with_jitter(3) for _ in range(50)}
+    assert all(360 <= w <= 440 for w in waits) and len(waits) > 1
+
+
+def test_it_posts_signed_json_to_a_real_receiver_and_follows_no_redirect(world, settings):
+    settings.WEBHOOKS_ALLOW_LOOPBACK = True
+    with Receiver(statuses=[302], location="http://127.0.0.1:9/elsewhere") as receiver:
+        with tenant_context(world.a):
+            endpoint = services.endpoint_create(tenant=world.a, acting_member=admin(world), url=receiver.url, events=["case.opened"])
+            delivery = WebhookDeliveryFactory(endpoint=endpoint, payload={"type": "case.opened", "data": {"é": 1}},
+                                              next_attempt_at=timezone.now())
+            assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk)["outcome"] == "failed"
+            delivery.refresh_from_db()
+            assert delivery.last_status_code == 302 and "redirects are not followed" in delivery.last_error
+            services.delivery_redeliver(tenant=world.a, acting_member=admin(world), delivery=delivery)
+            assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk)["outcome"] == "succeeded"
+            delivery.refresh_from_db()
+            attempts = list(WebhookAttempt.objects.filter(delivery=delivery).values_list("status_code", "response_excerpt"))
+    assert len(receiver.requests) == 2 and all(r["path"] == "/hook" for r in receiver.requests)
+    for request in receiver.requests:
+        verify(secret=endpoint.secret, headers=request["headers"], body=request["body"])
+        assert request["headers"]["webhook-id"] == delivery.event_id and request["headers"]["Content-Type"] == "application/json"
+        assert json.loads(request["body"]) == {"type": "case.opened", "data": {"é": 1}}
+    assert delivery.status == "succeeded" and delivery.delivered_at and delivery.attempts == 1
+    assert attempts == [(302, "answer 302"), (200, "answer 200")]
+
+
+def test_it_times_out_slow_receivers_and_retries(world, settings, no_jitter):
+    settings.WEBHOOKS_ALLOW_LOOPBACK, settings.WEBHOOKS_TIMEOUT_SECONDS = True, 0.3
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts the connection, never answers
+    try:
+        with tenant_context(world.a):
+            endpoint = WebhookEndpointFactory(tenant=world.a, url=f"http://127.0.0.1:{listener.getsockname()[1]}/")
+            delivery = WebhookDeliveryFactory(endpoint=endpoint, next_attempt_at=timezone.now())
+            assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk)["outcome"] == "retry"
+            attempt = WebhookAttempt.objects.get(delivery=delivery)
+    finally:
+        listener.close()
+    assert attempt.status_code is None and "Timed out" in attempt.error and attempt.duration_ms >= 250
+
+
+def test_it_leaves_deliveries_of_disabled_endpoints_waiting(world, monkeypatch):
+    _stub(monkeypatch)  # any call would fail: the queue is empty
+    with tenant_context(world.a):
+        endpoint = WebhookEndpointFactory(tenant=world.a, is_active=False)
+        delivery = WebhookDeliveryFactory(endpoint=endpoint, next_attempt_at=timezone.now())
+        assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk)["outcome"] == "skipped"
+        assert services.deliveries_due_ids(tenant=world.a) == []
+        delivery.refresh_from_db()
+        assert delivery.status == "pending"
+
+
+def test_the_sweep_queues_due_deliveries(world, monkeypatch):
+    from apps.integrations import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.deliver_webhook, "delay", lambda tenant_id, delivery_id: queued.append((tenant_id, delivery_id)))
+    with tenant_context(world.a):
+        endpoint = WebhookEndpointFactory(tenant=world.a)
+        due = WebhookDeliveryFactory(endpoint=endpoint, next_attempt_at=timezone.now() - timedelta(seconds=5))
+        WebhookDeliveryFactory(endpoint=endpoint, next_attempt_at=timezone.now() + timedelta(hours=1))
+        WebhookDeliveryFactory(endpoint=endpoint, status="succeeded")
+    assert tasks.fan_out_deliver_due_webhooks() >= 1
+    assert queued == [(world.a.pk, due.pk)]
+
+
+# --- services ---------------------------------------------------------------------------------------
+
+def test_it_creates_rotates_and_audits_endpoints(world, dns):
+    with tenant_context(world.a):
+        endpoint = services.endpoint_create(tenant=world.a, acting_member=admin(world), url=" https://hooks.example.com/in ",
+                                            events=["case.resolved", "case.opened", "case.opened"], description="CRM")
+        assert endpoint.url == "https://hooks.example.com/in" and endpoint.events == ["case.opened", "case.resolved"]
+        assert endpoint.created_by == admin(world)
+        old = endpoint.secret
+        rotated = services.endpoint_rotate_secret(tenant=world.a, acting_member=admin(world), endpoint=endpoint)
+        assert rotated.secret != old and rotated.secret.startswith("whsec_")
+        slack = services.endpoint_create(tenant=world.a, acting_member=admin(world), url="https://hooks.slack.com/services/T/B/X",
+                                         kind="slack", events=[])
+        assert slack.events == ["response.created"]
+        with pytest.raises(ValidationError, match="at least one"):
+            services.endpoint_create(tenant=world.a, acting_member=admin(world), url="https://hooks.example.com/2", events=[])
+        with pytest.raises(ValidationError, match="Unknown event"):
+            services.endpoint_create(tenant=world.a, acting_member=admin(world), url="https://hooks.example.com/2", events=["case.deleted"])
+        actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+    assert actions == ["webhook.created", "webhook.secret_rotated", "webhook.created"]
+
+
+# --- pages ------------------------------------------------------------------------------------------
+
+def test_it_lists_endpoints_with_their_last_delivery(world, client):
+    with tenant_context(world.a):
+        endpoint = WebhookEndpointFactory(tenant=world.a, url="https://hooks.example.com/crm", description="The CRM")
+        WebhookDeliveryFactory(endpoint=endpoint, status="failed", last_status_code=410)
+    with tenant_context(world.b):
+        WebhookEndpointFactory(tenant=world.b, url="https://hooks.example.com/globex")
+    client.force_login(world.alice)
+    page = client.get("/t/acme/settings/webhooks/").content.decode()
+    assert "https://hooks.example.com/crm" in page and "The CRM" in page and "HTTP 410" in page and "Failed" in page
+    assert "globex" not in page
+    assert 'href="/t/acme/settings/webhooks/"' in client.get("/t/acme/settings/").content.decode()
+
+
+@pytest.mark.parametrize("user", ["carol", "bob", "victor"])
+def test_it_keeps_webhooks_to_admins(user, world, client):
+    with tenant_context(world.a):
+        endpoint = WebhookEndpointFactory(tenant=world.a)
+        delivery = WebhookDeliveryFactory(endpoint=endpoint, status="failed")
+    client.force_login(getattr(world, user))
+    base = f"/t/acme/settings/webhooks/{endpoint.uuid}/"
+    for path in ("/t/acme/settings/webhooks/", "/t/acme/settings/webhooks/new/", base, base + "edit/"):
+        assert client.get(path).status_code == 403, path
+    for path in ("/t/acme/settings/webhooks/new/", base + "secret/", base + "rotate/", base + "test/", base + "disable/",
+                 base + "delete/", f"/t/acme/settings/webhooks/deliveries/{delivery.uuid}/redeliver/"):
+        assert client.post(path, {"url": "https://hooks.example.com/x", "kind": "standard", "events": ["case.opened"]}).status_code == 403, path
+    with tenant_context(world.a):
+        assert WebhookEndpoint.objects.count() == 1 and not AuditEvent.objects.exists()
+
+
+def test_it_creates_an_endpoint_and_shows_its_secret_once(world, client, dns):
+    client.force_login(world.alice)
+    response = client.post("/t/acme/settings/webhooks/new/", {"url": "https://hooks.example.com/in", "kind": "standard",
+                                                               "events": ["case.opened", "response.created"], "description": "CRM"})
+    with tenant_context(world.a):
+        endpoint = WebhookEndpoint.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/t/acme/settings/webhooks/{endpoint.uuid}/"
+    page = client.get(response["Location"])
+    assert endpoint.secret in page.content.decode() and page["Cache-Control"] == "no-store"
+    again = client.get(response["Location"]).content.decode()
+    assert endpoint.secret not in again and "Reveal secret" in again
+    revealed = client.post(f"/t/acme/settings/webhooks/{endpoint.uuid}/secret/")
+    assert endpoint.secret in revealed.content.decode() and revealed["Cache-Control"] == "no-store"
+    with tenant_context(world.a):
+        assert AuditEvent.objects.filter(action="webhook.secret_revealed").count() == 1
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"url": "https://192.168.1.1/in", "kind": "standard", "events": ["case.opened"]}, "private address"),
+    ({"url": "https://localhost/in", "kind": "standard", "events": ["case.opened"]}, "loopback"),
+    ({"url": "http://hooks.example.com/in", "kind": "standard", "events": ["case.opened"]}, "https://"),
+    ({"url": "https://hooks.example.com/in", "kind": "standard"}, "Choose at least one event"),
+    ({"url": "not a url", "kind": "standard", "events": ["case.opened"]}, "Enter a valid URL"),
+    ({"url": "https://hooks.example.com/in", "kind": "teams", "events": ["case.opened"]}, "Select a valid choice"),
+])
+def test_it_refuses_bad_endpoints_with_a_clear_error(data, message, world, client, dns):
+    client.force_login(world.alice)
+    response = client.post("/t/acme/settings/webhooks/new/", data)
+    assert response.status_code == 400 and message in response.content.decode()
+    with tenant_context(world.a):
+        assert not WebhookEndpoint.objects.exists()
+
+
+def test_it_edits_disables_enables_and_deletes(world, client, dns):
+    with tenant_context(world.a):
+        endpoint = WebhookEndpointFactory(tenant=world.a, url="https://hooks.example.com/old")
+        WebhookDeliveryFactory(endpoint=endpoint)
+    client.force_login(world.alice)
+    base = f"/t/acme/settings/webhooks/{endpoint.uuid}/"
+    assert client.get(base + "edit/").status_code == 200
+    response = client.post(base + "edit/", {"url": "https://hooks.example.com/new", "events": ["case.resolved"], "description": "x"})
+    assert response.status_code == 302
+    assert client.post(base + "edit/", {"url": "https://10.0.0.1/", "events": ["case.resolved"]}).status_code == 400
+    client.post(base + "disable/")
+    with tenant_context(world.a):
+        endpoint.refresh_from_db()
+        assert (endpoint.url, endpoint.events, endpoint.is_active) == ("https://hooks.example.com/new", ["case.resolved"], False)
+    assert "Enable" in client.get(base).content.decode()
+    client.post(base + "enable/")
+    assert client.post(base + "delete/")["Location"] == "/t/acme/settings/webhooks/"
+    with tenant_context(world.a):
+        assert not WebhookEndpoint.objects.exists() and not WebhookDelivery.objects.exists()
+        assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
+            "webhook.updated", "webhook.disabled", "webhook.enabled", "webhook.deleted"]
+
+
+def test_it_sends_a_test_event_and_shows_the_delivery_log(world, client, monkeypatch, django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr(services.network, "post",
+                        lambda url, body, headers: sent.append(json.loads(body)) or PostResult(500, "HTTP 500", "oops", 7, True))
+    with tenant_context(world.a):
+        endpoint = WebhookEndpointFactory(tenant=world.a)
+    client.force_login(world.alice)
+    base = f"/t/acme/settings/webhooks/{endpoint.uuid}/"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(base + "test/").status_code == 302
+    assert sent[0]["type"] == "webhook.test" and sent[0]["data"]["endpoint"]["id"] == str(endpoint.uuid)
+    page = client.get(base).content.decode()
+    assert "webhook.test" in page and "HTTP 500" in page and "oops" in page and "1 try" in page
+    with tenant_context(world.a):
+        delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "pending"  # retrying: no redeliver button yet
+    assert f"/deliveries/{delivery.uuid}/redeliver/" not in page
+    response = client.post(f"/t/acme/settings/webhooks/deliveries/{delivery.uuid}/redeliver/", follow=True)
+    assert "still being tried" in response.content.decode()
+    with tenant_context(world.a):
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed", next_attempt_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/t/acme/settings/webhooks/deliveries/{delivery.uuid}/redeliver/")
+    assert len(sent) == 2
+    with tenant_context(world.a):
+        delivery.refresh_from_db()
+        assert delivery.attempts == 1 and WebhookAttempt.objects.filter(delivery=delivery).count() == 2
+
+
+def test_it_refuses_a_test_event_for_a_disabled_endpoint(world, client):
+    with tenant_context(world.a):
+        endpoint = WebhookEndpointFactory(tenant=world.a, is_active=False)
+    client.force_login(world.alice)
+    response = client.post(f"/t/acme/settings/webhooks/{endpoint.uuid}/test/", follow=True)
+    assert "Enable the endpoint" in response.content.decode()
+    with tenant_context(world.a):
+        assert not WebhookDelivery.objects.exists()
+
+
+def test_it_rotates_the_secret_from_the_page(world, client):
+    with tenant_context(world.a):
+        endpoint = WebhookEndpointFactory(tenant=world.a)
+    client.force_login(world.alice)
+    page = client.post(f"/t/acme/settings/webhooks/{endpoint.uuid}/rotate/", follow=True).content.decode()
+    with tenant_context(world.a):
+        endpoint.refresh_from_db()
+    assert endpoint.secret != WebhookEndpointFactory._meta.declarations["secret"] and endpoint.secret in page
+
+
+def test_it_reads_the_delivery_log_in_fixed_queries(world, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with tenant_context(world.a):
+        endpoint = WebhookEndpointFactory(tenant=world.a)
+    client.force_login(world.alice)
+
+    def grow_and_count(n):
+        with tenant_context(world.a):
+            for _ in range(n):
+                delivery = WebhookDeliveryFactory(endpoint=endpoint, status="failed")
+                for _ in range(2):
+                    WebhookAttempt.objects.create(delivery=delivery, attempted_at=timezone.now(), status_code=500)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"/t/acme/settings/webhooks/{endpoint.uuid}/").status_code == 200
+        return len(ctx.captured_queries)
+
+    grow_and_count(0)  # warm the per-process caches
+    assert grow_and_count(1) == grow_and_count(5)
