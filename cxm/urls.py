@@ -20,6 +20,7 @@ tenant_pages = [
     path("", include("apps.surveys.response_urls")),
     path("", include("apps.surveys.kiosk_urls")),
     path("", include("apps.dashboards.urls")),
+    path("", include("apps.feedback.urls.announcements")),
     path("", include("apps.integrations.urls")),
     path("", include("apps.feedback.urls.plans")),
     path("", include("apps.feedback.urls.audits")),
@@ -45,6 +46,7 @@ tenant_api = [
 urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.surveys.public_urls")),
+    path("", include("apps.feedback.public_urls")),
     path("t/<slug:tenant_slug>/", include(tenant_pages)),
     path("api/v1/t/<slug:tenant_slug>/", include(tenant_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

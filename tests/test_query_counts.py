@@ -42,6 +42,12 @@ def populate(world, n, parents=None):
             f.ResponseFactory(version=f.SurveyVersionFactory(survey=listed))
             f.SurveyVersionFactory(survey=survey, published_at=datetime.datetime.now(datetime.UTC))
             f.QuestionFactory(version=draft)
+            asked = f.InvitationFactory(survey=listed, source="recovery")  # recovery dashboard: a recovered case per cause and assignee
+            f.ResponseFactory(version=f.SurveyVersionFactory(survey=listed, published_at=datetime.datetime.now(datetime.UTC)),
+                              invitation=asked, contact=asked.contact, nps=8)
+            case = f.CaseFactory(tenant=a, client=other, trigger_metric="nps", trigger_score=3, root_cause=f.RootCauseFactory(tenant=a),
+                                 assignee=f.MembershipFactory(tenant=a), recovery_invitation=asked)
+            f.AnnouncementFactory(case=case, sent_by=bob, status="sent")  # the "you said, we did" list
             endpoint = f.WebhookEndpointFactory(tenant=a)  # the webhooks list: one row per endpoint, its last delivery
             f.WebhookDeliveryFactory(endpoint=endpoint, status="failed")
     return {"journey": journey, "stage": stage, "client": client, "survey": survey, "survey_draft": draft}

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from apps.accounts.models import MembershipInvitation
 from apps.accounts.services import member_invite
 from apps.clients.models import Client, Contact, Segment
+from apps.feedback.models import ActionPlan, Announcement, Case
 from apps.imports.models import ImportJob
 from apps.integrations.models import WebhookDelivery, WebhookEndpoint
 from apps.journeys.models import Journey, Stage, StageTouchpoint
@@ -45,6 +46,8 @@ GLOBAL_ROUTES = {
     "s/<str:token>/": "a respondent has no account: the token's hash finds the invitation and its tenant",
     "w/<str:web_token>/": "a public web link is anonymous: the survey's web token finds the survey and its tenant",
     "k/<str:key>/": "a kiosk device has no account: the key's hash finds the device and its tenant",
+    "u/<str:signed>/": "a \"you said, we did\" recipient has no account: the signed value names the tenant and contact, "
+                       "checked before any tenant is activated; GET only confirms",
 }
 
 
@@ -220,6 +223,7 @@ PAGE_ROUTE_MODELS = {
     "surveys:version_detail": SurveyVersion,
     "clients:detail": Client, "clients:edit": Client, "clients:delete": Client, "clients:contact_create": Client,
     "clients:contact_edit": Contact, "clients:contact_delete": Contact, "clients:segment_edit": Segment, "clients:segment_delete": Segment,
+    "announcements:new_for_case": Case, "announcements:new_for_plan": ActionPlan, "announcements:detail": Announcement,
     "webhooks:detail": WebhookEndpoint, "webhooks:edit": WebhookEndpoint,
     "webhooks:reveal": WebhookEndpoint, "webhooks:rotate": WebhookEndpoint, "webhooks:test": WebhookEndpoint,
     "webhooks:enable": WebhookEndpoint, "webhooks:disable": WebhookEndpoint,

@@ -1,0 +1,371 @@
+""""You said, we did" (issue 8 item 4; apps/feedback/services/announcements.py and its pages): who the
+affected respondents are (a case's contact; a plan's linked cases and negative answers in its scope and
+baseline), who is skipped and why (logged), one e-mail per contact however often it is sent, another
+tenant's contacts never reached, the e-mail in the contact's language with a signed opt-out link that
+works (and a forged one that does not); the compose/detail/list pages per role."""
+
+from __future__ import annotations
+
+import datetime
+from datetime import timedelta
+
+import pytest
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from apps.clients.models import Contact
+from apps.feedback.models import ActionPlanCase, Announcement, AnnouncementRecipient
+from apps.feedback.services import announcements as svc
+from apps.surveys.models import OutboundEmail
+from apps.tenancy.context import tenant_context
+from apps.tenancy.models import AuditEvent
+from tests import factories as fx
+
+pytestmark = pytest.mark.postgres
+
+
+def _response(tenant, contact, *, days_ago=10, version=None, **kw):
+    version = version or fx.SurveyVersionFactory(survey=fx.SurveyFactory(tenant=tenant))
+    values = {"nps": None, **kw}
+    return fx.ResponseFactory(version=version, contact=contact, client=contact.client if contact else None,
+                              submitted_at=timezone.now() - timedelta(days=days_ago), **values)
+
+
+@pytest.fixture
+def loop(world):
+    """Tenant A: a resolved case from a detractor's answer; a plan on NPS at touchpoint "Phone" with two
+    linked cases and negative answers in and out of its scope and baseline. Tenant B: its own detractor."""
+    a = world.a
+    alice = world.membership(world.alice, a)
+    with tenant_context(a):
+        phone, portal = fx.TouchpointFactory(tenant=a, name="Phone"), fx.TouchpointFactory(tenant=a, name="Portal")
+        cause = fx.RootCauseFactory(tenant=a, name="Slow reply")
+        acme = fx.ClientFactory(tenant=a, name="Client Co")
+        ann = fx.ContactFactory(client=acme, name="Ann", email="ann@client.example")
+        response = _response(a, ann, nps=3, comment="Nobody called me back for a week.", touchpoint=phone)
+        case = fx.CaseFactory(tenant=a, source="response", client=acme, contact=ann, response=response, trigger_metric="nps",
+                              trigger_score=3, root_cause=cause, action_taken="We now call back within one working day.",
+                              status="resolved", resolved_at=timezone.now())
+        today = timezone.localdate()
+        plan = fx.ActionPlanFactory(tenant=a, title="Faster call-backs", metric="nps", touchpoint=phone,
+                                    baseline_first=today - timedelta(days=60), baseline_last=today - timedelta(days=1))
+        version = fx.SurveyVersionFactory(survey=fx.SurveyFactory(tenant=a))
+        people = {name: fx.ContactFactory(client=fx.ClientFactory(tenant=a), name=name.title(), email=f"{name}@x.example")
+                  for name in ("neg", "neg2", "pos", "portal", "old", "bot", "linked", "optout", "churn")}
+        Contact.objects.filter(pk=people["optout"].pk).update(opted_out=True)
+        churned = people["churn"].client
+        churned.status, churned.churned_on = "churned", today - timedelta(days=3)
+        churned.save()
+        no_mail = fx.ContactFactory(client=fx.ClientFactory(tenant=a), name="Nomail", email="")
+        _response(a, people["neg"], version=version, nps=2, touchpoint=phone)
+        _response(a, people["neg"], version=version, nps=5, touchpoint=phone)  # twice: one recipient
+        _response(a, people["neg2"], version=version, nps=6, touchpoint=phone, days_ago=59)
+        _response(a, people["pos"], version=version, nps=7, touchpoint=phone)  # not negative
+        _response(a, people["portal"], version=version, nps=1, touchpoint=portal)  # out of scope
+        _response(a, people["old"], version=version, nps=1, touchpoint=phone, days_ago=90)  # before the baseline
+        _response(a, people["bot"], version=version, nps=1, touchpoint=phone, is_bot=True)  # bot
+        _response(a, people["optout"], version=version, nps=0, touchpoint=phone)
+        _response(a, people["churn"], version=version, nps=0, touchpoint=phone)
+        _response(a, no_mail, version=version, nps=0, touchpoint=phone)
+        _response(a, None, version=version, nps=0, touchpoint=phone)  # anonymous
+        linked_case = fx.CaseFactory(tenant=a, client=people["linked"].client, contact=people["linked"], action_taken="Hired two agents.",
+                                     root_cause=cause, status="resolved", resolved_at=timezone.now())
+        ActionPlanCase.objects.create(tenant=a, plan=plan, case=linked_case)
+        ActionPlanCase.objects.create(tenant=a, plan=plan, case=case)  # Ann: also linked (and her answer is at "Phone")
+    with tenant_context(world.b):
+        b_contact = fx.ContactFactory(client=fx.ClientFactory(tenant=world.b), email="b@globex.example")
+        _response(world.b, b_contact, nps=0)
+    return {"case": case, "plan": plan, "ann": ann, "people": people, "no_mail": no_mail, "alice": alice, "phone": phone,
+            "b_contact": b_contact}
+
+
+def recipients(tenant, **kw):
+    with tenant_context(tenant):
+        return svc.announcement_recipients(tenant=tenant, **kw)
+
+
+def names(plan):
+    return {r.contact.name: r.skip_reason for r in plan.recipients}
+
+
+# --- the recipients rule --------------------------------------------------------------------------
+
+def test_it_writes_to_a_cases_contact(world, loop):
+    got = recipients(world.a, case=loop["case"])
+    assert names(got) == {"Ann": ""} and got.anonymous == 0
+
+
+def test_it_falls_back_to_the_contact_of_the_cases_response(world, loop):
+    with tenant_context(world.a):
+        case = fx.CaseFactory(tenant=world.a, response=loop["case"].response, contact=None)
+    assert names(recipients(world.a, case=case)) == {"Ann": ""}
+
+
+def test_it_writes_to_a_plans_linked_cases_and_negative_answers_in_scope_and_baseline(world, loop):
+    got = recipients(world.a, plan=loop["plan"])
+    assert names(got) == {"Ann": "", "Linked": "", "Neg": "", "Neg2": "", "Optout": "opted_out", "Churn": "churned",
+                          "Nomail": "no_email"}
+    assert got.anonymous == 1
+    assert len(got.to_send) == 4 and len(got.skipped) == 3
+    assert got.skipped_by_reason == [("Client has churned", 1), ("No e-mail address", 1), ("Opted out of messages", 1)]
+
+
+def test_it_never_reaches_another_tenants_contacts(world, loop):
+    with tenant_context(world.a):
+        loop["plan"].touchpoint = None
+        loop["plan"].save()
+    got = recipients(world.a, plan=loop["plan"])
+    assert "b@globex.example" not in {r.contact.email for r in got.recipients}
+    assert "Portal" in names(got)  # the scope widened: still only tenant A's answers
+
+
+# --- drafts ---------------------------------------------------------------------------------------
+
+def test_it_prefills_a_draft_from_the_case(world, loop):
+    with tenant_context(world.a):
+        a = svc.announcement_draft_for_case(tenant=world.a, acting_member=loop["alice"], case=loop["case"])
+    assert a.status == "draft" and a.case == loop["case"]
+    assert a.you_said == "Nobody called me back for a week."
+    assert a.we_did == "We now call back within one working day."
+    assert a.subject == "You said, we did: slow reply"
+
+
+def test_it_prefills_a_draft_from_the_plan(world, loop):
+    with tenant_context(world.a):
+        a = svc.announcement_draft_for_plan(tenant=world.a, acting_member=loop["alice"], plan=loop["plan"])
+    assert a.plan == loop["plan"] and "Faster call-backs" in a.subject
+    assert "recommend" in a.you_said and "Phone" in a.you_said
+    assert "Hired two agents." in a.we_did and "We now call back within one working day." in a.we_did
+
+
+def test_an_empty_text_is_refused_and_nothing_is_written(world, loop):
+    with tenant_context(world.a):
+        before = Announcement.objects.count()
+        with pytest.raises(ValidationError) as exc:
+            svc.announcement_draft_for_case(tenant=world.a, acting_member=loop["alice"], case=loop["case"], we_did="   ")
+        assert "we_did" in exc.value.message_dict and Announcement.objects.count() == before
+
+
+def test_a_sent_message_cannot_be_edited(world, loop):
+    with tenant_context(world.a):
+        a = svc.announcement_draft_for_case(tenant=world.a, acting_member=loop["alice"], case=loop["case"])
+        svc.announcement_update(tenant=world.a, acting_member=loop["alice"], announcement=a, subject="Thanks", you_said="x", we_did="y")
+        a.refresh_from_db()
+        assert a.subject == "Thanks"
+        svc.announcement_send(tenant=world.a, acting_member=loop["alice"], announcement=a)
+        with pytest.raises(ValidationError):
+            svc.announcement_update(tenant=world.a, acting_member=loop["alice"], announcement=a, subject="New", you_said="x", we_did="y")
+
+
+# --- sending --------------------------------------------------------------------------------------
+
+def _send_plan(world, loop):
+    with tenant_context(world.a):
+        a = svc.announcement_draft_for_plan(tenant=world.a, acting_member=loop["alice"], plan=loop["plan"])
+        return svc.announcement_send(tenant=world.a, acting_member=loop["alice"], announcement=a)
+
+
+def test_it_sends_one_email_per_contact_and_logs_the_skipped(world, loop, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks():
+        a = _send_plan(world, loop)
+    assert a.status == "sent" and a.sent_at is not None and a.sent_by == loop["alice"]
+    assert (a.recipients_count, a.skipped_count) == (4, 3)
+    with tenant_context(world.a):
+        rows = {r.contact.name: r for r in AnnouncementRecipient.objects.filter(announcement=a).select_related("contact", "outbound_email")}
+        assert {n: (r.status, r.skip_reason) for n, r in rows.items()} == {
+            "Ann": ("queued", ""), "Linked": ("queued", ""), "Neg": ("queued", ""), "Neg2": ("queued", ""),
+            "Optout": ("skipped", "opted_out"), "Churn": ("skipped", "churned"), "Nomail": ("skipped", "no_email")}
+        emails = OutboundEmail.objects.filter(kind=OutboundEmail.Kind.ANNOUNCEMENT)
+        assert emails.count() == 4 and {e.to_email for e in emails} == {"ann@client.example", "linked@x.example", "neg@x.example",
+                                                                          "neg2@x.example"}
+        assert rows["Ann"].outbound_email.message_id == f"<announcement-{a.uuid}-{loop['ann'].uuid}@{svc.message_domain()}>"
+        assert AuditEvent.objects.filter(action="announcement.sent", target_id=str(a.uuid)).count() == 1
+
+
+def test_a_second_send_never_emails_anyone_twice(world, loop):
+    a = _send_plan(world, loop)
+    with tenant_context(world.a):
+        again = svc.announcement_send(tenant=world.a, acting_member=loop["alice"], announcement=a)  # double click
+        assert again.sent_at == a.sent_at
+        Announcement.objects.filter(pk=a.pk).update(status="draft")  # a retry after a crash part-way
+        svc.announcement_send(tenant=world.a, acting_member=loop["alice"], announcement=a)
+        assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.ANNOUNCEMENT).count() == 4
+        assert AnnouncementRecipient.objects.filter(announcement=a).count() == 7
+
+
+def test_the_email_is_in_the_contacts_language_from_the_tenants_sender(world, loop):
+    with tenant_context(world.a):
+        Contact.objects.filter(pk=loop["ann"].pk).update(locale="fr")
+        world.a.sender_name, world.a.locale = "Acme Care", "nl"
+        world.a.save()
+        a = svc.announcement_draft_for_case(tenant=world.a, acting_member=loop["alice"], case=loop["case"])
+        svc.announcement_send(tenant=world.a, acting_member=loop["alice"], announcement=a)
+        email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.ANNOUNCEMENT)
+    assert "Bonjour Ann," in email.body_text and "Vous nous avez dit" in email.body_html
+    assert "Acme Care" in email.body_text and "We now call back within one working day." in email.body_html
+    assert f"/u/{svc.optout_token(world.a, loop['ann'])}/" in email.body_text
+    assert svc.optout_token(world.a, loop["ann"]) in email.body_html
+    fallback = Contact(locale="xx", name="Z")
+    assert svc.language_for(world.a, fallback) == "nl"  # the workspace's language
+    world.a.locale = "en"
+    assert svc.language_for(world.a, fallback) == "en"
+
+
+# --- the opt-out link -----------------------------------------------------------------------------
+
+def test_the_optout_link_asks_then_opts_out(world, loop, client):
+    a = _send_plan(world, loop)
+    path = f"/u/{svc.optout_token(world.a, loop['ann'])}/"
+    got = client.get(path)
+    assert got.status_code == 200 and "Stop sending me messages" in got.content.decode()
+    with tenant_context(world.a):
+        assert not Contact.objects.get(pk=loop["ann"].pk).opted_out  # a GET changes nothing
+    done = client.post(path)
+    assert done.status_code == 200 and "You will not receive messages any more" in done.content.decode()
+    with tenant_context(world.a):
+        assert Contact.objects.get(pk=loop["ann"].pk).opted_out
+        row = AnnouncementRecipient.objects.get(announcement=a, contact=loop["ann"])
+        assert OutboundEmail.objects.get(pk=row.outbound_email_id).status == "failed"  # the pending e-mail is cancelled
+        assert AuditEvent.objects.filter(action="contact.opted_out", target_id=str(loop["ann"].uuid)).count() == 1
+    assert client.post(path).status_code == 200  # idempotent
+    assert names(recipients(world.a, case=loop["case"])) == {"Ann": "opted_out"}
+
+
+def test_a_forged_optout_link_does_nothing(world, loop, client):
+    genuine = svc.optout_token(world.a, loop["ann"])
+    value, _, signature = genuine.rpartition(":")
+    forged = [
+        f"{value}:{'A' * len(signature)}",  # altered signature
+        signing.dumps({"t": str(world.a.uuid), "c": str(loop["people"]["neg"].uuid)}, salt="another-salt"),  # another salt
+        signing.dumps({"t": str(world.a.uuid), "c": str(loop["people"]["neg"].uuid)}, key="not-our-key", salt=svc.OPTOUT_SALT),
+        "garbage",
+    ]
+    for token in forged:
+        for method in ("get", "post"):
+            got = getattr(client, method)(f"/u/{token}/")
+            assert got.status_code == 404, token
+    # A genuine link naming tenant B's contact under tenant A's uuid finds no contact: 404.
+    mixed = signing.dumps({"t": str(world.a.uuid), "c": str(loop["b_contact"].uuid)}, salt=svc.OPTOUT_SALT)
+    assert client.post(f"/u/{mixed}/").status_code == 404
+    with tenant_context(world.a):
+        assert not Contact.objects.filter(opted_out=True).exclude(pk=loop["people"]["optout"].pk).exists()
+    with tenant_context(world.b):
+        assert not Contact.objects.get(pk=loop["b_contact"].pk).opted_out
+    b_link = f"/u/{svc.optout_token(world.b, loop['b_contact'])}/"
+    assert client.post(b_link).status_code == 200
+    with tenant_context(world.b):
+        assert Contact.objects.get(pk=loop["b_contact"].pk).opted_out
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+def new_case_url(loop):
+    return f"/t/acme/announcements/new/case/{loop['case'].uuid}/"
+
+
+@pytest.mark.parametrize("who", ["alice", "carol"])
+def test_leads_compose_from_a_case_with_preview_and_recipients(who, world, loop, client):
+    client.force_login(getattr(world, who))
+    got = client.get(new_case_url(loop))
+    assert got.status_code == 200
+    html = got.content.decode()
+    assert "Nobody called me back for a week." in html and "We now call back within one working day." in html
+    assert 'data-recipients>1<' in html and 'data-skipped>0<' in html
+    assert "Preview of the e-mail" in html and "Hello," in html
+
+
+@pytest.mark.parametrize("who", ["bob", "victor"])
+def test_staff_and_viewers_cannot_compose(who, world, loop, client):
+    client.force_login(getattr(world, who))
+    assert client.get(new_case_url(loop)).status_code == 403
+    assert client.post(new_case_url(loop), {"action": "send", "confirm": "on"}).status_code == 403
+
+
+def test_another_tenants_case_is_a_404(world, loop, client):
+    with tenant_context(world.b):
+        foreign = fx.CaseFactory(tenant=world.b)
+    client.force_login(world.alice)
+    assert client.get(f"/t/acme/announcements/new/case/{foreign.uuid}/").status_code == 404
+    client.force_login(world.charlie)
+    assert client.get(new_case_url(loop)).status_code == 404
+
+
+def test_the_live_preview_answers_the_fragment(world, loop, client):
+    client.force_login(world.carol)
+    got = client.post(new_case_url(loop), {"action": "preview", "subject": "Hi", "you_said": "It was slow", "we_did": "Faster now"},
+                      headers={"HX-Request": "true"})
+    html = got.content.decode().strip()
+    assert got.status_code == 200 and html.startswith("{% comment %}") is False and 'id="announcement-preview"' in html
+    assert "<html" not in html and "Faster now" in html and "It was slow" in html
+    with tenant_context(world.a):
+        assert not Announcement.objects.exists()
+
+
+def test_sending_needs_the_confirmation_and_happens_once(world, loop, client):
+    client.force_login(world.carol)
+    data = {"subject": "You said, we did", "you_said": "Slow call-backs", "we_did": "One working day now"}
+    refused = client.post(new_case_url(loop), {**data, "action": "send"})
+    assert refused.status_code == 400 and "Tick the box to confirm" in refused.content.decode()
+    with tenant_context(world.a):
+        assert not Announcement.objects.exists() and not OutboundEmail.objects.exists()
+    sent = client.post(new_case_url(loop), {**data, "action": "send", "confirm": "on"})
+    assert sent.status_code == 302
+    with tenant_context(world.a):
+        a = Announcement.objects.get()
+        assert a.status == "sent" and a.recipients_count == 1 and a.sent_by.user == world.carol
+    assert sent.url == f"/t/acme/announcements/{a.uuid}/"
+    again = client.post(sent.url, {"action": "send", "confirm": "on"})
+    assert again.status_code == 302
+    with tenant_context(world.a):
+        assert OutboundEmail.objects.filter(kind=OutboundEmail.Kind.ANNOUNCEMENT).count() == 1
+
+
+def test_a_draft_is_saved_edited_then_sent_from_its_page(world, loop, client):
+    client.force_login(world.alice)
+    saved = client.post(new_case_url(loop), {"action": "save", "subject": "Draft", "you_said": "a", "we_did": "b"})
+    assert saved.status_code == 302
+    page = client.get(saved.url)
+    assert page.status_code == 200 and "Save the draft" in page.content.decode()
+    assert client.post(saved.url, {"action": "save", "subject": "", "you_said": "a", "we_did": "b"}).status_code == 400
+    assert client.post(saved.url, {"action": "save", "subject": "Better", "you_said": "a", "we_did": "b"}).status_code == 302
+    assert client.post(saved.url, {"action": "send", "confirm": "on"}).status_code == 302
+    with tenant_context(world.a):
+        a = Announcement.objects.get()
+        assert (a.subject, a.status) == ("Better", "sent")
+
+
+def test_viewers_read_the_log_but_cannot_send(world, loop, client):
+    a = _send_plan(world, loop)
+    client.force_login(world.victor)
+    got = client.get(f"/t/acme/announcements/{a.uuid}/")
+    html = got.content.decode()
+    assert got.status_code == 200 and "Send log" in html
+    assert "Skipped: Opted out of messages" in html and "Skipped: Client has churned" in html and "Pending" in html
+    assert 'data-recipients>4<' in html and 'data-skipped>3<' in html
+    assert client.post(f"/t/acme/announcements/{a.uuid}/", {"action": "send", "confirm": "on"}).status_code == 403
+    listing = client.get("/t/acme/announcements/")
+    assert listing.status_code == 200 and a.subject in listing.content.decode()
+    client.force_login(world.bob)
+    assert client.get("/t/acme/announcements/").status_code == 403
+
+
+def test_leads_compose_from_a_plan(world, loop, client):
+    client.force_login(world.carol)
+    got = client.get(f"/t/acme/announcements/new/plan/{loop['plan'].uuid}/")
+    html = got.content.decode()
+    assert got.status_code == 200 and "Faster call-backs" in html
+    assert 'data-recipients>4<' in html and 'data-skipped>3<' in html and "Opted out of messages: 1" in html
+    assert "1 negative answer without a contact" in html
+
+
+def test_an_empty_list_says_how_messages_appear(world, client):
+    client.force_login(world.carol)
+    got = client.get("/t/acme/announcements/")
+    assert got.status_code == 200 and "No messages yet." in got.content.decode()
+
+
+def test_its_baseline_window_is_inclusive(world, loop):
+    plan = loop["plan"]
+    assert isinstance(plan.baseline_first, datetime.date)
+    assert "Neg2" in names(recipients(world.a, plan=plan))  # answered 59 days ago, inside a 60-day baseline
