@@ -148,10 +148,13 @@ def interaction_log(
 
 
 def _queue_follow_up_rules(tenant: Tenant, interaction: Interaction) -> None:
-    """Alert rules on follow-ups (apps/feedback/services/alerts.py) run once this commits; idempotent."""
+    """Alert rules on follow-ups (apps/feedback/services/alerts.py) run once this commits (idempotent),
+    when the tenant has an active one."""
+    from apps.feedback.models import AlertRule
     from apps.feedback.tasks import evaluate_interaction_rules
 
-    enqueue_on_commit(evaluate_interaction_rules, tenant.pk, interaction.pk)
+    if AlertRule.objects.filter(is_active=True, trigger=AlertRule.Trigger.INTERACTION_FOLLOW_UP).exists():
+        enqueue_on_commit(evaluate_interaction_rules, tenant.pk, interaction.pk)
 
 
 def interaction_may_change(*, interaction: Interaction, acting: Membership | None, role: str | None = None) -> bool:
