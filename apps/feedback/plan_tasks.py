@@ -27,7 +27,7 @@ def fan_out_close_due_plans() -> int:
 
 @tenant_task()
 def audits_ready_notify_task(tenant) -> int:
-    from apps.feedback.selectors.audit import audits_ready_notify
+    from apps.feedback.services.audits import audits_ready_notify
 
     return audits_ready_notify(tenant)
 
