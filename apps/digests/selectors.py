@@ -145,11 +145,19 @@ class ChangeLine:
     better: bool  # the change is an improvement (every metric here: higher is better)
 
     @property
+    def z_text(self) -> str:
+        return f"z = {number(self.z, 2, signed=True)}"
+
+    @property
+    def where(self) -> str:
+        return self.dimension_label if not self.dimension else f"{self.dimension_label}: {self.subject}"
+
+    @property
     def sentence(self) -> str:
         where = "" if not self.dimension else f" at {self.dimension_label.lower()} {self.subject}"
         verb = "rose" if self.better else "fell"
         return (f"{self.label}{where} {verb} from {self.before} to {self.after} ({self.delta}; "
-                f"n = {number(self.previous_n)} → {number(self.n)}, z = {number(self.z, 2, signed=True)})")
+                f"n = {number(self.previous_n)} → {number(self.n)}, {self.z_text})")
 
 
 @dataclass(frozen=True)
@@ -249,9 +257,14 @@ class Digest:
 def _numbers(tenant, summary, previous_label: str) -> tuple[NumberLine, ...]:
     lines = []
     for metric in METRICS:
-        tile = metric_tile(metric, summary.metrics[metric], min_n=min_n_for(tenant, metric), previous_label=previous_label)
-        lines.append(NumberLine(metric=metric, label=tile.label, value=tile.value, n=tile.n, interval=tile.interval,
-                                previous=tile.previous, low_sample=tile.low_sample, low_sample_reason=tile.low_sample_reason))
+        block = summary.metrics[metric]
+        tile = metric_tile(metric, block, min_n=min_n_for(tenant, metric), previous_label=previous_label)
+        # No answer is "—" with n = 0, not a low sample to distrust (as the dashboards show it).
+        lines.append(NumberLine(metric=metric, label=tile.label, value=tile.value, n=tile.n,
+                                interval=tile.interval if tile.n else "no answers",
+                                previous=tile.previous if block["previous"]["n"] else f"no answers in the {previous_label}",
+                                low_sample=tile.low_sample and tile.n > 0,
+                                low_sample_reason=tile.low_sample_reason if tile.n else ""))
     return tuple(lines)
 
 
