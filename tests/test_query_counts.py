@@ -42,6 +42,13 @@ def populate(world, n, parents=None):
             f.ResponseFactory(version=f.SurveyVersionFactory(survey=listed))
             f.SurveyVersionFactory(survey=survey, published_at=datetime.datetime.now(datetime.UTC))
             f.QuestionFactory(version=draft)
+            # Cases (H2): rules, root causes, cases with notes across assignees, teams and contacts.
+            worker = f.MembershipFactory(tenant=a, team=f.TeamFactory(tenant=a))
+            rule = f.AlertRuleFactory(tenant=a, assignee=worker, team=worker.team, touchpoint=touchpoint, recovery_survey=listed)
+            worked = f.CaseFactory(tenant=a, client=other, contact=f.ContactFactory(client=other), rule=rule, assignee=worker,
+                                   team=worker.team, root_cause=f.RootCauseFactory(tenant=a), status="resolved", action_taken="Done.")
+            f.CaseNoteFactory(case=worked, author=worker)
+            f.CaseNoteFactory(case=f.CaseFactory(tenant=a, client=client, assignee=bob, rule=rule), author=bob)
             asked = f.InvitationFactory(survey=listed, source="recovery")  # recovery dashboard: a recovered case per cause and assignee
             f.ResponseFactory(version=f.SurveyVersionFactory(survey=listed, published_at=datetime.datetime.now(datetime.UTC)),
                               invitation=asked, contact=asked.contact, nps=8)

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from apps.accounts.models import MembershipInvitation
 from apps.accounts.services import member_invite
 from apps.clients.models import Client, Contact, Segment
+from apps.feedback import models as feedback_models
 from apps.feedback.models import ActionPlan, Announcement, Case
 from apps.imports.models import ImportJob
 from apps.integrations.models import WebhookDelivery, WebhookEndpoint
@@ -223,6 +224,9 @@ PAGE_ROUTE_MODELS = {
     "surveys:version_detail": SurveyVersion,
     "clients:detail": Client, "clients:edit": Client, "clients:delete": Client, "clients:contact_create": Client,
     "clients:contact_edit": Contact, "clients:contact_delete": Contact, "clients:segment_edit": Segment, "clients:segment_delete": Segment,
+    **{f"cases:{name}": feedback_models.Case for name in ("detail", "note", "assign", "take", "start", "resolve", "wont_fix", "reopen")},
+    "alerts:rule_edit": feedback_models.AlertRule, "alerts:rule_delete": feedback_models.AlertRule,
+    **{f"alerts:{name}": feedback_models.RootCause for name in ("root_cause_edit", "root_cause_archive", "root_cause_restore")},
     "announcements:new_for_case": Case, "announcements:new_for_plan": ActionPlan, "announcements:detail": Announcement,
     "webhooks:detail": WebhookEndpoint, "webhooks:edit": WebhookEndpoint,
     "webhooks:reveal": WebhookEndpoint, "webhooks:rotate": WebhookEndpoint, "webhooks:test": WebhookEndpoint,

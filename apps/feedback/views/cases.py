@@ -15,7 +15,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from apps.clients.models import Client
 from apps.core.forms import add_service_errors
@@ -118,10 +118,10 @@ def _detail(request, tenant_slug, uuid, *, status=200, **forms):
     return render(request, "feedback/case_detail.html", context, status=status)
 
 
+@require_GET
 @tenant_role_required(EVERYONE)
 def case_detail_view(request, tenant_slug, uuid):
-    if request.method == "POST":
-        raise PermissionDenied("Use the case's forms.")
+    """Read only: each form on the page posts to its own action."""
     return _detail(request, tenant_slug, uuid)
 
 
