@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.feedback.models import ActionPlanCase
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.test_url_isolation import API_ROUTES, PAGE_ROUTES, view_class
@@ -55,6 +56,9 @@ def populate(world, n, parents=None):
             case = f.CaseFactory(tenant=a, client=other, trigger_metric="nps", trigger_score=3, root_cause=f.RootCauseFactory(tenant=a),
                                  assignee=f.MembershipFactory(tenant=a), recovery_invitation=asked)
             f.AnnouncementFactory(case=case, sent_by=bob, status="sent")  # the "you said, we did" list
+            plan = f.ActionPlanFactory(tenant=a, touchpoint=touchpoint, segment=segment if _ % 2 else None, owner=bob,  # plans: progress batched
+                                       metric=("nps", "csat", "ces")[_ % 3], target_value=5, journey=journey if _ % 3 == 1 else None)
+            ActionPlanCase.objects.create(tenant=a, plan=plan, case=case)
             endpoint = f.WebhookEndpointFactory(tenant=a)  # the webhooks list: one row per endpoint, its last delivery
             f.WebhookDeliveryFactory(endpoint=endpoint, status="failed")
     return {"journey": journey, "stage": stage, "client": client, "survey": survey, "survey_draft": draft}

@@ -224,6 +224,8 @@ PAGE_ROUTE_MODELS = {
     "surveys:version_detail": SurveyVersion,
     "clients:detail": Client, "clients:edit": Client, "clients:delete": Client, "clients:contact_create": Client,
     "clients:contact_edit": Contact, "clients:contact_delete": Contact, "clients:segment_edit": Segment, "clients:segment_delete": Segment,
+    **{f"plans:{name}": ActionPlan for name in ("detail", "edit", "cancel", "link_case", "unlink_case")},
+    "audits:journey": Journey, "audits:journey_pdf": Journey,
     **{f"cases:{name}": feedback_models.Case for name in ("detail", "note", "assign", "take", "start", "resolve", "wont_fix", "reopen")},
     "alerts:rule_edit": feedback_models.AlertRule, "alerts:rule_delete": feedback_models.AlertRule,
     **{f"alerts:{name}": feedback_models.RootCause for name in ("root_cause_edit", "root_cause_archive", "root_cause_restore")},
