@@ -7,7 +7,10 @@ the row is re-checked (pending and due) under its lock."""
 
 from __future__ import annotations
 
+import warnings
+
 from celery import shared_task
+from celery.exceptions import AlwaysEagerIgnored
 
 from apps.integrations import services
 from apps.tenancy.tasks import fan_out, tenant_task
@@ -16,10 +19,14 @@ from apps.tenancy.tasks import fan_out, tenant_task
 @tenant_task()
 def deliver_webhook(tenant, delivery_id: int) -> dict:
     result = services.delivery_attempt(tenant=tenant, delivery_id=delivery_id)
-    if result["outcome"] == "retry" and not deliver_webhook.app.conf.task_always_eager:
-        # Queued now, run after the countdown: the row's own next_attempt_at says when it is due, and
-        # the task is a no-op if it comes early (the sweep covers a lost message).
-        deliver_webhook.apply_async((tenant.pk, delivery_id), countdown=max(result["retry_in"], 0.05))
+    if result["outcome"] == "retry" and not deliver_webhook.request.is_eager:
+        # In a worker, the retry goes to the broker with its countdown, counted from now (after the
+        # attempt began, so it never lands before the row's next_attempt_at); the beat sweep covers a
+        # lost message. send_task, not apply_async: a worker started with the test settings keeps
+        # task_always_eager on, which would run the retry inline at once instead of after the wait.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AlwaysEagerIgnored)
+            deliver_webhook.app.send_task(deliver_webhook.name, args=(tenant.pk, delivery_id), countdown=result["retry_in"] + 0.05)
     return result
 
 
