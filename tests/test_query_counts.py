@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.feedback.models import ActionPlanCase
+from apps.digests.models import DigestSend
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.test_url_isolation import API_ROUTES, PAGE_ROUTES, view_class
@@ -43,6 +44,10 @@ def populate(world, n, parents=None):
             f.ResponseFactory(version=f.SurveyVersionFactory(survey=listed))
             f.SurveyVersionFactory(survey=survey, published_at=datetime.datetime.now(datetime.UTC))
             f.QuestionFactory(version=draft)
+            member = f.MembershipFactory(tenant=a)  # digests: other members' opt-ins and sends (my page lists mine)
+            f.DigestSubscriptionFactory(tenant=a, membership=member, frequency="daily")
+            DigestSend.objects.create(tenant=a, membership=member, frequency="daily", period_first=datetime.date(2026, 1, 5),
+                                      period_last=datetime.date(2026, 1, 5), outcome="nothing")
             # Cases (H2): rules, root causes, cases with notes across assignees, teams and contacts.
             worker = f.MembershipFactory(tenant=a, team=f.TeamFactory(tenant=a))
             rule = f.AlertRuleFactory(tenant=a, assignee=worker, team=worker.team, touchpoint=touchpoint, recovery_survey=listed)
