@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.feedback.models import ActionPlanCase
 from apps.digests.models import DigestSend
+from apps.feedback.models import ActionPlanCase
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.test_url_isolation import API_ROUTES, PAGE_ROUTES, view_class
