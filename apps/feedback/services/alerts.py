@@ -106,8 +106,9 @@ def _response_match(rule: AlertRule, response: Response, sentiment) -> tuple[str
 
 
 @transaction.atomic
-def alert_rules_evaluate_response(*, tenant: Tenant, response_id: int) -> list[tuple[Case, bool]]:
-    """Open a case for every active response rule the response matches (idempotent)."""
+def alert_rules_evaluate_response(*, tenant: Tenant, response_id: int, now=None) -> list[tuple[Case, bool]]:
+    """Open a case for every active response rule the response matches (idempotent). `now`: the
+    opening time (default: the current time; the demo replays history with it)."""
     response = (Response.objects.select_related("survey", "client__owner__user", "contact", "touchpoint", "staff__user")
                 .filter(pk=response_id).first())
     if response is None or response.is_bot:
@@ -140,7 +141,7 @@ def alert_rules_evaluate_response(*, tenant: Tenant, response_id: int) -> list[t
         title = f"{why[0].upper()}{why[1:]} from {who}"
         if response.comment.strip() and metric:
             title += f": “{_excerpt(response.comment, 80)}”"
-        results.append(_open(rule, tenant=tenant, now=None, source=Case.Source.RESPONSE, dedupe_key=f"response:{response.pk}",
+        results.append(_open(rule, tenant=tenant, now=now, source=Case.Source.RESPONSE, dedupe_key=f"response:{response.pk}",
                              response=response, client=response.client, contact=response.contact, title=title[:200],
                              description=description, trigger_metric=metric, trigger_score=score, staff=response.staff))
     return results
@@ -149,7 +150,7 @@ def alert_rules_evaluate_response(*, tenant: Tenant, response_id: int) -> list[t
 # --- interactions -------------------------------------------------------------------------------
 
 @transaction.atomic
-def alert_rules_evaluate_interaction(*, tenant: Tenant, interaction_id: int) -> list[tuple[Case, bool]]:
+def alert_rules_evaluate_interaction(*, tenant: Tenant, interaction_id: int, now=None) -> list[tuple[Case, bool]]:
     """An interaction flagged for follow-up (not done yet) opens a case per active follow-up rule."""
     interaction = (Interaction.objects.select_related("client__owner__user", "contact", "touchpoint", "staff__user")
                    .filter(pk=interaction_id).first())
@@ -166,7 +167,7 @@ def alert_rules_evaluate_interaction(*, tenant: Tenant, interaction_id: int) -> 
                        + (f" (due {interaction.follow_up_due:%Y-%m-%d})" if interaction.follow_up_due else "")
                        + f". Outcome: {interaction.get_outcome_display().lower()}.\n\nSummary: “{_excerpt(interaction.summary, 280)}”")
         title = f"Follow-up for {who}: {_excerpt(interaction.summary, 90)}"
-        results.append(_open(rule, tenant=tenant, now=None, source=Case.Source.INTERACTION,
+        results.append(_open(rule, tenant=tenant, now=now, source=Case.Source.INTERACTION,
                              dedupe_key=f"interaction:{interaction.pk}", interaction=interaction, client=interaction.client,
                              contact=interaction.contact, title=title[:200], description=description, staff=interaction.staff))
     return results
