@@ -372,3 +372,25 @@ def test_it_lets_admins_manage_root_causes(world, desk, client):
     with tenant_context(world.a):
         cause.refresh_from_db()
         assert cause.is_active
+
+
+def test_it_shows_my_cases_on_the_staff_home_at_a_fixed_number_of_queries(world, desk, client):
+    client.force_login(world.bob)
+    home = "/t/acme/home/"
+    body = client.get(home).content.decode()
+    assert 'data-section="my-cases"' in body
+    assert body.index("Late invoice") < body.index("Rude call") and "Dana&#x27;s case" not in body
+    assert "<strong>Overdue</strong> · overdue by 2 d" in body and "1 case waiting in your team's queue" in body
+
+    def queries():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(home).status_code == 200
+        return len(ctx.captured_queries)
+
+    few = queries()
+    with tenant_context(world.a):
+        for i in range(12):
+            f.CaseFactory(tenant=world.a, title=f"Mine {i}", assignee=desk["a"]["bob"], client=desk["a"]["client"])
+            f.CaseFactory(tenant=world.a, title=f"Queue {i}", team=desk["a"]["team"])
+    assert queries() == few
+    assert "more: <a" in client.get(home).content.decode()  # ten shown, the rest one link away

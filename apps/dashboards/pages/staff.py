@@ -4,6 +4,8 @@ themselves only.
 - My day at a glance and my open follow-ups (apps.touchpoints.selectors.interactions.my_day);
 - my clients' latest scores: the clients I own with their latest NPS/CSAT/CES answer and day and
   their churn-risk band (apps.surveys.selectors.client_scores);
+- my cases (issue 8): my open follow-up cases, overdue first then by due time, and how many wait
+  unassigned in my team's queue (apps.feedback.selectors.cases.cases_for_member);
 - my perception gap (METRICS.md "Perception gap"): `selectors.perception_gap` with the staff filter
   forced to me by the filter bar (`dashboard_filters(..., staff=me)`), as a tile, a sentence, and
   actual vs perceived NPS per touchpoint.
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 
 from apps.dashboards.panels import Chart, Table, Tile, metric_tile, min_n_for, number
 from apps.dashboards.rendering import tables_of
+from apps.feedback.selectors.cases import MyCases, cases_for_member
 from apps.metrics import charts, selectors
 from apps.metrics.explanations import explain
 from apps.metrics.params import MetricFilters
@@ -67,6 +70,7 @@ class StaffHome:
     clients_more: int
     clients_table: Table
     clients_explanation: str
+    cases: MyCases
     gap_tile: Tile | None  # None: the filter bar was refused (the section shows its errors)
     gap_sentence: str
     gap_chart: Chart | None
@@ -167,6 +171,7 @@ def staff_home(tenant, *, staff: Membership, filters: MetricFilters | None) -> S
         day=day, period=_span(filters) if filters is not None else "", follow_ups_table=_follow_ups_table(day),
         clients=tuple(_client_row(row) for row in owned.rows), clients_total=owned.total, clients_more=owned.more,
         clients_table=_clients_table(owned), clients_explanation=CLIENT_SCORES_EXPLANATION,
+        cases=cases_for_member(tenant=tenant, member=staff),
         gap_tile=metric_tile("perception_gap", gap.overall, min_n=min_n_for(tenant, "perception_gap"), table_id="tile-my-gap")
         if gap else None,
         gap_sentence=gap_sentence(gap.overall) if gap else "", gap_chart=_gap_chart(gap.touchpoints) if gap else None,
