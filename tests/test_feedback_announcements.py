@@ -369,3 +369,12 @@ def test_its_baseline_window_is_inclusive(world, loop):
     plan = loop["plan"]
     assert isinstance(plan.baseline_first, datetime.date)
     assert "Neg2" in names(recipients(world.a, plan=plan))  # answered 59 days ago, inside a 60-day baseline
+
+
+def test_the_list_offers_leads_a_start_from_resolved_cases_and_plans(world, loop, client):
+    client.force_login(world.carol)
+    html = client.get("/t/acme/announcements/").content.decode()
+    assert f"/t/acme/announcements/new/case/{loop['case'].uuid}/" in html
+    assert f"/t/acme/announcements/new/plan/{loop['plan'].uuid}/" in html
+    client.force_login(world.victor)
+    assert "Write a new message" not in client.get("/t/acme/announcements/").content.decode()

@@ -31,6 +31,7 @@ from apps.tenancy.permissions import tenant_role_required
 READERS = LEADS | {Role.VIEWER}
 PER_PAGE = 50
 RECIPIENTS_PER_PAGE = 100
+START_LIMIT = 8
 
 
 class AnnouncementForm(forms.Form):
@@ -174,7 +175,12 @@ def announcement_detail_view(request, tenant_slug, uuid):
 def announcement_list_view(request, tenant_slug):
     rows = Announcement.objects.select_related("case", "plan", "sent_by__user").order_by("-created_at", "-id")
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "feedback/announcements/list.html", {"page": page, "can_send": _can_send(request)})
+    context = {"page": page, "can_send": _can_send(request)}
+    if context["can_send"]:  # where to start one: the latest resolved cases and the plans that are not cancelled
+        context["recent_cases"] = list(Case.objects.filter(status=Case.Status.RESOLVED).select_related("client")
+                                       .order_by("-resolved_at", "-id")[:START_LIMIT])
+        context["recent_plans"] = list(ActionPlan.objects.exclude(status=ActionPlan.Status.CANCELLED).order_by("-created_at", "-id")[:START_LIMIT])
+    return render(request, "feedback/announcements/list.html", context)
 
 
 # --- the public opt-out link of every "you said, we did" e-mail: /u/<signed>/ --------------------------
