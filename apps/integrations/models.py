@@ -66,6 +66,11 @@ class WebhookDelivery(TenantScopedModel, TimeStampedModel):
         ]
         indexes = [models.Index(fields=["tenant", "status", "next_attempt_at"], name="integrations_delivery_due")]
 
+    @property
+    def error_detail(self) -> str:
+        """The last error, unless it only repeats the status code shown beside it."""
+        return _error_detail(self.last_error, self.last_status_code)
+
 
 class WebhookAttempt(TenantScopedModel):
     delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
@@ -79,3 +84,11 @@ class WebhookAttempt(TenantScopedModel):
         ordering = ["attempted_at", "id"]
         constraints = TenantScopedModel.Meta.constraints
         indexes = [models.Index(fields=["tenant", "delivery"], name="integrations_attempt_delivery")]
+
+    @property
+    def error_detail(self) -> str:
+        return _error_detail(self.error, self.status_code)
+
+
+def _error_detail(error: str, status_code: int | None) -> str:
+    return "" if status_code is not None and error == f"HTTP {status_code}" else error
