@@ -341,7 +341,7 @@ def test_viewers_read_the_log_but_cannot_send(world, loop, client):
     got = client.get(f"/t/acme/announcements/{a.uuid}/")
     html = got.content.decode()
     assert got.status_code == 200 and "Send log" in html
-    assert "Skipped: Opted out of messages" in html and "Skipped: Client has churned" in html and "Pending" in html
+    assert "Skipped: Opted out of messages" in html and "Skipped: Client has churned" in html and "E-mail: Pending" in html
     assert 'data-recipients>4<' in html and 'data-skipped>3<' in html
     assert client.post(f"/t/acme/announcements/{a.uuid}/", {"action": "send", "confirm": "on"}).status_code == 403
     listing = client.get("/t/acme/announcements/")
