@@ -4,9 +4,10 @@ selectors.plans: the list reads every plan's progress in a fixed number of queri
 
 from __future__ import annotations
 
+import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import serializers, status
+from rest_framework import mixins, serializers, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
@@ -27,13 +28,13 @@ def _service_errors(exc: DjangoValidationError) -> ApiValidationError:
 
 # --- output -------------------------------------------------------------------------------------
 
-class ChangeOutput(serializers.Serializer):
+class PlanChangeOutput(serializers.Serializer):
     delta = serializers.FloatField(allow_null=True, help_text="Current − baseline, in the metric's unit.")
     z = serializers.FloatField(allow_null=True, help_text="Two-period z statistic (None when either side has n < 2).")
     significant_change = serializers.BooleanField(allow_null=True, help_text="|z| ≥ 1.96.")
 
 
-class BaselineOutput(serializers.Serializer):
+class PlanBaselineOutput(serializers.Serializer):
     first = serializers.DateField(source="baseline_first")
     last = serializers.DateField(source="baseline_last")
     value = serializers.FloatField(source="baseline_value", allow_null=True, help_text="None: no answers in the window.")
@@ -42,7 +43,7 @@ class BaselineOutput(serializers.Serializer):
     n = serializers.IntegerField(source="baseline_n")
 
 
-class ProgressOutput(serializers.Serializer):
+class PlanProgressOutput(serializers.Serializer):
     first = serializers.DateField(help_text="First day counted (the plan's start).")
     last = serializers.DateField(help_text="Last day counted (today, or the due date once passed).")
     value = serializers.FloatField(allow_null=True)
@@ -54,7 +55,7 @@ class ProgressOutput(serializers.Serializer):
     reached = serializers.BooleanField(help_text="The point estimate is at or beyond the target.")
     reached_significantly = serializers.BooleanField(help_text="The interval's lower bound is at or beyond the target.")
     verdict = serializers.ChoiceField(choices=list(selectors.VERDICTS), help_text="significant / not_significant / not_reached / no_data.")
-    change = ChangeOutput(help_text="Against the baseline (stats.change z-test).")
+    change = PlanChangeOutput(help_text="Against the baseline (stats.change z-test).")
     days_left = serializers.IntegerField()
 
 
@@ -75,14 +76,14 @@ class PlanOutput(serializers.ModelSerializer):
         fields = ["id", "title", "description", "metric", "touchpoint", "stage", "journey", "segment", "survey", "baseline",
                   "target_value", "starts_on", "due_on", "owner", "status", "closed_at", "progress", "cases", "created_at", "updated_at"]
 
-    @extend_schema_field(BaselineOutput)
+    @extend_schema_field(PlanBaselineOutput)
     def get_baseline(self, plan):
-        return BaselineOutput(plan).data
+        return PlanBaselineOutput(plan).data
 
-    @extend_schema_field(ProgressOutput)
+    @extend_schema_field(PlanProgressOutput)
     def get_progress(self, plan):
         progress = self.context.get("progress", {}).get(plan.pk)
-        return ProgressOutput(progress).data if progress is not None else None
+        return PlanProgressOutput(progress).data if progress is not None else None
 
     @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
     def get_cases(self, plan):
@@ -124,6 +125,17 @@ PLAN_EXAMPLE = {"title": "Faster first answer on the help line", "metric": "csat
                 "baseline_days": 90, "target_value": 80, "due_on": "2026-12-31", "owner": "0b8e7f4d-2f55-4a3e-8c9d-1e2f3a4b5c6d"}
 
 
+class PlanFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ActionPlan.Status.choices)
+    metric = django_filters.ChoiceFilter(choices=ActionPlan.Metric.choices)
+    owner = django_filters.UUIDFilter(field_name="owner__uuid", help_text="A member id.")
+    journey = django_filters.UUIDFilter(field_name="journey__uuid", help_text="A journey id.")
+
+    class Meta:
+        model = ActionPlan
+        fields = ["status", "metric", "owner", "journey"]
+
+
 # --- views --------------------------------------------------------------------------------------
 
 @extend_schema_view(get=extend_schema(summary="List action plans",
@@ -131,11 +143,12 @@ PLAN_EXAMPLE = {"title": "Faster first answer on the help line", "metric": "csat
                     post=extend_schema(summary="Create an action plan",
                                        description="Measures the baseline now (the `baseline_days` days before today, default 90) "
                                                    "and starts the plan today. The target must be above the baseline."))
-class PlanListApi(TenantGenericApi):
+class PlanListApi(mixins.ListModelMixin, TenantGenericApi):
     read_roles = EVERYONE
     write_roles = LEADS
     serializer_class = PlanOutput
     queryset_model = ActionPlan
+    filterset_class = PlanFilter
 
     class Input(PlanEditInput):
         metric = serializers.ChoiceField(choices=ActionPlan.Metric.choices)
@@ -151,12 +164,10 @@ class PlanListApi(TenantGenericApi):
         return selectors.action_plan_queryset().order_by("due_on", "id")
 
     def get(self, request, *args, **kwargs):
-        qs = self.get_queryset()
-        for name in ("status", "metric"):
-            value = request.query_params.get(name)
-            if value:
-                qs = qs.filter(**{name: value})
-        page = self.paginate_queryset(qs)
+        return self.list(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(PlanOutput(page, many=True, context=_context(request.tenant, page)).data)
 
     @extend_schema(request=Input, responses={201: PlanOutput},

@@ -195,25 +195,33 @@ def plan_list_view(request, tenant_slug):
 def plan_create_view(request, tenant_slug):
     form = PlanCreateForm(request.POST or None, initial={"due_on": local_today(request.tenant.time_zone) + timedelta(days=90)})
     preview = None
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        if "preview" in request.POST:
+    if request.method == "POST" and "preview" in request.POST:
+        # The preview needs only the metric, the scope and the window: the rest may still be empty.
+        form.is_valid()
+        needed = ("metric", *selectors.SCOPES, "baseline_days")
+        form._errors = {name: errors for name, errors in form.errors.items() if name in needed}
+        if not form.errors:
+            data = form.cleaned_data
             first, last = selectors.default_baseline_window(request.tenant, days=data["baseline_days"])
             preview = selectors.baseline_measure(request.tenant, metric=data["metric"],
                                                  scope={k: (v.pk if v else None) for k, v in form.scope().items()}, first=first, last=last)
+    elif request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            plan = services.action_plan_create(
+                tenant=request.tenant, acting_member=request.tenant_access.membership, title=data["title"],
+                description=data["description"], metric=data["metric"], target_value=data["target_value"], due_on=data["due_on"],
+                owner=data["owner"], baseline_days=data["baseline_days"], **form.scope())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
         else:
-            try:
-                plan = services.action_plan_create(
-                    tenant=request.tenant, acting_member=request.tenant_access.membership, title=data["title"],
-                    description=data["description"], metric=data["metric"], target_value=data["target_value"], due_on=data["due_on"],
-                    owner=data["owner"], baseline_days=data["baseline_days"], **form.scope())
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, f"Action plan “{plan.title}” created; its baseline is {_fmt(plan.metric, plan.baseline_value)} "
-                                          f"(n = {plan.baseline_n}).")
-                return redirect("plans:detail", tenant_slug=tenant_slug, uuid=plan.uuid)
-    return render(request, "feedback/plans/create.html", {"form": form, "preview": preview}, status=400 if form.errors else 200)
+            messages.success(request, f"Action plan “{plan.title}” created; its baseline is {_fmt(plan.metric, plan.baseline_value)} "
+                                      f"(n = {plan.baseline_n}).")
+            return redirect("plans:detail", tenant_slug=tenant_slug, uuid=plan.uuid)
+    target = form.cleaned_data.get("target_value") if preview is not None else None
+    too_low = preview is not None and preview.value is not None and target is not None and target <= preview.value
+    return render(request, "feedback/plans/create.html", {"form": form, "preview": preview, "target_too_low": too_low},
+                  status=400 if form.errors else 200)
 
 
 def _detail_context(request, plan, *, link_form=None):
