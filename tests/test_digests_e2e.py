@@ -86,3 +86,38 @@ def test_the_beat_sends_each_subscribed_members_digest_once_over_smtp(world, sin
     assert tasks.send_digests.delay(a.pk, eight_thirty).get(timeout=60) == 0  # nobody left to send to
     time.sleep(3)  # anything sent twice would arrive now
     assert len(sink.messages) == 2 and sends(a) == 2 and sends(world.b) == 0
+
+
+def test_concurrent_runs_for_one_member_send_once(transactional_db, world):
+    """Eight runs of the same member's digest at once (a doubled beat on several workers): the member's
+    row lock serialises them, the first writes the e-mail, the others find its DigestSend row."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from apps.digests.services import digest_send
+    from apps.surveys.models import OutboundEmail
+
+    a = world.a
+    bob = world.membership(world.bob, a)
+    now = timezone.now()
+    with tenant_context(a):
+        digest_preferences_update(tenant=a, membership=bob, daily=True, weekly=False)
+        f.CaseFactory(tenant=a, title="Late", assignee=bob, opened_at=now - timedelta(days=4), due_at=now - timedelta(days=2))
+    period_last = local_today(a.time_zone) - timedelta(days=1)
+    start = threading.Barrier(8)
+
+    def run(_):
+        try:
+            start.wait(timeout=30)
+            with tenant_context(a):
+                return digest_send(tenant=a, membership=bob, frequency="daily", period_last=period_last).pk
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = set(pool.map(run, range(8)))
+    assert len(ids) == 1
+    with tenant_context(a):
+        assert DigestSend.objects.count() == 1 and OutboundEmail.objects.filter(kind="digest").count() == 1
