@@ -248,7 +248,24 @@ def test_the_close_task_closes_every_tenants_due_plans(world, tp, today):
     create(world, tp, today, target_value=50, today=today - timedelta(days=9), due_on=today - timedelta(days=1))
     assert action_plans_close_due_task(world.a.pk) == 1
     assert action_plans_close_due_task(world.a.pk) == 0
-    assert fan_out_close_due_plans.run is not None
+    assert fan_out_close_due_plans() == 3  # one task per active tenant (queued; eager in tests or not, it only queues)
+
+
+def test_the_beat_entries_name_registered_tasks(settings):
+    from cxm.celery import app
+
+    app.loader.import_default_modules()
+    for entry in ("close-due-action-plans", "notify-audits-ready"):
+        assert settings.CELERY_BEAT_SCHEDULE[entry]["task"] in app.tasks, entry
+
+
+def test_a_plan_past_its_due_date_keeps_its_title_editable_until_it_closes(world, tp, today):
+    plan = create(world, tp, today, target_value=50, today=today - timedelta(days=9), due_on=today - timedelta(days=1))
+    with tenant_context(world.a):
+        plan = action_plan_update(tenant=world.a, acting_member=carol(world), plan=plan, title="Renamed")
+        assert plan.title == "Renamed"
+        with pytest.raises(ValidationError):
+            action_plan_update(tenant=world.a, acting_member=carol(world), plan=plan, due_on=today - timedelta(days=2))
 
 
 # --- cases ---------------------------------------------------------------------------------------------

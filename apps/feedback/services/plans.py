@@ -109,7 +109,7 @@ def action_plan_update(*, tenant, acting_member, plan: ActionPlan, **changes) ->
         setattr(plan, name, value)
     plan.full_clean(exclude=["baseline_bucket"])  # the baseline is not edited (an empty one: no answers were counted)
     _check_target(plan)
-    if plan.due_on < local_today(tenant.time_zone):
+    if "due_on" in changes and plan.due_on < local_today(tenant.time_zone):
         raise ValidationError({"due_on": "The due date cannot be in the past."})
     plan.save()
     diff = {name: [str(before[name]), str(getattr(plan, name))] for name in changes if before[name] != getattr(plan, name)}
