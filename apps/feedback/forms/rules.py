@@ -58,7 +58,8 @@ class AlertRuleForm(forms.ModelForm):
         self.fields["threshold"].required = False
         if instance.pk and not self.is_bound:
             self.initial.update(touchpoint=instance.touchpoint, survey=instance.survey, assignee=instance.assignee,
-                                team=instance.team, recovery_survey=instance.recovery_survey)
+                                team=instance.team, recovery_survey=instance.recovery_survey,
+                                threshold=f"{instance.threshold.normalize():f}" if instance.threshold is not None else None)
 
     def clean(self):
         data = super().clean()
