@@ -11,6 +11,7 @@ import warnings
 
 from celery import shared_task
 from celery.exceptions import AlwaysEagerIgnored
+from django.db import transaction
 
 from apps.integrations import services
 from apps.tenancy.tasks import fan_out, tenant_task
@@ -24,10 +25,15 @@ def deliver_webhook(tenant, delivery_id: int) -> dict:
         # attempt began, so it never lands before the row's next_attempt_at); the beat sweep covers a
         # lost message. send_task, not apply_async: a worker started with the test settings keeps
         # task_always_eager on, which would run the retry inline at once instead of after the wait.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AlwaysEagerIgnored)
-            deliver_webhook.app.send_task(deliver_webhook.name, args=(tenant.pk, delivery_id), countdown=result["retry_in"] + 0.05)
+        # Sent once this run's transaction commits: sooner, a short countdown could find the row still locked.
+        transaction.on_commit(lambda: _send_retry(tenant.pk, delivery_id, result["retry_in"] + 0.05), robust=True)
     return result
+
+
+def _send_retry(tenant_id: int, delivery_id: int, countdown: float) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AlwaysEagerIgnored)
+        deliver_webhook.app.send_task(deliver_webhook.name, args=(tenant_id, delivery_id), countdown=countdown)
 
 
 @tenant_task()
