@@ -44,10 +44,6 @@ def populate(world, n, parents=None):
             f.ResponseFactory(version=f.SurveyVersionFactory(survey=listed))
             f.SurveyVersionFactory(survey=survey, published_at=datetime.datetime.now(datetime.UTC))
             f.QuestionFactory(version=draft)
-            member = f.MembershipFactory(tenant=a)  # digests: other members' opt-ins and sends (my page lists mine)
-            f.DigestSubscriptionFactory(tenant=a, membership=member, frequency="daily")
-            DigestSend.objects.create(tenant=a, membership=member, frequency="daily", period_first=datetime.date(2026, 1, 5),
-                                      period_last=datetime.date(2026, 1, 5), outcome="nothing")
             # Cases (H2): rules, root causes, cases with notes across assignees, teams and contacts.
             worker = f.MembershipFactory(tenant=a, team=f.TeamFactory(tenant=a))
             rule = f.AlertRuleFactory(tenant=a, assignee=worker, team=worker.team, touchpoint=touchpoint, recovery_survey=listed)
@@ -64,6 +60,10 @@ def populate(world, n, parents=None):
             plan = f.ActionPlanFactory(tenant=a, touchpoint=touchpoint, segment=segment if _ % 2 else None, owner=bob,  # plans: progress batched
                                        metric=("nps", "csat", "ces")[_ % 3], target_value=5, journey=journey if _ % 3 == 1 else None)
             ActionPlanCase.objects.create(tenant=a, plan=plan, case=case)
+            member = f.MembershipFactory(tenant=a)  # digests: other members' opt-ins and sends (my page lists mine)
+            f.DigestSubscriptionFactory(tenant=a, membership=member, frequency="daily")
+            DigestSend.objects.create(tenant=a, membership=member, frequency="daily", period_first=datetime.date(2026, 1, 5),
+                                      period_last=datetime.date(2026, 1, 5), outcome="nothing")
             endpoint = f.WebhookEndpointFactory(tenant=a)  # the webhooks list: one row per endpoint, its last delivery
             f.WebhookDeliveryFactory(endpoint=endpoint, status="failed")
     return {"journey": journey, "stage": stage, "client": client, "survey": survey, "survey_draft": draft}
