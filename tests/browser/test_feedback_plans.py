@@ -14,6 +14,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from apps.core.dates import local_today
+from apps.dashboards.pdf import PRINT_WIDTH
 from apps.tenancy.context import tenant_context
 from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
 from tests.factories import CaseFactory, TouchpointFactory
@@ -113,6 +114,13 @@ def test_the_journey_audit_renders_and_downloads_as_pdf(browse, world, width):
         assert printed(journey.name, pdf_text(data)) and printed("Scores rose significantly at Onboard", pdf_text(data))
         (Path(settings.ARTIFACTS_DIR) / "feedback-audit.pdf").write_bytes(data)
         assert watch.problems() == []
+        # How it prints: the page at A4's printable width under print rules (what the PDF is made from).
+        page.set_viewport_size({"width": PRINT_WIDTH, "height": 1000})
+        page.emulate_media(media="print")
+        page.goto(f"/t/acme/audits/journeys/{journey.uuid}/?end={END}")
+        wait_for_charts(page)
+        page.screenshot(path=str(Path(settings.ARTIFACTS_DIR) / "screenshots" / "feedback-audit-print-a4.png"), full_page=True)
+        page.emulate_media(media="screen")
 
     assert page.goto("/t/acme/audits/").status == 200
     check(page, watch, f"feedback-audit-list-{width}", charts=0)
