@@ -199,3 +199,39 @@ def test_it_answers_in_a_fixed_number_of_queries(world, planted):
     assert len(many.captured_queries) == len(few.captured_queries)
     reads = [q["sql"] for q in many.captured_queries if q["sql"].startswith("SELECT") and "set_config" not in q["sql"]]
     assert len(reads) == 4, reads  # the grouped sums, the resolved count, root-cause and member labels
+
+
+def test_a_recovery_answer_through_the_real_services_shows_in_the_rate(world, django_capture_on_commit_callbacks):
+    """A detractor answers → the rule opens a case → the case is resolved with the recovery survey → the
+    client answers it → the recovery rate counts it (services of issue 5 and 8, no factory shortcuts)."""
+    from apps.feedback.models import Case
+    from apps.feedback.services.cases import case_resolve
+    from apps.surveys.services.responding import response_submit
+    from tests.test_surveys_distribution import live_survey
+
+    a = world.a
+    bob, carol = world.membership(world.bob, a), world.membership(world.carol, a)
+    relationship, recovery = live_survey(a, name="Relationship NPS"), live_survey(a, name="After your case")
+    with tenant_context(a):
+        contact = fx.ContactFactory(client=fx.ClientFactory(tenant=a), name="Jane")
+        asked = fx.InvitationFactory(survey=relationship, version=relationship.current_version, contact=contact)
+        fx.AlertRuleFactory(tenant=a, assignee=bob, recovery_survey=recovery)
+        cause = fx.RootCauseFactory(tenant=a, name="Slow reply")
+    with django_capture_on_commit_callbacks(execute=True), tenant_context(a):
+        response_submit(tenant=a, version=relationship.current_version, answers={"nps": 2}, channel="email", language="en",
+                        invitation=asked)
+    with django_capture_on_commit_callbacks(execute=True), tenant_context(a):
+        case = Case.objects.get()
+        assert (case.trigger_metric, case.trigger_score, case.assignee_id) == ("nps", 2, bob.pk)
+        case = case_resolve(tenant=a, acting_member=carol, case=case, root_cause=cause, action_taken="Called back the same day",
+                            send_recovery_survey=True)
+    assert report(a).overall["n"] == 0  # sent, not answered yet
+    with django_capture_on_commit_callbacks(execute=True), tenant_context(a):
+        invitation = case.recovery_invitation
+        response_submit(tenant=a, version=invitation.version or recovery.current_version, answers={"nps": 9}, channel="email",
+                        language="en", invitation=invitation)
+    r = report(a)
+    assert (r.overall["n"], r.overall["recovered"], r.overall["rate"], r.overall["change"]["mean"]) == (1, 1, 100.0, 7.0)
+    assert [(row["label"], row["n"]) for row in r.root_causes] == [("Slow reply", 1)]
+    assert [(row["label"], row["n"]) for row in r.staff] == [("Bob", 1)]
+    assert (r.resolved, r.recovery_sent, r.answered) == (1, 1, 1)
