@@ -660,3 +660,28 @@ def test_it_reads_the_delivery_log_in_fixed_queries(world, client):
 
     grow_and_count(0)  # warm the per-process caches
     assert grow_and_count(1) == grow_and_count(5)
+
+
+def test_it_sends_slack_a_test_message(world, monkeypatch, django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr(services.network, "post", lambda url, body, headers: sent.append((json.loads(body), headers))
+                        or PostResult(200, "", "ok", 1, False))
+    with tenant_context(world.a):
+        slack = WebhookEndpointFactory(tenant=world.a, kind="slack", url="https://hooks.slack.com/services/T/B/X")
+        with django_capture_on_commit_callbacks(execute=True):
+            delivery = services.webhook_test_send(tenant=world.a, acting_member=admin(world), endpoint=slack)
+        delivery.refresh_from_db()
+    assert delivery.event_type == "webhook.test" and delivery.status == "succeeded"
+    assert sent[0][0]["text"].startswith("Test message from CXM (Acme Advisory)") and sent[0][1] == {}
+
+
+def test_enabling_an_endpoint_sends_what_waited(world, monkeypatch, django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr(services.network, "post", lambda url, body, headers: sent.append(url) or PostResult(200, "", "", 1, False))
+    with tenant_context(world.a):
+        endpoint = WebhookEndpointFactory(tenant=world.a, is_active=False)
+        waiting = WebhookDeliveryFactory(endpoint=endpoint, next_attempt_at=timezone.now())
+        with django_capture_on_commit_callbacks(execute=True):
+            services.endpoint_update(tenant=world.a, acting_member=admin(world), endpoint=endpoint, is_active=True)
+        waiting.refresh_from_db()
+    assert sent == [endpoint.url] and waiting.status == "succeeded"
