@@ -378,3 +378,22 @@ def test_the_list_offers_leads_a_start_from_resolved_cases_and_plans(world, loop
     assert f"/t/acme/announcements/new/plan/{loop['plan'].uuid}/" in html
     client.force_login(world.victor)
     assert "Write a new message" not in client.get("/t/acme/announcements/").content.decode()
+
+
+def test_the_outbox_delivers_it_from_the_tenants_sender_with_its_message_id(world, loop, mailoutbox, settings):
+    from apps.surveys.services.outbox import outbox_deliver
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with tenant_context(world.a):
+        world.a.sender_name, world.a.sender_email = "Acme Care", "care@acme.example"
+        world.a.save()
+        a = svc.announcement_draft_for_case(tenant=world.a, acting_member=loop["alice"], case=loop["case"])
+        svc.announcement_send(tenant=world.a, acting_member=loop["alice"], announcement=a)
+    assert outbox_deliver(tenant=world.a)["sent"] == 1
+    [mail] = mailoutbox
+    assert mail.from_email == "Acme Care <care@acme.example>" and mail.to == ["ann@client.example"]
+    assert mail.extra_headers["Message-ID"] == svc.message_id(a, loop["ann"])
+    assert mail.subject == "You said, we did: slow reply" and mail.alternatives and "/u/" in mail.body
+    with tenant_context(world.a):
+        row = AnnouncementRecipient.objects.select_related("outbound_email").get(announcement=a)
+        assert row.outbound_email.status == "sent"
