@@ -291,3 +291,13 @@ def test_the_escalation_task_takes_a_now(world, people, survey):
     with tenant_context(world.a):
         assert [e.to_email for e in OutboundEmail.objects.filter(kind="escalation")] == ["carol@example.com"]
     assert Role.CX_LEAD == people["carol"].role
+
+
+def test_the_beat_runs_the_escalation_fan_out_every_five_minutes():
+    from django.conf import settings
+
+    from cxm.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["escalate-overdue-cases"]
+    assert entry["task"] in app.tasks and entry["options"]["expires"] < 5 * 60
+    assert entry["schedule"].minute == set(range(0, 60, 5))

@@ -399,3 +399,15 @@ def test_staff_emails_are_delivered_without_a_survey_unsubscribe_link(world, peo
     assert message.to == ["bob@example.com"] and "List-Unsubscribe" not in message.extra_headers
     assert "__cxm_invitation_token__" not in message.body
     assert message.extra_headers["Message-ID"].startswith("<case-")
+
+
+def test_a_reopened_case_can_escalate_again_in_its_new_sla_period(world, people):
+    cause = RootCauseFactory(tenant=world.a)
+    case, _ = _open(world, people, now=timezone.now() - timedelta(hours=5), sla_hours=2)
+    with tenant_context(world.a):
+        assert svc.cases_escalate_overdue(tenant=world.a) == 1
+        svc.case_resolve(tenant=world.a, acting_member=people["bob"], case=case, root_cause=cause, action_taken="Called back")
+        svc.case_reopen(tenant=world.a, acting_member=people["carol"], case=case)
+        assert svc.cases_escalate_overdue(tenant=world.a) == 0  # a fresh two hours
+        assert svc.cases_escalate_overdue(tenant=world.a, now=timezone.now() + timedelta(hours=3)) == 1
+    assert len({e.message_id for e in _emails(world.a, kind="escalation")}) == 2
