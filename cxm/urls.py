@@ -39,6 +39,7 @@ tenant_api = [
     path("", include("apps.surveys.distribution_api_urls")),
     path("", include("apps.surveys.response_api_urls")),
     path("", include("apps.metrics.api_urls")),
+    path("", include("apps.integrations.api_urls")),
     path("", include("apps.feedback.api_urls.plans")),
     path("", include("apps.feedback.api_urls.cases")),
 ]

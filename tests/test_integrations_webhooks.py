@@ -685,3 +685,74 @@ def test_enabling_an_endpoint_sends_what_waited(world, monkeypatch, django_captu
             services.endpoint_update(tenant=world.a, acting_member=admin(world), endpoint=endpoint, is_active=True)
         waiting.refresh_from_db()
     assert sent == [endpoint.url] and waiting.status == "succeeded"
+
+
+# --- API --------------------------------------------------------------------------------------------
+
+API = "/api/v1/t/acme/webhooks/"
+
+
+def test_the_api_registers_an_endpoint_and_returns_its_secret_once(world, api_client, dns):
+    from tests.conftest import make_api_key
+
+    _, raw_key = make_api_key(world.a)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    created = api_client.post(API, {"url": "https://hooks.example.com/in", "events": ["case.opened"], "description": "CRM"}, format="json")
+    assert created.status_code == 201, created.content
+    body = created.json()
+    with tenant_context(world.a):
+        endpoint = WebhookEndpoint.objects.get()
+        assert AuditEvent.objects.get(action="webhook.created").actor_label.startswith("API key")
+    assert body["id"] == str(endpoint.uuid) and body["secret"] == endpoint.secret and body["kind"] == "standard"
+    read = api_client.get(f"{API}{endpoint.uuid}/").json()
+    assert "secret" not in read and read["events"] == ["case.opened"]
+    assert api_client.get(API).json()["results"][0]["id"] == str(endpoint.uuid)
+
+    rotated = api_client.post(f"{API}{endpoint.uuid}/rotate-secret/").json()
+    assert rotated["secret"] != body["secret"] and rotated["secret"].startswith("whsec_")
+    patched = api_client.patch(f"{API}{endpoint.uuid}/", {"is_active": False, "events": ["case.resolved"]}, format="json").json()
+    assert (patched["is_active"], patched["events"]) == (False, ["case.resolved"])
+    assert api_client.delete(f"{API}{endpoint.uuid}/").status_code == 204
+    with tenant_context(world.a):
+        assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize("data,field", [
+    ({"url": "https://169.254.169.254/latest/", "events": ["case.opened"]}, "url"),
+    ({"url": "https://127.0.0.1/", "events": ["case.opened"]}, "url"),
+    ({"url": "https://hooks.example.com/in", "events": []}, "events"),
+    ({"url": "https://hooks.example.com/in", "events": ["case.deleted"]}, "events"),
+    ({"url": "https://hooks.example.com/in", "kind": "teams", "events": ["case.opened"]}, "kind"),
+])
+def test_the_api_refuses_bad_endpoints_and_writes_nothing(data, field, world, api_client, dns):
+    api_client.force_login(world.alice)
+    response = api_client.post(API, data, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "validation_error" and field in response.json()["error"]["fields"]
+    with tenant_context(world.a):
+        assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_api_reads_the_delivery_log_in_fixed_queries(world, api_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with tenant_context(world.a):
+        endpoint = WebhookEndpointFactory(tenant=world.a)
+    api_client.force_login(world.alice)
+
+    def grow_and_count(n):
+        with tenant_context(world.a):
+            for _ in range(n):
+                delivery = WebhookDeliveryFactory(endpoint=endpoint, status="failed", last_status_code=500)
+                WebhookAttempt.objects.create(delivery=delivery, attempted_at=timezone.now(), status_code=500, error="HTTP 500")
+        with CaptureQueriesContext(connection) as ctx:
+            response = api_client.get(f"{API}{endpoint.uuid}/deliveries/")
+        assert response.status_code == 200
+        return len(ctx.captured_queries), response.json()
+
+    grow_and_count(0)
+    small, _ = grow_and_count(1)
+    large, body = grow_and_count(4)
+    assert small == large and body["count"] == 5
+    assert body["results"][0]["attempts_log"][0]["status_code"] == 500 and body["results"][0]["webhook_id"].startswith("msg_")

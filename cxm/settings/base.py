@@ -356,6 +356,7 @@ SPECTACULAR_SETTINGS = {
                             "AlertRuleTriggerEnum": "apps.feedback.models.AlertRule.Trigger",
                             "CaseStatusEnum": "apps.feedback.models.Case.Status", "CaseSourceEnum": "apps.feedback.models.Case.Source",
                             "CaseNoteKindEnum": "apps.feedback.models.CaseNote.Kind",
+                            "WebhookKindEnum": "apps.integrations.models.WebhookEndpoint.Kind",
                             # Named explicitly since a second `trigger` / `kind` choice set exists (alert rules, case notes).
                             "TriggerEnum": "apps.surveys.models.Survey.Trigger", "KindEnum": "apps.surveys.models.SurveyKind"},
     "DEFAULT_GENERATOR_CLASS": "apps.tenancy.schema.TenantAwareSchemaGenerator",
