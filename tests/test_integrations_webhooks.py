@@ -756,3 +756,41 @@ def test_the_api_reads_the_delivery_log_in_fixed_queries(world, api_client):
     large, body = grow_and_count(4)
     assert small == large and body["count"] == 5
     assert body["results"][0]["attempts_log"][0]["status_code"] == 500 and body["results"][0]["webhook_id"].startswith("msg_")
+
+
+def test_it_cuts_a_receiver_that_drips_its_answer(world, settings, no_jitter):
+    """Each byte within the per-operation timeout, the whole answer never: cut at twice the timeout."""
+    settings.WEBHOOKS_ALLOW_LOOPBACK, settings.WEBHOOKS_TIMEOUT_SECONDS = True, 0.3
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    stop = threading.Event()
+
+    def drip():
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(0.2)
+            try:
+                conn.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000:
+                    if stop.is_set():
+                        return
+                    conn.sendall(bytes([byte]))
+                    time.sleep(0.1)
+            except OSError:
+                return
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    try:
+        with tenant_context(world.a):
+            endpoint = WebhookEndpointFactory(tenant=world.a, url=f"http://127.0.0.1:{listener.getsockname()[1]}/")
+            delivery = WebhookDeliveryFactory(endpoint=endpoint, next_attempt_at=timezone.now())
+            started = time.monotonic()
+            assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk)["outcome"] == "retry"
+            took = time.monotonic() - started
+            attempt = WebhookAttempt.objects.get(delivery=delivery)
+    finally:
+        stop.set()
+        listener.close()
+    assert attempt.status_code is None and "Timed out" in attempt.error and 0.5 <= took < 3

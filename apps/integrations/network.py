@@ -15,10 +15,12 @@ just a failed attempt).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -27,6 +29,7 @@ from django.conf import settings
 
 EXCERPT_CHARS = 500
 READ_LIMIT = 64 * 1024
+TOTAL_TIMEOUT_FACTOR = 2  # the whole exchange may take twice the per-operation timeout
 USER_AGENT = "CXM-Webhooks/1.0"
 
 
@@ -151,17 +154,36 @@ def post(url: str, *, body: bytes, headers: dict[str, str], timeout: float | Non
         return PostResult(None, f"Refused: {exc}", "", elapsed(), retryable=False)
     connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(target, timeout)
+    # `timeout` bounds each socket operation; the watchdog bounds the whole exchange (a receiver that
+    # drips a byte at a time never trips the per-operation timeout), so a delivery holds its row lock
+    # for at most about twice the timeout.
+    expired = threading.Event()
+
+    def cut():
+        expired.set()
+        sock = connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(timeout * TOTAL_TIMEOUT_FACTOR, cut)
+    watchdog.daemon = True
+    watchdog.start()
     try:
         connection.request("POST", target.path, body=body, headers={
             "Content-Type": "application/json", "User-Agent": USER_AGENT, **headers})
         response = connection.getresponse()
-        excerpt = response.read(READ_LIMIT).decode("utf-8", "replace")[:EXCERPT_CHARS]
         status = response.status
-    except TimeoutError as exc:
-        return PostResult(None, f"Timed out after {timeout:g} s ({type(exc).__name__}).", "", elapsed(), retryable=True)
+        try:  # the status is the answer; the body is only an excerpt for the log
+            excerpt = response.read(READ_LIMIT).decode("utf-8", "replace")[:EXCERPT_CHARS]
+        except (OSError, http.client.HTTPException):
+            excerpt = ""
     except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+        if expired.is_set() or isinstance(exc, TimeoutError):
+            return PostResult(None, f"Timed out after {elapsed() / 1000:.1f} s (limit {timeout:g} s).", "", elapsed(), retryable=True)
         return PostResult(None, f"{type(exc).__name__}: {exc}"[:2000], "", elapsed(), retryable=True)
     finally:
+        watchdog.cancel()
         connection.close()
     if 200 <= status < 300:
         return PostResult(status, "", excerpt, elapsed(), retryable=False)
