@@ -233,6 +233,14 @@ def test_it_assigns_and_refuses_a_viewer_as_assignee(world, desk, client):
         assert case.assignee_id == desk["a"]["dana"].pk
 
 
+def test_it_sends_staff_back_to_the_list_when_they_give_a_case_away(world, desk, client):
+    case = desk["a"]["due"]
+    client.force_login(world.bob)
+    response = client.post(url("assign", uuid=case.uuid), {"assignee": str(desk["a"]["dana"].uuid), "team": ""})
+    assert response.status_code == 302 and response["Location"] == url("list")
+    assert client.get(url("detail", uuid=case.uuid)).status_code == 404
+
+
 def test_it_opens_a_manual_case_for_a_client(world, desk, client):
     client.force_login(world.bob)
     a = desk["a"]

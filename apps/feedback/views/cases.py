@@ -177,6 +177,8 @@ def case_assign_view(request, tenant_slug, uuid):
             add_service_errors(form, exc)
         else:
             messages.success(request, "Assignment saved.")
+            if selectors.case_get_for_write(member=_me(request), uuid=case.uuid) is None:
+                return redirect("cases:list", tenant_slug=tenant_slug)  # staff gave it away: no longer theirs to see
             return _back(tenant_slug, case)
     return _detail(request, tenant_slug, uuid, status=400, assign_form=form)
 
