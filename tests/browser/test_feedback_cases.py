@@ -153,3 +153,26 @@ def test_a_lead_resolves_a_case_with_the_keyboard(browse, world):
     watch.console_errors = [e for e in watch.console_errors if "status of 400" not in e]
     watch.failed_responses = [r for r in watch.failed_responses if not r.startswith("400 ")]
     assert_page_is_clean(page, watch, "case-resolved")
+
+
+def test_the_rule_form_shows_the_threshold_of_the_chosen_trigger(browse, world):
+    desk = populate(world)
+    page, watch = open_page(browse, "desktop", world.alice)
+    page.goto(f"/t/acme/settings/alert-rules/{desk['rule'].uuid}/")
+    expect(page.get_by_label("Threshold")).to_have_value("6")
+    expect(page.locator("[data-trigger=nps_at_most]")).to_be_visible()
+    expect(page.locator("[data-trigger=csat_at_most]")).to_be_hidden()
+    page.get_by_label("Trigger").select_option("csat_at_most")
+    expect(page.locator("[data-trigger=csat_at_most]")).to_be_visible()
+    page.get_by_label("Threshold").fill("9")
+    page.get_by_role("button", name="Save rule").click()
+    # The help of the chosen trigger only (the others are hidden), then the error.
+    expect(page.get_by_label("Threshold")).to_have_accessible_description(
+        "CSAT: the highest answer that opens a case, 1–5 (2 = dissatisfied). Choose a threshold from 1 to 5.")
+    page.get_by_label("Trigger").select_option("interaction_follow_up")
+    expect(page.get_by_label("Threshold")).to_be_hidden()  # an interaction flagged for follow-up has no threshold
+    page.get_by_role("button", name="Save rule").click()
+    expect(page.get_by_role("status")).to_contain_text("Alert rule saved.")
+    watch.console_errors = [e for e in watch.console_errors if "status of 400" not in e]
+    watch.failed_responses = [r for r in watch.failed_responses if not r.startswith("400 ")]
+    assert_page_is_clean(page, watch, "alert-rules-saved")
