@@ -16,6 +16,7 @@ from apps.feedback.selectors.cases import cases_for_member, sla_text
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent, Team
 from tests import factories as f
+from tests.test_surveys_distribution import live_survey
 
 A = "acme"
 
@@ -41,7 +42,7 @@ def desk(world):
         dana = world.membership(world.dana, world.a)
         client = f.ClientFactory(tenant=world.a, name="Northwind")
         contact = f.ContactFactory(client=client, name="Ana Lima", email="ana@northwind.example")
-        survey = f.SurveyFactory(tenant=world.a, name="Recovery check")
+        survey = live_survey(world.a, name="Recovery check")
         rule = f.AlertRuleFactory(tenant=world.a, name="Detractors", assignee=bob, recovery_survey=survey)
         rows["a"] = {
             "bob": bob, "dana": dana, "client": client, "contact": contact, "rule": rule, "survey": survey, "team": support,
@@ -156,6 +157,37 @@ def test_it_shows_a_case_with_its_trigger_thread_and_forms(world, desk, client):
     # The rule has a recovery survey and the contact can be written to: the box is ticked.
     assert 'name="send_recovery_survey"' in body and "checked" in body.split('name="send_recovery_survey"')[1].split(">")[0] + \
         body.split('name="send_recovery_survey"')[0].rsplit("<", 1)[1]
+
+
+def test_it_offers_the_recovery_survey_only_when_it_can_be_sent(world, desk, client):
+    case = desk["a"]["overdue"]
+    client.force_login(world.carol)
+    with tenant_context(world.a):
+        desk["a"]["contact"].opted_out = True
+        desk["a"]["contact"].save()
+    body = client.get(url("detail", uuid=case.uuid)).content.decode()
+    assert 'name="send_recovery_survey"' not in body and "No recovery survey: Ana Lima opted out of surveys." in body
+    with tenant_context(world.a):
+        desk["a"]["contact"].opted_out = False
+        desk["a"]["contact"].save()
+        desk["a"]["survey"].status = "paused"
+        desk["a"]["survey"].save()
+    body = client.get(url("detail", uuid=case.uuid)).content.decode()
+    assert "No recovery survey: “Recovery check” is not open" in body
+
+
+def test_it_resolves_and_sends_the_recovery_survey(world, desk, client):
+    from apps.surveys.models import Invitation
+
+    case = desk["a"]["overdue"]
+    client.force_login(world.bob)
+    response = client.post(url("resolve", uuid=case.uuid), {"root_cause": str(desk["a"]["cause"].uuid), "action_taken": "Called.",
+                                                            "send_recovery_survey": "on"})
+    assert response.status_code == 302
+    with tenant_context(world.a):
+        case.refresh_from_db()
+        assert case.status == "resolved" and case.recovery_invitation.source == Invitation.Source.RECOVERY
+        assert case.recovery_invitation.contact_id == desk["a"]["contact"].pk
 
 
 def test_it_answers_404_for_another_tenants_case(world, desk, client):

@@ -14,6 +14,7 @@ from apps.tenancy.models import Team
 from tests import factories as f
 from tests.browser.conftest import WIDTHS
 from tests.browser.test_pages import assert_page_is_clean
+from tests.test_surveys_distribution import live_survey
 
 pytestmark = pytest.mark.services
 
@@ -45,7 +46,7 @@ def populate(world):
         northwind = f.ClientFactory(tenant=world.a, name="Northwind Traders")
         ana = f.ContactFactory(client=northwind, name="Ana Lima", email="ana.lima@northwind.example")
         fabrikam = f.ClientFactory(tenant=world.a, name="Fabrikam")
-        survey = f.SurveyFactory(tenant=world.a, name="How did we do this time?", status="live")
+        survey = live_survey(world.a, name="How did we do this time?")
         touchpoint = f.TouchpointFactory(tenant=world.a, name="Helpdesk chat")
         rule = f.AlertRuleFactory(tenant=world.a, name="Every detractor", assignee=bob, team=support, recovery_survey=survey,
                                   touchpoint=touchpoint)

@@ -72,18 +72,34 @@ def case_list_view(request, tenant_slug):
     return render(request, "feedback/case_list.html", context, status=400 if form.errors else 200)
 
 
+RECOVERY_REFUSALS = {
+    "opted_out": "{who} opted out of surveys.",
+    "no_email": "{who} has no e-mail address.",
+    "survey_closed": "“{survey}” is not open (publish or resume it to send it).",
+    "churned": "the client has churned.",
+    "duplicate": "{who} already has an open invitation to “{survey}”.",
+}
+
+
 def _recovery(case: Case) -> tuple[bool, str]:
-    """(can the recovery survey be sent, why not in words)."""
+    """(can the rule's recovery survey be sent on resolving, why not in words): the distribution rules
+    the service applies (apps.surveys.services.distribution.skip_reason; fatigue does not hold back a
+    recovery survey), so the box is offered, ticked, only when sending it would succeed."""
+    from apps.surveys.services.distribution import skip_reason
+
     rule = case.rule
-    if rule is None or not rule.recovery_survey_id:
+    if rule is None or not rule.recovery_survey_id or not case.is_open:
         return False, ""
     contact = case.contact
     if contact is None:
         return False, "No recovery survey: this case has no contact to ask."
-    if contact.opted_out:
-        return False, f"No recovery survey: {contact.name} opted out of surveys."
-    if not contact.email:
-        return False, f"No recovery survey: {contact.name} has no e-mail address."
+    survey = rule.recovery_survey
+    reason = skip_reason(tenant=case.tenant, survey=survey, contact=contact, client=contact.client, now=timezone.now(),
+                         ignore_fatigue=True)
+    if reason:
+        text = RECOVERY_REFUSALS.get(reason, "it cannot be sent ({reason}).").format(who=contact.name, survey=survey.name,
+                                                                                    reason=reason)
+        return False, f"No recovery survey: {text}"
     return True, ""
 
 
