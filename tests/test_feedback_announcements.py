@@ -397,3 +397,19 @@ def test_the_outbox_delivers_it_from_the_tenants_sender_with_its_message_id(worl
     with tenant_context(world.a):
         row = AnnouncementRecipient.objects.select_related("outbound_email").get(announcement=a)
         assert row.outbound_email.status == "sent"
+
+
+def test_the_outbox_drops_it_when_the_contact_opted_out_after_it_was_written(world, loop, mailoutbox, settings):
+    """Opting out by any link (a survey's, say) after the message was queued stops it at delivery."""
+    from apps.surveys.services.outbox import outbox_deliver
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with tenant_context(world.a):
+        a = svc.announcement_draft_for_case(tenant=world.a, acting_member=loop["alice"], case=loop["case"])
+        svc.announcement_send(tenant=world.a, acting_member=loop["alice"], announcement=a)
+        type(loop["ann"]).objects.filter(pk=loop["ann"].pk).update(opted_out=True)
+    counts = outbox_deliver(tenant=world.a)
+    assert counts["sent"] == 0 and mailoutbox == []
+    with tenant_context(world.a):
+        row = AnnouncementRecipient.objects.select_related("outbound_email").get(announcement=a)
+        assert row.outbound_email.status == "failed" and "opted out" in row.outbound_email.last_error

@@ -132,6 +132,12 @@ def _fail(email: OutboundEmail, error: str, *, invitation_status: str | None = I
     return "failed"
 
 
+def _opted_out(address: str) -> bool:
+    from apps.clients.models import Contact
+
+    return Contact.objects.filter(email__iexact=address, opted_out=True).exists()
+
+
 def _deliver_one(tenant: Tenant, email: OutboundEmail, connection: _Connection) -> str:
     invitation = email.invitation
     text, html, headers = email.body_text, email.body_html, {"Message-ID": email.message_id}
@@ -146,6 +152,9 @@ def _deliver_one(tenant: Tenant, email: OutboundEmail, connection: _Connection) 
         text, html = text.replace(TOKEN_PLACEHOLDER, token), html.replace(TOKEN_PLACEHOLDER, token)
         unsubscribe = optout_url(token)
         headers |= {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    elif email.kind == OutboundEmail.Kind.ANNOUNCEMENT and _opted_out(email.to_email):
+        # A "you said, we did" message written before the contact opted out (by any link) is not sent.
+        return _fail(email, "Not sent: the contact opted out.", invitation_status=None)
     message = EmailMultiAlternatives(subject=email.subject, body=text, from_email=sender_address(tenant), to=[email.to_email],
                                      headers=headers)
     if html:
