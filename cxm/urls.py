@@ -21,11 +21,11 @@ tenant_pages = [
     path("", include("apps.surveys.kiosk_urls")),
     path("", include("apps.dashboards.urls")),
     path("", include("apps.feedback.urls.announcements")),
+    path("", include("apps.feedback.urls.cases")),
+    path("", include("apps.feedback.urls.rules")),
     path("", include("apps.integrations.urls")),
     path("", include("apps.feedback.urls.plans")),
     path("", include("apps.feedback.urls.audits")),
-    path("", include("apps.feedback.urls.cases")),
-    path("", include("apps.feedback.urls.rules")),
     path("", include("apps.digests.urls")),
 ]
 
