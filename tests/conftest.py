@@ -17,6 +17,7 @@ from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role
 from apps.tenancy.services import api_key_create
 from tests.factories import MembershipFactory, TeamFactory, TenantFactory, UserFactory
+from tests.live_parts import sink, worker  # noqa: F401 — the SMTP sink and mail-sending worker fixtures of the end-to-end tests
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API + live_server
 

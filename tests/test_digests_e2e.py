@@ -21,32 +21,10 @@ from apps.digests.models import DigestSend
 from apps.digests.services import digest_preferences_update
 from apps.tenancy.context import tenant_context
 from tests import factories as f
-from tests.live_worker import live_worker
-from tests.smtp_sink import SmtpSink, text_of
+from tests.live_parts import wait_until
+from tests.smtp_sink import text_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services]
-
-
-@pytest.fixture
-def sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def worker(transactional_db, sink):
-    with live_worker(env={"CXM_WORKER_EMAIL_URL": sink.url}) as queue:
-        yield queue
-
-
-def wait_until(check, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def sends(tenant) -> int:

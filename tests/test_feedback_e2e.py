@@ -8,8 +8,6 @@ root cause is refused → resolving with one sends the recovery survey (the fati
 it back: the contact was surveyed minutes ago) → the contact answers it over HTTP from the link in the
 e-mail → the recovery shows in the recovery report."""
 
-import html
-import re
 import time
 import uuid
 from datetime import timedelta
@@ -26,48 +24,15 @@ from apps.surveys.models import Invitation, OutboundEmail, Response
 from apps.surveys.services.distribution import invitations_send_manual
 from apps.tenancy.context import tenant_context
 from tests.factories import AlertRuleFactory, ClientFactory, ContactFactory, RootCauseFactory
-from tests.live_worker import live_worker
-from tests.smtp_sink import SmtpSink, html_of, text_of
+from tests.live_parts import SURVEY_LINK, hidden_inputs, wait_until
+from tests.smtp_sink import html_of, text_of
 from tests.test_surveys_distribution import live_survey
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services]
-LINK = re.compile(r"http://[^\s\"<>]+/s/([A-Za-z0-9_-]{43})/")
-
-
-@pytest.fixture
-def sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def worker(transactional_db, sink):
-    with live_worker(env={"CXM_WORKER_EMAIL_URL": sink.url}) as queue:
-        yield queue
-
-
-def wait_until(check, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
-
-
-def hidden_inputs(page: str) -> dict:
-    fields = {}
-    for tag in re.findall(r"<input[^>]+>", page):
-        if 'type="hidden"' in tag:
-            name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
-            if name:
-                fields[name.group(1)] = html.unescape(value.group(1)) if value else ""
-    return fields
 
 
 def answer(client, message, score: int, reason: str):
-    token = LINK.search(text_of(message)).group(1)
+    token = SURVEY_LINK.search(text_of(message)).group(1)
     page = client.get(f"/s/{token}/")
     assert page.status_code == 200
     answered = client.post(f"/s/{token}/", hidden_inputs(page.content.decode()) | {"q_nps": str(score), "q_reason": reason})

@@ -24,6 +24,7 @@ from apps.integrations.signing import WebhookVerificationError, verify
 from apps.surveys.services.responding import response_submit
 from apps.tenancy.context import tenant_context
 from tests.factories import ClientFactory
+from tests.live_parts import wait_until
 from tests.live_worker import live_worker
 from tests.test_surveys_distribution import live_survey
 
@@ -93,15 +94,6 @@ def receiver():
 def worker(transactional_db):
     with live_worker(env=WORKER_ENV) as queue:
         yield queue
-
-
-def wait_until(check, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_signed_deliveries_reach_a_loopback_receiver_and_a_flaky_one_is_accepted_once(world, receiver, worker, settings):

@@ -6,8 +6,6 @@ writes it to the outbox and sends it → the e-mail arrives in the sink → its 
 HTTP → the response carries the interaction's attribution → the reminder task reminds the contact
 who did not answer, and not the one who did."""
 
-import html
-import re
 import time
 from datetime import timedelta
 
@@ -20,44 +18,11 @@ from apps.surveys.tasks import send_reminders
 from apps.tenancy.context import tenant_context
 from apps.touchpoints.services import interaction_log
 from tests.factories import ClientFactory, ContactFactory, SegmentFactory, StageFactory, TouchpointFactory
-from tests.live_worker import live_worker
-from tests.smtp_sink import SmtpSink, html_of, text_of
+from tests.live_parts import SURVEY_LINK, hidden_inputs, wait_until
+from tests.smtp_sink import html_of, text_of
 from tests.test_surveys_distribution import live_survey
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services]
-LINK = re.compile(r"http://[^\s\"<>]+/s/([A-Za-z0-9_-]{43})/")
-
-
-@pytest.fixture
-def sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def worker(transactional_db, sink):
-    with live_worker(env={"CXM_WORKER_EMAIL_URL": sink.url}) as queue:
-        yield queue
-
-
-def wait_until(check, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
-
-
-def hidden_inputs(page: str) -> dict:
-    fields = {}
-    for tag in re.findall(r"<input[^>]+>", page):
-        if 'type="hidden"' in tag:
-            name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
-            if name:
-                fields[name.group(1)] = html.unescape(value.group(1)) if value else ""
-    return fields
 
 
 def test_an_interaction_leads_to_an_email_a_response_and_a_reminder_only_for_the_silent(world, sink, worker, client):
@@ -83,7 +48,7 @@ def test_an_interaction_leads_to_an_email_a_response_and_a_reminder_only_for_the
     with tenant_context(world.a):
         invitation = Invitation.objects.get(contact=ann)
     assert to_ann["Message-ID"] == f"<invitation-{invitation.uuid}@cxm.localhost>"
-    token = LINK.search(text_of(to_ann)).group(1)
+    token = SURVEY_LINK.search(text_of(to_ann)).group(1)
     assert token_hash(token) == invitation.token_hash
     assert f"/s/{token}/?score=10" in html_of(to_ann)
     assert to_ann["List-Unsubscribe"].endswith(f"/s/{token}/opt-out/>")
@@ -117,7 +82,7 @@ def test_an_interaction_leads_to_an_email_a_response_and_a_reminder_only_for_the
         ben_invitation = Invitation.objects.get(contact=ben)
     assert reminder["Message-ID"] == f"<reminder-1-{ben_invitation.uuid}@cxm.localhost>"
     first_to_ben = sink.to(ben.email)[0]
-    assert LINK.search(text_of(reminder)).group(1) == LINK.search(text_of(first_to_ben)).group(1), "the same link"
+    assert SURVEY_LINK.search(text_of(reminder)).group(1) == SURVEY_LINK.search(text_of(first_to_ben)).group(1), "the same link"
     assert len(sink.to(ann.email)) == 1
     with tenant_context(world.a):
         assert OutboundEmail.objects.filter(status="sent").count() == 3

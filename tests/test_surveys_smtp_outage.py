@@ -14,18 +14,10 @@ from apps.surveys.tasks import deliver_outbox
 from apps.tenancy.context import tenant_context
 from tests.factories import ClientFactory, ContactFactory
 from tests.live_worker import live_worker
-from tests.smtp_sink import SmtpSink
 from tests.test_surveys_distribution import live_survey, send
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services]
 N = 200
-
-
-@pytest.fixture
-def sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
 
 
 @pytest.fixture
