@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.clients.models import Client, Contact, Segment
-from apps.core.demo_feedback import seed_feedback
+from apps.core.demo_feedback import seed_action_plans, seed_feedback
 from apps.core.demo_surveys import seed_surveys
 from apps.journeys.models import Journey, Stage, StageTouchpoint
 from apps.metrics.churn_risk import churn_risk_refresh
@@ -761,6 +761,7 @@ def seed_demo(*, tenants: list[DemoTenant] | None = None, today: date | None = N
             rollups_rebuild(tenant)
             funnel_rebuild(tenant)
             churn_risk_refresh(tenant)  # ClientHealth for the dashboards (rules, or the model with ≥ 30 churned and retained)
+            seed_action_plans(tenant=tenant, today=run_date)  # baselines are read from the rollups just built
             counts = {
                 "clients": Client.objects.count(), "contacts": Contact.objects.count(), "touchpoints": Touchpoint.objects.count(),
                 "journeys": Journey.objects.count(), "stages": Stage.objects.count(), "placements": StageTouchpoint.objects.count(),

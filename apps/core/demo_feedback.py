@@ -19,7 +19,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Max, Q
+from django.db.models import Count, F, Max, Q
 
 from apps.feedback.models import AlertRule, Case, CaseNote, RootCause
 from apps.feedback.services import alerts, cases
@@ -173,7 +173,7 @@ def _work(tenant: Tenant, case: Case, *, rng: random.Random, now: datetime, lead
     _stamp(case, mark, started)
     cause = rng.choices(causes, weights=CAUSE_WEIGHTS)[0]
     action = rng.choice(ACTIONS[cause.name])
-    wants_recovery = case.trigger_metric == "nps" and case.rule is not None and case.rule.recovery_survey_id and rng.random() < 0.75
+    wants_recovery = case.trigger_metric == "nps" and case.rule is not None and case.rule.recovery_survey_id and rng.random() < 0.9
     mark = _mark()
     try:
         resolved = cases.case_resolve(tenant=tenant, acting_member=worker, case=case, root_cause=cause, action_taken=action,
@@ -195,7 +195,7 @@ def _recovery_answer(tenant: Tenant, case: Case, *, rng: random.Random, sent_at:
     invitation.expires_at = sent_at + timedelta(days=invitation.survey.invitation_valid_days)
     invitation.save(update_fields=["token_salt", "token_hash", "status", "sent_at", "send_after", "expires_at", "updated_at"])
     answered_at = sent_at + timedelta(hours=rng.randint(2, 96))
-    if rng.random() > 0.7 or answered_at >= now:
+    if rng.random() > 0.85 or answered_at >= now:
         return
     recovered = rng.random() < 0.68
     score = rng.randint(7, 10) if recovered else rng.randint(max(0, (case.trigger_score or 0) - 1), 6)
@@ -213,3 +213,58 @@ def _recovery_answer(tenant: Tenant, case: Case, *, rng: random.Random, sent_at:
                                                                   now=answered_at + timedelta(minutes=5)):
         if created:
             _stamp(new_case, mark, new_case.opened_at)
+
+
+def seed_action_plans(*, tenant: Tenant, today) -> int:
+    """Three action plans through the real service, once the rollups exist (their baselines are measured
+    from them): one closed in the past (met or missed as the data says), two running — CSAT at the
+    touchpoint with the most CSAT answers, and NPS over the first journey — each with a target above its
+    baseline and the open cases of its scope linked. The lead subscribes to the weekly digest. Idempotent."""
+    from apps.digests.services import digest_preferences_update
+    from apps.feedback.models import ActionPlan
+    from apps.feedback.selectors.plans import SCOPES, baseline_measure
+    from apps.feedback.services import plans
+    from apps.journeys.models import Journey
+
+    if ActionPlan.objects.exists():
+        return ActionPlan.objects.count()
+    members = list(Membership.objects.filter(is_active=True).select_related("user").order_by("pk"))
+    lead = next((m for m in members if m.role == Role.CX_LEAD), None) or next(m for m in members if m.role == Role.ADMIN)
+    touchpoint_id = (Response.objects.filter(is_bot=False, csat__isnull=False, touchpoint__isnull=False)
+                     .values("touchpoint").annotate(n=Count("pk")).order_by("-n").values_list("touchpoint", flat=True).first())
+    journey = Journey.objects.order_by("pk").first()
+    wanted = []
+    if touchpoint_id:
+        from apps.touchpoints.models import Touchpoint
+
+        touchpoint = Touchpoint.objects.get(pk=touchpoint_id)
+        wanted.append(dict(title=f"Lift CSAT at {touchpoint.name}", metric=ActionPlan.Metric.CSAT, touchpoint=touchpoint, step=8,
+                           description="Call back every dissatisfied client within a day; fix the top root cause."))
+    if journey is not None:
+        wanted.append(dict(title=f"Fewer detractors in {journey.name}", metric=ActionPlan.Metric.NPS, journey=journey, step=10,
+                           description="Review every detractor case weekly with the journey's owners."))
+    made = 0
+    for n, spec in enumerate(wanted):
+        step = spec.pop("step")
+        past = n == 0  # the first also ran once before, for a closed plan
+        for start in ([today - timedelta(days=200)] if past else []) + [today]:
+            window = dict(baseline_first=start - timedelta(days=90), baseline_last=start - timedelta(days=1))
+            baseline = baseline_measure(tenant, metric=spec["metric"], scope={k: getattr(spec.get(k), "pk", None) for k in SCOPES},
+                                        first=window["baseline_first"], last=window["baseline_last"])
+            if baseline.value is None:
+                continue
+            high = 100 if spec["metric"] != ActionPlan.Metric.CES else 7
+            target = min(high, round(baseline.value + step))
+            if target <= baseline.value:
+                continue
+            plan = plans.action_plan_create(tenant=tenant, acting_member=lead, owner=lead, target_value=target,
+                                            due_on=start + timedelta(days=90 if start != today else 120), today=start, **window, **spec)
+            made += 1
+            scope_cases = Case.objects.filter(status__in=cases.OPEN_STATUSES)
+            scope_cases = scope_cases.filter(response__touchpoint=spec["touchpoint"]) if "touchpoint" in spec else \
+                scope_cases.filter(response__journey=spec["journey"])
+            for case in scope_cases.order_by("pk")[:3]:
+                plans.action_plan_link_case(tenant=tenant, acting_member=lead, plan=plan, case=case)
+    plans.action_plans_close_due(tenant=tenant, today=today)
+    digest_preferences_update(tenant=tenant, membership=lead, daily=False, weekly=True)
+    return made
