@@ -7,6 +7,7 @@ import datetime
 import pytest
 from playwright.sync_api import expect
 
+from apps.core.dates import local_today
 from apps.tenancy.context import tenant_context
 from apps.touchpoints.models import Interaction
 from tests import factories as f
@@ -105,7 +106,7 @@ def test_bob_logs_an_interaction_with_the_keyboard_and_closes_its_follow_up_in_m
     follow_up = page.get_by_label("I need to follow up")
     expect(follow_up).to_be_focused()
     page.keyboard.press("Space")
-    tomorrow = datetime.date.today() + datetime.timedelta(days=1)
+    tomorrow = local_today(world.a.time_zone) + datetime.timedelta(days=1)  # the form's quick dates are the workspace's
     expect(page.get_by_label("Follow-up due")).to_have_value(tomorrow.isoformat())
 
     # Back to the summary: Enter saves.
@@ -154,7 +155,7 @@ def test_double_submit_logs_once(browse, world, desk):
 @pytest.mark.parametrize("width", WIDTHS.keys())
 def test_the_log_form_and_my_day_are_accessible_at_both_widths(browse, world, desk, width):
     bob = world.membership(world.bob, world.a)
-    today = datetime.date.today()
+    today = local_today(world.a.time_zone)  # My day counts overdue days in the workspace's zone
     for days, summary in [(-3, "Send the revised quote"), (0, "Call back about the audit"), (5, "Check the new portal works")]:
         f.InteractionFactory(staff=bob, client=desk["cedar"], summary=summary, follow_up=True, follow_up_due=today + datetime.timedelta(days=days),
                              predicted_score=7, staff_sentiment=1, text_sentiment=0.42)
