@@ -10,6 +10,8 @@ from django.dispatch import Signal
 
 # A counted or bot response was stored (sent once, on creation). kwargs: tenant, response.
 response_created = Signal()
+# An interaction was flagged for follow-up (logged with the flag, or the flag switched on). kwargs: tenant, interaction.
+interaction_follow_up_flagged = Signal()
 # A case was opened (by a rule or by hand). kwargs: tenant, case.
 case_opened = Signal()
 # A case was resolved (status resolved, with root cause and action). kwargs: tenant, case.

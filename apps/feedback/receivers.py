@@ -1,14 +1,15 @@
 """Receivers of domain events (apps.core.events), connected in FeedbackConfig.ready().
 
-A counted response queues the alert-rule evaluation once its transaction commits (the rules never
-slow the respondent down; the task is idempotent). Only when the tenant has an active response rule:
-one indexed query, no task for the many tenants without rules."""
+A counted response, or an interaction flagged for follow-up, queues the alert-rule evaluation once
+its transaction commits (the rules never slow the respondent or the staff member down; the tasks are
+idempotent). Only when the tenant has an active rule of that kind: one indexed query, no task for the
+many tenants without rules."""
 
 from __future__ import annotations
 
 from django.dispatch import receiver
 
-from apps.core.events import response_created
+from apps.core.events import interaction_follow_up_flagged, response_created
 from apps.feedback.models import AlertRule
 from apps.tenancy.tasks import enqueue_on_commit
 
@@ -22,3 +23,12 @@ def queue_response_rules(sender, *, tenant, response, **kwargs) -> None:
     from apps.feedback.tasks import evaluate_response_rules
 
     enqueue_on_commit(evaluate_response_rules, tenant.pk, response.pk)
+
+
+@receiver(interaction_follow_up_flagged, dispatch_uid="feedback.evaluate_interaction_rules")
+def queue_interaction_rules(sender, *, tenant, interaction, **kwargs) -> None:
+    if not AlertRule.objects.filter(is_active=True, trigger=AlertRule.Trigger.INTERACTION_FOLLOW_UP).exists():
+        return
+    from apps.feedback.tasks import evaluate_interaction_rules
+
+    enqueue_on_commit(evaluate_interaction_rules, tenant.pk, interaction.pk)

@@ -11,6 +11,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from apps.clients.models import Client, Contact
+from apps.core.events import interaction_follow_up_flagged
 from apps.tenancy.models import LEADS, STAFF_AND_UP, Membership, Team, Tenant
 from apps.tenancy.services import audit_event_record
 from apps.tenancy.tasks import enqueue_on_commit
@@ -138,23 +139,13 @@ def interaction_log(
             if surveys_listening_to(touchpoint).exists():
                 enqueue_on_commit(surveys_for_interaction, tenant.pk, interaction.pk)
             if follow_up:
-                _queue_follow_up_rules(tenant, interaction)
+                interaction_follow_up_flagged.send(sender=Interaction, tenant=tenant, interaction=interaction)
     except IntegrityError:
         if not idempotency_key:
             raise
         # A concurrent post with the same key won the race: answer with its row.
         return Interaction.objects.get(staff=staff, idempotency_key=idempotency_key), False
     return interaction, True
-
-
-def _queue_follow_up_rules(tenant: Tenant, interaction: Interaction) -> None:
-    """Alert rules on follow-ups (apps/feedback/services/alerts.py) run once this commits (idempotent),
-    when the tenant has an active one."""
-    from apps.feedback.models import AlertRule
-    from apps.feedback.tasks import evaluate_interaction_rules
-
-    if AlertRule.objects.filter(is_active=True, trigger=AlertRule.Trigger.INTERACTION_FOLLOW_UP).exists():
-        enqueue_on_commit(evaluate_interaction_rules, tenant.pk, interaction.pk)
 
 
 def interaction_may_change(*, interaction: Interaction, acting: Membership | None, role: str | None = None) -> bool:
@@ -210,7 +201,7 @@ def interaction_update(*, tenant: Tenant, acting: Membership | None, interaction
     interaction.full_clean()
     interaction.save()
     if changes.get("follow_up"):
-        _queue_follow_up_rules(tenant, interaction)
+        interaction_follow_up_flagged.send(sender=Interaction, tenant=tenant, interaction=interaction)
     if summary_changed:
         from apps.touchpoints.tasks import score_interaction_sentiment
 
