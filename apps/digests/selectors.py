@@ -305,7 +305,7 @@ def _breakdown_changes(tenant, f: MetricFilters) -> list[ChangeLine]:
     min_n = {metric: min_n_for(tenant, metric) for metric in METRICS}
     out = []
     for dimension, dimension_label in BREAKDOWNS:
-        now, then = metrics._grouped(f, dimension), metrics._grouped(before, dimension)
+        now, then = metrics.grouped_buckets(f, dimension), metrics.grouped_buckets(before, dimension)
         found = []
         for key in sorted(set(now) & set(then) - {""}):
             current = stats.blocks(now[key], min_n_nps=tenant.min_n_nps, min_n_other=tenant.min_n_other)

@@ -54,7 +54,7 @@ def _bucket(row: dict, prefix: str = "") -> Bucket:
     return Bucket(*(int(row.get(prefix + name) or 0) for name in STAT_FIELDS))
 
 
-def _key(value) -> str:
+def rollup_key(value) -> str:
     """A dimension value as ResponseRollup stores it: the id as text, the channel code, "" for none."""
     return "" if value in (None, 0) else str(value)
 
@@ -64,11 +64,11 @@ def _source(f: MetricFilters):
     given = f.dimensions()
     if len(given) <= 1:
         dimension, value = next(iter(given.items()), (Dimension.TOTAL.value, ""))
-        return ResponseRollup.objects.filter(dimension=dimension, key=_key(value))
+        return ResponseRollup.objects.filter(dimension=dimension, key=rollup_key(value))
     return ResponseCell.objects.filter(**{CELL_COLUMN[Dimension(name)]: value for name, value in given.items()})
 
 
-def _grouped(f: MetricFilters, by: str) -> dict[str, Bucket]:
+def grouped_buckets(f: MetricFilters, by: str) -> dict[str, Bucket]:
     """{key: merged bucket} of the filtered responses of f.first..f.last per value of dimension `by`
     (keys as ResponseRollup stores them; "" = not attributed). One query."""
     by = Dimension(by).value
@@ -76,7 +76,7 @@ def _grouped(f: MetricFilters, by: str) -> dict[str, Bucket]:
     if set(given) <= {by}:
         rows = ResponseRollup.objects.filter(dimension=by, day__range=(f.first, f.last))
         if given:
-            rows = rows.filter(key=_key(given[by]))
+            rows = rows.filter(key=rollup_key(given[by]))
         column = "key"
     else:
         rows = ResponseCell.objects.filter(day__range=(f.first, f.last),
@@ -84,7 +84,7 @@ def _grouped(f: MetricFilters, by: str) -> dict[str, Bucket]:
         column = CELL_COLUMN[Dimension(by)]
     out: dict[str, Bucket] = {}
     for row in rows.values(column).annotate(**_sums()).order_by():
-        key = _key(row[column])
+        key = rollup_key(row[column])
         out[key] = out.get(key, Bucket()) + _bucket(row)  # cells: 0 and "" are one key
     return out
 
@@ -255,7 +255,7 @@ def _as_date(value) -> date:
 def metrics_breakdown(tenant, f: MetricFilters, by: str) -> Breakdown:
     """Every metric block per value of dimension `by` (responses without that attribution are one row,
     "Not attributed"), most responses first. Two queries: the buckets and the labels."""
-    buckets = _grouped(f, by)
+    buckets = grouped_buckets(f, by)
     names = labels(by, buckets)
     rows = [{"key": names[key][0], "label": names[key][1], **stats.blocks(bucket, **_min_n(tenant))}
             for key, bucket in buckets.items()]
@@ -264,7 +264,7 @@ def metrics_breakdown(tenant, f: MetricFilters, by: str) -> Breakdown:
 
 
 def _gap_rows(tenant, f: MetricFilters, by: str) -> list[dict]:
-    buckets = {key: b for key, b in _grouped(f, by).items() if b.gap_n}
+    buckets = {key: b for key, b in grouped_buckets(f, by).items() if b.gap_n}
     names = labels(by, buckets)
     rows = [{"key": names[key][0], "label": names[key][1], **stats.gap_block(b, tenant.min_n_nps)} for key, b in buckets.items()]
     rows.sort(key=lambda r: (-r["n"], r["label"].casefold()))
@@ -300,7 +300,7 @@ def volatility(tenant, f: MetricFilters) -> Volatility:
         parts = list(parts)
         return stats.volatility_block(sum(p["n"] for p in parts), sum(p["abs_sum"] for p in parts), sum(p["sq_sum"] for p in parts), min_n)
 
-    journeys = labels(Dimension.JOURNEY, {_key(r["journey_id"]) for r in sums})
+    journeys = labels(Dimension.JOURNEY, {rollup_key(r["journey_id"]) for r in sums})
     stage_ids = {s for r in sums for s in (r["from_stage_id"], r["to_stage_id"]) if s}
     stage_rows = {pk: (str(public), name, order) for pk, public, name, order in
                   Stage.objects.filter(pk__in=stage_ids).values_list("pk", "uuid", "name", "order")} if stage_ids else {}
@@ -313,11 +313,11 @@ def volatility(tenant, f: MetricFilters) -> Volatility:
     per_journey = []
     for journey_key in sorted(journeys, key=lambda k: journeys[k][1].casefold()):
         per_journey.append({"key": journeys[journey_key][0], "label": journeys[journey_key][1],
-                            **block(r for r in sums if _key(r["journey_id"]) == journey_key)})
+                            **block(r for r in sums if rollup_key(r["journey_id"]) == journey_key)})
     transitions = []
     for r in sums:
         (from_id, from_label, from_order), (to_id, to_label, to_order) = stage(r["from_stage_id"]), stage(r["to_stage_id"])
-        journey_id, journey_label = journeys[_key(r["journey_id"])]
+        journey_id, journey_label = journeys[rollup_key(r["journey_id"])]
         transitions.append({"journey": journey_id, "journey_label": journey_label, "from_stage": from_id, "from_label": from_label,
                             "to_stage": to_id, "to_label": to_label, "_order": (journey_label.casefold(), from_order, to_order),
                             **block([r])})
@@ -335,7 +335,7 @@ def funnel(tenant, f: MetricFilters) -> Funnel:
         rows = rows.filter(survey_id=f.survey)
     if f.channel is not None:
         rows = rows.filter(channel=f.channel)
-    sums = {_key(r["survey_id"]): r for r in rows.values("survey_id").annotate(**{c: Sum(c) for c in FUNNEL_COUNTS}).order_by()}
+    sums = {rollup_key(r["survey_id"]): r for r in rows.values("survey_id").annotate(**{c: Sum(c) for c in FUNNEL_COUNTS}).order_by()}
     names = labels(Dimension.SURVEY, sums)
     total = {c: sum(int(r[c] or 0) for r in sums.values()) for c in FUNNEL_COUNTS}
     surveys = [{"key": names[key][0], "label": names[key][1], **stats.funnel_block(**{c: int(r[c] or 0) for c in FUNNEL_COUNTS})}

@@ -193,7 +193,7 @@ def journey_audit(tenant, journey: Journey, *, end: date | None = None) -> Journ
     end = end or local_today(tenant.time_zone)
     previous, current = audit_periods(end)
     stages = list(Stage.objects.filter(journey=journey).order_by("order", "id").values_list("pk", "name", "order"))
-    grouped = [metric_selectors._grouped(MetricFilters(first=first, last=last, journey=journey.pk), Dimension.STAGE)
+    grouped = [metric_selectors.grouped_buckets(MetricFilters(first=first, last=last, journey=journey.pk), Dimension.STAGE)
                for first, last in (previous, current)]
     rows = [_row(tenant, pk, name, order, grouped[0].get(str(pk), Bucket()), grouped[1].get(str(pk), Bucket()))
             for pk, name, order in stages]

@@ -69,7 +69,7 @@ def plan_scope(plan: ActionPlan) -> dict:
 
 def _rollup_q(f: MetricFilters) -> Q:
     dimension, value = next(iter(f.dimensions().items()), (Dimension.TOTAL.value, ""))
-    return Q(dimension=dimension, key=metric_selectors._key(value), day__range=(f.first, f.last))
+    return Q(dimension=dimension, key=metric_selectors.rollup_key(value), day__range=(f.first, f.last))
 
 
 def _cell_q(f: MetricFilters) -> Q:
