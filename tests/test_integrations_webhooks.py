@@ -794,3 +794,194 @@ def test_it_cuts_a_receiver_that_drips_its_answer(world, settings, no_jitter):
         stop.set()
         listener.close()
     assert attempt.status_code is None and "Timed out" in attempt.error and 0.5 <= took < 3
+
+
+# --- the whole exchange is bounded (issue 15, F4) ------------------------------------------------------
+
+class ScriptedReceiver:
+    """A raw HTTP receiver on 127.0.0.1 that reads the request, sends `head` at once, then `drip` one byte
+    every `interval` seconds, then keeps the connection open (never closing) until the client leaves."""
+
+    def __init__(self, head=b"", drip=b"", interval=0.05, read_request=True):
+        self.head, self.drip, self.interval, self.read_request = head, drip, interval, read_request
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(4)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+
+    def serve(self):
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        with conn:
+            try:
+                if self.read_request:
+                    request = b""
+                    while b"\r\n\r\n" not in request:
+                        request += conn.recv(65536)
+                    head, _, body = request.partition(b"\r\n\r\n")
+                    length = int(next((line.split(b":")[1] for line in head.split(b"\r\n")
+                                       if line.lower().startswith(b"content-length:")), b"0"))
+                    while len(body) < length:
+                        body += conn.recv(65536)
+                conn.sendall(self.head)
+                for byte in self.drip:
+                    if self.stop.wait(self.interval):
+                        return
+                    conn.sendall(bytes([byte]))
+                self.stop.wait(60)  # never closes by itself
+            except OSError:
+                return
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.listener.close()
+        self.thread.join(5)
+
+
+SLOW = b"a" * 400  # 20 s at a byte every 0.05 s: far beyond the deadline
+BOUNDED_CASES = {
+    "keep-alive, dripping headers": (b"", b"HTTP/1.1 200 OK\r\nX-Slow: " + SLOW, None),
+    "HTTP/1.0, dripping headers": (b"", b"HTTP/1.0 200 OK\r\nX-Slow: " + SLOW, None),
+    "Connection: close, dripping headers": (b"HTTP/1.1 200 OK\r\nConnection: close\r\n", b"X-Slow: " + SLOW, None),
+    "Connection: close, dripping body": (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", SLOW, 200),
+    "HTTP/1.0, dripping body": (b"HTTP/1.0 200 OK\r\n\r\n", SLOW, 200),
+    "no length, dripping body": (b"HTTP/1.1 200 OK\r\n\r\n", SLOW, 200),
+    "keep-alive, dripping body with a length": (b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", SLOW, 200),
+    "chunked, dripping chunks": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", b"1\r\na\r\n" * 80, 200),
+    "chunked with Connection: close, dripping chunks": (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n", b"1\r\na\r\n" * 80, 200),
+    "an answer and then silence, never closing": (b"HTTP/1.1 503 Busy\r\nContent-Length: 100\r\n\r\nbusy", b"", 503),
+    "never answering": (b"", b"", None),
+}
+
+
+@pytest.mark.parametrize("case", list(BOUNDED_CASES))
+def test_it_bounds_the_whole_exchange_whatever_the_receiver_does(case, settings):
+    """Each byte within the per-operation timeout, the whole never: the POST ends by twice the timeout."""
+    settings.WEBHOOKS_ALLOW_LOOPBACK = True
+    head, drip, expected_status = BOUNDED_CASES[case]
+    timeout = 0.4
+    with ScriptedReceiver(head=head, drip=drip) as receiver:
+        started = time.monotonic()
+        result = network.post(receiver.url, body=b'{"x": 1}', headers={}, timeout=timeout)
+        took = time.monotonic() - started
+    limit = timeout * network.TOTAL_TIMEOUT_FACTOR
+    assert took < limit + 0.5, f"{case}: the POST took {took:.1f} s, the designed maximum is {limit:g} s"
+    assert result.status_code == expected_status, f"{case}: {result}"
+    if expected_status is None:
+        assert "Timed out" in result.error and result.retryable, f"{case}: {result}"
+
+
+def test_it_bounds_a_tls_handshake_that_never_ends(settings):
+    settings.WEBHOOKS_ALLOW_LOOPBACK = True
+    # a TLS record header announcing 16 KB, then its bytes one at a time
+    with ScriptedReceiver(drip=b"\x16\x03\x03\x40\x00" + SLOW, read_request=False) as receiver:
+        started = time.monotonic()
+        result = network.post(receiver.url.replace("http://", "https://"), body=b"{}", headers={}, timeout=0.4)
+        took = time.monotonic() - started
+    assert took < 0.8 + 0.5 and result.status_code is None and result.retryable, f"{took:.1f} s, {result}"
+
+
+def test_it_bounds_name_resolution(monkeypatch, settings):
+    settings.WEBHOOKS_ALLOW_LOOPBACK = True
+
+    def slow(host, port):
+        time.sleep(5)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(network, "_getaddrinfo", slow)
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: pytest.fail("connected after the deadline"))
+    started = time.monotonic()
+    result = network.post("http://slowdns.example.com:9/", body=b"{}", headers={}, timeout=0.3)
+    took = time.monotonic() - started
+    assert took < 0.6 + 0.5 and result.status_code is None and result.retryable, f"{took:.1f} s, {result}"
+    assert "did not resolve" in result.error
+
+
+def test_it_cuts_a_connection_close_receiver_that_drips_its_body_at_delivery(world, settings, no_jitter):
+    """The probe's case end to end: a delivery to a `Connection: close` receiver dripping its body holds the
+    worker (and the delivery's row lock) no longer than the designed maximum."""
+    settings.WEBHOOKS_ALLOW_LOOPBACK, settings.WEBHOOKS_TIMEOUT_SECONDS = True, 0.4
+    with ScriptedReceiver(head=b"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n", drip=SLOW) as receiver:
+        with tenant_context(world.a):
+            endpoint = WebhookEndpointFactory(tenant=world.a, url=receiver.url)
+            delivery = WebhookDeliveryFactory(endpoint=endpoint, next_attempt_at=timezone.now())
+            started = time.monotonic()
+            outcome = services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk)["outcome"]
+            took = time.monotonic() - started
+            attempt = WebhookAttempt.objects.get(delivery=delivery)
+    assert took < 0.8 + 0.7, f"the delivery took {took:.1f} s"
+    assert outcome == "succeeded" and attempt.status_code == 200, (outcome, attempt.status_code, attempt.error)
+    assert attempt.response_excerpt and set(attempt.response_excerpt) == {"a"}
+
+
+# --- IPv6 forms that embed or route to non-public addresses (issue 15, F9) -----------------------------
+
+@pytest.mark.parametrize("address,what", [
+    ("2002:7f00:1::", "6to4"), ("2002:a00:1::1", "6to4"), ("2002:c0a8:101::", "6to4"), ("2002:a9fe:a9fe::", "6to4"),
+    ("2002:6440:1::", "6to4"),  # 100.64.0.1, shared address space
+    ("::ffff:10.0.0.1", "IPv4-mapped"), ("::ffff:169.254.169.254", "IPv4-mapped"), ("::ffff:127.0.0.1", "loopback"),
+    ("::127.0.0.1", "IPv4-compatible"), ("::10.0.0.1", "IPv4-compatible"), ("::169.254.169.254", "IPv4-compatible"),
+    ("64:ff9b::7f00:1", "NAT64"), ("64:ff9b::a9fe:a9fe", "NAT64"), ("64:ff9b::c0a8:1", "NAT64"), ("64:ff9b:1::5db8:d822", "NAT64"),
+    # Teredo: server 65.54.227.120, client 10.0.0.1 obfuscated (bits inverted) in the last 32 bits
+    ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "Teredo"), ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"),
+    ("fec0::1", "site-local"), ("fd12:3456::1", "private"), ("fc00::1", "private"), ("ff02::1", "multicast"),
+    ("ff0e::1", "multicast"), ("::", "unspecified"), ("fe80::1", "link-local"), ("::1", "loopback"), ("2001:db8::1", "private"),
+])
+def test_it_refuses_ipv6_forms_of_non_public_addresses(address, what, settings):
+    settings.WEBHOOKS_ALLOW_LOOPBACK = False
+    reason = network.address_refusal(address)
+    assert reason is not None, f"{address} ({what}) was accepted"
+    assert what.lower() in reason.lower() or what in ("private",), f"{address}: the reason {reason!r} does not name {what}"
+
+
+def test_it_names_the_embedded_address_in_the_reason():
+    assert network.address_refusal("2002:7f00:1::") == "a 6to4 address embedding a loopback address (127.0.0.1)"
+    assert "(10.0.0.1)" in network.address_refusal("2001:0:4136:e378:8000:63bf:f5ff:fffe")
+
+
+@pytest.mark.parametrize("address", ["2002:5db8:d822::1", "2606:4700:4700::1111", "2a00:1450:4001:82b::200e", PUBLIC_IP])
+def test_it_accepts_public_ipv6_including_6to4_of_a_public_address(address):
+    assert network.address_refusal(address) is None
+
+
+def test_it_keeps_loopback_forms_other_than_loopback_itself_out_when_loopback_is_allowed(settings):
+    settings.WEBHOOKS_ALLOW_LOOPBACK = True
+    assert network.address_refusal("::1") is None and network.address_refusal("127.0.0.1") is None
+    for address in ("2002:7f00:1::", "64:ff9b::7f00:1", "::127.0.0.1"):
+        assert network.address_refusal(address) is not None, address
+
+
+@pytest.mark.parametrize("url", ["https://[2002:7f00:1::]/", "https://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+                                 "https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/", "https://[fec0::1]/", "https://[::127.0.0.1]/"])
+def test_it_refuses_embedded_private_addresses_at_registration(url, world, dns):
+    """The probe registered https://[2002:7f00:1::]/ (201)."""
+    with tenant_context(world.a):
+        with pytest.raises(ValidationError) as exc:
+            services.endpoint_create(tenant=world.a, acting_member=admin(world), url=url, events=["case.opened"])
+        assert "url" in exc.value.message_dict
+        assert not WebhookEndpoint.objects.exists()
+
+
+def test_it_refuses_a_dns_answer_with_an_embedded_private_address_at_delivery(world, dns, monkeypatch):
+    with tenant_context(world.a):
+        endpoint = services.endpoint_create(tenant=world.a, acting_member=admin(world), url="https://rebind.example.com/in",
+                                            events=["case.opened"])
+        delivery = WebhookDeliveryFactory(endpoint=endpoint, next_attempt_at=timezone.now())
+    dns["rebind.example.com"] = ["2002:a9fe:a9fe::1"]  # 6to4 of 169.254.169.254
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: pytest.fail("connected to a refused address"))
+    with tenant_context(world.a):
+        assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk)["outcome"] == "failed"
+        delivery.refresh_from_db()
+    assert "6to4" in delivery.last_error and "169.254.169.254" in delivery.last_error
