@@ -28,6 +28,15 @@ def _on_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith(("postgresql", "postgis"))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate limits count in the cache (apps/core/ratelimit.py), here this process's own memory: each test
+    starts with none counted, whatever the tests before it requested from 127.0.0.1."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgres: needs PostgreSQL (row-level security, roles)")
     config.addinivalue_line("markers", "services: needs Redis and a Celery worker, SMTP or a browser")

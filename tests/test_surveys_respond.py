@@ -220,6 +220,25 @@ def test_unknown_and_tampered_links_get_the_same_404_page(world, client, caplog)
     assert count_responses(world.a) == 0
 
 
+def test_invitation_links_are_rate_limited_per_ip_for_views_and_submits(world, client, settings):
+    """Issue 15: DESIGN.md says the respondent page is rate limited; guessing tokens (404s) counts too."""
+    settings.SURVEY_INVITATION_REQUESTS_PER_MINUTE = 4
+    survey, _ = live_survey(world.a)
+    _, raw = invitation_with_token(survey)
+    statuses = [client.get(f"/s/{raw}/").status_code, client.get(f"/s/{'x' * 43}/").status_code,
+                client.get(f"/s/{'y' * 43}/").status_code, client.post(f"/s/{raw}/", {"q_nps": "9"}).status_code]
+    assert statuses == [200, 404, 404, 200], statuses
+    refused = [client.get(f"/s/{raw}/", HTTP_ACCEPT_LANGUAGE="fr"), client.post(f"/s/{raw}/", {"q_nps": "3"})]
+    assert [page.status_code for page in refused] == [429, 429]
+    html = refused[0].content.decode()
+    assert UI_TEXT["fr"]["rate_limited_title"] in html and UI_TEXT["fr"]["rate_limited_body"] in html, html
+    assert 0 < int(refused[0]["Retry-After"]) <= 60 and refused[0]["Cache-Control"] == "no-store"
+    with tenant_context(world.a):
+        assert [r.nps for r in Response.objects.all()] == [9]  # the refused submit stored nothing
+    # Another address is not affected.
+    assert client.get(f"/s/{raw}/", REMOTE_ADDR="10.0.0.9").status_code == 200
+
+
 def test_a_token_answers_only_into_its_own_tenant(world, client):
     survey_a, _ = live_survey(world.a)
     survey_b, _ = live_survey(world.b)

@@ -15,7 +15,7 @@ from apps.surveys.forms.respond import STAMP_SALT, stamp_make
 from apps.surveys.i18n import UI_TEXT
 from apps.surveys.models import Response, Survey
 from apps.surveys.selectors.respond import responses_counted
-from apps.surveys.views.respond import rate_limit_key
+from apps.surveys.views.respond import reset_rate_limit
 from apps.tenancy.context import tenant_context
 from tests.test_surveys_respond import count_responses, live_survey
 
@@ -92,12 +92,12 @@ def test_posts_are_rate_limited_per_ip(world, client, settings):
     statuses = [client.post(f"/w/{WEB_TOKEN}/", {"q_nps": "5", "stamp": aged_stamp()}).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
     page = client.post(f"/w/{WEB_TOKEN}/", {"q_nps": "5", "stamp": aged_stamp()})
-    assert UI_TEXT["en"]["rate_limited_title"] in page.content.decode() and page["Retry-After"] == "60"
+    assert UI_TEXT["en"]["rate_limited_title"] in page.content.decode() and 0 < int(page["Retry-After"]) <= 60
     assert count_responses(world.a) == 3
     # Another address is not affected; GETs are never counted.
     assert client.post(f"/w/{WEB_TOKEN}/", {"q_nps": "5", "stamp": aged_stamp()}, REMOTE_ADDR="10.0.0.9").status_code == 200
     assert client.get(f"/w/{WEB_TOKEN}/").status_code == 200
-    cache.delete(rate_limit_key("web", "127.0.0.1"))
+    reset_rate_limit("web", "127.0.0.1")
     assert client.post(f"/w/{WEB_TOKEN}/", {"q_nps": "5", "stamp": aged_stamp()}).status_code == 200
 
 

@@ -4,7 +4,8 @@
   (`*_including_cross_tenant`); everything after runs in `tenant_context(invitation.tenant)`. GET
   and HEAD never consume the token (mail scanners open links): they only mark it opened, once. A
   POST is stored once (the invitation row is locked and the database allows one response per
-  invitation); every later submit shows "already recorded".
+  invitation); every later submit shows "already recorded". Rate-limited per IP (views and submits
+  together, counted before the token is looked up).
 - `/w/<web_token>/`: the public web link (anonymous), `?embed=1` for a minimal page that other sites
   may frame. Rate-limited per IP; a honeypot field and a too-fast submit flag the response as a
   bot's (stored apart, never counted); a signed stamp's submission key makes a double submit land once.
@@ -25,7 +26,6 @@ import time
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.dispatch import receiver
 from django.shortcuts import render
@@ -34,6 +34,8 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from apps.core import ratelimit
+from apps.core.ratelimit import client_ip
 from apps.surveys.forms.respond import ResponseForm, field_name, preselect_from_query, stamp_make, stamp_read
 from apps.surveys.i18n import LANGUAGE_NAMES, localized, negotiate_language, survey_languages, ui_text, ui_texts
 from apps.surveys.models import KioskDevice, QuestionType, Response, Survey
@@ -143,36 +145,17 @@ def _unavailable(request, *, survey: Survey | None = None, status: int, embed: b
 
 def _rate_limited(request, *, lang: str, embed: bool = False, org: str = ""):
     response = _page(request, "respond/rate_limited.html", {"lang": lang, "org": org}, status=429, embed=embed)
-    response["Retry-After"] = str(RATE_WINDOW_SECONDS)
+    response["Retry-After"] = str(ratelimit.retry_after(RATE_WINDOW_SECONDS))
     return response
 
 
-def rate_limit_key(scope: str, ident: str, window: int | None = None) -> str:
-    window = int(time.time() // RATE_WINDOW_SECONDS) if window is None else window
-    return f"cxm:respond:{scope}:{ident}:{window}"
-
-
 def over_rate_limit(scope: str, ident: str, limit: int) -> bool:
-    """Count one POST for (scope, ident) in the current minute (Django's cache); True past `limit`."""
-    key = rate_limit_key(scope, ident)
-    cache.add(key, 0, timeout=RATE_WINDOW_SECONDS * 2)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=RATE_WINDOW_SECONDS * 2)
-        count = 1
-    return count > limit
+    """Count one request for (scope, ident) in the current minute (apps/core/ratelimit.py); True past `limit`."""
+    return ratelimit.hit(f"respond:{scope}", ident, limit=limit, window=RATE_WINDOW_SECONDS)
 
 
-def client_ip(request) -> str:
-    """The caller's address. Behind N trusted proxies (AXES_IPWARE_PROXY_COUNT), the address the
-    nearest of them saw; otherwise REMOTE_ADDR (a forwarded header from the client is not trusted)."""
-    proxies = getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0) or 0
-    if proxies:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+def reset_rate_limit(scope: str, ident: str) -> None:
+    ratelimit.reset(f"respond:{scope}", ident, window=RATE_WINDOW_SECONDS)
 
 
 def _form_context(request, *, survey: Survey, version, lang: str, form: ResponseForm, action: str, embed: bool = False,
@@ -205,9 +188,18 @@ def _add_submit_errors(form: ResponseForm, exc: ValidationError, lang: str) -> N
 
 # --- /s/<token>/ -------------------------------------------------------------------------------
 
+def invitation_requests_per_minute() -> int:
+    """Views and submits of invitation links per IP and minute. Generous: a client's staff may share
+    one address, and mail scanners open links too; enough to make guessing tokens pointless."""
+    return int(getattr(settings, "SURVEY_INVITATION_REQUESTS_PER_MINUTE", 60))
+
+
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 def invitation_respond_view(request, token):
+    # Before the token is looked up: guessing links costs the same as answering them.
+    if over_rate_limit("invitation", client_ip(request), invitation_requests_per_minute()):
+        return _rate_limited(request, lang=negotiate_language(None, request))
     found = invitation_get_by_token_including_cross_tenant(token)
     if found is None:
         return _unavailable(request, status=404)
