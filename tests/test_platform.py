@@ -153,7 +153,7 @@ def test_it_sends_a_strict_csp_and_no_inline_script(world, client):
 
 # --- settings -----------------------------------------------------------------------------------
 
-def test_it_passes_check_deploy_with_production_settings():
+def production_env(**overrides) -> dict:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "DJANGO_SETTINGS_MODULE": "cxm.settings.base",
@@ -164,11 +164,37 @@ def test_it_passes_check_deploy_with_production_settings():
         or "postgres://cxm_app@127.0.0.1:5432/cxm",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "EMAIL_URL": "smtp://127.0.0.1:25",
+        **overrides,
     }
+    return {name: value for name, value in env.items() if value is not None}
+
+
+def test_it_passes_check_deploy_with_production_settings():
+    env = production_env()
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("command", [
+    ["manage.py", "check", "--deploy"],  # what an operator runs before going live
+    ["-c", "import cxm.wsgi"],  # what gunicorn loads
+    ["-c", "from cxm.celery import app; app.loader.import_default_modules()"],  # what a Celery worker loads
+])
+def test_it_refuses_to_start_in_production_without_a_shared_cache(command):
+    """Issue 15: rate limits counted per process let N workers allow N times each limit."""
+    result = subprocess.run([sys.executable, *command], cwd=ROOT, env=production_env(REDIS_URL=None),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0, f"{command} started without a shared cache:\n{result.stdout}{result.stderr}"
+    assert "ImproperlyConfigured" in result.stderr and "Set REDIS_URL" in result.stderr, result.stderr[-2000:]
+
+
+def test_the_local_demo_starts_without_redis():
+    """`make run`: DEBUG=1, SQLite, tasks in-process, the cache in memory."""
+    env = production_env(REDIS_URL=None, DEBUG="1", SECRET_KEY=None, ALLOWED_HOSTS=None, DATABASE_URL="sqlite:////tmp/cxm-demo-check.sqlite3")
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "no issues" in result.stdout, result.stdout + result.stderr
 
 
 # --- operator bootstrap -------------------------------------------------------------------------

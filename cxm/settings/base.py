@@ -107,11 +107,15 @@ DATABASE_APP_PASSWORD = env.str("DATABASE_APP_PASSWORD", default="")  # tests sw
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, Celery ----------------------------------------------------------------------------
+# The cache holds the rate limits (apps/core/ratelimit.py), so every web process must share it: with
+# DEBUG off, a start with a per-process cache is refused (apps/core/checks.py). The zero-setup demo
+# (DEBUG=1, one process) may keep it in memory.
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+RATE_LIMITS_NEED_SHARED_CACHE = not DEBUG
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL or None)

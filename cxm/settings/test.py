@@ -19,6 +19,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+RATE_LIMITS_NEED_SHARED_CACHE = False  # each test process counts in its own memory, cleared per test (tests/conftest.py)
 # Unit tests run tasks in-process; tests/test_celery_worker.py runs a real worker on Redis.
 CELERY_TASK_ALWAYS_EAGER = True
 TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
