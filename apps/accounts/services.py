@@ -1,7 +1,8 @@
-"""Invitations into a tenant, accepting them, and auditing lockouts."""
+"""Invitations into a tenant, accepting them, password reset e-mails, and auditing lockouts."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -10,14 +11,18 @@ import structlog
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from apps.accounts.models import MembershipInvitation, normalize_email
+from apps.core.events import password_reset_requested
 from apps.tenancy.context import rows_by_key_including_cross_tenant, tenant_context
 from apps.tenancy.models import AuditEvent, Membership, Team, Tenant
 from apps.tenancy.services import audit_event_record
@@ -176,3 +181,67 @@ def lockout_record(*, email: str, ip_address: str | None) -> int:
                                changes={"reason": [None, "5 wrong passwords"]})
             recorded += 1
     return recorded
+
+
+# --- password reset -----------------------------------------------------------------------------
+# The request only queues a task (`password_reset_request`): it does not even look the address up, so
+# it takes the same path, and the same time, whether or not the address has an account. The task
+# (`password_reset_send`) finds the account and hands its e-mail to the outbox of a workspace it belongs
+# to (the `password_reset_requested` event; apps/surveys writes the row and its worker sends it over SMTP
+# with retries). The row holds `RESET_LINK_PLACEHOLDER`, never the link: workspace admins can read the
+# outbox, and the link is a key to the account. The outbox puts the link in at SMTP time
+# (`password_reset_link_for`).
+
+RESET_LINK_PLACEHOLDER = "[password-reset-link]"
+RESET_SUBJECT = "Reset your CXM password"
+
+
+def password_reset_request(*, email: str) -> None:
+    """Queue the reset e-mail for `email` once the transaction commits; looks nothing up."""
+    from apps.accounts.tasks import password_reset_send
+
+    transaction.on_commit(functools.partial(password_reset_send.delay, normalize_email(email), secrets.token_hex(8)), robust=True)
+
+
+def password_reset_users(email: str) -> list:
+    """Django's rule (PasswordResetForm.get_users): active accounts with this e-mail and a usable password."""
+    return [user for user in User._default_manager.filter(email__iexact=normalize_email(email), is_active=True)
+            if user.has_usable_password()]
+
+
+def password_reset_link(user) -> str:
+    """A working link for `user`: valid PASSWORD_RESET_TIMEOUT from now, dead once the password changes."""
+    path = reverse("accounts:password_reset_confirm", kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                                                              "token": default_token_generator.make_token(user)})
+    return settings.SITE_URL + path
+
+
+def password_reset_link_for(email: str) -> str | None:
+    """The link to put in a reset e-mail to `email` at SMTP time, or None when no account may reset any more."""
+    users = password_reset_users(email)
+    return password_reset_link(users[0]) if users else None
+
+
+def password_reset_email(user) -> tuple[str, str]:
+    """(subject, text) of the reset e-mail, with RESET_LINK_PLACEHOLDER where the link goes."""
+    return RESET_SUBJECT, render_to_string("accounts/email/password_reset.txt", {"email": user.email, "link": RESET_LINK_PLACEHOLDER})
+
+
+def password_reset_send(*, email: str, request_id: str) -> int:
+    """In the worker: hand the reset e-mail of each account `email` denotes to the outbox of the first
+    workspace it is an active member of (`password_reset_requested`; idempotent per request through the
+    Message-ID). An account in no workspace is sent to directly from here. Returns how many e-mails."""
+    handed = 0
+    for user in password_reset_users(email):
+        memberships = sorted((m for m in rows_by_key_including_cross_tenant(Membership, "user_id", user.pk)
+                              if m.is_active and m.tenant.is_active), key=lambda m: m.pk)
+        message_id = f"<password-reset-{request_id}-{user.uuid}@cxm.invalid>"
+        if memberships:
+            with tenant_context(memberships[0].tenant):
+                password_reset_requested.send(sender=User, tenant=memberships[0].tenant, user=user, message_id=message_id)
+        else:
+            subject, text = password_reset_email(user)
+            send_mail(subject=subject, message=text.replace(RESET_LINK_PLACEHOLDER, password_reset_link(user)),
+                      from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=[user.email])
+        handed += 1
+    return handed

@@ -1,14 +1,20 @@
 from celery import shared_task
 
-from apps.accounts.services import invitations_expire
+from apps.accounts import services
 from apps.tenancy.tasks import fan_out, tenant_task
 
 
 @tenant_task()
 def expire_member_invitations(tenant) -> int:
-    return invitations_expire(tenant=tenant)
+    return services.invitations_expire(tenant=tenant)
 
 
 @shared_task
 def fan_out_expire_member_invitations() -> int:
     return fan_out(expire_member_invitations)
+
+
+@shared_task
+def password_reset_send(email: str, request_id: str) -> int:
+    """Not a tenant task: the address's account decides the workspace (services.password_reset_send)."""
+    return services.password_reset_send(email=email, request_id=request_id)

@@ -5,12 +5,20 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 
+from apps.accounts import limits
 from apps.accounts.forms import EmailAuthenticationForm, EmailPasswordResetForm, InvitationAcceptForm
-from apps.accounts.services import InvitationUnusable, invitation_accept, invitation_get_by_token_including_cross_tenant
+from apps.accounts.services import (
+    InvitationUnusable,
+    invitation_accept,
+    invitation_get_by_token_including_cross_tenant,
+    password_reset_request,
+)
 from apps.core.forms import add_service_errors
+from apps.core.ratelimit import client_ip
 from apps.tenancy.selectors import memberships_of_user_including_cross_tenant
 
 
@@ -19,17 +27,40 @@ class LoginView(auth_views.LoginView):
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
 
+    def post(self, request, *args, **kwargs):
+        # django-axes pauses one account from one address; this pauses an address that tries many accounts.
+        if limits.sign_in_paused(ip=client_ip(request)):
+            response = render(request, "accounts/locked_out.html", {"whole_network": True}, status=429)
+            response["Retry-After"] = str(limits.retry_after_seconds("sign-in"))
+            return response
+        return super().post(request, *args, **kwargs)
+
 
 class LogoutView(auth_views.LogoutView):
     pass
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """The request does the same work whatever the address: rate limits, then a task queued on commit
+    (apps/accounts/services.py, "password reset"); whether an account exists is never looked up here."""
+
     template_name = "accounts/password_reset.html"
-    email_template_name = "accounts/email/password_reset.txt"
-    subject_template_name = "accounts/email/password_reset_subject.txt"
     form_class = EmailPasswordResetForm
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
+        valid = form.is_valid()
+        refusal = limits.password_reset_refusal(ip=client_ip(request), email=form.cleaned_data.get("email") if valid else None)
+        if refusal is not None:
+            form.add_error(None, refusal)
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(limits.retry_after_seconds("reset"))
+            return response
+        if not valid:
+            return self.form_invalid(form)
+        password_reset_request(email=form.cleaned_data["email"])
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

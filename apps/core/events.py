@@ -16,3 +16,6 @@ interaction_follow_up_flagged = Signal()
 case_opened = Signal()
 # A case was resolved (status resolved, with root cause and action). kwargs: tenant, case.
 case_resolved = Signal()
+# An account asked for a password reset (sent by a worker, never in the request), handed to the outbox of
+# `tenant`, a workspace the account belongs to. kwargs: tenant, user, message_id.
+password_reset_requested = Signal()

@@ -28,16 +28,20 @@ def key(scope: str, ident: str, *, window: int, now: float | None = None) -> str
     return f"cxm:rl:{scope}:{window}:{digest}:{_window_index(window, now)}"
 
 
-def hit(scope: str, ident: str, *, limit: int, window: int = 60) -> bool:
-    """Count one request for (scope, ident) in the current window; True when that makes it over `limit`."""
+def incr(scope: str, ident: str, *, window: int) -> int:
+    """Count one for (scope, ident) in the current window; the count so far, this one included."""
     name = key(scope, ident, window=window)
     cache.add(name, 0, timeout=window * 2)
     try:
-        count = cache.incr(name)
+        return cache.incr(name)
     except ValueError:  # expired between add and incr
         cache.set(name, 1, timeout=window * 2)
-        count = 1
-    return count > limit
+        return 1
+
+
+def hit(scope: str, ident: str, *, limit: int, window: int = 60) -> bool:
+    """Count one request for (scope, ident) in the current window; True when that makes it over `limit`."""
+    return incr(scope, ident, window=window) > limit
 
 
 def count(scope: str, ident: str, *, window: int) -> int:

@@ -302,6 +302,7 @@ class OutboundEmail(TenantScopedModel, TimeStampedModel):
         ESCALATION = "escalation", "Overdue case escalation"
         DIGEST = "digest", "Digest"
         ANNOUNCEMENT = "announcement", "You said, we did"
+        PASSWORD_RESET = "password_reset", "Password reset"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

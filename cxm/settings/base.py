@@ -238,7 +238,14 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 MEMBER_INVITATION_DAYS = env.int("MEMBER_INVITATION_DAYS", default=7)
 
-# django-axes: five wrong passwords lock out that account from that IP for a cool-off period.
+# Password reset requests per hour (apps/accounts/limits.py): per address, and per e-mail asked for.
+PASSWORD_RESET_PER_IP = env.int("PASSWORD_RESET_PER_IP", default=10)
+PASSWORD_RESET_PER_EMAIL = env.int("PASSWORD_RESET_PER_EMAIL", default=3)
+
+# django-axes: five wrong passwords lock out that account from that IP for a cool-off period; and
+# SIGN_IN_FAILURES_PER_IP wrong passwords from one IP, whichever accounts, pause that IP for every
+# account (password spraying; apps/accounts/limits.py).
+SIGN_IN_FAILURES_PER_IP = env.int("SIGN_IN_FAILURES_PER_IP", default=20)
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -12,6 +12,7 @@ on it) — never a second invitation or a second token.
 
 Invitation bodies carry `TOKEN_PLACEHOLDER` instead of the link's token; the token is rebuilt from
 the invitation's salt with SECRET_KEY here, at SMTP time (services/distribution.py explains why).
+Password reset bodies likewise carry `RESET_LINK_PLACEHOLDER`, replaced by a fresh link here.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from apps.accounts.services import RESET_LINK_PLACEHOLDER, password_reset_link_for
 from apps.surveys.models import Invitation, OutboundEmail
 from apps.surveys.services.distribution import TOKEN_PLACEHOLDER, invitation_token, optout_url, token_hash
 from apps.tenancy.context import tenant_context
@@ -155,7 +157,15 @@ def _deliver_one(tenant: Tenant, email: OutboundEmail, connection: _Connection) 
     elif email.kind == OutboundEmail.Kind.ANNOUNCEMENT and _opted_out(email.to_email):
         # A "you said, we did" message written before the contact opted out (by any link) is not sent.
         return _fail(email, "Not sent: the contact opted out.", invitation_status=None)
-    message = EmailMultiAlternatives(subject=email.subject, body=text, from_email=sender_address(tenant), to=[email.to_email],
+    from_email = sender_address(tenant)
+    if email.kind == OutboundEmail.Kind.PASSWORD_RESET:
+        # The row holds a placeholder: the link is a key to the account, made now (apps/accounts/services.py).
+        link = password_reset_link_for(email.to_email)
+        if link is None:
+            return _fail(email, "Not sent: the account is no longer active.", invitation_status=None)
+        text, html = text.replace(RESET_LINK_PLACEHOLDER, link), html.replace(RESET_LINK_PLACEHOLDER, link)
+        from_email = settings.DEFAULT_FROM_EMAIL  # the product's mail, not the workspace's
+    message = EmailMultiAlternatives(subject=email.subject, body=text, from_email=from_email, to=[email.to_email],
                                      headers=headers)
     if html:
         message.attach_alternative(html, "text/html")
