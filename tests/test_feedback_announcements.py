@@ -1,12 +1,15 @@
 """"You said, we did" (issue 8 item 4; apps/feedback/services/announcements.py and its pages): who the
 affected respondents are (a case's contact; a plan's linked cases and negative answers in its scope and
 baseline), who is skipped and why (logged), one e-mail per contact however often it is sent, another
-tenant's contacts never reached, the e-mail in the contact's language with a signed opt-out link that
-works (and a forged one that does not); the compose/detail/list pages per role."""
+tenant's contacts never reached, the e-mail in the contact's language with an opaque opt-out link that
+works (and an altered or forged one that does not); the compose/detail/list pages per role."""
 
 from __future__ import annotations
 
+import base64
 import datetime
+import re
+import zlib
 from datetime import timedelta
 
 import pytest
@@ -160,6 +163,16 @@ def test_a_sent_message_cannot_be_edited(world, loop):
 
 # --- sending --------------------------------------------------------------------------------------
 
+OPTOUT_LINK = re.compile(r"https?://[^/\s\"]+(/u/([^/\s\"]+)/)")
+
+
+def optout_path(tenant, contact) -> str:
+    """The opt-out link's path in the "you said, we did" e-mail written to `contact`."""
+    with tenant_context(tenant):
+        email = OutboundEmail.objects.filter(kind=OutboundEmail.Kind.ANNOUNCEMENT, to_email=contact.email).latest("created_at")
+    return OPTOUT_LINK.search(email.body_text).group(1)
+
+
 def _send_plan(world, loop):
     with tenant_context(world.a):
         a = svc.announcement_draft_for_plan(tenant=world.a, acting_member=loop["alice"], plan=loop["plan"])
@@ -204,8 +217,8 @@ def test_the_email_is_in_the_contacts_language_from_the_tenants_sender(world, lo
         email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.ANNOUNCEMENT)
     assert "Bonjour Ann," in email.body_text and "Vous nous avez dit" in email.body_html
     assert "Acme Care" in email.body_text and "We now call back within one working day." in email.body_html
-    assert f"/u/{svc.optout_token(world.a, loop['ann'])}/" in email.body_text
-    assert svc.optout_token(world.a, loop["ann"]) in email.body_html
+    path = OPTOUT_LINK.search(email.body_text).group(1)
+    assert path in email.body_html
     fallback = Contact(locale="xx", name="Z")
     assert svc.language_for(world.a, fallback) == "nl"  # the workspace's language
     world.a.locale = "en"
@@ -216,7 +229,7 @@ def test_the_email_is_in_the_contacts_language_from_the_tenants_sender(world, lo
 
 def test_the_optout_link_asks_then_opts_out(world, loop, client):
     a = _send_plan(world, loop)
-    path = f"/u/{svc.optout_token(world.a, loop['ann'])}/"
+    path = optout_path(world.a, loop["ann"])
     got = client.get(path)
     assert got.status_code == 200 and "Stop sending me messages" in got.content.decode()
     with tenant_context(world.a):
@@ -232,30 +245,86 @@ def test_the_optout_link_asks_then_opts_out(world, loop, client):
     assert names(recipients(world.a, case=loop["case"])) == {"Ann": "opted_out"}
 
 
-def test_a_forged_optout_link_does_nothing(world, loop, client):
-    genuine = svc.optout_token(world.a, loop["ann"])
-    value, _, signature = genuine.rpartition(":")
+def test_the_optout_link_is_opaque(world, loop):
+    """Issue 15: the link was a signed but readable payload of the tenant's and the contact's uuids. Now it
+    is a random token; the recipient row keeps only its SHA-256."""
+    _send_plan(world, loop)
+    for name in ("neg", "neg2", "linked"):
+        contact = loop["people"][name]
+        token = optout_path(world.a, contact).split("/")[2]
+        assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token), token
+        decoded = [token.encode()]
+        for part in token.split(":"):
+            raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+            decoded.append(raw)
+            try:
+                decoded.append(zlib.decompress(raw))
+            except zlib.error:
+                pass
+        for secret in (world.a.uuid, contact.uuid):
+            for form in (str(secret).encode(), secret.hex.encode(), secret.bytes):
+                assert not any(form in blob for blob in decoded), f"{name}: the link {token} carries {secret}"
+        with tenant_context(world.a):
+            row = AnnouncementRecipient.objects.get(contact=contact)
+        assert row.optout_token_hash == svc.optout_token_hash(token) and token not in str(vars(row))
+
+
+def test_a_forged_or_altered_optout_link_does_nothing(world, loop, client):
+    _send_plan(world, loop)
+    token = optout_path(world.a, loop["ann"]).split("/")[2]
+    altered = token[:-1] + ("A" if token[-1] != "A" else "B")
     forged = [
-        f"{value}:{'A' * len(signature)}",  # altered signature
+        altered,  # one character changed
+        token[:-1],  # cut short
+        token + "A",  # made longer
+        svc.optout_token_new()[0],  # a well-formed token nobody was sent
+        svc.optout_token_hash(token),  # the stored hash instead of the token
         signing.dumps({"t": str(world.a.uuid), "c": str(loop["people"]["neg"].uuid)}, salt="another-salt"),  # another salt
         signing.dumps({"t": str(world.a.uuid), "c": str(loop["people"]["neg"].uuid)}, key="not-our-key", salt=svc.OPTOUT_SALT),
         "garbage",
     ]
-    for token in forged:
+    for value in forged:
         for method in ("get", "post"):
-            got = getattr(client, method)(f"/u/{token}/")
-            assert got.status_code == 404, token
-    # A genuine link naming tenant B's contact under tenant A's uuid finds no contact: 404.
+            got = getattr(client, method)(f"/u/{value}/")
+            assert got.status_code == 404, value
+    # An older, signed link naming tenant B's contact under tenant A's uuid finds no contact: 404.
     mixed = signing.dumps({"t": str(world.a.uuid), "c": str(loop["b_contact"].uuid)}, salt=svc.OPTOUT_SALT)
     assert client.post(f"/u/{mixed}/").status_code == 404
     with tenant_context(world.a):
         assert not Contact.objects.filter(opted_out=True).exclude(pk=loop["people"]["optout"].pk).exists()
     with tenant_context(world.b):
         assert not Contact.objects.get(pk=loop["b_contact"].pk).opted_out
-    b_link = f"/u/{svc.optout_token(world.b, loop['b_contact'])}/"
-    assert client.post(b_link).status_code == 200
+
+
+def test_a_link_whose_contact_is_gone_does_nothing(world, loop, client):
+    _send_plan(world, loop)
+    path = optout_path(world.a, loop["people"]["neg"])
+    with tenant_context(world.a):
+        Contact.objects.filter(pk=loop["people"]["neg"].pk).delete()
+    assert client.get(path).status_code == 404 and client.post(path).status_code == 404
+
+
+def test_each_tenants_links_opt_out_only_its_own_contact(world, loop, client):
+    _send_plan(world, loop)
+    with tenant_context(world.b):
+        b_case = fx.CaseFactory(tenant=world.b, client=loop["b_contact"].client, contact=loop["b_contact"], status="resolved",
+                                action_taken="Fixed it.", root_cause=fx.RootCauseFactory(tenant=world.b), resolved_at=timezone.now())
+        draft = svc.announcement_draft_for_case(tenant=world.b, acting_member=world.membership(world.charlie, world.b), case=b_case)
+        svc.announcement_send(tenant=world.b, acting_member=world.membership(world.charlie, world.b), announcement=draft)
+    assert client.post(optout_path(world.b, loop["b_contact"])).status_code == 200
     with tenant_context(world.b):
         assert Contact.objects.get(pk=loop["b_contact"].pk).opted_out
+    with tenant_context(world.a):
+        assert not Contact.objects.filter(opted_out=True).exclude(pk=loop["people"]["optout"].pk).exists()
+
+
+def test_links_of_the_older_signed_form_still_opt_out(world, loop, client):
+    """E-mails sent before the links became opaque carry signed links; they keep working."""
+    legacy = signing.dumps({"t": str(world.a.uuid), "c": str(loop["ann"].uuid)}, salt=svc.OPTOUT_SALT, compress=False)
+    assert client.get(f"/u/{legacy}/").status_code == 200
+    assert client.post(f"/u/{legacy}/").status_code == 200
+    with tenant_context(world.a):
+        assert Contact.objects.get(pk=loop["ann"].pk).opted_out
 
 
 # --- pages ----------------------------------------------------------------------------------------

@@ -47,8 +47,8 @@ GLOBAL_ROUTES = {
     "s/<str:token>/": "a respondent has no account: the token's hash finds the invitation and its tenant",
     "w/<str:web_token>/": "a public web link is anonymous: the survey's web token finds the survey and its tenant",
     "k/<str:key>/": "a kiosk device has no account: the key's hash finds the device and its tenant",
-    "u/<str:signed>/": "a \"you said, we did\" recipient has no account: the signed value names the tenant and contact, "
-                       "checked before any tenant is activated; GET only confirms",
+    "u/<str:token>/": "a \"you said, we did\" recipient has no account: the token's hash finds the recipient row and its "
+                      "tenant (an older signed link is checked before any tenant is activated); GET only confirms",
 }
 
 

@@ -331,6 +331,8 @@ class AnnouncementRecipient(TenantScopedModel):
     status = models.CharField(max_length=8, choices=Status.choices)
     skip_reason = models.CharField(max_length=32, blank=True)
     outbound_email = models.ForeignKey("surveys.OutboundEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The SHA-256 of the random token in the e-mail's opt-out link /u/<token>/ (the token itself is not kept).
+    optout_token_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -338,6 +340,8 @@ class AnnouncementRecipient(TenantScopedModel):
         constraints = [
             *TenantScopedModel.Meta.constraints,
             models.UniqueConstraint(fields=["tenant", "announcement", "contact"], name="feedback_announcement_one_per_contact"),
+            models.UniqueConstraint(fields=["tenant", "optout_token_hash"], condition=~models.Q(optout_token_hash=""),
+                                    name="feedback_recipient_optout_token"),
         ]
 
     def clean(self):

@@ -12,7 +12,7 @@ from apps.feedback.services import announcements as svc
 from apps.tenancy.context import tenant_context
 from tests.browser.conftest import WIDTHS
 from tests.browser.test_dashboards_journeys import assert_clean
-from tests.test_feedback_announcements import loop  # noqa: F401 - the planted case and plan, a fixture
+from tests.test_feedback_announcements import loop, optout_path  # noqa: F401 - the planted case and plan, a fixture
 
 pytestmark = pytest.mark.services
 
@@ -63,7 +63,7 @@ def test_a_viewer_reads_a_plans_log_and_a_contact_opts_out(world, loop, browse):
         assert_clean(page, watch, f"announcements-list-viewer-{width}")
         page.context.close()
     page, watch = browse.open(WIDTHS["mobile"])
-    page.goto(browse.url(f"/u/{svc.optout_token(world.a, loop['ann'])}/"))
+    page.goto(browse.url(optout_path(world.a, loop["ann"])))
     page.click("button[type=submit]")
     expect(page.locator("h1")).to_have_text("You will not receive messages any more")
     assert_clean(page, watch, "announcements-optout-done")

@@ -21,15 +21,20 @@ Sending (`announcement_send`) is idempotent: the announcement row is locked, a s
 unchanged; each contact gets one AnnouncementRecipient (unique per announcement and contact) and one
 outbox e-mail whose Message-ID is derived from the announcement's and the contact's uuids, so a double
 click or a retry never e-mails anyone twice. The e-mail is in the contact's language when the product
-speaks it, else the workspace's, else English; text and HTML, from the workspace's sender, with a
-signed opt-out link (`optout_url`: /u/<signed>/, django.core.signing of the tenant's and the contact's
-uuids; the public view checks the signature before it activates any tenant).
+speaks it, else the workspace's, else English; text and HTML, from the workspace's sender, with an
+opt-out link /u/<token>/: a random 256-bit token per recipient, only its SHA-256 kept on the recipient
+row. The link says nothing about whom it is for (it used to be a signed, readable payload of the tenant's
+and the contact's uuids); the public view finds the row by the hash before any tenant is active. Links
+of that older, signed form, already in people's mailboxes, keep working.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
+import re
+import secrets
 
 from django.conf import settings
 from django.core import signing
@@ -46,6 +51,7 @@ from apps.surveys.emails import sender_name
 from apps.surveys.models import Invitation, OutboundEmail, Response
 from apps.surveys.services.distribution import message_domain
 from apps.surveys.services.outbox import email_enqueue
+from apps.tenancy.context import rows_by_key_including_cross_tenant, tenant_context
 from apps.tenancy.models import Tenant
 from apps.tenancy.services import audit_event_record
 from apps.tenancy.tasks import enqueue_on_commit
@@ -125,24 +131,52 @@ def page_text(lang: str, org: str) -> dict:
 
 # --- the opt-out link -----------------------------------------------------------------------------
 
-def optout_token(tenant: Tenant, contact: Contact) -> str:
-    """A signed, URL-safe value naming the tenant and the contact (uuids only: no internal id leaves)."""
-    return signing.dumps({"t": str(tenant.uuid), "c": str(contact.uuid)}, salt=OPTOUT_SALT, compress=False)
+OPTOUT_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
-def optout_url(tenant: Tenant, contact: Contact) -> str:
-    return f"{settings.SITE_URL}/u/{optout_token(tenant, contact)}/"
+def optout_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
-def optout_read(signed: str) -> tuple[str, str] | None:
-    """(tenant uuid, contact uuid) of a genuine link, else None (forged, altered, garbage)."""
+def optout_token_new() -> tuple[str, str]:
+    """(token, its hash): the token goes into the e-mail, the hash onto the recipient row."""
+    token = secrets.token_urlsafe(32)
+    return token, optout_token_hash(token)
+
+
+def optout_url(token: str) -> str:
+    return f"{settings.SITE_URL}/u/{token}/"
+
+
+def _optout_read_signed(value: str) -> tuple[str, str] | None:
+    """(tenant uuid, contact uuid) of a genuine link of the older, signed form, else None."""
     try:
-        value = signing.loads(signed, salt=OPTOUT_SALT)
+        payload = signing.loads(value, salt=OPTOUT_SALT)
     except signing.BadSignature:
         return None
-    if not isinstance(value, dict) or not isinstance(value.get("t"), str) or not isinstance(value.get("c"), str):
+    if not isinstance(payload, dict) or not isinstance(payload.get("t"), str) or not isinstance(payload.get("c"), str):
         return None
-    return value["t"], value["c"]
+    return payload["t"], payload["c"]
+
+
+def optout_find_including_cross_tenant(value: str) -> tuple[Tenant, Contact] | None:
+    """The (active) tenant and the contact an opt-out link's value denotes, else None: unknown, altered,
+    forged or garbage values, and links whose contact is gone, are all the same None."""
+    if OPTOUT_TOKEN_RE.fullmatch(value):
+        rows = rows_by_key_including_cross_tenant(AnnouncementRecipient, "optout_token_hash", optout_token_hash(value))
+        if len(rows) != 1 or rows[0].contact_id is None or not rows[0].tenant.is_active:
+            return None
+        tenant, lookup = rows[0].tenant, {"pk": rows[0].contact_id}
+    elif ":" in value and (signed := _optout_read_signed(value)) is not None:
+        tenant = Tenant.objects.filter(uuid=signed[0], is_active=True).first()
+        if tenant is None:
+            return None
+        lookup = {"uuid": signed[1]}
+    else:
+        return None
+    with tenant_context(tenant):
+        contact = Contact.objects.filter(**lookup).first()
+    return (tenant, contact) if contact is not None else None
 
 
 @transaction.atomic
@@ -341,8 +375,9 @@ class RenderedEmail:
 
 
 def announcement_render(*, tenant: Tenant, subject: str, you_said: str, we_did: str, contact: Contact | None = None,
-                        language: str | None = None) -> RenderedEmail:
-    """The e-mail as the contact gets it (or, without a contact, the preview: a placeholder link)."""
+                        language: str | None = None, optout_token: str = "") -> RenderedEmail:
+    """The e-mail as the contact gets it, with the opt-out link of `optout_token` (or, without one, the
+    preview: a placeholder link)."""
     lang = language or language_for(tenant, contact)
     words = TEXT.get(lang, TEXT["en"])
     sender = sender_name(tenant)
@@ -352,7 +387,7 @@ def announcement_render(*, tenant: Tenant, subject: str, you_said: str, we_did: 
         "hello": words["hello"].format(name=name) if name else words["hello_anonymous"],
         "intro": words["intro"].format(sender=sender), "you_said_label": words["you_said"], "we_did_label": words["we_did"],
         "thanks": words["thanks"], "optout": words["optout"].format(sender=sender),
-        "optout_url": optout_url(tenant, contact) if contact is not None else f"{settings.SITE_URL}/u/…/",
+        "optout_url": optout_url(optout_token) if optout_token else f"{settings.SITE_URL}/u/…/",
     }
     return RenderedEmail(subject=subject, text=render_to_string("feedback/email/announcement.txt", context),
                          html=render_to_string("feedback/email/announcement.html", context), language=lang, parts=context)
@@ -386,14 +421,18 @@ def announcement_send(*, tenant: Tenant, acting_member, announcement: Announceme
                                                      status=AnnouncementRecipient.Status.SKIPPED, skip_reason=recipient.skip_reason)
             continue
         queued += 1
+        if row is not None and row.status == AnnouncementRecipient.Status.QUEUED:
+            continue  # written by an earlier try, with its e-mail (whose link is that row's token)
+        token, token_hash = optout_token_new()
         rendered = announcement_render(tenant=tenant, subject=announcement.subject, you_said=announcement.you_said,
-                                       we_did=announcement.we_did, contact=contact)
+                                       we_did=announcement.we_did, contact=contact, optout_token=token)
         email = email_enqueue(tenant=tenant, kind=OutboundEmail.Kind.ANNOUNCEMENT, to_email=contact.email, subject=rendered.subject,
                               body_text=rendered.text, body_html=rendered.html, message_id=message_id(announcement, contact),
                               deliver=False)
         if row is None:
-            AnnouncementRecipient.objects.create(tenant=tenant, announcement=announcement, contact=contact, email=contact.email,
-                                                 status=AnnouncementRecipient.Status.QUEUED, outbound_email=email)
+            row = AnnouncementRecipient(tenant=tenant, announcement=announcement, contact=contact, email=contact.email)
+        row.status, row.skip_reason, row.outbound_email, row.optout_token_hash = AnnouncementRecipient.Status.QUEUED, "", email, token_hash
+        row.save()
     announcement.status, announcement.sent_at = Announcement.Status.SENT, timezone.now()
     announcement.sent_by = acting_member
     announcement.recipients_count, announcement.skipped_count = queued, skipped

@@ -19,13 +19,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from apps.clients.models import Contact
 from apps.core.forms import add_service_errors
 from apps.feedback.models import ActionPlan, Announcement, AnnouncementRecipient, Case
 from apps.feedback.services import announcements as services
 from apps.surveys.emails import sender_name
 from apps.tenancy.context import tenant_context
-from apps.tenancy.models import LEADS, Role, Tenant
+from apps.tenancy.models import LEADS, Role
 from apps.tenancy.permissions import tenant_role_required
 
 READERS = LEADS | {Role.VIEWER}
@@ -183,25 +182,20 @@ def announcement_list_view(request, tenant_slug):
     return render(request, "feedback/announcements/list.html", context)
 
 
-# --- the public opt-out link of every "you said, we did" e-mail: /u/<signed>/ --------------------------
+# --- the public opt-out link of every "you said, we did" e-mail: /u/<token>/ ----------------------------
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def announcement_optout_view(request, signed):
-    """Global (no tenant in the URL). The signature is checked first; only a genuine link names the
-    tenant to activate, and the contact is then looked up inside it. GET only asks (mail scanners open
-    links); POST opts the contact out of messages and surveys. One-click unsubscribe posts without a
-    form, so no CSRF token: the signed value is the capability. A forged or altered link, or one whose
-    contact no longer exists, gets one generic 404 page."""
-    found = services.optout_read(signed)
-    tenant = contact = None
-    if found is not None:
-        tenant = Tenant.objects.filter(uuid=found[0], is_active=True).first()
-        if tenant is not None:
-            with tenant_context(tenant):
-                contact = Contact.objects.filter(uuid=found[1]).first()
-    if contact is None:
+def announcement_optout_view(request, token):
+    """Global (no tenant in the URL). The link's random token is found by its hash first (or an older
+    signed link's signature checked); only then is its tenant activated and the contact looked up inside
+    it. GET only asks (mail scanners open links); POST opts the contact out of messages and surveys.
+    One-click unsubscribe posts without a form, so no CSRF token: the token is the capability. An
+    unknown, altered or forged link, or one whose contact no longer exists, gets one generic 404 page."""
+    found = services.optout_find_including_cross_tenant(token)
+    if found is None:
         return render(request, "feedback/announcements/optout_gone.html", {"lang": "en", **services.page_text("en", "")}, status=404)
+    tenant, contact = found
     with tenant_context(tenant):
         lang = services.language_for(tenant, contact)
         strings = services.page_text(lang, sender_name(tenant))
