@@ -66,3 +66,19 @@ def test_a_worker_reviews_and_applies_an_import_with_progress_to_100(world, work
     with tenant_context(world.a):
         assert Contact.objects.count() == ROWS
     assert "What this import did" in client.get(job_url).content.decode()
+
+
+def test_the_worker_refuses_a_zip_bomb_that_the_upload_took_at_once(world, worker, client):
+    """Issue 15, F5: the upload answers before anything is unpacked; the worker's budget refuses the file."""
+    from tests.test_imports import hostile
+
+    client.force_login(world.carol)
+    response = client.post("/t/acme/imports/", {"file": SimpleUploadedFile("bomb.xlsx", hostile("zip bomb"))})
+    assert response.status_code == 302
+    seen = poll_until(client, response["Location"] + "status/", {"review", "failed", "done"})
+    assert seen[-1]["status"] == "failed", seen[-1]
+    with tenant_context(world.a):
+        job = ImportJob.objects.get()
+        assert "unpacks from" in job.error_message and Contact.objects.count() == 0
+    page = client.get(response["Location"]).content.decode()
+    assert "Nothing was imported." in page and "unpacks from" in page

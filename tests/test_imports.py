@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import zipfile
 from decimal import Decimal
 
 import openpyxl
@@ -261,6 +262,9 @@ def test_it_rejects_a_row_with_more_cells_than_the_header(lead, world, django_ca
 
 
 # --- bad files: a clear message and nothing stored -----------------------------------------------
+# What the size and the first bytes tell is answered by the upload itself (400, no job); everything that
+# needs reading the file is found by the review task and said on the job's page (the job failed, nothing
+# imported).
 
 def assert_refused(response, world, *fragments):
     assert response.status_code == 400
@@ -272,9 +276,24 @@ def assert_refused(response, world, *fragments):
         assert Contact.objects.count() == 0
 
 
-def test_it_names_the_columns_found_when_the_email_column_is_missing(lead, world):
-    response = upload(lead, b"Name,Company\nAnn,Acme\n")
-    assert_refused(response, world, "The required column “email” is missing. Columns found: “Name”, “Company”. Required: email")
+def assert_failed_in_review(client, response, world, *fragments):
+    job = latest_job(world.a)
+    assert response.status_code == 302 and response["Location"] == job_url(job), response.status_code
+    assert job.status == "failed", (job.status, job.error_message)
+    page = client.get(job_url(job)).content.decode()
+    assert "Nothing was imported." in page
+    for fragment in fragments:
+        assert fragment in job.error_message, job.error_message
+        assert fragment in page.replace("&quot;", '"').replace("&#x27;", "'"), page
+    with tenant_context(world.a):
+        assert Contact.objects.count() == 0 and Client.objects.count() == 0
+    return job
+
+
+def test_it_names_the_columns_found_when_the_email_column_is_missing(lead, world, django_capture_on_commit_callbacks):
+    response = upload(lead, b"Name,Company\nAnn,Acme\n", capture=django_capture_on_commit_callbacks)
+    assert_failed_in_review(lead, response, world,
+                            "The required column “email” is missing. Columns found: “Name”, “Company”. Required: email")
 
 
 def test_it_refuses_a_file_over_the_limit_with_the_limit_stated(lead, world):
@@ -290,36 +309,197 @@ def test_it_accepts_a_file_of_exactly_the_limit(lead, world):
     assert upload(lead, content).status_code == 302
 
 
-def test_it_asks_for_utf8_when_a_csv_is_not(lead, world):
+def test_it_asks_for_utf8_when_a_csv_is_not(lead, world, django_capture_on_commit_callbacks):
     content = "email,contact_name,client_name\nzoe@example.com,Zoë,Café\n".encode("cp1252")
-    assert_refused(upload(lead, content), world, "not UTF-8", "CSV UTF-8")
+    assert_failed_in_review(lead, upload(lead, content, capture=django_capture_on_commit_callbacks), world, "not UTF-8", "CSV UTF-8")
 
 
-def test_it_refuses_utf16(lead, world):
+def test_it_refuses_utf16(lead, world, django_capture_on_commit_callbacks):
     content = "email,contact_name\nzoe@example.com,Zoë\n".encode("utf-16")
-    assert_refused(upload(lead, content), world, "UTF-16")
+    assert_failed_in_review(lead, upload(lead, content, capture=django_capture_on_commit_callbacks), world, "UTF-16")
 
 
-def test_it_refuses_an_empty_file_and_a_header_without_rows(lead, world):
+def test_it_refuses_an_empty_file_and_a_header_without_rows(lead, world, django_capture_on_commit_callbacks):
     assert_refused(upload(lead, b""), world, "empty")
     assert_refused(upload(lead, b"   \n"), world, "The file is empty")
-    assert_refused(upload(lead, b"email,contact_name\n"), world, "a header row but no data rows")
+    response = upload(lead, b"email,contact_name\n", capture=django_capture_on_commit_callbacks)
+    assert_failed_in_review(lead, response, world, "a header row but no data rows")
 
 
 @pytest.mark.parametrize("content,message", [
     (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "neither CSV nor XLSX"),
     (b"%PDF-1.7\n" + b"\x00\x01" * 50, "neither CSV nor XLSX"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 50, "old Excel .xls"),
-    (b"PK\x03\x04garbage", "neither CSV nor a readable XLSX"),
 ])
-def test_it_refuses_files_that_are_neither_csv_nor_xlsx(lead, world, content, message):
+def test_it_refuses_files_that_are_neither_csv_nor_xlsx_at_once(lead, world, content, message):
     assert_refused(upload(lead, content, name="contacts.dat"), world, message)
 
 
-def test_it_refuses_too_many_columns_and_duplicate_columns(lead, world):
+def test_it_refuses_a_damaged_zip_in_review(lead, world, django_capture_on_commit_callbacks):
+    response = upload(lead, b"PK\x03\x04garbage", name="contacts.xlsx", capture=django_capture_on_commit_callbacks)
+    assert_failed_in_review(lead, response, world, "neither CSV nor a readable XLSX")
+
+
+def test_it_refuses_too_many_columns_and_duplicate_columns(lead, world, django_capture_on_commit_callbacks):
     header = ",".join(["email"] + [f"extra{i}" for i in range(60)])
-    assert_refused(upload(lead, f"{header}\na@example.com\n".encode()), world, "61 columns; at most 50")
-    assert_refused(upload(lead, b"email,Email\na@example.com,b@example.com\n"), world, "“email” appears twice")
+    response = upload(lead, f"{header}\na@example.com\n".encode(), capture=django_capture_on_commit_callbacks)
+    assert_failed_in_review(lead, response, world, "61 columns; at most 50")
+    response = upload(lead, b"email,Email\na@example.com,b@example.com\n", capture=django_capture_on_commit_callbacks)
+    assert_failed_in_review(lead, response, world, "“email” appears twice")
+
+
+# --- hostile workbooks (issue 15, F5): never parsed in the request, refused early by the budget -----------
+
+def rezip(content: bytes, replace: dict | None = None, add: dict | None = None) -> bytes:
+    """The workbook `content` with parts replaced or added (name → bytes), deflated as Excel does."""
+    source = zipfile.ZipFile(io.BytesIO(content))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, (replace or {}).get(info.filename, source.read(info.filename)))
+        for name, data in (add or {}).items():
+            target.writestr(name, data)
+    return out.getvalue()
+
+
+SHEET_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+
+
+def sheet_xml(rows: str, dimension: str = "A1:B2") -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {SHEET_NS}><dimension ref="{dimension}"/>'
+            f"<sheetData>{rows}</sheetData></worksheet>").encode()
+
+
+def inline_row(number: int, *cells: tuple[str, str]) -> str:
+    return f'<row r="{number}">' + "".join(f'<c r="{ref}{number}" t="inlineStr"><is><t>{text}</t></is></c>' for ref, text in cells) + "</row>"
+
+
+HEADER_ROW = inline_row(1, ("A", "email"), ("B", "contact_name"), ("C", "client_name"))
+BASE_XLSX = None
+
+
+def base_xlsx() -> bytes:
+    global BASE_XLSX
+    if BASE_XLSX is None:
+        BASE_XLSX = xlsx_bytes([["base@example.com", "Base", "", "Acme", "", "", ""]])
+    return BASE_XLSX
+
+
+def with_shared_strings(xml: bytes, rows: str = "") -> bytes:
+    """The base workbook with a shared-strings part the reader loads (declared in the manifest and the
+    workbook's relationships), its first sheet's cells pointing into it."""
+    source = zipfile.ZipFile(io.BytesIO(base_xlsx()))
+    types = source.read("[Content_Types].xml").replace(b"</Types>", (
+        b'<Override PartName="/xl/sharedStrings.xml" '
+        b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'))
+    rels = source.read("xl/_rels/workbook.xml.rels").replace(b"</Relationships>", (
+        b'<Relationship Id="rIdStrings" Target="sharedStrings.xml" '
+        b'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/></Relationships>'))
+    rows = rows or (HEADER_ROW + '<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="inlineStr"><is><t>Zero</t></is></c>'
+                      '<c r="C2" t="inlineStr"><is><t>Acme</t></is></c></row>')
+    return rezip(base_xlsx(), replace={"[Content_Types].xml": types, "xl/_rels/workbook.xml.rels": rels,
+                                       "xl/worksheets/sheet1.xml": sheet_xml(rows)}, add={"xl/sharedStrings.xml": xml})
+
+
+def hostile(kind: str) -> bytes:
+    if kind == "zip bomb":  # 60 MB of one byte in a part: about 60 KB packed
+        return rezip(base_xlsx(), add={"xl/media/padding.bin": b"\0" * (60 * 1024 * 1024)})
+    if kind == "shared strings bomb":  # four million texts packed in about 70 KB
+        strings = b"<si><t>x</t></si>" * 4_000_000
+        return with_shared_strings(f'<sst {SHEET_NS} count="4000000" uniqueCount="4000000">'.encode() + strings + b"</sst>")
+    if kind == "entities":
+        doctype = b'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        return with_shared_strings(doctype + f"<sst {SHEET_NS}><si><t>&b;</t></si></sst>".encode())
+    if kind == "too many sheets":
+        workbook = openpyxl.Workbook()
+        workbook.active.append(HEADER)
+        for n in range(60):
+            workbook.create_sheet(f"S{n}")
+        out = io.BytesIO()
+        workbook.save(out)
+        return out.getvalue()
+    if kind == "far-right cells":  # every row reaches column XFD: 16,384 cells a row to the reader
+        rows = HEADER_ROW + "".join(inline_row(n, ("A", f"r{n}@example.com"), ("XFD", "x")) for n in range(2, 400))
+        return rezip(base_xlsx(), replace={"xl/worksheets/sheet1.xml": sheet_xml(rows, "A1:XFD400")})
+    raise ValueError(kind)
+
+
+HOSTILE = {
+    "zip bomb": "unpacks from",
+    "shared strings bomb": "unpacks from",
+    "entities": "declares XML entities or a DTD",
+    "too many sheets": "61 worksheets; at most 50",
+    "far-right cells": "more than 4,000,000 cells",
+}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_it_answers_a_hostile_workbook_at_once_and_the_worker_refuses_it(kind, lead, world, monkeypatch,
+                                                                          django_capture_on_commit_callbacks):
+    content = hostile(kind)
+    assert len(content) < 400 * 1024, f"{kind}: {len(content)} bytes"
+    parsed_in_request = []
+    real_load = openpyxl.load_workbook
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: parsed_in_request.append(1) or real_load(*a, **k))
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = upload(lead, content, name=f"{kind}.xlsx")
+    job = latest_job(world.a)
+    assert response.status_code == 302 and job is not None, response.content.decode()[:500]
+    assert job.status == "validating" and parsed_in_request == [], "the upload request read the workbook"
+    assert "Checking the file" in lead.get(job_url(job)).content.decode()
+    monkeypatch.undo()
+    for callback in queued:  # the worker's turn: the review task
+        callback()
+    job = assert_failed_in_review(lead, response, world, HOSTILE[kind])
+    assert (job.to_create, job.to_update, job.rows_total) == (0, 0, 0)
+
+
+def test_it_counts_distinct_texts_without_trusting_the_compression(lead, world, monkeypatch, django_capture_on_commit_callbacks):
+    from apps.imports import reading
+
+    monkeypatch.setattr(reading, "MAX_SHARED_STRINGS", 1_000)
+    strings = "".join(f"<si><t>{n}@example.com</t></si>" for n in range(1_001)).encode()
+    content = with_shared_strings(f"<sst {SHEET_NS}>".encode() + strings + b"</sst>")
+    response = upload(lead, content, name="texts.xlsx", capture=django_capture_on_commit_callbacks)
+    assert_failed_in_review(lead, response, world, "more than 1,000 different texts")
+    monkeypatch.setattr(reading, "MAX_SHARED_STRINGS", 1_001)  # one fewer would be read
+    upload(lead, content, name="texts.xlsx", capture=django_capture_on_commit_callbacks)
+    job = latest_job(world.a)
+    assert job.status == "review" and (job.to_create, job.rows_total) == (1, 1), (job.status, job.error_message, job.rejections)
+    confirm(lead, job, django_capture_on_commit_callbacks)
+    assert set(contacts(world.a)) == {"0@example.com"}  # the first shared text, read
+
+
+@pytest.mark.timeout(120)
+def test_it_ignores_a_worksheets_false_claim_of_its_size(lead, world, monkeypatch, django_capture_on_commit_callbacks):
+    """A sheet claiming A1:XFD1048576 made the reader pad each of its rows to 16,384 cells: 3,000 rows of three
+    cells cost 49 million. The claim is ignored: the rows are read as they are."""
+    rows = HEADER_ROW + "".join(inline_row(n, ("A", f"c{n}@example.com"), ("B", "Claim"), ("C", "Acme")) for n in range(2, 3002))
+    content = rezip(base_xlsx(), replace={"xl/worksheets/sheet1.xml": sheet_xml(rows, "A1:XFD1048576")})
+    assert len(content) < 100 * 1024
+    from apps.imports import reading
+
+    widths, real_row_dict = set(), reading._row_dict
+
+    def row_dict(number, cells, *args):
+        widths.add(len(cells))
+        if len(cells) > 100:
+            raise AssertionError(f"row {number} was handed over as {len(cells)} cells")
+        return real_row_dict(number, cells, *args)
+
+    monkeypatch.setattr(reading, "_row_dict", row_dict)
+    upload(lead, content, name="claim.xlsx", capture=django_capture_on_commit_callbacks)
+    job = latest_job(world.a)
+    assert widths == {3}, widths
+    assert job.status == "review" and (job.rows_total, job.to_create, job.rejected) == (3000, 3000, 0), (job.status, job.error_message)
+
+
+def test_it_accepts_a_real_workbook_under_the_budget(lead, world, django_capture_on_commit_callbacks):
+    rows = [[f"p{i}@example.com", f"Person {i}", f"+32 2 555 {i:05d}", f"Client {i // 3}", "Enterprise", "key", ""] for i in range(3000)]
+    upload(lead, xlsx_bytes(rows), name="real.xlsx", capture=django_capture_on_commit_callbacks)
+    job = latest_job(world.a)
+    assert job.status == "review" and (job.to_create, job.rejected) == (3000, 0), job.error_message
 
 
 def test_it_refuses_a_workbook_with_formulas_as_a_whole(lead, world, django_capture_on_commit_callbacks):

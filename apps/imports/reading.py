@@ -3,6 +3,14 @@
 The column layout is shared by the import, the export and the template (COLUMNS). Header names are
 matched case- and space-insensitively ("Contact Name" is contact_name). A CSV must be UTF-8 (a BOM
 is fine); its delimiter is sniffed from the header (Excel in much of Europe writes `;`).
+
+Files are read by the review task, never in the upload request (the upload only looks at the size and
+the first bytes: `detect_format`). An XLSX is a ZIP of XML, so a small file can stand for a great deal
+of work; a decompression budget refuses it unread when it would be more than a spreadsheet of data
+ever is (`_xlsx_budget_check`: what it unpacks to in all and per part against its compressed size,
+its parts, worksheets and distinct texts, XML declarations Excel never writes), and reading stops at
+`MAX_XLSX_CELLS` cells. The worksheet's own claim of its size is ignored (a claim of A1:XFD1048576
+made the reader pad every row to 16,384 cells and add a million empty rows).
 """
 
 from __future__ import annotations
@@ -13,8 +21,10 @@ import datetime
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from decimal import Decimal
+from xml.parsers.expat import ExpatError, ParserCreate
 
 from apps.imports.models import MAX_FILE_BYTES
 
@@ -28,7 +38,15 @@ CLIENT_COLUMNS = ["segment", "tier", "status", "industry", "annual_value", "acti
 ALIASES = {"e_mail": "email", "email_address": "email", "e_mail_address": "email", "name": "contact_name", "client": "client_name"}
 MAX_COLUMNS = 50
 MAX_ROWS = 200_000
+# The XLSX decompression budget: generous for real workbooks of MAX_ROWS rows (their XML compresses
+# about 5 to 20 to 1), far below what a crafted one needs to cost minutes of CPU.
 MAX_XLSX_UNPACKED_BYTES = 200 * 1024 * 1024  # a 10 MB workbook that unpacks to more is a zip bomb, not data
+MAX_XLSX_RATIO = 100  # unpacked / compressed, for the whole file and for each part past RATIO_FLOOR_BYTES
+RATIO_FLOOR_BYTES = 1024 * 1024  # a small part (a few repeated tags) may compress any amount
+MAX_XLSX_PARTS = 1_000
+MAX_XLSX_SHEETS = 50
+MAX_SHARED_STRINGS = MAX_ROWS * 5  # distinct texts: a row of contact and client columns has far fewer
+MAX_XLSX_CELLS = MAX_ROWS * 20  # cells read from the first worksheet, empty ones between filled ones included
 DELIMITERS = [",", ";", "\t", "|"]
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 # A cell starting with one of these is a formula to a spreadsheet. Exports prefix it with "'", imports strip that "'".
@@ -194,16 +212,95 @@ def open_csv(data: bytes) -> Sheet:
     return Sheet("csv", [str(h) for h in header], columns, ignored, delimiter, max(text.rstrip("\n").count("\n"), 1), rows())
 
 
-def _check_zip(data: bytes) -> None:
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{max(n, 1) / 1024:.0f} KB"
+
+
+class _EnoughRead(Exception):
+    pass
+
+
+def _xml_scan(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, count: str = "", limit: int = 0) -> int:
+    """Stream one XML part through expat: refuse a DTD (Excel never writes one; entities are how XML
+    multiplies itself), and count the elements named `count` up to `limit` (without `count`, stop at the
+    root element: only the prolog is read). Returns the count."""
+    parser = ParserCreate(namespace_separator=" ")
+    found = 0
+
+    def dtd(*args):
+        raise FileProblem(f"This workbook's part “{info.filename}” declares XML entities or a DTD, which Excel never writes; "
+                          "it is refused unread. Save the file again from Excel, or save it as CSV UTF-8.")
+
+    def start(name, attributes):
+        nonlocal found
+        if not count:
+            raise _EnoughRead
+        if name.rpartition(" ")[2] == count:
+            found += 1
+            if found > limit:
+                raise FileProblem(f"This workbook holds more than {limit:,} different texts, more than a file of at most "
+                                  f"{MAX_ROWS:,} rows can need; it is refused unread. Split it, or save it as CSV UTF-8.")
+
+    parser.StartDoctypeDeclHandler = dtd
+    parser.EntityDeclHandler = dtd
+    parser.StartElementHandler = start
+    try:
+        with archive.open(info) as stream:
+            while chunk := stream.read(1024 * 1024):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except _EnoughRead:
+        pass
+    except FileProblem:
+        raise
+    except (ExpatError, zipfile.BadZipFile, zlib.error, EOFError, ValueError, RuntimeError, NotImplementedError):
+        raise FileProblem(f"This Excel workbook cannot be read (its part “{info.filename}” is damaged). Open it in Excel, "
+                          "save it again as .xlsx, or save it as CSV UTF-8.") from None
+    return found
+
+
+def _xlsx_budget_check(data: bytes) -> None:
+    """Refuse, before any of it is unpacked for reading, a workbook that would cost more than a
+    spreadsheet of data (module docstring). The sizes are the ZIP's own; Python's zipfile never unpacks a
+    part beyond its stated size, so they bound what the reader can get."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError):
         raise FileProblem("This file is neither CSV nor a readable XLSX workbook. Upload a CSV (UTF-8) or an Excel workbook (.xlsx).")
-    names = set(archive.namelist())
+    names = {info.filename for info in infos}
     if "xl/workbook.xml" not in names:
         raise FileProblem("This is a ZIP archive but not an Excel workbook. Upload a CSV (UTF-8) or an Excel workbook (.xlsx).")
-    if sum(info.file_size for info in archive.infolist()) > MAX_XLSX_UNPACKED_BYTES:
-        raise FileProblem("This workbook unpacks to more than 200 MB. Split it into smaller files.")
+    if len(infos) > MAX_XLSX_PARTS:
+        raise FileProblem(f"This workbook is made of {len(infos):,} parts, far more than a spreadsheet of data; it is refused unread. "
+                          "Copy the data into a new workbook, or save it as CSV UTF-8.")
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise FileProblem(f"This workbook unpacks to {_size(unpacked)}, more than the {_size(MAX_XLSX_UNPACKED_BYTES)} allowed. "
+                          "Split it into smaller files.")
+    for info in [None, *infos]:  # the whole file, then each large part
+        packed, size, what = (len(data), unpacked, "This workbook") if info is None else (
+            info.compress_size, info.file_size, f"Its part “{info.filename}”")
+        if size > RATIO_FLOOR_BYTES and size > MAX_XLSX_RATIO * max(packed, 1):
+            raise FileProblem(f"{what} unpacks from {_size(packed)} to {_size(size)} ({size // max(packed, 1):,} to 1), far more than "
+                              "a spreadsheet of data ever compresses; it is refused unread. If it is a genuine workbook, save it "
+                              "again from Excel, or save it as CSV UTF-8.")
+    sheets = [name for name in names if re.fullmatch(r"xl/worksheets/[^/]+\.xml", name)]
+    if len(sheets) > MAX_XLSX_SHEETS:
+        raise FileProblem(f"This workbook has {len(sheets)} worksheets; at most {MAX_XLSX_SHEETS} are accepted (only the first is read). "
+                          "Copy the sheet with the data into a new workbook.")
+    for info in infos:
+        if info.filename.endswith((".xml", ".rels")):
+            if info.filename == "xl/sharedStrings.xml":
+                _xml_scan(archive, info, count="si", limit=MAX_SHARED_STRINGS)
+            else:
+                _xml_scan(archive, info)
+
+
+def _cells_problem() -> FileProblem:
+    return FileProblem(f"The first worksheet has more than {MAX_XLSX_CELLS:,} cells (a file of at most {MAX_ROWS:,} rows of "
+                       f"{MAX_COLUMNS} columns has fewer); often a stray value far to the right or formatting applied to whole "
+                       "rows. Copy the data into a new workbook, or save it as CSV UTF-8.")
 
 
 def _formula_problem(cells: list[str], more: int) -> FileProblem:
@@ -220,7 +317,7 @@ def open_xlsx(data: bytes) -> Sheet:
     import openpyxl
     from openpyxl.utils import get_column_letter
 
-    _check_zip(data)
+    _xlsx_budget_check(data)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many types for damaged files
@@ -229,12 +326,19 @@ def open_xlsx(data: bytes) -> Sheet:
     sheet = workbook.worksheets[0] if workbook.worksheets else None
     if sheet is None:
         raise FileProblem("This workbook has no worksheet.")
+    estimate = min((sheet.max_row or 2) - 1, MAX_ROWS)  # the sheet's claim, for the progress bar only
+    sheet.reset_dimensions()  # rows as they are in the file, never padded to the claimed size
     iterator = sheet.iter_rows()
     formulas: list[str] = []
     formula_count = 0
+    cells_read = 0
 
     def values(cells, number):
-        nonlocal formula_count
+        nonlocal formula_count, cells_read
+        cells_read += len(cells)
+        if cells_read > MAX_XLSX_CELLS:
+            workbook.close()
+            raise _cells_problem()
         out = []
         for index, cell in enumerate(cells):
             if getattr(cell, "data_type", None) == "f":
@@ -271,7 +375,6 @@ def open_xlsx(data: bytes) -> Sheet:
 
     if formulas:
         raise _formula_problem(formulas, 0)
-    estimate = (sheet.max_row or 2) - 1
     return Sheet("xlsx", header, columns, ignored, None, max(estimate, 1), rows())
 
 
@@ -280,12 +383,13 @@ def open_file(data: bytes) -> Sheet:
     return open_xlsx(data) if fmt == "xlsx" else open_csv(data)
 
 
-def check_upload(data: bytes) -> Sheet:
-    """The quick checks answered at upload: size, type, encoding, header and at least one data row."""
+def check_size(data: bytes) -> None:
     if len(data) > MAX_FILE_BYTES:
         raise FileProblem(f"The file is {len(data) / (1024 * 1024):.1f} MB; the limit is {limit_label()}. Split it into smaller files.")
-    sheet = open_file(data)
-    first = next(sheet.rows, None)
-    if first is None:
-        raise FileProblem("The file has a header row but no data rows.")
-    return sheet
+
+
+def check_upload(data: bytes) -> Sheet:
+    """The file as a whole (the review task's first step): size, type, encoding, the XLSX budget, the
+    header. Whether any row follows is for the reader of `rows` to find out."""
+    check_size(data)
+    return open_file(data)

@@ -15,6 +15,7 @@ from apps.imports.services import progress_key
 HEAVY_FIELDS = ("file_bytes", "rejections")
 REJECTIONS_SHOWN = 200
 PHASE_LABELS = {
+    "reading": "Reading the file",
     "checking": "Checking rows",
     "checking again": "Checking the rows against the latest data",
     "writing": "Writing",

@@ -55,17 +55,21 @@ def _read_upload(uploaded_file) -> bytes:
 
 @transaction.atomic
 def import_job_create(*, tenant: Tenant, acting_user, membership, uploaded_file) -> ImportJob:
-    """Store an uploaded file and queue its review. The quick checks (size, type, UTF-8, header with
-    an e-mail column, at least one row) answer at once; nothing is stored when one fails."""
+    """Store an uploaded file and queue its check and review; the job is "checking the file" until then.
+
+    Only what the size and the first bytes tell (too large, empty, an old .xls, a PDF or an image) is
+    answered at once, with nothing stored. The file is never parsed here: a small XLSX can stand for
+    minutes of work, which belongs to a worker (`import_job_review`, under reading.py's budget), not to
+    the web process; what the reading finds is said on the job's page."""
     data = _read_upload(uploaded_file)
     try:
-        sheet = reading.check_upload(data)
+        reading.check_size(data)
+        file_format = reading.detect_format(data)
     except reading.FileProblem as exc:
         raise ValidationError({"file": str(exc)}) from None
     job = ImportJob(
-        tenant=tenant, created_by=membership, file_name=(uploaded_file.name or "upload")[:255], format=sheet.format,
-        file_bytes=data, file_size=len(data), sha256=hashlib.sha256(data).hexdigest(), rows_total=sheet.row_estimate,
-        summary={"ignored_columns": sheet.ignored, "delimiter": sheet.delimiter_label, "columns": list(sheet.columns)},
+        tenant=tenant, created_by=membership, file_name=(uploaded_file.name or "upload")[:255], format=file_format,
+        file_bytes=data, file_size=len(data), sha256=hashlib.sha256(data).hexdigest(),
     )
     job.full_clean(exclude=["created_by", "confirmed_by", "file_bytes"])
     job.save()
@@ -78,21 +82,27 @@ def import_job_create(*, tenant: Tenant, acting_user, membership, uploaded_file)
 
 # --- review (the dry run) -------------------------------------------------------------------------
 
-def _plan(job: ImportJob, *, phase: str) -> planning.Plan:
-    sheet = reading.open_file(bytes(job.file_bytes))
+def _plan(job: ImportJob, *, phase: str) -> tuple[reading.Sheet, planning.Plan]:
+    """Read the whole file (reading.py's checks and budget) and decide every row."""
+    progress_write(job, phase="reading", done=0, total=max(job.rows_total, 1))
+    sheet = reading.check_upload(bytes(job.file_bytes))
     estimate = max(sheet.row_estimate, 1)
-    return planning.plan_rows(
+    plan = planning.plan_rows(
         tenant=job.tenant, rows=sheet.rows, today=timezone.localdate(),
         progress=lambda done: progress_write(job, phase=phase, done=done, total=max(estimate, done)),
     )
+    if plan.rows_total == 0:
+        raise reading.FileProblem("The file has a header row but no data rows.")
+    return sheet, plan
 
 
-def _store_review(job: ImportJob, plan: planning.Plan) -> None:
+def _store_review(job: ImportJob, sheet: reading.Sheet, plan: planning.Plan) -> None:
     job.rows_total = plan.rows_total
     job.rows_done = 0
     job.to_create, job.to_update, job.unchanged, job.rejected = plan.to_create, plan.to_update, plan.unchanged, plan.rejected
     job.rejections = plan.rejections
-    job.summary = {**job.summary, **plan.summary()}
+    job.summary = {**job.summary, "ignored_columns": sheet.ignored, "delimiter": sheet.delimiter_label,
+                   "columns": list(sheet.columns), **plan.summary()}
     job.plan_digest = plan.digest
     job.reviewed_at = timezone.now()
     job.status = ImportJob.Status.REVIEW
@@ -107,16 +117,17 @@ def _fail(job: ImportJob, message: str) -> None:
 
 
 def import_job_review(*, tenant: Tenant, job_id: int) -> ImportJob | None:
-    """The dry run: decide every row against the current data and store the counts and the rejected
-    rows with their reasons. Writes nothing but the job. A second delivery of the task is a no-op."""
+    """Check the file as a whole (a refused file fails the job with the reason), then the dry run:
+    decide every row against the current data and store the counts and the rejected rows with their
+    reasons. Writes nothing but the job. A second delivery of the task is a no-op."""
     job = ImportJob.objects.filter(pk=job_id).first()
     if job is None or job.status != ImportJob.Status.VALIDATING:
         return job
     try:
-        plan = _plan(job, phase="checking")
+        sheet, plan = _plan(job, phase="checking")
         problem = None
     except reading.FileProblem as exc:
-        plan, problem = None, str(exc)
+        sheet, plan, problem = None, None, str(exc)
     except Exception:  # a bug must not leave the page polling forever
         logger.exception("review of import %s failed", job_id)
         plan, problem = None, FAILURE_MESSAGE
@@ -127,7 +138,7 @@ def import_job_review(*, tenant: Tenant, job_id: int) -> ImportJob | None:
         if problem:
             _fail(job, problem)
             return job
-        _store_review(job, plan)
+        _store_review(job, sheet, plan)
         job.save()
     progress_clear(job)
     return job
@@ -181,9 +192,9 @@ def import_job_apply(*, tenant: Tenant, job_id: int) -> ImportJob | None:
             job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
             if job is None or job.status != ImportJob.Status.IMPORTING:
                 return job
-            plan = _plan(job, phase="checking again")
+            sheet, plan = _plan(job, phase="checking again")
             if plan.digest != job.plan_digest:
-                _store_review(job, plan)
+                _store_review(job, sheet, plan)
                 job.notice = "The data changed since this file was reviewed. The counts below are up to date: review them and confirm again."
                 job.save()
                 progress_clear(job)

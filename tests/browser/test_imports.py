@@ -156,3 +156,25 @@ def test_the_progress_page_works_without_javascript(browse, world, queued):
     run_next(queued)
     refresh.click()
     expect(page.get_by_role("heading", name="What this import will do")).to_be_visible()
+
+
+def test_a_refused_workbook_is_explained_on_the_progress_page(browse, world, queued):
+    """Issue 15, F5: a hostile workbook is taken at once ("Checking the file"); the review task refuses it
+    and the page says why, with nothing imported."""
+    from tests.test_imports import hostile
+
+    page, watch = browse.open(DESKTOP, user=world.carol)
+    page.goto("/t/acme/imports/")
+    page.get_by_label("CSV or XLSX file").set_input_files(files=[{
+        "name": "bomb.xlsx", "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "buffer": hostile("zip bomb")}])
+    page.get_by_role("button", name="Upload and review").click()
+    expect(page.get_by_role("heading", name="Checking the file")).to_be_visible()
+    run_next(queued)  # the review task; the polling page notices and shows the refusal
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Nothing was imported.", timeout=15_000)
+    expect(alert).to_contain_text("unpacks from")
+    expect(page.get_by_role("link", name="Upload a corrected file")).to_be_visible()
+    assert_clean(page, watch, "imports-refused")
+    with tenant_context(world.a):
+        assert Contact.objects.count() == 0 and ImportJob.objects.get().status == "failed"
