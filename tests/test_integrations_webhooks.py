@@ -951,8 +951,10 @@ def test_it_names_the_embedded_address_in_the_reason():
     assert "(10.0.0.1)" in network.address_refusal("2001:0:4136:e378:8000:63bf:f5ff:fffe")
 
 
-@pytest.mark.parametrize("address", ["2002:5db8:d822::1", "2606:4700:4700::1111", "2a00:1450:4001:82b::200e", PUBLIC_IP])
-def test_it_accepts_public_ipv6_including_6to4_of_a_public_address(address):
+# (A 6to4 address of a public IPv4 address is accepted on Python 3.11.7; later releases count all of 2002::/16 as
+# not globally reachable, which is refused: either is safe, so neither is asserted.)
+@pytest.mark.parametrize("address", ["2606:4700:4700::1111", "2a00:1450:4001:82b::200e", PUBLIC_IP])
+def test_it_accepts_public_addresses(address):
     assert network.address_refusal(address) is None
 
 
