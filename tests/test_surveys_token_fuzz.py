@@ -22,6 +22,13 @@ pytestmark = pytest.mark.postgres
 URL_SAFE = string.ascii_letters + string.digits + "-_"
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_limit_on_links(settings):
+    """These tests send hundreds of guesses from one address, which the per-address limit of /s/ would
+    answer with 429 (tests/test_surveys_respond.py tests that): here only the tokens are under test."""
+    settings.SURVEY_INVITATION_REQUESTS_PER_MINUTE = 100_000
+
+
 def bit_flips(token: str) -> list[str]:
     """The token with one bit of its decoded bytes flipped, for every bit position."""
     raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
