@@ -33,9 +33,9 @@ class SegmentOutput(serializers.ModelSerializer):
 
 class ClientOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
-    segment = serializers.SlugRelatedField(slug_field="uuid", read_only=True, help_text="Segment id, or null.")
+    segment = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True, help_text="Segment id, or null.")
     segment_name = serializers.CharField(source="segment.name", read_only=True, allow_null=True, default=None)
-    owner = serializers.SlugRelatedField(slug_field="uuid", read_only=True, help_text="Owner: a member id, or null.")
+    owner = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True, help_text="Owner: a member id, or null.")
     owner_email = serializers.EmailField(source="owner.user.email", read_only=True, allow_null=True, default=None)
     owner_name = serializers.CharField(source="owner.user.full_name", read_only=True, allow_null=True, default=None)
     contact_count = serializers.IntegerField(read_only=True)
