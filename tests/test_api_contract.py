@@ -81,3 +81,50 @@ def test_the_schema_generates_without_warnings(tmp_path):
 
     call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
     assert (tmp_path / "schema.yml").stat().st_size > 10_000
+
+
+# --- nullability: what the schema promises is what the API answers (issue 15, F14) --------------
+
+def _model_serializers():
+    from rest_framework import serializers
+
+    import cxm.urls  # noqa: F401 — imports every API module
+
+    stack, found = [serializers.ModelSerializer], []
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.startswith("apps.") and getattr(getattr(cls, "Meta", None), "model", None) is not None:
+            found.append(cls)
+    return found
+
+
+def _may_be_null(model, attrs) -> bool:
+    """Whether the value at `attrs` (a field's source) can be None: some model field on the way is
+    nullable (a nullable foreign key, then anything reached through it, included)."""
+    for attr in attrs:
+        try:
+            field = model._meta.get_field(attr)
+        except Exception:  # a property or method: not ours to judge
+            return False
+        if not field.concrete:  # a reverse relation: a (possibly empty) list, never null
+            return False
+        if field.null:
+            return True
+        if not field.is_relation:
+            return False
+        model = field.related_model
+    return False
+
+
+def test_every_read_only_field_that_can_be_null_says_so(db):
+    """A read-only field whose value can be None must be `allow_null` (the schema then says
+    `nullable`): a generated client in a strict language rejects a null the schema did not allow."""
+    undeclared = []
+    for cls in _model_serializers():
+        for name, field in cls().fields.items():
+            if not field.read_only or field.allow_null or field.source == "*":
+                continue
+            if _may_be_null(cls.Meta.model, field.source_attrs) or field.default is None:
+                undeclared.append(f"{cls.__module__}.{cls.__qualname__}.{name}")
+    assert undeclared == [], f"{len(undeclared)} read-only fields can be null but the schema says they cannot: {undeclared}"

@@ -214,6 +214,9 @@ def test_the_owner_field_lists_active_members_by_name_and_email(world, client):
     ({"name": ""}, "name"),
     ({"active_from": ""}, "active_from"),
     ({"tier": "platinum"}, "tier"),
+    ({"active_from": "1024-01-01"}, "active_from"),  # issue 15, F3: a typo that took the churn pages down
+    ({"active_from": "1899-12-31"}, "active_from"),
+    ({"status": "churned", "churned_on": "9999-12-31"}, "churned_on"),
 ])
 def test_it_refuses_an_invalid_client_with_400_and_writes_nothing(world, acme, client, overrides, field):
     client.force_login(world.alice)

@@ -149,6 +149,11 @@ def test_a_lead_creates_a_client(world, acme, as_lead):
     ({"active_from": None}, "active_from"),
     ({"tier": "platinum"}, "tier"),
     ({"segment": "6f1c2a9e-4c1b-4e8a-9a55-0d7d3f5b2c11"}, "segment"),
+    ({"active_from": "1024-01-01"}, "active_from"),  # issue 15, F3: accepted, then the churn pages answered 500
+    ({"active_from": "1899-12-31"}, "active_from"),
+    ({"active_from": "9999-12-31"}, "active_from"),
+    ({"status": "churned", "churned_on": "3000-01-01"}, "churned_on"),
+    ({"annual_value": "1" + "0" * 13}, "annual_value"),
 ])
 def test_it_refuses_an_invalid_client_with_400_and_writes_nothing(world, acme, as_lead, payload, field):
     before = counts(world.a)
@@ -383,3 +388,20 @@ def test_deleting_a_segment_keeps_its_clients(world, acme, as_lead):
         assert Client.objects.get(pk=acme["a"]["client"].pk).segment_id is None
     with tenant_context(world.b):
         assert Client.objects.get(pk=acme["b"]["client"].pk).segment_id == acme["b"]["segment"].pk
+
+
+def test_client_days_may_span_1900_to_five_years_ahead(world, acme, as_lead):
+    from apps.clients.validators import latest_client_day
+
+    latest = latest_client_day()
+    response = as_lead.post(BASE + "clients/", {"name": "Old Firm", "active_from": "1900-01-01", "status": "churned",
+                                                 "churned_on": latest.isoformat()}, format="json")
+    assert response.status_code == 201, response.content
+    uuid = response.json()["id"]
+    response = as_lead.patch(f"{BASE}clients/{uuid}/", {"churned_on": (latest + datetime.timedelta(days=1)).isoformat()}, format="json")
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["fields"] == {"churned_on": [f"Enter a day between 1900-01-01 and {latest}."]}
+    with tenant_context(world.a):
+        assert Client.objects.get(uuid=uuid).churned_on == latest

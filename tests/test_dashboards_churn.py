@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import random
 from datetime import timedelta
 from decimal import Decimal
@@ -320,3 +321,43 @@ def test_the_number_of_queries_does_not_grow_with_clients(world, client):
     make_book(world.a, rng, 80, segments=(gold,), owners=(bob,), name_prefix="More")
     many = measure()
     assert few == many
+
+
+# --- any stored date (issue 15, F3) -----------------------------------------------------------------
+
+@pytest.mark.parametrize("active_from, churned_on", [
+    ("1024-01-01", None),  # the probe's typo: the churn API, this page and the executive page answered 500
+    ("0001-01-01", "0001-01-02"),  # the first days a date can hold
+    ("today", "9999-12-31"),  # the last
+    ("9999-12-30", None),
+], ids=["year-1024", "year-1", "churn-in-9999", "active-from-9999"])
+def test_it_tolerates_any_client_date_already_stored(world, books, client, api_client, active_from, churned_on):
+    """Rows written before dates were checked at the edge (or straight into the database) never turn
+    the churn API, the churn page, the executive page or its PDF into a 500."""
+    from datetime import date
+
+    from apps.clients.models import Client
+    from apps.dashboards import pdf as pdf_module
+
+    today = local_today(world.a.time_zone)
+    with tenant_context(world.a):
+        odd = books["clients"][0]
+        Client.objects.filter(pk=odd.pk).update(  # the ORM's update(): no validation, as an old row would be
+            active_from=today if active_from == "today" else date.fromisoformat(active_from),
+            churned_on=churned_on and date.fromisoformat(churned_on), status="churned" if churned_on else "active")
+        churn_risk_refresh(world.a)
+    api_client.force_login(world.victor)
+    for params in ({}, {"from": "1900-01-01", "to": "1904-12-31", "interval": "year"}, {"interval": "day"}):
+        response = api_client.get(f"{API}churn/", params)
+        assert response.status_code == 200, (params, response.content[:300])
+    assert api_client.get(f"{API}churn-risk/").status_code == 200
+    client.force_login(world.victor)
+    for url, params in ((URL, {}), (URL, {"period": "ytd", "interval": "week"}), ("/t/acme/dashboards/executive/", {}),
+                        ("/t/acme/dashboards/", {})):
+        response = client.get(url, params)
+        assert response.status_code in (200, 302), (url, params, response.status_code)
+    for table_id in ("tenure-curve", "cohorts"):
+        assert client.get(URL, {"csv": table_id}).status_code == 200, table_id
+    if os.access(pdf_module.chromium_path(), os.X_OK):
+        response = client.get("/t/acme/dashboards/executive.pdf")
+        assert response.status_code == 200 and response.content.startswith(b"%PDF-"), response.content[:300]

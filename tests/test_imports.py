@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.clients.models import Client, Contact, Segment
+from apps.clients.validators import latest_client_day
 from apps.imports import planning, services
 from apps.imports.models import MAX_FILE_BYTES, ImportJob
 from apps.imports.tasks import import_job_apply_task, import_job_review_task
@@ -223,11 +224,12 @@ def test_it_applies_the_client_rules_row_by_row(lead, world, django_capture_on_c
         ["a6@example.com", "A6", "Twin", "", "", "", "", "", ""],  # two clients named Twin
         ["a7@example.com", "A7", "Beta", "", "charlie@example.com", "", "", "", ""],  # owner not a member of A
         ["a8@example.com", "A8", "Gamma", "gold", "", "", "", "", ""],
-        ["a9@example.com", "A9", "Delta", "", "", "2099-01-01", "active", "", ""],  # churn date but active
+        ["a9@example.com", "A9", "Delta", "", "", str(datetime.date.today() + datetime.timedelta(days=60)), "active", "", ""],  # churned but active
         ["a10@example.com", "A10", "Epsilon", "", "", "31/12/2024", "", "", ""],
         ["a11@example.com", "A11", "Zeta", "", "", "", "", "english please", "maybe"],
         ["a12@example.com", "A12", "Eta", "", "", "", "", "nl_BE", "yes"],
         ["", "Nameless", "Theta", "", "", "", "", "", ""],  # contact columns without an e-mail
+        ["a15@example.com", "A15", "Iota", "", "", "1024-01-01", "churned", "", ""],  # issue 15, F3: a year typo
     ], header=header)
     upload(lead, content, capture=django_capture_on_commit_callbacks)
     job = latest_job(world.a)
@@ -243,8 +245,9 @@ def test_it_applies_the_client_rules_row_by_row(lead, world, django_capture_on_c
         11: "churned_on: “31/12/2024” is not a date (use YYYY-MM-DD, e.g. 2024-03-31)",
         12: "locale: “english please” is not a language code (e.g. en, fr, nl-BE)",
         14: "no e-mail: contacts are matched by e-mail, so a contact without one cannot be imported",
+        15: f"churned_on: Enter a day between 1900-01-01 and {latest_client_day()}.",
     }
-    assert (job.to_create, job.rejected) == (3, 10)
+    assert (job.to_create, job.rejected) == (3, 11)
     confirm(lead, job, django_capture_on_commit_callbacks)
     after = contacts(world.a)
     assert set(after) == {"a1@example.com", "a3@example.com", "a12@example.com"}

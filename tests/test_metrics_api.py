@@ -503,7 +503,7 @@ def test_no_query_string_answers_500(endpoint, query, world, api_client):
     assert response.status_code in (200, 400, 404), (endpoint, query, response.status_code)
     if response.status_code == 400:
         code = response.json()["error"]["code"]
-        assert re.fullmatch(r"invalid_\w+|unknown_\w+|range_\w+|unsupported_filter", code), code
+        assert re.fullmatch(r"invalid_\w+|unknown_\w+|range_\w+|unsupported_filter|page_out_of_range", code), code
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -74,6 +74,33 @@ def test_it_reports_database_cache_and_broker_health(db, client):
     assert all(v == "OK" for v in body.values()), body
 
 
+@pytest.mark.parametrize("accept", ["text/html", "*/*", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", None])
+def test_it_answers_a_valid_html_health_page_to_browsers_and_no_accept_header(db, client, accept):
+    """Issue 15, F8: `text/html` and `*/*` answered 500 (the view's template did not exist)."""
+    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
+    response = client.get("/health/", **headers)
+    assert response.status_code == 200, f"Accept {accept!r} answered {response.status_code}"
+    assert response["Content-Type"].startswith("text/html"), response["Content-Type"]
+    page = response.content.decode()
+    assert page.lstrip().lower().startswith("<!doctype html>") and "<title>" in page and "</html>" in page
+    assert "System status: healthy" in page and "Database" in page and "Broker" in page
+    assert "<style" not in page and "<script" not in page, "inline styles and scripts break the strict CSP"
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/*", "image/png", "garbage;;", ""])
+def test_it_answers_json_to_json_and_to_accept_headers_it_cannot_serve(db, client, accept):
+    response = client.get("/health/", HTTP_ACCEPT=accept)
+    assert response.status_code == 200, f"Accept {accept!r} answered {response.status_code}"
+    assert response["Content-Type"] == "application/json", response["Content-Type"]
+    assert all(value == "OK" for value in response.json().values())
+
+
+def test_it_answers_plain_text_when_asked(db, client):
+    response = client.get("/health/", HTTP_ACCEPT="text/plain")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")
+    assert "Database" in response.content.decode()
+
+
 @pytest.mark.services
 def test_it_reports_an_unreachable_broker(db, client, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = False

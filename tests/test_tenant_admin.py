@@ -619,8 +619,25 @@ def test_it_paginates_members_over_the_api(world, api_client):
     last = api_client.get(f"{API}/members/", {"page_size": 2, "page": 3}).json()
     assert len(last["results"]) == 1 and last["next"] is None
     response = api_client.get(f"{API}/members/", {"page_size": 2, "page": 9})
-    assert response.status_code == 404
-    assert _error_code(response) == "not_found"
+    assert response.status_code == 400
+    assert _error_code(response) == "page_out_of_range"
+
+
+@pytest.mark.parametrize("params, code", [
+    ({"page": "0"}, "invalid_page"), ({"page": "-3"}, "invalid_page"), ({"page": "abc"}, "invalid_page"),
+    ({"page": "1.5"}, "invalid_page"), ({"page": "9" * 40}, "invalid_page"),
+    ({"page_size": "0"}, "invalid_page_size"), ({"page_size": "-1"}, "invalid_page_size"), ({"page_size": "201"}, "invalid_page_size"),
+    ({"page_size": "many"}, "invalid_page_size"), ({"page_size": "1e3"}, "invalid_page_size"),
+])
+def test_it_refuses_pagination_parameters_out_of_range_with_their_code(world, api_client, params, code):
+    """Issue 15: a page size of 0, −1 or 10,000 was silently replaced by the default (or capped), a page
+    of 0 or `abc` answered a 404 as if the workspace did not exist."""
+    api_client.force_login(world.alice)
+    response = api_client.get(f"{API}/members/", params)
+    assert response.status_code == 400, response.content
+    assert _error_code(response) == code
+    assert list(response.json()["error"]["fields"]) == list(params)
+    assert api_client.get(f"{API}/members/", {"page": "1", "page_size": "200"}).status_code == 200
 
 
 @pytest.mark.parametrize("user", ["bob", "victor"])

@@ -10,8 +10,11 @@ from rest_framework.response import Response
 from apps.clients import selectors, services
 from apps.clients.filters import ClientFilter, ContactFilter
 from apps.clients.models import Client, Contact, Segment
+from apps.clients.validators import EARLIEST_DAY, FUTURE_YEARS, validate_client_day
 from apps.tenancy.api import TenantGenericApi
 from apps.tenancy.models import EVERYONE, LEADS, Membership
+
+DAY_RANGE = f"A day from {EARLIEST_DAY} to {FUTURE_YEARS} years after today (400 `validation_error` otherwise)."
 
 
 class ClientHasInteractions(ApiValidationError):
@@ -33,9 +36,9 @@ class SegmentOutput(serializers.ModelSerializer):
 
 class ClientOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
-    segment = serializers.SlugRelatedField(slug_field="uuid", read_only=True, help_text="Segment id, or null.")
+    segment = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True, help_text="Segment id, or null.")
     segment_name = serializers.CharField(source="segment.name", read_only=True, allow_null=True, default=None)
-    owner = serializers.SlugRelatedField(slug_field="uuid", read_only=True, help_text="Owner: a member id, or null.")
+    owner = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True, help_text="Owner: a member id, or null.")
     owner_email = serializers.EmailField(source="owner.user.email", read_only=True, allow_null=True, default=None)
     owner_name = serializers.CharField(source="owner.user.full_name", read_only=True, allow_null=True, default=None)
     contact_count = serializers.IntegerField(read_only=True)
@@ -69,9 +72,9 @@ class ClientInputBase(serializers.Serializer):
     owner = serializers.SlugRelatedField(slug_field="uuid", queryset=Membership.objects, allow_null=True, required=False,
                                          help_text="An active member's id (see members/), or null.")
     annual_value = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, allow_null=True, required=False)
-    active_from = serializers.DateField()
-    churned_on = serializers.DateField(allow_null=True, required=False,
-                                       help_text="Required when status is churned; only allowed then.")
+    active_from = serializers.DateField(validators=[validate_client_day], help_text=DAY_RANGE)
+    churned_on = serializers.DateField(allow_null=True, required=False, validators=[validate_client_day],
+                                       help_text=f"Required when status is churned; only allowed then; not before active_from. {DAY_RANGE}")
     status = serializers.ChoiceField(choices=Client.Status.choices, required=False)
 
 
@@ -142,7 +145,7 @@ class ClientDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
 
     class Input(ClientInputBase):
         name = serializers.CharField(max_length=160, required=False)
-        active_from = serializers.DateField(required=False)
+        active_from = serializers.DateField(required=False, validators=[validate_client_day], help_text=DAY_RANGE)
 
     def get_tenant_queryset(self):
         return selectors.client_list()

@@ -5,6 +5,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from apps.clients.validators import validate_client_day
 from apps.core.models import TimeStampedModel
 from apps.tenancy.models import Membership, TenantScopedModel
 
@@ -44,8 +45,8 @@ class Client(TenantScopedModel, TimeStampedModel):
     owner = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_clients",
                               help_text="The staff member who owns the relationship.")
     annual_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)])
-    active_from = models.DateField()
-    churned_on = models.DateField(null=True, blank=True)
+    active_from = models.DateField(validators=[validate_client_day])
+    churned_on = models.DateField(null=True, blank=True, validators=[validate_client_day])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
 
     class Meta:

@@ -27,6 +27,15 @@ _CODES = {
 }
 
 
+class QueryParamError(exceptions.ValidationError):
+    """400 `{"error": {"code": <code>, "message": ..., "fields": {<parameter>: [<message>]}}}`: a query
+    parameter refused with its own stable code (e.g. `invalid_page`, `range_reversed`)."""
+
+    def __init__(self, code: str, parameter: str, message: str):
+        super().__init__({parameter: [message]})
+        self.error_code = code
+
+
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     body = {"error": {"code": code, "message": message}}
     if fields:

@@ -286,7 +286,7 @@ class Planner:
             elif column == "annual_value":
                 values[field] = parse_decimal(raw, column)
             elif column in ("active_from", "churned_on"):
-                values[field] = parse_date(raw, column)
+                values[field] = _field_clean(Client, field, parse_date(raw, column), column)  # the model's day range
             else:
                 values[field] = _field_clean(Client, field, raw, column)
         if "churned_on" in values and "status" not in values:

@@ -44,8 +44,8 @@ class StageOutput(serializers.ModelSerializer):
 
 class JourneyOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
-    segment = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    segment_name = serializers.CharField(source="segment.name", read_only=True, default=None)
+    segment = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
+    segment_name = serializers.CharField(source="segment.name", read_only=True, allow_null=True, default=None)
     stage_count = serializers.IntegerField(read_only=True)
     touchpoint_count = serializers.IntegerField(read_only=True)
 

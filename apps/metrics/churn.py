@@ -45,6 +45,10 @@ from apps.metrics.stats import wilson
 from apps.tenancy.context import require_current_tenant
 
 INTERVALS = ("day", "week", "month", "quarter", "year")
+# Days are held as datetime64 in seconds, not pandas' default nanoseconds: nanoseconds only reach
+# 1677–2262, and a client's dates may lie anywhere a Python date can (a typo such as 1024-01-01
+# stored before dates were checked at the edge, issue 15). Seconds reach ±2.9e11 years.
+UNIT = "s"
 COHORT_MONTHS = (3, 6, 12)
 Z95 = 1.959963984540054
 
@@ -102,6 +106,16 @@ def period_bounds(first: date, last: date, interval: str) -> list[tuple[date, da
     return bounds
 
 
+def day64(day: date) -> np.datetime64:
+    return np.datetime64(day, UNIT)
+
+
+def days64(days) -> np.ndarray:
+    """Python dates (None for none) as a datetime64 array in UNIT (NaT for none), whatever the year."""
+    days = [day if isinstance(day, date) else None for day in days]  # NaN from an all-empty column is none too
+    return np.array(days, dtype="datetime64[D]").astype(f"datetime64[{UNIT}]")
+
+
 def _clients_frame(segment_id: int | None) -> pd.DataFrame:
     from apps.clients.models import Client
 
@@ -112,8 +126,8 @@ def _clients_frame(segment_id: int | None) -> pd.DataFrame:
         list(rows.values_list("id", "active_from", "churned_on", "annual_value")),
         columns=["id", "active_from", "churned_on", "annual_value"],
     )
-    frame["active_from"] = pd.to_datetime(frame["active_from"]).astype("datetime64[ns]")
-    frame["churned_on"] = pd.to_datetime(frame["churned_on"]).astype("datetime64[ns]")
+    frame["active_from"] = days64(frame["active_from"])
+    frame["churned_on"] = days64(frame["churned_on"])
     frame["annual_value"] = pd.to_numeric(frame["annual_value"].astype(object), errors="coerce").astype(float)
     return frame
 
@@ -199,10 +213,10 @@ def cohorts(frame: pd.DataFrame, first: date, last: date, today: date) -> list[d
     """Quarterly `active_from` cohorts overlapping first..last with % still active after 3/6/12 months."""
     quarters = period_bounds(_period_start(first, "quarter"), _next_start(_period_start(last, "quarter"), "quarter") - timedelta(days=1),
                              "quarter")
-    today64 = np.datetime64(today, "ns")
+    today64 = day64(today)
     out = []
     for start, end, _partial in quarters:
-        members = frame[(frame["active_from"] >= np.datetime64(start, "ns")) & (frame["active_from"] < np.datetime64(end, "ns"))]
+        members = frame[(frame["active_from"] >= day64(start)) & (frame["active_from"] < day64(end))]
         label = f"{start.year}-Q{(start.month - 1) // 3 + 1}"
         row = {"cohort": label, "start": start.isoformat(), "size": len(members), "active_after": []}
         for months in COHORT_MONTHS:
@@ -256,7 +270,7 @@ def median_tenure(points: list[dict]) -> int | None:
 
 
 def tenure_curve(frame: pd.DataFrame, today: date) -> dict:
-    today64 = np.datetime64(today, "ns")
+    today64 = day64(today)
     started = frame[frame["active_from"] <= today64]
     churned = started["churned_on"].to_numpy()
     event = ~np.isnat(churned) & (churned <= today64)
@@ -288,10 +302,10 @@ def churn_report(tenant, *, first: date, last: date, interval: str = "month", se
     frame = _clients_frame(segment_id)
 
     stop = last + timedelta(days=1)
-    edges = np.array([np.datetime64(s, "ns") for s, _e, _p in bounds] + [np.datetime64(stop, "ns")])
+    edges = np.array([day64(s) for s, _e, _p in bounds] + [day64(stop)])
     rows = period_counts(frame, edges).itertuples(index=False)
     periods = [_period_row(s, e, p, row) for (s, e, p), row in zip(bounds, rows, strict=True)]
-    whole = next(period_counts(frame, np.array([np.datetime64(first, "ns"), np.datetime64(stop, "ns")])).itertuples(index=False))
+    whole = next(period_counts(frame, np.array([day64(first), day64(stop)])).itertuples(index=False))
     total = _period_row(first, stop, False, whole)
 
     return {

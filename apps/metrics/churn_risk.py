@@ -58,6 +58,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.dates import day_start, local_today
+from apps.metrics.churn import days64
 from apps.tenancy.context import require_current_tenant
 
 HORIZON_DAYS = 30
@@ -221,7 +222,9 @@ def client_features(tenant, as_of: date | Mapping[int, date], *, clients: pd.Dat
     silence = pd.DataFrame({"client_id": delivered["client_id"], "invited": 1, "unanswered": unanswered_row.astype("int64")})
     silence = silence.groupby("client_id")[["invited", "unanswered"]].sum().reindex(frame.index, fill_value=0)
 
-    tenure_days = (as_of_day - pd.to_datetime(frame["active_from"])).dt.days.clip(lower=0).astype("int64")
+    # In days64 (churn.py): an active_from of any year may be stored, beyond pandas' nanosecond range.
+    tenure = (days64(frame["as_of"]) - days64(frame["active_from"])) // np.timedelta64(1, "D")
+    tenure_days = pd.Series(tenure, index=frame.index).clip(lower=0).astype("int64")
     interaction_days = _local_days_between(as_of_day, last_interaction, tz)
     response_days = _local_days_between(as_of_day, last_response, tz)
     invited, unanswered = silence["invited"].astype("int64"), silence["unanswered"].astype("int64")
@@ -422,9 +425,10 @@ def training_set(tenant, clients: pd.DataFrame, current: pd.DataFrame, today: da
     Capped at MAX_TRAINING_ROWS (at most half churned), a seeded sample. With fewer than
     MIN_PER_CLASS of either, no rows (the rules score) and no feature query."""
     churned = clients[clients["churned_on"].notna()].copy()
+    # The window first: a churn date of any year may be stored, and one near 0001-01-01 has no as-of date.
+    churned = churned[(churned["churned_on"] <= today) & (churned["churned_on"] >= today - timedelta(days=LOOKBACK_DAYS))]
     churned["as_of"] = churned["churned_on"].map(lambda d: d - timedelta(days=HORIZON_DAYS))
-    churned = churned[(churned["churned_on"] <= today) & (churned["churned_on"] >= today - timedelta(days=LOOKBACK_DAYS))
-                      & (churned["as_of"] >= churned["active_from"])]
+    churned = churned[churned["as_of"] >= churned["active_from"]]
     usable_churned, usable_retained = len(churned), len(current)
     if usable_churned < MIN_PER_CLASS or usable_retained < MIN_PER_CLASS:
         return pd.DataFrame(), np.zeros(0, dtype=int), usable_churned, usable_retained

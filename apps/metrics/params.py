@@ -21,10 +21,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from rest_framework.exceptions import ValidationError
-
 from apps.clients.models import Segment
 from apps.core.dates import local_today
+from apps.core.errors import QueryParamError
 from apps.journeys.models import Journey, Stage
 from apps.metrics.models import ClientHealth, Dimension
 from apps.surveys.models import Response, Survey
@@ -53,12 +52,8 @@ CHURN_INTERVALS = ("day", "week", "month", "quarter", "year")
 BANDS = tuple(ClientHealth.Band.values)
 
 
-class MetricParamError(ValidationError):
+class MetricParamError(QueryParamError):
     """400 `{"error": {"code": <code>, "message": ..., "fields": {<parameter>: [<message>]}}}`."""
-
-    def __init__(self, code: str, parameter: str, message: str):
-        super().__init__({parameter: [message]})
-        self.error_code = code
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ class MemberOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     email = serializers.EmailField(source="user.email", read_only=True)
     full_name = serializers.CharField(source="user.full_name", read_only=True)
-    team = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
 
     class Meta:
         model = Membership
@@ -40,7 +40,7 @@ class MemberOutput(serializers.ModelSerializer):
 
 class InvitationOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
-    team = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
 
     class Meta:
         model = MembershipInvitation

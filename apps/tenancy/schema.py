@@ -73,7 +73,8 @@ ERROR_SCHEMA = {
 }
 
 _ERRORS = {
-    "400": "`validation_error` (see `fields`), `parse_error`, `idempotency_key_invalid`.",
+    "400": "`validation_error` (see `fields`), `parse_error`, `idempotency_key_invalid`; for query parameters their own "
+           "codes (`invalid_page`, `invalid_page_size`, `page_out_of_range`, the metrics' `invalid_date`, `range_reversed`…).",
     "401": "`not_authenticated`, `invalid_api_key`.",
     "403": "`permission_denied`: your role (or your API key's role) does not allow this.",
     "404": "`not_found`: no such object in this workspace, or no such workspace for you (the same answer).",
@@ -92,7 +93,7 @@ def add_error_responses(result, generator, request, public):
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
             codes = ["401", "403", "404"]
-            has_query = any(p.get("in") == "query" and p["name"] not in ("page", "page_size") for p in operation.get("parameters", []))
+            has_query = any(p.get("in") == "query" for p in operation.get("parameters", []))  # page and page_size too
             if method in ("post", "put", "patch") or has_query:
                 codes.insert(0, "400")
             if method == "post":

@@ -61,7 +61,7 @@ def _action_error(exc: DjangoValidationError) -> CaseActionError:
 
 class NoteOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
-    author = serializers.SlugRelatedField(slug_field="uuid", read_only=True, help_text="A member id, or null for the system.")
+    author = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True, help_text="A member id, or null for the system.")
     author_name = serializers.SerializerMethodField()
 
     class Meta:
@@ -76,20 +76,20 @@ class NoteOutput(serializers.ModelSerializer):
 
 class CaseOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
-    rule = serializers.SlugRelatedField(slug_field="uuid", read_only=True, help_text="The alert rule that opened it, or null.")
+    rule = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True, help_text="The alert rule that opened it, or null.")
     rule_name = serializers.CharField(source="rule.name", read_only=True, allow_null=True, default=None)
-    response = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    interaction = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    client = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    response = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
+    interaction = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
+    client = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
     client_name = serializers.CharField(source="client.name", read_only=True, allow_null=True, default=None)
-    contact = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="uuid", read_only=True, help_text="A member id, or null (unassigned).")
+    contact = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True, help_text="A member id, or null (unassigned).")
     assignee_email = serializers.EmailField(source="assignee.user.email", read_only=True, allow_null=True, default=None)
-    team = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
     team_name = serializers.CharField(source="team.name", read_only=True, allow_null=True, default=None)
-    root_cause = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    root_cause = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
     root_cause_name = serializers.CharField(source="root_cause.name", read_only=True, allow_null=True, default=None)
-    resolved_by = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    resolved_by = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
     overdue = serializers.SerializerMethodField(help_text="Open or in progress and past its due time.")
 
     class Meta:

@@ -61,12 +61,12 @@ class PlanProgressOutput(serializers.Serializer):
 
 class PlanOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
-    touchpoint = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    stage = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    journey = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    segment = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    survey = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="uuid", read_only=True, help_text="A member id, or null.")
+    touchpoint = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
+    stage = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
+    journey = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
+    segment = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
+    survey = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
+    owner = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True, help_text="A member id, or null.")
     baseline = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
     cases = serializers.SerializerMethodField(help_text="Ids of the linked cases.")

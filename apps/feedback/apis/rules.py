@@ -105,12 +105,12 @@ class RootCauseDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
 
 class AlertRuleOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
-    touchpoint = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    survey = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    touchpoint = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
+    survey = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
     assignee_email = serializers.EmailField(source="assignee.user.email", read_only=True, allow_null=True, default=None)
-    team = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    recovery_survey = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
+    recovery_survey = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
     open_cases = serializers.IntegerField(read_only=True)
 
     class Meta:

@@ -60,7 +60,7 @@ class SurveyVersionOutput(serializers.ModelSerializer):
     published_by = serializers.UUIDField(source="published_by.uuid", read_only=True, allow_null=True, default=None,
                                          help_text="The member who published it.")
     is_published = serializers.BooleanField(read_only=True)
-    response_count = serializers.IntegerField(read_only=True, default=None, help_text="Responses to this version (bots excluded).")
+    response_count = serializers.IntegerField(read_only=True, allow_null=True, default=None, help_text="Responses to this version (bots excluded).")
 
     class Meta:
         model = SurveyVersion
@@ -83,14 +83,14 @@ class SurveyVersionDetailOutput(SurveyVersionOutput):
 
 class SurveyOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
-    touchpoint = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    stage = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    recurring_segment = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
+    touchpoint = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
+    stage = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
+    recurring_segment = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
     languages = serializers.ListField(child=serializers.CharField(), read_only=True)
     current_version = serializers.IntegerField(source="current_version.number", read_only=True, allow_null=True, default=None,
                                                help_text="The number of the published version respondents answer.")
-    response_count = serializers.IntegerField(read_only=True, default=None, help_text="Responses (bots excluded).")
-    has_draft = serializers.BooleanField(read_only=True, default=None, help_text="A draft version awaits publishing.")
+    response_count = serializers.IntegerField(read_only=True, help_text="Responses (bots excluded).")
+    has_draft = serializers.BooleanField(read_only=True, help_text="A draft version awaits publishing.")
 
     class Meta:
         model = Survey

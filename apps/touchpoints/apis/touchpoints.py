@@ -30,8 +30,8 @@ class PlacedOnOutput(serializers.Serializer):
 
 class TouchpointOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
-    team = serializers.SlugRelatedField(slug_field="uuid", read_only=True)
-    team_name = serializers.CharField(source="team.name", read_only=True, default=None)
+    team = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True)
+    team_name = serializers.CharField(source="team.name", read_only=True, allow_null=True, default=None)
     interactions_last_90_days = serializers.IntegerField(source="interactions_recent", read_only=True)
     placed_on = PlacedOnOutput(source="journey_placements", many=True, read_only=True)
 
