@@ -37,6 +37,13 @@ def _fresh_rate_limits():
     cache.clear()
 
 
+@pytest.fixture
+def unlimited_link_requests(settings):
+    """Lifts the per-address limit of /s/ for tests that send hundreds of requests from 127.0.0.1 to test
+    something else (tokens, concurrency); tests/test_surveys_respond.py tests the limit itself."""
+    settings.SURVEY_INVITATION_REQUESTS_PER_MINUTE = 100_000
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgres: needs PostgreSQL (row-level security, roles)")
     config.addinivalue_line("markers", "services: needs Redis and a Celery worker, SMTP or a browser")

@@ -17,7 +17,7 @@ from apps.surveys.models import Invitation, Response
 from apps.tenancy.context import tenant_context
 from tests.test_surveys_respond import invitation_with_token, live_survey
 
-pytestmark = [pytest.mark.postgres, pytest.mark.services]
+pytestmark = [pytest.mark.postgres, pytest.mark.services, pytest.mark.usefixtures("unlimited_link_requests")]
 
 INVITATIONS = 20
 SUBMITS_EACH = 50

@@ -17,16 +17,9 @@ from apps.surveys.services.kiosks import kiosk_create
 from apps.tenancy.context import tenant_context
 from tests.test_surveys_respond import invitation_with_token, live_survey
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("unlimited_link_requests")]
 
 URL_SAFE = string.ascii_letters + string.digits + "-_"
-
-
-@pytest.fixture(autouse=True)
-def _no_rate_limit_on_links(settings):
-    """These tests send hundreds of guesses from one address, which the per-address limit of /s/ would
-    answer with 429 (tests/test_surveys_respond.py tests that): here only the tokens are under test."""
-    settings.SURVEY_INVITATION_REQUESTS_PER_MINUTE = 100_000
 
 
 def bit_flips(token: str) -> list[str]:
