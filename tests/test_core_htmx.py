@@ -21,6 +21,7 @@ import django_htmx
 import pytest
 from django.core.cache import cache
 
+from apps.clients.models import Client as ClientModel
 from apps.feedback.models import Case
 from apps.tenancy.context import tenant_context
 from tests import factories as fx
@@ -166,3 +167,24 @@ def test_pages_without_htmx_of_ours_disable_it_on_main(path, marked, client, hos
     html = page.content.decode()
     assert re.search(r'<main id="main" class="page" tabindex="-1" hx-disable>', html)
     assert_only_our_htmx_is_live(html, expect_requests=False)
+
+
+def test_on_the_staff_home_user_text_is_inside_hx_disable_and_our_htmx_is_not(marked, client, hostile_world):
+    bob = marked.membership(marked.bob, marked.a)
+    with tenant_context(marked.a):
+        Case.objects.filter(pk=hostile_world.pk).update(assignee=bob)
+        ClientModel.objects.filter(name=f"{MARK} Ltd").update(owner=bob)
+    client.force_login(marked.bob)
+    page = client.get("/t/acme/home/")
+    assert page.status_code == 200
+    assert_only_our_htmx_is_live(page.content.decode(), expect_requests=True)
+
+
+def test_on_a_drafts_page_user_text_is_inside_hx_disable_and_our_form_is_not(marked, client, hostile_world):
+    client.force_login(marked.carol)
+    saved = client.post(f"/t/acme/announcements/new/case/{hostile_world.uuid}/",
+                        {"action": "save", "subject": f"{MARK} subject", "you_said": f"{MARK} said", "we_did": f"{MARK} did"})
+    assert saved.status_code == 302
+    page = client.get(saved["Location"])
+    assert page.status_code == 200
+    assert_only_our_htmx_is_live(page.content.decode(), expect_requests=True)
