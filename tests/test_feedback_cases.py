@@ -17,6 +17,7 @@ from apps.surveys.models import Invitation, OutboundEmail
 from apps.surveys.services.outbox import outbox_deliver
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent, Role
+from tests.builders import live_survey
 from tests.factories import (
     AlertRuleFactory,
     ClientFactory,
@@ -27,7 +28,6 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
-from tests.test_surveys_distribution import live_survey
 
 
 @pytest.fixture
