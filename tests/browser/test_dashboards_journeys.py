@@ -131,5 +131,6 @@ def test_an_injected_htmx_element_in_the_stages_does_not_fire(world, journey, br
     assert [url for url in watch.requests if "injected=" in url] == []
     with page.expect_response(lambda response: "injected=control" in response.url):
         page.evaluate(inject, ["#dashboard", "control"])
+    expect(page.locator("[hx-get$='injected=control']")).not_to_have_text("injected")  # swapped: nothing left in flight
     assert [url for url in watch.requests if "injected=stage" in url] == []
     page.context.close()

@@ -78,5 +78,7 @@ def test_an_injected_hx_post_in_user_text_does_not_fire_but_would_elsewhere(worl
     with page.expect_response(lambda response: response.url.endswith("/t/acme/settings/members/")) as answered:
         page.evaluate(INJECT, [".announcement-form", HX_PAYLOAD])
     assert answered.value.request.method == "POST"
+    # The redirect's members page is swapped where the form's hx-target points: wait for it (no request in flight at teardown).
+    expect(page.locator("#announcement-preview")).to_have_count(0, timeout=10_000)
     assert posts_to_members(watch) != []
     assert invitations(world.a) == 2  # the invitation and its audit row
