@@ -10,13 +10,13 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
+from apps.core import spreadsheets
 from apps.dashboards.panels import Chart, Table, Tile
 
 
@@ -40,13 +40,9 @@ def _safe(text: str) -> str:
 
 
 def csv_response(table: Table, *, filename: str) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_safe(filename)}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(table.columns)
-    for row in table.rows:
-        writer.writerow(["" if value is None else value for value in row])
-    return response
+    """The table's raw values; formulas neutralised by apps.core.spreadsheets (respondents' comments,
+    client and stage names reach a lead's spreadsheet)."""
+    return spreadsheets.csv_response(table.columns, table.rows, filename=f"{_safe(filename)}.csv")
 
 
 def render_dashboard(request, template: str, context: dict, *, tables: Iterable[Table] = (), page: str = "dashboard",
