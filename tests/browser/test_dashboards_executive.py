@@ -17,7 +17,8 @@ from playwright.sync_api import expect
 
 from apps.dashboards.pdf import PRINT_WIDTH
 from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
-from tests.test_dashboards_executive import build, needs_chromium, pdf_pages, pdf_text, printed
+from tests.pdfs import pdf_pages, pdf_text, printed
+from tests.test_dashboards_executive import build, needs_chromium
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
 

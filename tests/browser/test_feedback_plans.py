@@ -18,7 +18,8 @@ from apps.dashboards.pdf import PRINT_WIDTH
 from apps.tenancy.context import tenant_context
 from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
 from tests.factories import CaseFactory, TouchpointFactory
-from tests.test_dashboards_executive import needs_chromium, pdf_pages, pdf_text, printed
+from tests.pdfs import pdf_pages, pdf_text, printed
+from tests.test_dashboards_executive import needs_chromium
 from tests.test_feedback_audit import END
 from tests.test_feedback_audit import build as build_journey
 from tests.test_feedback_plans import create, plant
