@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from apps.metrics import charts
 from apps.metrics.explanations import explain
 
 METRIC_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "smiley": "% happy", "enps": "eNPS", "perception_gap": "Perception gap"}
@@ -76,6 +77,11 @@ class Chart:
     figure: dict
     table: Table
     empty: str = ""  # non-empty: there is nothing to draw, and this says why
+
+    def __post_init__(self):
+        # Every string of the figure escaped for plotly's HTML dialect, here for every chart of every page
+        # (apps.metrics.charts.figure_escaped; issue 15, F7): a name never becomes a link or markup.
+        object.__setattr__(self, "figure", charts.figure_escaped(self.figure))
 
     @property
     def has_data(self) -> bool:

@@ -91,11 +91,49 @@ def trend(points: list[dict], metric: str, *, name: str, y_title: str = "", y_ra
     return {"data": data, "layout": layout(y_title=y_title, y_range=y_range)}
 
 
-def _axis_label(label: str, note: str = "") -> str:
-    """A category label as plotly draws it: plotly reads labels as a small HTML dialect, so the name is
-    escaped (a touchpoint called "<b>VIP</b>" shows as typed); `note` goes on a second, shorter line."""
-    text = html.escape(str(label), quote=False)
-    return f"{text}<br>{html.escape(note, quote=False)}" if note else text
+# --- plotly's HTML dialect -------------------------------------------------------------------------
+# plotly.js draws every text of a figure (tick and category labels, axis and chart titles, legend names,
+# bar and hover texts, annotations) through a small HTML dialect: <br>, <b>, <i>, <sup>, <span style> and
+# <a href>, which becomes a live link in the SVG. A journey stage named `<a href="https://evil.example">`
+# was one (issue 15, F7). So every string of a figure is escaped in one place, `figure_escaped`, applied
+# by apps.dashboards.panels.Chart to every chart a page shows; only `PlotlyText` (written by
+# `plotly_text` / `_axis_label`: escaped names with our own <br>) and our own templates (TEMPLATE_KEYS,
+# which never hold user text) pass as they are. plotly turns the entities back into the characters, so
+# "Tom & Jerry" and "<b>VIP</b>" show as typed.
+
+
+class PlotlyText(str):
+    """Text already in plotly's dialect: user text escaped, markup ours. Made only by `plotly_text`."""
+
+
+TEMPLATE_KEYS = frozenset({"hovertemplate", "texttemplate"})  # ours: %{…} placeholders and <extra>, never user text
+
+
+def plotly_text(value, *, line_break_before: str = "") -> PlotlyText:
+    """`value` (any text) escaped for plotly; `line_break_before` a second line, escaped too."""
+    text = html.escape(str(value), quote=False)
+    return PlotlyText(f"{text}<br>{html.escape(line_break_before, quote=False)}" if line_break_before else text)
+
+
+def figure_escaped(figure):
+    """A copy of `figure` (dicts, lists, strings, numbers) with every string escaped for plotly, except
+    PlotlyText and the values of TEMPLATE_KEYS."""
+    if isinstance(figure, PlotlyText):
+        return str(figure)
+    if isinstance(figure, str):
+        return html.escape(figure, quote=False)
+    if isinstance(figure, dict):
+        return {key: (value if key in TEMPLATE_KEYS and isinstance(value, str) else figure_escaped(value))
+                for key, value in figure.items()}
+    if isinstance(figure, list | tuple):
+        return [figure_escaped(value) for value in figure]
+    return figure
+
+
+def _axis_label(label: str, note: str = "") -> PlotlyText:
+    """A category label as plotly draws it: the name escaped (a touchpoint called "<b>VIP</b>" shows as
+    typed); `note` goes on a second, shorter line."""
+    return plotly_text(label, line_break_before=note)
 
 
 def bars(labels: list[str], values: list, *, low: list | None = None, high: list | None = None, n: list[int] | None = None,

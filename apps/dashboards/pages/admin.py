@@ -226,7 +226,7 @@ def outcome_columns_figure(x: list[str], stacks: list[tuple[str, list[int], str]
     legend in the stacks' order. Built from charts.layout so it looks like every other chart (a candidate
     for apps.metrics.charts)."""
     data = [{"type": "bar", "x": x, "y": values, "name": name, "marker": {"color": color},
-             "hovertemplate": f"%{{x}}: %{{y}} {name.lower()}<extra></extra>"} for name, values, color in stacks]
+             "hovertemplate": f"%{{x}}: %{{y}} {charts.plotly_text(name.lower())}<extra></extra>"} for name, values, color in stacks]
     fig_layout = charts.layout(y_title="Invitations", barmode="stack")
     fig_layout["legend"]["traceorder"] = "normal"
     return {"data": data, "layout": fig_layout}
