@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -87,3 +89,12 @@ def test_it_neutralises_formulas_in_the_churn_at_risk_csv(world, client):
         cells = dict(zip(header, row, strict=True))
         assert cells["Client"].startswith("'" + HYPERLINK)
         assert cells["Segment"] == "'-Gold"
+
+
+def test_it_writes_every_spreadsheet_through_apps_core_spreadsheets():
+    """No other module makes a CSV or XLSX writer (each used to neutralise formulas, or forget to)."""
+    root = Path(__file__).resolve().parent.parent / "apps"
+    writers = re.compile(r"csv\.(writer|DictWriter)\(|openpyxl\.Workbook\(|xlsxwriter")
+    stray = [str(path.relative_to(root)) for path in root.rglob("*.py")
+             if path.name != "spreadsheets.py" and writers.search(path.read_text())]
+    assert stray == [], f"write CSV/XLSX through apps.core.spreadsheets: {stray}"
