@@ -17,6 +17,8 @@ from html.parser import HTMLParser
 PIECES = (
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
+    '"><img src=x onerror=alert(1)>',  # out of a double-quoted attribute
+    "' onfocus=alert(1) autofocus x='",  # out of a single-quoted one (hx-vals='…')
     '<div hx-post="/hostile/post" hx-trigger="load" hx-vals=\'{"role":"admin"}\'>',
     '<p hx-get="/hostile/get" hx-trigger="load">',
     '<a href="https://evil.example/5">',

@@ -126,7 +126,9 @@ def test_it_classifies_every_text_field():
 
 # --- making the world hostile ------------------------------------------------------------------------
 
-class Counter_:
+class Numbering:
+    """The running number in each payload (keeps names unique)."""
+
     def __init__(self):
         self.n = 0
 
@@ -135,7 +137,7 @@ class Counter_:
         return self.n
 
 
-def _json_hostile(value, how: str, counter: Counter_, in_label: bool = False):
+def _json_hostile(value, how: str, counter: Numbering, in_label: bool = False):
     """Strings replaced by payloads: all of them, or ("labels") those under a "label"/"*_label" key (a
     choice's value and a scale's bounds are identifiers)."""
     if isinstance(value, str):
@@ -154,7 +156,7 @@ def make_hostile(tenants) -> dict:
     from apps.surveys.models import Answer, QuestionType
     from apps.tenancy.models import AuditEvent, Tenant
 
-    counter = Counter_()
+    counter = Numbering()
     changed = Counter()
     by_model: dict = {}
     for model, field in hostile_fields():
@@ -192,7 +194,7 @@ def make_hostile(tenants) -> dict:
     return changed
 
 
-def _hostile_audit_events(tenant, counter: Counter_) -> dict:
+def _hostile_audit_events(tenant, counter: Numbering) -> dict:
     """The audit log is append-only (the app role may not UPDATE it): one new event per action the demo
     recorded, by a member whose name is hostile, with a hostile target label and hostile changes."""
     from apps.tenancy.models import AuditEvent, Membership
@@ -288,8 +290,7 @@ def _user(tenant, word):
 
 
 def _object_for(tenant, model):
-    """A row of `model` in `tenant` for the pages with an object id: the one with the most related rows
-    of the first kind found (a case with notes, a journey with stages), else the first."""
+    """The first row of `model` in `tenant`, for the pages with an object id."""
     with tenant_context(tenant):
         rows = model.objects.filter(tenant=tenant) if hasattr(model, "tenant") else model.objects.all()
         return rows.order_by("pk").first()

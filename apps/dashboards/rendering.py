@@ -73,8 +73,9 @@ def render_dashboard(request, template: str, context: dict, *, tables: Iterable[
 def _has_partial(template: str, name: str) -> bool:
     """Pages that share this renderer without a filter bar (an action plan, a journey audit) have no
     `dashboard` partial: an htmx request for them gets the whole page, not a 500."""
+    partial = f"{template}#{name}"  # an HTML page's partial (render_dashboard renders only .html pages)
     try:
-        get_template(f"{template}#{name}")
+        get_template(partial)
     except TemplateDoesNotExist:
         return False
     return True
