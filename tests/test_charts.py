@@ -96,9 +96,12 @@ FIGURES = {
 }
 
 
+ESCAPING = {"figure_escaped", "plotly_text"}  # not figure builders: plotly's HTML dialect, tested at the end
+
+
 def public_functions() -> set[str]:
     return {name for name, fn in inspect.getmembers(charts, inspect.isfunction)
-            if not name.startswith("_") and fn.__module__ == charts.__name__}
+            if not name.startswith("_") and fn.__module__ == charts.__name__ and name not in ESCAPING}
 
 
 def test_every_public_function_is_covered():

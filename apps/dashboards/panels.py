@@ -12,7 +12,10 @@ output (STYLE.md: templates and charts never query; no number is computed in a t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+
+from django.core.serializers.json import DjangoJSONEncoder
 
 from apps.metrics import charts
 from apps.metrics.explanations import explain
@@ -90,6 +93,11 @@ class Chart:
     @property
     def script_id(self) -> str:
         return f"chart-{self.id}-data"
+
+    @property
+    def figure_json(self) -> str:
+        """The figure as JSON for the chart's data-figure attribute (escaped there by the template)."""
+        return json.dumps(self.figure, cls=DjangoJSONEncoder)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Charts as pure functions: selector output in, a plotly figure dict out ({"data", "layout"}), shipped by
-the template with `json_script` and drawn by static/js/charts.js with the vendored plotly.js (STYLE.md 9;
+the template in a data-figure attribute and drawn by static/js/charts.js with the vendored plotly.js (STYLE.md 9;
 RECIPES.md "Charts under a strict Content-Security-Policy").
 
 Plain dicts rather than plotly.graph_objects: building and validating a graph_objects.Figure costs tens of
