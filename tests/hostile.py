@@ -67,6 +67,9 @@ class _Finder(HTMLParser):
                 self.problems.append(f"<{tag} {name}={value!r}> (htmx attribute from a payload)")
             if name in ("href", "src", "action", "formaction", "xlink:href") and value.startswith("https://evil.example"):
                 self.problems.append(f"<{tag} {name}={value!r}>")
+        for name, value in values.items():  # a chart's figure (data-figure) or any other JSON in a data- attribute
+            if name.startswith("data-") and value.lstrip()[:1] in ("{", "["):
+                self._check_json(value, f"<{tag} {name}>")
         if tag == "img" and values.get("src") == "x":
             self.problems.append("<img src=x> (an element from a payload)")
         if tag == "script":
@@ -87,19 +90,23 @@ class _Finder(HTMLParser):
         attrs, text = self._script, "".join(self._script_text)
         self._script = None
         if attrs.get("type", "").lower() in self.JSON_TYPES:
-            try:
-                data = json.loads(text)
-            except ValueError:
-                self.problems.append(f"unparseable JSON script {attrs.get('id')!r}")
-                return
-            for string in _strings(data):
-                if '<a href="https://evil.example' in string.replace("'", '"'):
-                    self.problems.append(f"plotly HTML link in JSON script {attrs.get('id')!r}: {string[:80]!r}")
+            self._check_json(text, f"JSON script {attrs.get('id')!r}")
             return
         if "alert(1)" in text:
             self.problems.append(f"<script> from a payload: {text[:60]!r}")
         elif "src" not in attrs and "nonce" not in attrs and text.strip():
             self.problems.append(f"inline <script> without a nonce: {text[:60]!r}")
+
+
+    def _check_json(self, text: str, where: str):
+        """Plotly draws `<a href>` (and other tags) in a figure's strings as HTML: a payload's must arrive escaped."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return
+        for string in _strings(data):
+            if '<a href="https://evil.example' in string.replace("'", '"'):
+                self.problems.append(f"plotly HTML link in {where}: {string[:80]!r}")
 
 
 def _strings(data):

@@ -42,7 +42,6 @@ from tests.routes import PAGE_ROUTE_MODELS, PAGE_ROUTES, fill, page_name
 
 pytestmark = pytest.mark.postgres
 
-RUN_DATE = date(2026, 4, 15)
 DEMO_SIZE = 12  # clients per workspace: every kind of row exists, the run stays within a few minutes
 ROLE_WORDS = ("admin", "lead", "staff", "viewer")  # apps.core.demo.ROLES: <word>@<slug>.demo
 
@@ -255,7 +254,7 @@ def hostile_world(db, settings, monkeypatch):
     started = time.monotonic()
     settings.CELERY_TASK_ALWAYS_EAGER = True
     monkeypatch.setenv("CXM_PDF_TIMEOUT", "60")
-    seed_demo(tenants=TENANTS, today=RUN_DATE, size=DEMO_SIZE)
+    seed_demo(tenants=TENANTS, size=DEMO_SIZE)  # up to each workspace's today: the pages' default periods hold data
     tenants = list(Tenant.objects.filter(slug__in=[t.slug for t in TENANTS]).order_by("slug"))
     for tenant in tenants:
         add_what_the_demo_lacks(tenant)
@@ -370,6 +369,12 @@ def render_pages(findings: Findings, tenant, word: str, seen_downloads: set[str]
         if fragment.status_code == 200 and _read(fragment) != response.content:
             findings.figures["htmx fragments"] += 1
         check_response(findings, f"{where} (htmx)", fragment)
+        if 'name="period"' in html:  # a dashboard: also over two years, so that every chart and table has rows
+            today = _today(tenant)
+            path = f"{path}?period=custom&from={today - timedelta(days=730)}&to={today}"
+            findings.figures["requests"] += 1
+            findings.figures["dashboards over two years"] += 1
+            html = check_response(findings, f"{word}@{tenant.slug} GET {path}", http.get(path)) or html
         for link in _downloads(html, path) - seen_downloads:
             seen_downloads.add(link)
             findings.figures["requests"] += 1
@@ -435,10 +440,16 @@ def send_every_email(tenant) -> None:
         announcement_send(tenant=tenant, acting_member=members["lead"], announcement=announcement)
         for word in ("lead", "admin"):
             for frequency in ("daily", "weekly"):
-                digest_send(tenant=tenant, membership=members[word], frequency=frequency, period_last=RUN_DATE - timedelta(days=1))
-        audits_ready_notify(tenant, today=RUN_DATE)
+                digest_send(tenant=tenant, membership=members[word], frequency=frequency, period_last=_today(tenant) - timedelta(days=1))
+        audits_ready_notify(tenant, today=_today(tenant))
     password_reset_send(email=lead.email, request_id=uuid.uuid4().hex)
     _deliver(tenant)
+
+
+def _today(tenant) -> date:
+    from apps.core.dates import local_today
+
+    return local_today(tenant.time_zone)
 
 
 def _deliver(tenant) -> None:
@@ -535,6 +546,7 @@ def test_it_renders_the_hostile_world_escaped_everywhere(hostile_world, monkeypa
         f"hostile world: {len(changed)} text fields ({sum(changed.values())} values) in {len(tenants)} workspaces; "
         f"{len(findings.routes)} page routes × {len(ROLE_WORDS)} roles: {pages} pages rendered "
         f"({per_role}), {figures['htmx fragments']} htmx fragments, "
+        f"{figures['dashboards over two years']} dashboards also over two years, "
         f"{figures['public pages']} public pages; {figures['csv downloads']} CSV and {figures['xlsx downloads']} XLSX downloads "
         f"({figures['cells']} cells); {figures['e-mails']} e-mails ({figures['e-mail parts']} parts, kinds: {sorted(findings.kinds)}); "
         f"{figures['pdfs']} PDFs{f' ({skipped} skipped: no Chromium)' if skipped else ''}; "
