@@ -3,6 +3,8 @@
 - A test module never imports another test module: shared builders live in helper modules
   (tests/builders.py, tests/factories.py, tests/browser/conftest.py ...), so running, moving or
   deleting one test module never changes another.
+- No assert chains conditions with `and`: `assert a and b` fails saying only that the whole was false;
+  separate asserts (or one comparison of tuples or dicts) say which part differed.
 """
 
 import ast
@@ -57,3 +59,20 @@ def test_it_flags_imports_of_test_modules(tmp_path, monkeypatch):
 def test_it_has_no_test_module_importing_another():
     offenders = {str(p.relative_to(ROOT)): found for p in all_test_modules() if (found := imported_test_modules(p))}
     assert offenders == {}, "move shared helpers into tests/builders.py (or another helper module) and import them from there"
+
+
+def chained_and_asserts(source: str) -> list[int]:
+    """Lines of every `assert a and b` (an `and` at the top of the asserted expression, nested ones too)."""
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Assert) and isinstance(node.test, ast.BoolOp) and isinstance(node.test.op, ast.And)]
+
+
+def test_it_flags_chained_and_asserts():
+    source = ("assert a and b\nassert (a\n        and b), 'm'\nassert a == b\nassert (a or b) and c\n"
+              "assert not (a and b)\nassert a or (b and c)\nassert [x for x in y if x and z]\n")
+    assert chained_and_asserts(source) == [1, 2, 5]
+
+
+def test_it_has_no_chained_and_assert():
+    found = {str(p.relative_to(ROOT)): lines for p in sorted(TESTS.rglob("*.py")) if (lines := chained_and_asserts(p.read_text()))}
+    assert found == {}, "split `assert a and b` into one assert per condition (or compare tuples/dicts)"
