@@ -19,7 +19,8 @@ def all_test_modules():
 
 
 def is_test_module(dotted: str) -> bool:
-    return dotted.rsplit(".", 1)[-1].startswith("test_")
+    """A module of this suite named test_* (tests.test_x, tests.browser.test_y), not app code named so."""
+    return dotted.split(".", 1)[0] == "tests" and dotted.rsplit(".", 1)[-1].startswith("test_")
 
 
 def imported_test_modules(path: Path) -> list[str]:
@@ -36,7 +37,7 @@ def imported_test_modules(path: Path) -> list[str]:
                 base = f"{parent}.{base}" if base else parent
             if is_test_module(base):
                 found.append(f"{node.lineno}: from {base} import ...")
-            found += [f"{node.lineno}: from {base} import {a.name}" for a in node.names if is_test_module(a.name)]
+            found += [f"{node.lineno}: from {base} import {a.name}" for a in node.names if is_test_module(f"{base}.{a.name}")]
     return found
 
 
@@ -48,7 +49,8 @@ def test_it_finds_the_test_modules():
 def test_it_flags_imports_of_test_modules(tmp_path, monkeypatch):
     probe = TESTS / "browser" / "test_probe_for_rules.py"
     source = ("from tests.test_rls import x\nimport tests.test_rls\nfrom . import test_pages\n"
-              "def f():\n    from tests.browser.test_pages import y\nfrom tests.builders import live_survey\n")
+              "def f():\n    from tests.browser.test_pages import y\nfrom tests.builders import live_survey\n"
+              "from apps.surveys.services.distribution import test_email_send\n")
     monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: source)
     assert imported_test_modules(probe) == [
         "1: from tests.test_rls import ...", "2: import tests.test_rls", "3: from tests.browser import test_pages",
