@@ -5,7 +5,6 @@ every connection to the app role (not owner, no BYPASSRLS), so row-level securit
 every test, exactly as in production.
 """
 
-import dataclasses
 import os
 
 import pytest
@@ -17,8 +16,8 @@ from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role
 from apps.tenancy.services import api_key_create
 from tests.builders import desk, loop, planted  # noqa: F401 — fixtures shared by several modules (tests/builders.py)
-from tests.factories import MembershipFactory, TeamFactory, TenantFactory, UserFactory
 from tests.live_parts import sink, worker  # noqa: F401 — the SMTP sink and mail-sending worker fixtures of the end-to-end tests
+from tests.shared_db import World, world_build  # noqa: F401 — World: the type of the `world` fixture
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API + live_server
 
@@ -104,45 +103,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
             conn.settings_dict["PASSWORD"] = owner_password
 
 
-@dataclasses.dataclass
-class World:
-    a: object  # tenant "Acme"
-    b: object  # tenant "Globex"
-    c: object  # tenant "Initech" (nobody below belongs to it but carl)
-    alice: object  # admin of A
-    carol: object  # CX lead of A
-    bob: object  # staff of A
-    victor: object  # viewer of A
-    charlie: object  # admin of B
-    dana: object  # staff of A and admin of B
-    carl: object  # admin of C
-
-    def membership(self, user, tenant):
-        from apps.tenancy.models import Membership
-
-        with tenant_context(tenant):
-            return Membership.objects.select_related("user").get(user=user)
-
-
 @pytest.fixture
 def world(db):
-    a = TenantFactory(name="Acme Advisory", slug="acme", time_zone="Europe/Brussels")
-    b = TenantFactory(name="Globex Legal", slug="globex", time_zone="America/New_York")
-    c = TenantFactory(name="Initech", slug="initech", time_zone="Asia/Tokyo")
-    people = {name: UserFactory(email=f"{name}@example.com", full_name=name.title())
-              for name in ["alice", "carol", "bob", "victor", "charlie", "dana", "carl"]}
-    MembershipFactory(tenant=a, user=people["alice"], role=Role.ADMIN)
-    MembershipFactory(tenant=a, user=people["carol"], role=Role.CX_LEAD)
-    MembershipFactory(tenant=a, user=people["bob"], role=Role.STAFF)
-    MembershipFactory(tenant=a, user=people["victor"], role=Role.VIEWER)
-    MembershipFactory(tenant=b, user=people["charlie"], role=Role.ADMIN)
-    MembershipFactory(tenant=a, user=people["dana"], role=Role.STAFF)
-    MembershipFactory(tenant=b, user=people["dana"], role=Role.ADMIN)
-    MembershipFactory(tenant=c, user=people["carl"], role=Role.ADMIN)
-    # Deliberately colliding names across tenants.
-    for tenant in (a, b):
-        TeamFactory(tenant=tenant, name="Support")
-    return World(a=a, b=b, c=c, **people)
+    return world_build()
 
 
 @pytest.fixture
