@@ -43,6 +43,7 @@ from tests.factories import (
     TouchpointFactory,
 )
 from tests.metrics_world import add_random_responses, make_metric_world
+from tests.shared_db import built_once, world_build
 
 pytestmark = pytest.mark.postgres
 
@@ -55,17 +56,6 @@ ATTRS = {"survey": "survey_id", "touchpoint": "touchpoint_id", "stage": "stage_i
 
 
 # --- a world with rollups built, and an independent aggregation of its rows ------------------------
-
-@pytest.fixture
-def metric_worlds(world):
-    rng = random.Random(6)
-    wa, wb = make_metric_world(world.a, rng), make_metric_world(world.b, rng)
-    add_random_responses(wa, rng, 400)
-    add_random_responses(wb, rng, 150)
-    for w in (wa, wb):
-        rollups_rebuild(w.tenant)
-    return wa, wb
-
 
 def _rows(tenant):
     with tenant_context(tenant):
@@ -119,24 +109,6 @@ def assert_blocks(actual: dict, expected: dict):
 
 # --- numbers --------------------------------------------------------------------------------------
 
-def test_it_summarises_exactly_the_stats_of_the_rows(metric_worlds, world, api_client):
-    wa, _ = metric_worlds
-    rows = _rows(world.a)
-    first, last = date(2026, 3, 30), date(2026, 4, 8)  # previous period: 20–29 March
-    body = get(api_client, "summary", {"from": first, "to": last}, world.alice).json()
-    expected = stats.summary(py_bucket(rows, first, last), py_bucket(rows, date(2026, 3, 20), date(2026, 3, 29)), **min_n(world.a))
-    assert body["from"] == "2026-03-30"
-    assert body["to"] == "2026-04-08"
-    assert body["previous_from"] == "2026-03-20"
-    assert body["previous_to"] == "2026-03-29"
-    assert body["responses"] == expected["responses"] > 0
-    assert body["previous_responses"] == py_bucket(rows, date(2026, 3, 20), date(2026, 3, 29)).responses > 0
-    for metric in METRIC_KEYS:
-        assert body[metric] == expected[metric], metric  # every key: value, n, counts, interval, previous, change
-    assert body["nps"]["change"]["significant_change"] in (True, False)
-    assert body["filters"] == dict.fromkeys(("survey", "touchpoint", "stage", "journey", "segment", "staff", "channel"))
-
-
 def test_the_default_range_is_the_last_90_days_and_the_previous_period_as_long(world, api_client):
     body = get(api_client, "summary", user=world.victor).json()
     today = local_today(world.a.time_zone)
@@ -148,62 +120,8 @@ def test_the_default_range_is_the_last_90_days_and_the_previous_period_as_long(w
     assert (only_to["from"], only_to["previous_from"], only_to["previous_to"]) == ("2025-12-01", "2025-09-02", "2025-11-30")
 
 
-@pytest.mark.parametrize("name", list(ATTRS))
-def test_one_filter_reads_the_dimension_rollup_and_agrees_with_python(name, metric_worlds, world, api_client):
-    wa, _ = metric_worlds
-    rows = _rows(world.a)
-    value, pk = filter_value(wa, name)
-    body = get(api_client, "summary", {**RANGE, name: value}, world.alice).json()
-    expected = stats.blocks(py_bucket(rows, FIRST, LAST, **{name: pk}), **min_n(world.a))
-    assert expected["responses"] > 0
-    assert_blocks(body, expected)
-    assert body["filters"][name] == value
-
-
-@pytest.mark.parametrize("names", [("segment", "staff"), ("survey", "channel"), ("touchpoint", "stage", "channel"),
-                                   ("journey", "segment"), ("staff", "touchpoint", "survey", "segment")])
-def test_two_or_more_filters_read_the_cells_and_agree_with_python(names, metric_worlds, world, api_client):
-    wa, _ = metric_worlds
-    rows = _rows(world.a)
-    rng = random.Random(len(names))
-    for _ in range(3):
-        picked = {name: filter_value(wa, name, rng) for name in names}
-        body = get(api_client, "summary", {**RANGE, **{n: v for n, (v, _) in picked.items()}}, world.alice).json()
-        expected = stats.blocks(py_bucket(rows, FIRST, LAST, **{n: pk for n, (_, pk) in picked.items()}), **min_n(world.a))
-        assert_blocks(body, expected)
-
-
 def _period_start(day: date, interval: str) -> date:
     return {"day": day, "week": day - timedelta(days=day.weekday()), "month": day.replace(day=1)}[interval]
-
-
-@pytest.mark.parametrize("interval", ["day", "week", "month"])
-@pytest.mark.parametrize("query", [{}, {"segment": None}, {"staff": None, "channel": "web"}])
-def test_the_trend_per_day_week_and_month_agrees_with_python(interval, query, metric_worlds, world, api_client):
-    wa, _ = metric_worlds
-    rows = _rows(world.a)
-    filters, ids = {}, {}
-    for name, value in query.items():
-        v, pk = filter_value(wa, name) if value is None else (value, value)
-        filters[name], ids[name] = v, pk
-    first, last = date(2026, 3, 18), date(2026, 4, 9)  # cuts a week and a month on both sides
-    body = get(api_client, "trend", {"from": first, "to": last, "interval": interval, **filters}, world.alice).json()
-    assert body["interval"] == interval
-    points = body["points"]
-    assert points[0]["start"] == first.isoformat()
-    assert points[-1]["end"] == last.isoformat()
-    covered = []
-    for point in points:
-        start, end = date.fromisoformat(point["start"]), date.fromisoformat(point["end"])
-        assert _period_start(start, interval) == _period_start(end, interval)  # one period each
-        covered += [start + timedelta(days=n) for n in range((end - start).days + 1)]
-        assert_blocks(point, stats.blocks(py_bucket(rows, start, end, **ids), **min_n(world.a)))
-    assert covered == [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    if interval == "week":
-        assert all(date.fromisoformat(p["start"]).weekday() == 0 for p in points[1:])
-        assert points[0]["partial"]
-        assert not points[1]["partial"]
-    assert sum(p["responses"] for p in points) == py_bucket(rows, first, last, **ids).responses
 
 
 def _expected_labels(w, name):
@@ -212,40 +130,6 @@ def _expected_labels(w, name):
     objects = {"survey": [v.survey for v in w.versions], "touchpoint": w.touchpoints, "stage": w.stages,
                "journey": [w.stages[0].journey], "segment": w.segments, "staff": w.staff}[name]
     return {str(o.uuid): (o.user.full_name or o.user.email) if name == "staff" else o.name for o in objects}
-
-
-@pytest.mark.parametrize("by", list(ATTRS))
-@pytest.mark.parametrize("other", [None, "same", "segment"])
-def test_the_breakdown_by_every_dimension_agrees_with_python_with_labels(by, other, metric_worlds, world, api_client):
-    wa, _ = metric_worlds
-    rows = [r for r in _rows(world.a) if FIRST <= r.local_day <= LAST]
-    query, ids = {**RANGE, "by": by}, {}
-    if other == "same":
-        query[by], ids[by] = filter_value(wa, by)
-    elif other == "segment" and by != "segment":
-        query["segment"], ids["segment"] = filter_value(wa, "segment")
-    body = get(api_client, "breakdown", query, world.alice).json()
-    assert body["by"] == by
-    rows = [r for r in rows if all(getattr(r, ATTRS[n]) == v for n, v in ids.items())]
-    groups = defaultdict(list)
-    for r in rows:
-        groups[getattr(r, ATTRS[by])].append(r)
-    names = _expected_labels(wa, by)
-    objects = {"survey": [v.survey for v in wa.versions], "touchpoint": wa.touchpoints, "stage": wa.stages,
-               "journey": [wa.stages[0].journey], "segment": wa.segments, "staff": wa.staff}.get(by, [])
-    public = {o.pk: str(o.uuid) for o in objects}
-    expected = {}
-    for value, members in groups.items():
-        key = value if by == "channel" else public.get(value)
-        expected[key] = stats.blocks(Bucket.merge(_of(r) for r in members), **min_n(world.a))
-    got = {row["key"]: row for row in body["rows"]}
-    assert set(got) == set(expected)
-    for key, row in got.items():
-        assert_blocks(row, expected[key])
-        assert row["label"] == ("Not attributed" if key is None else names[key])
-    assert [r["responses"] for r in body["rows"]] == sorted((r["responses"] for r in body["rows"]), reverse=True)
-    if by in ("touchpoint", "stage", "segment", "staff") and other is None:
-        assert None in got  # 25% of the rows have no such attribution
 
 
 def test_the_perception_gap_from_known_pairs(world, api_client):
@@ -469,40 +353,6 @@ def _b_objects(wb, world):
             "segment": wb.segments[0], "staff": world.membership(world.charlie, world.b)}
 
 
-@pytest.mark.parametrize("name", ["survey", "touchpoint", "stage", "journey", "segment", "staff"])
-def test_another_tenants_id_is_unknown(name, metric_worlds, world, api_client):
-    _, wb = metric_worlds
-    foreign = str(_b_objects(wb, world)[name].uuid)
-    api_client.force_login(world.alice)
-    for endpoint in ("summary", "trend", "breakdown", "perception-gap"):
-        assert error_code(get(api_client, endpoint, {"by": "survey", name: foreign})) == f"unknown_{name}", endpoint
-    if name in ("journey", "stage"):
-        assert error_code(get(api_client, "volatility", {name: foreign})) == f"unknown_{name}"
-    if name == "survey":
-        assert error_code(get(api_client, "funnel", {name: foreign})) == "unknown_survey"
-    if name == "segment":
-        assert error_code(get(api_client, "churn", {name: foreign})) == "unknown_segment"
-        assert error_code(get(api_client, "churn-risk", {name: foreign})) == "unknown_segment"
-    if name == "staff":
-        assert error_code(get(api_client, "churn-risk", {"owner": foreign})) == "unknown_owner"
-
-
-def test_numbers_never_include_another_tenant(metric_worlds, world, api_client):
-    wa, wb = metric_worlds
-    a_rows, b_rows = _rows(world.a), _rows(world.b)
-    body = get(api_client, "summary", RANGE, world.alice).json()
-    assert body["responses"] == py_bucket(a_rows, FIRST, LAST).responses
-    breakdown = get(api_client, "breakdown", {**RANGE, "by": "survey"}).json()
-    assert {r["key"] for r in breakdown["rows"]} <= {str(v.survey.uuid) for v in wa.versions}
-    assert sum(r["responses"] for r in breakdown["rows"]) == body["responses"]
-    api_client.force_login(world.charlie)
-    b_body = api_client.get("/api/v1/t/globex/metrics/summary/", RANGE).json()
-    assert b_body["responses"] == py_bucket(b_rows, FIRST, LAST).responses != body["responses"]
-    # A's own id in B's workspace is unknown there too.
-    response = api_client.get("/api/v1/t/globex/metrics/summary/", {"survey": str(wa.versions[0].survey.uuid)})
-    assert error_code(response) == "unknown_survey"
-
-
 # --- never a 500 -----------------------------------------------------------------------------------
 
 PARAMETER_NAMES = ["from", "to", "by", "interval", "survey", "touchpoint", "stage", "journey", "segment", "staff", "channel",
@@ -597,25 +447,190 @@ def test_the_number_of_queries_does_not_grow_with_rows(world, api_client):
     assert counts() == few
 
 
-def test_the_selectors_never_read_a_response_row(metric_worlds, world):
-    wa, _ = metric_worlds
-    segment, staff = wa.segments[0].pk, wa.staff[0].pk
-    filters = [MetricFilters(first=FIRST, last=LAST), MetricFilters(first=FIRST, last=LAST, segment=segment),
-               MetricFilters(first=FIRST, last=LAST, segment=segment, staff=staff, channel="web")]
-    with tenant_context(world.a), CaptureQueriesContext(connection) as ctx:
-        for f in filters:
-            selectors.metrics_summary(world.a, f)
-            for interval in ("day", "week", "month"):
-                selectors.metrics_trend(world.a, f, interval)
-            for by in ATTRS:
-                selectors.metrics_breakdown(world.a, f, by)
-            selectors.perception_gap(world.a, f)
-        selectors.volatility(world.a, MetricFilters(first=FIRST, last=LAST))
-        selectors.funnel(world.a, MetricFilters(first=FIRST, last=LAST))
-        list(selectors.client_health_list(world.a))
-        selectors.churn_model_current()
-    sql = [q["sql"] for q in ctx.captured_queries]
-    assert len(sql) > 50
-    assert not [s for s in sql if re.search(r'\bsurveys_response\b', s)], "a metrics selector read response rows"
-    assert any("metrics_responsecell" in s for s in sql)
-    assert any("metrics_responserollup" in s for s in sql)
+class TestOnWorldsBuiltOnce:
+    """These tests only read the two metric worlds: built once for the class, rolled back after it (tests/shared_db.py)."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def built(cls, django_db_setup, django_db_blocker):
+        with built_once(django_db_blocker):
+            shared = world_build()
+            rng = random.Random(6)
+            wa, wb = make_metric_world(shared.a, rng), make_metric_world(shared.b, rng)
+            add_random_responses(wa, rng, 400)
+            add_random_responses(wb, rng, 150)
+            for w in (wa, wb):
+                rollups_rebuild(w.tenant)
+            yield shared, (wa, wb)
+
+    @pytest.fixture
+    def world(self, built, db):
+        return built[0]
+
+    @pytest.fixture
+    def metric_worlds(self, built, db):
+        return built[1]
+
+    def test_it_summarises_exactly_the_stats_of_the_rows(self, metric_worlds, world, api_client):
+        wa, _ = metric_worlds
+        rows = _rows(world.a)
+        first, last = date(2026, 3, 30), date(2026, 4, 8)  # previous period: 20–29 March
+        body = get(api_client, "summary", {"from": first, "to": last}, world.alice).json()
+        expected = stats.summary(py_bucket(rows, first, last), py_bucket(rows, date(2026, 3, 20), date(2026, 3, 29)), **min_n(world.a))
+        assert body["from"] == "2026-03-30"
+        assert body["to"] == "2026-04-08"
+        assert body["previous_from"] == "2026-03-20"
+        assert body["previous_to"] == "2026-03-29"
+        assert body["responses"] == expected["responses"] > 0
+        assert body["previous_responses"] == py_bucket(rows, date(2026, 3, 20), date(2026, 3, 29)).responses > 0
+        for metric in METRIC_KEYS:
+            assert body[metric] == expected[metric], metric  # every key: value, n, counts, interval, previous, change
+        assert body["nps"]["change"]["significant_change"] in (True, False)
+        assert body["filters"] == dict.fromkeys(("survey", "touchpoint", "stage", "journey", "segment", "staff", "channel"))
+
+
+    @pytest.mark.parametrize("name", list(ATTRS))
+    def test_one_filter_reads_the_dimension_rollup_and_agrees_with_python(self, name, metric_worlds, world, api_client):
+        wa, _ = metric_worlds
+        rows = _rows(world.a)
+        value, pk = filter_value(wa, name)
+        body = get(api_client, "summary", {**RANGE, name: value}, world.alice).json()
+        expected = stats.blocks(py_bucket(rows, FIRST, LAST, **{name: pk}), **min_n(world.a))
+        assert expected["responses"] > 0
+        assert_blocks(body, expected)
+        assert body["filters"][name] == value
+
+
+    @pytest.mark.parametrize("names", [("segment", "staff"), ("survey", "channel"), ("touchpoint", "stage", "channel"),
+                                       ("journey", "segment"), ("staff", "touchpoint", "survey", "segment")])
+    def test_two_or_more_filters_read_the_cells_and_agree_with_python(self, names, metric_worlds, world, api_client):
+        wa, _ = metric_worlds
+        rows = _rows(world.a)
+        rng = random.Random(len(names))
+        for _ in range(3):
+            picked = {name: filter_value(wa, name, rng) for name in names}
+            body = get(api_client, "summary", {**RANGE, **{n: v for n, (v, _) in picked.items()}}, world.alice).json()
+            expected = stats.blocks(py_bucket(rows, FIRST, LAST, **{n: pk for n, (_, pk) in picked.items()}), **min_n(world.a))
+            assert_blocks(body, expected)
+
+
+    @pytest.mark.parametrize("interval", ["day", "week", "month"])
+    @pytest.mark.parametrize("query", [{}, {"segment": None}, {"staff": None, "channel": "web"}])
+    def test_the_trend_per_day_week_and_month_agrees_with_python(self, interval, query, metric_worlds, world, api_client):
+        wa, _ = metric_worlds
+        rows = _rows(world.a)
+        filters, ids = {}, {}
+        for name, value in query.items():
+            v, pk = filter_value(wa, name) if value is None else (value, value)
+            filters[name], ids[name] = v, pk
+        first, last = date(2026, 3, 18), date(2026, 4, 9)  # cuts a week and a month on both sides
+        body = get(api_client, "trend", {"from": first, "to": last, "interval": interval, **filters}, world.alice).json()
+        assert body["interval"] == interval
+        points = body["points"]
+        assert points[0]["start"] == first.isoformat()
+        assert points[-1]["end"] == last.isoformat()
+        covered = []
+        for point in points:
+            start, end = date.fromisoformat(point["start"]), date.fromisoformat(point["end"])
+            assert _period_start(start, interval) == _period_start(end, interval)  # one period each
+            covered += [start + timedelta(days=n) for n in range((end - start).days + 1)]
+            assert_blocks(point, stats.blocks(py_bucket(rows, start, end, **ids), **min_n(world.a)))
+        assert covered == [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        if interval == "week":
+            assert all(date.fromisoformat(p["start"]).weekday() == 0 for p in points[1:])
+            assert points[0]["partial"]
+            assert not points[1]["partial"]
+        assert sum(p["responses"] for p in points) == py_bucket(rows, first, last, **ids).responses
+
+
+    @pytest.mark.parametrize("by", list(ATTRS))
+    @pytest.mark.parametrize("other", [None, "same", "segment"])
+    def test_the_breakdown_by_every_dimension_agrees_with_python_with_labels(self, by, other, metric_worlds, world, api_client):
+        wa, _ = metric_worlds
+        rows = [r for r in _rows(world.a) if FIRST <= r.local_day <= LAST]
+        query, ids = {**RANGE, "by": by}, {}
+        if other == "same":
+            query[by], ids[by] = filter_value(wa, by)
+        elif other == "segment" and by != "segment":
+            query["segment"], ids["segment"] = filter_value(wa, "segment")
+        body = get(api_client, "breakdown", query, world.alice).json()
+        assert body["by"] == by
+        rows = [r for r in rows if all(getattr(r, ATTRS[n]) == v for n, v in ids.items())]
+        groups = defaultdict(list)
+        for r in rows:
+            groups[getattr(r, ATTRS[by])].append(r)
+        names = _expected_labels(wa, by)
+        objects = {"survey": [v.survey for v in wa.versions], "touchpoint": wa.touchpoints, "stage": wa.stages,
+                   "journey": [wa.stages[0].journey], "segment": wa.segments, "staff": wa.staff}.get(by, [])
+        public = {o.pk: str(o.uuid) for o in objects}
+        expected = {}
+        for value, members in groups.items():
+            key = value if by == "channel" else public.get(value)
+            expected[key] = stats.blocks(Bucket.merge(_of(r) for r in members), **min_n(world.a))
+        got = {row["key"]: row for row in body["rows"]}
+        assert set(got) == set(expected)
+        for key, row in got.items():
+            assert_blocks(row, expected[key])
+            assert row["label"] == ("Not attributed" if key is None else names[key])
+        assert [r["responses"] for r in body["rows"]] == sorted((r["responses"] for r in body["rows"]), reverse=True)
+        if by in ("touchpoint", "stage", "segment", "staff") and other is None:
+            assert None in got  # 25% of the rows have no such attribution
+
+
+    @pytest.mark.parametrize("name", ["survey", "touchpoint", "stage", "journey", "segment", "staff"])
+    def test_another_tenants_id_is_unknown(self, name, metric_worlds, world, api_client):
+        _, wb = metric_worlds
+        foreign = str(_b_objects(wb, world)[name].uuid)
+        api_client.force_login(world.alice)
+        for endpoint in ("summary", "trend", "breakdown", "perception-gap"):
+            assert error_code(get(api_client, endpoint, {"by": "survey", name: foreign})) == f"unknown_{name}", endpoint
+        if name in ("journey", "stage"):
+            assert error_code(get(api_client, "volatility", {name: foreign})) == f"unknown_{name}"
+        if name == "survey":
+            assert error_code(get(api_client, "funnel", {name: foreign})) == "unknown_survey"
+        if name == "segment":
+            assert error_code(get(api_client, "churn", {name: foreign})) == "unknown_segment"
+            assert error_code(get(api_client, "churn-risk", {name: foreign})) == "unknown_segment"
+        if name == "staff":
+            assert error_code(get(api_client, "churn-risk", {"owner": foreign})) == "unknown_owner"
+
+
+    def test_numbers_never_include_another_tenant(self, metric_worlds, world, api_client):
+        wa, wb = metric_worlds
+        a_rows, b_rows = _rows(world.a), _rows(world.b)
+        body = get(api_client, "summary", RANGE, world.alice).json()
+        assert body["responses"] == py_bucket(a_rows, FIRST, LAST).responses
+        breakdown = get(api_client, "breakdown", {**RANGE, "by": "survey"}).json()
+        assert {r["key"] for r in breakdown["rows"]} <= {str(v.survey.uuid) for v in wa.versions}
+        assert sum(r["responses"] for r in breakdown["rows"]) == body["responses"]
+        api_client.force_login(world.charlie)
+        b_body = api_client.get("/api/v1/t/globex/metrics/summary/", RANGE).json()
+        assert b_body["responses"] == py_bucket(b_rows, FIRST, LAST).responses != body["responses"]
+        # A's own id in B's workspace is unknown there too.
+        response = api_client.get("/api/v1/t/globex/metrics/summary/", {"survey": str(wa.versions[0].survey.uuid)})
+        assert error_code(response) == "unknown_survey"
+
+
+    def test_the_selectors_never_read_a_response_row(self, metric_worlds, world):
+        wa, _ = metric_worlds
+        segment, staff = wa.segments[0].pk, wa.staff[0].pk
+        filters = [MetricFilters(first=FIRST, last=LAST), MetricFilters(first=FIRST, last=LAST, segment=segment),
+                   MetricFilters(first=FIRST, last=LAST, segment=segment, staff=staff, channel="web")]
+        with tenant_context(world.a), CaptureQueriesContext(connection) as ctx:
+            for f in filters:
+                selectors.metrics_summary(world.a, f)
+                for interval in ("day", "week", "month"):
+                    selectors.metrics_trend(world.a, f, interval)
+                for by in ATTRS:
+                    selectors.metrics_breakdown(world.a, f, by)
+                selectors.perception_gap(world.a, f)
+            selectors.volatility(world.a, MetricFilters(first=FIRST, last=LAST))
+            selectors.funnel(world.a, MetricFilters(first=FIRST, last=LAST))
+            list(selectors.client_health_list(world.a))
+            selectors.churn_model_current()
+        sql = [q["sql"] for q in ctx.captured_queries]
+        assert len(sql) > 50
+        assert not [s for s in sql if re.search(r'\bsurveys_response\b', s)], "a metrics selector read response rows"
+        assert any("metrics_responsecell" in s for s in sql)
+        assert any("metrics_responserollup" in s for s in sql)
+
