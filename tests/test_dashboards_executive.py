@@ -29,6 +29,7 @@ from apps.tenancy.context import tenant_context
 from tests.builders import executive_world, needs_chromium
 from tests.metrics_world import add_random_responses
 from tests.pdfs import pdf_pages, pdf_text, printed
+from tests.shared_db import built_once, world_build
 
 pytestmark = pytest.mark.postgres
 
@@ -38,16 +39,6 @@ API = "/api/v1/t/acme/metrics/"
 
 
 # --- a world with rollups, funnel, churn and churn risk -------------------------------------------
-
-
-@pytest.fixture
-def worlds(world):
-    rng = random.Random(7)
-    world.a.min_n_nps, world.a.min_n_other = 5, 5  # small samples: every tile and ranking has values to compare
-    world.a.save()
-    wa = executive_world(world.a, rng, responses=500, invitations=60)
-    wb = executive_world(world.b, rng, responses=200, invitations=20)
-    return wa, wb
 
 
 def page_of(client, url=URL, **params):
@@ -67,20 +58,6 @@ def api(client, endpoint, **params):
 
 
 # --- roles -----------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("user", ["alice", "carol", "victor"])
-def test_it_renders_for_readers(world, client, worlds, user):
-    client.force_login(getattr(world, user))
-    response, page, _ = page_of(client)
-    html = response.content.decode()
-    assert "Executive summary" in html
-    assert "Acme Advisory" in html
-    assert [t.id for t in page.tiles] == ["nps", "csat", "ces", "response-rate", "perception_gap", "churn"]
-    assert len(page.trends) == 3
-    assert all(c.has_data for c in page.trends)
-    assert page.touchpoints.has_data
-    assert 'href="/t/acme/dashboards/executive.pdf?period=30d">Download PDF' in html
-
 
 def test_viewers_land_on_it(world, client):
     client.force_login(world.victor)
@@ -102,69 +79,6 @@ def test_it_404s_for_another_tenant(world, client, url):
 
 
 # --- the numbers are the API's ----------------------------------------------------------------------
-
-@pytest.mark.parametrize("with_segment", [False, True])
-def test_its_numbers_equal_the_metrics_api(world, client, worlds, with_segment):
-    wa, _ = worlds
-    client.force_login(world.carol)
-    params = {"segment": str(wa.segments[0].uuid)} if with_segment else {}
-    response, page, state = page_of(client, **params)
-    html = response.content.decode()
-    q = state.api_params()
-    assert ("segment" in q) is with_segment
-    summary = api(client, "summary", **q)
-    tiles = {t.id: t for t in page.tiles}
-    for metric in ("nps", "csat", "ces", "perception_gap"):
-        block = summary[metric]
-        assert block["n"] > 0, metric
-        assert reading(tiles[metric], "Value") == block["value"]
-        assert (tiles[metric].n, reading(tiles[metric], "95% CI low"), reading(tiles[metric], "95% CI high")) == \
-            (block["n"], block["ci_low"], block["ci_high"])
-        assert reading(tiles[metric], "Previous value") == block["previous"]["value"]
-        assert f'data-tile="{metric}"' in html
-        assert tiles[metric].value in html
-    assert page.responses == summary["responses"]
-    gap = api(client, "perception-gap", **q)["overall"]
-    assert reading(tiles["perception_gap"], "Value") == gap["value"]
-
-    funnel = api(client, "funnel", **{"from": q["from"], "to": q["to"]})["overall"]  # invitations carry no segment
-    rate = tiles["response-rate"]
-    assert reading(rate, "Response rate %") == funnel["response_rate"]
-    assert rate.n == funnel["delivered"]
-    assert (reading(rate, "Invited"), reading(rate, "Responded"), reading(rate, "Skipped")) == \
-        (funnel["invited"], funnel["responded"], funnel["skipped"])
-    assert ("All segments" in " ".join(rate.extra)) is with_segment
-
-    churn = api(client, "churn", interval="month", **q)["total"]
-    assert reading(tiles["churn"], "Churn rate %") == churn["churn"]["value"]
-    assert tiles["churn"].n == churn["at_start"]
-    assert reading(tiles["churn"], "Lost") == churn["lost"]
-    assert reading(tiles["churn"], "Revenue churn %") == churn["revenue_churn"]["value"]
-
-    risk_q = {"segment": q["segment"]} if with_segment else {}
-    for band, name in (("high", "High risk"), ("medium", "Medium risk"), ("low", "Low risk")):
-        assert reading(page.risk, name) == api(client, "churn-risk", band=band, **risk_q)["count"], band
-    assert page.risk.value == str(reading(page.risk, "High risk"))
-
-    trend = api(client, "trend", interval="month", **{**q, "from": trend_first(state.filters.first, state.filters.last).isoformat()})
-    for chart, metric in zip(page.trends, ("nps", "csat", "ces"), strict=True):
-        assert [row[1] for row in chart.table.rows] == [p[metric]["value"] for p in trend["points"]]
-        assert [row[2] for row in chart.table.rows] == [p[metric]["n"] for p in trend["points"]]
-    assert len(page.trends[0].table.rows) == 12
-
-    rows = api(client, "breakdown", by="touchpoint", **q)["rows"]
-    by_label = {r["label"]: r for r in rows if r["key"]}
-    assert page.touchpoints.table.rows
-    for _group, label, nps, low, high, n, csat, ces in page.touchpoints.table.rows:
-        r = by_label[label]
-        assert (nps, low, high, n, csat, ces) == (r["nps"]["value"], r["nps"]["ci_low"], r["nps"]["ci_high"], r["nps"]["n"],
-                                                  r["csat"]["value"], r["ces"]["value"])
-    ranked = sorted((r for r in by_label.values() if not r["nps"]["low_sample"] and r["nps"]["n"]),
-                    key=lambda r: (-r["nps"]["value"], -r["nps"]["n"], r["label"]))
-    shown = [row[1] for row in page.touchpoints.table.rows]
-    assert shown[0] == ranked[0]["label"]
-    assert shown[-1] == ranked[-1]["label"]
-
 
 def _breakdown(*nps_values, low_sample=()):
     from apps.metrics.selectors import Breakdown
@@ -200,71 +114,7 @@ def test_best_and_worst_touchpoints_are_ranked_among_reliable_ones(values, low, 
         assert chart.empty.startswith("No touchpoint has 30 NPS answers")
 
 
-def test_it_never_shows_another_tenants_data(world, client, worlds):
-    wa, wb = worlds
-    client.force_login(world.alice)
-    response, page, state = page_of(client)
-    html = response.content.decode()
-    for touchpoint in wb.touchpoints:
-        assert touchpoint.name not in html
-    for row in page.touchpoints.table.rows:
-        assert row[1] in {t.name for t in wa.touchpoints}
-    # A's numbers are A's rows' (the API counts A only; B's rows would change n).
-    assert page.tiles[0].n == api(client, "summary", **state.api_params())["nps"]["n"]
-
-
-def test_filters_change_the_numbers(world, client, worlds):
-    wa, _ = worlds
-    client.force_login(world.alice)
-    _, last30, _ = page_of(client)
-    _, last7, _ = page_of(client, period="7d")
-    _, segment, _ = page_of(client, segment=str(wa.segments[1].uuid))
-    assert last7.tiles[0].n < last30.tiles[0].n
-    assert segment.tiles[0].n < last30.tiles[0].n
-    assert last7.trends[0].table.rows == last30.trends[0].table.rows  # the same 12 months
-    assert last7.headline != last30.headline
-
-
-@pytest.mark.parametrize("url", [URL, PDF_URL])
-def test_invalid_filters_answer_400_with_the_error(world, client, worlds, url):
-    _, wb = worlds
-    client.force_login(world.alice)
-    foreign = client.get(url, {"segment": str(wb.segments[0].uuid)})
-    assert foreign.status_code == 400
-    assert "Select a valid choice" in foreign.content.decode()
-    bad_day = client.get(url, {"period": "custom", "from": "2026-04-31", "to": "2026-05-02"})
-    assert bad_day.status_code == 400
-    assert "Enter a valid date" in bad_day.content.decode()
-    assert bad_day["Content-Type"].startswith("text/html")
-
-
 # --- CSV, htmx, empty, queries ---------------------------------------------------------------------
-
-def test_each_table_downloads_as_csv(world, client, worlds):
-    client.force_login(world.victor)
-    _, page, _ = page_of(client, period="90d")
-    assert len({t.id for t in page.tables}) == len(page.tables)
-    for table in page.tables:
-        response = client.get(URL, {"period": "90d", "csv": table.id})
-        assert response.status_code == 200
-        assert response["Content-Type"].startswith("text/csv")
-        rows = list(csv.reader(io.StringIO(response.content.decode())))
-        assert tuple(rows[0]) == table.columns
-        assert len(rows) - 1 == len(table.rows)
-    nps = dict(csv.reader(io.StringIO(client.get(URL, {"period": "90d", "csv": "tile-nps"}).content.decode())))
-    assert float(nps["Value"]) == reading(page.tiles[0], "Value")
-    assert client.get(URL, {"csv": "nope"}).status_code == 404
-
-
-def test_htmx_gets_only_the_dashboard_fragment(world, client, worlds):
-    client.force_login(world.alice)
-    response = client.get(URL, {"period": "90d"}, HTTP_HX_REQUEST="true")
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert html.lstrip().startswith('<div id="dashboard"')
-    assert "<html" not in html
-    assert "executive.pdf?period=90d" in html  # the PDF link follows the filters
-
 
 def test_an_empty_workspace_gets_a_helpful_page(world, client):
     client.force_login(world.carl)
@@ -303,48 +153,6 @@ def test_the_query_count_does_not_grow_with_rows(world, client):
 
 
 # --- the PDF -----------------------------------------------------------------------------------------
-
-
-@needs_chromium
-def test_the_pdf_is_the_page_printed(world, client, worlds):
-    client.force_login(world.victor)
-    _, page, state = page_of(client)
-    response = client.get(PDF_URL)
-    assert response.status_code == 200, response.content[:500]
-    assert response["Content-Type"] == "application/pdf"
-    first, last = state.filters.first, state.filters.last
-    assert response["Content-Disposition"] == f'attachment; filename="acme-executive-{first}-{last}.pdf"'
-    data = response.content
-    assert data.startswith(b"%PDF-")
-    assert data.rstrip().endswith(b"%%EOF")
-    assert pdf_pages(data) == 1  # one A4 page
-    assert len(data) > 20_000  # fonts and vector charts, not an empty page
-    text = pdf_text(data)
-    assert printed("Acme Advisory", text)
-    assert printed("Executive summary", text)
-    assert printed(page.headline, text)
-    assert printed(state.description, text)  # "487 responses …", "Last 30 days (…)"
-    for tile in page.tiles:
-        assert printed(f"{tile.label}{tile.value}", text), tile.id
-    assert printed(f"{page.risk.label}{page.risk.value}", text)
-    assert printed(page.touchpoints.table.rows[0][1], text)  # the best touchpoint, named in the chart
-    assert not printed("Download PDF", text)
-    assert not printed("Apply", text)  # no controls printed
-
-
-@needs_chromium
-def test_the_pdf_follows_the_filters(world, client, worlds):
-    wa, _ = worlds
-    client.force_login(world.alice)
-    segment = wa.segments[0]
-    _, page, state = page_of(client, period="7d", segment=str(segment.uuid))
-    response = client.get(PDF_URL, {"period": "7d", "segment": str(segment.uuid)})
-    assert response.status_code == 200
-    text = pdf_text(response.content)
-    assert printed(f"Segment: {segment.name}", text)
-    assert printed("Last 7 days", text)
-    assert printed(f"{page.tiles[0].label}{page.tiles[0].value}", text)
-    assert f"{state.filters.first}-{state.filters.last}.pdf" in response["Content-Disposition"]
 
 
 @needs_chromium
@@ -454,3 +262,210 @@ def test_only_static_files_are_served_to_the_printer():
     assert pdf_module.static_file("/static/vendor/plotly.min.js") is not None
     for path in ("/static/../cxm/settings/base.py", "/static/%2e%2e/manage.py", "/media/x.png", "/static/no-such.js", "/static/"):
         assert pdf_module.static_file(path) is None, path
+
+
+class TestOnWorldsBuiltOnce:
+    """These tests only read the two worlds: built once for the class, rolled back after it (tests/shared_db.py)."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def built(cls, django_db_setup, django_db_blocker):
+        with built_once(django_db_blocker):
+            shared = world_build()
+            rng = random.Random(7)
+            shared.a.min_n_nps, shared.a.min_n_other = 5, 5  # small samples: every tile and ranking has values to compare
+            shared.a.save()
+            wa = executive_world(shared.a, rng, responses=500, invitations=60)
+            wb = executive_world(shared.b, rng, responses=200, invitations=20)
+            yield shared, (wa, wb)
+
+    @pytest.fixture
+    def world(self, built, db):
+        return built[0]
+
+    @pytest.fixture
+    def worlds(self, built, db):
+        return built[1]
+
+    @pytest.mark.parametrize("user", ["alice", "carol", "victor"])
+    def test_it_renders_for_readers(self, world, client, worlds, user):
+        client.force_login(getattr(world, user))
+        response, page, _ = page_of(client)
+        html = response.content.decode()
+        assert "Executive summary" in html
+        assert "Acme Advisory" in html
+        assert [t.id for t in page.tiles] == ["nps", "csat", "ces", "response-rate", "perception_gap", "churn"]
+        assert len(page.trends) == 3
+        assert all(c.has_data for c in page.trends)
+        assert page.touchpoints.has_data
+        assert 'href="/t/acme/dashboards/executive.pdf?period=30d">Download PDF' in html
+
+
+    @pytest.mark.parametrize("with_segment", [False, True])
+    def test_its_numbers_equal_the_metrics_api(self, world, client, worlds, with_segment):
+        wa, _ = worlds
+        client.force_login(world.carol)
+        params = {"segment": str(wa.segments[0].uuid)} if with_segment else {}
+        response, page, state = page_of(client, **params)
+        html = response.content.decode()
+        q = state.api_params()
+        assert ("segment" in q) is with_segment
+        summary = api(client, "summary", **q)
+        tiles = {t.id: t for t in page.tiles}
+        for metric in ("nps", "csat", "ces", "perception_gap"):
+            block = summary[metric]
+            assert block["n"] > 0, metric
+            assert reading(tiles[metric], "Value") == block["value"]
+            assert (tiles[metric].n, reading(tiles[metric], "95% CI low"), reading(tiles[metric], "95% CI high")) == \
+                (block["n"], block["ci_low"], block["ci_high"])
+            assert reading(tiles[metric], "Previous value") == block["previous"]["value"]
+            assert f'data-tile="{metric}"' in html
+            assert tiles[metric].value in html
+        assert page.responses == summary["responses"]
+        gap = api(client, "perception-gap", **q)["overall"]
+        assert reading(tiles["perception_gap"], "Value") == gap["value"]
+
+        funnel = api(client, "funnel", **{"from": q["from"], "to": q["to"]})["overall"]  # invitations carry no segment
+        rate = tiles["response-rate"]
+        assert reading(rate, "Response rate %") == funnel["response_rate"]
+        assert rate.n == funnel["delivered"]
+        assert (reading(rate, "Invited"), reading(rate, "Responded"), reading(rate, "Skipped")) == \
+            (funnel["invited"], funnel["responded"], funnel["skipped"])
+        assert ("All segments" in " ".join(rate.extra)) is with_segment
+
+        churn = api(client, "churn", interval="month", **q)["total"]
+        assert reading(tiles["churn"], "Churn rate %") == churn["churn"]["value"]
+        assert tiles["churn"].n == churn["at_start"]
+        assert reading(tiles["churn"], "Lost") == churn["lost"]
+        assert reading(tiles["churn"], "Revenue churn %") == churn["revenue_churn"]["value"]
+
+        risk_q = {"segment": q["segment"]} if with_segment else {}
+        for band, name in (("high", "High risk"), ("medium", "Medium risk"), ("low", "Low risk")):
+            assert reading(page.risk, name) == api(client, "churn-risk", band=band, **risk_q)["count"], band
+        assert page.risk.value == str(reading(page.risk, "High risk"))
+
+        trend = api(client, "trend", interval="month", **{**q, "from": trend_first(state.filters.first, state.filters.last).isoformat()})
+        for chart, metric in zip(page.trends, ("nps", "csat", "ces"), strict=True):
+            assert [row[1] for row in chart.table.rows] == [p[metric]["value"] for p in trend["points"]]
+            assert [row[2] for row in chart.table.rows] == [p[metric]["n"] for p in trend["points"]]
+        assert len(page.trends[0].table.rows) == 12
+
+        rows = api(client, "breakdown", by="touchpoint", **q)["rows"]
+        by_label = {r["label"]: r for r in rows if r["key"]}
+        assert page.touchpoints.table.rows
+        for _group, label, nps, low, high, n, csat, ces in page.touchpoints.table.rows:
+            r = by_label[label]
+            assert (nps, low, high, n, csat, ces) == (r["nps"]["value"], r["nps"]["ci_low"], r["nps"]["ci_high"], r["nps"]["n"],
+                                                      r["csat"]["value"], r["ces"]["value"])
+        ranked = sorted((r for r in by_label.values() if not r["nps"]["low_sample"] and r["nps"]["n"]),
+                        key=lambda r: (-r["nps"]["value"], -r["nps"]["n"], r["label"]))
+        shown = [row[1] for row in page.touchpoints.table.rows]
+        assert shown[0] == ranked[0]["label"]
+        assert shown[-1] == ranked[-1]["label"]
+
+
+    def test_it_never_shows_another_tenants_data(self, world, client, worlds):
+        wa, wb = worlds
+        client.force_login(world.alice)
+        response, page, state = page_of(client)
+        html = response.content.decode()
+        for touchpoint in wb.touchpoints:
+            assert touchpoint.name not in html
+        for row in page.touchpoints.table.rows:
+            assert row[1] in {t.name for t in wa.touchpoints}
+        # A's numbers are A's rows' (the API counts A only; B's rows would change n).
+        assert page.tiles[0].n == api(client, "summary", **state.api_params())["nps"]["n"]
+
+
+    def test_filters_change_the_numbers(self, world, client, worlds):
+        wa, _ = worlds
+        client.force_login(world.alice)
+        _, last30, _ = page_of(client)
+        _, last7, _ = page_of(client, period="7d")
+        _, segment, _ = page_of(client, segment=str(wa.segments[1].uuid))
+        assert last7.tiles[0].n < last30.tiles[0].n
+        assert segment.tiles[0].n < last30.tiles[0].n
+        assert last7.trends[0].table.rows == last30.trends[0].table.rows  # the same 12 months
+        assert last7.headline != last30.headline
+
+
+    @pytest.mark.parametrize("url", [URL, PDF_URL])
+    def test_invalid_filters_answer_400_with_the_error(self, world, client, worlds, url):
+        _, wb = worlds
+        client.force_login(world.alice)
+        foreign = client.get(url, {"segment": str(wb.segments[0].uuid)})
+        assert foreign.status_code == 400
+        assert "Select a valid choice" in foreign.content.decode()
+        bad_day = client.get(url, {"period": "custom", "from": "2026-04-31", "to": "2026-05-02"})
+        assert bad_day.status_code == 400
+        assert "Enter a valid date" in bad_day.content.decode()
+        assert bad_day["Content-Type"].startswith("text/html")
+
+
+    def test_each_table_downloads_as_csv(self, world, client, worlds):
+        client.force_login(world.victor)
+        _, page, _ = page_of(client, period="90d")
+        assert len({t.id for t in page.tables}) == len(page.tables)
+        for table in page.tables:
+            response = client.get(URL, {"period": "90d", "csv": table.id})
+            assert response.status_code == 200
+            assert response["Content-Type"].startswith("text/csv")
+            rows = list(csv.reader(io.StringIO(response.content.decode())))
+            assert tuple(rows[0]) == table.columns
+            assert len(rows) - 1 == len(table.rows)
+        nps = dict(csv.reader(io.StringIO(client.get(URL, {"period": "90d", "csv": "tile-nps"}).content.decode())))
+        assert float(nps["Value"]) == reading(page.tiles[0], "Value")
+        assert client.get(URL, {"csv": "nope"}).status_code == 404
+
+
+    def test_htmx_gets_only_the_dashboard_fragment(self, world, client, worlds):
+        client.force_login(world.alice)
+        response = client.get(URL, {"period": "90d"}, HTTP_HX_REQUEST="true")
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert html.lstrip().startswith('<div id="dashboard"')
+        assert "<html" not in html
+        assert "executive.pdf?period=90d" in html  # the PDF link follows the filters
+
+
+    @needs_chromium
+    def test_the_pdf_is_the_page_printed(self, world, client, worlds):
+        client.force_login(world.victor)
+        _, page, state = page_of(client)
+        response = client.get(PDF_URL)
+        assert response.status_code == 200, response.content[:500]
+        assert response["Content-Type"] == "application/pdf"
+        first, last = state.filters.first, state.filters.last
+        assert response["Content-Disposition"] == f'attachment; filename="acme-executive-{first}-{last}.pdf"'
+        data = response.content
+        assert data.startswith(b"%PDF-")
+        assert data.rstrip().endswith(b"%%EOF")
+        assert pdf_pages(data) == 1  # one A4 page
+        assert len(data) > 20_000  # fonts and vector charts, not an empty page
+        text = pdf_text(data)
+        assert printed("Acme Advisory", text)
+        assert printed("Executive summary", text)
+        assert printed(page.headline, text)
+        assert printed(state.description, text)  # "487 responses …", "Last 30 days (…)"
+        for tile in page.tiles:
+            assert printed(f"{tile.label}{tile.value}", text), tile.id
+        assert printed(f"{page.risk.label}{page.risk.value}", text)
+        assert printed(page.touchpoints.table.rows[0][1], text)  # the best touchpoint, named in the chart
+        assert not printed("Download PDF", text)
+        assert not printed("Apply", text)  # no controls printed
+
+
+    @needs_chromium
+    def test_the_pdf_follows_the_filters(self, world, client, worlds):
+        wa, _ = worlds
+        client.force_login(world.alice)
+        segment = wa.segments[0]
+        _, page, state = page_of(client, period="7d", segment=str(segment.uuid))
+        response = client.get(PDF_URL, {"period": "7d", "segment": str(segment.uuid)})
+        assert response.status_code == 200
+        text = pdf_text(response.content)
+        assert printed(f"Segment: {segment.name}", text)
+        assert printed("Last 7 days", text)
+        assert printed(f"{page.tiles[0].label}{page.tiles[0].value}", text)
+        assert f"{state.filters.first}-{state.filters.last}.pdf" in response["Content-Disposition"]
+
