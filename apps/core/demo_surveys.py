@@ -17,7 +17,7 @@ For each demo tenant (called from `apps.core.demo.seed_demo` once its world is w
   RESPONDENT's `response_submit` (its own validation and scoring functions, the same attribution
   rules; one bulk insert instead of thousands of transactions: the one-by-one path took ~20 s per
   tenant on SQLite; `response_submit` itself stores the bot-flagged web-link submissions and
-  tests/test_demo_surveys.py checks the replayed attribution against its rules), drawn from the
+  tests/test_demo.py checks the replayed attribution against its rules), drawn from the
   client's hidden satisfaction that the demo
   world already models (`PlannedClient.satisfaction_on`), the same latent value the staff's
   predicted scores came from (they over-estimate a little): so predicted-versus-actual pairs exist
