@@ -19,7 +19,8 @@ from apps.accounts.models import MembershipInvitation
 from apps.accounts.services import member_invite
 from apps.clients.models import Contact
 from apps.core.dates import days_bounds, local_today
-from apps.surveys.models import Invitation, KioskDevice, OutboundEmail, Response, Survey
+from apps.messaging.models import OutboundEmail
+from apps.surveys.models import Invitation, KioskDevice, Response, Survey
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent, Membership, Role
 from apps.tenancy.services import audit_event_record

@@ -9,8 +9,9 @@ from django.db.models import F
 from apps.core.demo import seed_demo
 from apps.feedback.models import AlertRule, Case, CaseNote, RootCause
 from apps.feedback.selectors.recovery import recovery_report
+from apps.messaging.models import OutboundEmail
 from apps.metrics.params import MetricFilters
-from apps.surveys.models import Invitation, OutboundEmail
+from apps.surveys.models import Invitation
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Tenant
 

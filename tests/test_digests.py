@@ -20,10 +20,11 @@ from apps.digests import tasks
 from apps.digests.models import DigestSend, DigestSubscription
 from apps.digests.selectors import digest_build, digest_compose, last_complete_period
 from apps.digests.services import digest_preferences_update, digest_render, digest_send
+from apps.messaging.models import OutboundEmail
+from apps.messaging.services import outbox_deliver
 from apps.metrics.models import ClientHealth
 from apps.metrics.rollups import rollups_refresh_days
-from apps.surveys.models import OutboundEmail, Response
-from apps.surveys.services.outbox import outbox_deliver
+from apps.surveys.models import Response
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.smtp_sink import SmtpSink, html_of, text_of

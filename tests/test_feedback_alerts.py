@@ -12,9 +12,9 @@ from django.utils import timezone
 from apps.feedback.models import AlertRule, Case
 from apps.feedback.services import alerts
 from apps.feedback.tasks import escalate_overdue_cases, evaluate_response_rules
+from apps.messaging.models import OutboundEmail
 from apps.metrics.churn_risk import churn_risk_refresh
 from apps.metrics.models import ClientHealth
-from apps.surveys.models import OutboundEmail
 from apps.surveys.services.responding import response_submit
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role

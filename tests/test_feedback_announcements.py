@@ -20,7 +20,7 @@ from django.utils import timezone
 from apps.clients.models import Contact
 from apps.feedback.models import ActionPlanCase, Announcement, AnnouncementRecipient
 from apps.feedback.services import announcements as svc
-from apps.surveys.models import OutboundEmail
+from apps.messaging.models import OutboundEmail
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent
 from tests import factories as fx
@@ -450,7 +450,7 @@ def test_the_list_offers_leads_a_start_from_resolved_cases_and_plans(world, loop
 
 
 def test_the_outbox_delivers_it_from_the_tenants_sender_with_its_message_id(world, loop, mailoutbox, settings):
-    from apps.surveys.services.outbox import outbox_deliver
+    from apps.messaging.services import outbox_deliver
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with tenant_context(world.a):
@@ -470,7 +470,7 @@ def test_the_outbox_delivers_it_from_the_tenants_sender_with_its_message_id(worl
 
 def test_the_outbox_drops_it_when_the_contact_opted_out_after_it_was_written(world, loop, mailoutbox, settings):
     """Opting out by any link (a survey's, say) after the message was queued stops it at delivery."""
-    from apps.surveys.services.outbox import outbox_deliver
+    from apps.messaging.services import outbox_deliver
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with tenant_context(world.a):

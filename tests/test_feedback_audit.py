@@ -15,8 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from apps.core.dates import day_start
 from apps.feedback.selectors.audit import audit_periods, journey_audit, last_completed_half_year
 from apps.feedback.services.audits import audits_ready_notify
+from apps.messaging.models import OutboundEmail
 from apps.metrics.rollups import rollups_rebuild
-from apps.surveys.models import OutboundEmail, Response
+from apps.surveys.models import Response
 from apps.tenancy.context import tenant_context
 from tests.factories import (
     ActionPlanFactory,

@@ -13,8 +13,9 @@ from django.utils import timezone
 from apps.core.events import case_opened, case_resolved
 from apps.feedback.models import Case, CaseNote
 from apps.feedback.services import cases as svc
-from apps.surveys.models import Invitation, OutboundEmail
-from apps.surveys.services.outbox import outbox_deliver
+from apps.messaging.models import OutboundEmail
+from apps.messaging.services import outbox_deliver
+from apps.surveys.models import Invitation
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent, Role
 from tests.factories import (

@@ -19,8 +19,9 @@ from django.utils import timezone
 from apps.feedback.models import Case, CaseNote
 from apps.feedback.services.cases import case_resolve
 from apps.feedback.tasks import escalate_overdue_cases, evaluate_response_rules
+from apps.messaging.models import OutboundEmail
 from apps.metrics.params import MetricFilters
-from apps.surveys.models import Invitation, OutboundEmail, Response
+from apps.surveys.models import Invitation, Response
 from apps.surveys.services.distribution import invitations_send_manual
 from apps.tenancy.context import tenant_context
 from tests.factories import AlertRuleFactory, ClientFactory, ContactFactory, RootCauseFactory

@@ -23,7 +23,8 @@ from django.db.models import Count, F, Max, Q
 
 from apps.feedback.models import AlertRule, Case, CaseNote, RootCause
 from apps.feedback.services import alerts, cases
-from apps.surveys.models import Invitation, OutboundEmail, QuestionType, Response, Survey
+from apps.messaging.models import OutboundEmail
+from apps.surveys.models import Invitation, QuestionType, Response, Survey
 from apps.surveys.services import builder
 from apps.surveys.services.distribution import invitation_token, token_hash
 from apps.surveys.services.responding import response_submit

@@ -1,7 +1,7 @@
 """Staff e-mails about cases (text and HTML, English: staff read the product in English): a case
 assigned to you (or to your team's queue), and an overdue case escalated to the CX leads.
 
-They go through the survey outbox (`apps.surveys.services.outbox.email_enqueue`) with no invitation:
+They go through the survey outbox (`apps.messaging.services.email_enqueue`) with no invitation:
 no token placeholder and no List-Unsubscribe header (they are work notifications, not surveys).
 Message-IDs are built from the business key (case, recipient, what happened), so a retried
 transaction or task never sends one twice.

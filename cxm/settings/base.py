@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.touchpoints",
     "apps.journeys",
     "apps.imports",
+    "apps.messaging",
     "apps.surveys",
     "apps.metrics",
     "apps.feedback",
@@ -151,6 +152,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 50},
     },
     "deliver-survey-outbox": {
+        # apps/messaging/tasks.py; the task kept its name from when the outbox lived in surveys.
         "task": "apps.surveys.tasks.fan_out_deliver_outbox",
         "schedule": crontab(),
         "options": {"expires": 50},
@@ -282,7 +284,7 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CXM <no-reply@cxm.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = 10
-# The survey outbox (apps/surveys/services/outbox.py): attempts per e-mail, and the first retry's
+# The outbox (apps/messaging/services.py): attempts per e-mail, and the first retry's
 # wait, doubled after each failure (120 s × 2^0…2^6: the last attempt about 4 hours after the first).
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 OUTBOX_BACKOFF_SECONDS = env.int("OUTBOX_BACKOFF_SECONDS", default=120)

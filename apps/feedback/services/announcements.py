@@ -47,10 +47,10 @@ from django.utils import timezone
 from apps.clients.models import Client, Contact
 from apps.core.dates import local_today
 from apps.feedback.models import ActionPlan, Announcement, AnnouncementRecipient, Case
-from apps.surveys.emails import sender_name
-from apps.surveys.models import Invitation, OutboundEmail, Response
+from apps.messaging.models import OutboundEmail
+from apps.messaging.services import email_enqueue, sender_name
+from apps.surveys.models import Invitation, Response
 from apps.surveys.services.distribution import message_domain
-from apps.surveys.services.outbox import email_enqueue
 from apps.tenancy.context import rows_by_key_including_cross_tenant, tenant_context
 from apps.tenancy.models import Tenant
 from apps.tenancy.services import audit_event_record
@@ -440,7 +440,7 @@ def announcement_send(*, tenant: Tenant, acting_member, announcement: Announceme
     audit_event_record(tenant=tenant, acting_user=getattr(acting_member, "user", None), action="announcement.sent",
                        target=announcement, changes={"recipients": [None, queued], "skipped": [None, skipped]})
     if queued:
-        from apps.surveys.tasks import deliver_outbox
+        from apps.messaging.tasks import deliver_outbox
 
         enqueue_on_commit(deliver_outbox, tenant.pk)
     return announcement

@@ -13,8 +13,8 @@ from django.urls import reverse
 
 from apps.core.dates import local_today
 from apps.feedback.selectors.audit import last_completed_half_year
-from apps.surveys.models import OutboundEmail
-from apps.surveys.services.outbox import email_enqueue
+from apps.messaging.models import OutboundEmail
+from apps.messaging.services import email_enqueue
 from apps.tenancy.models import LEADS, Membership
 
 

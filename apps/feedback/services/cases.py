@@ -35,7 +35,8 @@ from django.utils import timezone
 from apps.core.events import case_opened, case_resolved
 from apps.feedback import emails
 from apps.feedback.models import AlertRule, Case, CaseNote, RootCause
-from apps.surveys.models import Invitation, OutboundEmail, Survey
+from apps.messaging.models import OutboundEmail
+from apps.surveys.models import Invitation, Survey
 from apps.tenancy.models import STAFF_AND_UP, Membership, Role, Team, Tenant
 from apps.tenancy.services import audit_event_record
 
@@ -112,7 +113,7 @@ def _message_id(case: Case, what: str, member: Membership) -> str:
 def _notify_assignment(tenant: Tenant, case: Case, *, acting_member: Membership | None) -> list[str]:
     """E-mail the assignee, or each member of the case's team when it sits in the team's queue.
     Returns the names written to (for the thread)."""
-    from apps.surveys.services.outbox import email_enqueue
+    from apps.messaging.services import email_enqueue
 
     if case.assignee_id:
         recipients, queue = [case.assignee], False
@@ -387,7 +388,7 @@ def cases_escalate_overdue(*, tenant: Tenant, now: datetime | None = None) -> in
     each CX lead (admins when there is none) once, set escalated_at, note it on the thread.
     Rows are claimed with `select_for_update(skip_locked=True)`: two runs never escalate one case
     twice. Returns how many cases were escalated."""
-    from apps.surveys.services.outbox import email_enqueue
+    from apps.messaging.services import email_enqueue
 
     now = now or timezone.now()
     due = (Case.objects.select_for_update(skip_locked=True, of=("self",))
@@ -396,7 +397,7 @@ def cases_escalate_overdue(*, tenant: Tenant, now: datetime | None = None) -> in
     cases = list(due[:ESCALATION_BATCH])
     if not cases:
         return 0
-    from apps.surveys.tasks import deliver_outbox
+    from apps.messaging.tasks import deliver_outbox
     from apps.tenancy.tasks import enqueue_on_commit
 
     recipients = [m for m in escalation_recipients() if m.user.email]

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 from apps.core.forms import add_service_errors
 from apps.feedback.models import ActionPlan, Announcement, AnnouncementRecipient, Case
 from apps.feedback.services import announcements as services
-from apps.surveys.emails import sender_name
+from apps.messaging.services import sender_name
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import LEADS, Role
 from apps.tenancy.permissions import tenant_role_required

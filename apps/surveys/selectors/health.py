@@ -27,8 +27,9 @@ from django.utils import timezone
 from apps.accounts.models import MembershipInvitation
 from apps.clients.models import Contact
 from apps.core.dates import days_bounds, zone
+from apps.messaging.models import OutboundEmail
 from apps.metrics import stats
-from apps.surveys.models import Invitation, KioskDevice, OutboundEmail, Response, Survey
+from apps.surveys.models import Invitation, KioskDevice, Response, Survey
 from apps.tenancy.models import AuditEvent, Membership, Role
 
 S = Invitation.Status

@@ -1,18 +1,19 @@
-"""The outbox: every survey e-mail is a row (OutboundEmail) written in the transaction that caused
-it, then delivered over SMTP (Django's e-mail backend) by a Celery task.
+"""The outbox: every e-mail the product sends is a row (OutboundEmail) written in the transaction that
+caused it, then delivered over SMTP (Django's e-mail backend) by a Celery task.
 
 Delivery, per row and in its own transaction: claim one due PENDING row with
 `select_for_update(skip_locked=True)` (two workers never send the same row), send it with its fixed
-Message-ID, mark it sent and the invitation SENT, commit. A failure schedules the next attempt with
-exponential backoff (`OUTBOX_BACKOFF_SECONDS` × 2^(attempt−1)) up to `OUTBOX_MAX_ATTEMPTS`, then
-marks the row failed (and its invitation FAILED); a permanent refusal of the address (SMTP 5xx for
-the recipient) marks the invitation BOUNCED at once. A crash between the SMTP server's accept and
-the commit leaves the row pending, so it is sent again with the same Message-ID (receivers dedupe
-on it) — never a second invitation or a second token.
+Message-ID, mark it sent, commit. A failure schedules the next attempt with exponential backoff
+(`OUTBOX_BACKOFF_SECONDS` × 2^(attempt−1)) up to `OUTBOX_MAX_ATTEMPTS`, then marks the row failed; a
+permanent refusal of the address (SMTP 5xx for the recipient) fails it at once as "bounced". A crash
+between the SMTP server's accept and the commit leaves the row pending, so it is sent again with the
+same Message-ID (receivers dedupe on it).
 
-Invitation bodies carry `TOKEN_PLACEHOLDER` instead of the link's token; the token is rebuilt from
-the invitation's salt with SECRET_KEY here, at SMTP time (services/distribution.py explains why).
-Password reset bodies likewise carry `RESET_LINK_PLACEHOLDER`, replaced by a fresh link here.
+Rows that carry placeholders are filled in at SMTP time by the preparer their kind registered
+(apps/messaging/signals.py): survey invitations and reminders by surveys (the link's token is rebuilt
+from the invitation's salt with SECRET_KEY), password resets here (`RESET_LINK_PLACEHOLDER`, replaced
+by a fresh link). The outcome of each row is sent as `email_sent` / `email_failed` (surveys marks its
+invitations from them).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from apps.accounts.services import RESET_LINK_PLACEHOLDER, password_reset_link_for
-from apps.surveys.models import Invitation, OutboundEmail
-from apps.surveys.services.distribution import TOKEN_PLACEHOLDER, invitation_token, optout_url, token_hash
+from apps.messaging.models import OutboundEmail
+from apps.messaging.signals import NotSent, Parts, email_failed, email_sent, preparer_for
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Tenant
 from apps.tenancy.tasks import enqueue_on_commit
@@ -48,6 +49,11 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base * 2 ** max(attempts - 1, 0))
 
 
+def sender_name(tenant: Tenant) -> str:
+    """The name e-mails are signed with: the workspace's sender name, else its name."""
+    return tenant.sender_name or tenant.name
+
+
 def sender_address(tenant: Tenant) -> str:
     """The tenant's sender name and address; DEFAULT_FROM_EMAIL fills what is missing."""
     default_name, default_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
@@ -57,7 +63,7 @@ def sender_address(tenant: Tenant) -> str:
 
 
 def email_enqueue(*, tenant: Tenant, kind: str, to_email: str, subject: str, body_text: str, body_html: str = "",
-                  message_id: str, invitation: Invitation | None = None, deliver: bool = True) -> OutboundEmail:
+                  message_id: str, invitation=None, deliver: bool = True) -> OutboundEmail:
     """Write one outbox row (idempotent on its Message-ID) in the caller's transaction; with `deliver`,
     the delivery task is queued once the transaction commits."""
     existing = OutboundEmail.objects.filter(message_id=message_id).first()
@@ -68,7 +74,7 @@ def email_enqueue(*, tenant: Tenant, kind: str, to_email: str, subject: str, bod
     email.full_clean(validate_unique=False, validate_constraints=False)
     email.save()
     if deliver:
-        from apps.surveys.tasks import deliver_outbox
+        from apps.messaging.tasks import deliver_outbox
 
         enqueue_on_commit(deliver_outbox, tenant.pk)
     return email
@@ -123,14 +129,10 @@ def outbox_deliver(*, tenant: Tenant, limit: int = DELIVERY_BATCH) -> dict:
     return counts
 
 
-def _fail(email: OutboundEmail, error: str, *, invitation_status: str | None = Invitation.Status.FAILED) -> str:
+def _fail(email: OutboundEmail, error: str, *, outcome: str = "failed") -> str:
     email.status, email.last_error, email.next_attempt_at = OutboundEmail.Status.FAILED, error[:2000], None
     email.save(update_fields=["status", "last_error", "next_attempt_at", "attempts", "updated_at"])
-    invitation = email.invitation
-    if invitation is not None and email.kind == OutboundEmail.Kind.INVITATION and invitation_status \
-            and invitation.status == Invitation.Status.QUEUED:
-        invitation.status = invitation_status
-        invitation.save(update_fields=["status", "updated_at"])
+    email_failed.send(sender=OutboundEmail, email=email, outcome=outcome)
     return "failed"
 
 
@@ -140,35 +142,38 @@ def _opted_out(address: str) -> bool:
     return Contact.objects.filter(email__iexact=address, opted_out=True).exists()
 
 
+def _prepare_announcement(email: OutboundEmail, parts: Parts) -> None:
+    # A "you said, we did" message written before the contact opted out (by any link) is not sent.
+    if _opted_out(email.to_email):
+        raise NotSent("Not sent: the contact opted out.")
+
+
+def _prepare_password_reset(email: OutboundEmail, parts: Parts) -> None:
+    # The row holds a placeholder: the link is a key to the account, made now (apps/accounts/services.py).
+    link = password_reset_link_for(email.to_email)
+    if link is None:
+        raise NotSent("Not sent: the account is no longer active.")
+    parts.text = parts.text.replace(RESET_LINK_PLACEHOLDER, link)
+    parts.html = parts.html.replace(RESET_LINK_PLACEHOLDER, link)
+    parts.from_email = settings.DEFAULT_FROM_EMAIL  # the product's mail, not the workspace's
+
+
+PREPARERS = {OutboundEmail.Kind.ANNOUNCEMENT: _prepare_announcement, OutboundEmail.Kind.PASSWORD_RESET: _prepare_password_reset}
+
+
 def _deliver_one(tenant: Tenant, email: OutboundEmail, connection: _Connection) -> str:
-    invitation = email.invitation
-    text, html, headers = email.body_text, email.body_html, {"Message-ID": email.message_id}
-    if invitation is not None:
-        if invitation.contact is not None and invitation.contact.opted_out:
-            return _fail(email, "Not sent: the contact opted out.", invitation_status=None)
-        if email.kind == OutboundEmail.Kind.REMINDER and invitation.status not in (Invitation.Status.SENT, Invitation.Status.OPENED):
-            return _fail(email, f"Not sent: the invitation is {invitation.get_status_display().lower()}.", invitation_status=None)
-        token = invitation_token(invitation)
-        if token_hash(token) != invitation.token_hash:
-            return _fail(email, "Not sent: the signing key changed since this e-mail was written, so its link would not work.")
-        text, html = text.replace(TOKEN_PLACEHOLDER, token), html.replace(TOKEN_PLACEHOLDER, token)
-        unsubscribe = optout_url(token)
-        headers |= {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    elif email.kind == OutboundEmail.Kind.ANNOUNCEMENT and _opted_out(email.to_email):
-        # A "you said, we did" message written before the contact opted out (by any link) is not sent.
-        return _fail(email, "Not sent: the contact opted out.", invitation_status=None)
-    from_email = sender_address(tenant)
-    if email.kind == OutboundEmail.Kind.PASSWORD_RESET:
-        # The row holds a placeholder: the link is a key to the account, made now (apps/accounts/services.py).
-        link = password_reset_link_for(email.to_email)
-        if link is None:
-            return _fail(email, "Not sent: the account is no longer active.", invitation_status=None)
-        text, html = text.replace(RESET_LINK_PLACEHOLDER, link), html.replace(RESET_LINK_PLACEHOLDER, link)
-        from_email = settings.DEFAULT_FROM_EMAIL  # the product's mail, not the workspace's
-    message = EmailMultiAlternatives(subject=email.subject, body=text, from_email=from_email, to=[email.to_email],
-                                     headers=headers)
-    if html:
-        message.attach_alternative(html, "text/html")
+    parts = Parts(text=email.body_text, html=email.body_html, headers={"Message-ID": email.message_id},
+                  from_email=sender_address(tenant))
+    prepare = PREPARERS.get(email.kind) or preparer_for(email.kind)
+    if prepare is not None:
+        try:
+            prepare(email, parts)
+        except NotSent as exc:
+            return _fail(email, exc.reason, outcome=exc.outcome)
+    message = EmailMultiAlternatives(subject=email.subject, body=parts.text, from_email=parts.from_email, to=[email.to_email],
+                                     headers=parts.headers)
+    if parts.html:
+        message.attach_alternative(parts.html, "text/html")
     email.attempts += 1
     try:
         message.connection = connection.get()
@@ -177,7 +182,7 @@ def _deliver_one(tenant: Tenant, email: OutboundEmail, connection: _Connection) 
         connection.reset()
         codes = [code for code, _ in exc.recipients.values()]
         if codes and all(code >= 500 for code in codes):
-            return _fail(email, f"The address was refused: {exc.recipients}", invitation_status=Invitation.Status.BOUNCED)
+            return _fail(email, f"The address was refused: {exc.recipients}", outcome="bounced")
         return _retry(email, exc)
     except (smtplib.SMTPException, OSError) as exc:
         connection.reset()
@@ -185,9 +190,7 @@ def _deliver_one(tenant: Tenant, email: OutboundEmail, connection: _Connection) 
     now = timezone.now()
     email.status, email.sent_at, email.last_error, email.next_attempt_at = OutboundEmail.Status.SENT, now, "", None
     email.save(update_fields=["status", "sent_at", "last_error", "next_attempt_at", "attempts", "updated_at"])
-    if invitation is not None and email.kind == OutboundEmail.Kind.INVITATION and invitation.status == Invitation.Status.QUEUED:
-        invitation.status, invitation.sent_at = Invitation.Status.SENT, now
-        invitation.save(update_fields=["status", "sent_at", "updated_at"])
+    email_sent.send(sender=OutboundEmail, email=email, sent_at=now)
     return "sent"
 
 
