@@ -5,11 +5,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from apps.accounts import workspace_urls as accounts_workspace_urls
 from apps.core import views as core_views
 from apps.core.health import CxmHealthView
+from apps.tenancy import urls as tenancy_urls
 
 tenant_pages = [
-    path("", include("apps.tenancy.urls")),
+    # Workspace settings: tenancy's pages and accounts' members/invitation pages share the `tenancy`
+    # namespace (tenancy sits below accounts and does not import it; the two are joined here).
+    path("", include((tenancy_urls.urlpatterns + accounts_workspace_urls.urlpatterns, tenancy_urls.app_name))),
     path("", include("apps.clients.urls")),
     path("", include("apps.touchpoints.urls")),
     path("", include("apps.touchpoints.interaction_urls")),
@@ -31,6 +35,7 @@ tenant_pages = [
 
 tenant_api = [
     path("", include("apps.tenancy.api_urls")),
+    path("", include("apps.accounts.api_urls")),
     path("", include("apps.clients.api_urls")),
     path("", include("apps.touchpoints.api_urls")),
     path("", include("apps.touchpoints.interaction_api_urls")),

@@ -3,6 +3,9 @@
 Postgres when one is reachable (DATABASE_URL, or the local server, where the roles are created);
 otherwise SQLite with the Postgres-only tests skipped and a loud line saying so. With
 CXM_REQUIRE_POSTGRES=1 a missing Postgres is an error, never a skip.
+
+First of all the import contract (`lint-imports`, pyproject.toml [tool.importlinter]: the app layers,
+function-level imports included): a violation fails the run before a test starts.
 """
 
 import os
@@ -14,7 +17,20 @@ ROOT = Path(__file__).resolve().parent.parent
 BANNER = "!" * 78
 
 
+def import_contract() -> int:
+    """Run import-linter's contracts; 0 when every one is kept (it prints the broken ones otherwise)."""
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    status = subprocess.call([str(lint_imports), "--no-cache"], cwd=ROOT)
+    if status != 0:
+        print(f"{BANNER}\nThe import contract is broken (lint-imports above): an app imports one above it.\n{BANNER}",
+              file=sys.stderr)
+    return status
+
+
 def main(argv: list[str]) -> int:
+    status = import_contract()
+    if status != 0:
+        return status
     env = dict(os.environ)
     require = env.get("CXM_REQUIRE_POSTGRES") == "1"
     if not env.get("DATABASE_URL"):

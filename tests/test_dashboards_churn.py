@@ -337,7 +337,7 @@ def test_it_tolerates_any_client_date_already_stored(world, books, client, api_c
     from datetime import date
 
     from apps.clients.models import Client
-    from apps.dashboards import pdf as pdf_module
+    from apps.reports import pdf as pdf_module
 
     today = local_today(world.a.time_zone)
     with tenant_context(world.a):

@@ -26,11 +26,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.core.dates import local_today
-from apps.dashboards import pdf as pdf_module
 from apps.dashboards.pages.executive import trend_first
 from apps.metrics.churn_risk import churn_risk_refresh
 from apps.metrics.funnel import funnel_rebuild
 from apps.metrics.rollups import rollups_rebuild
+from apps.reports import pdf as pdf_module
 from apps.surveys.models import Invitation
 from apps.tenancy.context import tenant_context
 from tests.factories import InvitationFactory

@@ -17,12 +17,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.dashboards.pages.overview import CHART_ROWS, default_interval
-from apps.dashboards.panels import number
+from apps.metrics.comments import comments_latest
 from apps.metrics.funnel import funnel_rebuild
 from apps.metrics.params import MetricFilters
 from apps.metrics.rollups import rollups_rebuild
+from apps.reports.panels import number
 from apps.surveys.models import Answer, Invitation, QuestionType, Response, SurveyKind
-from apps.surveys.selectors.comments import comments_latest
 from apps.tenancy.context import tenant_context
 from tests.factories import InvitationFactory, QuestionFactory, TouchpointFactory
 from tests.metrics_world import add_random_responses, make_metric_world

@@ -11,7 +11,7 @@ from django.db.models import Count, Max, Min
 
 from apps.accounts.models import User
 from apps.clients.models import Client, Contact, Segment
-from apps.core.demo import DEMO_PASSWORD, TENANTS, build_world, seed_demo
+from apps.demo.world import DEMO_PASSWORD, TENANTS, build_world, seed_demo
 from apps.journeys.models import Journey, Stage, StageTouchpoint
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Membership, Role, Team, Tenant

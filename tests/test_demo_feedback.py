@@ -1,4 +1,4 @@
-"""The demo's closing-the-loop data (apps/core/demo_feedback.py): root causes, rules, and cases opened
+"""The demo's closing-the-loop data (apps/demo/feedback.py): root causes, rules, and cases opened
 by the rules on the recent detractors and follow-ups, worked to every state, with answered recovery
 surveys that the recovery report counts. Seeded once: a second seed changes nothing."""
 
@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from django.db.models import F
 
-from apps.core.demo import seed_demo
+from apps.demo.world import seed_demo
 from apps.feedback.models import AlertRule, Case, CaseNote, RootCause
 from apps.feedback.selectors.recovery import recovery_report
 from apps.messaging.models import OutboundEmail

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from django.db.models import Avg, Count, F, Max, Min
 
-from apps.core.demo import seed_demo
+from apps.demo.world import seed_demo
 from apps.surveys.models import Answer, Invitation, KioskDevice, Response, ResponseTag, Survey, SurveyVersion, Tag
 from apps.surveys.services.responding import _attribution
 from apps.tenancy.context import tenant_context

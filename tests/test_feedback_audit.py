@@ -241,7 +241,7 @@ def test_the_pdf_is_printed_by_the_shared_printer(world, planted, client, monkey
     assert seen["path"] == f"/t/acme/audits/journeys/{journey.uuid}/?end={END}"
     assert "Scores rose significantly at Onboard" in seen["html"] and "Download PDF" not in seen["html"]
 
-    from apps.dashboards.pdf import PdfUnavailable
+    from apps.reports.pdf import PdfUnavailable
 
     def broken(html, *, path, timeout=None):
         raise PdfUnavailable("The PDF printer (Chromium) is not installed on this server.")

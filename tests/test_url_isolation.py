@@ -188,12 +188,13 @@ def _ancestor_uuid(obj, kwarg):
     raise AssertionError(f"no {name} above {obj!r}")
 
 
-# Page routes with an object id name the model they look up.
+# Page routes with an object id name the model they look up, keyed "<app of the view's module>:<url name>"
+# (the members and invitation pages are accounts' views under tenancy's URL names).
 PAGE_ROUTE_MODELS = {
     "tenancy:member_edit": Membership,
     "tenancy:member_deactivate": Membership,
     "tenancy:member_reactivate": Membership,
-    "tenancy:invitation_revoke": MembershipInvitation,
+    "accounts:invitation_revoke": MembershipInvitation,
     "tenancy:team_delete": Team,
     "tenancy:api_key_revoke": ApiKey,
     "touchpoints:edit": Touchpoint,

@@ -22,13 +22,13 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
-from apps.dashboards.roles import landing_url_name
 from apps.digests.models import DigestSend, DigestSubscription, Frequency
 from apps.digests.selectors import Digest, digest_build, period_of
 from apps.messaging.models import OutboundEmail
 from apps.messaging.services import email_enqueue
 from apps.surveys.services.distribution import message_domain
 from apps.tenancy.models import Membership, Tenant
+from apps.tenancy.roles import landing_url_name
 
 
 @dataclass(frozen=True)

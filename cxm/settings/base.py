@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.tenancy",
     "apps.accounts",
+    "apps.reports",
     "apps.clients",
     "apps.touchpoints",
     "apps.journeys",
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "apps.integrations",
     "apps.digests",
     "apps.dashboards",
+    "apps.demo",
     "import_export",
 ]
 

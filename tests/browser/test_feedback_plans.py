@@ -14,7 +14,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from apps.core.dates import local_today
-from apps.dashboards.pdf import PRINT_WIDTH
+from apps.reports.pdf import PRINT_WIDTH
 from apps.tenancy.context import tenant_context
 from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
 from tests.factories import CaseFactory, TouchpointFactory

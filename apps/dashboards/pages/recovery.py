@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apps.dashboards.filters import FilterState
-from apps.dashboards.panels import Chart, Table, Tile, interval, number
-from apps.dashboards.rendering import tables_of
 from apps.feedback.selectors.recovery import RecoveryReport, recovery_report
 from apps.metrics import charts
 from apps.metrics.explanations import explain
+from apps.reports.panels import Chart, Table, Tile, interval, number
+from apps.reports.rendering import tables_of
 
 FIELDS = ("journey", "stage", "touchpoint", "segment", "survey", "staff", "channel")
 ROW_COLUMNS = ("", "Cases", "Recovered", "Recovery rate %", "95% CI low", "95% CI high", "Mean score change (points)",

@@ -1,6 +1,6 @@
 """Churn and retention dashboard (issue 7 page 3; READERS): the filter bar (period and segment), the
 rates' interval, one page builder (apps.dashboards.pages.churn), rendered — or one of its tables as
-CSV, or its htmx partial (apps.dashboards.rendering)."""
+CSV, or its htmx partial (apps.reports.rendering)."""
 
 from dataclasses import replace
 
@@ -8,9 +8,9 @@ from django import forms
 
 from apps.dashboards.filters import dashboard_filters
 from apps.dashboards.pages.churn import INTERVALS, churn_page
-from apps.dashboards.rendering import render_dashboard
-from apps.dashboards.roles import READERS
+from apps.reports.rendering import render_dashboard
 from apps.tenancy.permissions import tenant_role_required
+from apps.tenancy.roles import READERS
 
 
 class ChurnIntervalForm(forms.Form):

@@ -24,10 +24,10 @@ from apps.feedback.models import ActionPlan, Announcement, AnnouncementRecipient
 from apps.feedback.services import announcements as services
 from apps.messaging.services import sender_name
 from apps.tenancy.context import tenant_context
-from apps.tenancy.models import LEADS, Role
+from apps.tenancy.models import LEADS
 from apps.tenancy.permissions import tenant_role_required
+from apps.tenancy.roles import READERS
 
-READERS = LEADS | {Role.VIEWER}
 PER_PAGE = 50
 RECIPIENTS_PER_PAGE = 100
 START_LIMIT = 8

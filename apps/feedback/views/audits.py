@@ -1,6 +1,6 @@
 """The six-monthly experience audit (issue 8 item 8), mounted at /t/<tenant_slug>/audits/: the index of
 journeys, one journey's audit (?end=YYYY-MM-DD, default today; the last completed half-year offered) and
-its PDF, printed by headless Chromium through apps.dashboards.pdf (charts stay vector). Readers of the
+its PDF, printed by headless Chromium through apps.reports.pdf (charts stay vector). Readers of the
 dashboards (admins, CX leads, viewers) read it; nothing here writes."""
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from apps.core.dates import local_today
-from apps.dashboards.panels import Chart, Table, interval, number
-from apps.dashboards.pdf import PdfUnavailable, html_to_pdf
-from apps.dashboards.rendering import render_dashboard
-from apps.dashboards.roles import READERS
 from apps.feedback.selectors import audit as selectors
 from apps.journeys.models import Journey
 from apps.metrics import charts
 from apps.metrics.explanations import explain
 from apps.metrics.params import MetricFilters
+from apps.reports.panels import Chart, Table, interval, number
+from apps.reports.pdf import PdfUnavailable, html_to_pdf
+from apps.reports.rendering import render_dashboard
 from apps.tenancy.permissions import tenant_role_required
+from apps.tenancy.roles import READERS
 
 TEMPLATE = "feedback/audits/journey.html"
 DIGITS = {"nps": 0, "csat": 0, "ces": 1}

@@ -20,13 +20,13 @@ from django.views.decorators.http import require_POST
 from apps.clients.models import Segment
 from apps.core.dates import local_today
 from apps.core.forms import add_service_errors
-from apps.dashboards.panels import Chart, Table, interval, number
-from apps.dashboards.rendering import render_dashboard
 from apps.feedback.models import ActionPlan, ActionPlanCase, Case
 from apps.feedback.selectors import plans as selectors
 from apps.feedback.services import plans as services
 from apps.journeys.models import Journey, Stage
 from apps.metrics import charts
+from apps.reports.panels import Chart, Table, interval, number
+from apps.reports.rendering import render_dashboard
 from apps.surveys.models import Survey
 from apps.tenancy.models import EVERYONE, LEADS, Membership
 from apps.tenancy.permissions import tenant_role_required

@@ -34,8 +34,8 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.clients.models import Client, Contact, Segment
-from apps.core.demo_feedback import seed_action_plans, seed_feedback
-from apps.core.demo_surveys import seed_surveys
+from apps.demo.feedback import seed_action_plans, seed_feedback
+from apps.demo.surveys import seed_surveys
 from apps.journeys.models import Journey, Stage, StageTouchpoint
 from apps.metrics.churn_risk import churn_risk_refresh
 from apps.metrics.funnel import funnel_rebuild
@@ -755,8 +755,8 @@ def seed_demo(*, tenants: list[DemoTenant] | None = None, today: date | None = N
             created = not Interaction.objects.exists()
             if created:
                 _write_world(tenant, build_world(spec, run_date, size), shared, password)
-            survey_counts = seed_surveys(tenant=tenant, spec=spec, today=run_date, size=size)  # issue 5: apps/core/demo_surveys.py
-            survey_counts |= seed_feedback(tenant=tenant, spec=spec, today=run_date)  # issue 8: apps/core/demo_feedback.py
+            survey_counts = seed_surveys(tenant=tenant, spec=spec, today=run_date, size=size)  # issue 5: apps/demo/surveys.py
+            survey_counts |= seed_feedback(tenant=tenant, spec=spec, today=run_date)  # issue 8: apps/demo/feedback.py
             # Issue 6: the history was written in bulk, so build its rollups and funnel once (idempotent).
             rollups_rebuild(tenant)
             funnel_rebuild(tenant)

@@ -1,20 +1,11 @@
-"""What a dashboard page is made of: tiles, charts and tables, as frozen values built from selector
-output (STYLE.md: templates and charts never query; no number is computed in a template).
-
-- `Table`: the data behind a tile or chart — its text alternative (rendered under the chart) and its
-  CSV (`?csv=<table id>` on the page, apps.dashboards.rendering). Cells hold raw values; `display_rows`
-  formats them for the page.
-- `Chart`: a plotly figure dict (apps.metrics.charts), the rule it shows (apps.metrics.explanations)
-  and its table. No data → `empty` says why and nothing is drawn.
-- `Tile`: one metric with n, its interval, the previous period, and a change marker only when the change
-  is significant; greyed with the reason when n is below the workspace's minimum.
-"""
+"""A metric's tile (apps.reports.panels.Tile) from a summary block of apps.metrics.stats.summary:
+its value written as METRICS.md says (NPS as an integer, percentages as integers, means to one decimal),
+n, interval, the previous period and a change marker only when the change is significant."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from apps.metrics.explanations import explain
+from apps.reports.panels import Table, Tile, interval, number
 
 METRIC_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "smiley": "% happy", "enps": "eNPS", "perception_gap": "Perception gap"}
 # How a metric's value is written in tiles: NPS as an integer (METRICS.md), percentages as integers, means to one decimal.
@@ -22,87 +13,6 @@ _UNIT = {"nps": "", "enps": "", "csat": "%", "smiley": "%", "ces": " / 7", "perc
 _DIGITS = {"nps": 0, "enps": 0, "csat": 0, "smiley": 0, "ces": 1, "perception_gap": 1}
 # Which direction is better (perception gap: closer to 0 is better, so no arrow colour).
 HIGHER_IS_BETTER = {"nps": True, "enps": True, "csat": True, "smiley": True, "ces": True, "perception_gap": None}
-
-
-def number(value, digits: int = 1, *, signed: bool = False) -> str:
-    """A value for display: "—" for none, rounded half away from zero, a real minus sign."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int) and not signed:
-        return f"{value:,}"
-    text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
-    if text.lstrip("+−-").strip("0.,") == "":
-        text = text.lstrip("+-")
-    return text.replace("-", "−")
-
-
-def interval(low, high, digits: int = 1) -> str:
-    if low is None or high is None:
-        return "no interval"
-    return f"95% CI {number(low, digits)} to {number(high, digits)}"
-
-
-@dataclass(frozen=True)
-class Table:
-    id: str
-    title: str
-    columns: tuple[str, ...]
-    rows: tuple[tuple, ...]
-    caption: str = ""
-
-    @property
-    def display_rows(self) -> list[list[str]]:
-        return [[_cell(value) for value in row] for row in self.rows]
-
-    def __bool__(self) -> bool:  # an empty table is still a table: truthiness never hides one by accident
-        return True
-
-
-def _cell(value) -> str:
-    if isinstance(value, float):
-        return number(value, 1)
-    if value is None:
-        return "—"
-    return number(value) if isinstance(value, int | bool) else str(value)
-
-
-@dataclass(frozen=True)
-class Chart:
-    id: str
-    title: str
-    explanation: str
-    figure: dict
-    table: Table
-    empty: str = ""  # non-empty: there is nothing to draw, and this says why
-
-    @property
-    def has_data(self) -> bool:
-        return not self.empty
-
-    @property
-    def script_id(self) -> str:
-        return f"chart-{self.id}-data"
-
-
-@dataclass(frozen=True)
-class Tile:
-    id: str
-    label: str
-    value: str
-    n: int
-    interval: str
-    explanation: str
-    table: Table
-    previous: str = ""
-    change: str = ""
-    significant: bool = False
-    direction: str = ""  # "up" / "down" when significant
-    better: bool | None = None  # True: the significant change is an improvement
-    low_sample: bool = False
-    low_sample_reason: str = ""
-    extra: tuple[str, ...] = field(default_factory=tuple)  # secondary readings, e.g. "Mean 4.1 / 5"
 
 
 def metric_tile(metric: str, block: dict, *, min_n: int, previous_label: str = "previous period", table_id: str = "") -> Tile:

@@ -1,4 +1,6 @@
-"""Who reads which dashboard (issue 7 "Role rules").
+"""Who reads which page, and where each role lands (issue 7 "Role rules"). Here, in tenancy, because
+the workspace's front door (tenancy's home view), the digests and every page app need it; the landing
+pages are named by URL name only, so tenancy imports none of them.
 
 - READERS (admin, CX lead, viewer): the analytical pages — overview, journeys, churn, perception gap
   for everyone, executive summary. Viewers read only (these pages write nothing).

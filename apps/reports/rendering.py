@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
-from apps.dashboards.panels import Chart, Table, Tile
+from apps.reports.panels import Chart, Table, Tile
 
 
 def tables_of(*parts) -> list[Table]:

@@ -1,6 +1,6 @@
 """The demo's surveys and 18 months of answers, replayed through the survey services.
 
-For each demo tenant (called from `apps.core.demo.seed_demo` once its world is written):
+For each demo tenant (called from `apps.demo.world.seed_demo` once its world is written):
 
 - surveys made and published with the builder's services (`survey_create`, `survey_publish`, and for
   one survey a wording change: `draft_get_or_create` + `question_update` + `survey_publish`, so its
@@ -171,11 +171,11 @@ class Candidate:
 
 def seed_surveys(*, tenant: Tenant, spec, today: date, size: int, world=None) -> dict[str, int]:
     """Seed the tenant's surveys and their history (once: a tenant with surveys is left alone).
-    `world` is the tenant's demo plan (`apps.core.demo.build_world`), rebuilt when not given."""
+    `world` is the tenant's demo plan (`apps.demo.world.build_world`), rebuilt when not given."""
     if Survey.objects.exists() or spec.slug not in PLANS:
         return surveys_counts()
     if world is None:
-        from apps.core.demo import build_world
+        from apps.demo.world import build_world
 
         world = build_world(spec, today, size)
     second, plans = PLANS[spec.slug]

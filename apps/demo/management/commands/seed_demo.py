@@ -3,7 +3,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.core.demo import DEFAULT_SIZE, DEMO_PASSWORD, SHARED_USER, seed_demo
+from apps.demo.world import DEFAULT_SIZE, DEMO_PASSWORD, SHARED_USER, seed_demo
 
 
 class Command(BaseCommand):

@@ -123,7 +123,7 @@ def seed_feedback(*, tenant: Tenant, spec, today) -> dict[str, int]:
 
 
 def _recovery_survey(tenant: Tenant, now: datetime, spec_slug: str) -> Survey:
-    from apps.core.demo_surveys import PLANS
+    from apps.demo.surveys import PLANS
 
     second = PLANS[spec_slug][0] if spec_slug in PLANS else None
     survey = builder.survey_create(tenant=tenant, acting_user=None, name="After your complaint", kind="nps",
