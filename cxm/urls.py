@@ -24,12 +24,12 @@ tenant_pages = [
     path("", include("apps.surveys.response_urls")),
     path("", include("apps.surveys.kiosk_urls")),
     path("", include("apps.dashboards.urls")),
-    path("", include("apps.feedback.urls.announcements")),
-    path("", include("apps.feedback.urls.cases")),
-    path("", include("apps.feedback.urls.rules")),
+    path("", include("apps.feedback.announcements.urls")),
+    path("", include("apps.feedback.cases.urls")),
+    path("", include("apps.feedback.alerts.urls")),
     path("", include("apps.integrations.urls")),
-    path("", include("apps.feedback.urls.plans")),
-    path("", include("apps.feedback.urls.audits")),
+    path("", include("apps.feedback.plans.urls")),
+    path("", include("apps.feedback.audits.urls")),
     path("", include("apps.digests.urls")),
 ]
 
@@ -45,14 +45,14 @@ tenant_api = [
     path("", include("apps.surveys.response_api_urls")),
     path("", include("apps.metrics.api_urls")),
     path("", include("apps.integrations.api_urls")),
-    path("", include("apps.feedback.api_urls.plans")),
-    path("", include("apps.feedback.api_urls.cases")),
+    path("", include("apps.feedback.plans.api_urls")),
+    path("", include("apps.feedback.cases.api_urls")),
 ]
 
 urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.surveys.public_urls")),
-    path("", include("apps.feedback.public_urls")),
+    path("", include("apps.feedback.announcements.public_urls")),
     path("t/<slug:tenant_slug>/", include(tenant_pages)),
     path("api/v1/t/<slug:tenant_slug>/", include(tenant_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -8,7 +8,7 @@ from django.db.models import F
 
 from apps.demo.world import seed_demo
 from apps.feedback.models import AlertRule, Case, CaseNote, RootCause
-from apps.feedback.selectors.recovery import recovery_report
+from apps.feedback.recovery.selectors import recovery_report
 from apps.messaging.models import OutboundEmail
 from apps.metrics.params import MetricFilters
 from apps.surveys.models import Invitation

@@ -1,4 +1,4 @@
-""""You said, we did" (issue 8 item 4; apps/feedback/services/announcements.py and its pages): who the
+""""You said, we did" (issue 8 item 4; apps/feedback/announcements/services.py and its pages): who the
 affected respondents are (a case's contact; a plan's linked cases and negative answers in its scope and
 baseline), who is skipped and why (logged), one e-mail per contact however often it is sent, another
 tenant's contacts never reached, the e-mail in the contact's language with an opaque opt-out link that
@@ -18,8 +18,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.clients.models import Contact
+from apps.feedback.announcements import services as svc
 from apps.feedback.models import ActionPlanCase, Announcement, AnnouncementRecipient
-from apps.feedback.services import announcements as svc
 from apps.messaging.models import OutboundEmail
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent

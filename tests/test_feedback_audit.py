@@ -13,8 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.core.dates import day_start
-from apps.feedback.selectors.audit import audit_periods, journey_audit, last_completed_half_year
-from apps.feedback.services.audits import audits_ready_notify
+from apps.feedback.audits.selectors import audit_periods, journey_audit, last_completed_half_year
+from apps.feedback.audits.services import audits_ready_notify
 from apps.messaging.models import OutboundEmail
 from apps.metrics.rollups import rollups_rebuild
 from apps.surveys.models import Response
@@ -233,7 +233,7 @@ def test_the_pdf_is_printed_by_the_shared_printer(world, planted, client, monkey
         seen.update(html=html, path=path)
         return b"%PDF-1.7 fake"
 
-    monkeypatch.setattr("apps.feedback.views.audits.html_to_pdf", fake)
+    monkeypatch.setattr("apps.feedback.audits.views.html_to_pdf", fake)
     client.force_login(world.carol)
     response = client.get(f"/t/acme/audits/journeys/{journey.uuid}/pdf/?end={END}")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
@@ -246,7 +246,7 @@ def test_the_pdf_is_printed_by_the_shared_printer(world, planted, client, monkey
     def broken(html, *, path, timeout=None):
         raise PdfUnavailable("The PDF printer (Chromium) is not installed on this server.")
 
-    monkeypatch.setattr("apps.feedback.views.audits.html_to_pdf", broken)
+    monkeypatch.setattr("apps.feedback.audits.views.html_to_pdf", broken)
     response = client.get(f"/t/acme/audits/journeys/{journey.uuid}/pdf/?end={END}")
     assert response.status_code == 503 and b"not installed" in response.content
 

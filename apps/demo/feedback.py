@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db.models import Count, F, Max, Q
 
+from apps.feedback.alerts import evaluation as alerts
+from apps.feedback.cases import services as cases
 from apps.feedback.models import AlertRule, Case, CaseNote, RootCause
-from apps.feedback.services import alerts, cases
 from apps.messaging.models import OutboundEmail
 from apps.surveys.models import Invitation, QuestionType, Response, Survey
 from apps.surveys.services import builder
@@ -223,8 +224,8 @@ def seed_action_plans(*, tenant: Tenant, today) -> int:
     baseline and the open cases of its scope linked. The lead subscribes to the weekly digest. Idempotent."""
     from apps.digests.services import digest_preferences_update
     from apps.feedback.models import ActionPlan
-    from apps.feedback.selectors.plans import SCOPES, baseline_measure
-    from apps.feedback.services import plans
+    from apps.feedback.plans import services as plans
+    from apps.feedback.plans.selectors import SCOPES, baseline_measure
     from apps.journeys.models import Journey
 
     if ActionPlan.objects.exists():

@@ -36,10 +36,10 @@ def queue_interaction_rules(sender, *, tenant, interaction, **kwargs) -> None:
 
 @receiver(churn_risk_scored, dispatch_uid="feedback.evaluate_churn_risk_rules")
 def evaluate_churn_risk_rules(sender, *, tenant, changes, **kwargs) -> int:
-    """Churn-risk alert rules (services/alerts.py): evaluate the clients whose score crossed an active
+    """Churn-risk alert rules (alerts/evaluation.py): evaluate the clients whose score crossed an active
     rule's threshold upward in this refresh (previous < threshold ≤ new), in the refresh's transaction.
     Returns how many cases were opened."""
-    from apps.feedback.services.alerts import alert_rules_evaluate_client_risk, churn_risk_thresholds, crossed
+    from apps.feedback.alerts.evaluation import alert_rules_evaluate_client_risk, churn_risk_thresholds, crossed
 
     thresholds = churn_risk_thresholds()
     if not thresholds:

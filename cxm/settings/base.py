@@ -130,8 +130,6 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
-# Task modules other than an app's tasks.py (autodiscovered): the action plan and audit beat jobs.
-CELERY_IMPORTS = ("apps.feedback.plan_tasks",)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 # The one beat schedule: crontab entries with an expiry, fanning out per tenant.
@@ -203,7 +201,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=5, hour=8),
         "options": {"expires": 6 * 60 * 60},
     },
-    # Action plans and the experience audit (apps/feedback/plan_tasks.py): close the plans past their due
+    # Action plans and the experience audit (apps/feedback/tasks.py, names kept from plan_tasks.py): close the plans past their due
     # date daily (met/missed, values frozen); tell the CX leads the six-monthly audits are ready on 1 Jan and 1 Jul.
     "close-due-action-plans": {
         "task": "apps.feedback.plan_tasks.fan_out_close_due_plans",

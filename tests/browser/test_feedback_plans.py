@@ -55,7 +55,7 @@ def plans_world(world):
     create(world, other, today, title="Clearer invoices", target_value=80, today=start)
     with tenant_context(world.a):
         case = CaseFactory(tenant=world.a, title="Waited two days for a callback")
-    from apps.feedback.services.plans import action_plan_link_case
+    from apps.feedback.plans.services import action_plan_link_case
 
     with tenant_context(world.a):
         action_plan_link_case(tenant=world.a, acting_member=world.membership(world.carol, world.a), plan=plan, case=case)
