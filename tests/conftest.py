@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role
 from apps.tenancy.services import api_key_create
+from tests.builders import desk, loop, planted  # noqa: F401 — fixtures shared by several modules (tests/builders.py)
 from tests.factories import MembershipFactory, TeamFactory, TenantFactory, UserFactory
 from tests.live_parts import sink, worker  # noqa: F401 — the SMTP sink and mail-sending worker fixtures of the end-to-end tests
 

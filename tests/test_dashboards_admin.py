@@ -16,106 +16,26 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.accounts.models import MembershipInvitation
-from apps.accounts.services import member_invite
 from apps.clients.models import Contact
 from apps.core.dates import days_bounds, local_today
 from apps.messaging.models import OutboundEmail
 from apps.surveys.models import Invitation, KioskDevice, Response, Survey
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent, Membership, Role
-from apps.tenancy.services import audit_event_record
+from tests.builders import R, S, _invite, populate_admin_world
 from tests.factories import (
-    ContactFactory,
-    InvitationFactory,
-    KioskDeviceFactory,
-    MembershipFactory,
-    ResponseFactory,
     SurveyFactory,
-    SurveyVersionFactory,
-    TouchpointFactory,
 )
 
 pytestmark = pytest.mark.postgres
 
 URL = "/t/acme/dashboards/health/"
-S = Invitation.Status
-R = Invitation.SkipReason
-
-
-def _invite(survey, status=S.SENT, *, skip_reason="", days_ago=1, opened=False, responded=False):
-    tenant = survey.tenant
-    now = timezone.now()
-    inv = InvitationFactory(survey=survey, status=status, skip_reason=skip_reason,
-                            opened_at=now if opened or responded else None, responded_at=now if responded else None)
-    with tenant_context(tenant):
-        Invitation.objects.filter(pk=inv.pk).update(created_at=now - timedelta(days=days_ago))
-    return inv
-
-
-def _outbox(tenant, status, *, attempts=1, error="", invitation=None, kind="invitation"):
-    with tenant_context(tenant):
-        return OutboundEmail.objects.create(tenant=tenant, invitation=invitation, kind=kind, to_email="x@client.example",
-                                            subject="Tell us", body_text="…", message_id=f"<{timezone.now().timestamp()}-"
-                                            f"{OutboundEmail.objects.count()}@cxm>", status=status, attempts=attempts,
-                                            last_error=error)
-
-
-def populate(tenant, prefix: str, *, scale: int = 1, admin_user=None):
-    """Surveys of every status, invitations of every outcome (some outside the last 30 days), responses
-    (one by bot, one through a kiosk), kiosks (in use, never used, revoked), outbox e-mails (failed,
-    waiting for a retry, sent), opted-out contacts, member invitations (pending, expired)."""
-    touchpoint = TouchpointFactory(tenant=tenant, name=f"{prefix} front desk")
-    live = SurveyFactory(tenant=tenant, name=f"{prefix} onboarding", status=Survey.Status.LIVE, touchpoint=touchpoint)
-    silent = SurveyFactory(tenant=tenant, name=f"{prefix} silent survey", status=Survey.Status.LIVE)
-    paused = SurveyFactory(tenant=tenant, name=f"{prefix} pulse", status=Survey.Status.PAUSED)
-    for i in range(scale):
-        SurveyFactory(tenant=tenant, name=f"{prefix} draft {i}", status=Survey.Status.DRAFT)
-        SurveyFactory(tenant=tenant, name=f"{prefix} closed {i}", status=Survey.Status.CLOSED)
-        for _ in range(2):
-            _invite(live, S.SENT)
-        _invite(live, S.OPENED, opened=True)
-        _invite(live, S.RESPONDED, responded=True)
-        _invite(live, S.BOUNCED)
-        _invite(live, S.FAILED)
-        _invite(live, S.QUEUED, days_ago=0)
-        _invite(live, S.EXPIRED, days_ago=20)
-        _invite(live, S.SKIPPED, skip_reason=R.FATIGUED)
-        _invite(live, S.SKIPPED, skip_reason=R.FATIGUED)
-        _invite(live, S.SKIPPED, skip_reason=R.OPTED_OUT)
-        _invite(paused, S.SKIPPED, skip_reason=R.SURVEY_CLOSED)
-        _invite(live, S.BOUNCED, days_ago=60)  # outside the last 30 days
-        _invite(live, S.SKIPPED, skip_reason=R.NO_EMAIL, days_ago=45)
-        ContactFactory(client__tenant=tenant, opted_out=True)
-    version = SurveyVersionFactory(survey=live)
-    in_use = KioskDeviceFactory(survey=live, name=f"{prefix} lobby tablet", last_seen_at=timezone.now() - timedelta(hours=2))
-    KioskDeviceFactory(survey=live, name=f"{prefix} unused tablet")
-    KioskDeviceFactory(survey=paused, name=f"{prefix} old tablet", revoked_at=timezone.now() - timedelta(days=3),
-                       last_seen_at=timezone.now() - timedelta(days=40))
-    for i in range(scale):
-        KioskDeviceFactory(survey=live, name=f"{prefix} tablet {i}", last_seen_at=timezone.now() - timedelta(days=9))
-    for _ in range(scale):
-        ResponseFactory(version=version, submitted_at=timezone.now() - timedelta(days=2))
-        ResponseFactory(version=version, kiosk=in_use, channel="kiosk", submitted_at=timezone.now() - timedelta(days=1))
-        ResponseFactory(version=version, is_bot=True, submitted_at=timezone.now() - timedelta(days=1))
-        ResponseFactory(version=version, submitted_at=timezone.now() - timedelta(days=50))
-        _outbox(tenant, OutboundEmail.Status.FAILED, attempts=8, error=f"550 {prefix} mailbox unavailable")
-        _outbox(tenant, OutboundEmail.Status.PENDING, attempts=2)
-        _outbox(tenant, OutboundEmail.Status.SENT, kind="reminder")
-    with tenant_context(tenant):
-        contact = Contact.objects.filter(opted_out=True).first()
-        audit_event_record(tenant=tenant, acting_user=None, action="contact.opted_out", target=contact)
-        for i in range(scale):
-            MembershipFactory(tenant=tenant, role=Role.STAFF, is_active=False)
-            member_invite(tenant=tenant, acting_user=admin_user, email=f"{prefix}-new{i}@example.com", role=Role.CX_LEAD)
-            invitation, _ = member_invite(tenant=tenant, acting_user=admin_user, email=f"{prefix}-late{i}@example.com", role=Role.STAFF)
-            MembershipInvitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - timedelta(days=1))
-    return {"live": live, "silent": silent, "paused": paused}
 
 
 @pytest.fixture
 def health(world):
-    a = populate(world.a, "Acme", admin_user=world.alice)
-    populate(world.b, "Globex", scale=2, admin_user=world.charlie)
+    a = populate_admin_world(world.a, "Acme", admin_user=world.alice)
+    populate_admin_world(world.b, "Globex", scale=2, admin_user=world.charlie)
     _invite(SurveyFactory(tenant=world.b, name="Globex secret survey", status=Survey.Status.LIVE), S.BOUNCED)
     return a
 
@@ -374,9 +294,9 @@ def _queries(client, url):
 
 def test_the_query_count_does_not_grow_with_rows(world, client):
     client.force_login(world.alice)
-    populate(world.a, "Few", admin_user=world.alice)
+    populate_admin_world(world.a, "Few", admin_user=world.alice)
     _queries(client, URL)
     few = _queries(client, URL)
-    populate(world.a, "Many", scale=4, admin_user=world.alice)
+    populate_admin_world(world.a, "Many", scale=4, admin_user=world.alice)
     many = _queries(client, URL)
     assert many == few

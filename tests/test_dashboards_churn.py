@@ -11,7 +11,6 @@ import io
 import os
 import random
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -22,6 +21,7 @@ from apps.metrics.churn_risk import churn_risk_refresh
 from apps.metrics.models import ChurnModel
 from apps.tenancy.context import tenant_context
 from tests import factories as f
+from tests.builders import make_book
 
 pytestmark = pytest.mark.postgres
 
@@ -29,22 +29,6 @@ URL = "/t/acme/dashboards/churn/"
 API = "/api/v1/t/acme/metrics/"
 TABLE_IDS = ("tile-churn", "tile-retention", "tile-revenue-churn", "tile-at-risk", "tile-tenure", "churn-periods",
              "retention-periods", "revenue-periods", "tenure-curve", "cohorts", "at-risk")
-
-
-def make_book(tenant, rng: random.Random, n: int, *, segments=(), owners=(), name_prefix="Client"):
-    """n clients over the last three years, about a third churned since, most with an annual value."""
-    today = local_today(tenant.time_zone)
-    with tenant_context(tenant):
-        clients = []
-        for i in range(n):
-            active_from = today - timedelta(days=rng.randint(30, 1100))
-            churned = rng.random() < 0.35
-            churned_on = active_from + timedelta(days=rng.randint(10, (today - active_from).days)) if churned else None
-            clients.append(f.ClientFactory(
-                tenant=tenant, name=f"{name_prefix} {i:03d}", active_from=active_from, churned_on=churned_on,
-                status="churned" if churned else "active", annual_value=Decimal(rng.randint(1, 90) * 1000) if rng.random() < 0.8 else None,
-                segment=rng.choice([None, *segments]), owner=rng.choice([None, *owners])))
-        return clients
 
 
 @pytest.fixture

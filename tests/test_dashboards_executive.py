@@ -12,66 +12,31 @@ import csv
 import io
 import os
 import random
-import re
 import threading
 import time
-import zlib
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
-from apps.core.dates import local_today
 from apps.dashboards.pages.executive import trend_first
 from apps.metrics.churn_risk import churn_risk_refresh
-from apps.metrics.funnel import funnel_rebuild
 from apps.metrics.rollups import rollups_rebuild
 from apps.reports import pdf as pdf_module
-from apps.surveys.models import Invitation
 from apps.tenancy.context import tenant_context
-from tests.factories import InvitationFactory
-from tests.metrics_world import add_random_responses, make_metric_world
+from tests.builders import executive_world, needs_chromium, pdf_pages, pdf_text, printed
+from tests.metrics_world import add_random_responses
 
 pytestmark = pytest.mark.postgres
 
 URL = "/t/acme/dashboards/executive/"
 PDF_URL = "/t/acme/dashboards/executive.pdf"
 API = "/api/v1/t/acme/metrics/"
-CHROMIUM = pdf_module.chromium_path()
-needs_chromium = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK), reason=f"{CHROMIUM} is missing (apt-get install chromium)")
 
 
 # --- a world with rollups, funnel, churn and churn risk -------------------------------------------
-
-def build(tenant, rng, *, responses: int, invitations: int):
-    w = make_metric_world(tenant, rng)
-    now = datetime.now(UTC)
-    add_random_responses(w, rng, responses, start=now - timedelta(days=26), days=25)
-    add_random_responses(w, rng, responses // 2, start=now - timedelta(days=300), days=270)  # earlier months: the trend
-    with tenant_context(tenant):
-        survey = w.versions[0].survey
-        for i in range(invitations):
-            status = rng.choice(["sent", "opened", "responded", "bounced", "queued", "skipped"])
-            inv = InvitationFactory(survey=survey, status=status, skip_reason="fatigued" if status == "skipped" else "",
-                                    opened_at=timezone.now() if status in ("opened", "responded") else None,
-                                    responded_at=timezone.now() if status == "responded" else None)
-            Invitation.objects.filter(pk=inv.pk).update(created_at=timezone.now() - timedelta(days=i % 40))
-        today = local_today(tenant.time_zone)
-        for i, client in enumerate(w.clients[:3]):
-            client.churned_on, client.status = today - timedelta(days=5 + 8 * i), "churned"
-            client.annual_value = Decimal(1000 * (i + 1))
-            client.save()
-        for client in w.clients[3:]:
-            client.annual_value = Decimal(500)
-            client.save()
-        rollups_rebuild(tenant)
-        funnel_rebuild(tenant)
-        churn_risk_refresh(tenant)
-    return w
 
 
 @pytest.fixture
@@ -79,8 +44,8 @@ def worlds(world):
     rng = random.Random(7)
     world.a.min_n_nps, world.a.min_n_other = 5, 5  # small samples: every tile and ranking has values to compare
     world.a.save()
-    wa = build(world.a, rng, responses=500, invitations=60)
-    wb = build(world.b, rng, responses=200, invitations=20)
+    wa = executive_world(world.a, rng, responses=500, invitations=60)
+    wb = executive_world(world.b, rng, responses=200, invitations=20)
     return wa, wb
 
 
@@ -307,7 +272,7 @@ def _queries(client, url):
 def test_the_query_count_does_not_grow_with_rows(world, client):
     client.force_login(world.alice)
     rng = random.Random(3)
-    w = build(world.a, rng, responses=20, invitations=3)
+    w = executive_world(world.a, rng, responses=20, invitations=3)
     _queries(client, URL)
     few = _queries(client, URL)
     add_random_responses(w, rng, 600, start=datetime.now(UTC) - timedelta(days=20), days=19)
@@ -319,65 +284,6 @@ def test_the_query_count_does_not_grow_with_rows(world, client):
 
 
 # --- the PDF -----------------------------------------------------------------------------------------
-
-def pdf_pages(data: bytes) -> int:
-    return len(re.findall(rb"/Type\s*/Page(?![s\w])", data))
-
-
-def pdf_text(data: bytes) -> str:
-    """The text of a PDF made by Chromium (Skia): inflate each page's content stream, map the glyph ids
-    of its Tj/TJ strings through the fonts' ToUnicode CMaps. Enough for Chromium's output, no library."""
-    objects = {int(m.group(1)): m.group(2) for m in re.finditer(rb"(\d+) 0 obj\s*(.*?)endobj", data, re.S)}
-
-    def stream(number):
-        body = objects[number]
-        raw = re.search(rb"stream\r?\n(.*)\r?\nendstream", body, re.S).group(1)
-        return zlib.decompress(raw) if b"/FlateDecode" in body else raw
-
-    def cmap(number):
-        text, out = stream(number).decode("latin-1"), {}
-        for block in re.findall(r"beginbfchar(.*?)endbfchar", text, re.S):
-            for src, dst in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
-                out[int(src, 16)] = bytes.fromhex(dst).decode("utf-16-be")
-        for block in re.findall(r"beginbfrange(.*?)endbfrange", text, re.S):
-            for lo, hi, dst in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
-                base = int(dst, 16)
-                for i, code in enumerate(range(int(lo, 16), int(hi, 16) + 1)):
-                    out[code] = chr(base + i)
-        return out
-
-    pages = []
-    for body in objects.values():
-        if not re.search(rb"/Type\s*/Page(?![s\w])", body):
-            continue
-        fonts = {}
-        font_dict = re.search(rb"/Font\s*<<(.*?)>>", body, re.S)
-        for name, ref in re.findall(rb"/(\w+)\s+(\d+) 0 R", font_dict.group(1) if font_dict else b""):
-            unicode_ref = re.search(rb"/ToUnicode\s+(\d+) 0 R", objects[int(ref)])
-            fonts[name.decode()] = cmap(int(unicode_ref.group(1))) if unicode_ref else {}
-        contents = [int(n) for n in re.findall(rb"(\d+) 0 R", re.search(rb"/Contents\s*(\[[^\]]*\]|\d+ 0 R)", body).group(1))]
-        words, current = [], {}
-        for number in contents:
-            content = stream(number).decode("latin-1")
-            for font, strings in re.findall(r"/(\w+)\s+[\d.]+\s+Tf|((?:<[0-9A-Fa-f]*>|\[[^\]]*\])\s*T[Jj])", content):
-                if font:
-                    current = fonts.get(font, {})
-                    continue
-                chunk = "".join(current.get(int(h[i:i + 4], 16), "") for h in re.findall(r"<([0-9A-Fa-f]*)>", strings)
-                                for i in range(0, len(h), 4))
-                words.append(chunk)
-        pages.append(" ".join(words))
-    return "\n".join(pages)
-
-
-def squashed(text: str) -> str:
-    """Text without whitespace, case-folded: Chromium places letter-spaced glyphs one by one, so the
-    extracted words' spacing is not the page's."""
-    return re.sub(r"\s+", "", text).casefold()
-
-
-def printed(expected: str, text: str) -> bool:
-    return squashed(expected) in squashed(text)
 
 
 @needs_chromium

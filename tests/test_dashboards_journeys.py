@@ -6,31 +6,18 @@ states; a fixed number of queries."""
 
 from __future__ import annotations
 
-import csv
-import io
-import random
-from dataclasses import dataclass, field
-from datetime import timedelta
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
-from apps.core.dates import local_day
 from apps.dashboards.pages.journeys import largest_drop, stage_scores_figure
-from apps.metrics.rollups import rollups_rebuild
-from apps.surveys.models import Response
 from apps.tenancy.context import tenant_context
+from tests.builders import PROFILE_B, STAGES, add_journey_responses, build_journey_world, csv_rows
 from tests.factories import (
-    ClientFactory,
     JourneyFactory,
     MembershipFactory,
-    SegmentFactory,
     StageFactory,
     StageTouchpointFactory,
-    SurveyFactory,
-    SurveyVersionFactory,
     TouchpointFactory,
     UserFactory,
 )
@@ -39,73 +26,6 @@ pytestmark = pytest.mark.postgres
 
 URL = "/t/{slug}/dashboards/journeys/"
 API = "/api/v1/t/{slug}/metrics/"
-STAGES = ("Discover", "Sign", "Onboard", "Deliver")
-# Per stage: the NPS, CSAT and CES answers clients pick from (tenant A: a clear fall at "Sign").
-PROFILE_A = [((9, 10), (4, 5), (6, 7)), ((0, 1, 2, 3, 6), (1, 2), (1, 2, 3)), ((7, 8, 9), (3, 4, 5), (4, 5, 6)), ((9, 10, 8), (4, 5), (5, 6, 7))]
-# Touchpoints placed on each stage: (name, moment of truth); responses are recorded at the first one.
-PLACEMENTS = {"Discover": [("Website", False), ("Seminar", False)], "Sign": [("Proposal call", True), ("Engagement letter", False)],
-              "Onboard": [("Kick-off meeting", True), ("Client portal", False)], "Deliver": [("Help line", False), ("Monthly report", False)]}
-PROFILE_B = [((3, 4), (2,), (2,)), ((10,), (5,), (7,)), ((10,), (5,), (7,)), ((2,), (1,), (1,))]
-
-
-@dataclass
-class JourneyWorld:
-    tenant: object
-    journey: object
-    stages: list
-    touchpoints: list
-    staff: list
-    segment: object
-    responses: list = field(default_factory=list)
-
-
-def build_journey_world(tenant, *, staff, profile=PROFILE_A, clients=14, seed=1, name="Client onboarding", status="active",
-                        days_ago=24, with_responses=True) -> JourneyWorld:
-    """A journey of four stages (two touchpoints each, moments of truth at "Sign" and "Onboard"), and `clients` clients
-    who each answer once per stage in order (add_journey_responses)."""
-    with tenant_context(tenant):
-        segment = SegmentFactory(tenant=tenant, name=f"Mid-market {seed}")
-        journey = JourneyFactory(tenant=tenant, name=name, status=status)
-        stages = [StageFactory(journey=journey, order=i + 1, name=stage_name) for i, stage_name in enumerate(STAGES)]
-        touchpoints = []
-        for stage in stages:
-            for order, (tp_name, mot) in enumerate(PLACEMENTS[stage.name], start=1):
-                tp = TouchpointFactory(tenant=tenant, name=tp_name if seed == 1 else f"{tp_name} {seed}")
-                StageTouchpointFactory(stage=stage, touchpoint=tp, order=order, moment_of_truth=mot)
-                if order == 1:
-                    touchpoints.append(tp)
-    w = JourneyWorld(tenant=tenant, journey=journey, stages=stages, touchpoints=touchpoints, staff=list(staff), segment=segment)
-    if with_responses:
-        add_journey_responses(w, clients=clients, profile=profile, seed=seed, days_ago=days_ago)
-    return w
-
-
-def add_journey_responses(w: JourneyWorld, *, clients: int, profile=PROFILE_A, seed=1, days_ago=24) -> None:
-    """New clients (every other one in the segment) who each answer once per stage, in stage order, five
-    days apart (so every consecutive pair is a stage transition), each answer with the staff member's
-    predicted score (the first staff member over-estimates by 3, the others are close). Rollups are
-    rebuilt from the rows, as the workers would."""
-    rng = random.Random(seed)
-    tenant = w.tenant
-    with tenant_context(tenant):
-        version = SurveyVersionFactory(survey=SurveyFactory(tenant=tenant, kind="custom"))
-        people = [ClientFactory(tenant=tenant, segment=w.segment if i % 2 else None) for i in range(clients)]
-        now = timezone.now()
-        rows = []
-        for ci, client in enumerate(people):
-            member = w.staff[ci % len(w.staff)]
-            for si, stage in enumerate(w.stages):
-                nps_choices, csat_choices, ces_choices = profile[si]
-                nps = rng.choice(nps_choices)
-                predicted = min(10, nps + 3) if member == w.staff[0] else max(0, min(10, nps + rng.choice((-1, 0, 1))))
-                moment = now - timedelta(days=days_ago - si * 5, hours=ci)
-                rows.append(Response(
-                    tenant=tenant, version=version, survey=version.survey, channel="email" if ci % 2 else "web",
-                    submitted_at=moment, local_day=local_day(tenant.time_zone, moment), client=client, stage=stage,
-                    journey=w.journey, touchpoint=w.touchpoints[si], staff=member, segment=client.segment, nps=nps,
-                    csat=rng.choice(csat_choices), ces=rng.choice(ces_choices), predicted=predicted))
-        w.responses += Response.objects.bulk_create(rows)
-    rollups_rebuild(tenant)
 
 
 @pytest.fixture
@@ -127,10 +47,6 @@ def api(client, user, endpoint, params, slug="acme"):
     response = client.get(API.format(slug=slug) + endpoint + "/", params)
     assert response.status_code == 200, response.content
     return response.json()
-
-
-def csv_rows(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.content.decode())))
 
 
 # --- roles ------------------------------------------------------------------------------------------

@@ -18,14 +18,13 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.dashboards.pages.overview import CHART_ROWS, default_interval
 from apps.metrics.comments import comments_latest
-from apps.metrics.funnel import funnel_rebuild
 from apps.metrics.params import MetricFilters
 from apps.metrics.rollups import rollups_rebuild
 from apps.reports.panels import number
-from apps.surveys.models import Answer, Invitation, QuestionType, Response, SurveyKind
+from apps.surveys.models import Answer, QuestionType, Response, SurveyKind
 from apps.tenancy.context import tenant_context
-from tests.factories import InvitationFactory, QuestionFactory, TouchpointFactory
-from tests.metrics_world import add_random_responses, make_metric_world
+from tests.builders import overview_world
+from tests.factories import QuestionFactory, TouchpointFactory
 
 pytestmark = pytest.mark.postgres
 
@@ -33,61 +32,6 @@ PAGE = "/t/acme/dashboards/"
 API = "/api/v1/t/acme/metrics/"
 FIRST, LAST = date(2026, 3, 20), date(2026, 4, 8)  # add_random_responses' default span (20 days)
 RANGE = {"period": "custom", "from": FIRST.isoformat(), "to": LAST.isoformat()}
-
-COMMENTS = [
-    "The onboarding call was clear and friendly, thank you.",
-    "Invoices are hard to read and arrived late twice.",
-    "Great follow-up from the team after the review.",
-    "Too many steps to reset my password.",
-    "Quick answer, problem solved on the first call.",
-    "The quarterly report is useful but far too long.",
-    "I had to explain my issue three times.",
-    "Lovely people, a bit slow on e-mail.",
-]
-NAMES = {
-    "touchpoints": ["Onboarding call", "Quarterly review", "Billing support"],
-    "stages": ["Sign-up", "Delivery", "Renewal"],
-    "segments": ["Enterprise", "Small business"],
-    "clients": ["Northwind Traders", "Contoso Ltd", "Fabrikam", "Tailspin Toys", "Wide World Importers", "Adventure Works",
-                "Litware", "Proseware"],
-    "surveys": ["After-call NPS", "Support CSAT", "Effort check", "Front desk kiosk", "Team pulse", "Annual review"],
-}
-
-
-def overview_world(tenant, rng: random.Random, n: int, *, start: datetime | None = None, days: int = 20, prefix: str = "",
-                   marker: str = "", comment_share: float = 0.3, invitations: int = 30):
-    """A metric world (tests/metrics_world.py) with readable names (`prefix` keeps a tenant's apart),
-    `n` responses of which about `comment_share` carry written answers (Answer rows of a text question,
-    `marker` in each text), `invitations` invitations in every status, and the rollups and funnel built."""
-    w = make_metric_world(tenant, rng)
-    with tenant_context(tenant):
-        for kind, objects in (("touchpoints", w.touchpoints), ("stages", w.stages), ("segments", w.segments),
-                              ("clients", w.clients), ("surveys", [v.survey for v in w.versions])):
-            for obj, name in zip(objects, NAMES[kind], strict=False):
-                obj.name = f"{prefix}{name}"
-                obj.save(update_fields=["name"])
-        texts = {v.pk: QuestionFactory(version=v, type=QuestionType.TEXT, key="reason", order=50) for v in w.versions}
-    responses = add_random_responses(w, rng, n, start=start, days=days)
-    with tenant_context(tenant):
-        answers = []
-        for response in responses:
-            if rng.random() < comment_share:
-                text = f"{marker}{rng.choice(COMMENTS)}"
-                Response.objects.filter(pk=response.pk).update(comment=text)
-                answers.append(Answer(tenant=tenant, response=response, question=texts[response.version_id], value=text))
-        Answer.objects.bulk_create(answers)
-        statuses = list(Invitation.Status)
-        first_day = (start or datetime(2026, 3, 20, tzinfo=UTC))
-        for _ in range(invitations):
-            survey = rng.choice(w.versions[:4]).survey
-            status = rng.choice(statuses)
-            invitation = InvitationFactory(survey=survey, status=status, skip_reason="fatigued" if status == "skipped" else "",
-                                           opened_at=first_day if status in ("opened", "responded") else None,
-                                           responded_at=first_day if status == "responded" else None)
-            Invitation.objects.filter(pk=invitation.pk).update(created_at=first_day + timedelta(hours=rng.randint(0, days * 24 - 1)))
-    rollups_rebuild(tenant)
-    funnel_rebuild(tenant)
-    return w
 
 
 @pytest.fixture

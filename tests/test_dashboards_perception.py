@@ -11,8 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.dashboards.pages.perception import verdict
+from tests.builders import PROFILE_B, add_journey_responses, build_journey_world, csv_rows
 from tests.factories import MembershipFactory, UserFactory
-from tests.test_dashboards_journeys import PROFILE_B, add_journey_responses, build_journey_world, csv_rows
 
 pytestmark = pytest.mark.postgres
 

@@ -13,8 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from apps.feedback.recovery.selectors import recovery_report
 from apps.tenancy.context import tenant_context
 from tests import factories as fx
-from tests.test_dashboards_journeys import csv_rows
-from tests.test_feedback_recovery import Planter, planted  # noqa: F401 - the planted cases, a fixture
+from tests.builders import (
+    Planter,
+    csv_rows,
+    planted,  # noqa: F401 - fixtures
+)
 
 pytestmark = pytest.mark.postgres
 

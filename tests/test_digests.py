@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from apps.core.dates import day_start, local_today
+from apps.core.dates import local_today
 from apps.digests import tasks
 from apps.digests.models import DigestSend, DigestSubscription
 from apps.digests.selectors import digest_build, digest_compose, last_complete_period
@@ -23,51 +23,27 @@ from apps.digests.services import digest_preferences_update, digest_render, dige
 from apps.messaging.models import OutboundEmail
 from apps.messaging.services import outbox_deliver
 from apps.metrics.models import ClientHealth
-from apps.metrics.rollups import rollups_refresh_days
-from apps.surveys.models import Response
 from apps.tenancy.context import tenant_context
 from tests import factories as f
+from tests.builders import DIGEST_NOW, high_risk, nps_scores, plant_daily_scores
 from tests.smtp_sink import SmtpSink, html_of, text_of
 
 pytestmark = pytest.mark.postgres
 
 DAY = date(2026, 11, 22)  # a Sunday: the daily digest's day; the previous period is the 21st
-NOW = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)  # Monday 07:30 in Brussels (Acme), 01:30 in New York (Globex)
 PAGE = "/t/acme/settings/digests/"
-
-
-def nps(promoters: int, passives: int, detractors: int) -> list[int]:
-    return [10] * promoters + [8] * passives + [3] * detractors
-
-
-def plant(tenant, day, *, scores_nps=(), scores_csat=(), touchpoint=None, stage=None, staff=None):
-    """One response per score on tenant-local `day` (attributed as given), then that day's rollups."""
-    with tenant_context(tenant):
-        version = f.SurveyVersionFactory(survey=f.SurveyFactory(tenant=tenant, kind="custom"))
-        when = day_start(tenant.time_zone, day) + timedelta(hours=12)
-        common = dict(tenant=tenant, version=version, survey=version.survey, channel="web", submitted_at=when, local_day=day,
-                      touchpoint=touchpoint, stage=stage, journey=stage.journey if stage else None, staff=staff)
-        rows = [Response(**common, nps=s) for s in scores_nps] + [Response(**common, csat=s) for s in scores_csat]
-        Response.objects.bulk_create(rows)
-    rollups_refresh_days(tenant, [day])
 
 
 def drop(tenant, day=DAY, **attribution):
     """A big drop of NPS (60 → −20, n = 100 each day): significant."""
-    plant(tenant, day - timedelta(days=1), scores_nps=nps(70, 20, 10), **attribution)
-    plant(tenant, day, scores_nps=nps(30, 20, 50), **attribution)
-
-
-def high_risk(client, score=80, text="Detractor at the last answer"):
-    with tenant_context(client.tenant):
-        return ClientHealth.objects.create(tenant=client.tenant, client=client, score=score, band="high", method="rules",
-                                           reasons=[{"code": "nps", "text": text, "weight": 40}], features={}, computed_at=NOW)
+    plant_daily_scores(tenant, day - timedelta(days=1), scores_nps=nps_scores(70, 20, 10), **attribution)
+    plant_daily_scores(tenant, day, scores_nps=nps_scores(30, 20, 50), **attribution)
 
 
 def overdue_case(tenant, title, assignee=None, status="open", hours_late=50):
     with tenant_context(tenant):
-        return f.CaseFactory(tenant=tenant, title=title, assignee=assignee, status=status, opened_at=NOW - timedelta(days=5),
-                             due_at=NOW - timedelta(hours=hours_late))
+        return f.CaseFactory(tenant=tenant, title=title, assignee=assignee, status=status, opened_at=DIGEST_NOW - timedelta(days=5),
+                             due_at=DIGEST_NOW - timedelta(hours=hours_late))
 
 
 def subscribe(membership, frequency="daily"):
@@ -79,14 +55,14 @@ def build(world, user, tenant=None, frequency="daily", period_last=DAY):
     tenant = tenant or world.a
     member = world.membership(user, tenant)
     with tenant_context(tenant):
-        return digest_build(tenant=tenant, membership=member, frequency=frequency, period_last=period_last, now=NOW)
+        return digest_build(tenant=tenant, membership=member, frequency=frequency, period_last=period_last, now=DIGEST_NOW)
 
 
 def send(world, user, tenant=None, frequency="daily", period_last=DAY):
     tenant = tenant or world.a
     member = world.membership(user, tenant)
     with tenant_context(tenant):
-        return digest_send(tenant=tenant, membership=member, frequency=frequency, period_last=period_last, now=NOW)
+        return digest_send(tenant=tenant, membership=member, frequency=frequency, period_last=period_last, now=DIGEST_NOW)
 
 
 def outbox(tenant):
@@ -113,38 +89,38 @@ def test_it_reports_a_big_significant_drop_overall_and_at_its_touchpoint(world):
 
 
 def test_it_does_not_mention_a_small_change_that_is_not_significant(world):
-    plant(world.a, DAY - timedelta(days=1), scores_nps=nps(70, 20, 10))
-    plant(world.a, DAY, scores_nps=nps(66, 20, 14))  # 60 → 52: z ≈ −0.8
+    plant_daily_scores(world.a, DAY - timedelta(days=1), scores_nps=nps_scores(70, 20, 10))
+    plant_daily_scores(world.a, DAY, scores_nps=nps_scores(66, 20, 14))  # 60 → 52: z ≈ −0.8
     digest = build(world, world.alice)
     assert digest.changes == () and not digest.has_news
     nps_line = next(line for line in digest.numbers if line.metric == "nps")
     assert (nps_line.value, nps_line.n) == ("52", 100)  # the numbers are there, just not news
     with tenant_context(world.a):
         assert digest_compose(tenant=world.a, membership=world.membership(world.alice, world.a), frequency="daily",
-                              period_last=DAY, now=NOW) is None
+                              period_last=DAY, now=DIGEST_NOW) is None
 
 
 def test_it_reports_opposite_moves_of_two_touchpoints_even_when_the_total_holds(world):
     with tenant_context(world.a):
         up, down = f.TouchpointFactory(tenant=world.a, name="Onboarding"), f.TouchpointFactory(tenant=world.a, name="Billing")
-    plant(world.a, DAY - timedelta(days=1), scores_nps=nps(35, 10, 5), touchpoint=down)
-    plant(world.a, DAY, scores_nps=nps(15, 10, 25), touchpoint=down)
-    plant(world.a, DAY - timedelta(days=1), scores_nps=nps(15, 10, 25), touchpoint=up)
-    plant(world.a, DAY, scores_nps=nps(35, 10, 5), touchpoint=up)
+    plant_daily_scores(world.a, DAY - timedelta(days=1), scores_nps=nps_scores(35, 10, 5), touchpoint=down)
+    plant_daily_scores(world.a, DAY, scores_nps=nps_scores(15, 10, 25), touchpoint=down)
+    plant_daily_scores(world.a, DAY - timedelta(days=1), scores_nps=nps_scores(15, 10, 25), touchpoint=up)
+    plant_daily_scores(world.a, DAY, scores_nps=nps_scores(35, 10, 5), touchpoint=up)
     digest = build(world, world.carol)
     assert {(c.subject, c.better) for c in digest.changes} == {("Onboarding", True), ("Billing", False)}
     assert all(c.dimension == "touchpoint" for c in digest.changes)
 
 
 def test_it_does_not_report_a_change_between_low_samples_even_with_a_large_z(world):
-    plant(world.a, DAY - timedelta(days=1), scores_nps=nps(8, 1, 1))
-    plant(world.a, DAY, scores_nps=nps(1, 1, 8))  # 70 → −70, |z| ≈ 4.9, but n = 10 < min_n_nps = 30
+    plant_daily_scores(world.a, DAY - timedelta(days=1), scores_nps=nps_scores(8, 1, 1))
+    plant_daily_scores(world.a, DAY, scores_nps=nps_scores(1, 1, 8))  # 70 → −70, |z| ≈ 4.9, but n = 10 < min_n_nps = 30
     assert build(world, world.alice).changes == ()
 
 
 def test_it_reports_a_significant_csat_rise_in_percentage_points(world):
-    plant(world.a, DAY - timedelta(days=1), scores_csat=[5] * 20 + [2] * 20)
-    plant(world.a, DAY, scores_csat=[5] * 36 + [2] * 4)
+    plant_daily_scores(world.a, DAY - timedelta(days=1), scores_csat=[5] * 20 + [2] * 20)
+    plant_daily_scores(world.a, DAY, scores_csat=[5] * 36 + [2] * 4)
     (change,) = build(world, world.alice).changes
     assert (change.metric, change.before, change.after, change.delta, change.better) == ("csat", "50%", "90%", "+40 percentage points", True)
 
@@ -154,7 +130,7 @@ def test_it_reports_a_significant_csat_rise_in_percentage_points(world):
 def test_it_sends_nothing_when_there_is_nothing_to_say_and_records_it_once(world):
     alice = world.membership(world.alice, world.a)
     subscribe(alice)
-    plant(world.a, DAY, scores_nps=nps(30, 20, 50))  # numbers, but no previous period: no change to report
+    plant_daily_scores(world.a, DAY, scores_nps=nps_scores(30, 20, 50))  # numbers, but no previous period: no change to report
     first = send(world, world.alice)
     assert first.outcome == DigestSend.Outcome.NOTHING and first.outbound_email is None
     assert first.summary["changes"] == 0 and first.summary["responses"] == 100
@@ -185,8 +161,8 @@ def test_it_keeps_daily_and_weekly_apart(world):
     alice = world.membership(world.alice, world.a)
     subscribe(alice, "daily")
     subscribe(alice, "weekly")
-    plant(world.a, date(2026, 11, 12), scores_nps=nps(70, 20, 10))  # the week before
-    plant(world.a, date(2026, 11, 20), scores_nps=nps(30, 20, 50))  # last week
+    plant_daily_scores(world.a, date(2026, 11, 12), scores_nps=nps_scores(70, 20, 10))  # the week before
+    plant_daily_scores(world.a, date(2026, 11, 20), scores_nps=nps_scores(30, 20, 50))  # last week
     weekly = build(world, world.alice, frequency="weekly")
     assert (weekly.period_first, weekly.period_last, weekly.previous_first) == (date(2026, 11, 16), DAY, date(2026, 11, 9))
     assert [c.sentence.split(" (")[0] for c in weekly.changes] == ["NPS fell from 60 to −20"]
@@ -201,8 +177,8 @@ def test_it_keeps_daily_and_weekly_apart(world):
 def test_a_staff_digest_has_only_their_own_numbers_cases_and_clients(world):
     bob, dana = world.membership(world.bob, world.a), world.membership(world.dana, world.a)
     drop(world.a, staff=bob)  # bob's answers drop
-    plant(world.a, DAY - timedelta(days=1), scores_nps=nps(70, 20, 10), staff=dana)  # dana's hold
-    plant(world.a, DAY, scores_nps=nps(70, 20, 10), staff=dana)
+    plant_daily_scores(world.a, DAY - timedelta(days=1), scores_nps=nps_scores(70, 20, 10), staff=dana)  # dana's hold
+    plant_daily_scores(world.a, DAY, scores_nps=nps_scores(70, 20, 10), staff=dana)
     overdue_case(world.a, "Bob's late call-back", assignee=bob)
     overdue_case(world.a, "Dana's late refund", assignee=dana)
     overdue_case(world.a, "Nobody's late case")
@@ -354,12 +330,12 @@ def test_it_is_due_at_seven_local_with_the_weekly_on_mondays(world):
     assert tasks.digest_units_due(brussels, monday_0700 + timedelta(hours=3)) == []  # 10:00
     assert tasks.digest_units_due(brussels, monday_0700 + timedelta(days=1)) == [("daily", date(2026, 11, 23))]
     # 07:30 in Brussels is 01:30 in New York and 15:30 in Tokyo; 12:30 UTC is 07:30 in New York.
-    assert tasks.tenants_due(NOW) == [world.a.pk]
+    assert tasks.tenants_due(DIGEST_NOW) == [world.a.pk]
     assert tasks.tenants_due(datetime(2026, 11, 23, 12, 30, tzinfo=UTC)) == [world.b.pk]
     assert tasks.tenants_due(datetime(2026, 11, 22, 22, 30, tzinfo=UTC)) == [world.c.pk]  # Monday 07:30 in Tokyo
     world.a.is_active = False
     world.a.save()
-    assert tasks.tenants_due(NOW) == []
+    assert tasks.tenants_due(DIGEST_NOW) == []
     assert last_complete_period("weekly", date(2026, 11, 23)) == DAY == last_complete_period("weekly", date(2026, 11, 29))
     assert last_complete_period("daily", date(2026, 11, 23)) == DAY
 
@@ -389,14 +365,14 @@ def test_the_hourly_run_sends_each_subscribed_member_once(world, django_capture_
     subscribe(world.membership(world.charlie, world.b))
     drop(world.a)
     overdue_case(world.a, "Bob's late case", assignee=bob)
-    assert tasks.tenants_due(NOW) == [world.a.pk]  # Acme only: 07:30 there
-    assert run_hourly(django_capture_on_commit_callbacks, NOW) == []
+    assert tasks.tenants_due(DIGEST_NOW) == [world.a.pk]  # Acme only: 07:30 there
+    assert run_hourly(django_capture_on_commit_callbacks, DIGEST_NOW) == []
     with tenant_context(world.a):
         sent = {(s.membership_id, s.frequency): s.outcome for s in DigestSend.objects.all()}
     assert sent == {(alice.pk, "daily"): "sent", (alice.pk, "weekly"): "sent", (bob.pk, "daily"): "sent",
                     (victor.pk, "daily"): "sent"}
     for _ in range(2):  # the 08:00 catch-up run, and a doubled beat
-        assert run_hourly(django_capture_on_commit_callbacks, NOW + timedelta(hours=1)) == []
+        assert run_hourly(django_capture_on_commit_callbacks, DIGEST_NOW + timedelta(hours=1)) == []
     with tenant_context(world.a):
         assert DigestSend.objects.count() == 4
     assert len(outbox(world.a)) == 4
@@ -417,12 +393,12 @@ def test_a_failure_for_one_member_does_not_stop_the_others(world, django_capture
         return real(membership=membership, **kwargs)
 
     monkeypatch.setattr(tasks, "digest_send", flaky)
-    failures = run_hourly(django_capture_on_commit_callbacks, NOW)
+    failures = run_hourly(django_capture_on_commit_callbacks, DIGEST_NOW)
     assert [str(exc) for exc in failures] == ["SMTP template exploded for bob"]
     with tenant_context(world.a):
         assert set(DigestSend.objects.values_list("membership_id", flat=True)) == {alice.pk, carol.pk}
     monkeypatch.setattr(tasks, "digest_send", real)  # fixed: the next hourly run catches bob up
-    assert run_hourly(django_capture_on_commit_callbacks, NOW + timedelta(hours=1)) == []
+    assert run_hourly(django_capture_on_commit_callbacks, DIGEST_NOW + timedelta(hours=1)) == []
     with tenant_context(world.a):
         assert set(DigestSend.objects.values_list("membership_id", flat=True)) == {alice.pk, bob.pk, carol.pk}
 
@@ -488,8 +464,8 @@ def test_the_preview_shows_the_digest_of_the_last_period(world, client):
     yesterday = local_today(world.a.time_zone) - timedelta(days=1)
     drop(world.a, day=yesterday, staff=bob)
     with tenant_context(world.a):
-        late = f.CaseFactory(tenant=world.a, title="Call back Cedar", assignee=bob, opened_at=NOW - timedelta(days=9),
-                             due_at=NOW - timedelta(days=8))
+        late = f.CaseFactory(tenant=world.a, title="Call back Cedar", assignee=bob, opened_at=DIGEST_NOW - timedelta(days=9),
+                             due_at=DIGEST_NOW - timedelta(days=8))
     client.force_login(world.bob)
     page = client.get(PAGE, {"preview": "daily"}).content.decode()
     assert "In short: <strong>1 significant change, 1 overdue case</strong>" in page
@@ -517,8 +493,8 @@ def _grow(world, n, touchpoints):
             touchpoint = f.TouchpointFactory(tenant=a)
         high_risk(client)
         touchpoints.append(touchpoint)
-        plant(a, yesterday - timedelta(days=1), scores_nps=nps(35, 10, 5), touchpoint=touchpoint)
-        plant(a, yesterday, scores_nps=nps(15, 10, 25), touchpoint=touchpoint)
+        plant_daily_scores(a, yesterday - timedelta(days=1), scores_nps=nps_scores(35, 10, 5), touchpoint=touchpoint)
+        plant_daily_scores(a, yesterday, scores_nps=nps_scores(15, 10, 25), touchpoint=touchpoint)
 
 
 def test_the_preview_query_count_does_not_grow_with_rows(world, client):

@@ -19,6 +19,7 @@ from apps.surveys.services.responding import response_submit
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role
 from apps.touchpoints.services import interaction_log, interaction_update
+from tests.builders import live_survey
 from tests.factories import (
     AlertRuleFactory,
     ClientFactory,
@@ -29,7 +30,6 @@ from tests.factories import (
     TeamFactory,
     TouchpointFactory,
 )
-from tests.test_surveys_distribution import live_survey
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import base64
 import datetime
 import re
 import zlib
-from datetime import timedelta
 
 import pytest
 from django.core import signing
@@ -19,68 +18,14 @@ from django.utils import timezone
 
 from apps.clients.models import Contact
 from apps.feedback.announcements import services as svc
-from apps.feedback.models import ActionPlanCase, Announcement, AnnouncementRecipient
+from apps.feedback.models import Announcement, AnnouncementRecipient
 from apps.messaging.models import OutboundEmail
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent
 from tests import factories as fx
+from tests.builders import OPTOUT_LINK, optout_path
 
 pytestmark = pytest.mark.postgres
-
-
-def _response(tenant, contact, *, days_ago=10, version=None, **kw):
-    version = version or fx.SurveyVersionFactory(survey=fx.SurveyFactory(tenant=tenant))
-    values = {"nps": None, **kw}
-    return fx.ResponseFactory(version=version, contact=contact, client=contact.client if contact else None,
-                              submitted_at=timezone.now() - timedelta(days=days_ago), **values)
-
-
-@pytest.fixture
-def loop(world):
-    """Tenant A: a resolved case from a detractor's answer; a plan on NPS at touchpoint "Phone" with two
-    linked cases and negative answers in and out of its scope and baseline. Tenant B: its own detractor."""
-    a = world.a
-    alice = world.membership(world.alice, a)
-    with tenant_context(a):
-        phone, portal = fx.TouchpointFactory(tenant=a, name="Phone"), fx.TouchpointFactory(tenant=a, name="Portal")
-        cause = fx.RootCauseFactory(tenant=a, name="Slow reply")
-        acme = fx.ClientFactory(tenant=a, name="Client Co")
-        ann = fx.ContactFactory(client=acme, name="Ann", email="ann@client.example")
-        response = _response(a, ann, nps=3, comment="Nobody called me back for a week.", touchpoint=phone)
-        case = fx.CaseFactory(tenant=a, source="response", client=acme, contact=ann, response=response, trigger_metric="nps",
-                              trigger_score=3, root_cause=cause, action_taken="We now call back within one working day.",
-                              status="resolved", resolved_at=timezone.now())
-        today = timezone.localdate()
-        plan = fx.ActionPlanFactory(tenant=a, title="Faster call-backs", metric="nps", touchpoint=phone,
-                                    baseline_first=today - timedelta(days=60), baseline_last=today - timedelta(days=1))
-        version = fx.SurveyVersionFactory(survey=fx.SurveyFactory(tenant=a))
-        people = {name: fx.ContactFactory(client=fx.ClientFactory(tenant=a), name=name.title(), email=f"{name}@x.example")
-                  for name in ("neg", "neg2", "pos", "portal", "old", "bot", "linked", "optout", "churn")}
-        Contact.objects.filter(pk=people["optout"].pk).update(opted_out=True)
-        churned = people["churn"].client
-        churned.status, churned.churned_on = "churned", today - timedelta(days=3)
-        churned.save()
-        no_mail = fx.ContactFactory(client=fx.ClientFactory(tenant=a), name="Nomail", email="")
-        _response(a, people["neg"], version=version, nps=2, touchpoint=phone)
-        _response(a, people["neg"], version=version, nps=5, touchpoint=phone)  # twice: one recipient
-        _response(a, people["neg2"], version=version, nps=6, touchpoint=phone, days_ago=59)
-        _response(a, people["pos"], version=version, nps=7, touchpoint=phone)  # not negative
-        _response(a, people["portal"], version=version, nps=1, touchpoint=portal)  # out of scope
-        _response(a, people["old"], version=version, nps=1, touchpoint=phone, days_ago=90)  # before the baseline
-        _response(a, people["bot"], version=version, nps=1, touchpoint=phone, is_bot=True)  # bot
-        _response(a, people["optout"], version=version, nps=0, touchpoint=phone)
-        _response(a, people["churn"], version=version, nps=0, touchpoint=phone)
-        _response(a, no_mail, version=version, nps=0, touchpoint=phone)
-        _response(a, None, version=version, nps=0, touchpoint=phone)  # anonymous
-        linked_case = fx.CaseFactory(tenant=a, client=people["linked"].client, contact=people["linked"], action_taken="Hired two agents.",
-                                     root_cause=cause, status="resolved", resolved_at=timezone.now())
-        ActionPlanCase.objects.create(tenant=a, plan=plan, case=linked_case)
-        ActionPlanCase.objects.create(tenant=a, plan=plan, case=case)  # Ann: also linked (and her answer is at "Phone")
-    with tenant_context(world.b):
-        b_contact = fx.ContactFactory(client=fx.ClientFactory(tenant=world.b), email="b@globex.example")
-        _response(world.b, b_contact, nps=0)
-    return {"case": case, "plan": plan, "ann": ann, "people": people, "no_mail": no_mail, "alice": alice, "phone": phone,
-            "b_contact": b_contact}
 
 
 def recipients(tenant, **kw):
@@ -162,15 +107,6 @@ def test_a_sent_message_cannot_be_edited(world, loop):
 
 
 # --- sending --------------------------------------------------------------------------------------
-
-OPTOUT_LINK = re.compile(r"https?://[^/\s\"]+(/u/([^/\s\"]+)/)")
-
-
-def optout_path(tenant, contact) -> str:
-    """The opt-out link's path in the "you said, we did" e-mail written to `contact`."""
-    with tenant_context(tenant):
-        email = OutboundEmail.objects.filter(kind=OutboundEmail.Kind.ANNOUNCEMENT, to_email=contact.email).latest("created_at")
-    return OPTOUT_LINK.search(email.body_text).group(1)
 
 
 def _send_plan(world, loop):

@@ -11,11 +11,9 @@ from apps.feedback.models import AlertRule, Case, CaseNote, RootCause
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent, Role, Team
 from tests import factories as f
-from tests import test_feedback_pages
 from tests.conftest import make_api_key
 
 BASE = "/api/v1/t/acme/"
-desk = test_feedback_pages.desk  # the same two-tenant desk of cases (a fixture)
 
 
 def case_url(case, action=""):

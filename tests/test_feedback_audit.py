@@ -16,65 +16,25 @@ from apps.core.dates import day_start
 from apps.feedback.audits.selectors import audit_periods, journey_audit, last_completed_half_year
 from apps.feedback.audits.services import audits_ready_notify
 from apps.messaging.models import OutboundEmail
-from apps.metrics.rollups import rollups_rebuild
 from apps.surveys.models import Response
 from apps.tenancy.context import tenant_context
+from tests.builders import AUDIT_END, AUDIT_STAGES, CURRENT_DAY, PREVIOUS_DAY, audit_journey_world
 from tests.factories import (
     ActionPlanFactory,
     CaseFactory,
-    ClientFactory,
     JourneyFactory,
     RootCauseFactory,
     StageFactory,
     StageTouchpointFactory,
-    SurveyFactory,
-    SurveyVersionFactory,
     TouchpointFactory,
 )
 
 pytestmark = pytest.mark.postgres
 
-END = date(2026, 6, 30)
-PREVIOUS_DAY = date(2025, 10, 15)  # inside 1 Jul – 31 Dec 2025
-CURRENT_DAY = date(2026, 3, 16)  # inside 1 Jan – 30 Jun 2026
-STAGES = ("Discover", "Onboard", "Billing")
-# Per stage and period: (nps answers, csat answers). Onboard's NPS rises a lot, Billing's CSAT falls a lot,
-# Discover stays as it was.
-PLAN = {
-    ("Discover", "previous"): ([9, 10, 7, 6] * 10, [4, 5, 3, 2] * 10),
-    ("Discover", "current"): ([10, 9, 6, 7] * 10, [5, 4, 2, 3] * 10),
-    ("Onboard", "previous"): ([2, 3, 6, 9] * 10, [3, 4] * 20),
-    ("Onboard", "current"): ([10, 9, 9, 10] * 10, [4, 3] * 20),
-    ("Billing", "previous"): ([8, 9] * 20, [5, 5, 4, 2] * 10),
-    ("Billing", "current"): ([9, 8] * 20, [1, 2, 2, 4] * 10),
-}
-
-
-def build(tenant, *, name="Client onboarding", responses=True):
-    with tenant_context(tenant):
-        journey = JourneyFactory(tenant=tenant, name=name)
-        stages = [StageFactory(journey=journey, order=i + 1, name=n) for i, n in enumerate(STAGES)]
-        if not responses:
-            return journey, stages
-        version = SurveyVersionFactory(survey=SurveyFactory(tenant=tenant, kind="custom"))
-        clients = [ClientFactory(tenant=tenant) for _ in range(40)]
-        rows = []
-        for period, day in (("previous", PREVIOUS_DAY), ("current", CURRENT_DAY)):
-            for si, stage in enumerate(stages):
-                nps, csat = PLAN[(stage.name, period)]
-                for i, client in enumerate(clients):
-                    moment = day_start(tenant.time_zone, day + timedelta(days=si)) + timedelta(hours=9, minutes=i)
-                    rows.append(Response(tenant=tenant, version=version, survey=version.survey, channel="web", submitted_at=moment,
-                                         local_day=day + timedelta(days=si), client=client, stage=stage, journey=journey,
-                                         nps=nps[i], csat=csat[i]))
-        Response.objects.bulk_create(rows)
-    rollups_rebuild(tenant)
-    return journey, stages
-
 
 @pytest.fixture
 def planted(world):
-    return build(world.a)
+    return audit_journey_world(world.a)
 
 
 def test_the_periods_are_two_half_years():
@@ -92,9 +52,9 @@ def test_the_periods_are_two_half_years():
 def test_it_compares_the_two_periods_per_stage_on_planted_data(world, planted):
     journey, _ = planted
     with tenant_context(world.a):
-        audit = journey_audit(world.a, journey, end=END)
+        audit = journey_audit(world.a, journey, end=AUDIT_END)
     rows = {r.name: r for r in audit.stages}
-    assert [r.name for r in audit.stages] == list(STAGES)
+    assert [r.name for r in audit.stages] == list(AUDIT_STAGES)
     onboard, billing, discover = rows["Onboard"], rows["Billing"], rows["Discover"]
     assert (onboard.previous["nps"]["value"], onboard.current["nps"]["value"]) == (-50.0, 100.0)
     assert onboard.previous["nps"]["n"] == onboard.current["nps"]["n"] == 40
@@ -112,7 +72,7 @@ def test_it_compares_the_two_periods_per_stage_on_planted_data(world, planted):
 def test_the_page_marks_only_significant_changes(world, planted, client):
     journey, _ = planted
     client.force_login(world.carol)
-    response = client.get(f"/t/acme/audits/journeys/{journey.uuid}/?end={END}")
+    response = client.get(f"/t/acme/audits/journeys/{journey.uuid}/?end={AUDIT_END}")
     assert response.status_code == 200
     body = response.content.decode()
     table = body[body.index('id="audit-stage-table"'):body.index("</table>", body.index('id="audit-stage-table"'))]
@@ -123,7 +83,7 @@ def test_the_page_marks_only_significant_changes(world, planted, client):
     assert "Scores rose significantly at Onboard" in body and "1 Jan 2026 – 30 Jun 2026" in body
     assert body.count('data-chart="chart-audit-') == 2  # NPS and CSAT; CES was never asked:
     assert "No CES answers at any stage in either period." in body
-    csv = client.get(f"/t/acme/audits/journeys/{journey.uuid}/?end={END}&csv=audit-nps")
+    csv = client.get(f"/t/acme/audits/journeys/{journey.uuid}/?end={AUDIT_END}&csv=audit-nps")
     assert csv.status_code == 200 and "Onboard" in csv.content.decode()
 
 
@@ -154,7 +114,7 @@ def test_it_counts_root_causes_recovery_and_plans_of_the_period(world, planted, 
                           starts_on=date(2026, 1, 2))
         ActionPlanFactory(tenant=world.a, title="Dropped", stage=stages[0], status="cancelled", due_on=date(2026, 5, 1),
                           starts_on=date(2026, 1, 2))
-        audit = journey_audit(world.a, journey, end=END)
+        audit = journey_audit(world.a, journey, end=AUDIT_END)
     assert audit.root_causes == [{"label": "Slow answer", "count": 3, "share": 60.0}, {"label": "Rude tone", "count": 2, "share": 40.0}]
     assert (audit.cases_opened, audit.cases_with_cause) == (6, 5)
     assert [p.title for p in audit.plans] == ["Onboarding NPS", "Kick-off CSAT"]
@@ -162,13 +122,13 @@ def test_it_counts_root_causes_recovery_and_plans_of_the_period(world, planted, 
     assert audit.recovery_current is not None and audit.recovery_current["n"] == 0
     assert audit.volatility_current["n"] > 0 and audit.transitions
     client.force_login(world.victor)
-    body = client.get(f"/t/acme/audits/journeys/{journey.uuid}/?end={END}").content.decode()
+    body = client.get(f"/t/acme/audits/journeys/{journey.uuid}/?end={AUDIT_END}").content.decode()
     assert "Slow answer" in body and "60.0%" in body and "Onboarding NPS" in body and "Elsewhere" not in body
     assert "1 met, 1 missed" in body
 
 
 def test_an_empty_journey_renders(world, client):
-    journey, _ = build(world.a, name="Quiet", responses=False)
+    journey, _ = audit_journey_world(world.a, name="Quiet", responses=False)
     client.force_login(world.alice)
     response = client.get(f"/t/acme/audits/journeys/{journey.uuid}/")
     assert response.status_code == 200
@@ -190,7 +150,7 @@ def test_a_bad_or_future_end_is_refused(world, planted, client):
 def test_readers_of_the_dashboards_read_the_audit(who, status, world, planted, client):
     journey, _ = planted
     client.force_login(getattr(world, who))
-    assert client.get(f"/t/acme/audits/journeys/{journey.uuid}/?end={END}").status_code == status
+    assert client.get(f"/t/acme/audits/journeys/{journey.uuid}/?end={AUDIT_END}").status_code == status
     listing = client.get("/t/acme/audits/")
     assert listing.status_code == status
     if status == 200:
@@ -198,7 +158,7 @@ def test_readers_of_the_dashboards_read_the_audit(who, status, world, planted, c
 
 
 def test_another_tenants_journey_is_a_404_and_its_numbers_never_show(world, planted, client):
-    journey_b, _ = build(world.b, name="Globex journey")
+    journey_b, _ = audit_journey_world(world.b, name="Globex journey")
     client.force_login(world.alice)
     assert client.get(f"/t/acme/audits/journeys/{journey_b.uuid}/").status_code == 404
     assert client.get(f"/t/acme/audits/journeys/{journey_b.uuid}/pdf/").status_code == 404
@@ -206,9 +166,9 @@ def test_another_tenants_journey_is_a_404_and_its_numbers_never_show(world, plan
 
 
 def test_the_audit_reads_a_fixed_number_of_queries(world, client):
-    journey, stages = build(world.a)
+    journey, stages = audit_journey_world(world.a)
     client.force_login(world.alice)
-    url = f"/t/acme/audits/journeys/{journey.uuid}/?end={END}"
+    url = f"/t/acme/audits/journeys/{journey.uuid}/?end={AUDIT_END}"
     client.get(url)
     with CaptureQueriesContext(connection) as few:
         client.get(url)
@@ -235,10 +195,10 @@ def test_the_pdf_is_printed_by_the_shared_printer(world, planted, client, monkey
 
     monkeypatch.setattr("apps.feedback.audits.views.html_to_pdf", fake)
     client.force_login(world.carol)
-    response = client.get(f"/t/acme/audits/journeys/{journey.uuid}/pdf/?end={END}")
+    response = client.get(f"/t/acme/audits/journeys/{journey.uuid}/pdf/?end={AUDIT_END}")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF") and "attachment" in response["Content-Disposition"]
-    assert seen["path"] == f"/t/acme/audits/journeys/{journey.uuid}/?end={END}"
+    assert seen["path"] == f"/t/acme/audits/journeys/{journey.uuid}/?end={AUDIT_END}"
     assert "Scores rose significantly at Onboard" in seen["html"] and "Download PDF" not in seen["html"]
 
     from apps.reports.pdf import PdfUnavailable
@@ -247,7 +207,7 @@ def test_the_pdf_is_printed_by_the_shared_printer(world, planted, client, monkey
         raise PdfUnavailable("The PDF printer (Chromium) is not installed on this server.")
 
     monkeypatch.setattr("apps.feedback.audits.views.html_to_pdf", broken)
-    response = client.get(f"/t/acme/audits/journeys/{journey.uuid}/pdf/?end={END}")
+    response = client.get(f"/t/acme/audits/journeys/{journey.uuid}/pdf/?end={AUDIT_END}")
     assert response.status_code == 503 and b"not installed" in response.content
 
 

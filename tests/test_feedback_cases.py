@@ -18,6 +18,7 @@ from apps.messaging.services import outbox_deliver
 from apps.surveys.models import Invitation
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent, Role
+from tests.builders import live_survey
 from tests.factories import (
     AlertRuleFactory,
     ClientFactory,
@@ -28,7 +29,6 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
-from tests.test_surveys_distribution import live_survey
 
 
 @pytest.fixture

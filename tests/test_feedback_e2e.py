@@ -24,10 +24,10 @@ from apps.metrics.params import MetricFilters
 from apps.surveys.models import Invitation, Response
 from apps.surveys.services.distribution import invitations_send_manual
 from apps.tenancy.context import tenant_context
+from tests.builders import live_survey
 from tests.factories import AlertRuleFactory, ClientFactory, ContactFactory, RootCauseFactory
 from tests.live_parts import SURVEY_LINK, hidden_inputs, wait_until
 from tests.smtp_sink import html_of, text_of
-from tests.test_surveys_distribution import live_survey
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services]
 

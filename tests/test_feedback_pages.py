@@ -14,9 +14,8 @@ from django.utils import timezone
 from apps.feedback.cases.selectors import cases_for_member, sla_text
 from apps.feedback.models import AlertRule, Case, CaseNote, RootCause
 from apps.tenancy.context import tenant_context
-from apps.tenancy.models import AuditEvent, Team
+from apps.tenancy.models import AuditEvent
 from tests import factories as f
-from tests.test_surveys_distribution import live_survey
 
 A = "acme"
 
@@ -25,42 +24,6 @@ def url(name, **kwargs):
     ns = "alerts" if name in ("rules", "rule_create", "rule_edit", "rule_delete", "root_causes", "root_cause_edit",
                                "root_cause_archive", "root_cause_restore") else "cases"
     return reverse(f"{ns}:{name}", kwargs={"tenant_slug": A, **kwargs})
-
-
-@pytest.fixture
-def desk(world):
-    """A: bob (staff, team Support) has an overdue case and a due one; dana (staff) has one; one case
-    waits unassigned in Support's queue; two root causes (one archived). B: a case and a cause with
-    colliding names."""
-    rows = {}
-    now = timezone.now()
-    with tenant_context(world.a):
-        support = Team.objects.get(name="Support")
-        bob = world.membership(world.bob, world.a)
-        bob.team = support
-        bob.save(update_fields=["team"])
-        dana = world.membership(world.dana, world.a)
-        client = f.ClientFactory(tenant=world.a, name="Northwind")
-        contact = f.ContactFactory(client=client, name="Ana Lima", email="ana@northwind.example")
-        survey = live_survey(world.a, name="Recovery check")
-        rule = f.AlertRuleFactory(tenant=world.a, name="Detractors", assignee=bob, recovery_survey=survey)
-        rows["a"] = {
-            "bob": bob, "dana": dana, "client": client, "contact": contact, "rule": rule, "survey": survey, "team": support,
-            "overdue": f.CaseFactory(tenant=world.a, client=client, contact=contact, title="Late invoice", assignee=bob, rule=rule,
-                                     opened_at=now - datetime.timedelta(days=3), due_at=now - datetime.timedelta(days=2)),
-            "due": f.CaseFactory(tenant=world.a, client=client, title="Rude call", assignee=bob,
-                                 opened_at=now, due_at=now + datetime.timedelta(hours=3, minutes=5)),
-            "danas": f.CaseFactory(tenant=world.a, client=client, title="Dana's case", assignee=dana),
-            "queue": f.CaseFactory(tenant=world.a, client=client, title="Queue case", team=support),
-            "cause": f.RootCauseFactory(tenant=world.a, name="Slow response"),
-            "archived": f.RootCauseFactory(tenant=world.a, name="Old cause", is_active=False),
-        }
-    with tenant_context(world.b):
-        charlie = world.membership(world.charlie, world.b)
-        rows["b"] = {"case": f.CaseFactory(tenant=world.b, title="Late invoice", assignee=charlie),
-                     "cause": f.RootCauseFactory(tenant=world.b, name="Slow response"),
-                     "rule": f.AlertRuleFactory(tenant=world.b, name="Detractors", assignee=charlie)}
-    return rows
 
 
 def state(tenant, case):

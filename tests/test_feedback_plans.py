@@ -13,45 +13,27 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.core.dates import day_start, local_today
+from apps.core.dates import local_today
 from apps.feedback.models import ActionPlan, ActionPlanCase
 from apps.feedback.plans.selectors import action_plan_list, action_plan_progress, baseline_measure, plan_scope
 from apps.feedback.plans.services import (
     action_plan_cancel,
-    action_plan_create,
     action_plan_link_case,
     action_plan_unlink_case,
     action_plan_update,
     action_plans_close_due,
 )
 from apps.metrics.rollups import rollups_rebuild
-from apps.surveys.models import Response
 from apps.tenancy.context import tenant_context
+from tests.builders import action_plan_made, carol_member, plant_touchpoint_scores
 from tests.factories import (
     ActionPlanFactory,
     CaseFactory,
     SegmentFactory,
-    SurveyFactory,
-    SurveyVersionFactory,
     TouchpointFactory,
 )
 
 pytestmark = pytest.mark.postgres
-
-
-def plant(tenant, touchpoint, day, *, csat=(), nps=(), ces=(), segment=None, rebuild=True):
-    """Responses at `touchpoint` on tenant-local `day`, one per score given (csat, nps, ces in parallel lists)."""
-    with tenant_context(tenant):
-        version = SurveyVersionFactory(survey=SurveyFactory(tenant=tenant, kind="custom"))
-        moment = day_start(tenant.time_zone, day) + timedelta(hours=12)
-        count = max(len(csat), len(nps), len(ces))
-        rows = [Response(tenant=tenant, version=version, survey=version.survey, channel="web", submitted_at=moment + timedelta(minutes=i),
-                         local_day=day, touchpoint=touchpoint, segment=segment,
-                         csat=csat[i] if i < len(csat) else None, nps=nps[i] if i < len(nps) else None,
-                         ces=ces[i] if i < len(ces) else None) for i in range(count)]
-        Response.objects.bulk_create(rows)
-    if rebuild:
-        rollups_rebuild(tenant)
 
 
 @pytest.fixture
@@ -65,57 +47,45 @@ def tp(world):
         return TouchpointFactory(tenant=world.a, name="Help line")
 
 
-def carol(world):
-    return world.membership(world.carol, world.a)
-
-
-def create(world, tp, day, **kwargs):
-    """A plan made through the service; `today=` in kwargs backdates its start (the service's clock)."""
-    with tenant_context(world.a):
-        args = dict(tenant=world.a, acting_member=carol(world), title="Faster answers", metric="csat", target_value=70,
-                    due_on=day + timedelta(days=60), touchpoint=tp)
-        return action_plan_create(**(args | kwargs))
-
-
 # --- baseline -------------------------------------------------------------------------------------
 
 def test_it_measures_the_baseline_at_creation_and_never_changes_it(world, tp, today):
-    plant(world.a, tp, today - timedelta(days=10), csat=[5] * 10 + [2] * 10)  # 50 %
-    plant(world.a, tp, today - timedelta(days=200), csat=[5] * 30)  # outside the 90 days: not counted
-    plan = create(world, tp, today)
+    plant_touchpoint_scores(world.a, tp, today - timedelta(days=10), csat=[5] * 10 + [2] * 10)  # 50 %
+    plant_touchpoint_scores(world.a, tp, today - timedelta(days=200), csat=[5] * 30)  # outside the 90 days: not counted
+    plan = action_plan_made(world, tp, today)
     assert (plan.baseline_value, plan.baseline_n) == (50.0, 20)
     assert plan.baseline_low < 50 < plan.baseline_high
     assert plan.baseline_bucket["csat_n"] == 20 and plan.baseline_bucket["csat_top2"] == 10
     assert (plan.baseline_first, plan.baseline_last) == (today - timedelta(days=90), today - timedelta(days=1))
     assert plan.starts_on == today and plan.status == ActionPlan.Status.ACTIVE
     # More answers in the baseline window later: the stored baseline stays.
-    plant(world.a, tp, today - timedelta(days=5), csat=[5] * 40)
+    plant_touchpoint_scores(world.a, tp, today - timedelta(days=5), csat=[5] * 40)
     with tenant_context(world.a):
-        plan = action_plan_update(tenant=world.a, acting_member=carol(world), plan=plan, title="Faster answers, v2", target_value=75)
+        plan = action_plan_update(tenant=world.a, acting_member=carol_member(world), plan=plan, title="Faster answers, v2", target_value=75)
         plan.refresh_from_db()
     assert (plan.baseline_value, plan.baseline_n, plan.baseline_bucket["csat_n"]) == (50.0, 20, 20)
     with tenant_context(world.a), pytest.raises(ValidationError):
-        action_plan_update(tenant=world.a, acting_member=carol(world), plan=plan, baseline_value=10)
+        action_plan_update(tenant=world.a, acting_member=carol_member(world), plan=plan, baseline_value=10)
 
 
 def test_it_refuses_a_target_at_or_below_the_baseline_and_writes_nothing(world, tp, today):
-    plant(world.a, tp, today - timedelta(days=3), csat=[5] * 8 + [1] * 2)  # 80 %
+    plant_touchpoint_scores(world.a, tp, today - timedelta(days=3), csat=[5] * 8 + [1] * 2)  # 80 %
     for target in (80, 60):
         with pytest.raises(ValidationError) as exc:
-            create(world, tp, today, target_value=target)
+            action_plan_made(world, tp, today, target_value=target)
         assert "target_value" in exc.value.message_dict
     with tenant_context(world.a):
         assert ActionPlan.objects.count() == 0
 
 
 def test_it_accepts_any_target_without_a_baseline(world, tp, today):
-    plan = create(world, tp, today, target_value=5)
+    plan = action_plan_made(world, tp, today, target_value=5)
     assert plan.baseline_value is None and plan.baseline_n == 0
 
 
 def test_it_takes_a_chosen_baseline_window(world, tp, today):
-    plant(world.a, tp, today - timedelta(days=100), csat=[5, 5, 1, 1])
-    plan = create(world, tp, today, baseline_days=180)
+    plant_touchpoint_scores(world.a, tp, today - timedelta(days=100), csat=[5, 5, 1, 1])
+    plan = action_plan_made(world, tp, today, baseline_days=180)
     assert plan.baseline_n == 4 and plan.baseline_first == today - timedelta(days=180)
 
 
@@ -123,7 +93,7 @@ def test_it_refuses_bad_input_clearly(world, tp, today):
     for kwargs, field in [({"due_on": today}, "due_on"), ({"target_value": 130}, "target_value"),
                           ({"metric": "ces", "target_value": 9}, "target_value")]:
         with pytest.raises(ValidationError) as exc:
-            create(world, tp, today, **kwargs)
+            action_plan_made(world, tp, today, **kwargs)
         assert field in exc.value.message_dict
 
 
@@ -131,12 +101,12 @@ def test_it_refuses_bad_input_clearly(world, tp, today):
 
 def test_its_progress_equals_the_metrics_api_for_the_same_filters(world, tp, today, client):
     start = today - timedelta(days=20)
-    plant(world.a, tp, start - timedelta(days=30), csat=[5] * 6 + [2] * 6, nps=[10] * 5 + [3] * 7, rebuild=False)
-    plant(world.a, tp, start + timedelta(days=2), csat=[5] * 14 + [1] * 4, nps=[9] * 10 + [5] * 8, rebuild=False)
-    plant(world.a, tp, start + timedelta(days=12), csat=[4] * 5 + [3] * 2, nps=[8, 9, 10, 2])
-    plant(world.a, None, start + timedelta(days=12), csat=[1] * 30)  # elsewhere: not in the plan's scope
+    plant_touchpoint_scores(world.a, tp, start - timedelta(days=30), csat=[5] * 6 + [2] * 6, nps=[10] * 5 + [3] * 7, rebuild=False)
+    plant_touchpoint_scores(world.a, tp, start + timedelta(days=2), csat=[5] * 14 + [1] * 4, nps=[9] * 10 + [5] * 8, rebuild=False)
+    plant_touchpoint_scores(world.a, tp, start + timedelta(days=12), csat=[4] * 5 + [3] * 2, nps=[8, 9, 10, 2])
+    plant_touchpoint_scores(world.a, None, start + timedelta(days=12), csat=[1] * 30)  # elsewhere: not in the plan's scope
     for metric, target in (("csat", 60), ("nps", 10)):
-        plan = create(world, tp, today, metric=metric, target_value=target, today=start)
+        plan = action_plan_made(world, tp, today, metric=metric, target_value=target, today=start)
         with tenant_context(world.a):
             progress = action_plan_progress(world.a, plan)
         client.force_login(world.alice)
@@ -155,9 +125,9 @@ def test_a_two_filter_scope_reads_the_cells_and_equals_the_api(world, tp, today,
     with tenant_context(world.a):
         segment = SegmentFactory(tenant=world.a)
     start = today - timedelta(days=10)
-    plant(world.a, tp, start + timedelta(days=1), csat=[5] * 9 + [2] * 3, segment=segment, rebuild=False)
-    plant(world.a, tp, start + timedelta(days=2), csat=[1] * 9)
-    plan = create(world, tp, today, segment=segment, target_value=50, today=start)
+    plant_touchpoint_scores(world.a, tp, start + timedelta(days=1), csat=[5] * 9 + [2] * 3, segment=segment, rebuild=False)
+    plant_touchpoint_scores(world.a, tp, start + timedelta(days=2), csat=[1] * 9)
+    plan = action_plan_made(world, tp, today, segment=segment, target_value=50, today=start)
     with tenant_context(world.a):
         progress = action_plan_progress(world.a, plan)
     client.force_login(world.alice)
@@ -171,12 +141,12 @@ def test_it_tells_reached_with_significance_from_reached_and_not_reached(world, 
     start = today - timedelta(days=30)
     with tenant_context(world.a):
         big, small = TouchpointFactory(tenant=world.a), TouchpointFactory(tenant=world.a)
-    plant(world.a, big, start + timedelta(days=3), csat=[5] * 160 + [1] * 40, rebuild=False)  # 80 %, n 200: CI ≈ 74–85
-    plant(world.a, small, start + timedelta(days=3), csat=[5] * 8 + [1] * 2)  # 80 %, n 10: CI ≈ 49–94
+    plant_touchpoint_scores(world.a, big, start + timedelta(days=3), csat=[5] * 160 + [1] * 40, rebuild=False)  # 80 %, n 200: CI ≈ 74–85
+    plant_touchpoint_scores(world.a, small, start + timedelta(days=3), csat=[5] * 8 + [1] * 2)  # 80 %, n 10: CI ≈ 49–94
     cases = [(big, 60, True, True, "significant"), (small, 60, True, False, "not_significant"),
              (big, 90, False, False, "not_reached"), (big, 80, True, False, "not_significant")]
     for touchpoint, target, reached, significant, verdict in cases:
-        plan = create(world, touchpoint, today, target_value=target, today=start)
+        plan = action_plan_made(world, touchpoint, today, target_value=target, today=start)
         with tenant_context(world.a):
             p = action_plan_progress(world.a, plan)
         assert p.value == 80.0
@@ -184,8 +154,8 @@ def test_it_tells_reached_with_significance_from_reached_and_not_reached(world, 
     # CES: higher is better too (7 = very easy).
     with tenant_context(world.a):
         easy = TouchpointFactory(tenant=world.a)
-    plant(world.a, easy, start + timedelta(days=4), ces=[6, 7] * 30)
-    plan = create(world, easy, today, metric="ces", target_value=5, today=start)
+    plant_touchpoint_scores(world.a, easy, start + timedelta(days=4), ces=[6, 7] * 30)
+    plan = action_plan_made(world, easy, today, metric="ces", target_value=5, today=start)
     with tenant_context(world.a):
         p = action_plan_progress(world.a, plan)
     assert p.reached_significantly and p.low >= 5
@@ -193,9 +163,9 @@ def test_it_tells_reached_with_significance_from_reached_and_not_reached(world, 
 
 def test_the_change_against_the_baseline_is_z_tested(world, tp, today):
     start = today - timedelta(days=30)
-    plant(world.a, tp, start - timedelta(days=20), csat=[5] * 40 + [1] * 60, rebuild=False)  # 40 %
-    plant(world.a, tp, start + timedelta(days=5), csat=[5] * 80 + [1] * 20)  # 80 %
-    plan = create(world, tp, today, target_value=70, today=start)
+    plant_touchpoint_scores(world.a, tp, start - timedelta(days=20), csat=[5] * 40 + [1] * 60, rebuild=False)  # 40 %
+    plant_touchpoint_scores(world.a, tp, start + timedelta(days=5), csat=[5] * 80 + [1] * 20)  # 80 %
+    plan = action_plan_made(world, tp, today, target_value=70, today=start)
     with tenant_context(world.a):
         p = action_plan_progress(world.a, plan)
     assert p.change["delta"] == 40.0 and p.change["significant_change"] is True and p.change["z"] > 1.96
@@ -207,12 +177,12 @@ def test_closing_due_plans_freezes_them_met_or_missed_once(world, today):
     start = today - timedelta(days=40)
     with tenant_context(world.a):
         good, bad, later = (TouchpointFactory(tenant=world.a) for _ in range(3))
-    plant(world.a, good, start + timedelta(days=2), csat=[5] * 9 + [1])
-    plant(world.a, bad, start + timedelta(days=2), csat=[5] * 3 + [1] * 7, rebuild=False)
-    plant(world.a, good, today - timedelta(days=1), csat=[1] * 50)  # after the due date: not in the final value
-    met = create(world, good, today, target_value=85, today=start, due_on=today - timedelta(days=10))
-    missed = create(world, bad, today, target_value=50, today=start, due_on=today - timedelta(days=10))
-    running = create(world, later, today, target_value=50, today=start, due_on=today)  # due today: not yet closed
+    plant_touchpoint_scores(world.a, good, start + timedelta(days=2), csat=[5] * 9 + [1])
+    plant_touchpoint_scores(world.a, bad, start + timedelta(days=2), csat=[5] * 3 + [1] * 7, rebuild=False)
+    plant_touchpoint_scores(world.a, good, today - timedelta(days=1), csat=[1] * 50)  # after the due date: not in the final value
+    met = action_plan_made(world, good, today, target_value=85, today=start, due_on=today - timedelta(days=10))
+    missed = action_plan_made(world, bad, today, target_value=50, today=start, due_on=today - timedelta(days=10))
+    running = action_plan_made(world, later, today, target_value=50, today=start, due_on=today)  # due today: not yet closed
     with tenant_context(world.a):
         assert action_plans_close_due(tenant=world.a) == 2
         assert action_plans_close_due(tenant=world.a) == 0
@@ -227,15 +197,15 @@ def test_closing_due_plans_freezes_them_met_or_missed_once(world, today):
     assert running.status == ActionPlan.Status.ACTIVE
     assert p.frozen and p.value == 90.0 and p.reached and not p.reached_significantly
     with tenant_context(world.a), pytest.raises(ValidationError):
-        action_plan_update(tenant=world.a, acting_member=carol(world), plan=met, title="Too late")
+        action_plan_update(tenant=world.a, acting_member=carol_member(world), plan=met, title="Too late")
 
 
 def test_a_plan_without_answers_is_missed_and_a_cancelled_one_is_not_closed(world, tp, today):
     start = today - timedelta(days=40)
-    empty = create(world, tp, today, target_value=50, today=start, due_on=today - timedelta(days=1))
-    gone = create(world, tp, today, target_value=50, today=start, due_on=today - timedelta(days=1))
+    empty = action_plan_made(world, tp, today, target_value=50, today=start, due_on=today - timedelta(days=1))
+    gone = action_plan_made(world, tp, today, target_value=50, today=start, due_on=today - timedelta(days=1))
     with tenant_context(world.a):
-        action_plan_cancel(tenant=world.a, acting_member=carol(world), plan=gone)
+        action_plan_cancel(tenant=world.a, acting_member=carol_member(world), plan=gone)
         assert action_plans_close_due(tenant=world.a) == 1
         empty.refresh_from_db(), gone.refresh_from_db()
     assert (empty.status, empty.final_n, empty.final_value) == (ActionPlan.Status.MISSED, 0, None)
@@ -245,7 +215,7 @@ def test_a_plan_without_answers_is_missed_and_a_cancelled_one_is_not_closed(worl
 def test_the_close_task_closes_every_tenants_due_plans(world, tp, today):
     from apps.feedback.tasks import action_plans_close_due_task, fan_out_close_due_plans
 
-    create(world, tp, today, target_value=50, today=today - timedelta(days=9), due_on=today - timedelta(days=1))
+    action_plan_made(world, tp, today, target_value=50, today=today - timedelta(days=9), due_on=today - timedelta(days=1))
     assert action_plans_close_due_task(world.a.pk) == 1
     assert action_plans_close_due_task(world.a.pk) == 0
     assert fan_out_close_due_plans() == 3  # one task per active tenant (queued; eager in tests or not, it only queues)
@@ -260,34 +230,34 @@ def test_the_beat_entries_name_registered_tasks(settings):
 
 
 def test_a_plan_past_its_due_date_keeps_its_title_editable_until_it_closes(world, tp, today):
-    plan = create(world, tp, today, target_value=50, today=today - timedelta(days=9), due_on=today - timedelta(days=1))
+    plan = action_plan_made(world, tp, today, target_value=50, today=today - timedelta(days=9), due_on=today - timedelta(days=1))
     with tenant_context(world.a):
-        plan = action_plan_update(tenant=world.a, acting_member=carol(world), plan=plan, title="Renamed")
+        plan = action_plan_update(tenant=world.a, acting_member=carol_member(world), plan=plan, title="Renamed")
         assert plan.title == "Renamed"
         with pytest.raises(ValidationError):
-            action_plan_update(tenant=world.a, acting_member=carol(world), plan=plan, due_on=today - timedelta(days=2))
+            action_plan_update(tenant=world.a, acting_member=carol_member(world), plan=plan, due_on=today - timedelta(days=2))
 
 
 # --- cases ---------------------------------------------------------------------------------------------
 
 def test_it_links_cases_of_the_same_tenant_only(world, tp, today):
-    plan = create(world, tp, today, target_value=50)
+    plan = action_plan_made(world, tp, today, target_value=50)
     with tenant_context(world.a):
         case = CaseFactory(tenant=world.a)
     with tenant_context(world.b):
         foreign = CaseFactory(tenant=world.b)
     with tenant_context(world.a):
-        assert action_plan_link_case(tenant=world.a, acting_member=carol(world), plan=plan, case=case) is True
-        assert action_plan_link_case(tenant=world.a, acting_member=carol(world), plan=plan, case=case) is False
+        assert action_plan_link_case(tenant=world.a, acting_member=carol_member(world), plan=plan, case=case) is True
+        assert action_plan_link_case(tenant=world.a, acting_member=carol_member(world), plan=plan, case=case) is False
         with pytest.raises(ValidationError):
-            action_plan_link_case(tenant=world.a, acting_member=carol(world), plan=plan, case=foreign)
+            action_plan_link_case(tenant=world.a, acting_member=carol_member(world), plan=plan, case=foreign)
         assert ActionPlanCase.objects.count() == 1
-        assert action_plan_unlink_case(tenant=world.a, acting_member=carol(world), plan=plan, case=case) is True
+        assert action_plan_unlink_case(tenant=world.a, acting_member=carol_member(world), plan=plan, case=case) is True
         assert ActionPlanCase.objects.count() == 0
 
 
 def test_the_page_refuses_another_tenants_case_and_writes_nothing(world, tp, today, client):
-    plan = create(world, tp, today, target_value=50)
+    plan = action_plan_made(world, tp, today, target_value=50)
     with tenant_context(world.b):
         foreign = CaseFactory(tenant=world.b)
     with tenant_context(world.a):
@@ -310,8 +280,8 @@ def test_the_page_refuses_another_tenants_case_and_writes_nothing(world, tp, tod
 
 @pytest.mark.parametrize("who", ["alice", "carol", "bob", "victor"])
 def test_everyone_reads_the_list_and_the_detail(who, world, tp, today, client):
-    plant(world.a, tp, today - timedelta(days=3), csat=[5] * 5 + [1] * 5)
-    plan = create(world, tp, today, target_value=70)
+    plant_touchpoint_scores(world.a, tp, today - timedelta(days=3), csat=[5] * 5 + [1] * 5)
+    plan = action_plan_made(world, tp, today, target_value=70)
     client.force_login(getattr(world, who))
     listing = client.get("/t/acme/action-plans/")
     assert listing.status_code == 200 and plan.title.encode() in listing.content
@@ -323,7 +293,7 @@ def test_everyone_reads_the_list_and_the_detail(who, world, tp, today, client):
 
 @pytest.mark.parametrize("who,allowed", [("alice", True), ("carol", True), ("bob", False), ("victor", False)])
 def test_only_leads_and_admins_write(who, allowed, world, tp, today, client):
-    plan = create(world, tp, today, target_value=70)
+    plan = action_plan_made(world, tp, today, target_value=70)
     client.force_login(getattr(world, who))
     for method, url in [("get", "/t/acme/action-plans/new/"), ("get", f"/t/acme/action-plans/{plan.uuid}/edit/"),
                         ("post", f"/t/acme/action-plans/{plan.uuid}/cancel/")]:
@@ -332,10 +302,10 @@ def test_only_leads_and_admins_write(who, allowed, world, tp, today, client):
 
 
 def test_the_create_page_previews_the_baseline_then_saves(world, tp, today, client):
-    plant(world.a, tp, today - timedelta(days=4), csat=[5] * 6 + [1] * 4)  # 60 %
+    plant_touchpoint_scores(world.a, tp, today - timedelta(days=4), csat=[5] * 6 + [1] * 4)  # 60 %
     client.force_login(world.carol)
     data = {"title": "Help line", "metric": "csat", "touchpoint": str(tp.uuid), "baseline_days": "90", "target_value": "75",
-            "due_on": str(today + timedelta(days=30)), "owner": str(carol(world).uuid)}
+            "due_on": str(today + timedelta(days=30)), "owner": str(carol_member(world).uuid)}
     preview = client.post("/t/acme/action-plans/new/", data | {"preview": "1"})
     assert preview.status_code == 200 and b"Baseline preview" in preview.content and b"60.0" in preview.content
     with tenant_context(world.a):
@@ -372,9 +342,9 @@ def test_another_tenants_plan_is_a_404(world, client):
 
 def test_the_detail_page_shows_the_verdict_the_chart_and_the_csv(world, tp, today, client):
     start = today - timedelta(days=21)
-    plant(world.a, tp, start - timedelta(days=5), csat=[5] * 5 + [1] * 5, rebuild=False)
-    plant(world.a, tp, start + timedelta(days=3), csat=[5] * 150 + [1] * 10)
-    plan = create(world, tp, today, target_value=70, today=start)
+    plant_touchpoint_scores(world.a, tp, start - timedelta(days=5), csat=[5] * 5 + [1] * 5, rebuild=False)
+    plant_touchpoint_scores(world.a, tp, start + timedelta(days=3), csat=[5] * 150 + [1] * 10)
+    plan = action_plan_made(world, tp, today, target_value=70, today=start)
     client.force_login(world.victor)
     response = client.get(f"/t/acme/action-plans/{plan.uuid}/")
     body = response.content.decode()
@@ -393,8 +363,8 @@ def test_the_list_reads_every_plans_progress_in_a_fixed_number_of_queries(world,
                 tp = TouchpointFactory(tenant=world.a)
                 segment = SegmentFactory(tenant=world.a)
                 ActionPlanFactory(tenant=world.a, touchpoint=tp, metric=("nps", "csat", "ces")[i % 3], target_value=5,
-                                  segment=segment if i % 2 else None, owner=carol(world))
-            plant(world.a, None, today - timedelta(days=1), csat=[5, 4])
+                                  segment=segment if i % 2 else None, owner=carol_member(world))
+            plant_touchpoint_scores(world.a, None, today - timedelta(days=1), csat=[5, 4])
 
     add(2)
     client.get("/t/acme/action-plans/")
@@ -416,10 +386,10 @@ def test_the_batched_progress_equals_one_plan_at_a_time(world, today):
         tps = [TouchpointFactory(tenant=world.a) for _ in range(3)]
         segment = SegmentFactory(tenant=world.a)
     for i, touchpoint in enumerate(tps):
-        plant(world.a, touchpoint, start + timedelta(days=i + 1), csat=[5] * (5 + i) + [2] * 3, nps=[10] * (4 + i) + [1] * 4,
+        plant_touchpoint_scores(world.a, touchpoint, start + timedelta(days=i + 1), csat=[5] * (5 + i) + [2] * 3, nps=[10] * (4 + i) + [1] * 4,
               ces=[6] * 5 + [2] * i, segment=segment if i else None, rebuild=False)
     rollups_rebuild(world.a)
-    plans = [create(world, touchpoint, today, metric=metric, target_value=6 if metric == "ces" else 50, today=start,
+    plans = [action_plan_made(world, touchpoint, today, metric=metric, target_value=6 if metric == "ces" else 50, today=start,
                     segment=segment if i == 2 else None)
              for i, (touchpoint, metric) in enumerate(zip(tps, ("csat", "nps", "ces"), strict=True))]
     with tenant_context(world.a):
@@ -432,7 +402,7 @@ def test_the_batched_progress_equals_one_plan_at_a_time(world, today):
 
 
 def test_the_baseline_helper_reads_the_scope(world, tp, today):
-    plant(world.a, tp, today - timedelta(days=2), nps=[10, 10, 0])
+    plant_touchpoint_scores(world.a, tp, today - timedelta(days=2), nps=[10, 10, 0])
     with tenant_context(world.a):
         b = baseline_measure(world.a, metric="nps", scope=plan_scope(ActionPlan(touchpoint=tp)), first=today - timedelta(days=5),
                              last=today)
@@ -445,7 +415,7 @@ API = "/api/v1/t/acme/action-plans/"
 
 
 def test_the_api_creates_lists_reads_updates_and_links(world, tp, today, api_client):
-    plant(world.a, tp, today - timedelta(days=4), csat=[5] * 6 + [1] * 4)
+    plant_touchpoint_scores(world.a, tp, today - timedelta(days=4), csat=[5] * 6 + [1] * 4)
     api_client.force_login(world.carol)
     body = {"title": "Help line", "metric": "csat", "touchpoint": str(tp.uuid), "target_value": 75,
             "due_on": str(today + timedelta(days=30))}

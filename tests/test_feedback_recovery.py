@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from apps.core.dates import local_today
 from apps.feedback.recovery.selectors import recovery_report
@@ -19,70 +18,9 @@ from apps.metrics import stats
 from apps.metrics.params import MetricFilters
 from apps.tenancy.context import tenant_context
 from tests import factories as fx
+from tests.builders import Planter
 
 pytestmark = pytest.mark.postgres
-
-
-class Planter:
-    """Cases with an original response (optional) and a recovery invitation answered (optional)."""
-
-    def __init__(self, tenant):
-        self.tenant = tenant
-        with tenant_context(tenant):
-            self.survey = fx.SurveyFactory(tenant=tenant)
-            self.version = fx.SurveyVersionFactory(survey=self.survey)
-            self.original_version = fx.SurveyVersionFactory(survey=fx.SurveyFactory(tenant=tenant))
-
-    def case(self, metric, score, recovery=None, *, root_cause=None, assignee=None, touchpoint=None, days_ago=3,
-             recovery_metric=None, bot=False, answered=True, original=True, channel="web", status="resolved"):
-        now = timezone.now()
-        with tenant_context(self.tenant):
-            contact = fx.ContactFactory(client=fx.ClientFactory(tenant=self.tenant))
-            response = None
-            if original:
-                response = fx.ResponseFactory(version=self.original_version, client=contact.client, contact=contact,
-                                              touchpoint=touchpoint, channel=channel,
-                                              submitted_at=now - timedelta(days=days_ago + 5), **{"nps": None, metric: score})
-            invitation = fx.InvitationFactory(survey=self.survey, contact=contact, source="recovery")
-            if answered:
-                fx.ResponseFactory(version=self.version, invitation=invitation, contact=contact, client=contact.client,
-                                   submitted_at=now - timedelta(days=days_ago), is_bot=bot, channel="email",
-                                   **{"nps": None, (recovery_metric or metric): recovery})
-            return fx.CaseFactory(tenant=self.tenant, source="response" if original else "client", client=contact.client,
-                                  contact=contact, response=response, trigger_metric=metric, trigger_score=score,
-                                  root_cause=root_cause, assignee=assignee, recovery_invitation=invitation, status=status,
-                                  resolved_at=now - timedelta(days=days_ago + 1) if status == "resolved" else None,
-                                  action_taken="Called back" if status == "resolved" else "")
-
-
-@pytest.fixture
-def planted(world):
-    a = world.a
-    p = Planter(a)
-    bob, dana = world.membership(world.bob, a), world.membership(world.dana, a)
-    with tenant_context(a):
-        slow, invoice = fx.RootCauseFactory(tenant=a, name="Slow reply"), fx.RootCauseFactory(tenant=a, name="Wrong invoice")
-        t1, t2 = fx.TouchpointFactory(tenant=a, name="Phone"), fx.TouchpointFactory(tenant=a, name="Portal")
-    # Counted (n = 5): deltas +6, +1, +8, +3, 0; recovered: 1, 3, 4.
-    p.case("nps", 3, 9, root_cause=slow, assignee=bob, touchpoint=t1)
-    p.case("nps", 5, 6, root_cause=slow, assignee=bob, touchpoint=t1)
-    p.case("nps", 0, 8, root_cause=invoice, assignee=dana, touchpoint=t2)
-    p.case("csat", 1, 4, root_cause=invoice, assignee=dana, touchpoint=t2)
-    p.case("ces", 2, 2, root_cause=slow, assignee=None, original=False, status="in_progress")
-    # Not counted.
-    p.case("nps", 8, 10, root_cause=slow, assignee=bob, touchpoint=t1)  # not a negative trigger
-    p.case("nps", 4, 5, root_cause=slow, assignee=bob, touchpoint=t1, recovery_metric="csat")  # answered another metric
-    p.case("nps", 2, 9, root_cause=slow, assignee=bob, touchpoint=t1, days_ago=70)  # answered before the period
-    p.case("nps", 2, 9, root_cause=slow, assignee=bob, touchpoint=t1, bot=True)  # bot-flagged answer
-    p.case("nps", 2, None, root_cause=slow, assignee=bob, touchpoint=t1, answered=False)  # not answered yet
-    # Another tenant: recovered, would change every number.
-    pb = Planter(world.b)
-    charlie = world.membership(world.charlie, world.b)
-    with tenant_context(world.b):
-        b_cause = fx.RootCauseFactory(tenant=world.b, name="Slow reply")
-    for _ in range(3):
-        pb.case("nps", 1, 10, root_cause=b_cause, assignee=charlie)
-    return {"slow": slow, "invoice": invoice, "t1": t1, "t2": t2, "bob": bob, "dana": dana}
 
 
 def filters(tenant, days=30, **kw):
@@ -207,7 +145,7 @@ def test_a_recovery_answer_through_the_real_services_shows_in_the_rate(world, dj
     from apps.feedback.cases.services import case_resolve
     from apps.feedback.models import Case
     from apps.surveys.services.responding import response_submit
-    from tests.test_surveys_distribution import live_survey
+    from tests.builders import live_survey
 
     a = world.a
     bob, carol = world.membership(world.bob, a), world.membership(world.carol, a)

@@ -70,10 +70,10 @@ def test_a_worker_reviews_and_applies_an_import_with_progress_to_100(world, work
 
 def test_the_worker_refuses_a_zip_bomb_that_the_upload_took_at_once(world, worker, client):
     """Issue 15, F5: the upload answers before anything is unpacked; the worker's budget refuses the file."""
-    from tests.test_imports import hostile
+    from tests.builders import hostile_workbook
 
     client.force_login(world.carol)
-    response = client.post("/t/acme/imports/", {"file": SimpleUploadedFile("bomb.xlsx", hostile("zip bomb"))})
+    response = client.post("/t/acme/imports/", {"file": SimpleUploadedFile("bomb.xlsx", hostile_workbook("zip bomb"))})
     assert response.status_code == 302
     seen = poll_until(client, response["Location"] + "status/", {"review", "failed", "done"})
     assert seen[-1]["status"] == "failed", seen[-1]

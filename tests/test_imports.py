@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-import zipfile
 from decimal import Decimal
 
 import openpyxl
@@ -25,8 +24,7 @@ from apps.imports.tasks import import_job_apply_task, import_job_review_task
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent
 from tests import factories as f
-
-HEADER = ["email", "contact_name", "phone", "client_name", "segment", "tier", "owner_email"]
+from tests.builders import HEADER, HEADER_ROW, SHEET_NS, base_xlsx, hostile_workbook, inline_row, rezip, sheet_xml, with_shared_strings, xlsx_bytes
 
 
 def csv_bytes(rows, header=HEADER, delimiter=",", encoding="utf-8") -> bytes:
@@ -35,17 +33,6 @@ def csv_bytes(rows, header=HEADER, delimiter=",", encoding="utf-8") -> bytes:
     writer.writerow(header)
     writer.writerows(rows)
     return out.getvalue().encode(encoding)
-
-
-def xlsx_bytes(rows, header=HEADER) -> bytes:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 def list_url(slug="acme"):
@@ -353,78 +340,7 @@ def test_it_refuses_too_many_columns_and_duplicate_columns(lead, world, django_c
 
 # --- hostile workbooks (issue 15, F5): never parsed in the request, refused early by the budget -----------
 
-def rezip(content: bytes, replace: dict | None = None, add: dict | None = None) -> bytes:
-    """The workbook `content` with parts replaced or added (name → bytes), deflated as Excel does."""
-    source = zipfile.ZipFile(io.BytesIO(content))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target:
-        for info in source.infolist():
-            target.writestr(info.filename, (replace or {}).get(info.filename, source.read(info.filename)))
-        for name, data in (add or {}).items():
-            target.writestr(name, data)
-    return out.getvalue()
 
-
-SHEET_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-
-
-def sheet_xml(rows: str, dimension: str = "A1:B2") -> bytes:
-    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet {SHEET_NS}><dimension ref="{dimension}"/>'
-            f"<sheetData>{rows}</sheetData></worksheet>").encode()
-
-
-def inline_row(number: int, *cells: tuple[str, str]) -> str:
-    return f'<row r="{number}">' + "".join(f'<c r="{ref}{number}" t="inlineStr"><is><t>{text}</t></is></c>' for ref, text in cells) + "</row>"
-
-
-HEADER_ROW = inline_row(1, ("A", "email"), ("B", "contact_name"), ("C", "client_name"))
-BASE_XLSX = None
-
-
-def base_xlsx() -> bytes:
-    global BASE_XLSX
-    if BASE_XLSX is None:
-        BASE_XLSX = xlsx_bytes([["base@example.com", "Base", "", "Acme", "", "", ""]])
-    return BASE_XLSX
-
-
-def with_shared_strings(xml: bytes, rows: str = "") -> bytes:
-    """The base workbook with a shared-strings part the reader loads (declared in the manifest and the
-    workbook's relationships), its first sheet's cells pointing into it."""
-    source = zipfile.ZipFile(io.BytesIO(base_xlsx()))
-    types = source.read("[Content_Types].xml").replace(b"</Types>", (
-        b'<Override PartName="/xl/sharedStrings.xml" '
-        b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'))
-    rels = source.read("xl/_rels/workbook.xml.rels").replace(b"</Relationships>", (
-        b'<Relationship Id="rIdStrings" Target="sharedStrings.xml" '
-        b'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/></Relationships>'))
-    rows = rows or (HEADER_ROW + '<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="inlineStr"><is><t>Zero</t></is></c>'
-                      '<c r="C2" t="inlineStr"><is><t>Acme</t></is></c></row>')
-    return rezip(base_xlsx(), replace={"[Content_Types].xml": types, "xl/_rels/workbook.xml.rels": rels,
-                                       "xl/worksheets/sheet1.xml": sheet_xml(rows)}, add={"xl/sharedStrings.xml": xml})
-
-
-def hostile(kind: str) -> bytes:
-    if kind == "zip bomb":  # 60 MB of one byte in a part: about 60 KB packed
-        return rezip(base_xlsx(), add={"xl/media/padding.bin": b"\0" * (60 * 1024 * 1024)})
-    if kind == "shared strings bomb":  # four million texts packed in about 70 KB
-        strings = b"<si><t>x</t></si>" * 4_000_000
-        return with_shared_strings(f'<sst {SHEET_NS} count="4000000" uniqueCount="4000000">'.encode() + strings + b"</sst>")
-    if kind == "entities":
-        doctype = b'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-        return with_shared_strings(doctype + f"<sst {SHEET_NS}><si><t>&b;</t></si></sst>".encode())
-    if kind == "too many sheets":
-        workbook = openpyxl.Workbook()
-        workbook.active.append(HEADER)
-        for n in range(60):
-            workbook.create_sheet(f"S{n}")
-        out = io.BytesIO()
-        workbook.save(out)
-        return out.getvalue()
-    if kind == "far-right cells":  # every row reaches column XFD: 16,384 cells a row to the reader
-        rows = HEADER_ROW + "".join(inline_row(n, ("A", f"r{n}@example.com"), ("XFD", "x")) for n in range(2, 400))
-        return rezip(base_xlsx(), replace={"xl/worksheets/sheet1.xml": sheet_xml(rows, "A1:XFD400")})
-    raise ValueError(kind)
 
 
 HOSTILE = {
@@ -440,7 +356,7 @@ HOSTILE = {
 @pytest.mark.parametrize("kind", list(HOSTILE))
 def test_it_answers_a_hostile_workbook_at_once_and_the_worker_refuses_it(kind, lead, world, monkeypatch,
                                                                           django_capture_on_commit_callbacks):
-    content = hostile(kind)
+    content = hostile_workbook(kind)
     assert len(content) < 400 * 1024, f"{kind}: {len(content)} bytes"
     parsed_in_request = []
     real_load = openpyxl.load_workbook

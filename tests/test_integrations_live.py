@@ -23,10 +23,10 @@ from apps.integrations.services import endpoint_create
 from apps.integrations.signing import WebhookVerificationError, verify
 from apps.surveys.services.responding import response_submit
 from apps.tenancy.context import tenant_context
+from tests.builders import live_survey
 from tests.factories import ClientFactory
 from tests.live_parts import wait_until
 from tests.live_worker import live_worker
-from tests.test_surveys_distribution import live_survey
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services]
 

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.journeys import services
 from apps.journeys.models import Journey, Stage, StageTouchpoint
 from apps.tenancy.context import tenant_context
+from tests.builders import assert_contiguous, layout, make_journey, placement, snapshot, stage, stage_names
 from tests.factories import (
     InteractionFactory,
     JourneyFactory,
@@ -22,50 +23,6 @@ from tests.factories import (
 )
 
 PAGES = "/t/acme/journeys/"
-
-
-def make_journey(tenant, name="Onboarding", stages=("Sign", "Welcome", "First value"), per_stage=2):
-    journey = JourneyFactory(tenant=tenant, name=name)
-    for order, stage_name in enumerate(stages, start=1):
-        stage = StageFactory(journey=journey, name=stage_name, order=order)
-        for p in range(1, per_stage + 1):
-            StageTouchpointFactory(stage=stage, order=p, touchpoint=TouchpointFactory(tenant=tenant, name=f"{stage_name} tp{p}"))
-    return journey
-
-
-def layout(journey):
-    """[(stage name, order, [(touchpoint name, order), …]), …] as stored."""
-    with tenant_context(journey.tenant):
-        return [(s.name, s.order, [(p.touchpoint.name, p.order) for p in s.placements.select_related("touchpoint").order_by("order")])
-                for s in Stage.objects.filter(journey=journey).order_by("order")]
-
-
-def stage_names(journey):
-    return [name for name, _, _ in layout(journey)]
-
-
-def assert_contiguous(journey):
-    rows = layout(journey)
-    assert [order for _, order, _ in rows] == list(range(1, len(rows) + 1)), rows
-    for _, _, placements in rows:
-        assert [order for _, order in placements] == list(range(1, len(placements) + 1)), rows
-
-
-def stage(journey, name):
-    with tenant_context(journey.tenant):
-        return Stage.objects.select_related("journey").get(journey=journey, name=name)
-
-
-def placement(journey, touchpoint_name):
-    with tenant_context(journey.tenant):
-        return StageTouchpoint.objects.select_related("stage__journey", "touchpoint").get(
-            stage__journey=journey, touchpoint__name=touchpoint_name)
-
-
-def snapshot(tenant):
-    with tenant_context(tenant):
-        return (sorted(Stage.objects.values_list("uuid", "order", "name")),
-                sorted(StageTouchpoint.objects.values_list("uuid", "stage_id", "order")))
 
 
 # --- list and create ---------------------------------------------------------------------------------------

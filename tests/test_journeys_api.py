@@ -5,9 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.tenancy.models import Role
+from tests.builders import assert_contiguous, layout, make_journey, placement, snapshot, stage, stage_names
 from tests.conftest import make_api_key
 from tests.factories import SegmentFactory, StageFactory, StageTouchpointFactory, TouchpointFactory
-from tests.test_journeys import assert_contiguous, layout, make_journey, placement, snapshot, stage, stage_names
 
 API = "/api/v1/t/acme/journeys/"
 

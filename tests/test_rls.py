@@ -8,8 +8,8 @@ from django.db.utils import DatabaseError
 from apps.tenancy.context import rows_by_key_including_cross_tenant, tenant_context
 from apps.tenancy.models import ApiKey, Membership, TenantScopedModel
 from apps.tenancy.signals import APPEND_ONLY_TABLES
+from tests.builders import tenant_models
 from tests.conftest import make_api_key
-from tests.test_tenancy_coverage import tenant_models
 
 pytestmark = pytest.mark.postgres
 

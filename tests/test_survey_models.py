@@ -8,12 +8,12 @@ from django.utils import timezone
 from apps.surveys.models import PublishedVersionIsImmutable, Question
 from apps.tenancy.context import tenant_context
 from tests import factories as f
-from tests.test_url_isolation import DOMAIN_FACTORIES, _domain_object
+from tests.builders import DOMAIN_FACTORIES, domain_object
 
 
 def test_every_survey_model_has_a_factory_that_builds_in_one_tenant(world):
     for model in DOMAIN_FACTORIES:
-        obj = _domain_object(world, world.a, model)
+        obj = domain_object(world, world.a, model)
         related = [getattr(obj, fld.name) for fld in model._meta.concrete_fields if fld.is_relation and fld.name != "tenant"]
         assert all(r.tenant_id == world.a.pk for r in related if r is not None and hasattr(r, "tenant_id")), model
 

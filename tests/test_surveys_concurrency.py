@@ -15,7 +15,7 @@ import requests
 from apps.surveys.i18n import UI_TEXT
 from apps.surveys.models import Invitation, Response
 from apps.tenancy.context import tenant_context
-from tests.test_surveys_respond import invitation_with_token, live_survey
+from tests.builders import bilingual_live_survey, invitation_with_token
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services, pytest.mark.usefixtures("unlimited_link_requests")]
 
@@ -25,10 +25,10 @@ WORKERS = 32  # bounded: the server and Postgres are shared with other test runs
 
 
 def test_concurrent_submits_store_exactly_one_response_per_invitation(world, live_server):
-    survey, _ = live_survey(world.a)
+    survey, _ = bilingual_live_survey(world.a)
     tokens = [invitation_with_token(survey)[1] for _ in range(INVITATIONS)]
     # An invitation of tenant B answered at the same time must stay B's.
-    survey_b, _ = live_survey(world.b)
+    survey_b, _ = bilingual_live_survey(world.b)
     _, token_b = invitation_with_token(survey_b)
     jobs = [(token, 1 + i % 10) for token in tokens for i in range(SUBMITS_EACH)] + [(token_b, 5)] * 10
     random.Random(5).shuffle(jobs)

@@ -5,7 +5,6 @@ The real worker and SMTP server are in test_surveys_e2e.py and test_surveys_smtp
 from __future__ import annotations
 
 import hashlib
-import re
 import smtplib
 import uuid
 from datetime import timedelta
@@ -23,46 +22,18 @@ from apps.surveys.models import Invitation, Survey
 from apps.surveys.services import distribution as dist
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent
+from tests.builders import LINK, live_survey, send
 from tests.factories import (
     ClientFactory,
     ContactFactory,
     InteractionFactory,
-    QuestionFactory,
     ResponseFactory,
     SegmentFactory,
-    SurveyFactory,
-    SurveyVersionFactory,
     TouchpointFactory,
 )
 
 pytestmark = pytest.mark.django_db
 Status, Skip = Invitation.Status, Invitation.SkipReason
-LINK = re.compile(r"https?://[^\s\"<>]+/s/([A-Za-z0-9_-]+)/")
-
-
-def live_survey(tenant, *, kind="nps", languages=("en",), texts=None, **fields) -> Survey:
-    """A live survey with a published v1: an NPS (or CSAT) question and an optional reason."""
-    survey = SurveyFactory(tenant=tenant, kind=kind, languages=list(languages), default_language=languages[0], **fields)
-    version = SurveyVersionFactory(survey=survey, number=1, texts=texts or {
-        lang: {"title": f"How did we do? ({lang})", "intro": f"Intro {lang}", "thanks": "Thanks"} for lang in languages})
-    QuestionFactory(version=version, order=1, key=kind, type=kind if kind in ("nps", "csat", "ces", "smiley") else "nps",
-                    text={lang: f"Score question {lang}" for lang in languages})
-    QuestionFactory(version=version, order=2, key="reason", type="text", required=False,
-                    text={lang: f"Why? {lang}" for lang in languages})
-    with tenant_context(tenant):
-        version.published_at = timezone.now()
-        version.save()
-        survey.current_version = version
-        survey.status = Survey.Status.LIVE
-        survey.save()
-    return survey
-
-
-def send(world, survey, contacts=(), segment=None, batch=None):
-    lead = world.carol if survey.tenant == world.a else world.charlie
-    with tenant_context(survey.tenant):
-        return dist.invitations_send_manual(tenant=survey.tenant, acting_user=lead, survey=survey, batch=batch or uuid.uuid4(),
-                                            segment=segment, contacts=list(contacts), created_by=world.membership(lead, survey.tenant))
 
 
 def deliver(tenant):

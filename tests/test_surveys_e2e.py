@@ -18,10 +18,10 @@ from apps.surveys.services.distribution import token_hash
 from apps.surveys.tasks import send_reminders
 from apps.tenancy.context import tenant_context
 from apps.touchpoints.services import interaction_log
+from tests.builders import live_survey
 from tests.factories import ClientFactory, ContactFactory, SegmentFactory, StageFactory, TouchpointFactory
 from tests.live_parts import SURVEY_LINK, hidden_inputs, wait_until
 from tests.smtp_sink import html_of, text_of
-from tests.test_surveys_distribution import live_survey
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services]
 

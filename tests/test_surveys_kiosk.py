@@ -15,7 +15,7 @@ from apps.surveys.services.kiosks import kiosk_create
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent
 from tests import factories as f
-from tests.test_surveys_respond import count_responses, live_survey, reload
+from tests.builders import bilingual_live_survey, count_responses, reload
 
 pytestmark = pytest.mark.postgres
 
@@ -42,7 +42,7 @@ def stamp_on(page) -> str:
 # --- admin pages ---------------------------------------------------------------------------------
 
 def test_a_lead_creates_a_device_and_sees_its_key_once(world, client):
-    survey, _ = live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
+    survey, _ = bilingual_live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
     with tenant_context(world.a):
         touchpoint = f.TouchpointFactory(tenant=world.a, name="Brussels shop")
     client.force_login(world.carol)
@@ -62,7 +62,7 @@ def test_a_lead_creates_a_device_and_sees_its_key_once(world, client):
 
 
 def test_invalid_device_form_and_foreign_touchpoint_are_400(world, client):
-    survey, _ = live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
+    survey, _ = bilingual_live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
     with tenant_context(world.b):
         foreign = f.TouchpointFactory(tenant=world.b)
     client.force_login(world.alice)
@@ -74,7 +74,7 @@ def test_invalid_device_form_and_foreign_touchpoint_are_400(world, client):
 
 
 def test_staff_may_not_manage_kiosks(world, client):
-    survey, _ = live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
+    survey, _ = bilingual_live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
     device, _ = kiosk(world.a, survey)
     client.force_login(world.bob)
     assert client.get(f"/t/acme/surveys/{survey.uuid}/kiosks/").status_code == 403
@@ -82,7 +82,7 @@ def test_staff_may_not_manage_kiosks(world, client):
 
 
 def test_revoking_a_device_closes_its_page(world, client):
-    survey, _ = live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
+    survey, _ = bilingual_live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
     device, raw_key = kiosk(world.a, survey)
     assert client.get(f"/k/{raw_key}/").status_code == 200
     client.force_login(world.carol)
@@ -95,7 +95,7 @@ def test_revoking_a_device_closes_its_page(world, client):
 
 
 def test_the_device_list_has_constant_queries(world, client, django_assert_max_num_queries):
-    survey, _ = live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
+    survey, _ = bilingual_live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
     client.force_login(world.alice)
     client.get(f"/t/acme/surveys/{survey.uuid}/kiosks/")  # warm up (session, last tenant)
     counts = []
@@ -114,7 +114,7 @@ def test_the_device_list_has_constant_queries(world, client, django_assert_max_n
 def test_one_tap_stores_a_smiley_response_attributed_to_the_device(world, client):
     with tenant_context(world.a):
         survey_touchpoint, device_touchpoint = f.TouchpointFactory(tenant=world.a), f.TouchpointFactory(tenant=world.a)
-    survey, version = live_survey(world.a, kind="smiley", questions=SMILEY_ONLY, touchpoint=survey_touchpoint)
+    survey, version = bilingual_live_survey(world.a, kind="smiley", questions=SMILEY_ONLY, touchpoint=survey_touchpoint)
     device, raw_key = kiosk(world.a, survey, touchpoint=device_touchpoint)
     plain, plain_key = kiosk(world.a, survey, name="Back office")
     page = client.get(f"/k/{raw_key}/")
@@ -134,7 +134,7 @@ def test_one_tap_stores_a_smiley_response_attributed_to_the_device(world, client
 
 
 def test_a_double_tap_lands_once_and_the_page_resets(world, client):
-    survey, _ = live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
+    survey, _ = bilingual_live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
     _, raw_key = kiosk(world.a, survey)
     stamp = stamp_on(client.get(f"/k/{raw_key}/"))
     for _ in range(2):
@@ -147,7 +147,7 @@ def test_a_double_tap_lands_once_and_the_page_resets(world, client):
 
 
 def test_a_second_question_is_shown_with_a_send_button(world, client):
-    survey, _ = live_survey(world.a, kind="smiley", questions=SMILEY_AND_REASON, languages=("fr", "en"))
+    survey, _ = bilingual_live_survey(world.a, kind="smiley", questions=SMILEY_AND_REASON, languages=("fr", "en"))
     _, raw_key = kiosk(world.a, survey)
     page = client.get(f"/k/{raw_key}/")
     html = page.content.decode()
@@ -161,7 +161,7 @@ def test_a_second_question_is_shown_with_a_send_button(world, client):
 
 
 def test_unknown_keys_and_bad_input_store_nothing(world, client):
-    survey, _ = live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
+    survey, _ = bilingual_live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
     _, raw_key = kiosk(world.a, survey)
     for key in ("x" * 43, raw_key[:-2], raw_key + "A", "short", "../../etc"):
         assert client.post(f"/k/{key}/", {"q_smiley": "3"}).status_code == 404
@@ -173,7 +173,7 @@ def test_unknown_keys_and_bad_input_store_nothing(world, client):
 
 def test_kiosk_posts_are_rate_limited_per_device(world, client, settings):
     settings.SURVEY_KIOSK_SUBMITS_PER_MINUTE = 2
-    survey, _ = live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
+    survey, _ = bilingual_live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
     _, key_one = kiosk(world.a, survey, name="One")
     _, key_two = kiosk(world.a, survey, name="Two")
 
@@ -186,7 +186,7 @@ def test_kiosk_posts_are_rate_limited_per_device(world, client, settings):
 
 
 def test_a_closed_survey_closes_the_kiosk(world, client):
-    survey, _ = live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
+    survey, _ = bilingual_live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
     _, raw_key = kiosk(world.a, survey)
     with tenant_context(world.a):
         type(survey).objects.filter(pk=survey.pk).update(status="closed")
@@ -195,8 +195,8 @@ def test_a_closed_survey_closes_the_kiosk(world, client):
 
 
 def test_a_key_of_tenant_b_answers_into_b_only(world, client):
-    survey_a, _ = live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
-    survey_b, _ = live_survey(world.b, kind="smiley", questions=SMILEY_ONLY)
+    survey_a, _ = bilingual_live_survey(world.a, kind="smiley", questions=SMILEY_ONLY)
+    survey_b, _ = bilingual_live_survey(world.b, kind="smiley", questions=SMILEY_ONLY)
     kiosk(world.a, survey_a)
     _, key_b = kiosk(world.b, survey_b)
     client.post(f"/k/{key_b}/", {"q_smiley": "3", "stamp": stamp_on(client.get(f"/k/{key_b}/"))})

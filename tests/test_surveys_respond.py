@@ -5,9 +5,7 @@ files."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from datetime import timedelta
 
 import pytest
@@ -20,55 +18,9 @@ from apps.surveys.selectors.respond import invitation_get_by_token_including_cro
 from apps.surveys.services.responding import response_submit
 from apps.tenancy.context import tenant_context
 from tests import factories as f
+from tests.builders import NPS_TEXT, bilingual_live_survey, count_responses, invitation_with_token, reload
 
 pytestmark = pytest.mark.postgres
-
-NPS_TEXT = {"en": "How likely are you to recommend us to a friend or colleague?",
-            "fr": "Quelle est la probabilité que vous nous recommandiez à un ami ou un collègue ?"}
-REASON_TEXT = {"en": "What is the main reason for your score?", "fr": "Quelle est la raison principale de votre note ?"}
-
-
-def live_survey(tenant, *, kind="nps", languages=("en", "fr"), questions=None, **survey_kwargs):
-    """A live survey with a published version. `questions`: [(key, type, required, options)]."""
-    questions = questions or [("nps", "nps", True, {}), ("reason", "text", False, {})]
-    texts = {"en": NPS_TEXT["en"], "fr": NPS_TEXT["fr"]}
-    with tenant_context(tenant):
-        survey = f.SurveyFactory(tenant=tenant, kind=kind, languages=list(languages), default_language=languages[0], **survey_kwargs)
-        version = f.SurveyVersionFactory(survey=survey, number=1, texts={
-            lang: {"title": {"en": "How did we do?", "fr": "Comment avons-nous fait ?"}.get(lang, "How did we do?"),
-                   "intro": "", "thanks": {"en": "Thank you!", "fr": "Merci !"}.get(lang, "Thank you!")} for lang in languages})
-        for order, (key, qtype, required, options) in enumerate(questions, start=1):
-            text = REASON_TEXT if qtype == "text" else texts if qtype == "nps" else {lang: f"Question {key}" for lang in languages}
-            f.QuestionFactory(version=version, order=order, key=key, type=qtype, required=required, options=options,
-                              text={lang: text.get(lang, text.get("en")) for lang in languages})
-        version.published_at = timezone.now()
-        version.save()
-        survey.current_version = version
-        survey.status = Survey.Status.LIVE
-        survey.save()
-    return survey, version
-
-
-def invitation_with_token(survey, *, contact=None, interaction=None, **kwargs):
-    """A sent invitation of `survey` and its raw link token."""
-    raw = secrets.token_urlsafe(32)
-    with tenant_context(survey.tenant):
-        extra = {"contact": contact, "client": contact.client, "email": contact.email} if contact is not None else {}
-        invitation = f.InvitationFactory(
-            survey=survey, version=survey.current_version, interaction=interaction, status=Invitation.Status.SENT,
-            token_hash=hashlib.sha256(raw.encode()).hexdigest(), sent_at=timezone.now(),
-            expires_at=timezone.now() + timedelta(days=30), **extra, **kwargs)
-    return invitation, raw
-
-
-def count_responses(tenant):
-    with tenant_context(tenant):
-        return Response.objects.count()
-
-
-def reload(obj):
-    with tenant_context(obj.tenant):
-        return type(obj).objects.get(pk=obj.pk)
 
 
 # --- i18n ----------------------------------------------------------------------------------------
@@ -109,7 +61,7 @@ def test_negotiation_without_a_survey_and_with_narrowed_languages(rf):
 # --- the respondent page -------------------------------------------------------------------------
 
 def test_it_shows_the_pinned_version_in_the_negotiated_language(world, client):
-    survey, _ = live_survey(world.a)
+    survey, _ = bilingual_live_survey(world.a)
     _, raw = invitation_with_token(survey)
     page = client.get(f"/s/{raw}/", HTTP_ACCEPT_LANGUAGE="fr-BE,fr;q=0.9")
     html = page.content.decode()
@@ -123,7 +75,7 @@ def test_it_shows_the_pinned_version_in_the_negotiated_language(world, client):
 
 
 def test_get_and_head_never_consume_the_token(world, client):
-    survey, _ = live_survey(world.a)
+    survey, _ = bilingual_live_survey(world.a)
     invitation, raw = invitation_with_token(survey)
     for _ in range(10):
         assert client.get(f"/s/{raw}/").status_code == 200
@@ -144,7 +96,7 @@ def test_get_and_head_never_consume_the_token(world, client):
 
 
 def test_the_score_from_the_email_is_preselected_but_not_stored(world, client):
-    survey, _ = live_survey(world.a)
+    survey, _ = bilingual_live_survey(world.a)
     invitation, raw = invitation_with_token(survey)
     html = client.get(f"/s/{raw}/?score=7").content.decode()
     assert 'value="7" checked' in html and ui_text("en", "score_preselected") in html
@@ -157,7 +109,7 @@ def test_the_score_from_the_email_is_preselected_but_not_stored(world, client):
 
 
 def test_an_invalid_submit_explains_itself_and_stores_nothing(world, client):
-    survey, _ = live_survey(world.a)
+    survey, _ = bilingual_live_survey(world.a)
     invitation, raw = invitation_with_token(survey)
     page = client.post(f"/s/{raw}/", {"q_reason": "no score", "lang": "fr"})
     html = page.content.decode()
@@ -171,7 +123,7 @@ def test_an_invalid_submit_explains_itself_and_stores_nothing(world, client):
 
 
 def test_a_second_submit_lands_once_and_says_already_recorded(world, client):
-    survey, _ = live_survey(world.a)
+    survey, _ = bilingual_live_survey(world.a)
     invitation, raw = invitation_with_token(survey)
     assert "Thank you!" in client.post(f"/s/{raw}/", {"q_nps": "10"}).content.decode()
     again = client.post(f"/s/{raw}/", {"q_nps": "2"})
@@ -184,7 +136,7 @@ def test_a_second_submit_lands_once_and_says_already_recorded(world, client):
 
 @pytest.mark.parametrize("case", ["expired_date", "expired_status", "paused", "closed", "closes_passed", "not_open_yet", "skipped"])
 def test_expired_and_closed_links_get_the_generic_410_page(world, client, case):
-    survey, _ = live_survey(world.a)
+    survey, _ = bilingual_live_survey(world.a)
     invitation, raw = invitation_with_token(survey)
     now = timezone.now()
     with tenant_context(world.a):
@@ -208,7 +160,7 @@ def test_expired_and_closed_links_get_the_generic_410_page(world, client, case):
 
 
 def test_unknown_and_tampered_links_get_the_same_404_page(world, client, caplog):
-    survey, _ = live_survey(world.a)
+    survey, _ = bilingual_live_survey(world.a)
     _, raw = invitation_with_token(survey)
     tampered = raw[:-1] + ("A" if raw[-1] != "A" else "B")
     with caplog.at_level(logging.DEBUG):
@@ -223,7 +175,7 @@ def test_unknown_and_tampered_links_get_the_same_404_page(world, client, caplog)
 def test_invitation_links_are_rate_limited_per_ip_for_views_and_submits(world, client, settings):
     """Issue 15: DESIGN.md says the respondent page is rate limited; guessing tokens (404s) counts too."""
     settings.SURVEY_INVITATION_REQUESTS_PER_MINUTE = 4
-    survey, _ = live_survey(world.a)
+    survey, _ = bilingual_live_survey(world.a)
     _, raw = invitation_with_token(survey)
     statuses = [client.get(f"/s/{raw}/").status_code, client.get(f"/s/{'x' * 43}/").status_code,
                 client.get(f"/s/{'y' * 43}/").status_code, client.post(f"/s/{raw}/", {"q_nps": "9"}).status_code]
@@ -240,8 +192,8 @@ def test_invitation_links_are_rate_limited_per_ip_for_views_and_submits(world, c
 
 
 def test_a_token_answers_only_into_its_own_tenant(world, client):
-    survey_a, _ = live_survey(world.a)
-    survey_b, _ = live_survey(world.b)
+    survey_a, _ = bilingual_live_survey(world.a)
+    survey_b, _ = bilingual_live_survey(world.b)
     invitation_a, _ = invitation_with_token(survey_a)
     invitation_b, raw_b = invitation_with_token(survey_b)
     assert client.post(f"/s/{raw_b}/", {"q_nps": "4"}).status_code == 200
@@ -253,7 +205,7 @@ def test_a_token_answers_only_into_its_own_tenant(world, client):
 
 
 def test_a_response_keeps_its_attribution_as_of_submission(world, client):
-    survey_probe, _ = live_survey(world.a)
+    survey_probe, _ = bilingual_live_survey(world.a)
     with tenant_context(world.a):
         segment = f.SegmentFactory(tenant=world.a)
         contact = f.ContactFactory(client=f.ClientFactory(tenant=world.a, segment=segment))
@@ -282,7 +234,7 @@ def test_the_surveys_stage_wins_and_an_ambiguous_placement_gives_none(world):
         stages = [f.StageFactory(journey=journey), f.StageFactory(journey=journey)]
         for stage in stages:
             f.StageTouchpointFactory(stage=stage, touchpoint=touchpoint)
-    survey, version = live_survey(world.a, touchpoint=touchpoint)
+    survey, version = bilingual_live_survey(world.a, touchpoint=touchpoint)
     with tenant_context(world.a):
         r, _ = response_submit(tenant=world.a, version=version, answers={"nps": 8}, channel="web", language="en")
         assert (r.touchpoint_id, r.stage_id) == (touchpoint.pk, None)
@@ -293,7 +245,7 @@ def test_the_surveys_stage_wins_and_an_ambiguous_placement_gives_none(world):
 
 
 def test_enps_is_kept_out_of_customer_nps(world):
-    _, version = live_survey(world.a, kind="enps")
+    _, version = bilingual_live_survey(world.a, kind="enps")
     with tenant_context(world.a):
         r, created = response_submit(tenant=world.a, version=version, answers={"nps": 10}, channel="web", language="en")
         assert created and r.nps is None and r.answers.get().value == 10
@@ -305,7 +257,7 @@ def test_response_submit_validates_every_question_type(world):
                  ("why", "single_choice", False, [{"value": "price", "label": {"en": "Price"}}, {"value": "staff", "label": {"en": "Staff"}}]),
                  ("what", "multi_choice", False, [{"value": "a", "label": {"en": "A"}}, {"value": "b", "label": {"en": "B"}}]),
                  ("note", "text", False, {})]
-    _, version = live_survey(world.a, kind="custom", questions=questions)
+    _, version = bilingual_live_survey(world.a, kind="custom", questions=questions)
     bad = [{}, {"csat": 0}, {"csat": 6}, {"csat": True}, {"csat": "five"}, {"csat": 3, "ces": 8}, {"csat": 3, "smiley": 4},
            {"csat": 3, "rating": 11}, {"csat": 3, "why": "other"}, {"csat": 3, "what": ["a", "z"]}, {"csat": 3, "note": 5},
            {"csat": 3, "note": "x" * 5001}, {"csat": 3, "nope": 1}]
@@ -321,15 +273,15 @@ def test_response_submit_validates_every_question_type(world):
 
 
 def test_response_submit_refuses_another_tenants_invitation(world):
-    _, version_a = live_survey(world.a)
-    survey_b, _ = live_survey(world.b)
+    _, version_a = bilingual_live_survey(world.a)
+    survey_b, _ = bilingual_live_survey(world.b)
     invitation_b, _ = invitation_with_token(survey_b)
     with tenant_context(world.a), pytest.raises(ValidationError):
         response_submit(tenant=world.a, version=version_a, answers={"nps": 1}, channel="email", language="en", invitation=invitation_b)
 
 
 def test_response_submit_is_idempotent_per_invitation_and_submission_key(world):
-    survey, version = live_survey(world.a)
+    survey, version = bilingual_live_survey(world.a)
     invitation, _ = invitation_with_token(survey)
     with tenant_context(world.a):
         first, created = response_submit(tenant=world.a, version=version, answers={"nps": 9}, channel="email", language="en",
@@ -344,7 +296,7 @@ def test_response_submit_is_idempotent_per_invitation_and_submission_key(world):
 
 
 def test_responses_counted_leaves_bots_out(world):
-    _, version = live_survey(world.a)
+    _, version = bilingual_live_survey(world.a)
     with tenant_context(world.a):
         response_submit(tenant=world.a, version=version, answers={"nps": 9}, channel="web", language="en")
         response_submit(tenant=world.a, version=version, answers={"nps": 0}, channel="web", language="en", is_bot=True,

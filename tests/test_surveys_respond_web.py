@@ -17,7 +17,7 @@ from apps.surveys.models import Response, Survey
 from apps.surveys.selectors.respond import responses_counted
 from apps.surveys.views.respond import reset_rate_limit
 from apps.tenancy.context import tenant_context
-from tests.test_surveys_respond import count_responses, live_survey
+from tests.builders import bilingual_live_survey, count_responses
 
 pytestmark = pytest.mark.postgres
 
@@ -32,7 +32,7 @@ def _fresh_rate_limits():
 
 
 def web_survey(tenant, token=WEB_TOKEN, **kwargs):
-    survey, version = live_survey(tenant, web_token=token, web_link_enabled=True, **kwargs)
+    survey, version = bilingual_live_survey(tenant, web_token=token, web_link_enabled=True, **kwargs)
     return survey, version
 
 

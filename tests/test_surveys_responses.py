@@ -6,96 +6,26 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-import types
 import uuid
 
 import openpyxl
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
-from apps.surveys.models import Answer, Response, ResponseTag, Tag
+from apps.surveys.models import Response, ResponseTag, Tag
 from apps.surveys.services.responses import response_tag_add, response_tag_remove
 from apps.tenancy.context import tenant_context
 from tests import factories as f
+from tests.builders import answer, responses_world
 
 LIST = "/t/acme/responses/"
 EXPORT = "/t/acme/responses/export/"
-NOW = timezone.now()
-
-
-def publish(version):
-    with tenant_context(version.tenant):
-        version.published_at = timezone.now()
-        version.save()
-    return version
-
-
-def nps_version(tenant, survey, number=1, reason_text=None):
-    version = f.SurveyVersionFactory(survey=survey, number=number)
-    f.QuestionFactory(version=version, order=1, key="nps", type="nps",
-                      text={"en": "How likely are you to recommend us?", "fr": "Quelle est la probabilité que vous nous recommandiez ?"})
-    f.QuestionFactory(version=version, order=2, key="reason", type="text", required=False,
-                      text=reason_text or {"en": "What is the main reason for your score?", "fr": "Quelle est la raison principale de votre note ?"})
-    return publish(version)
-
-
-def answer(response, key, value):
-    with tenant_context(response.tenant):
-        question = response.version.questions.get(key=key)
-        return Answer.objects.create(tenant=response.tenant, response=response, question=question, value=value)
-
-
-def build(world):
-    """Acme: an NPS survey (en + fr) at the help desk, a CSAT survey; responses of each band; Globex: one of its own."""
-    a, b = world.a, world.b
-    bob = world.membership(world.bob, a)
-    ns = types.SimpleNamespace()
-    ns.desk = f.TouchpointFactory(tenant=a, name="Help desk", channel="phone")
-    ns.visit = f.TouchpointFactory(tenant=a, name="Site visit", channel="in_person")
-    ns.stage = f.StageFactory(journey=f.JourneyFactory(tenant=a, name="Onboarding"), name="Kick-off")
-    ns.cedar = f.ClientFactory(tenant=a, name="Cedar Dental")
-    ns.jordan = f.ContactFactory(client=ns.cedar, name="Jordan Lee", email="jordan@cedar.example")
-    ns.nps = f.SurveyFactory(tenant=a, name="After the call", kind="nps", languages=["en", "fr"], touchpoint=ns.desk)
-    ns.nps_v1 = nps_version(a, ns.nps)
-    ns.csat = f.SurveyFactory(tenant=a, name="Support CSAT", kind="csat")
-    ns.csat_v1 = f.SurveyVersionFactory(survey=ns.csat, number=1)
-    f.QuestionFactory(version=ns.csat_v1, order=1, key="csat", type="csat", text={"en": "How satisfied were you?"})
-    publish(ns.csat_v1)
-    ns.interaction = f.InteractionFactory(staff=bob, client=ns.cedar, contact=ns.jordan, touchpoint=ns.desk, predicted_score=9,
-                                          summary="Reset the portal password", outcome="resolved")
-    ns.invitation = f.InvitationFactory(survey=ns.nps, version=ns.nps_v1, contact=ns.jordan, interaction=ns.interaction,
-                                        status="responded", sent_at=NOW - datetime.timedelta(days=3),
-                                        opened_at=NOW - datetime.timedelta(days=2))
-    ns.promoter = f.ResponseFactory(version=ns.nps_v1, nps=10, comment="Quick and friendly", channel="email", language="fr",
-                                    client=ns.cedar, contact=ns.jordan, touchpoint=ns.desk, stage=ns.stage, staff=bob,
-                                    interaction=ns.interaction, invitation=ns.invitation, submitted_at=NOW - datetime.timedelta(days=1))
-    answer(ns.promoter, "nps", 10)
-    answer(ns.promoter, "reason", "Quick and friendly")
-    ns.detractor = f.ResponseFactory(version=ns.nps_v1, nps=3, comment="=HYPERLINK(\"http://evil.example\")", channel="web",
-                                     touchpoint=ns.visit, submitted_at=NOW - datetime.timedelta(days=40))
-    answer(ns.detractor, "nps", 3)
-    answer(ns.detractor, "reason", "=HYPERLINK(\"http://evil.example\")")
-    ns.passive = f.ResponseFactory(version=ns.nps_v1, nps=8, channel="kiosk", language="en", submitted_at=NOW - datetime.timedelta(days=5))
-    answer(ns.passive, "nps", 8)
-    ns.unhappy = f.ResponseFactory(version=ns.csat_v1, nps=None, csat=2, channel="email", submitted_at=NOW - datetime.timedelta(days=2))
-    answer(ns.unhappy, "csat", 2)
-    ns.bot = f.ResponseFactory(version=ns.nps_v1, nps=0, comment="buy cheap pills", is_bot=True, bot_reason="honeypot filled",
-                               submitted_at=NOW - datetime.timedelta(hours=3))
-    # Globex, with the same names.
-    ns.b_touchpoint = f.TouchpointFactory(tenant=b, name="Help desk")
-    ns.b_survey = f.SurveyFactory(tenant=b, name="After the call")
-    ns.b_version = nps_version(b, ns.b_survey)
-    ns.b_response = f.ResponseFactory(version=ns.b_version, nps=6, comment="Globex secret comment", touchpoint=ns.b_touchpoint)
-    ns.b_tag = f.TagFactory(tenant=b, name="Globex tag")
-    ns.b_stage = f.StageFactory(journey=f.JourneyFactory(tenant=b))
-    return ns
 
 
 @pytest.fixture
 def ns(world):
-    return build(world)
+    return responses_world(world)
 
 
 def listed(response) -> list[str]:

@@ -14,15 +14,15 @@ from apps.surveys.models import ResponseTag, Tag
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role
 from tests import factories as f
+from tests.builders import responses_world
 from tests.conftest import make_api_key
-from tests.test_surveys_responses import build
 
 BASE = "/api/v1/t/acme/"
 
 
 @pytest.fixture
 def ns(world):
-    return build(world)
+    return responses_world(world)
 
 
 def ids(response) -> list[str]:

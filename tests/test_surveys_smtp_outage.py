@@ -13,9 +13,9 @@ from apps.messaging.models import OutboundEmail
 from apps.messaging.tasks import deliver_outbox
 from apps.surveys.models import Invitation
 from apps.tenancy.context import tenant_context
+from tests.builders import live_survey, send
 from tests.factories import ClientFactory, ContactFactory
 from tests.live_worker import live_worker
-from tests.test_surveys_distribution import live_survey, send
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services]
 N = 200

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from apps.surveys.models import Response
 from apps.surveys.services.kiosks import kiosk_create
 from apps.tenancy.context import tenant_context
-from tests.test_surveys_respond import invitation_with_token, live_survey
+from tests.builders import bilingual_live_survey, invitation_with_token
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("unlimited_link_requests")]
 
@@ -53,9 +53,9 @@ def assert_rejected(client, path: str) -> list[int]:
 
 
 def test_mutated_invitation_tokens_are_never_accepted(world, client):
-    survey_a, _ = live_survey(world.a)
-    other_survey_a, _ = live_survey(world.a)
-    survey_b, _ = live_survey(world.b)
+    survey_a, _ = bilingual_live_survey(world.a)
+    other_survey_a, _ = bilingual_live_survey(world.a)
+    survey_b, _ = bilingual_live_survey(world.b)
     _, raw = invitation_with_token(survey_a)
     _, raw_other_survey = invitation_with_token(other_survey_a)
     _, raw_b = invitation_with_token(survey_b)
@@ -92,7 +92,7 @@ def test_random_tokens_are_404_and_never_500(world, client, token):
 
 def test_mutated_kiosk_keys_and_web_tokens_are_never_accepted(world, client):
     cache.clear()
-    survey, _ = live_survey(world.a, kind="smiley", questions=[("smiley", "smiley", True, {})],
+    survey, _ = bilingual_live_survey(world.a, kind="smiley", questions=[("smiley", "smiley", True, {})],
                             web_token="pubTOKENfuzz1234", web_link_enabled=True)
     with tenant_context(world.a):
         _, key = kiosk_create(tenant=world.a, acting_user=None, survey=survey, name="Desk")

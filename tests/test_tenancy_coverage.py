@@ -9,6 +9,7 @@ from django.db import models
 from apps.tenancy.context import CrossTenantWrite, TenantNotActive, get_current_tenant, tenant_context
 from apps.tenancy.managers import TenantScopedManager
 from apps.tenancy.models import Membership, Team, TenantScopedModel
+from tests.builders import tenant_models
 
 # Global (not tenant-owned) models, each with the reason it may not carry a tenant.
 GLOBAL_MODELS = {
@@ -27,10 +28,6 @@ GLOBAL_MODELS = {
     "axes.AccessFailureLog": "login lockout bookkeeping happens before any tenant is known",
     "axes.AccessAttemptExpiration": "login lockout bookkeeping happens before any tenant is known",
 }
-
-
-def tenant_models():
-    return [m for m in apps.get_models() if issubclass(m, TenantScopedModel)]
 
 
 def test_it_scopes_every_model_or_allowlists_it_with_a_reason():

@@ -7,7 +7,6 @@ import re
 import uuid
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework import serializers
 
 from apps.accounts.models import MembershipInvitation
@@ -23,56 +22,19 @@ from apps.tenancy.api import TenantApi
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import ApiKey, AuditEvent, Membership, Role, Team
 from apps.touchpoints.models import Interaction, Touchpoint
+from tests.builders import (
+    API_ROUTES,
+    DOMAIN_FACTORIES,
+    GLOBAL_ROUTES,
+    PAGE_ROUTES,
+    ROUTES,
+    TENANT_API_PREFIX,
+    TENANT_PAGE_PREFIX,
+    TENANT_ROUTES,
+    domain_object,
+    view_class,
+)
 from tests.conftest import make_api_key
-
-TENANT_PAGE_PREFIX = "t/<slug:tenant_slug>/"
-TENANT_API_PREFIX = "api/v1/t/<slug:tenant_slug>/"
-
-# Routes outside any tenant, each with the reason it needs none.
-GLOBAL_ROUTES = {
-    "": "home: redirects a signed-in user to one of their workspaces",
-    "workspaces/": "the tenant switcher lists the caller's own memberships",
-    "accounts/login/": "signing in precedes choosing a tenant",
-    "accounts/logout/": "signing out ends the session in every tenant",
-    "accounts/password-reset/": "passwords belong to the person, not to a tenant",
-    "accounts/password-reset/sent/": "passwords belong to the person, not to a tenant",
-    "accounts/reset/<uidb64>/<token>/": "passwords belong to the person, not to a tenant",
-    "accounts/reset/done/": "passwords belong to the person, not to a tenant",
-    "invite/<str:token>/": "the invitee is not a member yet; the token's hash finds its tenant",
-    "api/schema/": "the OpenAPI schema describes the API, no tenant data",
-    "api/docs/": "interactive API docs, no tenant data",
-    "health/": "infrastructure health for load balancers",
-    "ops/admin/": "Django admin for platform operators; no tenant model is registered there",
-    "s/<str:token>/opt-out/": "a surveyed contact has no account: the link's token hash finds the invitation; GET only confirms",
-    "s/<str:token>/": "a respondent has no account: the token's hash finds the invitation and its tenant",
-    "w/<str:web_token>/": "a public web link is anonymous: the survey's web token finds the survey and its tenant",
-    "k/<str:key>/": "a kiosk device has no account: the key's hash finds the device and its tenant",
-    "u/<str:token>/": "a \"you said, we did\" recipient has no account: the token's hash finds the recipient row and its "
-                      "tenant (an older signed link is checked before any tenant is activated); GET only confirms",
-}
-
-
-def all_routes(resolver=None, prefix=""):
-    resolver = resolver or get_resolver()
-    for pattern in resolver.url_patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            if route in GLOBAL_ROUTES:  # a whole allowlisted tree (the Django admin)
-                yield route, None
-                continue
-            yield from all_routes(pattern, route)
-        elif isinstance(pattern, URLPattern):
-            yield route, pattern
-
-
-ROUTES = list(all_routes())
-TENANT_ROUTES = [(r, p) for r, p in ROUTES if "<slug:tenant_slug>" in r]
-PAGE_ROUTES = [(r, p) for r, p in TENANT_ROUTES if r.startswith(TENANT_PAGE_PREFIX)]
-API_ROUTES = [(r, p) for r, p in TENANT_ROUTES if r.startswith(TENANT_API_PREFIX)]
-
-
-def view_class(pattern):
-    return getattr(pattern.callback, "view_class", None) or getattr(pattern.callback, "cls", None)
 
 
 def test_it_allows_only_listed_global_routes():
@@ -125,54 +87,8 @@ def _other_tenant_object(world, model):
         if model is ImportJob:
             return ImportJob.objects.create(tenant=world.b, file_name="b.csv", format="csv", file_bytes=b"email\n", sha256="0" * 64)
         if model in DOMAIN_FACTORIES:
-            return _domain_object(world, world.b, model)
+            return domain_object(world, world.b, model)
     raise AssertionError(f"Add {model.__name__} to _other_tenant_object so its routes are isolation-tested")
-
-
-def _domain_factories():
-    from apps.clients.models import Client, Contact, Segment
-    from apps.journeys.models import Journey, Stage, StageTouchpoint
-    from apps.surveys.models import Invitation, KioskDevice, Question, Response, ResponseTag, Survey, SurveyVersion, Tag
-    from apps.touchpoints.models import Interaction, Touchpoint
-    from tests import factories as f
-
-    return {Segment: f.SegmentFactory, Client: f.ClientFactory, Contact: f.ContactFactory, Touchpoint: f.TouchpointFactory,
-            Journey: f.JourneyFactory, Stage: f.StageFactory, StageTouchpoint: f.StageTouchpointFactory,
-            Interaction: f.InteractionFactory, Survey: f.SurveyFactory, SurveyVersion: f.SurveyVersionFactory,
-            Question: f.QuestionFactory, Invitation: f.InvitationFactory, Response: f.ResponseFactory,
-            KioskDevice: f.KioskDeviceFactory, Tag: f.TagFactory, ResponseTag: f.ResponseTagFactory,
-            **_loop_factories(f)}
-
-
-def _loop_factories(f):
-    """Issue 8's models (closing the loop)."""
-    from apps.digests.models import DigestSubscription
-    from apps.feedback.models import ActionPlan, AlertRule, Announcement, Case, CaseNote, RootCause
-    from apps.integrations.models import WebhookDelivery, WebhookEndpoint
-
-    return {RootCause: f.RootCauseFactory, AlertRule: f.AlertRuleFactory, Case: f.CaseFactory, CaseNote: f.CaseNoteFactory,
-            ActionPlan: f.ActionPlanFactory, Announcement: f.AnnouncementFactory, WebhookEndpoint: f.WebhookEndpointFactory,
-            WebhookDelivery: f.WebhookDeliveryFactory, DigestSubscription: f.DigestSubscriptionFactory}
-
-
-DOMAIN_FACTORIES = _domain_factories()
-
-
-def _domain_object(world, tenant, model):
-    """A fresh row of a domain model in `tenant`, with its parents in the same tenant."""
-    from apps.touchpoints.models import Interaction
-
-    factory = DOMAIN_FACTORIES[model]
-    if model is Interaction:
-        staff = world.membership(world.charlie if tenant == world.b else world.bob, tenant)
-        return factory(staff=staff)
-    parent_field = {"Contact": "client", "Stage": "journey", "StageTouchpoint": "stage", "SurveyVersion": "survey",
-                    "Question": "version", "Invitation": "survey", "Response": "version", "KioskDevice": "survey",
-                    "ResponseTag": "response", "CaseNote": "case", "Announcement": "case", "WebhookDelivery": "endpoint"}.get(model.__name__)
-    if parent_field is None:
-        return factory(tenant=tenant)
-    parent_model = model._meta.get_field(parent_field).related_model
-    return factory(**{parent_field: _domain_object(world, tenant, parent_model)})
 
 
 def _ancestor_uuid(obj, kwarg):
@@ -414,7 +330,7 @@ def _other_tenant_object_for_a(world, model):
         if model is Team:
             return Team.objects.get(name="Support")
     if model in DOMAIN_FACTORIES:
-        return _domain_object(world, world.a, model)
+        return domain_object(world, world.a, model)
     raise AssertionError(f"teach _other_tenant_object_for_a about {model.__name__}")
 
 

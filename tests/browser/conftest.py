@@ -139,3 +139,25 @@ def wait_for_charts(page, state: str = "all") -> None:
     expect(page.locator("[data-chart]:not([data-drawn])")).to_have_count(0)
     for i in range(charts.count()):
         expect(charts.nth(i).locator("svg.main-svg").first).to_be_attached()
+
+
+def assert_page_is_clean(page, watch, name):
+    """A screenshot, then: no console or network problem, no axe WCAG 2.1 AA violation, no sideways scroll on a phone."""
+    screenshot(page, name)
+    assert watch.problems() == [], f"{name}: console/network problems: {watch.problems()}"
+    violations = axe_violations(page)
+    assert not violations, f"{name}: axe WCAG 2.1 AA violations:\n" + "\n".join(violations)
+    if page.viewport_size["width"] < 500:
+        assert horizontal_overflow(page) <= 0, f"{name}: the body scrolls sideways at {page.viewport_size['width']}px"
+
+
+def assert_charts_drawn(page, count=2):
+    """Every chart on the page has drawn (static/js/charts.js marks each, then <html>). Playwright's
+    locator assertions, not wait_for_function: a polled string predicate is eval'd, which the CSP refuses."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("[data-chart]")).to_have_count(count)
+    expect(page.locator("[data-chart]:not([data-drawn])")).to_have_count(0)
+    expect(page.locator("html")).to_have_attribute("data-charts-drawn", "all" if count else "none")
+    for i in range(count):
+        expect(page.locator("[data-chart]").nth(i).locator("svg.main-svg").first).to_be_attached()

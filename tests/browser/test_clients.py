@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 from apps.clients.models import Client
 from apps.tenancy.context import tenant_context
 from tests import factories as f
-from tests.browser.conftest import WIDTHS
-from tests.browser.test_pages import assert_page_is_clean
+from tests.browser.conftest import WIDTHS, assert_page_is_clean
 
 pytestmark = pytest.mark.services
 

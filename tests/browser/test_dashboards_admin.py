@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
-from tests.test_dashboards_admin import populate
+from tests.builders import populate_admin_world
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
 
@@ -21,7 +21,7 @@ PAGE = "/t/acme/dashboards/health/"
 
 
 
-def assert_clean(page, watch, name, charts: int):
+def assert_dashboard_is_clean(page, watch, name, charts: int):
     wait_for_charts(page, "all" if charts else "none")
     drawn = page.locator("[data-chart]")
     assert drawn.count() == charts
@@ -37,14 +37,14 @@ def assert_clean(page, watch, name, charts: int):
 
 @pytest.mark.parametrize("width", WIDTHS.keys())
 def test_configuration_health_renders_and_filters_in_place(browse, world, width):
-    populate(world.a, "Acme", admin_user=world.alice)
-    populate(world.b, "Globex", admin_user=world.charlie)
+    populate_admin_world(world.a, "Acme", admin_user=world.alice)
+    populate_admin_world(world.b, "Globex", admin_user=world.charlie)
     page, watch = browse.open(WIDTHS[width], user=world.alice)
     assert page.goto(PAGE).status == 200
     expect(page.get_by_role("heading", level=1)).to_have_text("Configuration health")
     expect(page.locator(".dashboard-tabs [aria-current]")).to_have_text("Configuration health")
     expect(page.get_by_role("heading", name="Needs attention")).to_be_visible()
-    assert_clean(page, watch, "dashboards-admin-admin", charts=2)
+    assert_dashboard_is_clean(page, watch, "dashboards-admin-admin", charts=2)
     assert "Globex" not in page.content()
 
     page.evaluate("window.__notReloaded = true")
@@ -69,4 +69,4 @@ def test_an_empty_workspace_renders_its_empty_state(browse, world, width):
     assert page.goto("/t/initech/dashboards/health/").status == 200
     expect(page.get_by_role("heading", name="Nothing to check yet")).to_be_visible()
     expect(page.get_by_role("link", name="Create a survey")).to_be_visible()
-    assert_clean(page, watch, "dashboards-admin-empty", charts=0)
+    assert_dashboard_is_clean(page, watch, "dashboards-admin-empty", charts=0)

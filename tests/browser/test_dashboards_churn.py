@@ -15,7 +15,7 @@ from apps.metrics.churn_risk import churn_risk_refresh
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
-from tests.test_dashboards_churn import make_book
+from tests.builders import make_book
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
 
@@ -41,7 +41,7 @@ def open_page(browse, width, user):
     return page, watch
 
 
-def assert_clean(page, watch, name, charts=4):
+def assert_dashboard_is_clean(page, watch, name, charts=4):
     wait_for_charts(page)
     drawn = page.locator("[data-chart]")
     assert drawn.count() == charts
@@ -66,7 +66,7 @@ def test_the_churn_page_renders_and_filters_in_place(browse, world, who, role, w
     expect(page.get_by_role("heading", level=1)).to_have_text("Churn and retention")
     expect(page.locator(".dashboard-tabs [aria-current]")).to_have_text("Churn & retention")
     expect(page.locator("#at-risk-list > li").first).to_be_visible()
-    assert_clean(page, watch, f"dashboards-churn-{role}")
+    assert_dashboard_is_clean(page, watch, f"dashboards-churn-{role}")
 
     # The segment: the numbers change in place (no reload) and the URL carries it.
     page.evaluate("window.__notReloaded = true")

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from apps.reports.pdf import PRINT_WIDTH
 from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
-from tests.test_dashboards_executive import build, needs_chromium, pdf_pages, pdf_text, printed
+from tests.builders import executive_world, needs_chromium, pdf_pages, pdf_text, printed
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
 
@@ -29,14 +29,14 @@ PAGE = "/t/acme/dashboards/executive/"
 def populate(world):
     world.a.min_n_nps, world.a.min_n_other = 5, 5
     world.a.save()
-    w = build(world.a, random.Random(11), responses=500, invitations=60)
-    build(world.b, random.Random(12), responses=100, invitations=10)
+    w = executive_world(world.a, random.Random(11), responses=500, invitations=60)
+    executive_world(world.b, random.Random(12), responses=100, invitations=10)
     return w
 
 
 
 
-def assert_clean(page, watch, name):
+def assert_dashboard_is_clean(page, watch, name):
     wait_for_charts(page)
     charts = page.locator("[data-chart]")
     assert charts.count() == 4  # NPS, CSAT and CES per month, best and worst touchpoints
@@ -59,7 +59,7 @@ def test_the_executive_summary_renders_filters_and_downloads_as_pdf(browse, worl
     assert page.goto(PAGE).status == 200
     expect(page.get_by_role("heading", level=1)).to_have_text("Executive summary")
     expect(page.locator(".dashboard-tabs [aria-current]")).to_have_text("Executive summary")
-    assert_clean(page, watch, f"dashboards-executive-{role}")
+    assert_dashboard_is_clean(page, watch, f"dashboards-executive-{role}")
     assert "Globex" not in page.content()
 
     # A filter change: the numbers change in place (no reload), the URL and the PDF link carry the filter.

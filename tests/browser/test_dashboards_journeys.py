@@ -6,8 +6,8 @@ changes, the page does not reload). Screenshots: artifacts/screenshots/dashboard
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot
-from tests.test_dashboards_journeys import STAGES, build_journey_world
+from tests.browser.conftest import WIDTHS, assert_charts_drawn, assert_page_is_clean
+from tests.builders import STAGES, build_journey_world
 
 pytestmark = pytest.mark.services
 
@@ -32,25 +32,6 @@ def with_stage_text(wa):
             stage.save(update_fields=["expected_emotion"])
 
 
-def assert_clean(page, watch, name):
-    screenshot(page, name)
-    assert watch.problems() == [], f"{name}: {watch.problems()}"
-    violations = axe_violations(page)
-    assert not violations, f"{name}: axe WCAG 2.1 AA violations:\n" + "\n".join(violations)
-    if page.viewport_size["width"] < 500:
-        assert horizontal_overflow(page) <= 0, f"{name}: the body scrolls sideways"
-
-
-def assert_charts_drawn(page, count=2):
-    """Every chart on the page has drawn (static/js/charts.js marks each, then <html>). Playwright's
-    locator assertions, not wait_for_function: a polled string predicate is eval'd, which the CSP refuses."""
-    expect(page.locator("[data-chart]")).to_have_count(count)
-    expect(page.locator("[data-chart]:not([data-drawn])")).to_have_count(0)
-    expect(page.locator("html")).to_have_attribute("data-charts-drawn", "all" if count else "none")
-    for i in range(count):
-        expect(page.locator("[data-chart]").nth(i).locator("svg.main-svg").first).to_be_attached()
-
-
 @pytest.mark.parametrize("who", ["alice", "carol", "victor"])
 def test_each_reader_sees_the_journey_with_its_scores(who, world, journey, browse):
     for viewport in WIDTHS.values():
@@ -64,7 +45,7 @@ def test_each_reader_sees_the_journey_with_its_scores(who, world, journey, brows
         assert page.locator("[data-drop]").inner_text().startswith("▼ Where scores drop most. NPS drops most from Discover to Sign")
         assert page.locator(".jv-stage--mot").count() == 2
         assert page.locator(".jv-next--drop").count() == 1
-        assert_clean(page, watch, f"dashboards-journeys-{who}")
+        assert_page_is_clean(page, watch, f"dashboards-journeys-{who}")
         page.context.close()
 
 
@@ -98,7 +79,7 @@ def test_a_filter_change_updates_the_numbers_without_a_reload(world, journey, br
         page.go_back()
         expect(first_nps).to_contain_text("n = 7")
         assert_charts_drawn(page)
-        assert_clean(page, watch, f"dashboards-journeys-filtered-{width}")
+        assert_page_is_clean(page, watch, f"dashboards-journeys-filtered-{width}")
         page.context.close()
 
 
@@ -107,4 +88,4 @@ def test_an_empty_workspace_renders_a_helpful_page(world, browse):
     page.goto(browse.url(PATH))
     assert_charts_drawn(page, 0)
     assert "No journeys yet." in page.locator(".dashboard__body").inner_text()
-    assert_clean(page, watch, "dashboards-journeys-empty")
+    assert_page_is_clean(page, watch, "dashboards-journeys-empty")

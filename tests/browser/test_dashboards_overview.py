@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
-from tests.test_dashboards_overview import overview_world
+from tests.builders import overview_world
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
 

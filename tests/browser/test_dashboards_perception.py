@@ -7,9 +7,8 @@ artifacts/screenshots/dashboards-perception-<role>-<width>.png."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import WIDTHS
-from tests.browser.test_dashboards_journeys import assert_charts_drawn, assert_clean
-from tests.test_dashboards_journeys import build_journey_world
+from tests.browser.conftest import WIDTHS, assert_charts_drawn, assert_page_is_clean
+from tests.builders import build_journey_world
 
 pytestmark = pytest.mark.services
 
@@ -32,7 +31,7 @@ def test_each_reader_sees_everyones_gap(who, world, pairs, browse):
         expect(page.locator("[data-verdict]")).to_contain_text("Staff over-estimate clients' scores")
         expect(page.locator("#table-gap-staff")).to_contain_text("Bob")
         expect(page.locator("#table-gap-staff")).to_contain_text("Dana")
-        assert_clean(page, watch, f"dashboards-perception-{who}")
+        assert_page_is_clean(page, watch, f"dashboards-perception-{who}")
         page.context.close()
 
 
@@ -46,7 +45,7 @@ def test_staff_see_only_themselves(who, other, world, pairs, browse):
         expect(page.locator("[data-verdict]")).to_contain_text("You ")
         assert page.locator("#id_staff").count() == 0 and page.locator("#table-gap-staff").count() == 0
         assert other not in page.content()
-        assert_clean(page, watch, f"dashboards-perception-{who}")
+        assert_page_is_clean(page, watch, f"dashboards-perception-{who}")
         page.context.close()
 
 
@@ -64,7 +63,7 @@ def test_a_filter_change_updates_the_numbers_without_a_reload(who, world, pairs,
         expect(n).to_contain_text("n = 14" if who == "carol" else "n = 7")
         assert_charts_drawn(page, 4 if who == "carol" else 3)
         assert page.evaluate("window.__still_here === true"), "the page reloaded"
-        assert_clean(page, watch, f"dashboards-perception-filtered-{who}-{width}")
+        assert_page_is_clean(page, watch, f"dashboards-perception-filtered-{who}-{width}")
         page.context.close()
 
 
@@ -74,4 +73,4 @@ def test_without_pairs_the_page_says_how_they_appear(who, world, browse):
     page.goto(browse.url(PATH))
     assert_charts_drawn(page, 0)
     expect(page.locator(".dashboard__body")).to_contain_text("No prediction pairs yet.")
-    assert_clean(page, watch, f"dashboards-perception-empty-{who}")
+    assert_page_is_clean(page, watch, f"dashboards-perception-empty-{who}")

@@ -6,9 +6,7 @@ filter change swaps the numbers in with htmx. Screenshots: artifacts/screenshots
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import WIDTHS
-from tests.browser.test_dashboards_journeys import assert_charts_drawn, assert_clean
-from tests.test_feedback_recovery import planted  # noqa: F401 - the planted cases, a fixture
+from tests.browser.conftest import WIDTHS, assert_charts_drawn, assert_page_is_clean
 
 pytestmark = pytest.mark.services
 
@@ -27,7 +25,7 @@ def test_each_reader_sees_recovery_per_root_cause_and_staff_member(who, world, p
         expect(page.locator("#table-recovery-root-causes")).to_contain_text("Slow reply")
         expect(page.locator("#table-recovery-staff")).to_contain_text("Dana")
         expect(page.locator(".dashboard-tabs [aria-current=page]")).to_have_text("Recovery")
-        assert_clean(page, watch, f"dashboards-recovery-{who}-{width}")
+        assert_page_is_clean(page, watch, f"dashboards-recovery-{who}-{width}")
         page.context.close()
 
 
@@ -40,7 +38,7 @@ def test_staff_see_only_their_own_cases(world, planted, browse):  # noqa: F811
         expect(page.locator("[data-tile=recovery-rate] .metric-tile__n")).to_contain_text("n = 2")
         assert page.locator("#id_staff").count() == 0 and page.locator("#table-recovery-staff").count() == 0
         assert "Dana" not in page.content()
-        assert_clean(page, watch, f"dashboards-recovery-bob-{width}")
+        assert_page_is_clean(page, watch, f"dashboards-recovery-bob-{width}")
         page.context.close()
 
 
@@ -56,7 +54,7 @@ def test_a_filter_change_updates_the_numbers_without_a_reload(world, planted, br
     expect(n).to_contain_text("n = 6")
     assert_charts_drawn(page, 2)
     assert page.evaluate("window.__still_here === true"), "the page reloaded"
-    assert_clean(page, watch, "dashboards-recovery-filtered-carol")
+    assert_page_is_clean(page, watch, "dashboards-recovery-filtered-carol")
 
 
 def test_without_recovery_answers_the_page_says_how_they_appear(world, browse):
@@ -64,4 +62,4 @@ def test_without_recovery_answers_the_page_says_how_they_appear(world, browse):
     page.goto(browse.url(PATH))
     assert_charts_drawn(page, 0)
     expect(page.locator(".dashboard__body")).to_contain_text("No recovery measured yet.")
-    assert_clean(page, watch, "dashboards-recovery-empty-carol")
+    assert_page_is_clean(page, watch, "dashboards-recovery-empty-carol")

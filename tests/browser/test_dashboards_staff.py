@@ -73,7 +73,7 @@ def open_page(browse, width, user):
     return page, watch
 
 
-def assert_clean(page, watch, name):
+def assert_dashboard_is_clean(page, watch, name):
     wait_for_charts(page)
     charts = page.locator("[data-chart]")
     assert charts.count() == 1
@@ -98,7 +98,7 @@ def test_the_staff_home_renders_filters_in_place_and_logs_an_interaction(browse,
     expect(page.locator("#my-clients")).not_to_contain_text("Colleague")
     expect(page.locator("[data-section=follow-ups]")).not_to_contain_text("colleague")
     expect(page.locator("[data-gap-sentence]")).to_contain_text("(6 pairs)")
-    assert_clean(page, watch, f"dashboards-staff-{role}")
+    assert_dashboard_is_clean(page, watch, f"dashboards-staff-{role}")
 
     # The period: my gap changes in place (no reload), the URL carries it, the log form is untouched.
     page.evaluate("window.__notReloaded = true")

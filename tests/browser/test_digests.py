@@ -18,8 +18,8 @@ from apps.digests.selectors import digest_build
 from apps.digests.services import digest_render
 from apps.tenancy.context import tenant_context
 from tests import factories as f
-from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot
-from tests.test_digests import high_risk, nps, plant
+from tests.browser.conftest import WIDTHS, assert_page_is_clean, screenshot
+from tests.builders import high_risk, nps_scores, plant_daily_scores
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
 
@@ -37,19 +37,10 @@ def stock(world):
         now = timezone.now()
         case = f.CaseFactory(tenant=a, client=cedar, title="Call back Cedar about the invoice", assignee=bob,
                              opened_at=now - timedelta(days=4), due_at=now - timedelta(days=2))
-    plant(a, yesterday - timedelta(days=1), scores_nps=nps(70, 20, 10), touchpoint=helpdesk, staff=bob)
-    plant(a, yesterday, scores_nps=nps(30, 20, 50), touchpoint=helpdesk, staff=bob)
+    plant_daily_scores(a, yesterday - timedelta(days=1), scores_nps=nps_scores(70, 20, 10), touchpoint=helpdesk, staff=bob)
+    plant_daily_scores(a, yesterday, scores_nps=nps_scores(30, 20, 50), touchpoint=helpdesk, staff=bob)
     high_risk(cedar, text="Detractor at the last answer")
     return case
-
-
-def assert_clean(page, watch, name):
-    assert watch.problems() == [], f"{name}: console/network problems"
-    violations = axe_violations(page)
-    assert not violations, f"{name}: axe WCAG 2.1 AA violations:\n" + "\n".join(violations)
-    if page.viewport_size["width"] < 500:
-        assert horizontal_overflow(page) <= 0, f"{name}: the body scrolls sideways at {page.viewport_size['width']}px"
-    screenshot(page, name)
 
 
 @pytest.mark.parametrize("width", WIDTHS.keys())
@@ -82,7 +73,7 @@ def test_a_member_opts_in_and_previews_their_digest(browse, world, who, width):
     expect(digest.get_by_role("link", name="Call back Cedar about the invoice")).to_have_attribute(
         "href", f"http://127.0.0.1:8000/t/acme/cases/{case.uuid}/")
     expect(digest.get_by_role("link", name="Cedar Dental")).to_be_visible()
-    assert_clean(page, watch, f"digests-{who}")
+    assert_page_is_clean(page, watch, f"digests-{who}")
 
     # The e-mail itself, as a mail client would show it (its HTML alone: tables and inline styles).
     member = world.membership(user, world.a)
@@ -103,4 +94,4 @@ def test_a_viewer_with_nothing_to_say_is_told_no_email_would_be_sent(browse, wor
     expect(page.locator("article.digest")).to_contain_text("Nothing to say — no e-mail would be sent.")
     expect(page.locator("section[aria-labelledby=contents-h]")).not_to_contain_text("overdue")
     expect(page.get_by_text("No digest yet.")).to_be_visible()
-    assert_clean(page, watch, "digests-viewer-nothing")
+    assert_page_is_clean(page, watch, "digests-viewer-nothing")

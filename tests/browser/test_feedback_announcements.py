@@ -10,9 +10,8 @@ from playwright.sync_api import expect
 from apps.feedback.announcements import services as svc
 from apps.feedback.models import Announcement
 from apps.tenancy.context import tenant_context
-from tests.browser.conftest import WIDTHS
-from tests.browser.test_dashboards_journeys import assert_clean
-from tests.test_feedback_announcements import loop, optout_path  # noqa: F401 - the planted case and plan, a fixture
+from tests.browser.conftest import WIDTHS, assert_page_is_clean
+from tests.builders import optout_path
 
 pytestmark = pytest.mark.services
 
@@ -24,7 +23,7 @@ def test_a_lead_composes_previews_and_sends_from_a_case(world, loop, browse):  #
         expect(page.locator("h1")).to_have_text("Tell them what changed")
         expect(page.locator("#id_we_did")).to_have_value("We now call back within one working day.")
         expect(page.locator("[data-recipients]").first).to_have_text("1")
-        assert_clean(page, watch, f"announcements-compose-{width}")
+        assert_page_is_clean(page, watch, f"announcements-compose-{width}")
         page.evaluate("window.__still_here = true")
         page.fill("#id_we_did", "We call back the same day now.")
         expect(page.locator(".announcement-mail__did")).to_have_text("We call back the same day now.")
@@ -43,7 +42,7 @@ def test_a_lead_composes_previews_and_sends_from_a_case(world, loop, browse):  #
     page.click("button[value=send]")
     expect(page.locator("h1")).to_have_text("You said, we did: slow reply")
     expect(page.locator("#announcement-log")).to_contain_text("ann@client.example")
-    assert_clean(page, watch, "announcements-sent")
+    assert_page_is_clean(page, watch, "announcements-sent")
     with tenant_context(world.a):
         assert Announcement.objects.get().recipients_count == 1
 
@@ -57,13 +56,13 @@ def test_a_viewer_reads_a_plans_log_and_a_contact_opts_out(world, loop, browse):
         page.goto(browse.url(f"/t/acme/announcements/{sent.uuid}/"))
         expect(page.locator("#announcement-log")).to_contain_text("Skipped: Opted out of messages")
         expect(page.locator("[data-recipients]")).to_have_text("4")
-        assert_clean(page, watch, f"announcements-log-viewer-{width}")
+        assert_page_is_clean(page, watch, f"announcements-log-viewer-{width}")
         page.goto(browse.url("/t/acme/announcements/"))
         expect(page.locator("#announcements")).to_contain_text("Faster call-backs")
-        assert_clean(page, watch, f"announcements-list-viewer-{width}")
+        assert_page_is_clean(page, watch, f"announcements-list-viewer-{width}")
         page.context.close()
     page, watch = browse.open(WIDTHS["mobile"])
     page.goto(browse.url(optout_path(world.a, loop["ann"])))
     page.click("button[type=submit]")
     expect(page.locator("h1")).to_have_text("You will not receive messages any more")
-    assert_clean(page, watch, "announcements-optout-done")
+    assert_page_is_clean(page, watch, "announcements-optout-done")

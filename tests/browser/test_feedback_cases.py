@@ -12,9 +12,8 @@ from apps.feedback.models import Case
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Team
 from tests import factories as f
-from tests.browser.conftest import WIDTHS
-from tests.browser.test_pages import assert_page_is_clean
-from tests.test_surveys_distribution import live_survey
+from tests.browser.conftest import WIDTHS, assert_page_is_clean
+from tests.builders import live_survey
 
 pytestmark = pytest.mark.services
 

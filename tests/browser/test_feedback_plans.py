@@ -17,11 +17,9 @@ from apps.core.dates import local_today
 from apps.reports.pdf import PRINT_WIDTH
 from apps.tenancy.context import tenant_context
 from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
+from tests.builders import AUDIT_END, action_plan_made, needs_chromium, pdf_pages, pdf_text, plant_touchpoint_scores, printed
+from tests.builders import audit_journey_world as build_journey
 from tests.factories import CaseFactory, TouchpointFactory
-from tests.test_dashboards_executive import needs_chromium, pdf_pages, pdf_text, printed
-from tests.test_feedback_audit import END
-from tests.test_feedback_audit import build as build_journey
-from tests.test_feedback_plans import create, plant
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
 
@@ -47,12 +45,12 @@ def plans_world(world):
     with tenant_context(world.a):
         tp = TouchpointFactory(tenant=world.a, name="Help line")
         other = TouchpointFactory(tenant=world.a, name="Invoices")
-    plant(world.a, tp, start - timedelta(days=20), csat=[5] * 12 + [1] * 18, rebuild=False)
+    plant_touchpoint_scores(world.a, tp, start - timedelta(days=20), csat=[5] * 12 + [1] * 18, rebuild=False)
     for week in range(5):
-        plant(world.a, tp, start + timedelta(days=3 + 7 * week), csat=[5] * (20 + week * 4) + [2] * 6, rebuild=False)
-    plant(world.a, other, start + timedelta(days=4), csat=[5] * 6 + [1] * 3)
-    plan = create(world, tp, today, title="Faster first answer on the help line", target_value=65, today=start)
-    create(world, other, today, title="Clearer invoices", target_value=80, today=start)
+        plant_touchpoint_scores(world.a, tp, start + timedelta(days=3 + 7 * week), csat=[5] * (20 + week * 4) + [2] * 6, rebuild=False)
+    plant_touchpoint_scores(world.a, other, start + timedelta(days=4), csat=[5] * 6 + [1] * 3)
+    plan = action_plan_made(world, tp, today, title="Faster first answer on the help line", target_value=65, today=start)
+    action_plan_made(world, other, today, title="Clearer invoices", target_value=80, today=start)
     with tenant_context(world.a):
         case = CaseFactory(tenant=world.a, title="Waited two days for a callback")
     from apps.feedback.plans.services import action_plan_link_case
@@ -99,7 +97,7 @@ def test_the_journey_audit_renders_and_downloads_as_pdf(browse, world, width):
     page.get_by_role("link", name="Six-monthly audit").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(journey.name)
     page.get_by_role("link", name="the last completed half-year", exact=False).first.click()
-    page.wait_for_url(f"**end={END}")
+    page.wait_for_url(f"**end={AUDIT_END}")
     expect(page.locator(".audit-summary")).to_contain_text("Scores rose significantly at Onboard")
     expect(page.locator('[data-significant]')).to_have_count(4)  # Onboard NPS, Billing CSAT, and the whole journey's two
     check(page, watch, f"feedback-audit-{width}", charts=2)
@@ -117,7 +115,7 @@ def test_the_journey_audit_renders_and_downloads_as_pdf(browse, world, width):
         # How it prints: the page at A4's printable width under print rules (what the PDF is made from).
         page.set_viewport_size({"width": PRINT_WIDTH, "height": 1000})
         page.emulate_media(media="print")
-        page.goto(f"/t/acme/audits/journeys/{journey.uuid}/?end={END}")
+        page.goto(f"/t/acme/audits/journeys/{journey.uuid}/?end={AUDIT_END}")
         wait_for_charts(page)
         page.screenshot(path=str(Path(settings.ARTIFACTS_DIR) / "screenshots" / "feedback-audit-print-a4.png"), full_page=True)
         page.emulate_media(media="screen")

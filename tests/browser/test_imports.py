@@ -19,7 +19,7 @@ from apps.imports.models import ImportJob
 from apps.tenancy import tasks as tenancy_tasks
 from apps.tenancy.context import tenant_context
 from tests import factories as f
-from tests.browser.conftest import DESKTOP, MOBILE, axe_violations, horizontal_overflow, screenshot
+from tests.browser.conftest import DESKTOP, MOBILE, assert_page_is_clean, screenshot
 
 pytestmark = pytest.mark.services
 
@@ -28,15 +28,6 @@ CSV = ("email,contact_name,client_name,segment,tier\n"
        + "".join(f"person{i}@example.com,Person {i},Client {i // 4},Enterprise,key\n" for i in range(ROWS))
        + "ann@brightside.example,Ann Peeters-Renamed,Brightside,,\n"
        + "not-an-email,Broken Row,Brightside,,\n").encode()
-
-
-def assert_clean(page, watch, name):
-    screenshot(page, name)
-    assert watch.problems() == [], f"{name}: console/network problems"
-    violations = axe_violations(page)
-    assert not violations, f"{name}: axe WCAG 2.1 AA violations:\n" + "\n".join(violations)
-    if page.viewport_size["width"] < 500:
-        assert horizontal_overflow(page) <= 0, f"{name}: the body scrolls sideways"
 
 
 @pytest.fixture
@@ -70,13 +61,13 @@ def test_it_uploads_reviews_confirms_and_shows_progress(browse, world, queued, m
     page, watch = browse.open(DESKTOP, user=world.carol)
     page.goto("/t/acme/imports/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Import clients and contacts")
-    assert_clean(page, watch, "imports-list-empty")
+    assert_page_is_clean(page, watch, "imports-list-empty")
 
     upload(page)
     progress = page.locator("progress")
     expect(progress).to_be_visible()
     expect(page.locator("[data-refresh-hint]")).to_be_hidden()  # JavaScript polls instead
-    assert_clean(page, watch, "imports-checking")
+    assert_page_is_clean(page, watch, "imports-checking")
 
     run_next(queued)  # the review task; the polling page notices and shows the review
     expect(page.get_by_role("heading", name="What this import will do")).to_be_visible(timeout=15_000)
@@ -86,7 +77,7 @@ def test_it_uploads_reviews_confirms_and_shows_progress(browse, world, queued, m
     rejected = page.get_by_role("row", name=re.compile("not-an-email"))
     expect(rejected).to_contain_text("“not-an-email” is not a valid e-mail address")
     expect(page.get_by_text("to be created: Enterprise")).to_be_visible()
-    assert_clean(page, watch, "imports-review")
+    assert_page_is_clean(page, watch, "imports-review")
     with tenant_context(world.a):
         assert Contact.objects.count() == 1, "nothing is written before confirm"
 
@@ -126,7 +117,7 @@ def test_it_uploads_reviews_confirms_and_shows_progress(browse, world, queued, m
         worker.join(timeout=60)
     assert errors == []
     expect(page.locator(".import-counts__create dd")).to_have_text(str(ROWS))
-    assert_clean(page, watch, "imports-done")
+    assert_page_is_clean(page, watch, "imports-done")
     with tenant_context(world.a):
         assert Contact.objects.count() == ROWS + 1
         assert Contact.objects.get(email="ann@brightside.example").name == "Ann Peeters-Renamed"
@@ -136,13 +127,13 @@ def test_it_uploads_reviews_confirms_and_shows_progress(browse, world, queued, m
 def test_the_import_pages_fit_a_phone(browse, world, queued):
     page, watch = browse.open(MOBILE, user=world.carol)
     upload(page)
-    assert_clean(page, watch, "imports-checking")
+    assert_page_is_clean(page, watch, "imports-checking")
     run_next(queued)
     expect(page.get_by_role("heading", name="What this import will do")).to_be_visible(timeout=15_000)
-    assert_clean(page, watch, "imports-review")
+    assert_page_is_clean(page, watch, "imports-review")
     page.goto("/t/acme/imports/")
     expect(page.get_by_role("row", name=re.compile("contacts.csv"))).to_be_visible()
-    assert_clean(page, watch, "imports-list")
+    assert_page_is_clean(page, watch, "imports-list")
 
 
 def test_the_progress_page_works_without_javascript(browse, world, queued):
@@ -161,13 +152,13 @@ def test_the_progress_page_works_without_javascript(browse, world, queued):
 def test_a_refused_workbook_is_explained_on_the_progress_page(browse, world, queued):
     """Issue 15, F5: a hostile workbook is taken at once ("Checking the file"); the review task refuses it
     and the page says why, with nothing imported."""
-    from tests.test_imports import hostile
+    from tests.builders import hostile_workbook
 
     page, watch = browse.open(DESKTOP, user=world.carol)
     page.goto("/t/acme/imports/")
     page.get_by_label("CSV or XLSX file").set_input_files(files=[{
         "name": "bomb.xlsx", "mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "buffer": hostile("zip bomb")}])
+        "buffer": hostile_workbook("zip bomb")}])
     page.get_by_role("button", name="Upload and review").click()
     expect(page.get_by_role("heading", name="Checking the file")).to_be_visible()
     run_next(queued)  # the review task; the polling page notices and shows the refusal
@@ -175,6 +166,6 @@ def test_a_refused_workbook_is_explained_on_the_progress_page(browse, world, que
     expect(alert).to_contain_text("Nothing was imported.", timeout=15_000)
     expect(alert).to_contain_text("unpacks from")
     expect(page.get_by_role("link", name="Upload a corrected file")).to_be_visible()
-    assert_clean(page, watch, "imports-refused")
+    assert_page_is_clean(page, watch, "imports-refused")
     with tenant_context(world.a):
         assert Contact.objects.count() == 0 and ImportJob.objects.get().status == "failed"

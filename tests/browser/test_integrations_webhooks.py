@@ -17,7 +17,7 @@ from apps.integrations import network
 from apps.integrations.models import WebhookAttempt, WebhookEndpoint
 from apps.tenancy.context import tenant_context
 from tests import factories as f
-from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot
+from tests.browser.conftest import WIDTHS, assert_page_is_clean
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
 
@@ -31,15 +31,6 @@ def dns(monkeypatch):
         raise socket.gaierror("unknown host")
 
     monkeypatch.setattr(network, "_getaddrinfo", fake)
-
-
-def assert_clean(page, watch, name):
-    assert watch.problems() == [], f"{name}: console/network problems"
-    violations = axe_violations(page)
-    assert not violations, f"{name}: axe WCAG 2.1 AA violations:\n" + "\n".join(violations)
-    if page.viewport_size["width"] < 500:
-        assert horizontal_overflow(page) <= 0, f"{name}: the body scrolls sideways at {page.viewport_size['width']}px"
-    screenshot(page, name)
 
 
 def stock_log(endpoint):
@@ -66,7 +57,7 @@ def test_an_admin_adds_an_endpoint_and_reads_its_log(browse, world, dns, width):
     page.set_default_navigation_timeout(30_000)  # the shared machine is busy; a first load may be slow
     assert page.goto("/t/acme/settings/webhooks/").status == 200
     expect(page.get_by_role("heading", level=1)).to_have_text("Webhooks")
-    assert_clean(page, watch, "webhooks-empty-list")
+    assert_page_is_clean(page, watch, "webhooks-empty-list")
 
     page.get_by_role("link", name="Add endpoint").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("New webhook endpoint")
@@ -74,7 +65,7 @@ def test_an_admin_adds_an_endpoint_and_reads_its_log(browse, world, dns, width):
     page.get_by_label("A follow-up case was opened").check()
     page.get_by_label("A follow-up case was resolved").check()
     page.get_by_label("Description").fill("CRM ticket sync")
-    assert_clean(page, watch, "webhooks-form")
+    assert_page_is_clean(page, watch, "webhooks-form")
     page.get_by_role("button", name="Add endpoint").click()
 
     with tenant_context(world.a):
@@ -82,7 +73,7 @@ def test_an_admin_adds_an_endpoint_and_reads_its_log(browse, world, dns, width):
     page.wait_for_url(f"**/settings/webhooks/{endpoint.uuid}/")
     expect(page.get_by_role("textbox", name="Signing secret")).to_have_value(endpoint.secret)
     assert endpoint.events == ["case.opened", "case.resolved"]
-    assert_clean(page, watch, "webhooks-created")
+    assert_page_is_clean(page, watch, "webhooks-created")
 
     stock_log(endpoint)
     page.reload()
@@ -92,11 +83,11 @@ def test_an_admin_adds_an_endpoint_and_reads_its_log(browse, world, dns, width):
     expect(log.get_by_role("button", name="Redeliver")).to_have_count(2)  # the pending one is still being tried
     log.locator("summary").filter(has_text="2 tries").click()
     expect(log).to_contain_text("Service Unavailable")
-    assert_clean(page, watch, "webhooks-detail")
+    assert_page_is_clean(page, watch, "webhooks-detail")
 
     page.get_by_role("button", name="Reveal secret").click()
     expect(page.get_by_role("textbox", name="Signing secret")).to_have_value(endpoint.secret)
 
     assert page.goto("/t/acme/settings/webhooks/").status == 200
     expect(page.locator("table")).to_contain_text("CRM ticket sync")
-    assert_clean(page, watch, "webhooks-list")
+    assert_page_is_clean(page, watch, "webhooks-list")

@@ -11,7 +11,7 @@ from apps.core.dates import local_today
 from apps.tenancy.context import tenant_context
 from apps.touchpoints.models import Interaction
 from tests import factories as f
-from tests.browser.conftest import DESKTOP, MOBILE, WIDTHS, axe_violations, horizontal_overflow, screenshot
+from tests.browser.conftest import DESKTOP, MOBILE, WIDTHS, assert_page_is_clean, axe_violations, screenshot
 
 pytestmark = pytest.mark.services
 
@@ -38,15 +38,6 @@ def tab_to(page, locator, limit=40):
         if locator.evaluate(f"el => el === {ACTIVE}"):
             return
     raise AssertionError(f"{locator} is not reachable with Tab")
-
-
-def assert_clean(page, watch, name):
-    screenshot(page, name)
-    assert watch.problems() == [], f"{name}: console/network problems {watch.problems()}"
-    violations = axe_violations(page)
-    assert not violations, f"{name}: axe WCAG 2.1 AA violations:\n" + "\n".join(violations)
-    if page.viewport_size["width"] < 500:
-        assert horizontal_overflow(page) <= 0, f"{name}: the body scrolls sideways"
 
 
 def test_bob_logs_an_interaction_with_the_keyboard_and_closes_its_follow_up_in_my_day(browse, world, desk):
@@ -165,17 +156,17 @@ def test_the_log_form_and_my_day_are_accessible_at_both_widths(browse, world, de
     page.goto("/t/acme/interactions/new/")
     page.get_by_role("combobox", name="Client").type("ced")
     expect(page.get_by_role("listbox").get_by_role("option").first).to_be_visible()
-    assert_clean(page, watch, "interaction-log-open")
+    assert_page_is_clean(page, watch, "interaction-log-open")
     page.keyboard.press("Enter")
-    assert_clean(page, watch, "interaction-log")
+    assert_page_is_clean(page, watch, "interaction-log")
 
     page.goto("/t/acme/interactions/new/?q=ced")  # the search step without JavaScript's help
-    assert_clean(page, watch, "interaction-log-search")
+    assert_page_is_clean(page, watch, "interaction-log-search")
 
     response = page.goto("/t/acme/my-day/")
     assert response.status == 200
     expect(page.locator(".follow-up--overdue")).to_contain_text("Overdue by 3 days")
-    assert_clean(page, watch, "my-day")
+    assert_page_is_clean(page, watch, "my-day")
 
 
 def test_the_log_form_reports_errors_accessibly(browse, world, desk):

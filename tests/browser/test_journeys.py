@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from apps.journeys.models import Stage, StageTouchpoint
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Team
-from tests.browser.conftest import DESKTOP, MOBILE, WIDTHS, axe_violations, horizontal_overflow, screenshot
+from tests.browser.conftest import DESKTOP, MOBILE, WIDTHS, assert_page_is_clean
 from tests.factories import (
     ClientFactory,
     InteractionFactory,
@@ -71,15 +71,6 @@ def populate(world):
     return journey
 
 
-def assert_clean(page, watch, name):
-    screenshot(page, name)
-    assert watch.problems() == [], f"{name}: {watch.problems()}"
-    violations = axe_violations(page)
-    assert not violations, f"{name}: axe WCAG 2.1 AA violations:\n" + "\n".join(violations)
-    if page.viewport_size["width"] < 500:
-        assert horizontal_overflow(page) <= 0, f"{name}: the body scrolls sideways"
-
-
 @pytest.mark.parametrize("width", WIDTHS.keys())
 def test_the_touchpoint_list_editor_and_map_render_cleanly(browse, world, width):
     journey = populate(world)
@@ -88,23 +79,23 @@ def test_the_touchpoint_list_editor_and_map_render_cleanly(browse, world, width)
     page.goto("/t/acme/touchpoints/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Touchpoints")
     expect(page.get_by_role("row", name="Kick-off meeting")).to_contain_text("Moment of truth")
-    assert_clean(page, watch, "touchpoints")
+    assert_page_is_clean(page, watch, "touchpoints")
 
     page.goto(f"/t/acme/journeys/{journey.uuid}/edit/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Edit “Client onboarding”")
-    assert_clean(page, watch, "journey-editor")
+    assert_page_is_clean(page, watch, "journey-editor")
 
     page.goto(f"/t/acme/journeys/{journey.uuid}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Client onboarding")
     expect(page.locator(".map-col")).to_have_count(5)
     expect(page.locator(".map-card--mot")).to_have_count(4)
-    assert_clean(page, watch, "journey-map")
+    assert_page_is_clean(page, watch, "journey-map")
     # The map scrolls inside its own region on a phone; every column keeps a readable width.
     widths = page.locator(".map-col").evaluate_all("cols => cols.map(c => c.getBoundingClientRect().width)")
     assert min(widths) >= 200
 
     page.goto("/t/acme/journeys/")
-    assert_clean(page, watch, "journeys")
+    assert_page_is_clean(page, watch, "journeys")
 
 
 def focused_id(page):

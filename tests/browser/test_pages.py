@@ -11,7 +11,7 @@ from apps.accounts.services import member_invite
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role
 from apps.tenancy.services import api_key_create, api_key_revoke, tenant_update
-from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot
+from tests.browser.conftest import WIDTHS, assert_page_is_clean
 
 pytestmark = pytest.mark.services
 
@@ -47,15 +47,6 @@ PAGES = {
     "invitation": (None, None, "Join Acme Advisory"),
     "not-found": ("/t/acme/no-such-page/", "alice", "Not found"),
 }
-
-
-def assert_page_is_clean(page, watch, name):
-    screenshot(page, name)
-    assert watch.problems() == [], f"{name}: console/network problems"
-    violations = axe_violations(page)
-    assert not violations, f"{name}: axe WCAG 2.1 AA violations:\n" + "\n".join(violations)
-    if page.viewport_size["width"] < 500:
-        assert horizontal_overflow(page) <= 0, f"{name}: the body scrolls sideways at {page.viewport_size['width']}px"
 
 
 @pytest.mark.parametrize("width", WIDTHS.keys())

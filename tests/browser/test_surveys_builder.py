@@ -7,19 +7,10 @@ from playwright.sync_api import expect
 
 from apps.surveys.models import Survey
 from apps.tenancy.context import tenant_context
-from tests.browser.conftest import DESKTOP, WIDTHS, axe_violations, horizontal_overflow, screenshot
+from tests.browser.conftest import DESKTOP, WIDTHS, assert_page_is_clean
 from tests.factories import JourneyFactory, StageFactory, TouchpointFactory
 
 pytestmark = pytest.mark.services
-
-
-def assert_clean(page, watch, name):
-    screenshot(page, name)
-    assert watch.problems() == [], f"{name}: {watch.problems()}"
-    violations = axe_violations(page)
-    assert not violations, f"{name}: axe WCAG 2.1 AA violations:\n" + "\n".join(violations)
-    if page.viewport_size["width"] < 500:
-        assert horizontal_overflow(page) <= 0, f"{name}: the body scrolls sideways"
 
 
 def links(world):
@@ -35,12 +26,12 @@ def test_a_lead_creates_edits_previews_and_publishes_an_nps_survey(browse, world
 
     page.goto("/t/acme/surveys/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Surveys")
-    assert_clean(page, watch, "surveys-list-empty")
+    assert_page_is_clean(page, watch, "surveys-list-empty")
     page.get_by_role("link", name="New survey").click()
 
     # Create: NPS, English + French, at the front desk.
     expect(page.get_by_role("heading", level=1)).to_have_text("New survey")
-    assert_clean(page, watch, "survey-create")
+    assert_page_is_clean(page, watch, "survey-create")
     page.get_by_label("Name").fill("Front desk NPS")
     page.get_by_role("radio", name="Net Promoter Score (0–10)").check()
     page.get_by_role("checkbox", name="English (en)").check()
@@ -55,14 +46,14 @@ def test_a_lead_creates_edits_previews_and_publishes_an_nps_survey(browse, world
     expect(page.get_by_role("heading", name="Draft version 1")).to_be_visible()
     expect(page.get_by_role("heading", level=3).first).to_contain_text(
         "How likely is it that you would recommend Acme Advisory to a friend or colleague?")
-    assert_clean(page, watch, "survey-editor")
+    assert_page_is_clean(page, watch, "survey-editor")
 
     # Edit the follow-up question's French wording.
     page.get_by_role("link", name="Edit question reason").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Edit question “reason”")
     french = page.locator("fieldset[lang=fr]").get_by_label("Question")
     expect(french).to_have_value("Quelle est la principale raison de votre note ?")
-    assert_clean(page, watch, "survey-question-edit")
+    assert_page_is_clean(page, watch, "survey-question-edit")
     french.fill("Qu'est-ce qui explique surtout votre note ?")
     page.get_by_role("button", name="Save question").click()
     expect(page.get_by_role("status").or_(page.locator(".message--success")).first).to_contain_text("Question “reason” saved")
@@ -77,14 +68,14 @@ def test_a_lead_creates_edits_previews_and_publishes_an_nps_survey(browse, world
     expect(page.get_by_label("Qu'est-ce qui explique surtout votre note ?", exact=False)).to_be_visible()
     expect(page.get_by_role("button", name="Envoyer")).to_be_visible()
     expect(page.get_by_role("button", name="Send a test e-mail to me")).to_be_visible()
-    assert_clean(page, watch, "survey-preview-fr")
+    assert_page_is_clean(page, watch, "survey-preview-fr")
     page.get_by_role("link", name="← Front desk NPS").click()
 
     # Publish: what v1 asks, then live.
     page.get_by_role("link", name="Review and publish v1").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Publish “Front desk NPS”")
     expect(page.get_by_role("heading", name="What v1 asks")).to_be_visible()
-    assert_clean(page, watch, "survey-publish")
+    assert_page_is_clean(page, watch, "survey-publish")
     page.get_by_role("button", name="Publish v1").click()
     expect(page.locator(".message--success").first).to_contain_text("Version 1 is published")
     expect(page.get_by_role("heading", name="Live version 1")).to_be_visible()
@@ -95,10 +86,10 @@ def test_a_lead_creates_edits_previews_and_publishes_an_nps_survey(browse, world
 
     page.get_by_role("link", name="Versions", exact=True).click()
     expect(page.get_by_role("row", name="v1")).to_contain_text("Live")
-    assert_clean(page, watch, "survey-versions")
+    assert_page_is_clean(page, watch, "survey-versions")
     page.goto("/t/acme/surveys/")
     expect(page.get_by_role("row", name="Front desk NPS")).to_contain_text("v1")
-    assert_clean(page, watch, "surveys-list")
+    assert_page_is_clean(page, watch, "surveys-list")
 
 
 def test_the_question_form_shows_only_the_options_of_the_chosen_type(browse, world):
@@ -118,4 +109,4 @@ def test_the_question_form_shows_only_the_options_of_the_chosen_type(browse, wor
     expect(english.get_by_label("Choices")).to_be_hidden()
     expect(english.get_by_label("Label of the lowest point")).to_be_visible()
     expect(page.get_by_label("Highest rating")).to_be_visible()
-    assert_clean(page, watch, "survey-question-new")
+    assert_page_is_clean(page, watch, "survey-question-new")

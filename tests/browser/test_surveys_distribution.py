@@ -15,9 +15,8 @@ from apps.surveys.models import Invitation
 from apps.surveys.services import distribution as dist
 from apps.tenancy.context import tenant_context
 from tests import factories as f
-from tests.browser.conftest import WIDTHS
-from tests.browser.test_pages import assert_page_is_clean
-from tests.test_surveys_distribution import LINK, live_survey
+from tests.browser.conftest import WIDTHS, assert_page_is_clean
+from tests.builders import LINK, live_survey
 
 pytestmark = pytest.mark.services
 

@@ -12,7 +12,7 @@ from apps.surveys.models import Response
 from apps.surveys.services.kiosks import kiosk_create
 from apps.tenancy.context import tenant_context
 from tests.browser.conftest import DESKTOP, axe_violations, horizontal_overflow, screenshot
-from tests.test_surveys_respond import invitation_with_token, live_survey
+from tests.builders import bilingual_live_survey, invitation_with_token
 
 pytestmark = pytest.mark.services
 
@@ -30,7 +30,7 @@ def _fresh_rate_limits():
 
 
 def full_survey(world):
-    return live_survey(world.a, questions=[("nps", "nps", True, {}), *CHOICES, ("reason", "text", False, {})])
+    return bilingual_live_survey(world.a, questions=[("nps", "nps", True, {}), *CHOICES, ("reason", "text", False, {})])
 
 
 def responses(tenant):
@@ -139,7 +139,7 @@ def test_the_generic_unavailable_page_is_accessible(browse, world):
 
 
 def test_the_embedded_web_form(browse, world):
-    live_survey(world.a, web_token="embedTOKEN123456", web_link_enabled=True)
+    bilingual_live_survey(world.a, web_token="embedTOKEN123456", web_link_enabled=True)
     page, watch = browse.open({"width": 480, "height": 700})
     page.goto("/w/embedTOKEN123456/?embed=1")
     expect(page.locator(".top")).to_have_count(0)
@@ -150,7 +150,7 @@ def test_the_embedded_web_form(browse, world):
 
 @pytest.mark.parametrize("size", [{"width": 1024, "height": 768}, PHONE], ids=["tablet", "phone"])
 def test_the_kiosk_flow(browse, world, size):
-    survey, _ = live_survey(world.a, kind="smiley", questions=[("smiley", "smiley", True, {})])
+    survey, _ = bilingual_live_survey(world.a, kind="smiley", questions=[("smiley", "smiley", True, {})])
     with tenant_context(world.a):
         _, key = kiosk_create(tenant=world.a, acting_user=None, survey=survey, name="Front desk")
     page, watch = browse.open(size)
@@ -177,7 +177,7 @@ def test_the_kiosk_flow(browse, world, size):
 
 
 def test_the_kiosk_admin_pages(browse, world):
-    survey, _ = live_survey(world.a, kind="smiley", questions=[("smiley", "smiley", True, {})])
+    survey, _ = bilingual_live_survey(world.a, kind="smiley", questions=[("smiley", "smiley", True, {})])
     page, watch = browse.open(DESKTOP, user=world.carol)
     page.goto(f"/t/acme/surveys/{survey.uuid}/kiosks/")
     assert axe_violations(page) == []

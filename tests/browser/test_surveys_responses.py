@@ -10,15 +10,14 @@ from playwright.sync_api import expect
 from apps.surveys.models import ResponseTag
 from apps.tenancy.context import tenant_context
 from tests import factories as f
-from tests.browser.conftest import WIDTHS
-from tests.browser.test_pages import assert_page_is_clean
-from tests.test_surveys_responses import answer, build
+from tests.browser.conftest import WIDTHS, assert_page_is_clean
+from tests.builders import answer, responses_world
 
 pytestmark = pytest.mark.services
 
 
 def populate(world):
-    ns = build(world)
+    ns = responses_world(world)
     f.ResponseTagFactory(response=ns.promoter, tag=f.TagFactory(tenant=world.a, name="Praise"))
     f.ResponseTagFactory(response=ns.detractor, tag=f.TagFactory(tenant=world.a, name="Call back"))
     now = datetime.datetime.now(datetime.UTC)
