@@ -96,9 +96,12 @@ FIGURES = {
 }
 
 
+ESCAPING = {"figure_escaped", "plotly_text"}  # not figure builders: plotly's HTML dialect, tested at the end
+
+
 def public_functions() -> set[str]:
     return {name for name, fn in inspect.getmembers(charts, inspect.isfunction)
-            if not name.startswith("_") and fn.__module__ == charts.__name__}
+            if not name.startswith("_") and fn.__module__ == charts.__name__ and name not in ESCAPING}
 
 
 def test_every_public_function_is_covered():
@@ -321,3 +324,56 @@ def test_layout_is_the_house_style():
     assert out["font"]["family"] == charts.FONT
     rows = breakdown_rows()
     assert charts.block_bars(rows, "nps")["layout"]["height"] >= 36 * len(rows)  # grows with the rows
+
+
+# --- plotly's HTML dialect (issue 15, F7) ---------------------------------------------------------
+
+EVIL = '<a href="https://evil.example/5">Sign</a>'
+EVIL_ESCAPED = '&lt;a href="https://evil.example/5"&gt;Sign&lt;/a&gt;'
+
+
+def figure_strings(figure, key=None):
+    """Every (key, string) of a figure, however deep."""
+    if isinstance(figure, str):
+        yield key, figure
+    elif isinstance(figure, dict):
+        for k, value in figure.items():
+            yield from figure_strings(value, k)
+    elif isinstance(figure, list | tuple):
+        for value in figure:
+            yield from figure_strings(value, key)
+
+
+def test_it_escapes_every_text_of_a_figure_for_plotly_but_our_templates_and_labels():
+    figure = {
+        "data": [{"type": "bar", "x": [EVIL, "Desk"], "y": [1, 2], "name": EVIL, "legendgroup": EVIL, "text": [EVIL, "ok"],
+                  "hovertext": [EVIL], "customdata": [[EVIL, 3]], "hovertemplate": "%{x}<br>%{customdata[0]}<extra></extra>",
+                  "texttemplate": "%{text}<br>n", "marker": {"color": "#0072B2"}}],
+        "layout": {"title": {"text": EVIL}, "xaxis": {"title": {"text": EVIL}, "ticktext": [EVIL], "tickvals": [0]},
+                   "annotations": [{"text": EVIL, "x": 0, "y": 0}], "font": {"family": charts.FONT}},
+    }
+    escaped = charts.figure_escaped(figure)
+    texts = [(key, value) for key, value in figure_strings(escaped) if "evil" in value]
+    assert len(texts) == 10
+    assert {value for _, value in texts} == {EVIL_ESCAPED}
+    assert escaped["data"][0]["hovertemplate"] == "%{x}<br>%{customdata[0]}<extra></extra>"
+    assert escaped["data"][0]["texttemplate"] == "%{text}<br>n"
+    assert escaped["data"][0]["customdata"][0][1] == 3
+    assert escaped["layout"]["font"]["family"] == charts.FONT  # nothing to escape: unchanged
+    assert charts.figure_escaped({"y": [charts.plotly_text(EVIL, line_break_before="n = 3")]}) == {"y": [f"{EVIL_ESCAPED}<br>n = 3"]}
+    go.Figure(escaped)
+
+
+def test_a_chart_panel_escapes_its_figure_whichever_builder_made_it():
+    from apps.reports.panels import Chart, Table
+
+    figure = charts.columns([EVIL, "Onboard"], [1, 2], name=EVIL)
+    figure["layout"]["annotations"] = [{"text": EVIL, "x": 0, "y": 1, "showarrow": False}]
+    bars = charts.bars([EVIL], [3.0], n=[40])  # labels written by _axis_label: escaped once, not twice
+    for built in (figure, bars):
+        chart = Chart(id="c", title="t", explanation="e", figure=built, table=Table(id="t", title="t", columns=(), rows=()))
+        strings = [value for _, value in figure_strings(chart.figure)]
+        assert [s for s in strings if "<a" in s] == []
+        assert [s for s in strings if "&amp;lt;" in s] == []
+        assert any(EVIL_ESCAPED in s for s in strings)
+        json.loads(json.dumps(chart.figure, allow_nan=False))

@@ -21,6 +21,7 @@ from tests.factories import (
     TouchpointFactory,
     UserFactory,
 )
+from tests.html_injection import live_element_with
 
 pytestmark = pytest.mark.postgres
 
@@ -312,3 +313,34 @@ def test_the_page_figures_are_valid_plotly_figures():
     for figure in figures:
         go.Figure(figure)  # raises on a key plotly does not know
         json.loads(json.dumps(figure, allow_nan=False))
+
+
+def test_a_hostile_stage_name_is_escaped_in_every_chart_of_the_page(world, client):
+    """Issue 15, F7: a stage named like a link is shown as typed, never drawn as plotly's <a href>."""
+    wa = build_journey_world(world.a, staff=[world.membership(world.bob, world.a)])
+    evil = '<a href="https://evil.example/5">Sign</a>'
+    with tenant_context(world.a):
+        wa.stages[1].name = evil
+        wa.stages[1].save(update_fields=["name"])
+    response = page(client, world.carol)
+    assert response.status_code == 200
+    charts = [chart for chart in response.context["page"].charts if chart.has_data]
+    assert charts
+    strings = []
+
+    def collect(value):
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                collect(item)
+
+    for chart in charts:
+        collect(chart.figure)
+    assert [s for s in strings if "<a" in s] == []
+    assert [s for s in strings if "2. &lt;a href=\"https://evil.example/5\"&gt;Sign&lt;/a&gt;" in s] != []
+    links = [attrs["href"] for _, attrs in live_element_with(response.content.decode(), "href")]
+    assert [href for href in links if "evil.example" in href] == []

@@ -15,7 +15,6 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -23,6 +22,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from apps.accounts.models import MembershipInvitation, normalize_email
 from apps.core.events import password_reset_requested
+from apps.core.text import render_text
 from apps.tenancy.context import rows_by_key_including_cross_tenant, tenant_context
 from apps.tenancy.models import AuditEvent, Membership, Team, Tenant
 from apps.tenancy.services import audit_event_record
@@ -81,7 +81,7 @@ def _send_invitation_email(*, tenant, email, inviter, role, raw_token, expires_a
                "expires_at": expires_at}
     send_mail(
         subject=f"You are invited to {tenant.name} on CXM",
-        message=render_to_string("accounts/email/invitation.txt", context),
+        message=render_text("accounts/email/invitation.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[email],
     )
@@ -224,7 +224,7 @@ def password_reset_link_for(email: str) -> str | None:
 
 def password_reset_email(user) -> tuple[str, str]:
     """(subject, text) of the reset e-mail, with RESET_LINK_PLACEHOLDER where the link goes."""
-    return RESET_SUBJECT, render_to_string("accounts/email/password_reset.txt", {"email": user.email, "link": RESET_LINK_PLACEHOLDER})
+    return RESET_SUBJECT, render_text("accounts/email/password_reset.txt", {"email": user.email, "link": RESET_LINK_PLACEHOLDER})
 
 
 def password_reset_send(*, email: str, request_id: str) -> int:

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
+from apps.core.text import render_text
 from apps.digests.models import DigestSend, DigestSubscription, Frequency
 from apps.digests.selectors import Digest, digest_build, period_of
 from apps.messaging.models import OutboundEmail
@@ -101,7 +102,7 @@ def digest_context(digest: Digest) -> dict:
 def digest_render(digest: Digest) -> RenderedDigest:
     """The e-mail: text and HTML (tables and inline styles only, no script: readable in any mail client)."""
     context = digest_context(digest)
-    return RenderedDigest(subject=digest_subject(digest), text=render_to_string("digests/email/digest.txt", context),
+    return RenderedDigest(subject=digest_subject(digest), text=render_text("digests/email/digest.txt", context),
                           html=render_to_string("digests/email/digest.html", context))
 
 

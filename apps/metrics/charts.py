@@ -1,5 +1,5 @@
 """Charts as pure functions: selector output in, a plotly figure dict out ({"data", "layout"}), shipped by
-the template with `json_script` and drawn by static/js/charts.js with the vendored plotly.js (STYLE.md 9;
+the template in a data-figure attribute and drawn by static/js/charts.js with the vendored plotly.js (STYLE.md 9;
 RECIPES.md "Charts under a strict Content-Security-Policy").
 
 Plain dicts rather than plotly.graph_objects: building and validating a graph_objects.Figure costs tens of
@@ -8,13 +8,14 @@ validates every function's output with graph_objects.Figure, so a typo in a key 
 
 Readable by colour-blind people: the Okabe–Ito palette, and meaning never carried by colour alone
 (interval bands are labelled, low-sample points are hollow, the comparison series is dashed or hatched).
-Every chart's numbers are also in its table (the text alternative, apps.dashboards.panels.Table).
+Every chart's numbers are also in its table (the text alternative, apps.reports.panels.Table).
 """
 
 from __future__ import annotations
 
-import html
 from datetime import date
+
+from apps.reports.plotly import TEMPLATE_KEYS, PlotlyText, figure_escaped, plotly_text  # noqa: F401 - re-exported
 
 # Okabe & Ito (2008), "Color Universal Design".
 BLUE, ORANGE, SKY, GREEN, YELLOW, VERMILLION, PURPLE, GREY = (
@@ -91,11 +92,15 @@ def trend(points: list[dict], metric: str, *, name: str, y_title: str = "", y_ra
     return {"data": data, "layout": layout(y_title=y_title, y_range=y_range)}
 
 
-def _axis_label(label: str, note: str = "") -> str:
-    """A category label as plotly draws it: plotly reads labels as a small HTML dialect, so the name is
-    escaped (a touchpoint called "<b>VIP</b>" shows as typed); `note` goes on a second, shorter line."""
-    text = html.escape(str(label), quote=False)
-    return f"{text}<br>{html.escape(note, quote=False)}" if note else text
+# plotly's HTML dialect: every string of a figure is escaped in one place (apps/reports/plotly.py), applied
+# by apps.reports.panels.Chart to every chart a page shows; labels built here are PlotlyText already.
+# Re-exported at the top (charts.plotly_text, charts.figure_escaped) for the figure builders of the apps above.
+
+
+def _axis_label(label: str, note: str = "") -> PlotlyText:
+    """A category label as plotly draws it: the name escaped (a touchpoint called "<b>VIP</b>" shows as
+    typed); `note` goes on a second, shorter line."""
+    return plotly_text(label, line_break_before=note)
 
 
 def bars(labels: list[str], values: list, *, low: list | None = None, high: list | None = None, n: list[int] | None = None,

@@ -16,7 +16,12 @@ dashboards all build their pages from these values.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from apps.reports.plotly import figure_escaped
 
 
 def number(value, digits: int = 1, *, signed: bool = False) -> str:
@@ -72,6 +77,11 @@ class Chart:
     table: Table
     empty: str = ""  # non-empty: there is nothing to draw, and this says why
 
+    def __post_init__(self):
+        # Every string of the figure escaped for plotly's HTML dialect, here for every chart of every page
+        # (apps.reports.plotly.figure_escaped; issue 15, F7): a name never becomes a link or markup.
+        object.__setattr__(self, "figure", figure_escaped(self.figure))
+
     @property
     def has_data(self) -> bool:
         return not self.empty
@@ -79,6 +89,11 @@ class Chart:
     @property
     def script_id(self) -> str:
         return f"chart-{self.id}-data"
+
+    @property
+    def figure_json(self) -> str:
+        """The figure as JSON for the chart's data-figure attribute (escaped there by the template)."""
+        return json.dumps(self.figure, cls=DjangoJSONEncoder)
 
 
 @dataclass(frozen=True)

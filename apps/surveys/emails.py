@@ -15,6 +15,7 @@ import dataclasses
 from django.template.loader import render_to_string
 from django.utils import formats, translation
 
+from apps.core.text import render_text
 from apps.messaging.models import OutboundEmail
 from apps.messaging.services import sender_name
 from apps.surveys.i18n import ui_text
@@ -165,7 +166,7 @@ def render_survey_email(*, tenant: Tenant, invitation: Invitation | None, kind: 
             "test_banner": text(language, "test_banner") if kind == OutboundEmail.Kind.TEST else "",
             "sender": sender,
         }
-        body_text = render_to_string("surveys/email/survey.txt", context)
+        body_text = render_text("surveys/email/survey.txt", context)
         body_html = render_to_string("surveys/email/survey.html", context)
     subject = text(language, "reminder_subject", title=title) if kind == OutboundEmail.Kind.REMINDER else title
     if kind == OutboundEmail.Kind.TEST:

@@ -1,6 +1,6 @@
-// Draws every chart of a dashboard page: each [data-chart] element names the id of a <script
-// type="application/json"> (Django's json_script) holding a plotly figure {data, layout} built on the
-// server (apps/metrics/charts.py). No inline script anywhere (strict CSP). Also re-draws after an htmx
+// Draws every chart of a dashboard page: each [data-chart] element holds in its data-figure attribute
+// the plotly figure {data, layout} built on the server (apps/metrics/charts.py), as JSON. An attribute,
+// not a <script type="application/json">: htmx (allowScriptTags false) drops every <script> of a swap. No inline script anywhere (strict CSP). Also re-draws after an htmx
 // swap of the filtered page, and keeps the filter bar's period and days consistent.
 //
 // When every chart of the page has drawn, <html data-charts-drawn="all"> (the browser tests and the
@@ -23,9 +23,9 @@
     if (pending.length === 0) { markProgress(); return; }
     document.documentElement.setAttribute("data-charts-drawn", "0");
     Array.prototype.forEach.call(pending, function (element) {
-      var source = document.getElementById(element.getAttribute("data-chart"));
+      var source = element.getAttribute("data-figure");
       if (!source) return;
-      var figure = JSON.parse(source.textContent);
+      var figure = JSON.parse(source);
       window.Plotly.newPlot(element, figure.data, figure.layout, Object.assign({}, CONFIG, figure.config || {}))
         .then(function () { element.setAttribute("data-drawn", "true"); markProgress(); });
     });

@@ -89,3 +89,48 @@ def test_an_empty_workspace_renders_a_helpful_page(world, browse):
     assert_charts_drawn(page, 0)
     assert "No journeys yet." in page.locator(".dashboard__body").inner_text()
     assert_page_is_clean(page, watch, "dashboards-journeys-empty")
+
+
+def test_a_stage_named_like_a_link_is_drawn_as_text_not_as_a_link(world, journey, browse):
+    """Issue 15, F7: plotly draws its HTML dialect, so an unescaped `<a href>` in a stage name became a live
+    link in the chart's SVG. The name shows as typed, in the charts and on the page; no link anywhere."""
+    from apps.tenancy.context import tenant_context
+
+    evil = '<a href="https://evil.example/5">Sign</a>'
+    with tenant_context(world.a):
+        journey.stages[1].name = evil
+        journey.stages[1].save(update_fields=["name"])
+    page, watch = browse.open(WIDTHS["desktop"], user=world.carol)
+    page.goto(browse.url(PATH))
+    assert_charts_drawn(page)
+    expect(page.locator('a[href*="evil.example"], svg a')).to_have_count(0)
+    ticks = page.locator("[data-chart] svg .xtick text, [data-chart] svg .ytick text").all_text_contents()
+    assert any(evil in tick for tick in ticks), ticks
+    assert page.locator(".jv-stage h3").nth(1).inner_text() == evil
+    assert_page_is_clean(page, watch, "dashboards-journeys-hostile-stage")
+    page.context.close()
+
+
+def test_an_injected_htmx_element_in_the_stages_does_not_fire(world, journey, browse):
+    """Issue 15, htmx hardened: the stages (names, touchpoints: user text) sit in the page's body, which
+    carries hx-disable; an hx-get inserted there and processed by htmx sends nothing, while the same
+    element put next to the filter bar (ours, htmx on) does."""
+    page, watch = browse.open(WIDTHS["desktop"], user=world.carol)
+    page.goto(browse.url(PATH))
+    assert_charts_drawn(page)
+    inject = """([selector, marker]) => {
+      const element = document.createElement("div");
+      element.setAttribute("hx-get", "/t/acme/dashboards/journeys/?injected=" + marker);
+      element.setAttribute("hx-trigger", "load");
+      element.textContent = "injected";
+      document.querySelector(selector).appendChild(element);
+      htmx.process(element);
+    }"""
+    page.evaluate(inject, [".jv-stage__name", "stage"])
+    page.wait_for_timeout(2000)
+    assert [url for url in watch.requests if "injected=" in url] == []
+    with page.expect_response(lambda response: "injected=control" in response.url):
+        page.evaluate(inject, ["#dashboard", "control"])
+    expect(page.locator("[hx-get$='injected=control']")).not_to_have_text("injected")  # swapped: nothing left in flight
+    assert [url for url in watch.requests if "injected=stage" in url] == []
+    page.context.close()

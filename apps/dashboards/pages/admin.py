@@ -6,7 +6,7 @@ list of checks that name what needs attention.
 
 Every count comes from apps.dashboards.selectors.health (GROUP BY queries straight on the rows: a fixed
 number of queries). This module only chooses, orders and formats, returning a frozen `AdminPage` of
-Tiles, Charts and Tables (apps.dashboards.panels); the template computes nothing.
+Tiles, Charts and Tables (apps.reports.panels); the template computes nothing.
 
 The checks, each a documented rule on the period's counts:
 - e-mails the outbox gave up on (after its last retry) → problem;
@@ -226,7 +226,7 @@ def outcome_columns_figure(x: list[str], stacks: list[tuple[str, list[int], str]
     legend in the stacks' order. Built from charts.layout so it looks like every other chart (a candidate
     for apps.metrics.charts)."""
     data = [{"type": "bar", "x": x, "y": values, "name": name, "marker": {"color": color},
-             "hovertemplate": f"%{{x}}: %{{y}} {name.lower()}<extra></extra>"} for name, values, color in stacks]
+             "hovertemplate": f"%{{x}}: %{{y}} {charts.plotly_text(name.lower())}<extra></extra>"} for name, values, color in stacks]
     fig_layout = charts.layout(y_title="Invitations", barmode="stack")
     fig_layout["legend"]["traceorder"] = "normal"
     return {"data": data, "layout": fig_layout}

@@ -10,7 +10,7 @@
 Filters: the period and the client segment (churn is about accounts, so the client's present segment;
 the at-risk list is "now" and ignores the period). Rates are per calendar week, month, quarter or
 year (`interval`; by default chosen from the length of the range). Every number is formatted here
-(apps.dashboards.panels); the template only places them.
+(apps.reports.panels); the template only places them.
 """
 
 from __future__ import annotations

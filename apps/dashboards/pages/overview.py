@@ -5,7 +5,7 @@ the latest comments.
 Every number comes from the metrics selectors (apps.metrics.selectors: rollup tables only) for the
 filter bar's `MetricFilters`; the comments from apps.metrics.comments. This module only
 chooses, orders and formats: it returns a frozen `OverviewPage` of Tiles, Charts and Tables
-(apps.dashboards.panels) that the template lays out without computing anything. The query count is
+(apps.reports.panels) that the template lays out without computing anything. The query count is
 fixed: one summary, one trend, two per breakdown (one for channels: their labels need none), two for
 the funnel, two for the comments, and one more only when the period is empty (does the workspace have
 any response at all?) to choose the empty-state message.

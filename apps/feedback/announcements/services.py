@@ -46,6 +46,7 @@ from django.utils import timezone
 
 from apps.clients.models import Client, Contact
 from apps.core.dates import local_today
+from apps.core.text import render_text
 from apps.feedback.models import ActionPlan, Announcement, AnnouncementRecipient, Case
 from apps.messaging.models import OutboundEmail
 from apps.messaging.services import email_enqueue, sender_name
@@ -389,7 +390,7 @@ def announcement_render(*, tenant: Tenant, subject: str, you_said: str, we_did: 
         "thanks": words["thanks"], "optout": words["optout"].format(sender=sender),
         "optout_url": optout_url(optout_token) if optout_token else f"{settings.SITE_URL}/u/…/",
     }
-    return RenderedEmail(subject=subject, text=render_to_string("feedback/email/announcement.txt", context),
+    return RenderedEmail(subject=subject, text=render_text("feedback/email/announcement.txt", context),
                          html=render_to_string("feedback/email/announcement.html", context), language=lang, parts=context)
 
 

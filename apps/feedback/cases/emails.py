@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from apps.core.text import render_text
 from apps.feedback.models import Case
 from apps.tenancy.models import Membership, Tenant
 
@@ -68,7 +69,7 @@ def render_case_assigned(*, tenant: Tenant, case: Case, recipient: Membership, q
     context = _context(tenant, case, recipient) | {"queue": queue}
     with timezone.override(tenant.time_zone):
         context |= {"due": _when(case.due_at), "opened": _when(case.opened_at)}
-        text = render_to_string("feedback/email/case_assigned.txt", context)
+        text = render_text("feedback/email/case_assigned.txt", context)
         html = render_to_string("feedback/email/case_assigned.html", context)
     prefix = f"New case in the {context['team_name']} queue" if queue else "Case assigned to you"
     return RenderedEmail(subject=f"{prefix}: {case.title}", text=text, html=html)
@@ -80,6 +81,6 @@ def render_case_escalated(*, tenant: Tenant, case: Case, recipient: Membership, 
     context = _context(tenant, case, recipient) | {"overdue_hours": hours, "status": case.get_status_display()}
     with timezone.override(tenant.time_zone):
         context |= {"due": _when(case.due_at), "opened": _when(case.opened_at)}
-        text = render_to_string("feedback/email/case_escalated.txt", context)
+        text = render_text("feedback/email/case_escalated.txt", context)
         html = render_to_string("feedback/email/case_escalated.html", context)
     return RenderedEmail(subject=f"Overdue case: {case.title}", text=text, html=html)
