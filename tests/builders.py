@@ -13,7 +13,6 @@ import secrets
 import types
 import uuid
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -21,7 +20,6 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.apps import apps
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from apps.accounts.models import MembershipInvitation
@@ -296,66 +294,6 @@ def executive_world(tenant, rng, *, responses: int, invitations: int):
         funnel_rebuild(tenant)
         churn_risk_refresh(tenant)
     return w
-
-
-def pdf_pages(data: bytes) -> int:
-    return len(re.findall(rb"/Type\s*/Page(?![s\w])", data))
-
-
-def pdf_text(data: bytes) -> str:
-    """The text of a PDF made by Chromium (Skia): inflate each page's content stream, map the glyph ids
-    of its Tj/TJ strings through the fonts' ToUnicode CMaps. Enough for Chromium's output, no library."""
-    objects = {int(m.group(1)): m.group(2) for m in re.finditer(rb"(\d+) 0 obj\s*(.*?)endobj", data, re.S)}
-
-    def stream(number):
-        body = objects[number]
-        raw = re.search(rb"stream\r?\n(.*)\r?\nendstream", body, re.S).group(1)
-        return zlib.decompress(raw) if b"/FlateDecode" in body else raw
-
-    def cmap(number):
-        text, out = stream(number).decode("latin-1"), {}
-        for block in re.findall(r"beginbfchar(.*?)endbfchar", text, re.S):
-            for src, dst in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
-                out[int(src, 16)] = bytes.fromhex(dst).decode("utf-16-be")
-        for block in re.findall(r"beginbfrange(.*?)endbfrange", text, re.S):
-            for lo, hi, dst in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
-                base = int(dst, 16)
-                for i, code in enumerate(range(int(lo, 16), int(hi, 16) + 1)):
-                    out[code] = chr(base + i)
-        return out
-
-    pages = []
-    for body in objects.values():
-        if not re.search(rb"/Type\s*/Page(?![s\w])", body):
-            continue
-        fonts = {}
-        font_dict = re.search(rb"/Font\s*<<(.*?)>>", body, re.S)
-        for name, ref in re.findall(rb"/(\w+)\s+(\d+) 0 R", font_dict.group(1) if font_dict else b""):
-            unicode_ref = re.search(rb"/ToUnicode\s+(\d+) 0 R", objects[int(ref)])
-            fonts[name.decode()] = cmap(int(unicode_ref.group(1))) if unicode_ref else {}
-        contents = [int(n) for n in re.findall(rb"(\d+) 0 R", re.search(rb"/Contents\s*(\[[^\]]*\]|\d+ 0 R)", body).group(1))]
-        words, current = [], {}
-        for number in contents:
-            content = stream(number).decode("latin-1")
-            for font, strings in re.findall(r"/(\w+)\s+[\d.]+\s+Tf|((?:<[0-9A-Fa-f]*>|\[[^\]]*\])\s*T[Jj])", content):
-                if font:
-                    current = fonts.get(font, {})
-                    continue
-                chunk = "".join(current.get(int(h[i:i + 4], 16), "") for h in re.findall(r"<([0-9A-Fa-f]*)>", strings)
-                                for i in range(0, len(h), 4))
-                words.append(chunk)
-        pages.append(" ".join(words))
-    return "\n".join(pages)
-
-
-def squashed(text: str) -> str:
-    """Text without whitespace, case-folded: Chromium places letter-spaced glyphs one by one, so the
-    extracted words' spacing is not the page's."""
-    return re.sub(r"\s+", "", text).casefold()
-
-
-def printed(expected: str, text: str) -> bool:
-    return squashed(expected) in squashed(text)
 
 
 
@@ -882,66 +820,7 @@ def snapshot(tenant):
 
 
 
-# --- from tests/test_url_isolation.py ---------------------------------------------------------------
-
-TENANT_PAGE_PREFIX = "t/<slug:tenant_slug>/"
-
-
-TENANT_API_PREFIX = "api/v1/t/<slug:tenant_slug>/"
-
-
-# Routes outside any tenant, each with the reason it needs none.
-GLOBAL_ROUTES = {
-    "": "home: redirects a signed-in user to one of their workspaces",
-    "workspaces/": "the tenant switcher lists the caller's own memberships",
-    "accounts/login/": "signing in precedes choosing a tenant",
-    "accounts/logout/": "signing out ends the session in every tenant",
-    "accounts/password-reset/": "passwords belong to the person, not to a tenant",
-    "accounts/password-reset/sent/": "passwords belong to the person, not to a tenant",
-    "accounts/reset/<uidb64>/<token>/": "passwords belong to the person, not to a tenant",
-    "accounts/reset/done/": "passwords belong to the person, not to a tenant",
-    "invite/<str:token>/": "the invitee is not a member yet; the token's hash finds its tenant",
-    "api/schema/": "the OpenAPI schema describes the API, no tenant data",
-    "api/docs/": "interactive API docs, no tenant data",
-    "health/": "infrastructure health for load balancers",
-    "ops/admin/": "Django admin for platform operators; no tenant model is registered there",
-    "s/<str:token>/opt-out/": "a surveyed contact has no account: the link's token hash finds the invitation; GET only confirms",
-    "s/<str:token>/": "a respondent has no account: the token's hash finds the invitation and its tenant",
-    "w/<str:web_token>/": "a public web link is anonymous: the survey's web token finds the survey and its tenant",
-    "k/<str:key>/": "a kiosk device has no account: the key's hash finds the device and its tenant",
-    "u/<str:token>/": "a \"you said, we did\" recipient has no account: the token's hash finds the recipient row and its "
-                      "tenant (an older signed link is checked before any tenant is activated); GET only confirms",
-}
-
-
-def all_routes(resolver=None, prefix=""):
-    resolver = resolver or get_resolver()
-    for pattern in resolver.url_patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            if route in GLOBAL_ROUTES:  # a whole allowlisted tree (the Django admin)
-                yield route, None
-                continue
-            yield from all_routes(pattern, route)
-        elif isinstance(pattern, URLPattern):
-            yield route, pattern
-
-
-ROUTES = list(all_routes())
-
-
-TENANT_ROUTES = [(r, p) for r, p in ROUTES if "<slug:tenant_slug>" in r]
-
-
-PAGE_ROUTES = [(r, p) for r, p in TENANT_ROUTES if r.startswith(TENANT_PAGE_PREFIX)]
-
-
-API_ROUTES = [(r, p) for r, p in TENANT_ROUTES if r.startswith(TENANT_API_PREFIX)]
-
-
-def view_class(pattern):
-    return getattr(pattern.callback, "view_class", None) or getattr(pattern.callback, "cls", None)
-
+# --- from tests/test_url_isolation.py (the routes themselves are in tests/routes.py) ------------------
 
 def _domain_factories():
     from apps.clients.models import Contact

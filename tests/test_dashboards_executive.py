@@ -26,8 +26,9 @@ from apps.metrics.churn_risk import churn_risk_refresh
 from apps.metrics.rollups import rollups_rebuild
 from apps.reports import pdf as pdf_module
 from apps.tenancy.context import tenant_context
-from tests.builders import executive_world, needs_chromium, pdf_pages, pdf_text, printed
+from tests.builders import executive_world, needs_chromium
 from tests.metrics_world import add_random_responses
+from tests.pdfs import pdf_pages, pdf_text, printed
 
 pytestmark = pytest.mark.postgres
 

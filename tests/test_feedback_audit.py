@@ -87,6 +87,15 @@ def test_the_page_marks_only_significant_changes(world, planted, client):
     assert csv.status_code == 200 and "Onboard" in csv.content.decode()
 
 
+def test_it_answers_an_htmx_request_with_the_whole_page(world, planted, client):
+    """The audit shares the dashboards' renderer but has no `dashboard` partial (was a 500; issue 15's hostile world)."""
+    journey, _ = planted
+    client.force_login(world.carol)
+    response = client.get(f"/t/acme/audits/journeys/{journey.uuid}/?end={AUDIT_END}", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert 'id="audit-stage-table"' in response.content.decode()
+
+
 def test_it_counts_root_causes_recovery_and_plans_of_the_period(world, planted, client):
     journey, stages = planted
     with tenant_context(world.a):

@@ -291,6 +291,15 @@ def test_everyone_reads_the_list_and_the_detail(who, world, tp, today, client):
     assert (b"Cancel plan" in detail.content) == (who in ("alice", "carol"))
 
 
+def test_it_answers_an_htmx_request_for_the_detail_with_the_whole_page(world, tp, today, client):
+    """The detail shares the dashboards' renderer but has no `dashboard` partial (was a 500; issue 15's hostile world)."""
+    plan = action_plan_made(world, tp, today, target_value=70)
+    client.force_login(world.victor)
+    response = client.get(f"/t/acme/action-plans/{plan.uuid}/", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert plan.title.encode() in response.content
+
+
 @pytest.mark.parametrize("who,allowed", [("alice", True), ("carol", True), ("bob", False), ("victor", False)])
 def test_only_leads_and_admins_write(who, allowed, world, tp, today, client):
     plan = action_plan_made(world, tp, today, target_value=70)

@@ -12,7 +12,7 @@ from apps.digests.models import DigestSend
 from apps.feedback.models import ActionPlanCase
 from apps.tenancy.context import tenant_context
 from tests import factories as f
-from tests.builders import API_ROUTES, PAGE_ROUTES, view_class
+from tests.routes import API_ROUTES, PAGE_ROUTES, view_class
 
 # Pages whose query count depends on something other than row counts, with the reason.
 EXEMPT = {}

@@ -3,38 +3,31 @@ automatically: every route is either global (allowlisted with a reason) or goes 
 chokepoint; another tenant's object answers 404 with the same body as a missing one; a wrong role
 answers 403; a related id from another tenant in a body is rejected and writes nothing."""
 
-import re
-import uuid
-
 import pytest
 from rest_framework import serializers
 
 from apps.accounts.models import MembershipInvitation
 from apps.accounts.services import member_invite
-from apps.clients.models import Client, Contact, Segment
-from apps.feedback import models as feedback_models
-from apps.feedback.models import ActionPlan, Announcement, Case
 from apps.imports.models import ImportJob
-from apps.integrations.models import WebhookDelivery, WebhookEndpoint
-from apps.journeys.models import Journey, Stage, StageTouchpoint
-from apps.surveys.models import KioskDevice, Question, Response, Survey, SurveyVersion
 from apps.tenancy.api import TenantApi
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import ApiKey, AuditEvent, Membership, Role, Team
-from apps.touchpoints.models import Interaction, Touchpoint
-from tests.builders import (
+from tests.builders import DOMAIN_FACTORIES, domain_object
+from tests.conftest import make_api_key
+from tests.routes import (
     API_ROUTES,
-    DOMAIN_FACTORIES,
     GLOBAL_ROUTES,
+    PAGE_ROUTE_MODELS,
     PAGE_ROUTES,
     ROUTES,
     TENANT_API_PREFIX,
     TENANT_PAGE_PREFIX,
     TENANT_ROUTES,
-    domain_object,
+    fill,
+    page_name,
     view_class,
+    without_csrf,
 )
-from tests.conftest import make_api_key
 
 
 def test_it_allows_only_listed_global_routes():
@@ -91,94 +84,6 @@ def _other_tenant_object(world, model):
     raise AssertionError(f"Add {model.__name__} to _other_tenant_object so its routes are isolation-tested")
 
 
-def _ancestor_uuid(obj, kwarg):
-    """For a nested route's `<uuid:journey_uuid>`, the uuid of obj's journey (or its stage's journey…)."""
-    name = kwarg.removesuffix("_uuid")
-    frontier = [obj]
-    for _ in range(3):
-        for item in frontier:
-            if hasattr(item, name):
-                return getattr(item, name).uuid
-        frontier = [getattr(item, f.name) for item in frontier for f in item._meta.concrete_fields
-                    if f.is_relation and f.name != "tenant" and getattr(item, f.name, None) is not None]
-    raise AssertionError(f"no {name} above {obj!r}")
-
-
-# Page routes with an object id name the model they look up, keyed "<app of the view's module>:<url name>"
-# (the members and invitation pages are accounts' views under tenancy's URL names).
-PAGE_ROUTE_MODELS = {
-    "tenancy:member_edit": Membership,
-    "tenancy:member_deactivate": Membership,
-    "tenancy:member_reactivate": Membership,
-    "accounts:invitation_revoke": MembershipInvitation,
-    "tenancy:team_delete": Team,
-    "tenancy:api_key_revoke": ApiKey,
-    "touchpoints:edit": Touchpoint,
-    "touchpoints:touchpoint_archive": Touchpoint,
-    "touchpoints:touchpoint_restore": Touchpoint,
-    "touchpoints:touchpoint_delete": Touchpoint,
-    "journeys:map": Journey,
-    "journeys:edit": Journey,
-    "journeys:journey_delete": Journey,
-    "journeys:journey_reorder": Journey,
-    "journeys:stage_create": Journey,
-    "journeys:stage_edit": Stage,
-    "journeys:stage_delete": Stage,
-    "journeys:stage_move": Stage,
-    "journeys:placement_create": Stage,
-    "journeys:placement_edit": StageTouchpoint,
-    "journeys:placement_delete": StageTouchpoint,
-    "journeys:placement_move": StageTouchpoint,
-    "interactions:follow_up_done": Interaction,
-    "imports:job": ImportJob, "imports:job_confirm": ImportJob, "imports:job_cancel": ImportJob, "imports:job_status": ImportJob,
-    "imports:job_rejections": ImportJob,
-    "distribution:send": Survey, "distribution:log": Survey, "distribution:test_email": Survey,
-    "responses:detail": Response, "responses:tag_add": Response, "responses:tag_remove": Response,
-    "kiosks:list": Survey, "kiosks:revoke": KioskDevice,
-    "surveys:edit": Survey, "surveys:texts": Survey, "surveys:question_create": Survey, "surveys:preview": Survey, "surveys:publish": Survey,
-    "surveys:pause": Survey, "surveys:resume": Survey, "surveys:close": Survey, "surveys:survey_delete": Survey, "surveys:versions": Survey,
-    "surveys:question_edit": Question, "surveys:question_delete": Question, "surveys:question_move": Question,
-    "surveys:version_detail": SurveyVersion,
-    "clients:detail": Client, "clients:edit": Client, "clients:delete": Client, "clients:contact_create": Client,
-    "clients:contact_edit": Contact, "clients:contact_delete": Contact, "clients:segment_edit": Segment, "clients:segment_delete": Segment,
-    **{f"plans:{name}": ActionPlan for name in ("detail", "edit", "cancel", "link_case", "unlink_case")},
-    "audits:journey": Journey, "audits:journey_pdf": Journey,
-    **{f"cases:{name}": feedback_models.Case for name in ("detail", "note", "assign", "take", "start", "resolve", "wont_fix", "reopen")},
-    "alerts:rule_edit": feedback_models.AlertRule, "alerts:rule_delete": feedback_models.AlertRule,
-    **{f"alerts:{name}": feedback_models.RootCause for name in ("root_cause_edit", "root_cause_archive", "root_cause_restore")},
-    "announcements:new_for_case": Case, "announcements:new_for_plan": ActionPlan, "announcements:detail": Announcement,
-    "webhooks:detail": WebhookEndpoint, "webhooks:edit": WebhookEndpoint,
-    "webhooks:reveal": WebhookEndpoint, "webhooks:rotate": WebhookEndpoint, "webhooks:test": WebhookEndpoint,
-    "webhooks:enable": WebhookEndpoint, "webhooks:disable": WebhookEndpoint,
-    "webhooks:delete": WebhookEndpoint, "webhooks:redeliver": WebhookDelivery,
-}
-
-
-def fill(route, tenant_slug, object_uuid=None, obj=None):
-    """The route's path: `<uuid:uuid>` is the object, `<uuid:journey_uuid>` and the like its parents."""
-    path = route.replace("<slug:tenant_slug>", tenant_slug)
-    missing = str(object_uuid or uuid.uuid4())
-
-    def one(match):
-        if match.group(1) == "uuid" or obj is None:
-            return missing
-        return str(_ancestor_uuid(obj, match.group(1)))
-
-    path = re.sub(r"<uuid:(\w+)>", one, path)
-    assert "<" not in path, f"teach fill() the converters of {route}"
-    return "/" + path
-
-
-def without_csrf(html: bytes) -> bytes:
-    """Pages embed a per-response masked CSRF token (the sign-out form); nothing else may differ."""
-    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", html)
-
-
-def page_name(pattern):
-    for name in PAGE_ROUTE_MODELS:
-        if pattern.name == name.split(":")[1] and name.split(":")[0] in pattern.callback.__module__:  # "edit" is in several apps
-            return name
-    return None
 
 
 @pytest.mark.parametrize("route,pattern", PAGE_ROUTES, ids=[r for r, _ in PAGE_ROUTES])

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.clients.forms import ClientFilterForm
 from apps.clients.selectors import client_list
 from apps.core.forms import add_service_errors
+from apps.core.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from apps.imports import exporting, selectors, services
 from apps.imports.forms import ExportFormatForm, UploadForm
 from apps.imports.models import ImportJob
@@ -120,7 +121,7 @@ def _attachment(response, filename: str):
 @tenant_role_required(LEADS)
 def import_job_rejections(request, tenant_slug, uuid):
     job = _job_or_404(uuid, with_rejections=True)
-    response = StreamingHttpResponse(exporting.rejections_stream(job.rejections or []), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(exporting.rejections_stream(job.rejections or []), content_type=CSV_CONTENT_TYPE)
     return _attachment(response, f"rejected-rows-{job.uuid}.csv")
 
 
@@ -130,9 +131,9 @@ def import_template(request, tenant_slug):
     form = ExportFormatForm(request.GET)
     fmt = form.cleaned_data.get("format") if form.is_valid() else "csv"
     if fmt == "xlsx":
-        response = HttpResponse(exporting.xlsx_bytes(exporting.TEMPLATE_ROWS, title="Import"), content_type=exporting.XLSX_CONTENT_TYPE)
+        response = HttpResponse(exporting.xlsx_bytes(exporting.TEMPLATE_ROWS, title="Import"), content_type=XLSX_CONTENT_TYPE)
         return _attachment(response, "clients-import-template.xlsx")
-    response = StreamingHttpResponse(exporting.csv_stream(exporting.TEMPLATE_ROWS), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(exporting.csv_stream(exporting.TEMPLATE_ROWS), content_type=CSV_CONTENT_TYPE)
     return _attachment(response, "clients-import-template.csv")
 
 
@@ -151,7 +152,7 @@ def export_clients(request, tenant_slug):
     filename = f"{request.tenant.slug}-clients-{timezone.localdate().isoformat()}.{fmt}"
     if fmt == "xlsx":
         data = exporting.xlsx_bytes(exporting.row_cells(row, values) for row in rows.iterator(chunk_size=2000))
-        return _attachment(HttpResponse(data, content_type=exporting.XLSX_CONTENT_TYPE), filename)
+        return _attachment(HttpResponse(data, content_type=XLSX_CONTENT_TYPE), filename)
 
     tenant = request.tenant
 
@@ -160,4 +161,4 @@ def export_clients(request, tenant_slug):
         with tenant_context(tenant):
             yield from exporting.csv_stream(exporting.row_cells(row, values) for row in rows.iterator(chunk_size=2000))
 
-    return _attachment(StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8"), filename)
+    return _attachment(StreamingHttpResponse(stream(), content_type=CSV_CONTENT_TYPE), filename)

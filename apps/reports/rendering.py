@@ -5,18 +5,21 @@
 - an htmx request from the filter bar: only the page's `dashboard` partial (filter bar + body), which
   htmx swaps in place and whose URL it pushes (back button works; the browser re-requests on history
   navigation, see templates/dashboards/base.html);
-- otherwise the whole page (works without JavaScript: the filter bar is a plain GET form).
+- otherwise, or when the page has no `dashboard` partial (an action plan, a journey audit), the whole
+  page (works without JavaScript: the filter bar is a plain GET form).
 """
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 
+from apps.core import spreadsheets
 from apps.reports.panels import Chart, Table, Tile
 
 
@@ -40,13 +43,9 @@ def _safe(text: str) -> str:
 
 
 def csv_response(table: Table, *, filename: str) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_safe(filename)}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(table.columns)
-    for row in table.rows:
-        writer.writerow(["" if value is None else value for value in row])
-    return response
+    """The table's raw values; formulas neutralised by apps.core.spreadsheets (respondents' comments,
+    client and stage names reach a lead's spreadsheet)."""
+    return spreadsheets.csv_response(table.columns, table.rows, filename=f"{_safe(filename)}.csv")
 
 
 def render_dashboard(request, template: str, context: dict, *, tables: Iterable[Table] = (), page: str = "dashboard",
@@ -66,6 +65,17 @@ def render_dashboard(request, template: str, context: dict, *, tables: Iterable[
             parts += [state.filters.first.isoformat(), state.filters.last.isoformat()]
         return csv_response(table, filename="_".join(parts))
     htmx = getattr(request, "htmx", None)
-    if htmx and not htmx.boosted and not htmx.history_restore_request:
+    if htmx and not htmx.boosted and not htmx.history_restore_request and _has_partial(template, "dashboard"):
         template = f"{template}#dashboard"
     return render(request, template, context, status=status)
+
+
+def _has_partial(template: str, name: str) -> bool:
+    """Pages that share this renderer without a filter bar (an action plan, a journey audit) have no
+    `dashboard` partial: an htmx request for them gets the whole page, not a 500."""
+    partial = f"{template}#{name}"  # an HTML page's partial (render_dashboard renders only .html pages)
+    try:
+        get_template(partial)
+    except TemplateDoesNotExist:
+        return False
+    return True

@@ -17,7 +17,8 @@ from playwright.sync_api import expect
 
 from apps.reports.pdf import PRINT_WIDTH
 from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
-from tests.builders import executive_world, needs_chromium, pdf_pages, pdf_text, printed
+from tests.builders import executive_world, needs_chromium
+from tests.pdfs import pdf_pages, pdf_text, printed
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
 

@@ -17,9 +17,10 @@ from apps.core.dates import local_today
 from apps.reports.pdf import PRINT_WIDTH
 from apps.tenancy.context import tenant_context
 from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
-from tests.builders import AUDIT_END, action_plan_made, needs_chromium, pdf_pages, pdf_text, plant_touchpoint_scores, printed
+from tests.builders import AUDIT_END, action_plan_made, needs_chromium, plant_touchpoint_scores
 from tests.builders import audit_journey_world as build_journey
 from tests.factories import CaseFactory, TouchpointFactory
+from tests.pdfs import pdf_pages, pdf_text, printed
 
 pytestmark = [pytest.mark.services, pytest.mark.postgres]
 

@@ -7,9 +7,7 @@ Everyone in the workspace reads; staff and up tag (viewers read only); CX leads 
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import zoneinfo
 
 from django.contrib import messages
@@ -20,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.imports.exporting import XLSX_CONTENT_TYPE, neutralise
+from apps.core import spreadsheets
 from apps.imports.forms import ExportFormatForm
 from apps.surveys.forms.responses import ResponseFilterForm, TagAddForm, TagRemoveForm
 from apps.surveys.models import Response
@@ -145,19 +143,6 @@ FIXED_COLUMNS = ["response_id", "submitted_at", "survey", "version", "channel", 
                  "touchpoint", "stage", "staff", "nps", "csat", "ces", "smiley", "comment", "tags", "is_bot"]
 
 
-def _cell(value) -> str | int:
-    """Numbers stay numbers; text is neutralised (a leading = + - @ tab or CR gets a "'")."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return value
-    if isinstance(value, list):
-        return neutralise("; ".join(str(v) for v in value))
-    return neutralise(str(value))
-
-
 def _export_row(response: Response, keys: list[str], tz) -> list:
     answers = {a.question.key: a.value for a in response.answer_list}
     fixed = [
@@ -170,12 +155,7 @@ def _export_row(response: Response, keys: list[str], tz) -> list:
         response.nps, response.csat, response.ces, response.smiley, response.comment,
         [link.tag.name for link in response.tag_links], response.is_bot,
     ]
-    return [_cell(v) for v in fixed] + [_cell(answers.get(key)) for key in keys]
-
-
-class _Echo:
-    def write(self, value):
-        return value
+    return fixed + [answers.get(key) for key in keys]  # cells: apps.core.spreadsheets
 
 
 @require_GET
@@ -197,40 +177,15 @@ def response_export_view(request, tenant_slug):
     filename = f"{tenant.slug}-responses-{timezone.localdate(timezone=tz).isoformat()}.{fmt}"
     disposition = f'attachment; filename="{filename}"'
     if fmt == "xlsx":
-        data = _xlsx_bytes(header, (_export_row(r, keys, tz) for r in responses.iterator(chunk_size=EXPORT_CHUNK)))
-        response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
+        data = spreadsheets.xlsx_bytes(header, (_export_row(r, keys, tz) for r in responses.iterator(chunk_size=EXPORT_CHUNK)),
+                                       title="Responses")
+        response = HttpResponse(data, content_type=spreadsheets.XLSX_CONTENT_TYPE)
     else:
         def stream():
             # Streamed after the view returns, so outside the request's tenant transaction: open our own.
             with tenant_context(tenant):
-                writer = csv.writer(_Echo())
-                yield "\ufeff"  # a BOM: Excel opens the UTF-8 file with the right characters
-                yield writer.writerow(header)
-                for row in responses.iterator(chunk_size=EXPORT_CHUNK):
-                    yield writer.writerow(_export_row(row, keys, tz))
+                yield from spreadsheets.csv_rows(header, (_export_row(r, keys, tz) for r in responses.iterator(chunk_size=EXPORT_CHUNK)))
 
-        response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(stream(), content_type=spreadsheets.CSV_CONTENT_TYPE)
     response["Content-Disposition"] = disposition
     return response
-
-
-def _xlsx_bytes(header: list[str], rows) -> bytes:
-    """openpyxl write-only (constant memory per row). Text cells are typed as text: never a formula."""
-    import openpyxl
-    from openpyxl.cell import WriteOnlyCell
-
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet("Responses")
-
-    def cell(value):
-        c = WriteOnlyCell(sheet, value=value)
-        if isinstance(value, str):
-            c.data_type = "s"
-        return c
-
-    sheet.append([cell(h) for h in header])
-    for row in rows:
-        sheet.append([cell(v) for v in row])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
