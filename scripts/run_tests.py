@@ -4,6 +4,12 @@ Postgres when one is reachable (DATABASE_URL, or the local server, where the rol
 otherwise SQLite with the Postgres-only tests skipped and a loud line saying so. With
 CXM_REQUIRE_POSTGRES=1 a missing Postgres is an error, never a skip.
 
+Workers: the whole suite (no test paths, -k or -m given) runs on one pytest-xdist worker per CPU core,
+each with its own test database (test_cxm_<pid>_gw<n>), Celery queue, SMTP port, live server and
+Chromium; `--dist worksteal` lets an idle worker take tests queued on a busy one, so the few slow tests
+spread. Named tests run in one process (no start-up cost). CXM_TEST_WORKERS=<n> (0: no xdist) overrides
+both; `-n` in the arguments wins over everything.
+
 First of all the import contract (`lint-imports`, pyproject.toml [tool.importlinter]: the app layers,
 function-level imports included): a violation fails the run before a test starts.
 """
@@ -46,7 +52,31 @@ def main(argv: list[str]) -> int:
             print(f"{BANNER}\nNO POSTGRES REACHABLE: running on SQLite. Row-level-security and other\n"
                   f"Postgres-only tests will be SKIPPED. Start Postgres for the full suite.\n{BANNER}")
     env["DJANGO_SETTINGS_MODULE"] = "cxm.settings.test"
-    return subprocess.call([sys.executable, "-m", "pytest", *argv], env=env, cwd=ROOT)
+    return subprocess.call([sys.executable, "-m", "pytest", *worker_args(argv, env), *argv], env=env, cwd=ROOT)
+
+
+def selects_tests(argv: list[str]) -> bool:
+    """Whether the arguments name tests (paths, node ids, -k, -m) rather than run the whole suite."""
+    if any(arg in ("-k", "-m") or arg.startswith(("-k=", "-m=")) for arg in argv):
+        return True
+    options_with_values = {"-p", "-o", "-c", "--durations", "--timeout", "--maxfail", "--junitxml", "--rootdir", "--basetemp", "-W"}
+    previous = ""
+    for arg in argv:
+        if not arg.startswith("-") and previous not in options_with_values:
+            return True
+        previous = arg
+    return False
+
+
+def worker_args(argv: list[str], env: dict) -> list[str]:
+    """`-n <workers> --dist worksteal`, or nothing (see the module docstring)."""
+    if any(arg in ("-n", "--numprocesses") or arg.startswith(("-n", "--numprocesses=", "--dist")) for arg in argv):
+        return []
+    if "no:xdist" in argv or env["DATABASE_URL"].startswith("sqlite"):
+        return []  # the SQLite fallback stays one process (its skip banner is counted there)
+    setting = env.get("CXM_TEST_WORKERS", "")
+    workers = int(setting) if setting.isdigit() else (0 if selects_tests(argv) else os.cpu_count() or 1)
+    return ["-n", str(workers), "--dist", "worksteal"] if workers > 1 else []
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -34,7 +35,7 @@ if os.environ.get("CXM_WORKER_EMAIL_URL"):  # a test's SMTP server (tests/smtp_s
     vars(test_settings).update(environ.Env.email_url_config(os.environ["CXM_WORKER_EMAIL_URL"]))
 test_settings.CELERY_TASK_DEFAULT_QUEUE = sys.argv[2]  # tasks queued by tasks stay on this worker's queue
 from celery.__main__ import main
-sys.argv = ["celery", "-A", "tests.celery_probe", "worker", "--pool=solo", "--concurrency=1", "-Q", sys.argv[2],
+sys.argv = ["celery", "-A", "tests.celery_probe", "worker", "--pool=solo", "--concurrency=1", "-Q", sys.argv[2], "-n", sys.argv[4],
             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
 main()
 """
@@ -55,6 +56,9 @@ def live_worker(*, redis_cache: bool = False, env: dict | None = None):
     `env` adds environment variables for the worker (e.g. CXM_WORKER_EMAIL_URL, OUTBOX_BACKOFF_SECONDS)."""
     redis_or_skip()
     queue = f"cxm-test-{os.getpid()}"
+    # Its own node name, so the readiness ping below hears this worker, not another test process's
+    # (parallel pytest workers, other checkouts) on the same broker.
+    node = f"{queue}@{socket.gethostname()}"
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -62,13 +66,13 @@ def live_worker(*, redis_cache: bool = False, env: dict | None = None):
         "DJANGO_SETTINGS_MODULE": "cxm.settings.test",
         "DATABASE_URL": f"postgres://{db['USER']}:{quote(db['PASSWORD'] or '')}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
     }
-    proc = subprocess.Popen([sys.executable, "-c", BOOT, settings.TEST_REDIS_URL, queue, "1" if redis_cache else "0"],
+    proc = subprocess.Popen([sys.executable, "-c", BOOT, settings.TEST_REDIS_URL, queue, "1" if redis_cache else "0", node],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     celery_app.conf.task_always_eager = False
     celery_app.conf.task_default_queue = queue
     try:
         deadline = time.monotonic() + 60
-        while not celery_app.control.ping(timeout=1, destination=None) or proc.poll() is not None:
+        while not celery_app.control.ping(timeout=1, destination=[node]) or proc.poll() is not None:
             if proc.poll() is not None or time.monotonic() > deadline:
                 out = proc.stdout.read() if proc.poll() is not None else ""
                 pytest.fail(f"Celery worker did not start:\n{out}")

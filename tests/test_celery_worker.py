@@ -35,9 +35,11 @@ def test_it_never_lets_a_task_see_the_previous_tenants_rows(world, worker):
     a_again = probe_as_tenant.apply_async(args=[world.a.pk], queue=worker).get(timeout=60)
 
     assert a["pid"] == b["pid"] == none["pid"] == a_again["pid"], "all on one worker process"
-    assert a["orm_tenants"] == [world.a.pk] and a["raw_count"] == 5
+    assert a["orm_tenants"] == [world.a.pk]
+    assert a["raw_count"] == 5
     assert a["orm_emails"] == ["alice@example.com", "bob@example.com", "carol@example.com", "dana@example.com", "victor@example.com"]
-    assert b["orm_tenants"] == [world.b.pk] and b["raw_count"] == 2
+    assert b["orm_tenants"] == [world.b.pk]
+    assert b["raw_count"] == 2
     assert b["orm_emails"] == ["charlie@example.com", "dana@example.com"]
     # No tenant: the ORM refuses, and the database itself shows nothing, even to the escape hatch.
     assert none == {"pid": a["pid"], "active": "None", "orm": "raised", "raw_count": 0, "all_tenants_raw": 0}

@@ -142,8 +142,11 @@ def test_trend_keeps_a_period_without_answers_as_a_gap():
     points = trend_points()
     figure = charts.trend(points, "nps", name="NPS")
     high, low, line = figure["data"]
-    assert len(line["x"]) == len(points) and line["x"][3] == "2025-03-04"  # the period is there…
-    assert line["y"][3] is None and high["y"][3] is None and low["y"][3] is None  # …without a value
+    assert len(line["x"]) == len(points)
+    assert line["x"][3] == "2025-03-04"  # the period is there…
+    assert line["y"][3] is None
+    assert high["y"][3] is None
+    assert low["y"][3] is None  # …without a value
     assert line["connectgaps"] is False
     assert line["y"][:3] == rows_values(points, "nps", "value")[:3]
     assert [low["y"][0], high["y"][0]] == [points[0]["nps"]["ci_low"], points[0]["nps"]["ci_high"]]
@@ -153,7 +156,8 @@ def test_trend_keeps_a_period_without_answers_as_a_gap():
 def test_bars_keep_a_missing_value_without_an_error_bar():
     bar = charts.bars(["A", "B"], [40.0, None], low=[30.0, None], high=[52.5, None], n=[80, 0])["data"][0]
     assert bar["x"] == [40.0, None]
-    assert bar["error_x"]["array"] == [12.5, None] and bar["error_x"]["arrayminus"] == [10.0, None]
+    assert bar["error_x"]["array"] == [12.5, None]
+    assert bar["error_x"]["arrayminus"] == [10.0, None]
     assert bar["error_x"]["symmetric"] is False
 
 
@@ -161,10 +165,12 @@ def test_block_bars_use_each_rows_block():
     rows = breakdown_rows()
     bar = charts.block_bars(rows, "nps")["data"][0]
     assert bar["y"] == [f"{row['label']}<br>n = {n:,}" for row, n in zip(rows, rows_values(rows, "nps", "n"), strict=True)]
-    assert bar["x"] == rows_values(rows, "nps", "value") and bar["x"][2] is None
+    assert bar["x"] == rows_values(rows, "nps", "value")
+    assert bar["x"][2] is None
     assert "text" not in bar  # n sits under the label: on the bar the interval's whisker would cross it
     values, highs = rows_values(rows, "nps", "value"), rows_values(rows, "nps", "ci_high")
-    assert bar["error_x"]["array"][0] == pytest.approx(highs[0] - values[0]) and bar["error_x"]["array"][2] is None
+    assert bar["error_x"]["array"][0] == pytest.approx(highs[0] - values[0])
+    assert bar["error_x"]["array"][2] is None
 
 
 def test_block_bars_without_a_metric_read_the_row_as_the_block():
@@ -178,23 +184,30 @@ def test_rates_and_paired_bars_keep_gaps():
     assert [line["y"][1] for line in lines] == [None, None]
     assert all(t["y"][1] is None for t in figure["data"])
     paired = FIGURES["paired_bars"]()["data"]
-    assert paired[0]["x"][1] is None and paired[1]["x"][2] is None  # laid on their side: values on x
+    assert paired[0]["x"][1] is None
+    assert paired[1]["x"][2] is None  # laid on their side: values on x
 
 
 def test_survival_steps_and_keeps_an_undefined_interval_as_a_gap():
     curve = tenure()
-    assert curve[-1]["survival"] == 0.0 and curve[-1]["ci_low"] is None  # what the selector gives at S = 0
+    assert curve[-1]["survival"] == 0.0
+    assert curve[-1]["ci_low"] is None  # what the selector gives at S = 0
     high, low, line = charts.survival(curve)["data"]
-    assert line["x"] == [p["days"] for p in curve] and line["y"] == [p["survival"] for p in curve]
-    assert line["line"]["shape"] == "hv" and high["line"]["shape"] == low["line"]["shape"] == "hv"
-    assert low["y"][-1] is None and high["y"][-1] is None
+    assert line["x"] == [p["days"] for p in curve]
+    assert line["y"] == [p["survival"] for p in curve]
+    assert line["line"]["shape"] == "hv"
+    assert high["line"]["shape"] == low["line"]["shape"] == "hv"
+    assert low["y"][-1] is None
+    assert high["y"][-1] is None
 
 
 def test_band_fills_between_its_edges_and_is_named_once_in_the_legend():
     high, low = charts.band([1, 2], [0, 1], [2, 3], name="95% interval")
     assert (high["y"], low["y"]) == ([2, 3], [0, 1])
-    assert low["fill"] == "tonexty" and "fill" not in high  # low fills up to the trace before it: high
-    assert (high["showlegend"], low["showlegend"]) == (False, True) and high["legendgroup"] == low["legendgroup"]
+    assert low["fill"] == "tonexty"
+    assert "fill" not in high  # low fills up to the trace before it: high
+    assert (high["showlegend"], low["showlegend"]) == (False, True)
+    assert high["legendgroup"] == low["legendgroup"]
     assert high["hoverinfo"] == low["hoverinfo"] == "skip"
 
 
@@ -241,7 +254,8 @@ def test_every_visible_mark_has_its_colour_set(figure):
     trace names its colour, one per point when given per point."""
     for trace in figure["data"]:
         if trace.get("line", {}).get("width") == 0 and "markers" not in trace.get("mode", ""):
-            assert trace.get("fill") in (None, "tonexty") and (trace.get("fill") is None or trace["fillcolor"])
+            assert trace.get("fill") in (None, "tonexty")
+            assert trace.get("fill") is None or trace["fillcolor"]
             continue  # an invisible band edge
         color = trace.get("marker", {}).get("color")
         assert color, f"{trace.get('type')} {trace.get('name')}: no marker colour"
@@ -255,7 +269,8 @@ def test_funnel_of_any_length_colours_every_step():
     figure = charts.funnel(steps)
     go.Figure(figure)
     marker = figure["data"][0]["marker"]["color"]
-    assert len(marker) == len(steps) and all(rgb_of(c) in OKABE_ITO for c in marker)
+    assert len(marker) == len(steps)
+    assert all(rgb_of(c) in OKABE_ITO for c in marker)
 
 
 def test_low_sample_points_are_hollow_rings_in_the_series_colour():
@@ -264,19 +279,22 @@ def test_low_sample_points_are_hollow_rings_in_the_series_colour():
     points = trend_points()
     line = charts.trend(points, "nps", name="NPS")["data"][-1]
     low = [p["nps"]["low_sample"] for p in points]
-    assert low[7:] == [True] * 3 and not any(low[:3])
+    assert low[7:] == [True] * 3
+    assert not any(low[:3])
     symbols, color = line["marker"]["symbol"], line["marker"].get("color")
     assert [s.endswith("-open") for s in symbols] == low
     per_point = color if isinstance(color, list) else [color] * len(points)
     for i, hollow in enumerate(low):
         assert per_point[i] == line["line"]["color"], f"point {i}: ring/fill colour {per_point[i]} is not the line's"
         assert hollow == symbols[i].endswith("-open")
-    assert "(low sample)" in line["text"][8] and "(low sample)" not in line["text"][0]
+    assert "(low sample)" in line["text"][8]
+    assert "(low sample)" not in line["text"][0]
 
 
 def test_series_without_hollow_points_is_filled():
     trace = charts.series([1, 2], [3, 4], name="S", color=charts.ORANGE)
-    assert "symbol" not in trace["marker"] and trace["marker"]["color"] == trace["line"]["color"] == charts.ORANGE
+    assert "symbol" not in trace["marker"]
+    assert trace["marker"]["color"] == trace["line"]["color"] == charts.ORANGE
 
 
 def test_low_sample_bars_are_hatched_not_only_paler():
@@ -302,7 +320,8 @@ def test_low_sample_hatches_are_drawn_over_the_bar_colour():
 
 def test_comparison_series_is_dashed_or_hatched():
     first, second = FIGURES["paired_bars"]()["data"]
-    assert "pattern" not in first["marker"] and second["marker"]["pattern"]["shape"]
+    assert "pattern" not in first["marker"]
+    assert second["marker"]["pattern"]["shape"]
     assert first["marker"]["color"] != second["marker"]["color"]
     lines = [t for t in FIGURES["rates"]()["data"] if t.get("mode") == "lines+markers"]
     assert [line["line"]["dash"] for line in lines] == ["solid", "dash"]
@@ -311,14 +330,17 @@ def test_comparison_series_is_dashed_or_hatched():
 def test_interval_bands_are_labelled_in_the_legend():
     figure = charts.trend(trend_points(), "csat", name="CSAT")
     shown = [t["name"] for t in figure["data"] if t.get("showlegend")]
-    assert "95% interval" in shown and "CSAT" in [t["name"] for t in figure["data"]]
+    assert "95% interval" in shown
+    assert "CSAT" in [t["name"] for t in figure["data"]]
     rates = FIGURES["rates"]()
     assert {t["name"] for t in rates["data"] if t.get("fill")} == {"Churn: 95% interval", "Retention: 95% interval"}
 
 
 def test_layout_is_the_house_style():
     out = charts.layout(height=200, y_range=[0, 100], bar_horizontal=True, barmode="group")
-    assert out["height"] == 200 and out["yaxis"]["range"] == [0, 100] and out["barmode"] == "group"
+    assert out["height"] == 200
+    assert out["yaxis"]["range"] == [0, 100]
+    assert out["barmode"] == "group"
     assert out["yaxis"]["autorange"] == "reversed"  # horizontal bars: the first row on top, as in the table
     assert "title" not in out or not isinstance(out.get("title"), str)  # the page's heading names the chart
     assert out["font"]["family"] == charts.FONT

@@ -54,8 +54,10 @@ def test_it_lists_only_this_tenants_clients(world, acme, client):
     response = client.get(url("list"))
     assert response.status_code == 200
     body = response.content.decode()
-    assert str(acme["a"]["client"].uuid) in body and str(acme["b"]["client"].uuid) not in body
-    assert "Enterprise" in body and "Key" in body
+    assert str(acme["a"]["client"].uuid) in body
+    assert str(acme["b"]["client"].uuid) not in body
+    assert "Enterprise" in body
+    assert "Key" in body
 
 
 def test_it_shows_contact_counts_and_the_last_interaction_in_the_tenant_time_zone(world, acme, client):
@@ -113,7 +115,8 @@ def test_it_answers_400_for_an_unknown_or_foreign_uuid_in_the_filters(world, acm
         assert response.status_code == 400
         body = response.content.decode()
         errors = response.context["form"].errors[param]
-        assert errors and errors[0] in body.replace("&quot;", '"').replace("&#x27;", "'")
+        assert errors
+        assert errors[0] in body.replace("&quot;", '"').replace("&#x27;", "'")
         assert "Northwind" not in body  # no unfiltered list behind the error
 
 
@@ -141,7 +144,8 @@ def test_it_paginates_by_fifty(world, client):
             f.ClientFactory(tenant=world.a, name=f"Client {i:02d}")
     client.force_login(world.alice)
     first = client.get(url("list"))
-    assert len(first.context["page"].object_list) == 50 and "Page 1 of 2" in first.content.decode()
+    assert len(first.context["page"].object_list) == 50
+    assert "Page 1 of 2" in first.content.decode()
     second = client.get(url("list"), {"page": 2})
     assert [c.name for c in second.context["page"]] == ["Client 50"]
 
@@ -177,11 +181,13 @@ def test_it_offers_new_client_and_exports_to_the_right_people(world, acme, clien
     export_url = reverse("imports:export_clients", kwargs={"tenant_slug": A})
     client.force_login(world.victor)
     body = client.get(url("list"), {"tier": "key"}).content.decode()
-    assert url("create") not in body and "Export CSV" not in body  # exports hold personal data: leads only
+    assert url("create") not in body
+    assert "Export CSV" not in body  # exports hold personal data: leads only
     client.force_login(world.carol)
     body = client.get(url("list"), {"tier": "key"}).content.decode()
     assert url("create") in body
-    assert f"{export_url}?tier=key&amp;format=csv" in body and "Export XLSX" in body  # links carry the filters
+    assert f"{export_url}?tier=key&amp;format=csv" in body
+    assert "Export XLSX" in body  # links carry the filters
 
 
 # --- create / edit ------------------------------------------------------------------------------
@@ -192,10 +198,14 @@ def test_a_lead_creates_a_client_with_segment_and_owner(world, acme, client):
     response = client.post(url("create"), client_form_data(segment=acme["a"]["segment"].uuid, owner=bob.uuid))
     with tenant_context(world.a):
         created = Client.objects.get(name="Contoso")
-        assert created.segment == acme["a"]["segment"] and created.owner == bob and created.annual_value == Decimal("5000")
+        assert created.segment == acme["a"]["segment"]
+        assert created.owner == bob
+        assert created.annual_value == Decimal("5000")
         event = AuditEvent.objects.get(action="client.created")
-    assert response.status_code == 302 and response["Location"] == url("detail", uuid=created.uuid)
-    assert event.actor == world.carol and event.target_id == str(created.uuid)
+    assert response.status_code == 302
+    assert response["Location"] == url("detail", uuid=created.uuid)
+    assert event.actor == world.carol
+    assert event.target_id == str(created.uuid)
 
 
 def test_the_owner_field_lists_active_members_by_name_and_email(world, client):
@@ -203,7 +213,9 @@ def test_the_owner_field_lists_active_members_by_name_and_email(world, client):
         membership_deactivate(tenant=world.a, acting_user=world.alice, membership=world.membership(world.dana, world.a))
     client.force_login(world.alice)
     body = client.get(url("create")).content.decode()
-    assert "Bob (bob@example.com)" in body and "dana@example.com" not in body and "charlie@example.com" not in body
+    assert "Bob (bob@example.com)" in body
+    assert "dana@example.com" not in body
+    assert "charlie@example.com" not in body
 
 
 @pytest.mark.parametrize("overrides,field", [
@@ -246,7 +258,8 @@ def test_the_owner_must_be_an_active_member_of_this_tenant(world, client, who):
     client.force_login(world.alice)
     before = counts(world.a)
     response = client.post(url("create"), client_form_data(owner=owner.uuid))
-    assert response.status_code == 400 and "owner" in response.context["form"].errors
+    assert response.status_code == 400
+    assert "owner" in response.context["form"].errors
     assert counts(world.a) == before
 
 
@@ -261,7 +274,8 @@ def test_a_client_keeps_an_owner_who_has_left_when_edited(world, client):
     assert response.status_code == 302
     with tenant_context(world.a):
         target.refresh_from_db()
-    assert target.owner_id == dana.pk and target.industry == "Law"
+    assert target.owner_id == dana.pk
+    assert target.industry == "Law"
 
 
 def test_a_lead_edits_a_client_and_the_change_is_audited(world, acme, client):
@@ -273,8 +287,10 @@ def test_a_lead_edits_a_client_and_the_change_is_audited(world, acme, client):
     with tenant_context(world.a):
         target.refresh_from_db()
         event = AuditEvent.objects.get(action="client.updated")
-    assert target.name == "Northwind Traders" and target.tier == "strategic"
-    assert event.changes["name"] == ["Northwind", "Northwind Traders"] and event.changes["tier"] == ["key", "strategic"]
+    assert target.name == "Northwind Traders"
+    assert target.tier == "strategic"
+    assert event.changes["name"] == ["Northwind", "Northwind Traders"]
+    assert event.changes["tier"] == ["key", "strategic"]
     with tenant_context(world.b):
         assert Client.objects.get(pk=acme["b"]["client"].pk).name == "Northwind"
 
@@ -328,12 +344,20 @@ def test_the_detail_page_shows_contacts_and_interactions_newest_first(world, acm
     response = client.get(url("detail", uuid=target.uuid))
     assert response.status_code == 200
     body = response.content.decode()
-    assert "Ana Lima" in body and "Otto Out" in body and "Opted out" in body
+    assert "Ana Lima" in body
+    assert "Otto Out" in body
+    assert "Opted out" in body
     assert body.index("Renewal agreed") < body.index("Older call")
-    assert "1 Jul 2025" in body and "00:15" in body  # 22:15 UTC is 00:15 next day in Brussels
-    assert "Very positive" in body and "Escalated" in body and "Overdue" in body and "Bob" in body and "Quarterly review" in body
+    assert "1 Jul 2025" in body
+    assert "00:15" in body  # 22:15 UTC is 00:15 next day in Brussels
+    assert "Very positive" in body
+    assert "Escalated" in body
+    assert "Overdue" in body
+    assert "Bob" in body
+    assert "Quarterly review" in body
     assert "Globex secret" not in body
-    assert url("edit", uuid=target.uuid) not in body and url("contact_create", uuid=target.uuid) not in body  # viewer
+    assert url("edit", uuid=target.uuid) not in body
+    assert url("contact_create", uuid=target.uuid) not in body  # viewer
 
 
 def test_the_detail_page_paginates_interactions(world, acme, client):
@@ -371,12 +395,15 @@ def test_a_client_without_interactions_is_deleted_with_its_contacts(world, acme,
     target = acme["a"]["client"]
     client.force_login(world.alice)
     response = client.post(url("delete", uuid=target.uuid))
-    assert response.status_code == 302 and response["Location"] == url("list")
+    assert response.status_code == 302
+    assert response["Location"] == url("list")
     with tenant_context(world.a):
-        assert not Client.objects.filter(pk=target.pk).exists() and Contact.objects.count() == 0
+        assert not Client.objects.filter(pk=target.pk).exists()
+        assert Contact.objects.count() == 0
         assert AuditEvent.objects.filter(action="client.deleted", target_id=str(target.uuid)).exists()
     with tenant_context(world.b):
-        assert Client.objects.count() == 1 and Contact.objects.count() == 1
+        assert Client.objects.count() == 1
+        assert Contact.objects.count() == 1
 
 
 def test_a_client_with_interactions_is_not_deleted(world, acme, client):
@@ -400,11 +427,15 @@ def test_a_lead_adds_a_contact(world, acme, client):
     target = acme["a"]["client"]
     client.force_login(world.carol)
     response = client.post(url("contact_create", uuid=target.uuid), contact_data(email="Ben@Northwind.Example", opted_out="on"))
-    assert response.status_code == 302 and response["Location"] == url("detail", uuid=target.uuid)
+    assert response.status_code == 302
+    assert response["Location"] == url("detail", uuid=target.uuid)
     with tenant_context(world.a):
         contact = Contact.objects.get(name="Ben Ito")
         assert AuditEvent.objects.filter(action="contact.created", target_id=str(contact.uuid)).exists()
-    assert contact.client_id == target.pk and contact.email == "ben@northwind.example" and contact.opted_out and contact.locale == "fr"
+    assert contact.client_id == target.pk
+    assert contact.email == "ben@northwind.example"
+    assert contact.opted_out
+    assert contact.locale == "fr"
 
 
 def test_a_duplicate_email_in_the_tenant_is_a_form_error_in_any_case(world, acme, client):
@@ -436,7 +467,8 @@ def test_a_contact_with_a_bad_email_answers_400(world, acme, client):
     client.force_login(world.alice)
     before = counts(world.a)
     response = client.post(url("contact_create", uuid=acme["a"]["client"].uuid), contact_data(email="not-an-email"))
-    assert response.status_code == 400 and "email" in response.context["form"].errors
+    assert response.status_code == 400
+    assert "email" in response.context["form"].errors
     assert counts(world.a) == before
 
 
@@ -447,9 +479,11 @@ def test_a_lead_edits_and_deletes_a_contact(world, acme, client):
     assert response.status_code == 302
     with tenant_context(world.a):
         contact.refresh_from_db()
-    assert contact.name == "Ana Lima-Silva" and contact.opted_out
+    assert contact.name == "Ana Lima-Silva"
+    assert contact.opted_out
     response = client.post(url("contact_delete", uuid=contact.uuid))
-    assert response.status_code == 302 and response["Location"] == url("detail", uuid=acme["a"]["client"].uuid)
+    assert response.status_code == 302
+    assert response["Location"] == url("detail", uuid=acme["a"]["client"].uuid)
     with tenant_context(world.a):
         assert not Contact.objects.filter(pk=contact.pk).exists()
         assert AuditEvent.objects.filter(action="contact.deleted").exists()
@@ -466,7 +500,8 @@ def test_the_segment_page_lists_this_tenants_segments_with_client_counts(world, 
     response = client.get(url("segments"))
     counts_by_name = {s.name: s.client_count for s in response.context["segments"]}
     assert counts_by_name == {"Enterprise": 2, "Small business": 0}
-    assert response.context["form"] is None and 'name="name"' not in response.content.decode()
+    assert response.context["form"] is None
+    assert 'name="name"' not in response.content.decode()
 
 
 def test_a_lead_creates_a_segment_and_duplicate_names_are_refused(world, acme, client):
@@ -475,7 +510,8 @@ def test_a_lead_creates_a_segment_and_duplicate_names_are_refused(world, acme, c
     assert response.status_code == 302
     before = counts(world.a)
     response = client.post(url("segments"), {"name": "enterprise"})
-    assert response.status_code == 400 and response.context["form"].errors["name"]
+    assert response.status_code == 400
+    assert response.context["form"].errors["name"]
     assert counts(world.a) == before
     with tenant_context(world.a):
         assert Segment.objects.filter(name="Mid-market").exists()

@@ -67,10 +67,16 @@ def test_it_lists_this_tenants_clients_with_uuids_and_names(world, acme, api_cli
     assert body["count"] == 1
     row = body["results"][0]
     assert row["id"] == str(acme["a"]["client"].uuid)
-    assert row["segment"] == str(acme["a"]["segment"].uuid) and row["segment_name"] == "Enterprise"
-    assert row["owner"] == str(bob.uuid) and row["owner_email"] == "bob@example.com" and row["owner_name"] == "Bob"
-    assert row["annual_value"] == "120000.00" and row["tier"] == "key" and row["status"] == "active"
-    assert row["contact_count"] == 1 and row["last_interaction_at"].startswith("2025-03-01T")
+    assert row["segment"] == str(acme["a"]["segment"].uuid)
+    assert row["segment_name"] == "Enterprise"
+    assert row["owner"] == str(bob.uuid)
+    assert row["owner_email"] == "bob@example.com"
+    assert row["owner_name"] == "Bob"
+    assert row["annual_value"] == "120000.00"
+    assert row["tier"] == "key"
+    assert row["status"] == "active"
+    assert row["contact_count"] == 1
+    assert row["last_interaction_at"].startswith("2025-03-01T")
 
 
 def test_it_filters_clients(world, acme, api_client):
@@ -89,7 +95,9 @@ def test_it_filters_clients(world, acme, api_client):
     assert names(tier="strategic") == ["Owned"]
     assert names(status="churned") == ["Gone"]
     assert names(owner=bob.uuid) == ["Owned"]
-    assert names(q="zoe") == ["Gone"] and names(q="ZQ@GONE") == ["Gone"] and names(q="north") == ["Northwind"]
+    assert names(q="zoe") == ["Gone"]
+    assert names(q="ZQ@GONE") == ["Gone"]
+    assert names(q="north") == ["Northwind"]
     assert names(active_on="2024-06-29") == ["Gone", "Northwind"]
     assert names(active_on="2024-06-30") == ["Northwind"]  # churned that day: no longer active
     assert names(active_on="2025-01-01") == ["Northwind", "Owned"]
@@ -104,7 +112,8 @@ def test_it_rejects_bad_client_filters(world, acme, api_client, params):
     response = api_client.get(BASE + "clients/", params)
     assert response.status_code == 400
     body = response.json()["error"]
-    assert body["code"] == "validation_error" and set(params) <= set(body["fields"])
+    assert body["code"] == "validation_error"
+    assert set(params) <= set(body["fields"])
 
 
 def test_the_client_list_costs_the_same_queries_for_3_or_30_clients(world, api_client):
@@ -132,8 +141,12 @@ def test_a_lead_creates_a_client(world, acme, as_lead):
                             format="json")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["name"] == "Contoso" and body["segment_name"] == "Enterprise" and body["owner"] == str(bob.uuid)
-    assert body["contact_count"] == 0 and body["last_interaction_at"] is None and body["status"] == "active"
+    assert body["name"] == "Contoso"
+    assert body["segment_name"] == "Enterprise"
+    assert body["owner"] == str(bob.uuid)
+    assert body["contact_count"] == 0
+    assert body["last_interaction_at"] is None
+    assert body["status"] == "active"
     with tenant_context(world.a):
         created = Client.objects.get(uuid=body["id"])
         assert AuditEvent.objects.get(action="client.created").target_id == body["id"]
@@ -160,7 +173,8 @@ def test_it_refuses_an_invalid_client_with_400_and_writes_nothing(world, acme, a
     response = as_lead.post(BASE + "clients/", {"name": "Contoso", "active_from": "2024-01-01", **payload}, format="json")
     assert response.status_code == 400, response.content
     body = response.json()["error"]
-    assert body["code"] == "validation_error" and field in body["fields"]
+    assert body["code"] == "validation_error"
+    assert field in body["fields"]
     assert counts(world.a) == before
 
 
@@ -170,7 +184,8 @@ def test_the_owner_must_be_an_active_member(world, as_lead):
         membership_deactivate(tenant=world.a, acting_user=world.alice, membership=dana)
     before = counts(world.a)
     response = as_lead.post(BASE + "clients/", {"name": "X", "active_from": "2024-01-01", "owner": str(dana.uuid)}, format="json")
-    assert response.status_code == 400 and "owner" in response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert "owner" in response.json()["error"]["fields"]
     assert counts(world.a) == before
 
 
@@ -181,11 +196,15 @@ def test_a_lead_reads_and_patches_a_client(world, acme, as_lead):
     response = as_lead.patch(path, {"status": "churned", "churned_on": "2025-03-31", "segment": None}, format="json")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["status"] == "churned" and body["churned_on"] == "2025-03-31" and body["segment"] is None
-    assert body["name"] == "Northwind" and body["tier"] == "key"  # untouched fields stay
+    assert body["status"] == "churned"
+    assert body["churned_on"] == "2025-03-31"
+    assert body["segment"] is None
+    assert body["name"] == "Northwind"
+    assert body["tier"] == "key"  # untouched fields stay
     with tenant_context(world.a):
         event = AuditEvent.objects.get(action="client.updated")
-    assert event.changes["status"] == ["active", "churned"] and event.changes["segment"] == ["Enterprise", ""]
+    assert event.changes["status"] == ["active", "churned"]
+    assert event.changes["segment"] == ["Enterprise", ""]
 
 
 def test_an_invalid_patch_answers_400_and_changes_nothing(world, acme, as_lead):
@@ -196,7 +215,8 @@ def test_an_invalid_patch_answers_400_and_changes_nothing(world, acme, as_lead):
     with tenant_context(world.a):
         target.refresh_from_db()
         assert not AuditEvent.objects.filter(action="client.updated").exists()
-    assert target.name == "Northwind" and target.churned_on is None
+    assert target.name == "Northwind"
+    assert target.churned_on is None
 
 
 def test_deleting_a_client_removes_its_contacts(world, acme, as_lead):
@@ -204,9 +224,11 @@ def test_deleting_a_client_removes_its_contacts(world, acme, as_lead):
     response = as_lead.delete(f"{BASE}clients/{target.uuid}/")
     assert response.status_code == 204
     with tenant_context(world.a):
-        assert Client.objects.count() == 0 and Contact.objects.count() == 0
+        assert Client.objects.count() == 0
+        assert Contact.objects.count() == 0
     with tenant_context(world.b):
-        assert Client.objects.count() == 1 and Contact.objects.count() == 1
+        assert Client.objects.count() == 1
+        assert Contact.objects.count() == 1
 
 
 def test_a_client_with_interactions_cannot_be_deleted(world, acme, as_lead):
@@ -235,7 +257,8 @@ def test_viewers_and_staff_read_but_cannot_write(world, acme, api_client, role):
               ("delete", f"segments/{segment.uuid}/", None)]
     for method, path, data in writes:
         response = getattr(api_client, method)(BASE + path, data, format="json")
-        assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied", f"{method} {path}"
+        assert response.status_code == 403, f"{method} {path}"
+        assert response.json()["error"]["code"] == "permission_denied", f"{method} {path}"
     assert counts(world.a) == before
 
 
@@ -251,7 +274,8 @@ def test_another_tenants_client_is_not_found(world, acme, as_lead):
     foreign = acme["b"]["client"]
     for method in ("get", "patch", "delete"):
         response = getattr(as_lead, method)(f"{BASE}clients/{foreign.uuid}/", {"name": "Hacked"}, format="json")
-        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
     with tenant_context(world.b):
         assert Client.objects.get(pk=foreign.pk).name == "Northwind"
 
@@ -266,16 +290,20 @@ def test_it_lists_and_filters_contacts(world, acme, api_client):
     everyone = results(api_client.get(BASE + "contacts/"))
     assert [c["name"] for c in everyone] == ["Ana Lima", "Otto"]
     ana = everyone[0]
-    assert ana["id"] == str(acme["a"]["contact"].uuid) and ana["client"] == str(acme["a"]["client"].uuid)
-    assert ana["client_name"] == "Northwind" and ana["email"] == "ana@northwind.example"
+    assert ana["id"] == str(acme["a"]["contact"].uuid)
+    assert ana["client"] == str(acme["a"]["client"].uuid)
+    assert ana["client_name"] == "Northwind"
+    assert ana["email"] == "ana@northwind.example"
 
     def names(**params):
         return [c["name"] for c in results(api_client.get(BASE + "contacts/", params))]
 
     assert names(client=other.uuid) == ["Otto"]
     assert names(email="ANA@northwind.example") == ["Ana Lima"]
-    assert names(opted_out="true") == ["Otto"] and names(opted_out="false") == ["Ana Lima"]
-    assert names(q="fabrik") == ["Otto"] and names(q="ana@") == ["Ana Lima"]
+    assert names(opted_out="true") == ["Otto"]
+    assert names(opted_out="false") == ["Ana Lima"]
+    assert names(q="fabrik") == ["Otto"]
+    assert names(q="ana@") == ["Ana Lima"]
 
 
 def test_the_contact_list_costs_the_same_queries_for_3_or_30_contacts(world, acme, api_client):
@@ -299,10 +327,14 @@ def test_a_lead_adds_edits_and_deletes_a_contact(world, acme, as_lead):
                                                  "locale": "fr", "role": "CFO"}, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["email"] == "ben@northwind.example" and body["client"] == str(target.uuid) and body["opted_out"] is False
+    assert body["email"] == "ben@northwind.example"
+    assert body["client"] == str(target.uuid)
+    assert body["opted_out"] is False
     path = f"{BASE}contacts/{body['id']}/"
     response = as_lead.patch(path, {"opted_out": True}, format="json")
-    assert response.status_code == 200 and response.json()["opted_out"] is True and response.json()["name"] == "Ben Ito"
+    assert response.status_code == 200
+    assert response.json()["opted_out"] is True
+    assert response.json()["name"] == "Ben Ito"
     assert as_lead.delete(path).status_code == 204
     with tenant_context(world.a):
         assert not Contact.objects.filter(uuid=body["id"]).exists()
@@ -321,13 +353,15 @@ def test_a_duplicate_email_is_a_400_on_the_email_field(world, acme, as_lead):
     with tenant_context(world.a):
         ben = f.ContactFactory(client=target, name="Ben", email="ben@northwind.example")
     response = as_lead.patch(f"{BASE}contacts/{ben.uuid}/", {"email": "ana@northwind.example"}, format="json")
-    assert response.status_code == 400 and "email" in response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert "email" in response.json()["error"]["fields"]
 
 
 def test_a_contact_of_another_tenants_client_is_refused(world, acme, as_lead):
     before = counts(world.a)
     response = as_lead.post(BASE + "contacts/", {"client": str(acme["b"]["client"].uuid), "name": "Sneaky"}, format="json")
-    assert response.status_code == 400 and "client" in response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert "client" in response.json()["error"]["fields"]
     assert counts(world.a) == before
 
 
@@ -337,7 +371,8 @@ def test_a_contact_may_not_move_to_another_client_by_patch(world, acme, as_lead)
         other = f.ClientFactory(tenant=world.a, name="Other")
     contact = acme["a"]["contact"]
     response = as_lead.patch(f"{BASE}contacts/{contact.uuid}/", {"client": str(other.uuid), "name": "Ana L."}, format="json")
-    assert response.status_code == 200 and response.json()["client"] == str(acme["a"]["client"].uuid)
+    assert response.status_code == 200
+    assert response.json()["client"] == str(acme["a"]["client"].uuid)
 
 
 # --- segments -----------------------------------------------------------------------------------
@@ -369,7 +404,8 @@ def test_the_segment_list_costs_the_same_queries_for_3_or_30_segments(world, api
 
 def test_a_lead_creates_renames_and_deletes_a_segment(world, acme, as_lead):
     response = as_lead.post(BASE + "segments/", {"name": "Mid-market", "description": "50–1,000 staff"}, format="json")
-    assert response.status_code == 201 and response.json()["client_count"] == 0
+    assert response.status_code == 201
+    assert response.json()["client_count"] == 0
     path = f"{BASE}segments/{response.json()['id']}/"
     assert as_lead.patch(path, {"name": "Mid market"}, format="json").json()["name"] == "Mid market"
     assert as_lead.delete(path).status_code == 204
@@ -378,7 +414,8 @@ def test_a_lead_creates_renames_and_deletes_a_segment(world, acme, as_lead):
 def test_duplicate_segment_names_are_refused_in_any_case(world, acme, as_lead):
     before = counts(world.a)
     response = as_lead.post(BASE + "segments/", {"name": "ENTERPRISE"}, format="json")
-    assert response.status_code == 400 and "name" in response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert "name" in response.json()["error"]["fields"]
     assert counts(world.a) == before
 
 

@@ -73,16 +73,20 @@ def test_it_renders_for_readers(world, client, worlds, user):
     client.force_login(getattr(world, user))
     response, page, _ = page_of(client)
     html = response.content.decode()
-    assert "Executive summary" in html and "Acme Advisory" in html
+    assert "Executive summary" in html
+    assert "Acme Advisory" in html
     assert [t.id for t in page.tiles] == ["nps", "csat", "ces", "response-rate", "perception_gap", "churn"]
-    assert len(page.trends) == 3 and all(c.has_data for c in page.trends) and page.touchpoints.has_data
+    assert len(page.trends) == 3
+    assert all(c.has_data for c in page.trends)
+    assert page.touchpoints.has_data
     assert 'href="/t/acme/dashboards/executive.pdf?period=30d">Download PDF' in html
 
 
 def test_viewers_land_on_it(world, client):
     client.force_login(world.victor)
     response = client.get("/t/acme/")
-    assert response.status_code == 302 and response["Location"] == URL
+    assert response.status_code == 302
+    assert response["Location"] == URL
 
 
 @pytest.mark.parametrize("url", [URL, PDF_URL])
@@ -117,21 +121,24 @@ def test_its_numbers_equal_the_metrics_api(world, client, worlds, with_segment):
         assert (tiles[metric].n, reading(tiles[metric], "95% CI low"), reading(tiles[metric], "95% CI high")) == \
             (block["n"], block["ci_low"], block["ci_high"])
         assert reading(tiles[metric], "Previous value") == block["previous"]["value"]
-        assert f'data-tile="{metric}"' in html and tiles[metric].value in html
+        assert f'data-tile="{metric}"' in html
+        assert tiles[metric].value in html
     assert page.responses == summary["responses"]
     gap = api(client, "perception-gap", **q)["overall"]
     assert reading(tiles["perception_gap"], "Value") == gap["value"]
 
     funnel = api(client, "funnel", **{"from": q["from"], "to": q["to"]})["overall"]  # invitations carry no segment
     rate = tiles["response-rate"]
-    assert reading(rate, "Response rate %") == funnel["response_rate"] and rate.n == funnel["delivered"]
+    assert reading(rate, "Response rate %") == funnel["response_rate"]
+    assert rate.n == funnel["delivered"]
     assert (reading(rate, "Invited"), reading(rate, "Responded"), reading(rate, "Skipped")) == \
         (funnel["invited"], funnel["responded"], funnel["skipped"])
     assert ("All segments" in " ".join(rate.extra)) is with_segment
 
     churn = api(client, "churn", interval="month", **q)["total"]
     assert reading(tiles["churn"], "Churn rate %") == churn["churn"]["value"]
-    assert tiles["churn"].n == churn["at_start"] and reading(tiles["churn"], "Lost") == churn["lost"]
+    assert tiles["churn"].n == churn["at_start"]
+    assert reading(tiles["churn"], "Lost") == churn["lost"]
     assert reading(tiles["churn"], "Revenue churn %") == churn["revenue_churn"]["value"]
 
     risk_q = {"segment": q["segment"]} if with_segment else {}
@@ -155,7 +162,8 @@ def test_its_numbers_equal_the_metrics_api(world, client, worlds, with_segment):
     ranked = sorted((r for r in by_label.values() if not r["nps"]["low_sample"] and r["nps"]["n"]),
                     key=lambda r: (-r["nps"]["value"], -r["nps"]["n"], r["label"]))
     shown = [row[1] for row in page.touchpoints.table.rows]
-    assert shown[0] == ranked[0]["label"] and shown[-1] == ranked[-1]["label"]
+    assert shown[0] == ranked[0]["label"]
+    assert shown[-1] == ranked[-1]["label"]
 
 
 def _breakdown(*nps_values, low_sample=()):
@@ -182,7 +190,8 @@ def test_best_and_worst_touchpoints_are_ranked_among_reliable_ones(values, low, 
 
     chart = _touchpoint_chart(_breakdown(*values, low_sample=low), min_n=30)
     rows = chart.table.rows
-    assert [r[2] for r in rows if r[0] == "Best"] == best and [r[2] for r in rows if r[0] == "Worst"] == worst
+    assert [r[2] for r in rows if r[0] == "Best"] == best
+    assert [r[2] for r in rows if r[0] == "Worst"] == worst
     assert "Not attributed" not in [r[1] for r in rows]
     if rows:
         labels = chart.figure["data"][0]["y"]
@@ -221,9 +230,11 @@ def test_invalid_filters_answer_400_with_the_error(world, client, worlds, url):
     _, wb = worlds
     client.force_login(world.alice)
     foreign = client.get(url, {"segment": str(wb.segments[0].uuid)})
-    assert foreign.status_code == 400 and "Select a valid choice" in foreign.content.decode()
+    assert foreign.status_code == 400
+    assert "Select a valid choice" in foreign.content.decode()
     bad_day = client.get(url, {"period": "custom", "from": "2026-04-31", "to": "2026-05-02"})
-    assert bad_day.status_code == 400 and "Enter a valid date" in bad_day.content.decode()
+    assert bad_day.status_code == 400
+    assert "Enter a valid date" in bad_day.content.decode()
     assert bad_day["Content-Type"].startswith("text/html")
 
 
@@ -235,9 +246,11 @@ def test_each_table_downloads_as_csv(world, client, worlds):
     assert len({t.id for t in page.tables}) == len(page.tables)
     for table in page.tables:
         response = client.get(URL, {"period": "90d", "csv": table.id})
-        assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/csv")
         rows = list(csv.reader(io.StringIO(response.content.decode())))
-        assert tuple(rows[0]) == table.columns and len(rows) - 1 == len(table.rows)
+        assert tuple(rows[0]) == table.columns
+        assert len(rows) - 1 == len(table.rows)
     nps = dict(csv.reader(io.StringIO(client.get(URL, {"period": "90d", "csv": "tile-nps"}).content.decode())))
     assert float(nps["Value"]) == reading(page.tiles[0], "Value")
     assert client.get(URL, {"csv": "nope"}).status_code == 404
@@ -248,7 +261,8 @@ def test_htmx_gets_only_the_dashboard_fragment(world, client, worlds):
     response = client.get(URL, {"period": "90d"}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert response.status_code == 200
-    assert html.lstrip().startswith('<div id="dashboard"') and "<html" not in html
+    assert html.lstrip().startswith('<div id="dashboard"')
+    assert "<html" not in html
     assert "executive.pdf?period=90d" in html  # the PDF link follows the filters
 
 
@@ -257,10 +271,14 @@ def test_an_empty_workspace_gets_a_helpful_page(world, client):
     response = client.get("/t/initech/dashboards/executive/")
     assert response.status_code == 200
     page, html = response.context["page"], response.content.decode()
-    assert page.empty and "No responses yet" in html and "/t/initech/surveys/" in html
-    assert all(t.value == "—" and not t.low_sample for t in page.tiles) and page.risk.value == "0"
+    assert page.empty
+    assert "No responses yet" in html
+    assert "/t/initech/surveys/" in html
+    assert all(t.value == "—" and not t.low_sample for t in page.tiles)
+    assert page.risk.value == "0"
     assert "Low sample" not in html  # nothing to distrust: no value
-    assert all(not c.has_data for c in page.trends) and not page.touchpoints.has_data
+    assert all(not c.has_data for c in page.trends)
+    assert not page.touchpoints.has_data
     assert "Not scored yet" in html
 
 
@@ -297,17 +315,21 @@ def test_the_pdf_is_the_page_printed(world, client, worlds):
     first, last = state.filters.first, state.filters.last
     assert response["Content-Disposition"] == f'attachment; filename="acme-executive-{first}-{last}.pdf"'
     data = response.content
-    assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    assert data.startswith(b"%PDF-")
+    assert data.rstrip().endswith(b"%%EOF")
     assert pdf_pages(data) == 1  # one A4 page
     assert len(data) > 20_000  # fonts and vector charts, not an empty page
     text = pdf_text(data)
-    assert printed("Acme Advisory", text) and printed("Executive summary", text)
-    assert printed(page.headline, text) and printed(state.description, text)  # "487 responses …", "Last 30 days (…)"
+    assert printed("Acme Advisory", text)
+    assert printed("Executive summary", text)
+    assert printed(page.headline, text)
+    assert printed(state.description, text)  # "487 responses …", "Last 30 days (…)"
     for tile in page.tiles:
         assert printed(f"{tile.label}{tile.value}", text), tile.id
     assert printed(f"{page.risk.label}{page.risk.value}", text)
     assert printed(page.touchpoints.table.rows[0][1], text)  # the best touchpoint, named in the chart
-    assert not printed("Download PDF", text) and not printed("Apply", text)  # no controls printed
+    assert not printed("Download PDF", text)
+    assert not printed("Apply", text)  # no controls printed
 
 
 @needs_chromium
@@ -319,7 +341,8 @@ def test_the_pdf_follows_the_filters(world, client, worlds):
     response = client.get(PDF_URL, {"period": "7d", "segment": str(segment.uuid)})
     assert response.status_code == 200
     text = pdf_text(response.content)
-    assert printed(f"Segment: {segment.name}", text) and printed("Last 7 days", text)
+    assert printed(f"Segment: {segment.name}", text)
+    assert printed("Last 7 days", text)
     assert printed(f"{page.tiles[0].label}{page.tiles[0].value}", text)
     assert f"{state.filters.first}-{state.filters.last}.pdf" in response["Content-Disposition"]
 
@@ -328,7 +351,8 @@ def test_the_pdf_follows_the_filters(world, client, worlds):
 def test_an_empty_workspace_prints_too(world, client):
     client.force_login(world.carl)
     response = client.get("/t/initech/dashboards/executive.pdf")
-    assert response.status_code == 200 and pdf_pages(response.content) == 1
+    assert response.status_code == 200
+    assert pdf_pages(response.content) == 1
     assert printed("No responses yet", pdf_text(response.content))
 
 
@@ -361,9 +385,12 @@ def _gone(pids: set[int], wait: float = 5.0) -> bool:
 def test_without_chromium_it_answers_503_with_the_reason(world, client):
     client.force_login(world.alice)
     response = client.get(PDF_URL)
-    assert response.status_code == 503 and response["Retry-After"] == "60"
+    assert response.status_code == 503
+    assert response["Retry-After"] == "60"
     html = response.content.decode()
-    assert "The PDF could not be made" in html and "Chromium" in html and "is not installed" in html
+    assert "The PDF could not be made" in html
+    assert "Chromium" in html
+    assert "is not installed" in html
     assert 'href="/t/acme/dashboards/executive/?period=30d"' in html
 
 
@@ -389,10 +416,12 @@ def test_a_chromium_failure_answers_503_not_500(world, client, monkeypatch):
     monkeypatch.setattr(pdf_module._PrintJob, "print", crash)
     client.force_login(world.alice)
     response = client.get(PDF_URL)
-    assert response.status_code == 503 and "Chromium could not print the page." in response.content.decode()
+    assert response.status_code == 503
+    assert "Chromium could not print the page." in response.content.decode()
     monkeypatch.setattr(pdf_module._PrintJob, "print", lambda self: 1 / 0)
     response = client.get(PDF_URL)
-    assert response.status_code == 503 and "The PDF could not be made." in response.content.decode()
+    assert response.status_code == 503
+    assert "The PDF could not be made." in response.content.decode()
 
 
 @needs_chromium
@@ -416,7 +445,8 @@ def test_it_prints_from_inside_a_running_event_loop():
     server.start()
     server.join(60)
     assert "error" not in result, result.get("error")
-    assert result["pdf"].startswith(b"%PDF") and printed("Loop 42", pdf_text(result["pdf"]))
+    assert result["pdf"].startswith(b"%PDF")
+    assert printed("Loop 42", pdf_text(result["pdf"]))
 
 
 def test_only_static_files_are_served_to_the_printer():

@@ -67,15 +67,18 @@ def uuid_of(obj) -> str:
 
 def test_default_is_the_last_30_days_ending_today(world):
     state = parse(world.a)
-    assert state.valid and state.preset == DEFAULT_PRESET == "30d"
-    assert days(state) == (TODAY - timedelta(days=29), TODAY) and state.filters.days == 30
+    assert state.valid
+    assert state.preset == DEFAULT_PRESET == "30d"
+    assert days(state) == (TODAY - timedelta(days=29), TODAY)
+    assert state.filters.days == 30
 
 
 @pytest.mark.parametrize(("preset", "first"), [("7d", date(2025, 5, 8)), ("30d", date(2025, 4, 15)), ("90d", date(2025, 2, 14)),
                                                ("mtd", date(2025, 5, 1)), ("qtd", date(2025, 4, 1)), ("ytd", date(2025, 1, 1))])
 def test_each_preset_ends_today(world, preset, first):
     state = parse(world.a, {"period": preset})
-    assert state.valid and state.preset == preset
+    assert state.valid
+    assert state.preset == preset
     assert days(state) == (first, TODAY)
 
 
@@ -99,7 +102,8 @@ def test_to_date_presets_at_period_edges(world, today, mtd, qtd, ytd):
 def test_rolling_presets_count_today_as_their_last_day():
     for preset, n in (("7d", 7), ("30d", 30), ("90d", 90)):
         first, last = preset_range(preset, date(2025, 3, 2))
-        assert last == date(2025, 3, 2) and (last - first).days + 1 == n
+        assert last == date(2025, 3, 2)
+        assert (last - first).days + 1 == n
     assert preset_range("30d", date(2024, 3, 1))[0] == date(2024, 2, 1)  # across a leap February
     with pytest.raises(ValueError):
         preset_range("custom", TODAY)
@@ -129,15 +133,20 @@ def test_the_date_inputs_show_the_days_the_preset_resolved_to(world):
 
 def test_custom_range_with_both_days(world):
     state = parse(world.a, {"period": "custom", "from": "2024-12-01", "to": "2025-01-31"})
-    assert state.valid and state.preset == "custom" and days(state) == (date(2024, 12, 1), date(2025, 1, 31))
+    assert state.valid
+    assert state.preset == "custom"
+    assert days(state) == (date(2024, 12, 1), date(2025, 1, 31))
     assert state.period_label == "1 Dec 2024 – 31 Jan 2025"
     one_day = parse(world.a, {"period": "custom", "from": "2025-02-03", "to": "2025-02-03"})
-    assert days(one_day) == (date(2025, 2, 3), date(2025, 2, 3)) and one_day.period_label == "3 Feb 2025"
+    assert days(one_day) == (date(2025, 2, 3), date(2025, 2, 3))
+    assert one_day.period_label == "3 Feb 2025"
 
 
 def test_days_without_a_preset_mean_custom(world):
     state = parse(world.a, {"from": "2025-01-01", "to": "2025-01-07"})
-    assert state.valid and state.preset == "custom" and days(state) == (date(2025, 1, 1), date(2025, 1, 7))
+    assert state.valid
+    assert state.preset == "custom"
+    assert days(state) == (date(2025, 1, 1), date(2025, 1, 7))
 
 
 @pytest.mark.parametrize(("query", "field"), [
@@ -149,7 +158,8 @@ def test_days_without_a_preset_mean_custom(world):
 ])
 def test_custom_range_needs_both_days(world, query, field):
     state = parse(world.a, query)
-    assert not state.valid and state.filters is None
+    assert not state.valid
+    assert state.filters is None
     assert state.form.errors[field] == ["A custom range needs both a first and a last day."]
 
 
@@ -168,27 +178,33 @@ def test_custom_range_needs_both_days(world, query, field):
 ])
 def test_bad_ranges_are_errors_not_exceptions(world, query, field, words):
     state, html = parse(world.a, query, render=True)
-    assert not state.valid and state.filters is None
+    assert not state.valid
+    assert state.filters is None
     assert any(words in message for message in state.form.errors[field]), state.form.errors
     assert all("`" not in message for messages in state.form.errors.values() for message in messages)  # API markup dropped
-    assert "field--error" in html and words.split()[0] in html  # the bar shows it
+    assert "field--error" in html
+    assert words.split()[0] in html  # the bar shows it
     assert state.params() == {k: v for k, v in query.items() if v}  # the input is kept to be corrected
 
 
 def test_five_years_less_a_day_is_accepted(world):
     state = parse(world.a, {"period": "custom", "from": "2020-01-02", "to": "2025-01-01"})
-    assert state.valid and days(state) == (date(2020, 1, 2), date(2025, 1, 1))
+    assert state.valid
+    assert days(state) == (date(2020, 1, 2), date(2025, 1, 1))
 
 
 @pytest.mark.parametrize("name", UUID_FIELDS)
 def test_another_tenants_uuid_is_refused_like_a_missing_one(world, catalog, name):
     foreign = parse(world.a, {name: uuid_of(catalog["b"][name])})
     missing = parse(world.a, {name: str(uuid.uuid4())})
-    assert not foreign.valid and not missing.valid
-    assert foreign.form.errors == missing.form.errors and list(foreign.form.errors) == [name]
+    assert not foreign.valid
+    assert not missing.valid
+    assert foreign.form.errors == missing.form.errors
+    assert list(foreign.form.errors) == [name]
     assert uuid_of(catalog["b"][name]) not in str(foreign.form.errors)
     own = parse(world.a, {name: uuid_of(catalog["a"][name])})
-    assert own.valid and getattr(own.filters, name) == catalog["a"][name].pk
+    assert own.valid
+    assert getattr(own.filters, name) == catalog["a"][name].pk
     assert own.filters.uuids == {name: uuid_of(catalog["a"][name])}
 
 
@@ -196,7 +212,8 @@ def test_another_tenants_uuid_is_refused_like_a_missing_one(world, catalog, name
 def test_malformed_uuids_are_errors(world, catalog, raw):
     for name in UUID_FIELDS:
         state = parse(world.a, {name: raw})
-        assert not state.valid and name in state.form.errors
+        assert not state.valid
+        assert name in state.form.errors
 
 
 def test_staff_choices_are_staff_and_up_of_this_tenant(world, catalog):
@@ -204,10 +221,14 @@ def test_staff_choices_are_staff_and_up_of_this_tenant(world, catalog):
     assert not parse(world.a, {"staff": uuid_of(viewer)}).valid  # a viewer serves no client
     dana = world.membership(world.dana, world.a)
     state = parse(world.a, {"staff": uuid_of(dana)})
-    assert state.valid and state.filters.staff == dana.pk and state.applied == {"Staff member": "Dana"}
+    assert state.valid
+    assert state.filters.staff == dana.pk
+    assert state.applied == {"Staff member": "Dana"}
     with tenant_context(world.a):  # choices are read through the scoped managers, as during a request
         choices = [label for _, label in state.form.fields["staff"].choices]
-    assert choices[0] == "All staff" and "Victor" not in choices and "Charlie" not in choices
+    assert choices[0] == "All staff"
+    assert "Victor" not in choices
+    assert "Charlie" not in choices
     assert {"Alice", "Bob", "Carol", "Dana"} <= set(choices)
 
 
@@ -217,12 +238,17 @@ def test_staff_forces_the_filter_and_hides_the_field(world, catalog):
     bob = catalog["a"]["staff"]
     dana = world.membership(world.dana, world.a)
     state, html = parse(world.a, {"staff": uuid_of(dana)}, staff=bob, render=True)  # asking for someone else…
-    assert state.valid and state.filters.staff == bob.pk  # …still reads one's own numbers
-    assert state.filters.uuids["staff"] == uuid_of(bob) and state.api_params()["staff"] == uuid_of(bob)
-    assert "staff" not in state.form.fields and 'name="staff"' not in html and "Dana" not in html
+    assert state.valid
+    assert state.filters.staff == bob.pk  # …still reads one's own numbers
+    assert state.filters.uuids["staff"] == uuid_of(bob)
+    assert state.api_params()["staff"] == uuid_of(bob)
+    assert "staff" not in state.form.fields
+    assert 'name="staff"' not in html
+    assert "Dana" not in html
     assert "Staff member" not in state.applied  # not shown as a choice one made
     alone = parse(world.a, staff=bob)
-    assert alone.filters.staff == bob.pk and alone.filters.uuids == {"staff": uuid_of(bob)}
+    assert alone.filters.staff == bob.pk
+    assert alone.filters.uuids == {"staff": uuid_of(bob)}
 
 
 def test_fields_limit_the_filters_a_page_applies(world, catalog):
@@ -230,12 +256,16 @@ def test_fields_limit_the_filters_a_page_applies(world, catalog):
     query = {"segment": uuid_of(a["segment"]), "touchpoint": uuid_of(a["touchpoint"]), "channel": "email"}
     state, html = parse(world.a, query, fields=("segment",), render=True)
     assert set(state.form.fields) == {"period", "from", "to", "segment"}
-    assert state.valid and state.filters.segment == a["segment"].pk
-    assert state.filters.touchpoint is None and state.filters.channel is None  # not applied by this page: ignored
-    assert state.filters.uuids == {"segment": uuid_of(a["segment"])} and 'name="touchpoint"' not in html
+    assert state.valid
+    assert state.filters.segment == a["segment"].pk
+    assert state.filters.touchpoint is None
+    assert state.filters.channel is None  # not applied by this page: ignored
+    assert state.filters.uuids == {"segment": uuid_of(a["segment"])}
+    assert 'name="touchpoint"' not in html
     assert parse(world.a, {"touchpoint": "garbage"}, fields=("segment",)).valid  # not read at all
     period_only = parse(world.a, query, fields=())
-    assert set(period_only.form.fields) == {"period", "from", "to"} and period_only.filters.dimensions() == {}
+    assert set(period_only.form.fields) == {"period", "from", "to"}
+    assert period_only.filters.dimensions() == {}
 
 
 def test_every_field_is_offered_by_default_with_its_label(world, catalog):
@@ -244,7 +274,8 @@ def test_every_field_is_offered_by_default_with_its_label(world, catalog):
     for name in ("period", "from", "to", *ALL_FIELDS):
         assert f'name="{name}"' in html, name
     assert [value for value, _ in state.form.fields["period"].choices] == [value for value, _ in PRESETS]
-    assert "Globex" not in html and catalog["b"]["touchpoint"].name == "Checkout"  # B's objects (same names) are not A's choices
+    assert "Globex" not in html
+    assert catalog["b"]["touchpoint"].name == "Checkout"  # B's objects (same names) are not A's choices
     with tenant_context(world.a):
         assert len([c for c in state.form.fields["touchpoint"].choices if c[0]]) == 1
 
@@ -271,10 +302,12 @@ def test_api_params_parse_to_the_same_filters(world, catalog, query, with_all):
     state = parse(world.a, query)
     assert state.valid
     params = state.api_params()
-    assert set(params) >= {"from", "to"} and "period" not in params  # explicit days: the API defaults to 90 days
+    assert set(params) >= {"from", "to"}
+    assert "period" not in params  # explicit days: the API defaults to 90 days
     with tenant_context(world.a):
         api = parse_filters(params, world.a, today=TODAY)
-    assert api == state.filters and api.uuids == state.filters.uuids
+    assert api == state.filters
+    assert api.uuids == state.filters.uuids
     assert api.dimensions() == state.filters.dimensions()
 
 
@@ -284,7 +317,9 @@ def test_query_round_trips(world, catalog, query, with_all):
     query = {**query, **(all_filters(catalog["a"]) if with_all else {})}
     state = parse(world.a, query)
     again = parse(world.a, dict(pair.split("=", 1) for pair in state.query.split("&")))
-    assert again.valid and again.filters == state.filters and again.filters.uuids == state.filters.uuids
+    assert again.valid
+    assert again.filters == state.filters
+    assert again.filters.uuids == state.filters.uuids
     assert (again.preset, again.params(), again.query, again.applied) == (state.preset, state.params(), state.query, state.applied)
     assert ("from" in state.params()) == (state.preset == "custom")  # a preset URL stays "the last 30 days", not frozen days
 
@@ -296,14 +331,16 @@ def test_query_round_trips_through_a_url(world, catalog):
     request.tenant = world.a
     with tenant_context(world.a):
         again = dashboard_filters(request, today=TODAY)
-    assert again.filters == state.filters and again.query == state.query
+    assert again.filters == state.filters
+    assert again.query == state.query
 
 
 def test_forced_staff_round_trips(world, catalog):
     bob = catalog["a"]["staff"]
     state = parse(world.a, {"period": "90d"}, staff=bob)
     again = parse(world.a, dict(pair.split("=", 1) for pair in state.query.split("&")), staff=bob)
-    assert again.filters == state.filters and again.query == state.query
+    assert again.filters == state.filters
+    assert again.query == state.query
 
 
 def test_applied_filters_are_named_for_headings(world, catalog):
@@ -319,4 +356,5 @@ def test_filters_are_the_metrics_filters(world, catalog):
     a = catalog["a"]
     assert state.filters == MetricFilters(first=date(2025, 1, 1), last=date(2025, 1, 10), channel="email",
                                           **{name: a[name].pk for name in UUID_FIELDS})
-    assert state.filters.previous_first == date(2024, 12, 22) and state.filters.previous_last == date(2024, 12, 31)
+    assert state.filters.previous_first == date(2024, 12, 22)
+    assert state.filters.previous_last == date(2024, 12, 31)

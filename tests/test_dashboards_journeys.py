@@ -60,7 +60,8 @@ def test_it_renders_the_journey_for_each_reader(who, world, worlds, client):
     assert "Client onboarding" in html
     for name in STAGES:
         assert name in html
-    assert "Moment of truth: </span>Proposal call" in html and "Engagement letter" in html
+    assert "Moment of truth: </span>Proposal call" in html
+    assert "Engagement letter" in html
     assert "Where scores drop most." in html
 
 
@@ -94,7 +95,8 @@ def test_its_stage_numbers_equal_the_metrics_api(world, worlds, client):
         assert dict(tile.table.rows)["Value"] == summary[tile.id]["value"]
         assert tile.n == summary[tile.id]["n"]
     volatility = api(client, world.carol, "volatility", {"from": params["from"], "to": params["to"], "journey": params["journey"]})
-    assert built.tiles[3].n == volatility["overall"]["n"] and dict(built.tiles[3].table.rows)["Value"] == volatility["overall"]["value"]
+    assert built.tiles[3].n == volatility["overall"]["n"]
+    assert dict(built.tiles[3].table.rows)["Value"] == volatility["overall"]["value"]
     chart = {c.id: c for c in built.charts}["volatility"]
     assert [r[1:5] for r in chart.table.rows] == [(t["value"], t["n"], t["ci_low"], t["ci_high"]) for t in volatility["transitions"]]
     assert [r[0] for r in chart.table.rows] == [f"{t['from_label']} → {t['to_label']}" for t in volatility["transitions"]]
@@ -102,7 +104,8 @@ def test_its_stage_numbers_equal_the_metrics_api(world, worlds, client):
     by_pair = {(t["from_stage"], t["to_stage"]): t for t in volatility["transitions"]}
     for column, nxt in zip(built.stages, wa.stages[1:], strict=False):
         t = by_pair[(str(column.stage.uuid), str(nxt.uuid))]
-        assert column.next.n == t["n"] and column.next.to_name == nxt.name
+        assert column.next.n == t["n"]
+        assert column.next.to_name == nxt.name
     # and the numbers are on the page, formatted
     html = response.content.decode()
     first = breakdown[str(wa.stages[0].uuid)]["nps"]
@@ -113,7 +116,8 @@ def test_it_names_the_stage_where_scores_drop_most(world, worlds, client):
     response = page(client, world.carol)
     built = response.context["page"]
     assert built.drop.sentence.startswith("NPS drops most from Discover to Sign")
-    assert built.drop.clear is True and "do not overlap" in built.drop.sentence
+    assert built.drop.clear is True
+    assert "do not overlap" in built.drop.sentence
     assert [c.next.largest_drop for c in built.stages[:-1]] == [True, False, False]
     assert "Largest NPS drop" in response.content.decode()
     # the chosen metric drives the sentence and the chart
@@ -126,8 +130,11 @@ def test_largest_drop_says_when_the_intervals_overlap():
     points = [("A", {"value": 40.0, "ci_low": 10.0, "ci_high": 60.0}), ("B", {"value": 30.0, "ci_low": 0.0, "ci_high": 50.0}),
               ("C", {"value": None, "ci_low": None, "ci_high": None}), ("D", {"value": 0.0, "ci_low": -20.0, "ci_high": 20.0})]
     drop = largest_drop(points, "nps", [1, 2, 3, 4])
-    assert drop.clear is False and drop.from_position == 1  # B → C → D is not consecutive with values
-    assert "overlap" in drop.sentence and "not clear" in drop.sentence and "−10 points" in drop.sentence
+    assert drop.clear is False
+    assert drop.from_position == 1  # B → C → D is not consecutive with values
+    assert "overlap" in drop.sentence
+    assert "not clear" in drop.sentence
+    assert "−10 points" in drop.sentence
     rising = [("A", {"value": 1.0, "ci_low": 0.0, "ci_high": 2.0}), ("B", {"value": 3.0, "ci_low": 2.0, "ci_high": 4.0})]
     assert largest_drop(rising, "ces", [1, 2]).sentence == "CES does not fall from any stage to the next in this period."
     lone = [("A", {"value": 1.0}), ("B", {"value": None})]
@@ -142,8 +149,10 @@ def test_the_stage_figure_keeps_gaps_and_marks_low_samples():
               {"value": -5.0, "n": 3, "ci_low": -60.0, "ci_high": 50.0, "low_sample": True}]
     figure = stage_scores_figure(["1. A", "2. B", "3. C"], blocks, metric="nps")
     line = figure["data"][-1]
-    assert line["y"] == [10.0, None, -5.0] and line["marker"]["symbol"] == ["circle", "circle-open", "circle-open"]
-    assert figure["layout"]["xaxis"]["type"] == "category" and figure["layout"]["yaxis"]["range"] == [-106, 106]
+    assert line["y"] == [10.0, None, -5.0]
+    assert line["marker"]["symbol"] == ["circle", "circle-open", "circle-open"]
+    assert figure["layout"]["xaxis"]["type"] == "category"
+    assert figure["layout"]["yaxis"]["range"] == [-106, 106]
 
 
 # --- tenant isolation -------------------------------------------------------------------------------
@@ -152,10 +161,12 @@ def test_another_tenants_numbers_never_appear(world, worlds, client):
     wa, wb = worlds
     a_page = page(client, world.carol).context["page"]
     b_page = page(client, world.charlie, slug="globex").context["page"]
-    assert a_page.journey.pk == wa.journey.pk and b_page.journey.pk == wb.journey.pk
+    assert a_page.journey.pk == wa.journey.pk
+    assert b_page.journey.pk == wb.journey.pk
     a_n = [row[3] for row in a_page.stages_table.rows]
     b_n = [row[3] for row in b_page.stages_table.rows]
-    assert a_n == [14] * 4 and b_n == [9] * 4
+    assert a_n == [14] * 4
+    assert b_n == [9] * 4
     assert a_page.drop.sentence != b_page.drop.sentence
     assert "Zed" not in page(client, world.carol).content.decode()
     # B's journey uuid on A's page is refused like a missing one
@@ -173,7 +184,10 @@ def test_filters_change_the_numbers(world, worlds, client):
     web = page(client, world.carol, "?channel=web").context["page"]
     week = page(client, world.carol, "?period=7d").context["page"]
     totals = [sum(row[3] for row in p.stages_table.rows) for p in (everyone, segment, web, week)]
-    assert totals[0] == 56 and totals[1] == 28 and totals[2] == 28 and totals[3] < totals[0]
+    assert totals[0] == 56
+    assert totals[1] == 28
+    assert totals[2] == 28
+    assert totals[3] < totals[0]
     assert "segment and channel filters do not apply" in " ".join(segment.notes)
 
 
@@ -189,7 +203,8 @@ def test_a_chosen_journey_is_shown_and_the_default_is_the_first_active_one(world
     assert "All journeys" not in response.content.decode()  # the page always shows one journey
     assert "journey=" not in response.context["state"].query  # a default is not carried to the other pages
     chosen = page(client, world.carol, f"?journey={draft.uuid}")
-    assert chosen.status_code == 200 and chosen.context["page"].journey.pk == draft.pk
+    assert chosen.status_code == 200
+    assert chosen.context["page"].journey.pk == draft.pk
     assert "Only stage" in chosen.content.decode()
     assert chosen.context["page"].drop.sentence.startswith("No two consecutive stages")
     assert f"journey={draft.uuid}" in chosen.context["state"].query
@@ -214,12 +229,15 @@ def test_each_table_downloads_as_csv(world, worlds, client):
     response = page(client, world.carol)
     built = response.context["page"]
     ids = [t.id for t in built.tables]
-    assert len(ids) == len(set(ids)) and {"stages", "stage-scores", "volatility-transitions", "tile-nps", "tile-volatility"} <= set(ids)
+    assert len(ids) == len(set(ids))
+    assert {"stages", "stage-scores", "volatility-transitions", "tile-nps", "tile-volatility"} <= set(ids)
     for table in built.tables:
         got = page(client, world.carol, f"?csv={table.id}")
-        assert got.status_code == 200 and got["Content-Type"].startswith("text/csv")
+        assert got.status_code == 200
+        assert got["Content-Type"].startswith("text/csv")
         rows = csv_rows(got)
-        assert tuple(rows[0]) == table.columns and len(rows) == len(table.rows) + 1
+        assert tuple(rows[0]) == table.columns
+        assert len(rows) == len(table.rows) + 1
     stages = csv_rows(page(client, world.carol, "?csv=stages"))
     assert [row[0] for row in stages[1:]] == list(STAGES)
     assert "csv=stages" in response.content.decode()
@@ -230,7 +248,9 @@ def test_an_htmx_request_gets_only_the_dashboard_fragment(world, worlds, client)
     response = page(client, world.carol, "?period=90d", HX_Request="true")
     html = response.content.decode().strip()
     assert response.status_code == 200
-    assert html.startswith('<div id="dashboard"') and "<html" not in html and "<nav" not in html.split("filter-bar")[0]
+    assert html.startswith('<div id="dashboard"')
+    assert "<html" not in html
+    assert "<nav" not in html.split("filter-bar")[0]
     assert "Discover" in html
 
 
@@ -240,7 +260,8 @@ def test_an_empty_workspace_says_what_to_do(world, client):
     response = page(client, world.carol)
     assert response.status_code == 200
     html = response.content.decode()
-    assert "No journeys yet." in html and "/journeys/new/" in html
+    assert "No journeys yet." in html
+    assert "/journeys/new/" in html
     assert "Ask a CX lead" in page(client, world.victor).content.decode()
 
 

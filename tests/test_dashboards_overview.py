@@ -93,7 +93,8 @@ def test_another_tenants_data_never_appears(worlds, world, client, api_client):
     _, wb = worlds
     response = page_get(client, world.alice)
     html = response.content.decode()
-    assert "GLOBEX-ONLY" not in html and "Globex " not in html
+    assert "GLOBEX-ONLY" not in html
+    assert "Globex " not in html
     for table in response.context["page"].tables:
         for row in table.rows:
             assert not any(isinstance(cell, str) and ("Globex" in cell or "GLOBEX" in cell) for cell in row), table.id
@@ -139,9 +140,12 @@ def test_the_numbers_equal_the_metrics_api(worlds, world, client, api_client, ca
     for metric in ("nps", "csat", "ces"):
         block = summary[metric]
         rows = dict(rows_of(page, f"tile-{metric}"))
-        assert rows["Value"] == block["value"] and rows["n"] == block["n"]
-        assert rows["95% CI low"] == block["ci_low"] and rows["95% CI high"] == block["ci_high"]
-        assert rows["Previous value"] == block["previous"]["value"] and rows["Previous n"] == block["previous"]["n"]
+        assert rows["Value"] == block["value"]
+        assert rows["n"] == block["n"]
+        assert rows["95% CI low"] == block["ci_low"]
+        assert rows["95% CI high"] == block["ci_high"]
+        assert rows["Previous value"] == block["previous"]["value"]
+        assert rows["Previous n"] == block["previous"]["n"]
         tile = next(t for t in page.tiles if t.id == metric)
         digits = 1 if metric == "ces" else 0
         assert tile.value.startswith(number(block["value"], digits)) if block["value"] is not None else tile.value == "—"
@@ -161,8 +165,10 @@ def test_the_numbers_equal_the_metrics_api(worlds, world, client, api_client, ca
 
     funnel = api(api_client, world.carol, "funnel", {k: v for k, v in params.items() if k in ("from", "to", "survey", "channel")})
     steps = dict((label, value) for label, value, _ in rows_of(page, "funnel"))
-    assert steps["Invited"] == funnel["overall"]["invited"] and steps["Responded"] == funnel["overall"]["responded"]
-    assert steps["Delivered"] == funnel["overall"]["delivered"] and steps["Skipped (never sent)"] == funnel["overall"]["skipped"]
+    assert steps["Invited"] == funnel["overall"]["invited"]
+    assert steps["Responded"] == funnel["overall"]["responded"]
+    assert steps["Delivered"] == funnel["overall"]["delivered"]
+    assert steps["Skipped (never sent)"] == funnel["overall"]["skipped"]
     assert steps["Response rate (% of delivered)"] == funnel["overall"]["response_rate"]
     assert [(r[0], r[1], r[4], r[5]) for r in rows_of(page, "response-rate")] == [
         (s["label"], s["invited"], s["responded"], s["response_rate"]) for s in funnel["surveys"]]
@@ -171,7 +177,8 @@ def test_the_numbers_equal_the_metrics_api(worlds, world, client, api_client, ca
 def test_the_breakdowns_follow_the_chosen_metric(worlds, world, client, api_client):
     response = page_get(client, world.carol, {**RANGE, "metric": "ces"})
     page = response.context["page"]
-    assert page.metric == "ces" and "CES by touchpoint" in response.content.decode()
+    assert page.metric == "ces"
+    assert "CES by touchpoint" in response.content.decode()
     breakdown = api(api_client, world.carol, "breakdown", {**response.context["state"].api_params(), "by": "touchpoint"})
     assert {row[:5] for row in rows_of(page, "by-touchpoint")} == {
         (r["label"], r["ces"]["value"], r["ces"]["ci_low"], r["ces"]["ci_high"], r["ces"]["n"]) for r in breakdown["rows"] if r["ces"]["n"]}
@@ -188,7 +195,8 @@ def test_filters_change_the_numbers(worlds, world, client):
     one_touchpoint = page_get(client, world.alice, {**RANGE, "touchpoint": str(wa.touchpoints[0].uuid)}).context["page"]
     shorter = page_get(client, world.alice, {**RANGE, "to": (FIRST + timedelta(days=4)).isoformat()}).context["page"]
     n = {name: dict(rows_of(p, "tile-nps"))["n"] for name, p in (("all", everything), ("tp", one_touchpoint), ("short", shorter))}
-    assert 0 < n["tp"] < n["all"] and 0 < n["short"] < n["all"]
+    assert 0 < n["tp"] < n["all"]
+    assert 0 < n["short"] < n["all"]
     assert len(rows_of(shorter, "trend-nps")) == 5
     labels = {row[0] for row in rows_of(one_touchpoint, "by-touchpoint")}
     assert labels == {wa.touchpoints[0].name}
@@ -199,13 +207,16 @@ def test_the_interval_defaults_to_the_range_and_can_be_chosen(worlds, world, cli
     assert default_interval(MetricFilters(first=date(2026, 1, 1), last=date(2026, 6, 29))) == "week"
     assert default_interval(MetricFilters(first=date(2026, 1, 1), last=date(2026, 6, 30))) == "month"
     page = page_get(client, world.alice).context["page"]
-    assert page.interval == "day" and [s.current for s in page.interval_switch] == [True, False, False]
+    assert page.interval == "day"
+    assert [s.current for s in page.interval_switch] == [True, False, False]
     response = page_get(client, world.alice, {**RANGE, "interval": "week"})
     page = response.context["page"]
-    assert page.interval == "week" and len(rows_of(page, "trend-nps")) == 4  # Fri 20 Mar … Wed 8 Apr touches 4 weeks
+    assert page.interval == "week"
+    assert len(rows_of(page, "trend-nps")) == 4  # Fri 20 Mar … Wed 8 Apr touches 4 weeks
     assert "NPS per week" in response.content.decode()
     # The chosen interval is carried: by the CSV links, the other switch, and the filter bar (hidden input).
-    assert "interval=week" in page.links.query and all("interval=week" in s.query for s in page.metric_switch)
+    assert "interval=week" in page.links.query
+    assert all("interval=week" in s.query for s in page.metric_switch)
     assert '<input type="hidden" name="interval" value="week">' in response.content.decode()
     long = page_get(client, world.alice, {"period": "custom", "from": "2025-04-01", "to": "2026-04-08"}).context["page"]
     assert long.interval == "month"
@@ -225,7 +236,8 @@ def test_invalid_input_answers_400_with_the_error(worlds, world, client, query, 
     response = page_get(client, world.alice, query)
     assert response.status_code == 400
     html = response.content.decode()
-    assert message in html and "Fix the filters above" in html
+    assert message in html
+    assert "Fix the filters above" in html
     assert response.context["page"] is None
     # A CSV of refused filters is the page with its errors, not a file.
     assert page_get(client, world.alice, {**query, "csv": "tile-nps"}).status_code == 400
@@ -239,10 +251,12 @@ def test_every_table_downloads_as_csv(worlds, world, client):
     assert len(ids) == len(set(ids)) == 3 + 3 + 5 + 2 + 1
     for table in page.tables:
         response = page_get(client, world.victor, {**RANGE, "csv": table.id})
-        assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/csv")
         assert f"acme_overview_{table.id}_2026-03-20_2026-04-08.csv" in response["Content-Disposition"]
         rows = list(csv.reader(io.StringIO(response.content.decode())))
-        assert tuple(rows[0]) == table.columns and len(rows) == len(table.rows) + 1, table.id
+        assert tuple(rows[0]) == table.columns, table.id
+        assert len(rows) == len(table.rows) + 1, table.id
     assert page_get(client, world.victor, {**RANGE, "csv": "nope"}).status_code == 404
 
 
@@ -257,10 +271,14 @@ def test_htmx_gets_only_the_dashboard_fragment(worlds, world, client):
     response = page_get(client, world.alice, HX_Request="true")
     html = response.content.decode().strip()
     assert response.status_code == 200
-    assert html.startswith('<div id="dashboard"') and "<html" not in html and "<nav class=\"subnav\"" not in html
-    assert "data-chart=" in html and 'class="filter-bar"' in html
+    assert html.startswith('<div id="dashboard"')
+    assert "<html" not in html
+    assert "<nav class=\"subnav\"" not in html
+    assert "data-chart=" in html
+    assert 'class="filter-bar"' in html
     refused = page_get(client, world.alice, {"period": "custom", "from": "x"}, HX_Request="true")
-    assert refused.status_code == 400 and refused.content.decode().strip().startswith('<div id="dashboard"')
+    assert refused.status_code == 400
+    assert refused.content.decode().strip().startswith('<div id="dashboard"')
 
 
 # --- empty states -------------------------------------------------------------------------------------
@@ -269,33 +287,46 @@ def test_an_empty_workspace_says_what_to_do(world, client):
     response = page_get(client, world.carol, {})
     assert response.status_code == 200
     html = response.content.decode()
-    assert "No responses yet" in html and "Publish a survey" in html and "/t/acme/surveys/" in html
+    assert "No responses yet" in html
+    assert "Publish a survey" in html
+    assert "/t/acme/surveys/" in html
     page = response.context["page"]
-    assert [t.value for t in page.tiles] == ["—", "—", "—"] and page.empty and not page.has_responses
+    assert [t.value for t in page.tiles] == ["—", "—", "—"]
+    assert page.empty
+    assert not page.has_responses
     assert all(not chart.has_data for chart in (*page.trends, *page.breakdowns, page.funnel, page.response_rates))
     # Tiles and the message only: no low-sample warning without answers, no empty chart panels.
-    assert "Low sample" not in html and "No answers in the previous 30 days" in html
-    assert "data-chart=" not in html and "Latest comments" not in html and "Trends" not in html
+    assert "Low sample" not in html
+    assert "No answers in the previous 30 days" in html
+    assert "data-chart=" not in html
+    assert "Latest comments" not in html
+    assert "Trends" not in html
     viewer = page_get(client, world.victor, {}).content.decode()
-    assert "No responses yet" in viewer and "Publish a survey" not in viewer  # viewers cannot publish
+    assert "No responses yet" in viewer
+    assert "Publish a survey" not in viewer  # viewers cannot publish
 
 
 def test_an_empty_period_says_so(worlds, world, client):
     response = page_get(client, world.alice, {"period": "custom", "from": "2025-01-01", "to": "2025-01-31"})
     assert response.status_code == 200
     page = response.context["page"]
-    assert page.quiet and not page.empty
+    assert page.quiet
+    assert not page.empty
     html = response.content.decode()
-    assert "No responses in this period" in html and "No responses yet" not in html
-    assert "Trends" not in html and "Latest comments" not in html
+    assert "No responses in this period" in html
+    assert "No responses yet" not in html
+    assert "Trends" not in html
+    assert "Latest comments" not in html
 
 
 def test_an_empty_period_still_shows_the_funnel_when_invitations_were_sent(world, client):
     overview_world(world.a, random.Random(9), 0, invitations=20)
     response = page_get(client, world.alice)
     page = response.context["page"]
-    assert page.empty and page.funnel.has_data
-    assert "Response funnel" in response.content.decode() and response.content.decode().count("data-chart=") == 2
+    assert page.empty
+    assert page.funnel.has_data
+    assert "Response funnel" in response.content.decode()
+    assert response.content.decode().count("data-chart=") == 2
 
 
 def test_the_funnel_says_which_filters_it_cannot_apply(worlds, world, client):
@@ -318,7 +349,8 @@ def test_long_breakdowns_chart_the_values_with_most_answers(world, client):
     rollups_rebuild(world.a)
     chart = next(c for c in page_get(client, world.alice).context["page"].breakdowns if c.id == "by-touchpoint")
     assert len(chart.figure["data"][0]["y"]) == CHART_ROWS
-    assert len(chart.table.rows) > CHART_ROWS and f"shows the {CHART_ROWS} values with the most answers" in chart.table.caption
+    assert len(chart.table.rows) > CHART_ROWS
+    assert f"shows the {CHART_ROWS} values with the most answers" in chart.table.caption
 
 
 # --- fixed query count --------------------------------------------------------------------------------
@@ -330,7 +362,9 @@ def _queries(client, query):
     assert response.status_code == 200
     page = response.context["page"]
     # Every data-dependent read ran (labels of each breakdown, comments and their answers, survey names).
-    assert page.comments and all(c.has_data for c in page.breakdowns) and page.response_rates.has_data
+    assert page.comments
+    assert all(c.has_data for c in page.breakdowns)
+    assert page.response_rates.has_data
     return len(ctx.captured_queries)
 
 
@@ -375,9 +409,16 @@ def test_comments_latest_reads_the_newest_counted_comments(world, django_assert_
         with django_assert_num_queries(2):
             rows = comments_latest(filters=f, limit=10)
         assert [r.texts for r in rows] == [("newest, in full", "and a second answer"), ("kiosk",), ("older",)]
-        assert rows[0].nps == 10 and rows[0].csat == 5 and rows[0].ces == 6 and rows[0].response == newest.uuid
-        assert rows[1].smiley == 3 and rows[1].channel == "Kiosk" and rows[1].client == ""
-        assert rows[2].client == w.clients[0].name and rows[2].day == date(2026, 3, 21) and rows[2].survey == version.survey.name
+        assert rows[0].nps == 10
+        assert rows[0].csat == 5
+        assert rows[0].ces == 6
+        assert rows[0].response == newest.uuid
+        assert rows[1].smiley == 3
+        assert rows[1].channel == "Kiosk"
+        assert rows[1].client == ""
+        assert rows[2].client == w.clients[0].name
+        assert rows[2].day == date(2026, 3, 21)
+        assert rows[2].survey == version.survey.name
         assert [r.response for r in comments_latest(filters=f, limit=2)] == [newest.uuid, kiosk.uuid]
         only = MetricFilters(first=FIRST, last=LAST, touchpoint=w.touchpoints[0].pk)
         assert [r.response for r in comments_latest(filters=only)] == [newest.uuid]
@@ -391,4 +432,5 @@ def test_comments_latest_reads_the_newest_counted_comments(world, django_assert_
 def test_comments_latest_never_reads_another_tenant(worlds, world):
     with tenant_context(world.a):
         rows = comments_latest(filters=MetricFilters(first=FIRST, last=LAST), limit=200)
-    assert rows and all(text.startswith("ACME: ") for r in rows for text in r.texts)
+    assert rows
+    assert all(text.startswith("ACME: ") for r in rows for text in r.texts)

@@ -57,9 +57,12 @@ def test_readers_see_everyone(who, world, worlds, client):
     response = page(client, getattr(world, who))
     assert response.status_code == 200
     built = response.context["page"]
-    assert not built.own and built.pairs == 56
+    assert not built.own
+    assert built.pairs == 56
     html = response.content.decode()
-    assert "Bob" in html and "Dana" in html and "Gap per staff member" in html
+    assert "Bob" in html
+    assert "Dana" in html
+    assert "Gap per staff member" in html
     assert 'name="staff"' in html  # readers may filter by staff member
 
 
@@ -69,10 +72,13 @@ def test_staff_see_only_their_own_gap(who, other, world, worlds, client):
     assert response.status_code == 200
     built = response.context["page"]
     html = response.content.decode()
-    assert built.own and built.pairs == 28  # half of the 14 clients × 4 stages
-    assert "My perception gap" in html and "Only your own interactions count here." in html
+    assert built.own
+    assert built.pairs == 28  # half of the 14 clients × 4 stages
+    assert "My perception gap" in html
+    assert "Only your own interactions count here." in html
     assert other not in html  # neither the other staff member's name…
-    assert "Gap per staff member" not in html and not any(c.id == "gap-staff" for c in built.charts)
+    assert "Gap per staff member" not in html
+    assert not any(c.id == "gap-staff" for c in built.charts)
     assert 'name="staff"' not in html  # …nor a way to pick them
     for chart in built.charts:  # …nor a row of theirs in any table or CSV
         for row in chart.table.rows:
@@ -98,7 +104,8 @@ def test_staff_cannot_read_another_staff_members_gap_through_the_url(world, worl
 def test_staff_numbers_differ_per_person(world, worlds, client):
     bob = page(client, world.bob).context["page"]
     dana = page(client, world.dana).context["page"]
-    assert bob.verdict.startswith("You over-estimate clients' scores by") and "a clear gap" in bob.verdict
+    assert bob.verdict.startswith("You over-estimate clients' scores by")
+    assert "a clear gap" in bob.verdict
     assert dict(bob.tiles[0].table.rows)["Value"] > dict(dana.tiles[0].table.rows)["Value"]
     assert bob.tiles[0].value != dana.tiles[0].value
 
@@ -120,13 +127,15 @@ def test_its_numbers_equal_the_metrics_api(world, worlds, client):
         assert gap_rows(charts["gap-touchpoints"].table) == api_rows(expected["touchpoints"])
         assert gap_rows(charts["gap-stages"].table) == api_rows(expected["stages"])
         tile = built.tiles[0]
-        assert tile.n == expected["overall"]["n"] and dict(tile.table.rows)["Value"] == expected["overall"]["value"]
+        assert tile.n == expected["overall"]["n"]
+        assert dict(tile.table.rows)["Value"] == expected["overall"]["value"]
         paired = charts["perceived-vs-actual"].table.rows
         assert paired[0][:4] == ("Everyone", expected["overall"]["n"], expected["overall"]["actual_nps"], expected["overall"]["perceived_nps"])
         assert {r[0]: r[1:4] for r in paired[1:]} == {r["label"]: (r["n"], r["actual_nps"], r["perceived_nps"]) for r in expected["staff"]}
     response = page(client, world.carol)
     tile, html = response.context["page"].tiles[0], response.content.decode()
-    assert tile.value in html and f"n = {tile.n}" in html
+    assert tile.value in html
+    assert f"n = {tile.n}" in html
 
 
 def test_a_staff_members_numbers_equal_the_api_with_their_filter(world, worlds, client):
@@ -146,7 +155,10 @@ def test_filters_change_the_numbers(world, worlds, client):
     only_bob = page(client, world.carol, f"?staff={bob.uuid}").context["page"]
     one_stage = page(client, world.carol, f"?stage={wa.stages[1].uuid}").context["page"]
     week = page(client, world.carol, "?period=7d").context["page"]
-    assert everyone.pairs == 56 and only_bob.pairs == 28 and one_stage.pairs == 14 and week.pairs < 56
+    assert everyone.pairs == 56
+    assert only_bob.pairs == 28
+    assert one_stage.pairs == 14
+    assert week.pairs < 56
     assert {c.id: [r[0] for r in c.table.rows] for c in only_bob.charts}["gap-staff"] == ["Bob"]
 
 
@@ -155,13 +167,16 @@ def test_filters_change_the_numbers(world, worlds, client):
 def test_another_tenants_numbers_never_appear(world, worlds, client):
     a = page(client, world.carol)
     b = page(client, world.charlie, slug="globex")
-    assert a.context["page"].pairs == 56 and b.context["page"].pairs == 36
-    assert "Zed" not in a.content.decode() and "Bob" not in b.content.decode()
+    assert a.context["page"].pairs == 56
+    assert b.context["page"].pairs == 36
+    assert "Zed" not in a.content.decode()
+    assert "Bob" not in b.content.decode()
     zed = page(client, world.charlie, slug="globex").context["page"]
     assert [r[0] for r in {c.id: c for c in zed.charts}["gap-staff"].table.rows] == ["Zed Bworker"]
     _, wb = worlds
     response = page(client, world.carol, f"?touchpoint={wb.touchpoints[0].uuid}")
-    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
 
 
 # --- invalid filters, CSV, htmx ---------------------------------------------------------------------
@@ -176,7 +191,8 @@ def test_an_invalid_filter_answers_400_with_the_error_shown(query, world, worlds
             continue
         assert response.status_code == 400
         html = response.content.decode()
-        assert "Fix the filters above to see the numbers." in html and "field__error" in html
+        assert "Fix the filters above to see the numbers." in html
+        assert "field__error" in html
 
 
 def test_each_table_downloads_as_csv(world, worlds, client):
@@ -185,9 +201,11 @@ def test_each_table_downloads_as_csv(world, worlds, client):
     assert len(ids) == len(set(ids)) == 5
     for table in built.tables:
         got = page(client, world.carol, f"?csv={table.id}")
-        assert got.status_code == 200 and got["Content-Type"].startswith("text/csv")
+        assert got.status_code == 200
+        assert got["Content-Type"].startswith("text/csv")
         rows = csv_rows(got)
-        assert tuple(rows[0]) == table.columns and len(rows) == len(table.rows) + 1
+        assert tuple(rows[0]) == table.columns
+        assert len(rows) == len(table.rows) + 1
     staff_csv = csv_rows(page(client, world.carol, "?csv=gap-staff"))
     assert sorted(row[0] for row in staff_csv[1:]) == ["Bob", "Dana"]
     assert page(client, world.carol, "?csv=nope").status_code == 404
@@ -197,7 +215,8 @@ def test_an_htmx_request_gets_only_the_dashboard_fragment(world, worlds, client)
     response = page(client, world.bob, "?period=90d", HX_Request="true")
     html = response.content.decode().strip()
     assert response.status_code == 200
-    assert html.startswith('<div id="dashboard"') and "<html" not in html
+    assert html.startswith('<div id="dashboard"')
+    assert "<html" not in html
     assert "My perception gap" in html
 
 
@@ -208,7 +227,9 @@ def test_an_empty_workspace_says_how_pairs_appear(who, world, client):
     response = page(client, getattr(world, who))
     assert response.status_code == 200
     built = response.context["page"]
-    assert built.pairs == 0 and built.verdict == "" and all(c.empty for c in built.charts)
+    assert built.pairs == 0
+    assert built.verdict == ""
+    assert all(c.empty for c in built.charts)
     html = response.content.decode()
     assert "No prediction pairs yet." in html
     assert built.tiles[0].value == "—"
@@ -219,9 +240,11 @@ def test_an_empty_workspace_says_how_pairs_appear(who, world, client):
 def test_the_verdict_says_when_the_gap_is_not_clear():
     assert verdict({"n": 0, "value": None}, own=False) == ""
     unclear = verdict({"n": 12, "value": 0.8, "ci_low": -0.4, "ci_high": 2.0}, own=False)
-    assert unclear.startswith("Staff over-estimate clients' scores by 0.8 points on average (12 pairs)") and "no clear gap" in unclear
+    assert unclear.startswith("Staff over-estimate clients' scores by 0.8 points on average (12 pairs)")
+    assert "no clear gap" in unclear
     under = verdict({"n": 40, "value": -1.5, "ci_low": -2.1, "ci_high": -0.9}, own=True)
-    assert under.startswith("You under-estimate") and "a clear gap" in under
+    assert under.startswith("You under-estimate")
+    assert "a clear gap" in under
     assert "too few pairs" in verdict({"n": 1, "value": 2.0, "ci_low": None, "ci_high": None}, own=True)
 
 

@@ -45,11 +45,15 @@ def test_it_shows_readers_every_case(who, world, planted, client):  # noqa: F811
     response = page(client, getattr(world, who))
     assert response.status_code == 200
     built = response.context["page"]
-    assert not built.own and built.counted == 5
+    assert not built.own
+    assert built.counted == 5
     html = response.content.decode()
-    assert "Recovery per staff member" in html and "Bob" in html and "Dana" in html
+    assert "Recovery per staff member" in html
+    assert "Bob" in html
+    assert "Dana" in html
     assert 'name="staff"' in html
-    assert 'aria-current="page"' in html and ">Recovery</a>" in html  # the tab
+    assert 'aria-current="page"' in html
+    assert ">Recovery</a>" in html  # the tab
 
 
 @pytest.mark.parametrize("who,mine,other", [("bob", 2, "Dana"), ("dana", 2, "Bob")])
@@ -57,9 +61,13 @@ def test_it_shows_staff_only_their_own_cases(who, mine, other, world, planted, c
     response = page(client, getattr(world, who))
     assert response.status_code == 200
     built, html = response.context["page"], response.content.decode()
-    assert built.own and built.counted == mine
-    assert "My recovery" in html and "Only the cases assigned to you count here." in html
-    assert other not in html and "Recovery per staff member" not in html and 'name="staff"' not in html
+    assert built.own
+    assert built.counted == mine
+    assert "My recovery" in html
+    assert "Only the cases assigned to you count here." in html
+    assert other not in html
+    assert "Recovery per staff member" not in html
+    assert 'name="staff"' not in html
     assert page(client, getattr(world, who), "?csv=recovery-staff").status_code == 404
     member = world.membership(getattr(world, who), world.a)
     assert response.context["state"].filters.staff == member.pk
@@ -68,7 +76,8 @@ def test_it_shows_staff_only_their_own_cases(who, mine, other, world, planted, c
 def test_it_ignores_a_staff_filter_typed_by_staff(world, planted, client):  # noqa: F811
     response = page(client, world.bob, f"?staff={planted['dana'].uuid}")
     assert response.status_code == 200
-    assert response.context["state"].filters.staff == planted["bob"].pk and response.context["page"].counted == 2
+    assert response.context["state"].filters.staff == planted["bob"].pk
+    assert response.context["page"].counted == 2
     for table in response.context["page"].tables:
         assert "Dana" not in page(client, world.bob, f"?staff={planted['dana'].uuid}&csv={table.id}").content.decode()
 
@@ -101,9 +110,13 @@ def test_its_numbers_equal_the_selectors(world, planted, client):  # noqa: F811
         assert dict(tiles["recovery-answered"].table.rows)["Answered"] == expected.answered
     response = page(client, world.carol)
     tiles, html = {t.id: t for t in response.context["page"].tiles}, response.content.decode()
-    assert tiles["recovery-rate"].value == "60%" and "60%" in html and "n = 5" in html
-    assert tiles["score-change"].value == "+3.6 pts" and "+3.6 pts" in html
-    assert tiles["recovery-rate"].low_sample and "Low sample." in html  # 5 < 10 cases
+    assert tiles["recovery-rate"].value == "60%"
+    assert "60%" in html
+    assert "n = 5" in html
+    assert tiles["score-change"].value == "+3.6 pts"
+    assert "+3.6 pts" in html
+    assert tiles["recovery-rate"].low_sample
+    assert "Low sample." in html  # 5 < 10 cases
 
 
 def test_its_filters_change_the_numbers(world, planted, client):  # noqa: F811
@@ -114,9 +127,11 @@ def test_its_filters_change_the_numbers(world, planted, client):  # noqa: F811
 
 def test_another_tenants_cases_never_appear(world, planted, client):  # noqa: F811
     a = page(client, world.carol)
-    assert a.context["page"].counted == 5 and "Charlie" not in a.content.decode()
+    assert a.context["page"].counted == 5
+    assert "Charlie" not in a.content.decode()
     b = page(client, world.charlie, slug="globex")
-    assert b.context["page"].counted == 3 and "Bob" not in b.content.decode()
+    assert b.context["page"].counted == 3
+    assert "Bob" not in b.content.decode()
     with tenant_context(world.b):
         foreign = fx.TouchpointFactory(tenant=world.b)
     assert page(client, world.carol, f"?touchpoint={foreign.uuid}").status_code == 400
@@ -137,9 +152,11 @@ def test_each_table_downloads_as_csv(world, planted, client):  # noqa: F811
     assert len(ids) == len(set(ids)) == 6  # four tiles, two charts
     for table in built.tables:
         got = page(client, world.carol, f"?csv={table.id}")
-        assert got.status_code == 200 and got["Content-Type"].startswith("text/csv")
+        assert got.status_code == 200
+        assert got["Content-Type"].startswith("text/csv")
         got_rows = csv_rows(got)
-        assert tuple(got_rows[0]) == table.columns and len(got_rows) == len(table.rows) + 1
+        assert tuple(got_rows[0]) == table.columns
+        assert len(got_rows) == len(table.rows) + 1
     assert sorted(r[0] for r in csv_rows(page(client, world.carol, "?csv=recovery-staff"))[1:]) == ["Bob", "Dana", "Unassigned"]
     assert page(client, world.carol, "?csv=nope").status_code == 404
 
@@ -147,7 +164,9 @@ def test_each_table_downloads_as_csv(world, planted, client):  # noqa: F811
 def test_an_htmx_request_gets_only_the_dashboard_fragment(world, planted, client):  # noqa: F811
     response = page(client, world.carol, "?period=90d", HX_Request="true")
     html = response.content.decode().strip()
-    assert response.status_code == 200 and html.startswith('<div id="dashboard"') and "<html" not in html
+    assert response.status_code == 200
+    assert html.startswith('<div id="dashboard"')
+    assert "<html" not in html
 
 
 @pytest.mark.parametrize("who", ["carol", "bob"])
@@ -155,10 +174,12 @@ def test_an_empty_workspace_says_how_recovery_appears(who, world, client):
     response = page(client, getattr(world, who))
     assert response.status_code == 200
     built, html = response.context["page"], response.content.decode()
-    assert not built.has_data and all(c.empty for c in built.charts)
+    assert not built.has_data
+    assert all(c.empty for c in built.charts)
     assert "No recovery measured yet." in html
     tiles = {t.id: t for t in built.tiles}
-    assert tiles["recovery-rate"].value == "—" and not tiles["recovery-rate"].low_sample
+    assert tiles["recovery-rate"].value == "—"
+    assert not tiles["recovery-rate"].low_sample
 
 
 # --- queries ----------------------------------------------------------------------------------------

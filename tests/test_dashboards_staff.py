@@ -102,10 +102,17 @@ def test_it_renders_for_staff_and_up(world, desk, client, who):
     response = home(client, getattr(world, who))
     assert response.status_code == 200
     html = response.content.decode()
-    assert "My home" in html and "Log an interaction" in html and "My open follow-ups" in html and "My clients" in html
-    assert "My perception gap" in html and "data-gap-sentence" in html and "What is shown?" in html
+    assert "My home" in html
+    assert "Log an interaction" in html
+    assert "My open follow-ups" in html
+    assert "My clients" in html
+    assert "My perception gap" in html
+    assert "data-gap-sentence" in html
+    assert "What is shown?" in html
     if who in ("bob", "dana"):  # the two with answered predictions
-        assert 'data-tile="perception_gap"' in html and 'data-chart="chart-my-gap-data"' in html and "How is this computed?" in html
+        assert 'data-tile="perception_gap"' in html
+        assert 'data-chart="chart-my-gap-data"' in html
+        assert "How is this computed?" in html
 
 
 def test_a_viewer_gets_403_and_a_stranger_404(world, desk, client):
@@ -117,11 +124,16 @@ def test_a_viewer_gets_403_and_a_stranger_404(world, desk, client):
 
 def test_staff_never_see_another_staff_members_clients_follow_ups_or_numbers(world, desk, client):
     bob_html = home(client, world.bob).content.decode()
-    assert "Cedar Dental" in bob_html and "Birch Law" in bob_html
-    assert "Oak Dana Holdings" not in bob_html and "Dana&#x27;s secret follow-up" not in bob_html and "Globex Cedar" not in bob_html
+    assert "Cedar Dental" in bob_html
+    assert "Birch Law" in bob_html
+    assert "Oak Dana Holdings" not in bob_html
+    assert "Dana&#x27;s secret follow-up" not in bob_html
+    assert "Globex Cedar" not in bob_html
     dana_html = home(client, world.dana).content.decode()
-    assert "Oak Dana Holdings" in dana_html and "Dana&#x27;s secret follow-up" in dana_html
-    assert "Cedar Dental" not in dana_html and "Send the revised quote" not in dana_html
+    assert "Oak Dana Holdings" in dana_html
+    assert "Dana&#x27;s secret follow-up" in dana_html
+    assert "Cedar Dental" not in dana_html
+    assert "Send the revised quote" not in dana_html
     # Asking for Dana's numbers in the URL changes nothing: the staff filter is forced to Bob.
     forced = home(client, world.bob, {"staff": str(desk["dana"].uuid)})
     assert forced.status_code == 200
@@ -133,14 +145,18 @@ def test_staff_never_see_another_staff_members_clients_follow_ups_or_numbers(wor
 
 def test_a_lead_sees_their_own_home_not_their_staffs(world, desk, client):
     html = home(client, world.carol).content.decode()
-    assert "Cedar Dental" not in html and "Send the revised quote" not in html
-    assert "You own no active client yet" in html and "No open follow-ups" in html
+    assert "Cedar Dental" not in html
+    assert "Send the revised quote" not in html
+    assert "You own no active client yet" in html
+    assert "No open follow-ups" in html
 
 
 def test_the_home_of_another_tenant_shows_that_tenants_rows_only(world, desk, client):
     response = home(client, world.dana, path="/t/globex/home/")
     html = response.content.decode()
-    assert response.status_code == 200 and "Globex Cedar" in html and "Oak Dana Holdings" not in html
+    assert response.status_code == 200
+    assert "Globex Cedar" in html
+    assert "Oak Dana Holdings" not in html
 
 
 # --- my clients' latest scores -------------------------------------------------------------------
@@ -151,11 +167,16 @@ def test_my_clients_show_their_latest_counted_answers_and_risk(world, desk, clie
     assert set(rows) == {"Cedar Dental", "Birch Law"}  # the churned client is not listed
     cedar = {cell.label: cell for cell in rows["Cedar Dental"].scores}
     three_days_ago = local_today(world.a.time_zone) - timedelta(days=3)  # the latest NPS: a gap pair's answer (not the bot's 0)
-    assert cedar["NPS"].value == "6/10" and cedar["NPS"].day == f"{three_days_ago:%-d %b %Y}"
-    assert cedar["CSAT"].value == "5/5" and cedar["CES"].value == "—" and not cedar["CES"].answered
-    assert rows["Cedar Dental"].risk_band in ("low", "medium", "high") and "risk (" in rows["Cedar Dental"].risk_label
+    assert cedar["NPS"].value == "6/10"
+    assert cedar["NPS"].day == f"{three_days_ago:%-d %b %Y}"
+    assert cedar["CSAT"].value == "5/5"
+    assert cedar["CES"].value == "—"
+    assert not cedar["CES"].answered
+    assert rows["Cedar Dental"].risk_band in ("low", "medium", "high")
+    assert "risk (" in rows["Cedar Dental"].risk_label
     assert all(not cell.answered for cell in rows["Birch Law"].scores)
-    assert page.clients_total == 2 and page.clients_more == 0
+    assert page.clients_total == 2
+    assert page.clients_more == 0
     csv_rows = table(page, "my-clients").rows
     assert [r[0] for r in csv_rows] == [row.name for row in page.clients]
     html = home(client, world.bob).content.decode()
@@ -169,7 +190,9 @@ def test_the_client_list_is_cut_with_a_link_to_all_my_clients(world, client):
             f.ClientFactory(tenant=world.a, name=f"Account {n:02d}", owner=bob)
     response = home(client, world.bob)
     page = response.context["page"]
-    assert len(page.clients) == 50 and page.clients_total == 53 and page.clients_more == 3
+    assert len(page.clients) == 50
+    assert page.clients_total == 53
+    assert page.clients_more == 3
     assert f"/t/acme/clients/?owner={bob.uuid}" in response.content.decode()
 
 
@@ -198,7 +221,8 @@ def test_my_perception_gap_equals_the_metrics_api_for_me(world, desk, client, ap
 
 def test_the_gap_is_said_in_words(world, desk, client):
     page = home(client, world.bob).context["page"]
-    assert page.gap_tile.n == 5 and page.gap_tile.value == "2.0 pts"  # (3 + 3 + 0 + 4 + 0) / 5
+    assert page.gap_tile.n == 5
+    assert page.gap_tile.value == "2.0 pts"  # (3 + 3 + 0 + 4 + 0) / 5
     assert page.gap_sentence.startswith("On average you predicted 2.0 points higher than clients answered (5 pairs).")
     dana = home(client, world.dana).context["page"]
     assert "lower than clients answered (3 pairs)" in dana.gap_sentence
@@ -222,8 +246,11 @@ def test_a_refused_period_answers_400_with_the_error_and_the_rest_of_the_home(wo
     response = home(client, world.bob, query)
     assert response.status_code == 400
     html = response.content.decode()
-    assert message in html and "Fix the period above" in html
-    assert "Log an interaction" in html and "Send the revised quote" in html and "Cedar Dental" in html
+    assert message in html
+    assert "Fix the period above" in html
+    assert "Log an interaction" in html
+    assert "Send the revised quote" in html
+    assert "Cedar Dental" in html
     assert response.context["page"].gap_tile is None
     assert home(client, world.bob, {**query, "csv": "my-clients"}).status_code == 400
 
@@ -236,9 +263,11 @@ def test_each_table_downloads_as_csv(world, desk, client):
     for table_id in TABLE_IDS:
         assert f"csv={table_id}" in html
         download = home(client, world.bob, {"period": "90d", "csv": table_id})
-        assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
+        assert download.status_code == 200
+        assert download["Content-Type"].startswith("text/csv")
         rows = list(csv.reader(io.StringIO(download.content.decode())))
-        assert rows[0] == list(table(page, table_id).columns) and len(rows) == len(table(page, table_id).rows) + 1
+        assert rows[0] == list(table(page, table_id).columns)
+        assert len(rows) == len(table(page, table_id).rows) + 1
     follow_ups = list(csv.reader(io.StringIO(home(client, world.bob, {"csv": "my-follow-ups"}).content.decode())))
     assert [r[1] for r in follow_ups[1:]] == ["Send the revised quote", "Call about the invoice", "Check in after onboarding"]
     assert home(client, world.bob, {"csv": "nope"}).status_code == 404
@@ -248,9 +277,12 @@ def test_an_htmx_request_gets_only_the_perception_gap_section(world, desk, clien
     response = home(client, world.bob, {"period": "90d"}, HX_Request="true")
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.lstrip().startswith('<section id="dashboard"') and "<html" not in html
-    assert "My perception gap" in html and 'data-tile="perception_gap"' in html
-    assert "data-log-form" not in html and "Send the revised quote" not in html
+    assert html.lstrip().startswith('<section id="dashboard"')
+    assert "<html" not in html
+    assert "My perception gap" in html
+    assert 'data-tile="perception_gap"' in html
+    assert "data-log-form" not in html
+    assert "Send the revised quote" not in html
 
 
 def test_an_empty_home_says_what_to_do(world, client):
@@ -261,8 +293,11 @@ def test_an_empty_home_says_what_to_do(world, client):
     response = home(client, newbie, path="/t/initech/home/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "No open follow-ups" in html and "You own no active client yet" in html and "No pairs yet" in html
-    assert 'data-tile="perception_gap"' not in html and response.context["page"].gap_tile.value == "—"
+    assert "No open follow-ups" in html
+    assert "You own no active client yet" in html
+    assert "No pairs yet" in html
+    assert 'data-tile="perception_gap"' not in html
+    assert response.context["page"].gap_tile.value == "—"
     for table_id in TABLE_IDS:
         assert client.get("/t/initech/home/", {"csv": table_id}).status_code == 200
 
@@ -272,13 +307,15 @@ def test_an_empty_home_says_what_to_do(world, client):
 def test_the_log_form_posts_to_the_log_page_and_comes_back_home(world, desk, client):
     html = home(client, world.bob, {"period": "7d"}).content.decode()
     form = re.search(r'<form method="post" action="([^"]+)" class="log-form', html)
-    assert form and form.group(1) == "/t/acme/interactions/new/"
+    assert form
+    assert form.group(1) == "/t/acme/interactions/new/"
     key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
     assert 'name="next" value="/t/acme/home/"' in html  # the home (its period is the gap's, changed in place by htmx)
     data = {"client": str(desk["birch"].uuid), "touchpoint": str(desk["visit"].uuid), "outcome": "resolved",
             "summary": "Logged from my home", "idempotency_key": key, "next": "/t/acme/home/?period=7d"}
     response = client.post("/t/acme/interactions/new/", data)
-    assert response.status_code == 302 and response["Location"] == "/t/acme/home/?period=7d"
+    assert response.status_code == 302
+    assert response["Location"] == "/t/acme/home/?period=7d"
     with tenant_context(world.a):
         assert Interaction.objects.filter(summary="Logged from my home", staff=desk["bob"]).exists()
     after = client.get(response["Location"]).content.decode()
@@ -291,7 +328,8 @@ def test_the_log_form_never_returns_to_a_page_outside_the_workspace(world, desk,
     data = {"client": str(desk["birch"].uuid), "touchpoint": str(desk["visit"].uuid), "outcome": "resolved",
             "summary": "Elsewhere?", "next": next_url}
     response = client.post("/t/acme/interactions/new/", data)
-    assert response.status_code == 302 and response["Location"] == "/t/acme/interactions/new/"
+    assert response.status_code == 302
+    assert response["Location"] == "/t/acme/interactions/new/"
 
 
 def test_a_follow_up_done_from_home_comes_back_home(world, desk, client):
@@ -301,7 +339,8 @@ def test_a_follow_up_done_from_home_comes_back_home(world, desk, client):
     action = f"/t/acme/interactions/{overdue.uuid}/follow-up-done/"
     assert action in html
     response = client.post(action, {"next": "/t/acme/home/"})
-    assert response.status_code == 302 and response["Location"] == "/t/acme/home/"
+    assert response.status_code == 302
+    assert response["Location"] == "/t/acme/home/"
     assert "Send the revised quote" not in client.get("/t/acme/home/").content.decode()
 
 

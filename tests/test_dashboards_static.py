@@ -49,8 +49,9 @@ def test_bundle_is_the_installed_wheels(bundle):
 
 def test_vendored_plotly_js_is_byte_identical_to_the_wheels_bundle(bundle):
     assert VENDORED_JS.is_file(), f"static/vendor/plotly.min.js is missing: {REVENDOR}"
-    assert VENDORED_JS.stat().st_size == bundle.stat().st_size and _sha256(VENDORED_JS) == _sha256(bundle), (
-        f"static/vendor/plotly.min.js differs from plotly {plotly.__version__}'s bundle: {REVENDOR}")
+    differs = f"static/vendor/plotly.min.js differs from plotly {plotly.__version__}'s bundle: {REVENDOR}"
+    assert VENDORED_JS.stat().st_size == bundle.stat().st_size, differs
+    assert _sha256(VENDORED_JS) == _sha256(bundle), differs
 
 
 def test_vendored_plotly_js_version_is_the_one_the_wheel_expects():

@@ -64,16 +64,19 @@ def _assert_world_in_shape(tenant, today: date):
         # Clients: ≥200, 1–4 contacts each, 4–6 segments, every tier, owners among the staff, churn in the last 18 months.
         clients = Client.objects.annotate(n=Count("contacts"))
         assert clients.count() >= 200
-        assert {c.n for c in clients} <= {1, 2, 3, 4} and {1, 4} <= {c.n for c in clients}
+        assert {c.n for c in clients} <= {1, 2, 3, 4}
+        assert {1, 4} <= {c.n for c in clients}
         assert 4 <= Client.objects.values("segment").distinct().count() <= 6
         assert set(Client.objects.values_list("tier", flat=True)) == set(Client.Tier.values)
         assert set(Client.objects.values_list("owner__role", flat=True)) == {Role.STAFF.value}
         values = sorted(Client.objects.values_list("annual_value", flat=True))
         assert values[-1] > 10 * values[len(values) // 2], "annual values are skewed: a few large accounts"
         span = Client.objects.aggregate(first=Min("active_from"), last=Max("active_from"))
-        assert span["first"] >= today - timedelta(days=3 * 366) and span["last"] - span["first"] > timedelta(days=2 * 365)
+        assert span["first"] >= today - timedelta(days=3 * 366)
+        assert span["last"] - span["first"] > timedelta(days=2 * 365)
         churned = Client.objects.filter(churned_on__isnull=False)
-        assert churned.count() >= 10 and set(churned.values_list("status", flat=True)) == {Client.Status.CHURNED.value}
+        assert churned.count() >= 10
+        assert set(churned.values_list("status", flat=True)) == {Client.Status.CHURNED.value}
         assert not Client.objects.filter(churned_on__isnull=True, status=Client.Status.CHURNED).exists()
         assert min(churned.values_list("churned_on", flat=True)) >= today - timedelta(days=548)
         assert Contact.objects.filter(opted_out=True).exists()
@@ -81,19 +84,24 @@ def _assert_world_in_shape(tenant, today: date):
         assert len(emails) == len(set(emails))
 
         # Touchpoints and journeys.
-        assert Touchpoint.objects.count() >= 8 and Touchpoint.objects.values("channel").distinct().count() >= 5
-        assert Touchpoint.objects.filter(is_key=True).exists() and not Touchpoint.objects.filter(team=None).exists()
+        assert Touchpoint.objects.count() >= 8
+        assert Touchpoint.objects.values("channel").distinct().count() >= 5
+        assert Touchpoint.objects.filter(is_key=True).exists()
+        assert not Touchpoint.objects.filter(team=None).exists()
         journeys = list(Journey.objects.all())
         assert len(journeys) == 2
         for journey in journeys:
             orders = list(Stage.objects.filter(journey=journey).order_by("order").values_list("order", flat=True))
-            assert 4 <= len(orders) <= 6 and orders == list(range(1, len(orders) + 1))
+            assert 4 <= len(orders) <= 6
+            assert orders == list(range(1, len(orders) + 1))
             assert not Stage.objects.filter(journey=journey, goal="").exists()
             placements = StageTouchpoint.objects.filter(stage__journey=journey)
-            assert placements.filter(moment_of_truth=True).exists() and not placements.filter(expectation="").exists()
+            assert placements.filter(moment_of_truth=True).exists()
+            assert not placements.filter(expectation="").exists()
             for stage in Stage.objects.filter(journey=journey):
                 orders = list(stage.placements.order_by("order").values_list("order", flat=True))
-                assert orders and orders == list(range(1, len(orders) + 1))
+                assert orders
+                assert orders == list(range(1, len(orders) + 1))
 
         # Interactions: thousands over ~18 months by several staff members, with outcomes and sentiment.
         interactions = Interaction.objects.all()
@@ -111,7 +119,8 @@ def _assert_world_in_shape(tenant, today: date):
         assert not interactions.filter(text_sentiment=None).exists()
         for summary, score in interactions.values_list("summary", "text_sentiment")[:50]:
             assert score == text_sentiment(summary)
-        assert interactions.filter(text_sentiment__lt=-0.05).exists() and interactions.filter(text_sentiment__gt=0.05).exists()
+        assert interactions.filter(text_sentiment__lt=-0.05).exists()
+        assert interactions.filter(text_sentiment__gt=0.05).exists()
 
         # Nothing after a client churned, nothing before it became active.
         for client_id, churned_on, active_from in Client.objects.values_list("pk", "churned_on", "active_from"):
@@ -134,7 +143,9 @@ def _assert_world_in_shape(tenant, today: date):
         members, teams, segments, stages = _ids(Membership), _ids(Team), _ids(Segment), _ids(Stage)
         contact_client = dict(Contact.objects.values_list("pk", "client_id"))
         for client_id, contact_id, touchpoint_id, staff_id in interactions.values_list("client_id", "contact_id", "touchpoint_id", "staff_id"):
-            assert client_id in clients and touchpoint_id in touchpoints and staff_id in members
+            assert client_id in clients
+            assert touchpoint_id in touchpoints
+            assert staff_id in members
             assert contact_id is None or contact_client.get(contact_id) == client_id
         assert set(contact_client.values()) <= clients
         assert set(Client.objects.values_list("segment_id", flat=True)) <= segments
@@ -143,14 +154,16 @@ def _assert_world_in_shape(tenant, today: date):
         assert set(Membership.objects.values_list("team_id", flat=True)) <= teams
         assert set(Stage.objects.values_list("journey_id", flat=True)) <= _ids(Journey)
         for stage_id, touchpoint_id in StageTouchpoint.objects.values_list("stage_id", "touchpoint_id"):
-            assert stage_id in stages and touchpoint_id in touchpoints
+            assert stage_id in stages
+            assert touchpoint_id in touchpoints
 
 
 def test_it_seeds_a_realistic_world_per_tenant_once(db, client):
     reports = seed_demo(today=RUN_DATE)
     assert [r.created for r in reports] == [True, True]
     northwind, harbor = Tenant.objects.get(slug="northwind"), Tenant.objects.get(slug="harbor")
-    assert northwind.industry != harbor.industry and northwind.time_zone != harbor.time_zone
+    assert northwind.industry != harbor.industry
+    assert northwind.time_zone != harbor.time_zone
     for tenant in (northwind, harbor):
         _assert_world_in_shape(tenant, RUN_DATE)
     first, digests = _counts(), [_digest(northwind), _digest(harbor)]
@@ -159,7 +172,8 @@ def test_it_seeds_a_realistic_world_per_tenant_once(db, client):
     # A second run adds nothing and changes nothing, whatever the run date.
     reports = seed_demo(today=RUN_DATE + timedelta(days=3))
     assert [r.created for r in reports] == [False, False]
-    assert _counts() == first and [_digest(northwind), _digest(harbor)] == digests
+    assert _counts() == first
+    assert [_digest(northwind), _digest(harbor)] == digests
     assert reports[0].counts["interactions"] == first["northwind"]["Interaction"]
 
     # Colliding on purpose: the same contact e-mails and journey names in both tenants.
@@ -167,7 +181,8 @@ def test_it_seeds_a_realistic_world_per_tenant_once(db, client):
         emails_n = set(Contact.objects.values_list("email", flat=True))
     with tenant_context(harbor):
         emails_h = set(Contact.objects.values_list("email", flat=True))
-    assert len(emails_n & emails_h) >= 40 and emails_n != emails_h
+    assert len(emails_n & emails_h) >= 40
+    assert emails_n != emails_h
 
     # The added staff logins work.
     response = client.post("/accounts/login/", {"username": "staff3@harbor.demo", "password": DEMO_PASSWORD})
@@ -215,9 +230,11 @@ def test_it_brings_an_earlier_demo_world_in_line_instead_of_duplicating_it(db):
     with tenant_context(tenant):
         assert Client.objects.filter(name="Acme Logistics").get().pk == old.pk
         old.refresh_from_db()
-        assert old.churned_on != date(2021, 1, 1) and old.active_from != date(2020, 1, 1)
+        assert old.churned_on != date(2021, 1, 1)
+        assert old.active_from != date(2020, 1, 1)
         assert Contact.objects.get(email="jordan.lee@acme.example").client_id == old.pk
-        assert Journey.objects.count() == 2 and Client.objects.count() == 30
+        assert Journey.objects.count() == 2
+        assert Client.objects.count() == 30
         assert Stage.objects.get(journey=journey, order=1).pk == stage.pk
         assert list(journey.stages.values_list("name", flat=True)) == [s.name for s in spec.profile.journeys[0].stages]
         assert Interaction.objects.exists()
@@ -227,7 +244,11 @@ def test_the_command_prints_counts_and_logins_per_tenant(db, settings, capsys):
     settings.DEBUG = True
     call_command("seed_demo", "--clients", "30")
     out = capsys.readouterr().out
-    assert "Northwind Advisory (Europe/Brussels): seeded now" in out and "Harbor Legal (America/New_York)" in out
-    assert "30 clients" in out and "staff@harbor.demo" in out and "staff6@northwind.demo" in out and DEMO_PASSWORD in out
+    assert "Northwind Advisory (Europe/Brussels): seeded now" in out
+    assert "Harbor Legal (America/New_York)" in out
+    assert "30 clients" in out
+    assert "staff@harbor.demo" in out
+    assert "staff6@northwind.demo" in out
+    assert DEMO_PASSWORD in out
     call_command("seed_demo")
     assert "already seeded, left as is" in capsys.readouterr().out

@@ -39,7 +39,8 @@ def test_it_seeds_surveys_and_18_months_of_answers_once(db):
             triggers = {s.trigger for s in surveys.values()}
             assert triggers == {"after_interaction", "recurring", "manual"}
             relationship = surveys["Relationship survey"]
-            assert relationship.recurring_months == 6 and relationship.kind == "nps"
+            assert relationship.recurring_months == 6
+            assert relationship.kind == "nps"
             assert any(s.touchpoint.is_key for s in surveys.values() if s.kind == "nps" and s.touchpoint)
             assert KioskDevice.objects.filter(survey__kind="smiley", revoked_at=None).count() == 1
 
@@ -57,7 +58,8 @@ def test_it_seeds_surveys_and_18_months_of_answers_once(db):
             reworded = Survey.objects.annotate(n=Count("versions")).get(n=2)
             v1, v2 = reworded.versions.order_by("number")
             assert v1.questions.get(key="reason").text != v2.questions.get(key="reason").text
-            assert responses.filter(version=v1).exists() and responses.filter(version=v2).exists()
+            assert responses.filter(version=v1).exists()
+            assert responses.filter(version=v2).exists()
             assert reworded.current_version == v2
             # Answers: in both languages, comments from templates, scores on their scales.
             assert set(responses.values_list("language", flat=True)) >= {"en", second_language[tenant.slug]}
@@ -76,7 +78,8 @@ def test_it_seeds_surveys_and_18_months_of_answers_once(db):
             assert 0.30 <= responded / delivered <= 0.45
             assert responded == responses.filter(channel="email").count()
             reasons = set(invitations.filter(status="skipped").values_list("skip_reason", flat=True))
-            assert {"fatigued", "opted_out"} <= reasons and "" not in reasons
+            assert {"fatigued", "opted_out"} <= reasons
+            assert "" not in reasons
             assert not invitations.filter(status="responded", responded_at__isnull=True).exists()
             assert not invitations.exclude(sent_at=None).filter(token_hash="").exists()
             assert invitations.aggregate(first=Min("created_at"))["first"].date() < RUN_DATE - timedelta(days=500)
@@ -100,5 +103,6 @@ def test_replayed_responses_follow_the_respondent_services_attribution(db):
             actual = {field: getattr(response, field) for field in expected}
             assert actual == expected, response.pk
             if response.invitation is not None:
-                assert response.invitation.status == "responded" and response.invitation.responded_at == response.submitted_at
+                assert response.invitation.status == "responded"
+                assert response.invitation.responded_at == response.submitted_at
                 assert response.version_id == response.invitation.version_id

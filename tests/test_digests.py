@@ -82,7 +82,8 @@ def test_it_reports_a_big_significant_drop_overall_and_at_its_touchpoint(world):
     assert set(changes) == {("", "all answers", "nps"), ("touchpoint", "Help desk", "nps")}
     overall = changes[("", "all answers", "nps")]
     assert (overall.before, overall.after, overall.delta, overall.better) == ("60", "−20", "−80 points", False)
-    assert overall.z <= -1.96 and (overall.n, overall.previous_n) == (100, 100)
+    assert overall.z <= -1.96
+    assert (overall.n, overall.previous_n) == (100, 100)
     assert "NPS fell from 60 to −20" in overall.sentence
     text = digest_render(digest).text
     assert "NPS at touchpoint Help desk fell from 60 to −20" in text
@@ -92,7 +93,8 @@ def test_it_does_not_mention_a_small_change_that_is_not_significant(world):
     plant_daily_scores(world.a, DAY - timedelta(days=1), scores_nps=nps_scores(70, 20, 10))
     plant_daily_scores(world.a, DAY, scores_nps=nps_scores(66, 20, 14))  # 60 → 52: z ≈ −0.8
     digest = build(world, world.alice)
-    assert digest.changes == () and not digest.has_news
+    assert digest.changes == ()
+    assert not digest.has_news
     nps_line = next(line for line in digest.numbers if line.metric == "nps")
     assert (nps_line.value, nps_line.n) == ("52", 100)  # the numbers are there, just not news
     with tenant_context(world.a):
@@ -132,12 +134,15 @@ def test_it_sends_nothing_when_there_is_nothing_to_say_and_records_it_once(world
     subscribe(alice)
     plant_daily_scores(world.a, DAY, scores_nps=nps_scores(30, 20, 50))  # numbers, but no previous period: no change to report
     first = send(world, world.alice)
-    assert first.outcome == DigestSend.Outcome.NOTHING and first.outbound_email is None
-    assert first.summary["changes"] == 0 and first.summary["responses"] == 100
+    assert first.outcome == DigestSend.Outcome.NOTHING
+    assert first.outbound_email is None
+    assert first.summary["changes"] == 0
+    assert first.summary["responses"] == 100
     assert outbox(world.a) == []
     overdue_case(world.a, "Arrived after the run")  # news now, but this period was decided
     again = send(world, world.alice)
-    assert again.pk == first.pk and again.outcome == DigestSend.Outcome.NOTHING
+    assert again.pk == first.pk
+    assert again.outcome == DigestSend.Outcome.NOTHING
     assert outbox(world.a) == []
     with tenant_context(world.a):
         assert DigestSend.objects.count() == 1
@@ -148,13 +153,15 @@ def test_it_sends_once_through_the_outbox_however_often_it_runs(world):
     subscribe(alice)
     drop(world.a)
     first, second = send(world, world.alice), send(world, world.alice)
-    assert first.pk == second.pk and first.outcome == DigestSend.Outcome.SENT
+    assert first.pk == second.pk
+    assert first.outcome == DigestSend.Outcome.SENT
     (email,) = outbox(world.a)
     assert first.outbound_email_id == email.pk
     assert email.to_email == "alice@example.com"
     assert email.message_id == f"<digest-daily-2026-11-22-{alice.uuid}@cxm.localhost>"
     assert email.subject == "Acme Advisory: your daily digest for Sun 22 Nov 2026 — 1 significant change"
-    assert "<script" not in email.body_html and "<table" in email.body_html
+    assert "<script" not in email.body_html
+    assert "<table" in email.body_html
 
 
 def test_it_keeps_daily_and_weekly_apart(world):
@@ -193,14 +200,16 @@ def test_a_staff_digest_has_only_their_own_numbers_cases_and_clients(world):
     assert mine.audience == "own"
     assert next(line for line in mine.numbers if line.metric == "nps").n == 100  # bob's answers only
     assert [(c.subject, c.better) for c in mine.changes] == [("all answers", False)]
-    assert [line.title for line in mine.overdue] == ["Bob's late call-back"] and mine.overdue_count == 1
+    assert [line.title for line in mine.overdue] == ["Bob's late call-back"]
+    assert mine.overdue_count == 1
     assert [line.name for line in mine.at_risk] == ["Cedar Dental"]
     text = digest_render(mine).text
     for other in ("Dana's late refund", "Nobody's late case", "Birch Law"):
         assert other not in text
 
     lead = build(world, world.carol)
-    assert lead.audience == "team" and next(line for line in lead.numbers if line.metric == "nps").n == 200
+    assert lead.audience == "team"
+    assert next(line for line in lead.numbers if line.metric == "nps").n == 200
     assert {line.title for line in lead.overdue} == {"Bob's late call-back", "Dana's late refund", "Nobody's late case"}
     assert {line.name for line in lead.at_risk} == {"Cedar Dental", "Birch Law"}
 
@@ -215,7 +224,8 @@ def test_a_viewer_digest_has_the_numbers_only(world):
     assert (digest.overdue, digest.at_risk, digest.has_news) == ((), (), False)
     drop(world.a)
     digest = build(world, world.victor)
-    assert digest.has_news and "A late case" not in digest_render(digest).text
+    assert digest.has_news
+    assert "A late case" not in digest_render(digest).text
 
 
 def test_new_at_risk_means_new_since_the_members_previous_digest(world):
@@ -225,10 +235,12 @@ def test_new_at_risk_means_new_since_the_members_previous_digest(world):
         cedar, birch = f.ClientFactory(tenant=world.a, name="Cedar Dental"), f.ClientFactory(tenant=world.a, name="Birch Law")
     cedar_health = high_risk(cedar)
     first = send(world, world.alice, period_last=DAY - timedelta(days=1))
-    assert first.outcome == "sent" and first.summary["at_risk_listed"] == [cedar.pk]
+    assert first.outcome == "sent"
+    assert first.summary["at_risk_listed"] == [cedar.pk]
     high_risk(birch, score=70)
     digest = build(world, world.alice)
-    assert [line.name for line in digest.at_risk] == ["Birch Law"] and digest.at_risk_new == 1
+    assert [line.name for line in digest.at_risk] == ["Birch Law"]
+    assert digest.at_risk_new == 1
     assert send(world, world.alice).summary["at_risk_ids"] == sorted([cedar.pk, birch.pk])
     # Cedar leaves the band, then comes back: new again for the next digest.
     with tenant_context(world.a):
@@ -250,10 +262,13 @@ def test_it_never_shows_another_tenants_data(world):
     overdue_case(world.a, "Acme late case")
     digest = build(world, world.alice)
     rendered = digest_render(digest)
-    assert [line.title for line in digest.overdue] == ["Acme late case"] and digest.at_risk == ()
-    assert all(line.n == 0 for line in digest.numbers) and digest.changes == ()
+    assert [line.title for line in digest.overdue] == ["Acme late case"]
+    assert digest.at_risk == ()
+    assert all(line.n == 0 for line in digest.numbers)
+    assert digest.changes == ()
     for secret_text in ("Globex", "secret"):
-        assert secret_text not in rendered.text and secret_text not in rendered.html
+        assert secret_text not in rendered.text
+        assert secret_text not in rendered.html
     # dana is in both: her Globex (admin) digest is Globex's, her Acme (staff) digest is her own work in Acme.
     assert [line.title for line in build(world, world.dana, tenant=world.b).overdue] == ["Globex secret case"]
     assert build(world, world.dana).overdue == ()
@@ -312,9 +327,11 @@ def test_the_email_reaches_an_smtp_server_through_the_outbox(world, smtp_sink):
     for body in (text, html):
         assert case_link in body
         assert "http://127.0.0.1:8000/t/acme/settings/digests/" in body  # manage / stop
-        assert "Cedar Dental" in body and "No answer to the last three surveys" in body
+        assert "Cedar Dental" in body
+        assert "No answer to the last three surveys" in body
         assert "http://127.0.0.1:8000/t/acme/home/" in body  # bob's dashboard
-    assert "<script" not in html and re.search(r"<th scope=\"col\"", html)
+    assert "<script" not in html
+    assert re.search(r"<th scope=\"col\"", html)
     with tenant_context(world.a):
         assert OutboundEmail.objects.get(kind="digest").status == "sent"
 
@@ -412,7 +429,8 @@ def test_every_role_has_the_page_and_reads_what_its_digest_contains(world, clien
     response = client.get(PAGE)
     assert response.status_code == 200
     page = response.content.decode()
-    assert expected in page and "Preview my digest now" in page
+    assert expected in page
+    assert "Preview my digest now" in page
     if user == "victor":
         assert "overdue" not in page.lower().split("what my digest contains")[1].split("preview my digest")[0]
 
@@ -429,7 +447,8 @@ def test_a_member_changes_only_their_own_preferences(world, client):
     subscribe(bob, "weekly")
     client.force_login(world.alice)
     response = client.post(PAGE, {"daily": "on"})
-    assert response.status_code == 302 and response.url == PAGE
+    assert response.status_code == 302
+    assert response.url == PAGE
     with tenant_context(world.a):
         assert set(DigestSubscription.objects.filter(is_active=True).values_list("membership_id", "frequency")) == {
             (alice.pk, "daily"), (bob.pk, "weekly")}
@@ -456,7 +475,8 @@ def test_the_preview_says_when_there_is_nothing_to_say_and_writes_nothing(world,
     assert response.status_code == 200
     assert "Nothing to say — no e-mail would be sent." in response.content.decode()
     with tenant_context(world.a):
-        assert DigestSend.objects.count() == 0 and OutboundEmail.objects.count() == 0
+        assert DigestSend.objects.count() == 0
+        assert OutboundEmail.objects.count() == 0
 
 
 def test_the_preview_shows_the_digest_of_the_last_period(world, client):
@@ -470,9 +490,11 @@ def test_the_preview_shows_the_digest_of_the_last_period(world, client):
     page = client.get(PAGE, {"preview": "daily"}).content.decode()
     assert "In short: <strong>1 significant change, 1 overdue case</strong>" in page
     assert f'href="http://127.0.0.1:8000/t/acme/cases/{late.uuid}/"' in page
-    assert "NPS" in page and "no e-mail would be sent" not in page
+    assert "NPS" in page
+    assert "no e-mail would be sent" not in page
     with tenant_context(world.a):
-        assert DigestSend.objects.count() == 0 and OutboundEmail.objects.count() == 0
+        assert DigestSend.objects.count() == 0
+        assert OutboundEmail.objects.count() == 0
 
 
 def test_a_bad_preview_choice_is_a_clear_400(world, client):
@@ -504,9 +526,11 @@ def test_the_preview_query_count_does_not_grow_with_rows(world, client):
     client.get(PAGE, {"preview": "daily"})  # warm up
     with CaptureQueriesContext(connection) as few:
         page = client.get(PAGE, {"preview": "daily"}).content.decode()
-    assert "2 overdue cases" in page and "2 new at-risk clients" in page
+    assert "2 overdue cases" in page
+    assert "2 new at-risk clients" in page
     _grow(world, 6, touchpoints)
     with CaptureQueriesContext(connection) as many:
         page = client.get(PAGE, {"preview": "daily"}).content.decode()
-    assert "8 overdue cases" in page and "8 new at-risk clients" in page
+    assert "8 overdue cases" in page
+    assert "8 new at-risk clients" in page
     assert len(many.captured_queries) == len(few.captured_queries)

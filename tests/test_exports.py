@@ -65,7 +65,8 @@ def data(world):
 
 def test_it_exports_one_row_per_contact_in_the_import_layout(lead, data):
     response = lead.get(URL, {"format": "csv"})
-    assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"].startswith('attachment; filename="acme-clients-')
     rows = read_csv(response)
     assert rows[0] == COLUMNS
@@ -82,10 +83,13 @@ def test_it_exports_one_row_per_contact_in_the_import_layout(lead, data):
 
 def test_it_exports_xlsx_with_text_cells_never_formulas(lead, data):
     response = lead.get(URL, {"format": "xlsx"})
-    assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     rows = read_xlsx(response)
-    assert rows[0] == COLUMNS and len(rows) == 5
-    assert rows[1][1] == "'=HYPERLINK(\"http://evil\")" and rows[1][4] == "'@SUM(A1)"  # contacts by name: "=" sorts first
+    assert rows[0] == COLUMNS
+    assert len(rows) == 5
+    assert rows[1][1] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[1][4] == "'@SUM(A1)"  # contacts by name: "=" sorts first
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
@@ -126,7 +130,8 @@ def test_it_never_exports_another_tenants_rows(client, world, data):
     assert [r[0] for r in rows[1:]] == ["secret@globex.example"]
     client.force_login(world.alice)
     body = b"".join(client.get(URL).streaming_content).decode()
-    assert "Globex" not in body and "secret@" not in body
+    assert "Globex" not in body
+    assert "secret@" not in body
 
 
 def _export_queries(lead, world, n):

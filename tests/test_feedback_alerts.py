@@ -78,7 +78,8 @@ def test_score_rules_fire_at_or_below_their_threshold(world, people, survey, tri
         case = results[0][0]
         assert (case.source, case.response_id, case.dedupe_key, case.trigger_metric, case.trigger_score) == (
             "response", response.pk, f"response:{response.pk}", field, value)
-        assert case.contact_id == response.contact_id and case.client_id == response.client_id
+        assert case.contact_id == response.contact_id
+        assert case.client_id == response.client_id
 
 
 def test_a_negative_comment_rule_reads_the_comment_sentiment(world, people, survey):
@@ -87,9 +88,13 @@ def test_a_negative_comment_rule_reads_the_comment_sentiment(world, people, surv
     mild = _response(survey, nps=9, comment="It was fine, thanks.")
     silent = _response(survey, nps=9, comment="")
     [(case, created)] = _evaluate(angry)
-    assert created and case.trigger_metric == "" and case.trigger_score is None
-    assert "negative comment (sentiment -0." in case.description and "furious" in case.description
-    assert _evaluate(mild) == [] and _evaluate(silent) == []
+    assert created
+    assert case.trigger_metric == ""
+    assert case.trigger_score is None
+    assert "negative comment (sentiment -0." in case.description
+    assert "furious" in case.description
+    assert _evaluate(mild) == []
+    assert _evaluate(silent) == []
 
 
 def test_it_describes_the_case_in_words(world, people, survey):
@@ -134,7 +139,8 @@ def test_evaluating_a_response_twice_opens_one_case_per_rule(world, people, surv
     second = _evaluate(response)
     with tenant_context(world.a):
         evaluate_response_rules.delay(world.a.pk, response.pk)  # the task, eagerly
-    assert [c for _, c in first] == [True, True] and [c for _, c in second] == [False, False]
+    assert [c for _, c in first] == [True, True]
+    assert [c for _, c in second] == [False, False]
     assert len(_cases(world.a)) == 2
     with tenant_context(world.a):
         assert OutboundEmail.objects.filter(kind="case").count() == 2
@@ -253,19 +259,24 @@ def test_a_risk_rule_fires_only_on_an_upward_crossing_and_keeps_one_open_case_pe
         def evaluate(previous, score):
             return alerts.alert_rules_evaluate_client_risk(tenant=world.a, client_id=client.pk, previous_score=previous, score=score)
 
-        assert evaluate(50, 59) == [] and evaluate(60, 72) == [] and evaluate(70, 80) == []
+        assert evaluate(50, 59) == []
+        assert evaluate(60, 72) == []
+        assert evaluate(70, 80) == []
         [(case, created)] = evaluate(59, 72)
-        assert created and (case.source, case.client_id, case.contact_id, case.assignee_id, case.rule_id) == (
-            "client", client.pk, reachable.pk, people["bob"].pk, rule.pk)
+        assert created
+        assert ((case.source, case.client_id, case.contact_id, case.assignee_id, case.rule_id) == (
+            "client", client.pk, reachable.pk, people["bob"].pk, rule.pk))
         assert case.dedupe_key == f"client:{client.pk}:risk:{timezone.localdate(timezone=ZoneInfo('Europe/Brussels')):%Y-%m-%d}"
         assert case.title == "Churn risk 72 for Acme Corp: NPS fell from 9 to 3"
         assert "rose to 72 of 100 (was 59; the rule's threshold is 60)" in case.description
         [(same, again)] = evaluate(40, 90)  # crossing again while the first case is open: no second case
-        assert not again and same.pk == case.pk
+        assert not again
+        assert same.pk == case.pk
         Case.objects.filter(pk=case.pk).update(status="resolved")
         Case.objects.filter(pk=case.pk).update(dedupe_key="client:old")  # as if it was opened on an earlier day
         [(new, created_new)] = evaluate(None, 65)
-        assert created_new and new.pk != case.pk
+        assert created_new
+        assert new.pk != case.pk
 
 
 def test_the_churn_refresh_opens_cases_for_clients_whose_risk_crossed(world, people):
@@ -275,8 +286,10 @@ def test_the_churn_refresh_opens_cases_for_clients_whose_risk_crossed(world, peo
         first = churn_risk_refresh(world.a, today=date(2026, 3, 1))
         again = churn_risk_refresh(world.a, today=date(2026, 3, 2))
         cases = list(Case.objects.order_by("client_id"))
-    assert first["cases_opened"] == 2 and again["cases_opened"] == 0  # scored before: no crossing the second time
-    assert [c.client_id for c in cases] == [c.pk for c in clients] and {c.source for c in cases} == {"client"}
+    assert first["cases_opened"] == 2
+    assert again["cases_opened"] == 0  # scored before: no crossing the second time
+    assert [c.client_id for c in cases] == [c.pk for c in clients]
+    assert {c.source for c in cases} == {"client"}
 
 
 # --- escalation task ----------------------------------------------------------------------------
@@ -299,5 +312,6 @@ def test_the_beat_runs_the_escalation_fan_out_every_five_minutes():
     from cxm.celery import app
 
     entry = settings.CELERY_BEAT_SCHEDULE["escalate-overdue-cases"]
-    assert entry["task"] in app.tasks and entry["options"]["expires"] < 5 * 60
+    assert entry["task"] in app.tasks
+    assert entry["options"]["expires"] < 5 * 60
     assert entry["schedule"].minute == set(range(0, 60, 5))

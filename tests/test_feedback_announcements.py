@@ -41,7 +41,8 @@ def names(plan):
 
 def test_it_writes_to_a_cases_contact(world, loop):
     got = recipients(world.a, case=loop["case"])
-    assert names(got) == {"Ann": ""} and got.anonymous == 0
+    assert names(got) == {"Ann": ""}
+    assert got.anonymous == 0
 
 
 def test_it_falls_back_to_the_contact_of_the_cases_response(world, loop):
@@ -55,7 +56,8 @@ def test_it_writes_to_a_plans_linked_cases_and_negative_answers_in_scope_and_bas
     assert names(got) == {"Ann": "", "Linked": "", "Neg": "", "Neg2": "", "Optout": "opted_out", "Churn": "churned",
                           "Nomail": "no_email"}
     assert got.anonymous == 1
-    assert len(got.to_send) == 4 and len(got.skipped) == 3
+    assert len(got.to_send) == 4
+    assert len(got.skipped) == 3
     assert got.skipped_by_reason == [("Client has churned", 1), ("No e-mail address", 1), ("Opted out of messages", 1)]
 
 
@@ -73,7 +75,8 @@ def test_it_never_reaches_another_tenants_contacts(world, loop):
 def test_it_prefills_a_draft_from_the_case(world, loop):
     with tenant_context(world.a):
         a = svc.announcement_draft_for_case(tenant=world.a, acting_member=loop["alice"], case=loop["case"])
-    assert a.status == "draft" and a.case == loop["case"]
+    assert a.status == "draft"
+    assert a.case == loop["case"]
     assert a.you_said == "Nobody called me back for a week."
     assert a.we_did == "We now call back within one working day."
     assert a.subject == "You said, we did: slow reply"
@@ -82,9 +85,12 @@ def test_it_prefills_a_draft_from_the_case(world, loop):
 def test_it_prefills_a_draft_from_the_plan(world, loop):
     with tenant_context(world.a):
         a = svc.announcement_draft_for_plan(tenant=world.a, acting_member=loop["alice"], plan=loop["plan"])
-    assert a.plan == loop["plan"] and "Faster call-backs" in a.subject
-    assert "recommend" in a.you_said and "Phone" in a.you_said
-    assert "Hired two agents." in a.we_did and "We now call back within one working day." in a.we_did
+    assert a.plan == loop["plan"]
+    assert "Faster call-backs" in a.subject
+    assert "recommend" in a.you_said
+    assert "Phone" in a.you_said
+    assert "Hired two agents." in a.we_did
+    assert "We now call back within one working day." in a.we_did
 
 
 def test_an_empty_text_is_refused_and_nothing_is_written(world, loop):
@@ -92,7 +98,8 @@ def test_an_empty_text_is_refused_and_nothing_is_written(world, loop):
         before = Announcement.objects.count()
         with pytest.raises(ValidationError) as exc:
             svc.announcement_draft_for_case(tenant=world.a, acting_member=loop["alice"], case=loop["case"], we_did="   ")
-        assert "we_did" in exc.value.message_dict and Announcement.objects.count() == before
+        assert "we_did" in exc.value.message_dict
+        assert Announcement.objects.count() == before
 
 
 def test_a_sent_message_cannot_be_edited(world, loop):
@@ -118,7 +125,9 @@ def _send_plan(world, loop):
 def test_it_sends_one_email_per_contact_and_logs_the_skipped(world, loop, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks():
         a = _send_plan(world, loop)
-    assert a.status == "sent" and a.sent_at is not None and a.sent_by == loop["alice"]
+    assert a.status == "sent"
+    assert a.sent_at is not None
+    assert a.sent_by == loop["alice"]
     assert (a.recipients_count, a.skipped_count) == (4, 3)
     with tenant_context(world.a):
         rows = {r.contact.name: r for r in AnnouncementRecipient.objects.filter(announcement=a).select_related("contact", "outbound_email")}
@@ -126,8 +135,9 @@ def test_it_sends_one_email_per_contact_and_logs_the_skipped(world, loop, django
             "Ann": ("queued", ""), "Linked": ("queued", ""), "Neg": ("queued", ""), "Neg2": ("queued", ""),
             "Optout": ("skipped", "opted_out"), "Churn": ("skipped", "churned"), "Nomail": ("skipped", "no_email")}
         emails = OutboundEmail.objects.filter(kind=OutboundEmail.Kind.ANNOUNCEMENT)
-        assert emails.count() == 4 and {e.to_email for e in emails} == {"ann@client.example", "linked@x.example", "neg@x.example",
-                                                                          "neg2@x.example"}
+        assert emails.count() == 4
+        assert ({e.to_email for e in emails} == {"ann@client.example", "linked@x.example", "neg@x.example",
+                                                                          "neg2@x.example"})
         assert rows["Ann"].outbound_email.message_id == f"<announcement-{a.uuid}-{loop['ann'].uuid}@{svc.message_domain()}>"
         assert AuditEvent.objects.filter(action="announcement.sent", target_id=str(a.uuid)).count() == 1
 
@@ -151,8 +161,10 @@ def test_the_email_is_in_the_contacts_language_from_the_tenants_sender(world, lo
         a = svc.announcement_draft_for_case(tenant=world.a, acting_member=loop["alice"], case=loop["case"])
         svc.announcement_send(tenant=world.a, acting_member=loop["alice"], announcement=a)
         email = OutboundEmail.objects.get(kind=OutboundEmail.Kind.ANNOUNCEMENT)
-    assert "Bonjour Ann," in email.body_text and "Vous nous avez dit" in email.body_html
-    assert "Acme Care" in email.body_text and "We now call back within one working day." in email.body_html
+    assert "Bonjour Ann," in email.body_text
+    assert "Vous nous avez dit" in email.body_html
+    assert "Acme Care" in email.body_text
+    assert "We now call back within one working day." in email.body_html
     path = OPTOUT_LINK.search(email.body_text).group(1)
     assert path in email.body_html
     fallback = Contact(locale="xx", name="Z")
@@ -167,11 +179,13 @@ def test_the_optout_link_asks_then_opts_out(world, loop, client):
     a = _send_plan(world, loop)
     path = optout_path(world.a, loop["ann"])
     got = client.get(path)
-    assert got.status_code == 200 and "Stop sending me messages" in got.content.decode()
+    assert got.status_code == 200
+    assert "Stop sending me messages" in got.content.decode()
     with tenant_context(world.a):
         assert not Contact.objects.get(pk=loop["ann"].pk).opted_out  # a GET changes nothing
     done = client.post(path)
-    assert done.status_code == 200 and "You will not receive messages any more" in done.content.decode()
+    assert done.status_code == 200
+    assert "You will not receive messages any more" in done.content.decode()
     with tenant_context(world.a):
         assert Contact.objects.get(pk=loop["ann"].pk).opted_out
         row = AnnouncementRecipient.objects.get(announcement=a, contact=loop["ann"])
@@ -202,7 +216,8 @@ def test_the_optout_link_is_opaque(world, loop):
                 assert not any(form in blob for blob in decoded), f"{name}: the link {token} carries {secret}"
         with tenant_context(world.a):
             row = AnnouncementRecipient.objects.get(contact=contact)
-        assert row.optout_token_hash == svc.optout_token_hash(token) and token not in str(vars(row))
+        assert row.optout_token_hash == svc.optout_token_hash(token)
+        assert token not in str(vars(row))
 
 
 def test_a_forged_or_altered_optout_link_does_nothing(world, loop, client):
@@ -237,7 +252,8 @@ def test_a_link_whose_contact_is_gone_does_nothing(world, loop, client):
     path = optout_path(world.a, loop["people"]["neg"])
     with tenant_context(world.a):
         Contact.objects.filter(pk=loop["people"]["neg"].pk).delete()
-    assert client.get(path).status_code == 404 and client.post(path).status_code == 404
+    assert client.get(path).status_code == 404
+    assert client.post(path).status_code == 404
 
 
 def test_each_tenants_links_opt_out_only_its_own_contact(world, loop, client):
@@ -275,9 +291,12 @@ def test_leads_compose_from_a_case_with_preview_and_recipients(who, world, loop,
     got = client.get(new_case_url(loop))
     assert got.status_code == 200
     html = got.content.decode()
-    assert "Nobody called me back for a week." in html and "We now call back within one working day." in html
-    assert 'data-recipients>1<' in html and 'data-skipped>0<' in html
-    assert "Preview of the e-mail" in html and "Hello," in html
+    assert "Nobody called me back for a week." in html
+    assert "We now call back within one working day." in html
+    assert 'data-recipients>1<' in html
+    assert 'data-skipped>0<' in html
+    assert "Preview of the e-mail" in html
+    assert "Hello," in html
 
 
 @pytest.mark.parametrize("who", ["bob", "victor"])
@@ -301,8 +320,12 @@ def test_the_live_preview_answers_the_fragment(world, loop, client):
     got = client.post(new_case_url(loop), {"action": "preview", "subject": "Hi", "you_said": "It was slow", "we_did": "Faster now"},
                       headers={"HX-Request": "true"})
     html = got.content.decode().strip()
-    assert got.status_code == 200 and html.startswith("{% comment %}") is False and 'id="announcement-preview"' in html
-    assert "<html" not in html and "Faster now" in html and "It was slow" in html
+    assert got.status_code == 200
+    assert html.startswith("{% comment %}") is False
+    assert 'id="announcement-preview"' in html
+    assert "<html" not in html
+    assert "Faster now" in html
+    assert "It was slow" in html
     with tenant_context(world.a):
         assert not Announcement.objects.exists()
 
@@ -311,14 +334,18 @@ def test_sending_needs_the_confirmation_and_happens_once(world, loop, client):
     client.force_login(world.carol)
     data = {"subject": "You said, we did", "you_said": "Slow call-backs", "we_did": "One working day now"}
     refused = client.post(new_case_url(loop), {**data, "action": "send"})
-    assert refused.status_code == 400 and "Tick the box to confirm" in refused.content.decode()
+    assert refused.status_code == 400
+    assert "Tick the box to confirm" in refused.content.decode()
     with tenant_context(world.a):
-        assert not Announcement.objects.exists() and not OutboundEmail.objects.exists()
+        assert not Announcement.objects.exists()
+        assert not OutboundEmail.objects.exists()
     sent = client.post(new_case_url(loop), {**data, "action": "send", "confirm": "on"})
     assert sent.status_code == 302
     with tenant_context(world.a):
         a = Announcement.objects.get()
-        assert a.status == "sent" and a.recipients_count == 1 and a.sent_by.user == world.carol
+        assert a.status == "sent"
+        assert a.recipients_count == 1
+        assert a.sent_by.user == world.carol
     assert sent.url == f"/t/acme/announcements/{a.uuid}/"
     again = client.post(sent.url, {"action": "send", "confirm": "on"})
     assert again.status_code == 302
@@ -331,7 +358,8 @@ def test_a_draft_is_saved_edited_then_sent_from_its_page(world, loop, client):
     saved = client.post(new_case_url(loop), {"action": "save", "subject": "Draft", "you_said": "a", "we_did": "b"})
     assert saved.status_code == 302
     page = client.get(saved.url)
-    assert page.status_code == 200 and "Save the draft" in page.content.decode()
+    assert page.status_code == 200
+    assert "Save the draft" in page.content.decode()
     assert client.post(saved.url, {"action": "save", "subject": "", "you_said": "a", "we_did": "b"}).status_code == 400
     assert client.post(saved.url, {"action": "save", "subject": "Better", "you_said": "a", "we_did": "b"}).status_code == 302
     assert client.post(saved.url, {"action": "send", "confirm": "on"}).status_code == 302
@@ -345,12 +373,17 @@ def test_viewers_read_the_log_but_cannot_send(world, loop, client):
     client.force_login(world.victor)
     got = client.get(f"/t/acme/announcements/{a.uuid}/")
     html = got.content.decode()
-    assert got.status_code == 200 and "Send log" in html
-    assert "Skipped: Opted out of messages" in html and "Skipped: Client has churned" in html and "E-mail: Pending" in html
-    assert 'data-recipients>4<' in html and 'data-skipped>3<' in html
+    assert got.status_code == 200
+    assert "Send log" in html
+    assert "Skipped: Opted out of messages" in html
+    assert "Skipped: Client has churned" in html
+    assert "E-mail: Pending" in html
+    assert 'data-recipients>4<' in html
+    assert 'data-skipped>3<' in html
     assert client.post(f"/t/acme/announcements/{a.uuid}/", {"action": "send", "confirm": "on"}).status_code == 403
     listing = client.get("/t/acme/announcements/")
-    assert listing.status_code == 200 and a.subject in listing.content.decode()
+    assert listing.status_code == 200
+    assert a.subject in listing.content.decode()
     client.force_login(world.bob)
     assert client.get("/t/acme/announcements/").status_code == 403
 
@@ -359,15 +392,19 @@ def test_leads_compose_from_a_plan(world, loop, client):
     client.force_login(world.carol)
     got = client.get(f"/t/acme/announcements/new/plan/{loop['plan'].uuid}/")
     html = got.content.decode()
-    assert got.status_code == 200 and "Faster call-backs" in html
-    assert 'data-recipients>4<' in html and 'data-skipped>3<' in html and "Opted out of messages: 1" in html
+    assert got.status_code == 200
+    assert "Faster call-backs" in html
+    assert 'data-recipients>4<' in html
+    assert 'data-skipped>3<' in html
+    assert "Opted out of messages: 1" in html
     assert "1 negative answer without a contact" in html
 
 
 def test_an_empty_list_says_how_messages_appear(world, client):
     client.force_login(world.carol)
     got = client.get("/t/acme/announcements/")
-    assert got.status_code == 200 and "No messages yet." in got.content.decode()
+    assert got.status_code == 200
+    assert "No messages yet." in got.content.decode()
 
 
 def test_its_baseline_window_is_inclusive(world, loop):
@@ -396,9 +433,12 @@ def test_the_outbox_delivers_it_from_the_tenants_sender_with_its_message_id(worl
         svc.announcement_send(tenant=world.a, acting_member=loop["alice"], announcement=a)
     assert outbox_deliver(tenant=world.a)["sent"] == 1
     [mail] = mailoutbox
-    assert mail.from_email == "Acme Care <care@acme.example>" and mail.to == ["ann@client.example"]
+    assert mail.from_email == "Acme Care <care@acme.example>"
+    assert mail.to == ["ann@client.example"]
     assert mail.extra_headers["Message-ID"] == svc.message_id(a, loop["ann"])
-    assert mail.subject == "You said, we did: slow reply" and mail.alternatives and "/u/" in mail.body
+    assert mail.subject == "You said, we did: slow reply"
+    assert mail.alternatives
+    assert "/u/" in mail.body
     with tenant_context(world.a):
         row = AnnouncementRecipient.objects.select_related("outbound_email").get(announcement=a)
         assert row.outbound_email.status == "sent"
@@ -414,7 +454,9 @@ def test_the_outbox_drops_it_when_the_contact_opted_out_after_it_was_written(wor
         svc.announcement_send(tenant=world.a, acting_member=loop["alice"], announcement=a)
         type(loop["ann"]).objects.filter(pk=loop["ann"].pk).update(opted_out=True)
     counts = outbox_deliver(tenant=world.a)
-    assert counts["sent"] == 0 and mailoutbox == []
+    assert counts["sent"] == 0
+    assert mailoutbox == []
     with tenant_context(world.a):
         row = AnnouncementRecipient.objects.select_related("outbound_email").get(announcement=a)
-        assert row.outbound_email.status == "failed" and "opted out" in row.outbound_email.last_error
+        assert row.outbound_email.status == "failed"
+        assert "opted out" in row.outbound_email.last_error

@@ -41,9 +41,12 @@ def test_the_periods_are_two_half_years():
     assert audit_periods(date(2026, 6, 30)) == ((date(2025, 7, 1), date(2025, 12, 31)), (date(2026, 1, 1), date(2026, 6, 30)))
     assert audit_periods(date(2025, 12, 31)) == ((date(2025, 1, 1), date(2025, 6, 30)), (date(2025, 7, 1), date(2025, 12, 31)))
     (pf, pl), (cf, cl) = audit_periods(date(2026, 8, 31))
-    assert (cf, cl, pl) == (date(2026, 3, 1), date(2026, 8, 31), date(2026, 2, 28)) and pf == date(2025, 9, 1)
+    assert (cf, cl, pl) == (date(2026, 3, 1), date(2026, 8, 31), date(2026, 2, 28))
+    assert pf == date(2025, 9, 1)
     (pf, pl), (cf, cl) = audit_periods(date(2026, 11, 23))
-    assert cf == date(2026, 5, 24) and pl == date(2026, 5, 23) and pf == date(2025, 11, 24)
+    assert cf == date(2026, 5, 24)
+    assert pl == date(2026, 5, 23)
+    assert pf == date(2025, 11, 24)
     assert last_completed_half_year(date(2026, 11, 23)) == date(2026, 6, 30)
     assert last_completed_half_year(date(2026, 3, 1)) == date(2025, 12, 31)
     assert last_completed_half_year(date(2026, 6, 30)) == date(2025, 12, 31)
@@ -58,12 +61,17 @@ def test_it_compares_the_two_periods_per_stage_on_planted_data(world, planted):
     onboard, billing, discover = rows["Onboard"], rows["Billing"], rows["Discover"]
     assert (onboard.previous["nps"]["value"], onboard.current["nps"]["value"]) == (-50.0, 100.0)
     assert onboard.previous["nps"]["n"] == onboard.current["nps"]["n"] == 40
-    assert onboard.marker("nps") == "up" and onboard.change["nps"]["significant_change"]
-    assert billing.marker("csat") == "down" and (billing.previous["csat"]["value"], billing.current["csat"]["value"]) == (75.0, 25.0)
-    assert discover.marker("nps") == discover.marker("csat") == "" and discover.change["nps"]["delta"] == 0
-    assert billing.marker("nps") == "" and onboard.marker("csat") == ""
+    assert onboard.marker("nps") == "up"
+    assert onboard.change["nps"]["significant_change"]
+    assert billing.marker("csat") == "down"
+    assert (billing.previous["csat"]["value"], billing.current["csat"]["value"]) == (75.0, 25.0)
+    assert discover.marker("nps") == discover.marker("csat") == ""
+    assert discover.change["nps"]["delta"] == 0
+    assert billing.marker("nps") == ""
+    assert onboard.marker("csat") == ""
     # CES was never asked: no value, no marker.
-    assert onboard.current["ces"]["n"] == 0 and onboard.marker("ces") == ""
+    assert onboard.current["ces"]["n"] == 0
+    assert onboard.marker("ces") == ""
     assert audit.total.current["nps"]["n"] == 120
     assert audit.summary[0].startswith("Scores rose significantly at Onboard (NPS +150")
     assert audit.summary[1] == "Scores fell significantly at Billing (CSAT −50)."
@@ -80,11 +88,13 @@ def test_the_page_marks_only_significant_changes(world, planted, client):
     assert re.findall(r'data-metric="(\w+)" data-significant="(\w+)"', stage_rows["Onboard"]) == [("nps", "up")]
     assert re.findall(r'data-metric="(\w+)" data-significant="(\w+)"', stage_rows["Billing"]) == [("csat", "down")]
     assert "data-significant" not in stage_rows["Discover"]
-    assert "Scores rose significantly at Onboard" in body and "1 Jan 2026 – 30 Jun 2026" in body
+    assert "Scores rose significantly at Onboard" in body
+    assert "1 Jan 2026 – 30 Jun 2026" in body
     assert body.count('data-chart="chart-audit-') == 2  # NPS and CSAT; CES was never asked:
     assert "No CES answers at any stage in either period." in body
     csv = client.get(f"/t/acme/audits/journeys/{journey.uuid}/?end={AUDIT_END}&csv=audit-nps")
-    assert csv.status_code == 200 and "Onboard" in csv.content.decode()
+    assert csv.status_code == 200
+    assert "Onboard" in csv.content.decode()
 
 
 def test_it_answers_an_htmx_request_with_the_whole_page(world, planted, client):
@@ -128,11 +138,16 @@ def test_it_counts_root_causes_recovery_and_plans_of_the_period(world, planted, 
     assert (audit.cases_opened, audit.cases_with_cause) == (6, 5)
     assert [p.title for p in audit.plans] == ["Onboarding NPS", "Kick-off CSAT"]
     assert (audit.plans_met, audit.plans_missed) == (1, 1)
-    assert audit.recovery_current is not None and audit.recovery_current["n"] == 0
-    assert audit.volatility_current["n"] > 0 and audit.transitions
+    assert audit.recovery_current is not None
+    assert audit.recovery_current["n"] == 0
+    assert audit.volatility_current["n"] > 0
+    assert audit.transitions
     client.force_login(world.victor)
     body = client.get(f"/t/acme/audits/journeys/{journey.uuid}/?end={AUDIT_END}").content.decode()
-    assert "Slow answer" in body and "60.0%" in body and "Onboarding NPS" in body and "Elsewhere" not in body
+    assert "Slow answer" in body
+    assert "60.0%" in body
+    assert "Onboarding NPS" in body
+    assert "Elsewhere" not in body
     assert "1 met, 1 missed" in body
 
 
@@ -152,7 +167,8 @@ def test_a_bad_or_future_end_is_refused(world, planted, client):
     client.force_login(world.alice)
     for end in ("2026-13-01", "soon", "2999-01-01"):
         response = client.get(f"/t/acme/audits/journeys/{journey.uuid}/?end={end}")
-        assert response.status_code == 400 and b"Fix the day above" in response.content
+        assert response.status_code == 400
+        assert b"Fix the day above" in response.content
 
 
 @pytest.mark.parametrize("who,status", [("alice", 200), ("carol", 200), ("victor", 200), ("bob", 403)])
@@ -205,10 +221,13 @@ def test_the_pdf_is_printed_by_the_shared_printer(world, planted, client, monkey
     monkeypatch.setattr("apps.feedback.audits.views.html_to_pdf", fake)
     client.force_login(world.carol)
     response = client.get(f"/t/acme/audits/journeys/{journey.uuid}/pdf/?end={AUDIT_END}")
-    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
-    assert response.content.startswith(b"%PDF") and "attachment" in response["Content-Disposition"]
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert "attachment" in response["Content-Disposition"]
     assert seen["path"] == f"/t/acme/audits/journeys/{journey.uuid}/?end={AUDIT_END}"
-    assert "Scores rose significantly at Onboard" in seen["html"] and "Download PDF" not in seen["html"]
+    assert "Scores rose significantly at Onboard" in seen["html"]
+    assert "Download PDF" not in seen["html"]
 
     from apps.reports.pdf import PdfUnavailable
 
@@ -217,7 +236,8 @@ def test_the_pdf_is_printed_by_the_shared_printer(world, planted, client, monkey
 
     monkeypatch.setattr("apps.feedback.audits.views.html_to_pdf", broken)
     response = client.get(f"/t/acme/audits/journeys/{journey.uuid}/pdf/?end={AUDIT_END}")
-    assert response.status_code == 503 and b"not installed" in response.content
+    assert response.status_code == 503
+    assert b"not installed" in response.content
 
 
 def test_the_journey_map_links_its_audit(world, planted, client):
@@ -232,5 +252,6 @@ def test_the_half_year_email_goes_to_each_lead_once(world):
         assert audits_ready_notify(world.a, today=date(2026, 7, 1)) == 2
         emails = list(OutboundEmail.objects.filter(kind=OutboundEmail.Kind.DIGEST))
     assert sorted(e.to_email for e in emails) == ["alice@example.com", "carol@example.com"]
-    assert "30 June 2026" in emails[0].subject and "/t/acme/audits/?end=2026-06-30" in emails[0].body_text
+    assert "30 June 2026" in emails[0].subject
+    assert "/t/acme/audits/?end=2026-06-30" in emails[0].body_text
 

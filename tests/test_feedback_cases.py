@@ -64,7 +64,10 @@ def test_it_opens_a_case_due_after_the_sla_with_an_event_and_an_email_to_the_ass
     now = timezone.now().replace(microsecond=0)
     rule = AlertRuleFactory(tenant=world.a, name="Detractors", assignee=people["bob"])
     case, created = _open(world, people, rule=rule, dedupe_key="response:1", sla_hours=24, now=now)
-    assert created and case.status == "open" and case.due_at == now + timedelta(hours=24) and case.opened_at == now
+    assert created
+    assert case.status == "open"
+    assert case.due_at == now + timedelta(hours=24)
+    assert case.opened_at == now
     notes = _notes(case)
     assert notes[0] == ("event", "Opened by rule “Detractors”: Unhappy with the renewal. Assigned to Bob; due in 24 h.")
     assert notes[1] == ("event", "E-mailed Bob.")
@@ -82,8 +85,12 @@ def test_it_returns_the_same_case_for_the_same_rule_and_row(world, people):
     again, created_again = _open(world, people, rule=rule, dedupe_key="response:7", title="Other words")
     other_rule, created_other = _open(world, people, rule=AlertRuleFactory(tenant=world.a, assignee=people["bob"]),
                                       dedupe_key="response:7")
-    assert created and not created_again and again.pk == first.pk and again.title == "Unhappy with the renewal"
-    assert created_other and other_rule.pk != first.pk
+    assert created
+    assert not created_again
+    assert again.pk == first.pk
+    assert again.title == "Unhappy with the renewal"
+    assert created_other
+    assert other_rule.pk != first.pk
     with tenant_context(world.a):
         assert Case.objects.count() == 2
     assert len(_emails(world.a)) == 2  # one per case, none for the repeat
@@ -102,7 +109,8 @@ def test_it_lets_the_database_settle_a_race_on_the_same_row(world, people, monke
 
     monkeypatch.setattr(Case.objects, "filter", blind_first_look)
     case, created = _open(world, people, rule=rule, dedupe_key="response:9")
-    assert not created and case.pk == first.pk
+    assert not created
+    assert case.pk == first.pk
 
 
 def test_it_sends_case_opened_inside_the_transaction(world, people):
@@ -117,7 +125,8 @@ def test_it_sends_case_opened_inside_the_transaction(world, people):
         _open(world, people, rule=None, dedupe_key="")
     finally:
         case_opened.disconnect(receiver)
-    assert seen[0] == (world.a.pk, case.pk, True) and len(seen) == 2
+    assert seen[0] == (world.a.pk, case.pk, True)
+    assert len(seen) == 2
 
 
 def test_it_announces_a_team_queue_case_to_each_active_staff_member_of_the_team(world, people):
@@ -146,7 +155,8 @@ def test_it_refuses_an_assignee_who_cannot_work_cases_and_writes_nothing(world, 
         _open(world, people, assignee=assignee)
     assert "assignee" in error.value.message_dict
     with tenant_context(world.a):
-        assert not Case.objects.exists() and not OutboundEmail.objects.exists()
+        assert not Case.objects.exists()
+        assert not OutboundEmail.objects.exists()
 
 
 def test_a_case_opened_by_hand_is_audited_and_the_opener_is_not_emailed(world, people):
@@ -248,10 +258,12 @@ def test_wont_fix_needs_a_reason(world, people):
     with tenant_context(world.a):
         with pytest.raises(ValidationError) as error:
             svc.case_close_wont_fix(tenant=world.a, acting_member=people["carol"], case=case, reason="  ")
-        assert "reason" in error.value.message_dict and Case.objects.get(pk=case.pk).status == "open"
+        assert "reason" in error.value.message_dict
+        assert Case.objects.get(pk=case.pk).status == "open"
         closed = svc.case_close_wont_fix(tenant=world.a, acting_member=people["carol"], case=case, reason="Duplicate of another")
         assert AuditEvent.objects.filter(action="case.closed_wont_fix", target_id=str(case.uuid)).exists()
-    assert closed.status == "wont_fix" and closed.resolved_at is None
+    assert closed.status == "wont_fix"
+    assert closed.resolved_at is None
     assert _notes(case)[-1] == ("event", "Closed as won't fix by Carol: Duplicate of another")
 
 
@@ -282,7 +294,8 @@ def test_resolving_without_an_active_root_cause_of_the_tenant_and_an_action_is_r
     finally:
         case_resolved.disconnect(dispatch_uid="test-resolved")
     field = "action_taken" if problem == "no_action" else "root_cause"
-    assert field in error.value.message_dict and resolved == []
+    assert field in error.value.message_dict
+    assert resolved == []
     _nothing_resolved(world, case, before)
 
 
@@ -323,7 +336,8 @@ def test_resolving_with_a_recovery_survey_invites_the_contact_despite_the_fatigu
         invitation = Invitation.objects.get(pk=resolved.recovery_invitation_id)
         assert (invitation.source, invitation.survey_id, invitation.contact_id, invitation.dedupe_key) == (
             "recovery", survey.pk, contact.pk, f"recovery:{case.uuid}:1")
-        assert invitation.status == "sent" and invitation.skip_reason == ""  # dispatched and delivered on commit (eager)
+        assert invitation.status == "sent"
+        assert invitation.skip_reason == ""  # dispatched and delivered on commit (eager)
         email = OutboundEmail.objects.get(invitation=invitation)
         assert (email.kind, email.to_email, email.status) == ("invitation", "ann@client.example", "sent")
     assert _notes(case)[-1] == ("event", f"Recovery survey “{survey.name}” sent to Ann Client <ann@client.example>.")
@@ -376,7 +390,8 @@ def test_an_overdue_case_escalates_once_to_every_cx_lead(world, people):
     escalations = _emails(world.a, kind="escalation", subject__contains="Unhappy")
     assert sorted(e.to_email for e in escalations) == ["carol@example.com", "lea@example.com"]
     assert escalations[0].subject == "Overdue case: Unhappy with the renewal"
-    assert "past its due time" in escalations[0].body_text and f"/cases/{overdue.uuid}/" in escalations[0].body_html
+    assert "past its due time" in escalations[0].body_text
+    assert f"/cases/{overdue.uuid}/" in escalations[0].body_html
     assert _reload(overdue).escalated_at is not None
     assert _notes(overdue)[-1][1].endswith("escalated to Carol, Lea.")
     assert second_lead.pk
@@ -397,7 +412,8 @@ def test_staff_emails_are_delivered_without_a_survey_unsubscribe_link(world, peo
     mail.outbox.clear()
     assert outbox_deliver(tenant=world.a)["sent"] == 1
     [message] = mail.outbox
-    assert message.to == ["bob@example.com"] and "List-Unsubscribe" not in message.extra_headers
+    assert message.to == ["bob@example.com"]
+    assert "List-Unsubscribe" not in message.extra_headers
     assert "__cxm_invitation_token__" not in message.body
     assert message.extra_headers["Message-ID"].startswith("<case-")
 

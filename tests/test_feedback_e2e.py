@@ -78,7 +78,8 @@ def test_a_detractor_opens_one_case_that_escalates_once_resolves_with_a_root_cau
     [to_bob] = sink.to("bob@example.com")
     assert str(to_bob["Subject"]).strip().startswith("Case assigned to you: NPS 3 of 10")
     assert str(to_bob["Message-ID"]).strip() == f"<case-{case.uuid}-assigned-{bob.uuid}@cxm.localhost>"
-    assert f"/t/acme/cases/{case.uuid}/" in text_of(to_bob) and f"/t/acme/cases/{case.uuid}/" in html_of(to_bob)
+    assert f"/t/acme/cases/{case.uuid}/" in text_of(to_bob)
+    assert f"/t/acme/cases/{case.uuid}/" in html_of(to_bob)
     assert "List-Unsubscribe" not in to_bob
 
     # 4. Not overdue yet; past the SLA the CX lead is told once.
@@ -88,7 +89,8 @@ def test_a_detractor_opens_one_case_that_escalates_once_resolves_with_a_root_cau
     assert escalate_overdue_cases.delay(a.pk, later).get(timeout=60) == 0
     sink.wait_for(3)
     [escalation] = sink.to("carol@example.com")
-    assert str(escalation["Subject"]).strip() == f"Overdue case: {case.title}" and "past its due time" in text_of(escalation)
+    assert str(escalation["Subject"]).strip() == f"Overdue case: {case.title}"
+    assert "past its due time" in text_of(escalation)
     with tenant_context(a):
         assert Case.objects.get().escalated_at is not None
         assert Case.objects.get().is_overdue(timezone.now() + timedelta(hours=49))
@@ -98,7 +100,8 @@ def test_a_detractor_opens_one_case_that_escalates_once_resolves_with_a_root_cau
     cause = RootCauseFactory(tenant=a, name="Slow response")
     with tenant_context(a), pytest.raises(ValidationError):
         case_resolve(tenant=a, acting_member=bob, case=case, root_cause=None, action_taken="Called her", send_recovery_survey=True)
-    assert count(a, Case, status="open") == 1 and count(a, Invitation, source="recovery") == 0
+    assert count(a, Case, status="open") == 1
+    assert count(a, Invitation, source="recovery") == 0
     with tenant_context(a):
         case_resolve(tenant=a, acting_member=bob, case=case, root_cause=cause, action_taken="Called her and fixed the invoice",
                      send_recovery_survey=True)
@@ -106,18 +109,21 @@ def test_a_detractor_opens_one_case_that_escalates_once_resolves_with_a_root_cau
     with tenant_context(a):
         resolved = Case.objects.select_related("recovery_invitation").get()
         assert (resolved.status, resolved.root_cause_id) == ("resolved", cause.pk)
-        assert resolved.recovery_invitation.source == "recovery" and resolved.recovery_invitation.survey_id == recovery.pk
+        assert resolved.recovery_invitation.source == "recovery"
+        assert resolved.recovery_invitation.survey_id == recovery.pk
     recovery_email = next(m for m in sink.to(ann.email) if m["Message-ID"] == f"<invitation-{resolved.recovery_invitation.uuid}@cxm.localhost>")
 
     # 6. Ann answers the recovery survey from the e-mail's link: 9 this time.
     answer(client, recovery_email, 9, "Thanks for sorting it out.")
     with tenant_context(a):
         recovered = Response.objects.get(survey=recovery)
-        assert recovered.invitation_id == resolved.recovery_invitation_id and recovered.nps == 9
+        assert recovered.invitation_id == resolved.recovery_invitation_id
+        assert recovered.nps == 9
         assert Invitation.objects.get(pk=resolved.recovery_invitation_id).status == "responded"
     time.sleep(2)  # a wrongful second case (or e-mail) from the recovery answer would have arrived by now
     assert count(a, Case) == 1
-    assert len(sink.to("carol@example.com")) == 1 and len(sink.to("bob@example.com")) == 1
+    assert len(sink.to("carol@example.com")) == 1
+    assert len(sink.to("bob@example.com")) == 1
     with tenant_context(a):
         assert OutboundEmail.objects.filter(kind="escalation").count() == 1
         assert CaseNote.objects.filter(case=case, body__startswith="Recovery survey").count() == 1

@@ -55,9 +55,11 @@ def test_it_measures_the_baseline_at_creation_and_never_changes_it(world, tp, to
     plan = action_plan_made(world, tp, today)
     assert (plan.baseline_value, plan.baseline_n) == (50.0, 20)
     assert plan.baseline_low < 50 < plan.baseline_high
-    assert plan.baseline_bucket["csat_n"] == 20 and plan.baseline_bucket["csat_top2"] == 10
+    assert plan.baseline_bucket["csat_n"] == 20
+    assert plan.baseline_bucket["csat_top2"] == 10
     assert (plan.baseline_first, plan.baseline_last) == (today - timedelta(days=90), today - timedelta(days=1))
-    assert plan.starts_on == today and plan.status == ActionPlan.Status.ACTIVE
+    assert plan.starts_on == today
+    assert plan.status == ActionPlan.Status.ACTIVE
     # More answers in the baseline window later: the stored baseline stays.
     plant_touchpoint_scores(world.a, tp, today - timedelta(days=5), csat=[5] * 40)
     with tenant_context(world.a):
@@ -80,13 +82,15 @@ def test_it_refuses_a_target_at_or_below_the_baseline_and_writes_nothing(world, 
 
 def test_it_accepts_any_target_without_a_baseline(world, tp, today):
     plan = action_plan_made(world, tp, today, target_value=5)
-    assert plan.baseline_value is None and plan.baseline_n == 0
+    assert plan.baseline_value is None
+    assert plan.baseline_n == 0
 
 
 def test_it_takes_a_chosen_baseline_window(world, tp, today):
     plant_touchpoint_scores(world.a, tp, today - timedelta(days=100), csat=[5, 5, 1, 1])
     plan = action_plan_made(world, tp, today, baseline_days=180)
-    assert plan.baseline_n == 4 and plan.baseline_first == today - timedelta(days=180)
+    assert plan.baseline_n == 4
+    assert plan.baseline_first == today - timedelta(days=180)
 
 
 def test_it_refuses_bad_input_clearly(world, tp, today):
@@ -158,7 +162,8 @@ def test_it_tells_reached_with_significance_from_reached_and_not_reached(world, 
     plan = action_plan_made(world, easy, today, metric="ces", target_value=5, today=start)
     with tenant_context(world.a):
         p = action_plan_progress(world.a, plan)
-    assert p.reached_significantly and p.low >= 5
+    assert p.reached_significantly
+    assert p.low >= 5
 
 
 def test_the_change_against_the_baseline_is_z_tested(world, tp, today):
@@ -168,7 +173,9 @@ def test_the_change_against_the_baseline_is_z_tested(world, tp, today):
     plan = action_plan_made(world, tp, today, target_value=70, today=start)
     with tenant_context(world.a):
         p = action_plan_progress(world.a, plan)
-    assert p.change["delta"] == 40.0 and p.change["significant_change"] is True and p.change["z"] > 1.96
+    assert p.change["delta"] == 40.0
+    assert p.change["significant_change"] is True
+    assert p.change["z"] > 1.96
 
 
 # --- closing at the due date --------------------------------------------------------------------------
@@ -192,10 +199,14 @@ def test_closing_due_plans_freezes_them_met_or_missed_once(world, today):
         met.refresh_from_db()
         p = action_plan_progress(world.a, met)
     assert (met.status, met.final_value, met.final_n) == (ActionPlan.Status.MET, 90.0, 10)
-    assert met.final_low < 90 < met.final_high and met.closed_at == closed_at
+    assert met.final_low < 90 < met.final_high
+    assert met.closed_at == closed_at
     assert (missed.status, missed.final_value) == (ActionPlan.Status.MISSED, 30.0)
     assert running.status == ActionPlan.Status.ACTIVE
-    assert p.frozen and p.value == 90.0 and p.reached and not p.reached_significantly
+    assert p.frozen
+    assert p.value == 90.0
+    assert p.reached
+    assert not p.reached_significantly
     with tenant_context(world.a), pytest.raises(ValidationError):
         action_plan_update(tenant=world.a, acting_member=carol_member(world), plan=met, title="Too late")
 
@@ -264,7 +275,8 @@ def test_the_page_refuses_another_tenants_case_and_writes_nothing(world, tp, tod
         mine = CaseFactory(tenant=world.a, title="Slow callback")
     client.force_login(world.carol)
     response = client.post(f"/t/acme/action-plans/{plan.uuid}/cases/link/", {"case": str(foreign.uuid)})
-    assert response.status_code == 400 and b"Select a valid choice" in response.content
+    assert response.status_code == 400
+    assert b"Select a valid choice" in response.content
     with tenant_context(world.a):
         assert ActionPlanCase.objects.count() == 0
     response = client.post(f"/t/acme/action-plans/{plan.uuid}/cases/link/", {"case": str(mine.uuid)})
@@ -284,7 +296,8 @@ def test_everyone_reads_the_list_and_the_detail(who, world, tp, today, client):
     plan = action_plan_made(world, tp, today, target_value=70)
     client.force_login(getattr(world, who))
     listing = client.get("/t/acme/action-plans/")
-    assert listing.status_code == 200 and plan.title.encode() in listing.content
+    assert listing.status_code == 200
+    assert plan.title.encode() in listing.content
     detail = client.get(f"/t/acme/action-plans/{plan.uuid}/")
     assert detail.status_code == 200
     assert b"No answers yet since the plan started" in detail.content
@@ -316,11 +329,14 @@ def test_the_create_page_previews_the_baseline_then_saves(world, tp, today, clie
     data = {"title": "Help line", "metric": "csat", "touchpoint": str(tp.uuid), "baseline_days": "90", "target_value": "75",
             "due_on": str(today + timedelta(days=30)), "owner": str(carol_member(world).uuid)}
     preview = client.post("/t/acme/action-plans/new/", data | {"preview": "1"})
-    assert preview.status_code == 200 and b"Baseline preview" in preview.content and b"60.0" in preview.content
+    assert preview.status_code == 200
+    assert b"Baseline preview" in preview.content
+    assert b"60.0" in preview.content
     with tenant_context(world.a):
         assert ActionPlan.objects.count() == 0
     low = client.post("/t/acme/action-plans/new/", data | {"target_value": "55"})
-    assert low.status_code == 400 and b"must be above the baseline" in low.content
+    assert low.status_code == 400
+    assert b"must be above the baseline" in low.content
     saved = client.post("/t/acme/action-plans/new/", data)
     assert saved.status_code == 302
     with tenant_context(world.a):
@@ -357,9 +373,11 @@ def test_the_detail_page_shows_the_verdict_the_chart_and_the_csv(world, tp, toda
     client.force_login(world.victor)
     response = client.get(f"/t/acme/action-plans/{plan.uuid}/")
     body = response.content.decode()
-    assert "Target reached with significance" in body and 'data-chart="chart-plan-trend-data"' in body
+    assert "Target reached with significance" in body
+    assert 'data-chart="chart-plan-trend-data"' in body
     csv = client.get(f"/t/acme/action-plans/{plan.uuid}/?csv=plan-trend")
-    assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
+    assert csv.status_code == 200
+    assert csv["Content-Type"].startswith("text/csv")
     assert "160" in csv.content.decode()
 
 
@@ -386,7 +404,8 @@ def test_the_list_reads_every_plans_progress_in_a_fixed_number_of_queries(world,
     assert len(many.captured_queries) == len(few.captured_queries)
     with tenant_context(world.a), CaptureQueriesContext(connection) as direct:
         rows = action_plan_list(world.a)
-    assert len(rows) == 11 and len(direct.captured_queries) <= 3
+    assert len(rows) == 11
+    assert len(direct.captured_queries) <= 3
 
 
 def test_the_batched_progress_equals_one_plan_at_a_time(world, today):
@@ -431,19 +450,25 @@ def test_the_api_creates_lists_reads_updates_and_links(world, tp, today, api_cli
     created = api_client.post(API, body, format="json")
     assert created.status_code == 201, created.content
     data = created.json()
-    assert data["baseline"]["value"] == 60.0 and data["baseline"]["n"] == 10 and data["progress"]["verdict"] == "no_data"
+    assert data["baseline"]["value"] == 60.0
+    assert data["baseline"]["n"] == 10
+    assert data["progress"]["verdict"] == "no_data"
     listed = api_client.get(API).json()
     assert [p["id"] for p in listed["results"]] == [data["id"]]
     patched = api_client.patch(f"{API}{data['id']}/", {"target_value": 80}, format="json")
-    assert patched.status_code == 200 and patched.json()["target_value"] == 80
+    assert patched.status_code == 200
+    assert patched.json()["target_value"] == 80
     refused = api_client.patch(f"{API}{data['id']}/", {"target_value": 50}, format="json")
-    assert refused.status_code == 400 and refused.json()["error"]["code"] == "validation_error"
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "validation_error"
     with tenant_context(world.a):
         case = CaseFactory(tenant=world.a)
     linked = api_client.post(f"{API}{data['id']}/cases/", {"case": str(case.uuid)}, format="json")
-    assert linked.status_code == 200 and linked.json()["cases"] == [str(case.uuid)]
+    assert linked.status_code == 200
+    assert linked.json()["cases"] == [str(case.uuid)]
     low = api_client.post(API, body | {"target_value": 50}, format="json")
-    assert low.status_code == 400 and "target_value" in low.json()["error"]["fields"]
+    assert low.status_code == 400
+    assert "target_value" in low.json()["error"]["fields"]
 
 
 def test_the_api_refuses_writes_from_readers(world, tp, today, api_client):

@@ -49,7 +49,8 @@ def test_it_counts_negative_cases_answered_with_the_same_metric_in_the_period(wo
     assert o["low_sample"] is True  # 5 < min_n_other (10)
     mean, c_low, c_high = expected_change([6, 1, 8, 3, 0])
     assert o["change"] == {"n": 5, "mean": mean, "low": c_low, "high": c_high}
-    assert mean == 3.6 and c_low < 0 < c_high
+    assert mean == 3.6
+    assert c_low < 0 < c_high
     assert r.answered == 7  # the five, the non-negative trigger and the other-metric answer; not the bot, not the old one
     assert r.has_data
 
@@ -67,7 +68,8 @@ def test_it_breaks_down_per_root_cause_and_per_assignee(world, planted):
     low, high = stats.wilson(1, 2)
     assert (bob_row["low"], bob_row["high"]) == (round(100 * low, 1), round(100 * high, 1))
     unassigned = next(row for row in r.staff if row["label"] == "Unassigned")
-    assert unassigned["change"]["low"] is None and unassigned["key"] is None  # n = 1: no t-interval
+    assert unassigned["change"]["low"] is None
+    assert unassigned["key"] is None  # n = 1: no t-interval
     metrics = {row["key"]: (row["n"], row["recovered"], row["change"]["mean"]) for row in r.metrics}
     assert metrics == {"nps": (3, 2, 5.0), "csat": (1, 1, 3.0), "ces": (1, 0, 0.0)}
 
@@ -107,9 +109,13 @@ def test_it_never_counts_another_tenants_cases(world, planted):
 
 def test_it_shows_nothing_for_an_empty_workspace(world):
     r = report(world.c)
-    assert r.overall["n"] == 0 and r.overall["rate"] is None and r.overall["low"] is None
-    assert r.overall["change"]["mean"] is None and not r.has_data
-    assert r.root_causes == r.staff == r.metrics == [] and r.answered == r.resolved == 0
+    assert r.overall["n"] == 0
+    assert r.overall["rate"] is None
+    assert r.overall["low"] is None
+    assert r.overall["change"]["mean"] is None
+    assert not r.has_data
+    assert r.root_causes == r.staff == r.metrics == []
+    assert r.answered == r.resolved == 0
 
 
 def test_its_intervals_contain_their_values(world, planted):

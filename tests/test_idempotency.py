@@ -31,7 +31,8 @@ def test_a_retry_with_the_same_key_returns_the_first_response_and_acts_once(worl
     again = post(api_client, {"name": "Billing"}, "8a0c6f8e-retry-1")
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
-    assert again["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first
+    assert again["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
     assert teams(world.a) == ["Billing", "Support"]
 
 
@@ -62,7 +63,8 @@ def test_a_failed_request_keeps_no_record_so_a_corrected_retry_runs(world, api_c
 def test_a_malformed_key_is_refused_before_anything_happens(world, api_client, key):
     api_client.force_login(world.alice)
     response = api_client.post(TEAMS, {"name": "Billing"}, format="json", HTTP_IDEMPOTENCY_KEY=key.encode().decode("latin-1"))
-    assert response.status_code == 400 and response.json()["error"]["code"] == "idempotency_key_invalid"
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "idempotency_key_invalid"
     assert teams(world.a) == ["Support"]
 
 
@@ -77,7 +79,8 @@ def test_keys_belong_to_one_caller_in_one_tenant(world, api_client):
     # Dana, admin of B, with the same key in B: B's team is created, A's record is invisible there.
     api_client.force_login(world.dana)
     response = post(api_client, {"name": "Billing"}, "shared-key", path="/api/v1/t/globex/teams/")
-    assert response.status_code == 201 and "Idempotent-Replayed" not in response
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
     assert teams(world.a) == ["Billing", "Renewals", "Support"]
     assert teams(world.b) == ["Billing", "Support"]
 

@@ -104,14 +104,16 @@ def test_it_reviews_counts_and_reasons_then_applies_exactly_that(lead, world, ac
     ])
     response = upload(lead, content, capture=django_capture_on_commit_callbacks)
     job = latest_job(world.a)
-    assert response.status_code == 302 and response["Location"] == job_url(job)
+    assert response.status_code == 302
+    assert response["Location"] == job_url(job)
     assert job.status == "review"
     assert (job.to_create, job.to_update, job.unchanged, job.rejected) == (2, 1, 1, 2)
     assert job.rejections == [
         {"row": 6, "email": "not-an-email", "reason": "“not-an-email” is not a valid e-mail address"},
         {"row": 7, "email": "new.person@EXAMPLE.com", "reason": "same e-mail as row 4"},
     ]
-    assert job.summary["new_clients"] == 1 and job.summary["new_segments"] == ["SMB"]
+    assert job.summary["new_clients"] == 1
+    assert job.summary["new_segments"] == ["SMB"]
     # Nothing is written before confirm.
     assert set(contacts(world.a)) == {"ann@brightside.example", "marc@brightside.example"}
     with tenant_context(world.a):
@@ -120,24 +122,32 @@ def test_it_reviews_counts_and_reasons_then_applies_exactly_that(lead, world, ac
     page = lead.get(job_url(job))
     assert page.status_code == 200
     body = page.content.decode()
-    assert "What this import will do" in body and "same e-mail as row 4" in body and "Confirm: import 3 rows" in body
+    assert "What this import will do" in body
+    assert "same e-mail as row 4" in body
+    assert "Confirm: import 3 rows" in body
 
     response = confirm(lead, job, django_capture_on_commit_callbacks)
     assert response.status_code == 302
     job = latest_job(world.a)
-    assert job.status == "done" and job.rows_done == job.rows_total == 6
+    assert job.status == "done"
+    assert job.rows_done == job.rows_total == 6
     after = contacts(world.a)
     assert set(after) == {"ann@brightside.example", "marc@brightside.example", "new.person@example.com", "shared@example.com"}
     assert after["marc@brightside.example"].name == "Marc Dupont-Durand"
     assert after["marc@brightside.example"].client == acme_data
     northwind = after["new.person@example.com"].client
-    assert northwind.name == "Northwind Dental" and northwind.segment.name == "SMB" and northwind.owner.user == world.bob
-    assert northwind.active_from == datetime.date.today() and northwind.tier == "standard"
+    assert northwind.name == "Northwind Dental"
+    assert northwind.segment.name == "SMB"
+    assert northwind.owner.user == world.bob
+    assert northwind.active_from == datetime.date.today()
+    assert northwind.tier == "standard"
     assert after["shared@example.com"].client == northwind
     assert contacts(world.b)["shared@example.com"].name == "Shared Person"  # B untouched
     with tenant_context(world.a):
         event = AuditEvent.objects.get(action="import.confirmed")
-    assert event.actor == world.carol and event.target_id == str(job.uuid) and event.changes["create"] == [None, 2]
+    assert event.actor == world.carol
+    assert event.target_id == str(job.uuid)
+    assert event.changes["create"] == [None, 2]
     assert "What this import did" in lead.get(job_url(job)).content.decode()
 
 
@@ -167,7 +177,8 @@ def test_it_changes_nothing_when_the_same_file_is_imported_again(lead, world, ac
     assert latest_job(world.a).status == "done"
     with tenant_context(world.a):
         assert sorted(Contact.objects.values_list("updated_at", flat=True)) + sorted(Client.objects.values_list("updated_at", flat=True)) == stamps
-        assert Client.objects.count() == 3 and Segment.objects.count() == 2
+        assert Client.objects.count() == 3
+        assert Segment.objects.count() == 2
 
 
 def test_it_reads_xlsx_with_typed_cells(lead, world, django_capture_on_commit_callbacks):
@@ -178,21 +189,27 @@ def test_it_reads_xlsx_with_typed_cells(lead, world, django_capture_on_commit_ca
     ], header=header)
     upload(lead, content, name="contacts.xlsx", capture=django_capture_on_commit_callbacks)
     job = latest_job(world.a)
-    assert job.format == "xlsx" and (job.to_create, job.rejected) == (2, 0), job.rejections
+    assert job.format == "xlsx", job.rejections
+    assert (job.to_create, job.rejected) == (2, 0), job.rejections
     confirm(lead, job, django_capture_on_commit_callbacks)
     after = contacts(world.a)
     ines = after["ines@example.com"]
-    assert ines.phone == "3225550123" and ines.opted_out is True and ines.client.name == "Café Crème"
-    assert ines.client.annual_value == Decimal("12000.50") and ines.client.active_from == datetime.date(2023, 4, 1)
+    assert ines.phone == "3225550123"
+    assert ines.opted_out is True
+    assert ines.client.name == "Café Crème"
+    assert ines.client.annual_value == Decimal("12000.50")
+    assert ines.client.active_from == datetime.date(2023, 4, 1)
     gone = after["old@example.com"].client
-    assert gone.churned_on == datetime.date(2024, 6, 30) and gone.status == "churned"  # a churn date means churned
+    assert gone.churned_on == datetime.date(2024, 6, 30)
+    assert gone.status == "churned"  # a churn date means churned
 
 
 def test_it_sniffs_semicolons_and_accepts_a_bom(lead, world, django_capture_on_commit_callbacks):
     content = "\ufeffE-mail;Contact name;Client name;Annual value\nlea@example.be;Léa;Brussels Bakers;1.234,50\n".encode()
     upload(lead, content, capture=django_capture_on_commit_callbacks)
     job = latest_job(world.a)
-    assert job.summary["delimiter"] == "semicolon" and job.to_create == 1, job.rejections
+    assert job.summary["delimiter"] == "semicolon", job.rejections
+    assert job.to_create == 1, job.rejections
     confirm(lead, job, django_capture_on_commit_callbacks)
     assert contacts(world.a)["lea@example.be"].client.annual_value == Decimal("1234.50")
 
@@ -238,7 +255,8 @@ def test_it_applies_the_client_rules_row_by_row(lead, world, django_capture_on_c
     confirm(lead, job, django_capture_on_commit_callbacks)
     after = contacts(world.a)
     assert set(after) == {"a1@example.com", "a3@example.com", "a12@example.com"}
-    assert after["a1@example.com"].client.tier == "key" and after["a12@example.com"].locale == "nl-BE"
+    assert after["a1@example.com"].client.tier == "key"
+    assert after["a12@example.com"].locale == "nl-BE"
     assert after["a12@example.com"].opted_out is True
 
 
@@ -268,7 +286,8 @@ def assert_refused(response, world, *fragments):
 
 def assert_failed_in_review(client, response, world, *fragments):
     job = latest_job(world.a)
-    assert response.status_code == 302 and response["Location"] == job_url(job), response.status_code
+    assert response.status_code == 302, response.status_code
+    assert response["Location"] == job_url(job), response.status_code
     assert job.status == "failed", (job.status, job.error_message)
     page = client.get(job_url(job)).content.decode()
     assert "Nothing was imported." in page
@@ -276,7 +295,8 @@ def assert_failed_in_review(client, response, world, *fragments):
         assert fragment in job.error_message, job.error_message
         assert fragment in page.replace("&quot;", '"').replace("&#x27;", "'"), page
     with tenant_context(world.a):
-        assert Contact.objects.count() == 0 and Client.objects.count() == 0
+        assert Contact.objects.count() == 0
+        assert Client.objects.count() == 0
     return job
 
 
@@ -364,8 +384,10 @@ def test_it_answers_a_hostile_workbook_at_once_and_the_worker_refuses_it(kind, l
     with django_capture_on_commit_callbacks(execute=False) as queued:
         response = upload(lead, content, name=f"{kind}.xlsx")
     job = latest_job(world.a)
-    assert response.status_code == 302 and job is not None, response.content.decode()[:500]
-    assert job.status == "validating" and parsed_in_request == [], "the upload request read the workbook"
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert job is not None, response.content.decode()[:500]
+    assert job.status == "validating", "the upload request read the workbook"
+    assert parsed_in_request == [], "the upload request read the workbook"
     assert "Checking the file" in lead.get(job_url(job)).content.decode()
     monkeypatch.undo()
     for callback in queued:  # the worker's turn: the review task
@@ -385,7 +407,8 @@ def test_it_counts_distinct_texts_without_trusting_the_compression(lead, world, 
     monkeypatch.setattr(reading, "MAX_SHARED_STRINGS", 1_001)  # one fewer would be read
     upload(lead, content, name="texts.xlsx", capture=django_capture_on_commit_callbacks)
     job = latest_job(world.a)
-    assert job.status == "review" and (job.to_create, job.rows_total) == (1, 1), (job.status, job.error_message, job.rejections)
+    assert job.status == "review", (job.status, job.error_message, job.rejections)
+    assert (job.to_create, job.rows_total) == (1, 1), (job.status, job.error_message, job.rejections)
     confirm(lead, job, django_capture_on_commit_callbacks)
     assert set(contacts(world.a)) == {"0@example.com"}  # the first shared text, read
 
@@ -411,14 +434,16 @@ def test_it_ignores_a_worksheets_false_claim_of_its_size(lead, world, monkeypatc
     upload(lead, content, name="claim.xlsx", capture=django_capture_on_commit_callbacks)
     job = latest_job(world.a)
     assert widths == {3}, widths
-    assert job.status == "review" and (job.rows_total, job.to_create, job.rejected) == (3000, 3000, 0), (job.status, job.error_message)
+    assert job.status == "review", (job.status, job.error_message)
+    assert (job.rows_total, job.to_create, job.rejected) == (3000, 3000, 0), (job.status, job.error_message)
 
 
 def test_it_accepts_a_real_workbook_under_the_budget(lead, world, django_capture_on_commit_callbacks):
     rows = [[f"p{i}@example.com", f"Person {i}", f"+32 2 555 {i:05d}", f"Client {i // 3}", "Enterprise", "key", ""] for i in range(3000)]
     upload(lead, xlsx_bytes(rows), name="real.xlsx", capture=django_capture_on_commit_callbacks)
     job = latest_job(world.a)
-    assert job.status == "review" and (job.to_create, job.rejected) == (3000, 0), job.error_message
+    assert job.status == "review", job.error_message
+    assert (job.to_create, job.rejected) == (3000, 0), job.error_message
 
 
 def test_it_refuses_a_workbook_with_formulas_as_a_whole(lead, world, django_capture_on_commit_callbacks):
@@ -429,12 +454,16 @@ def test_it_refuses_a_workbook_with_formulas_as_a_whole(lead, world, django_capt
     ])
     response = upload(lead, content, name="contacts.xlsx", capture=django_capture_on_commit_callbacks)
     job = latest_job(world.a)
-    assert response.status_code == 302 and job.status == "failed"
-    assert "formulas (cells B3, D4)" in job.error_message and "Paste Special → Values" in job.error_message
+    assert response.status_code == 302
+    assert job.status == "failed"
+    assert "formulas (cells B3, D4)" in job.error_message
+    assert "Paste Special → Values" in job.error_message
     page = lead.get(job_url(job)).content.decode()
-    assert "Nothing was imported." in page and "formulas (cells B3, D4)" in page
+    assert "Nothing was imported." in page
+    assert "formulas (cells B3, D4)" in page
     with tenant_context(world.a):
-        assert Contact.objects.count() == 0 and Client.objects.count() == 0
+        assert Contact.objects.count() == 0
+        assert Client.objects.count() == 0
 
 
 def test_it_strips_the_exports_formula_guard_on_import(lead, world, django_capture_on_commit_callbacks):
@@ -471,11 +500,13 @@ def test_it_leaves_no_partial_rows_when_the_apply_fails_midway(lead, world, acme
     confirm(lead, job, django_capture_on_commit_callbacks)
     assert calls == [2, 2, 2]
     job = latest_job(world.a)
-    assert job.status == "failed" and "nothing was imported" in job.error_message
+    assert job.status == "failed"
+    assert "nothing was imported" in job.error_message
     assert set(contacts(world.a)) == set(before)
     assert contacts(world.a)["marc@brightside.example"].name == "Marc Dupont"
     with tenant_context(world.a):
-        assert Client.objects.count() == 1 and not Segment.objects.filter(name="Fresh").exists()
+        assert Client.objects.count() == 1
+        assert not Segment.objects.filter(name="Fresh").exists()
     assert "Nothing was imported." in lead.get(job_url(job)).content.decode()
 
 
@@ -512,7 +543,8 @@ def test_it_recomputes_when_the_data_changed_since_the_review(lead, world, acme_
         Contact.objects.filter(email="ann@brightside.example").update(name="Ann P.")  # someone else made the change
     confirm(lead, job, django_capture_on_commit_callbacks)
     job = latest_job(world.a)
-    assert job.status == "review" and (job.to_update, job.unchanged) == (0, 1)
+    assert job.status == "review"
+    assert (job.to_update, job.unchanged) == (0, 1)
     assert "The data changed since this file was reviewed" in lead.get(job_url(job)).content.decode()
 
 
@@ -523,7 +555,8 @@ def test_its_tasks_are_idempotent(lead, world, django_capture_on_commit_callback
     confirm(lead, job, django_capture_on_commit_callbacks)
     assert import_job_apply_task(world.a.pk, job.pk) == "done"  # a redelivery after it ran: no second apply
     with tenant_context(world.a):
-        assert Contact.objects.count() == 1 and Client.objects.count() == 1
+        assert Contact.objects.count() == 1
+        assert Client.objects.count() == 1
     assert lead.post(job_url(job, "job_confirm")).status_code == 302  # confirming twice is refused with a message
     assert "cannot be confirmed" in lead.get(job_url(job)).content.decode()
 
@@ -535,7 +568,8 @@ def test_it_fails_the_job_clearly_when_the_review_breaks(lead, world, monkeypatc
     monkeypatch.setattr(planning, "plan_rows", broken)
     upload(lead, csv_bytes([["c@example.com", "C", "", "Acme", "", "", ""]]), capture=django_capture_on_commit_callbacks)
     job = latest_job(world.a)
-    assert job.status == "failed" and job.error_message == services.FAILURE_MESSAGE
+    assert job.status == "failed"
+    assert job.error_message == services.FAILURE_MESSAGE
     assert lead.get(job_url(job, "job_status")).json()["finished"] is True
 
 
@@ -556,10 +590,12 @@ def test_it_downloads_every_rejected_row_as_csv(lead, world, django_capture_on_c
     job = latest_job(world.a)
     assert job.rejected == 251
     page = lead.get(job_url(job)).content.decode()
-    assert "The first 200 of 251 rejected rows" in page and page.count("is not a valid e-mail address") == 200
+    assert "The first 200 of 251 rejected rows" in page
+    assert page.count("is not a valid e-mail address") == 200
     response = lead.get(job_url(job, "job_rejections"))
     lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
-    assert lines[0] == ["row", "email", "reason"] and len(lines) == 252
+    assert lines[0] == ["row", "email", "reason"]
+    assert len(lines) == 252
     assert lines[1] == ["2", "bad0", "“bad0” is not a valid e-mail address"]
     assert lines[-1][1] == "'=cmd"
 
@@ -625,6 +661,7 @@ def test_the_apply_writes_in_batches(world, monkeypatch):
         plan = planning.plan_rows(tenant=world.a, rows=rows, today=datetime.date.today())
         with CaptureQueriesContext(connection) as ctx:
             planning.apply_plan(plan)
-        assert Contact.objects.count() == 120 and Client.objects.count() == 10
+        assert Contact.objects.count() == 120
+        assert Client.objects.count() == 10
     inserts = [q for q in ctx.captured_queries if q["sql"].startswith("INSERT")]
     assert len(inserts) == 1 + 3  # clients in one batch, contacts in three

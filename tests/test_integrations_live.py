@@ -129,16 +129,19 @@ def test_signed_deliveries_reach_a_loopback_receiver_and_a_flaky_one_is_accepted
     assert all(r["verified"] is True for r in good_requests + receiver.on("/flaky"))
     assert sorted(r["body"]["type"] for r in good_requests) == ["case.opened", "response.created"]
     opened = next(r["body"] for r in good_requests if r["body"]["type"] == "case.opened")
-    assert opened["data"]["case"]["id"] == str(case.uuid) and opened["data"]["tenant"] == "acme"
+    assert opened["data"]["case"]["id"] == str(case.uuid)
+    assert opened["data"]["tenant"] == "acme"
     created_body = next(r["body"] for r in good_requests if r["body"]["type"] == "response.created")
-    assert created_body["data"]["response"]["id"] == str(response.uuid) and created_body["data"]["response"]["scores"] == {"nps": 3}
+    assert created_body["data"]["response"]["id"] == str(response.uuid)
+    assert created_body["data"]["response"]["scores"] == {"nps": 3}
 
     flaky_requests = receiver.on("/flaky")
     assert [r["status"] for r in flaky_requests] == [500, 500, 500, 200]
     assert len({r["headers"]["webhook-id"] for r in flaky_requests}) == 1  # one message, retried
 
     slack_requests = receiver.on("/slack")
-    assert len(slack_requests) == 1 and "webhook-signature" not in {k.lower() for k in slack_requests[0]["headers"]}
+    assert len(slack_requests) == 1
+    assert "webhook-signature" not in {k.lower() for k in slack_requests[0]["headers"]}
     assert slack_requests[0]["body"]["text"].startswith("Detractor alert: NPS 3")
 
     with tenant_context(world.a):

@@ -147,7 +147,8 @@ def test_it_verifies_its_own_signatures_and_refuses_tampering():
 
 def test_it_generates_random_whsec_secrets():
     one, two = secret_generate(), secret_generate()
-    assert one != two and one.startswith("whsec_")
+    assert one != two
+    assert one.startswith("whsec_")
     assert len(base64.b64decode(one.removeprefix("whsec_"))) == 32
 
 
@@ -207,7 +208,9 @@ def test_it_checks_the_address_again_at_delivery(world, dns, monkeypatch):
     with tenant_context(world.a):
         assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk)["outcome"] == "failed"
         delivery.refresh_from_db()
-        assert delivery.status == "failed" and "link-local" in delivery.last_error and delivery.attempts == 1
+        assert delivery.status == "failed"
+        assert "link-local" in delivery.last_error
+        assert delivery.attempts == 1
         assert WebhookAttempt.objects.get(delivery=delivery).status_code is None
 
 
@@ -236,7 +239,8 @@ def test_it_delivers_an_event_emitted_twice_once_per_endpoint(world, django_capt
             services.webhook_events_emit(tenant=world.a, event_type="case.opened", data={"tenant": "acme"}, event_key="case.opened:x")
         deliveries = list(WebhookDelivery.objects.all())
     assert sorted(d.endpoint_id for d in deliveries) == sorted([one.pk, two.pk])
-    assert len({d.event_id for d in deliveries}) == 1 and deliveries[0].event_id.startswith("msg_")
+    assert len({d.event_id for d in deliveries}) == 1
+    assert deliveries[0].event_id.startswith("msg_")
     with tenant_context(world.b):
         WebhookEndpointFactory(tenant=world.b, events=["case.opened"])
         services.webhook_events_emit(tenant=world.b, event_type="case.opened", data={}, event_key="case.opened:x")
@@ -262,11 +266,13 @@ def test_it_sends_case_events_with_public_ids_only(world, django_capture_on_comm
         opened_id = WebhookDelivery.objects.get(event_type="case.opened").event_id
     assert [json.loads(body)["type"] for _, body, _ in sent] == ["case.opened", "case.resolved"]
     opened = json.loads(sent[0][1])
-    assert opened["data"]["tenant"] == "acme" and opened["data"]["case"]["id"] == str(case.uuid)
+    assert opened["data"]["tenant"] == "acme"
+    assert opened["data"]["case"]["id"] == str(case.uuid)
     assert opened["data"]["case"]["client"] == {"id": str(case.client.uuid), "name": case.client.name}
     assert opened["data"]["case"]["trigger"] == {"metric": "nps", "score": 3}
     resolved = json.loads(sent[1][1])["data"]["case"]
-    assert resolved["root_cause"]["name"] == "Slow reply" and resolved["status"] == "resolved"
+    assert resolved["root_cause"]["name"] == "Slow reply"
+    assert resolved["status"] == "resolved"
     internal_ids = {case.pk, case.client.pk, endpoint.pk}
     assert not any(str(i) == str(v) for i in internal_ids for v in _leaves(opened))
     headers = sent[0][2]
@@ -305,8 +311,11 @@ def test_it_sends_response_created_for_counted_responses_only(world):
         response_created.send(sender=Response, tenant=world.a, response=bot)
         delivery = WebhookDelivery.objects.get()
     data = delivery.payload["data"]["response"]
-    assert delivery.payload["type"] == "response.created" and data["id"] == str(response.uuid)
-    assert data["scores"] == {"nps": 9} and data["comment"] == "Great" and data["touchpoint"]["name"] == "Helpdesk"
+    assert delivery.payload["type"] == "response.created"
+    assert data["id"] == str(response.uuid)
+    assert data["scores"] == {"nps": 9}
+    assert data["comment"] == "Great"
+    assert data["touchpoint"]["name"] == "Helpdesk"
     assert data["url"].endswith(f"/t/acme/responses/{response.uuid}/")
 
 
@@ -322,11 +331,14 @@ def test_it_alerts_slack_about_detractors_only(world):
         response_created.send(sender=Response, tenant=world.a, response=detractor)  # once
         response_created.send(sender=Response, tenant=world.a, response=_response(world, nps=None, csat=2))
         deliveries = list(WebhookDelivery.objects.order_by("id"))
-    assert len(deliveries) == 2 and {d.endpoint_id for d in deliveries} == {slack.pk}
+    assert len(deliveries) == 2
+    assert {d.endpoint_id for d in deliveries} == {slack.pk}
     message = deliveries[0].payload
     assert message["text"] == "Detractor alert: NPS 4 (0–10) from Bolt &amp; Co at Helpdesk"
     text = json.dumps(message["blocks"])
-    assert "&lt;two&gt;" in text and "Helpdesk" in text and f"/responses/{detractor.uuid}/" in text
+    assert "&lt;two&gt;" in text
+    assert "Helpdesk" in text
+    assert f"/responses/{detractor.uuid}/" in text
     assert "CSAT 2" in deliveries[1].payload["text"]
 
 
@@ -349,7 +361,8 @@ def test_it_never_breaks_the_emitting_transaction(world, monkeypatch):
         WebhookEndpointFactory(tenant=world.a, events=["response.created"])
         response = _response(world, nps=9)
         response_created.send(sender=Response, tenant=world.a, response=response)
-        assert Response.objects.filter(pk=response.pk).exists() and not WebhookDelivery.objects.exists()
+        assert Response.objects.filter(pk=response.pk).exists()
+        assert not WebhookDelivery.objects.exists()
 
 
 # --- delivery ---------------------------------------------------------------------------------------
@@ -389,7 +402,9 @@ def test_it_retries_server_errors_and_network_trouble(result, world, monkeypatch
         outcome = services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk, now=now)
         delivery.refresh_from_db()
     assert outcome == {"outcome": "retry", "retry_in": 60.0}
-    assert delivery.status == "pending" and delivery.attempts == 1 and delivery.next_attempt_at == now + timedelta(seconds=60)
+    assert delivery.status == "pending"
+    assert delivery.attempts == 1
+    assert delivery.next_attempt_at == now + timedelta(seconds=60)
 
 
 def test_it_backs_off_exponentially_and_gives_up_after_the_last_attempt(world, monkeypatch, no_jitter):
@@ -408,14 +423,17 @@ def test_it_backs_off_exponentially_and_gives_up_after_the_last_attempt(world, m
                 now = delivery.next_attempt_at
         assert WebhookAttempt.objects.filter(delivery=delivery).count() == 8
     assert waits == [60, 120, 240, 480, 960, 1920, 3840]
-    assert delivery.status == "failed" and delivery.attempts == 8 and "Gave up after 8 attempts" in delivery.last_error
+    assert delivery.status == "failed"
+    assert delivery.attempts == 8
+    assert "Gave up after 8 attempts" in delivery.last_error
     assert [services.backoff_seconds(n) for n in (1, 2, 3)] == [60, 120, 240]
 
 
 def test_it_jitters_the_wait_within_its_share(settings):
     settings.WEBHOOKS_BACKOFF_SECONDS, settings.WEBHOOKS_BACKOFF_JITTER = 100, 0.1
     waits = {services.backoff_with_jitter(3) for _ in range(50)}
-    assert all(360 <= w <= 440 for w in waits) and len(waits) > 1
+    assert all(360 <= w <= 440 for w in waits)
+    assert len(waits) > 1
 
 
 def test_it_posts_signed_json_to_a_real_receiver_and_follows_no_redirect(world, settings):
@@ -427,17 +445,22 @@ def test_it_posts_signed_json_to_a_real_receiver_and_follows_no_redirect(world, 
                                               next_attempt_at=timezone.now())
             assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk)["outcome"] == "failed"
             delivery.refresh_from_db()
-            assert delivery.last_status_code == 302 and "redirects are not followed" in delivery.last_error
+            assert delivery.last_status_code == 302
+            assert "redirects are not followed" in delivery.last_error
             services.delivery_redeliver(tenant=world.a, acting_member=admin(world), delivery=delivery)
             assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk)["outcome"] == "succeeded"
             delivery.refresh_from_db()
             attempts = list(WebhookAttempt.objects.filter(delivery=delivery).values_list("status_code", "response_excerpt"))
-    assert len(receiver.requests) == 2 and all(r["path"] == "/hook" for r in receiver.requests)
+    assert len(receiver.requests) == 2
+    assert all(r["path"] == "/hook" for r in receiver.requests)
     for request in receiver.requests:
         verify(secret=endpoint.secret, headers=request["headers"], body=request["body"])
-        assert request["headers"]["webhook-id"] == delivery.event_id and request["headers"]["Content-Type"] == "application/json"
+        assert request["headers"]["webhook-id"] == delivery.event_id
+        assert request["headers"]["Content-Type"] == "application/json"
         assert json.loads(request["body"]) == {"type": "case.opened", "data": {"é": 1}}
-    assert delivery.status == "succeeded" and delivery.delivered_at and delivery.attempts == 1
+    assert delivery.status == "succeeded"
+    assert delivery.delivered_at
+    assert delivery.attempts == 1
     assert attempts == [(302, "answer 302"), (200, "answer 200")]
 
 
@@ -454,7 +477,9 @@ def test_it_times_out_slow_receivers_and_retries(world, settings, no_jitter):
             attempt = WebhookAttempt.objects.get(delivery=delivery)
     finally:
         listener.close()
-    assert attempt.status_code is None and "Timed out" in attempt.error and attempt.duration_ms >= 250
+    assert attempt.status_code is None
+    assert "Timed out" in attempt.error
+    assert attempt.duration_ms >= 250
 
 
 def test_it_leaves_deliveries_of_disabled_endpoints_waiting(world, monkeypatch):
@@ -488,11 +513,13 @@ def test_it_creates_rotates_and_audits_endpoints(world, dns):
     with tenant_context(world.a):
         endpoint = services.endpoint_create(tenant=world.a, acting_member=admin(world), url=" https://hooks.example.com/in ",
                                             events=["case.resolved", "case.opened", "case.opened"], description="CRM")
-        assert endpoint.url == "https://hooks.example.com/in" and endpoint.events == ["case.opened", "case.resolved"]
+        assert endpoint.url == "https://hooks.example.com/in"
+        assert endpoint.events == ["case.opened", "case.resolved"]
         assert endpoint.created_by == admin(world)
         old = endpoint.secret
         rotated = services.endpoint_rotate_secret(tenant=world.a, acting_member=admin(world), endpoint=endpoint)
-        assert rotated.secret != old and rotated.secret.startswith("whsec_")
+        assert rotated.secret != old
+        assert rotated.secret.startswith("whsec_")
         slack = services.endpoint_create(tenant=world.a, acting_member=admin(world), url="https://hooks.slack.com/services/T/B/X",
                                          kind="slack", events=[])
         assert slack.events == ["response.created"]
@@ -514,7 +541,10 @@ def test_it_lists_endpoints_with_their_last_delivery(world, client):
         WebhookEndpointFactory(tenant=world.b, url="https://hooks.example.com/globex")
     client.force_login(world.alice)
     page = client.get("/t/acme/settings/webhooks/").content.decode()
-    assert "https://hooks.example.com/crm" in page and "The CRM" in page and "HTTP 410" in page and "Failed" in page
+    assert "https://hooks.example.com/crm" in page
+    assert "The CRM" in page
+    assert "HTTP 410" in page
+    assert "Failed" in page
     assert "globex" not in page
     assert 'href="/t/acme/settings/webhooks/"' in client.get("/t/acme/settings/").content.decode()
 
@@ -532,7 +562,8 @@ def test_it_keeps_webhooks_to_admins(user, world, client):
                  base + "delete/", f"/t/acme/settings/webhooks/deliveries/{delivery.uuid}/redeliver/"):
         assert client.post(path, {"url": "https://hooks.example.com/x", "kind": "standard", "events": ["case.opened"]}).status_code == 403, path
     with tenant_context(world.a):
-        assert WebhookEndpoint.objects.count() == 1 and not AuditEvent.objects.exists()
+        assert WebhookEndpoint.objects.count() == 1
+        assert not AuditEvent.objects.exists()
 
 
 def test_it_creates_an_endpoint_and_shows_its_secret_once(world, client, dns):
@@ -541,13 +572,17 @@ def test_it_creates_an_endpoint_and_shows_its_secret_once(world, client, dns):
                                                                "events": ["case.opened", "response.created"], "description": "CRM"})
     with tenant_context(world.a):
         endpoint = WebhookEndpoint.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/t/acme/settings/webhooks/{endpoint.uuid}/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/t/acme/settings/webhooks/{endpoint.uuid}/"
     page = client.get(response["Location"])
-    assert endpoint.secret in page.content.decode() and page["Cache-Control"] == "no-store"
+    assert endpoint.secret in page.content.decode()
+    assert page["Cache-Control"] == "no-store"
     again = client.get(response["Location"]).content.decode()
-    assert endpoint.secret not in again and "Reveal secret" in again
+    assert endpoint.secret not in again
+    assert "Reveal secret" in again
     revealed = client.post(f"/t/acme/settings/webhooks/{endpoint.uuid}/secret/")
-    assert endpoint.secret in revealed.content.decode() and revealed["Cache-Control"] == "no-store"
+    assert endpoint.secret in revealed.content.decode()
+    assert revealed["Cache-Control"] == "no-store"
     with tenant_context(world.a):
         assert AuditEvent.objects.filter(action="webhook.secret_revealed").count() == 1
 
@@ -563,7 +598,8 @@ def test_it_creates_an_endpoint_and_shows_its_secret_once(world, client, dns):
 def test_it_refuses_bad_endpoints_with_a_clear_error(data, message, world, client, dns):
     client.force_login(world.alice)
     response = client.post("/t/acme/settings/webhooks/new/", data)
-    assert response.status_code == 400 and message in response.content.decode()
+    assert response.status_code == 400
+    assert message in response.content.decode()
     with tenant_context(world.a):
         assert not WebhookEndpoint.objects.exists()
 
@@ -586,7 +622,8 @@ def test_it_edits_disables_enables_and_deletes(world, client, dns):
     client.post(base + "enable/")
     assert client.post(base + "delete/")["Location"] == "/t/acme/settings/webhooks/"
     with tenant_context(world.a):
-        assert not WebhookEndpoint.objects.exists() and not WebhookDelivery.objects.exists()
+        assert not WebhookEndpoint.objects.exists()
+        assert not WebhookDelivery.objects.exists()
         assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
             "webhook.updated", "webhook.disabled", "webhook.enabled", "webhook.deleted"]
 
@@ -601,9 +638,13 @@ def test_it_sends_a_test_event_and_shows_the_delivery_log(world, client, monkeyp
     base = f"/t/acme/settings/webhooks/{endpoint.uuid}/"
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(base + "test/").status_code == 302
-    assert sent[0]["type"] == "webhook.test" and sent[0]["data"]["endpoint"]["id"] == str(endpoint.uuid)
+    assert sent[0]["type"] == "webhook.test"
+    assert sent[0]["data"]["endpoint"]["id"] == str(endpoint.uuid)
     page = client.get(base).content.decode()
-    assert "webhook.test" in page and "HTTP 500" in page and "oops" in page and "1 try" in page
+    assert "webhook.test" in page
+    assert "HTTP 500" in page
+    assert "oops" in page
+    assert "1 try" in page
     with tenant_context(world.a):
         delivery = WebhookDelivery.objects.get()
     assert delivery.status == "pending"  # retrying: no redeliver button yet
@@ -617,7 +658,8 @@ def test_it_sends_a_test_event_and_shows_the_delivery_log(world, client, monkeyp
     assert len(sent) == 2
     with tenant_context(world.a):
         delivery.refresh_from_db()
-        assert delivery.attempts == 1 and WebhookAttempt.objects.filter(delivery=delivery).count() == 2
+        assert delivery.attempts == 1
+        assert WebhookAttempt.objects.filter(delivery=delivery).count() == 2
 
 
 def test_it_refuses_a_test_event_for_a_disabled_endpoint(world, client):
@@ -637,7 +679,8 @@ def test_it_rotates_the_secret_from_the_page(world, client):
     page = client.post(f"/t/acme/settings/webhooks/{endpoint.uuid}/rotate/", follow=True).content.decode()
     with tenant_context(world.a):
         endpoint.refresh_from_db()
-    assert endpoint.secret != WebhookEndpointFactory._meta.declarations["secret"] and endpoint.secret in page
+    assert endpoint.secret != WebhookEndpointFactory._meta.declarations["secret"]
+    assert endpoint.secret in page
 
 
 def test_it_reads_the_delivery_log_in_fixed_queries(world, client):
@@ -671,8 +714,10 @@ def test_it_sends_slack_a_test_message(world, monkeypatch, django_capture_on_com
         with django_capture_on_commit_callbacks(execute=True):
             delivery = services.webhook_test_send(tenant=world.a, acting_member=admin(world), endpoint=slack)
         delivery.refresh_from_db()
-    assert delivery.event_type == "webhook.test" and delivery.status == "succeeded"
-    assert sent[0][0]["text"].startswith("Test message from CXM (Acme Advisory)") and sent[0][1] == {}
+    assert delivery.event_type == "webhook.test"
+    assert delivery.status == "succeeded"
+    assert sent[0][0]["text"].startswith("Test message from CXM (Acme Advisory)")
+    assert sent[0][1] == {}
 
 
 def test_enabling_an_endpoint_sends_what_waited(world, monkeypatch, django_capture_on_commit_callbacks):
@@ -684,7 +729,8 @@ def test_enabling_an_endpoint_sends_what_waited(world, monkeypatch, django_captu
         with django_capture_on_commit_callbacks(execute=True):
             services.endpoint_update(tenant=world.a, acting_member=admin(world), endpoint=endpoint, is_active=True)
         waiting.refresh_from_db()
-    assert sent == [endpoint.url] and waiting.status == "succeeded"
+    assert sent == [endpoint.url]
+    assert waiting.status == "succeeded"
 
 
 # --- API --------------------------------------------------------------------------------------------
@@ -703,13 +749,17 @@ def test_the_api_registers_an_endpoint_and_returns_its_secret_once(world, api_cl
     with tenant_context(world.a):
         endpoint = WebhookEndpoint.objects.get()
         assert AuditEvent.objects.get(action="webhook.created").actor_label.startswith("API key")
-    assert body["id"] == str(endpoint.uuid) and body["secret"] == endpoint.secret and body["kind"] == "standard"
+    assert body["id"] == str(endpoint.uuid)
+    assert body["secret"] == endpoint.secret
+    assert body["kind"] == "standard"
     read = api_client.get(f"{API}{endpoint.uuid}/").json()
-    assert "secret" not in read and read["events"] == ["case.opened"]
+    assert "secret" not in read
+    assert read["events"] == ["case.opened"]
     assert api_client.get(API).json()["results"][0]["id"] == str(endpoint.uuid)
 
     rotated = api_client.post(f"{API}{endpoint.uuid}/rotate-secret/").json()
-    assert rotated["secret"] != body["secret"] and rotated["secret"].startswith("whsec_")
+    assert rotated["secret"] != body["secret"]
+    assert rotated["secret"].startswith("whsec_")
     patched = api_client.patch(f"{API}{endpoint.uuid}/", {"is_active": False, "events": ["case.resolved"]}, format="json").json()
     assert (patched["is_active"], patched["events"]) == (False, ["case.resolved"])
     assert api_client.delete(f"{API}{endpoint.uuid}/").status_code == 204
@@ -728,7 +778,8 @@ def test_the_api_refuses_bad_endpoints_and_writes_nothing(data, field, world, ap
     api_client.force_login(world.alice)
     response = api_client.post(API, data, format="json")
     assert response.status_code == 400, response.content
-    assert response.json()["error"]["code"] == "validation_error" and field in response.json()["error"]["fields"]
+    assert response.json()["error"]["code"] == "validation_error"
+    assert field in response.json()["error"]["fields"]
     with tenant_context(world.a):
         assert not WebhookEndpoint.objects.exists()
 
@@ -754,8 +805,10 @@ def test_the_api_reads_the_delivery_log_in_fixed_queries(world, api_client):
     grow_and_count(0)
     small, _ = grow_and_count(1)
     large, body = grow_and_count(4)
-    assert small == large and body["count"] == 5
-    assert body["results"][0]["attempts_log"][0]["status_code"] == 500 and body["results"][0]["webhook_id"].startswith("msg_")
+    assert small == large
+    assert body["count"] == 5
+    assert body["results"][0]["attempts_log"][0]["status_code"] == 500
+    assert body["results"][0]["webhook_id"].startswith("msg_")
 
 
 def test_it_cuts_a_receiver_that_drips_its_answer(world, settings, no_jitter):
@@ -793,7 +846,9 @@ def test_it_cuts_a_receiver_that_drips_its_answer(world, settings, no_jitter):
     finally:
         stop.set()
         listener.close()
-    assert attempt.status_code is None and "Timed out" in attempt.error and 0.5 <= took < 3
+    assert attempt.status_code is None
+    assert "Timed out" in attempt.error
+    assert 0.5 <= took < 3
 
 
 # --- the whole exchange is bounded (issue 15, F4) ------------------------------------------------------
@@ -880,7 +935,8 @@ def test_it_bounds_the_whole_exchange_whatever_the_receiver_does(case, settings)
     assert took < limit + 0.5, f"{case}: the POST took {took:.1f} s, the designed maximum is {limit:g} s"
     assert result.status_code == expected_status, f"{case}: {result}"
     if expected_status is None:
-        assert "Timed out" in result.error and result.retryable, f"{case}: {result}"
+        assert "Timed out" in result.error, f"{case}: {result}"
+        assert result.retryable, f"{case}: {result}"
 
 
 def test_it_bounds_a_tls_handshake_that_never_ends(settings):
@@ -890,7 +946,9 @@ def test_it_bounds_a_tls_handshake_that_never_ends(settings):
         started = time.monotonic()
         result = network.post(receiver.url.replace("http://", "https://"), body=b"{}", headers={}, timeout=0.4)
         took = time.monotonic() - started
-    assert took < 0.8 + 0.5 and result.status_code is None and result.retryable, f"{took:.1f} s, {result}"
+    assert took < 0.8 + 0.5, f"{took:.1f} s, {result}"
+    assert result.status_code is None, f"{took:.1f} s, {result}"
+    assert result.retryable, f"{took:.1f} s, {result}"
 
 
 def test_it_bounds_name_resolution(monkeypatch, settings):
@@ -905,7 +963,9 @@ def test_it_bounds_name_resolution(monkeypatch, settings):
     started = time.monotonic()
     result = network.post("http://slowdns.example.com:9/", body=b"{}", headers={}, timeout=0.3)
     took = time.monotonic() - started
-    assert took < 0.6 + 0.5 and result.status_code is None and result.retryable, f"{took:.1f} s, {result}"
+    assert took < 0.6 + 0.5, f"{took:.1f} s, {result}"
+    assert result.status_code is None, f"{took:.1f} s, {result}"
+    assert result.retryable, f"{took:.1f} s, {result}"
     assert "did not resolve" in result.error
 
 
@@ -922,8 +982,10 @@ def test_it_cuts_a_connection_close_receiver_that_drips_its_body_at_delivery(wor
             took = time.monotonic() - started
             attempt = WebhookAttempt.objects.get(delivery=delivery)
     assert took < 0.8 + 0.7, f"the delivery took {took:.1f} s"
-    assert outcome == "succeeded" and attempt.status_code == 200, (outcome, attempt.status_code, attempt.error)
-    assert attempt.response_excerpt and set(attempt.response_excerpt) == {"a"}
+    assert outcome == "succeeded", (outcome, attempt.status_code, attempt.error)
+    assert attempt.status_code == 200, (outcome, attempt.status_code, attempt.error)
+    assert attempt.response_excerpt
+    assert set(attempt.response_excerpt) == {"a"}
 
 
 # --- IPv6 forms that embed or route to non-public addresses (issue 15, F9) -----------------------------
@@ -960,7 +1022,8 @@ def test_it_accepts_public_addresses(address):
 
 def test_it_keeps_loopback_forms_other_than_loopback_itself_out_when_loopback_is_allowed(settings):
     settings.WEBHOOKS_ALLOW_LOOPBACK = True
-    assert network.address_refusal("::1") is None and network.address_refusal("127.0.0.1") is None
+    assert network.address_refusal("::1") is None
+    assert network.address_refusal("127.0.0.1") is None
     for address in ("2002:7f00:1::", "64:ff9b::7f00:1", "::127.0.0.1"):
         assert network.address_refusal(address) is not None, address
 
@@ -986,4 +1049,5 @@ def test_it_refuses_a_dns_answer_with_an_embedded_private_address_at_delivery(wo
     with tenant_context(world.a):
         assert services.delivery_attempt(tenant=world.a, delivery_id=delivery.pk)["outcome"] == "failed"
         delivery.refresh_from_db()
-    assert "6to4" in delivery.last_error and "169.254.169.254" in delivery.last_error
+    assert "6to4" in delivery.last_error
+    assert "169.254.169.254" in delivery.last_error

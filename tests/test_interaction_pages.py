@@ -83,19 +83,24 @@ SCORE_QUESTION_TEXT = "What would this client answer today if asked how likely t
 def test_it_logs_an_interaction_and_answers_with_an_empty_form_naming_the_client(world, desk, client):
     client.force_login(world.bob)
     response = client.post(LOG, post_data(desk, follow_up="on", follow_up_due="2030-01-02"))
-    assert response.status_code == 302 and response["Location"] == LOG
+    assert response.status_code == 302
+    assert response["Location"] == LOG
     with tenant_context(world.a):
         interaction = Interaction.objects.select_related("staff__user", "client", "contact", "touchpoint").get()
-    assert interaction.staff.user == world.bob and interaction.client.name == "Cedar Dental"
-    assert interaction.contact.name == "Jordan Lee" and interaction.touchpoint.name == "Site visit"
+    assert interaction.staff.user == world.bob
+    assert interaction.client.name == "Cedar Dental"
+    assert interaction.contact.name == "Jordan Lee"
+    assert interaction.touchpoint.name == "Site visit"
     assert interaction.channel == "in_person"  # the touchpoint's channel
     assert (interaction.outcome, interaction.staff_sentiment, interaction.predicted_score) == ("resolved", 2, 9)
-    assert interaction.follow_up and interaction.follow_up_due == datetime.date(2030, 1, 2)
+    assert interaction.follow_up
+    assert interaction.follow_up_due == datetime.date(2030, 1, 2)
     assert abs(interaction.occurred_at - timezone.now()) < timedelta(minutes=1)  # empty = now
 
     page = client.get(response["Location"])
     html = page.content.decode()
-    assert "Logged: Cedar Dental — resolved." in html and 'href="/t/acme/my-day/"' in html
+    assert "Logged: Cedar Dental — resolved." in html
+    assert 'href="/t/acme/my-day/"' in html
     assert selected_touchpoint(html) == "Site visit"  # remembered from this staff member's last interaction
     assert 'name="client" value=""' in html or 'name="client" id="id_client"' in html  # an empty form
 
@@ -116,7 +121,9 @@ def test_it_prefills_the_client_and_only_its_contacts_from_the_query_string(worl
     assert response.status_code == 200
     html = response.content.decode()
     assert f'name="client" value="{desk["a"]["cedar"].uuid}"' in html
-    assert "Jordan Lee" in html and "Sam Park" in html and "Bea Birch" not in html
+    assert "Jordan Lee" in html
+    assert "Sam Park" in html
+    assert "Bea Birch" not in html
     assert 'value="Cedar Dental"' in html
 
 
@@ -184,7 +191,8 @@ def test_it_rejects_bad_input_with_400_and_writes_nothing(world, desk, client, c
     assert response.status_code == 400, case
     assert field in response.context["form"].errors, response.context["form"].errors
     assert 'class="field__error"' in response.content.decode()
-    assert rows(world.a) == 0 and rows(world.b) == 0
+    assert rows(world.a) == 0
+    assert rows(world.b) == 0
 
 
 def test_it_reads_the_time_in_the_tenants_zone(world, desk, client):
@@ -201,7 +209,8 @@ def test_it_ignores_a_due_date_left_behind_by_an_unticked_follow_up(world, desk,
     assert client.post(LOG, post_data(desk, follow_up_due="2030-01-02")).status_code == 302
     with tenant_context(world.a):
         interaction = Interaction.objects.get()
-    assert not interaction.follow_up and interaction.follow_up_due is None
+    assert not interaction.follow_up
+    assert interaction.follow_up_due is None
 
 
 @pytest.mark.parametrize("method,path", [("get", LOG), ("post", LOG), ("get", MY_DAY), ("get", SEARCH)])
@@ -226,7 +235,8 @@ def test_it_finds_clients_by_name_or_contact_within_the_tenant(world, desk, clie
     body = client.get(SEARCH, {"q": "ced"}).json()
     assert [r["name"] for r in body["results"]] == ["Cedar Dental"]
     cedar = body["results"][0]
-    assert cedar["id"] == str(desk["a"]["cedar"].uuid) and cedar["segment"] == "Clinics"
+    assert cedar["id"] == str(desk["a"]["cedar"].uuid)
+    assert cedar["segment"] == "Clinics"
     assert [c["name"] for c in cedar["contacts"]] == ["Jordan Lee", "Sam Park"]
     by_email = client.get(SEARCH, {"q": "bea@birch"}).json()["results"]
     assert [r["name"] for r in by_email] == ["Birch Law"]
@@ -287,8 +297,11 @@ def test_it_shows_my_follow_ups_overdue_first_and_my_recent_interactions(world, 
     assert response.status_code == 200
     html = response.content.decode()
     assert html.index("Overdue thing") < html.index("Upcoming thing")
-    assert "Overdue by 3 days" in html and "Due in 4 days" in html
-    assert "Dana&#x27;s thing" not in html and "Dana's thing" not in html and "Globex thing" not in html
+    assert "Overdue by 3 days" in html
+    assert "Due in 4 days" in html
+    assert "Dana&#x27;s thing" not in html
+    assert "Dana's thing" not in html
+    assert "Globex thing" not in html
     assert "Old thing" not in html  # older than 14 days
     day = response.context["day"]
     assert (day.open_follow_ups, day.overdue_count, day.logged_today) == (2, 1, 3)  # "Old thing" happened 20 days ago
@@ -300,7 +313,8 @@ def test_it_shows_the_text_sentiment_once_scored(world, desk, client, django_cap
     with django_capture_on_commit_callbacks(execute=True):
         client.post(LOG, post_data(desk, summary="Wonderful call, the client loved the new service"))
     html = client.get(MY_DAY).content.decode()
-    assert "Text:" in html and "positive (" in html
+    assert "Text:" in html
+    assert "positive (" in html
 
 
 def test_my_day_answers_in_constant_queries(world, desk, client):
@@ -344,7 +358,8 @@ def test_the_owner_or_a_lead_closes_a_follow_up(world, desk, client, who):
     interaction = make(world, desk, follow_up=True, follow_up_due=datetime.date.today())
     client.force_login(getattr(world, who))
     response = client.post(done_path(interaction))
-    assert response.status_code == 302 and response["Location"] == MY_DAY
+    assert response.status_code == 302
+    assert response["Location"] == MY_DAY
     with tenant_context(world.a):
         interaction.refresh_from_db()
     assert interaction.follow_up_done_at is not None

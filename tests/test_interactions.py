@@ -39,12 +39,15 @@ def test_it_logs_an_interaction_and_scores_its_sentiment_after_commit(world, des
     touchpoint, client, contact = desk["a"]
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         interaction, created = log(world, world.a, world.bob, touchpoint, client, contact=contact, predicted_score=9)
-    assert created and len(callbacks) == 1
+    assert created
+    assert len(callbacks) == 1
     with tenant_context(world.a):
         interaction.refresh_from_db()
     assert interaction.channel == Channel.PHONE  # from the touchpoint
-    assert interaction.text_sentiment is not None and interaction.text_sentiment > 0.05
-    assert interaction.predicted_score == 9 and interaction.tenant_id == world.a.pk
+    assert interaction.text_sentiment is not None
+    assert interaction.text_sentiment > 0.05
+    assert interaction.predicted_score == 9
+    assert interaction.tenant_id == world.a.pk
 
 
 def test_it_scores_negative_text_below_zero():
@@ -57,7 +60,9 @@ def test_it_never_creates_two_rows_for_one_idempotency_key(world, desk):
     first, created_first = log(world, world.a, world.bob, touchpoint, client, idempotency_key="form-123")
     second, created_second = log(world, world.a, world.bob, touchpoint, client, idempotency_key="form-123",
                                  summary="a retried post with other text")
-    assert created_first and not created_second and first.pk == second.pk
+    assert created_first
+    assert not created_second
+    assert first.pk == second.pk
     with tenant_context(world.a):
         assert Interaction.objects.count() == 1
     # Keys belong to one staff member: another's identical key is another interaction.
@@ -110,7 +115,8 @@ def test_it_lets_the_owner_or_a_lead_close_a_follow_up_once(world, desk):
         bob = world.membership(world.bob, world.a)
         done = interaction_follow_up_done(tenant=world.a, acting=bob, interaction=interaction).follow_up_done_at
         again = interaction_follow_up_done(tenant=world.a, acting=world.membership(world.carol, world.a), interaction=interaction)
-        assert done is not None and again.follow_up_done_at == done
+        assert done is not None
+        assert again.follow_up_done_at == done
         assert world.membership(world.carol, world.a).role == Role.CX_LEAD
 
 
@@ -134,7 +140,8 @@ def test_the_sentiment_task_fills_text_sentiment_and_is_idempotent(world, desk):
     second = score_interaction_sentiment(world.a.pk, interaction.pk)
     with tenant_context(world.a):
         stored = Interaction.objects.get(pk=interaction.pk).text_sentiment
-    assert first == second == stored and stored < -0.05
+    assert first == second == stored
+    assert stored < -0.05
     assert score_interaction_sentiment(world.b.pk, interaction.pk) is None  # another tenant's task never sees it
 
 
@@ -152,7 +159,8 @@ def test_it_corrects_an_interaction_and_rescores_a_new_summary(world, desk, djan
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             updated = interaction_update(tenant=world.a, acting=bob, interaction=interaction, summary="Wonderful, they love it",
                                          follow_up=True, follow_up_due=date.today())
-        assert len(callbacks) == 1 and updated.follow_up
+        assert len(callbacks) == 1
+        assert updated.follow_up
         updated.refresh_from_db()
         assert updated.text_sentiment > 0.05
         done = interaction_follow_up_done(tenant=world.a, acting=None, role=Role.CX_LEAD, interaction=updated)
@@ -160,4 +168,5 @@ def test_it_corrects_an_interaction_and_rescores_a_new_summary(world, desk, djan
         reopened = interaction_update(tenant=world.a, acting=bob, interaction=done, follow_up=True, follow_up_due=date.today())
         assert reopened.follow_up_done_at is None
         off = interaction_update(tenant=world.a, acting=bob, interaction=reopened, follow_up=False)
-        assert not off.follow_up and off.follow_up_due is None
+        assert not off.follow_up
+        assert off.follow_up_due is None

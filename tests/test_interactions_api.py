@@ -68,22 +68,33 @@ def test_it_logs_an_interaction_as_the_signed_in_staff_member(world, desk, api_c
     assert response.status_code == 201, response.content
     data = response.json()
     bob = world.membership(world.bob, world.a)
-    assert data["staff"] == str(bob.uuid) and data["staff_name"] == "Bob"
-    assert data["client"] == str(desk["a"]["cedar"].uuid) and data["client_name"] == "Cedar Dental"
-    assert data["contact_name"] == "Jordan Lee" and data["touchpoint_name"] == "Helpdesk call"
-    assert data["channel"] == "phone" and data["outcome"] == "unresolved" and data["predicted_score"] == 5
-    assert data["follow_up"] is False and data["follow_up_due"] is None and data["follow_up_done_at"] is None
-    assert "pk" not in data and isinstance(data["id"], str)
-    assert data["text_sentiment"] is None and len(callbacks) == 1  # scored by a task once committed
+    assert data["staff"] == str(bob.uuid)
+    assert data["staff_name"] == "Bob"
+    assert data["client"] == str(desk["a"]["cedar"].uuid)
+    assert data["client_name"] == "Cedar Dental"
+    assert data["contact_name"] == "Jordan Lee"
+    assert data["touchpoint_name"] == "Helpdesk call"
+    assert data["channel"] == "phone"
+    assert data["outcome"] == "unresolved"
+    assert data["predicted_score"] == 5
+    assert data["follow_up"] is False
+    assert data["follow_up_due"] is None
+    assert data["follow_up_done_at"] is None
+    assert "pk" not in data
+    assert isinstance(data["id"], str)
+    assert data["text_sentiment"] is None
+    assert len(callbacks) == 1  # scored by a task once committed
     scored = api_client.get(f"{BASE}{data['id']}/").json()
-    assert scored["text_sentiment"] is not None and scored["text_sentiment"] < -0.05
+    assert scored["text_sentiment"] is not None
+    assert scored["text_sentiment"] < -0.05
 
 
 def test_it_logs_once_for_one_idempotency_key(world, desk, api_client):
     api_client.force_login(world.bob)
     first = api_client.post(BASE, body(desk), format="json", HTTP_IDEMPOTENCY_KEY="retry-1")
     second = api_client.post(BASE, body(desk), format="json", HTTP_IDEMPOTENCY_KEY="retry-1")
-    assert first.status_code == 201 and second.status_code == 201
+    assert first.status_code == 201
+    assert second.status_code == 201
     assert first.json()["id"] == second.json()["id"]
     assert count(world.a) == 1
 
@@ -92,7 +103,8 @@ def test_it_refuses_to_log_for_someone_else_in_a_session(world, desk, api_client
     api_client.force_login(world.bob)
     dana = world.membership(world.dana, world.a)
     response = api_client.post(BASE, body(desk, staff=str(dana.uuid)), format="json")
-    assert response.status_code == 400 and "staff" in response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert "staff" in response.json()["error"]["fields"]
     own = world.membership(world.bob, world.a)
     assert api_client.post(BASE, body(desk, staff=str(own.uuid)), format="json").status_code == 201
 
@@ -100,19 +112,23 @@ def test_it_refuses_to_log_for_someone_else_in_a_session(world, desk, api_client
 def test_an_api_key_must_name_an_active_staff_member(world, desk, api_client):
     key_client(api_client, world.a, Role.STAFF)
     missing = api_client.post(BASE, body(desk), format="json")
-    assert missing.status_code == 400 and "staff" in missing.json()["error"]["fields"]
+    assert missing.status_code == 400
+    assert "staff" in missing.json()["error"]["fields"]
     victor = world.membership(world.victor, world.a)  # a viewer never logs interactions
     viewer = api_client.post(BASE, body(desk, staff=str(victor.uuid)), format="json")
-    assert viewer.status_code == 400 and "staff" in viewer.json()["error"]["fields"]
+    assert viewer.status_code == 400
+    assert "staff" in viewer.json()["error"]["fields"]
     with tenant_context(world.a):
         dana = world.membership(world.dana, world.a)
         membership_deactivate(tenant=world.a, acting_user=world.alice, membership=dana)
     inactive = api_client.post(BASE, body(desk, staff=str(dana.uuid)), format="json")
-    assert inactive.status_code == 400 and "staff" in inactive.json()["error"]["fields"]
+    assert inactive.status_code == 400
+    assert "staff" in inactive.json()["error"]["fields"]
     assert count(world.a) == 0
     bob = world.membership(world.bob, world.a)
     response = api_client.post(BASE, body(desk, staff=str(bob.uuid)), format="json")
-    assert response.status_code == 201 and response.json()["staff"] == str(bob.uuid)
+    assert response.status_code == 201
+    assert response.json()["staff"] == str(bob.uuid)
 
 
 @pytest.mark.parametrize("case,field", [
@@ -147,8 +163,10 @@ def test_it_rejects_bad_input_with_400_and_writes_nothing(world, desk, api_clien
     response = api_client.post(BASE, body(desk, **overrides), format="json")
     assert response.status_code == 400, response.content
     error = response.json()["error"]
-    assert error["code"] == "validation_error" and field in error["fields"], error
-    assert count(world.a) == 0 and count(world.b) == 0
+    assert error["code"] == "validation_error", error
+    assert field in error["fields"], error
+    assert count(world.a) == 0
+    assert count(world.b) == 0
 
 
 def test_a_viewer_reads_but_cannot_log(world, desk, api_client):
@@ -156,7 +174,8 @@ def test_a_viewer_reads_but_cannot_log(world, desk, api_client):
     api_client.force_login(world.victor)
     assert api_client.get(BASE).status_code == 200
     response = api_client.post(BASE, body(desk), format="json")
-    assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
     assert count(world.a) == 1
 
 
@@ -177,7 +196,8 @@ def test_it_lists_only_this_tenants_interactions_with_filters(world, desk, api_c
     api_client.force_login(world.victor)
 
     everything = ids(api_client.get(BASE))
-    assert everything == {str(i.uuid) for i in (cedar_call, birch_visit, done)} and str(foreign.uuid) not in everything
+    assert everything == {str(i.uuid) for i in (cedar_call, birch_visit, done)}
+    assert str(foreign.uuid) not in everything
     assert ids(api_client.get(BASE, {"client": str(a["birch"].uuid)})) == {str(birch_visit.uuid)}
     assert ids(api_client.get(BASE, {"contact": str(a["jordan"].uuid)})) == {str(cedar_call.uuid)}
     assert ids(api_client.get(BASE, {"touchpoint": str(a["visit"].uuid)})) == {str(birch_visit.uuid)}
@@ -202,7 +222,8 @@ def test_it_filters_days_in_the_tenants_time_zone(world, desk, api_client):
 def test_it_rejects_a_foreign_id_in_a_filter(world, desk, api_client):
     api_client.force_login(world.bob)
     response = api_client.get(BASE, {"touchpoint": str(desk["b"]["helpdesk"].uuid)})
-    assert response.status_code == 400 and "touchpoint" in response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert "touchpoint" in response.json()["error"]["fields"]
 
 
 def test_the_list_answers_in_constant_queries(world, desk, api_client):
@@ -254,7 +275,8 @@ def test_a_new_summary_is_scored_again(world, desk, api_client, django_capture_o
     assert response.status_code == 200
     with tenant_context(world.a):
         interaction.refresh_from_db()
-    assert interaction.text_sentiment is not None and interaction.text_sentiment < -0.05
+    assert interaction.text_sentiment is not None
+    assert interaction.text_sentiment < -0.05
 
 
 def test_patch_validates_and_switches_the_follow_up(world, desk, api_client):
@@ -262,12 +284,15 @@ def test_patch_validates_and_switches_the_follow_up(world, desk, api_client):
     api_client.force_login(world.bob)
     path = f"{BASE}{interaction.uuid}/"
     bad = api_client.patch(path, {"follow_up": True}, format="json")
-    assert bad.status_code == 400 and "follow_up_due" in bad.json()["error"]["fields"]
+    assert bad.status_code == 400
+    assert "follow_up_due" in bad.json()["error"]["fields"]
     assert api_client.patch(path, {"predicted_score": 11}, format="json").status_code == 400
     on = api_client.patch(path, {"follow_up": True, "follow_up_due": "2030-02-03"}, format="json").json()
-    assert on["follow_up"] is True and on["follow_up_due"] == "2030-02-03"
+    assert on["follow_up"] is True
+    assert on["follow_up_due"] == "2030-02-03"
     off = api_client.patch(path, {"follow_up": False}, format="json").json()
-    assert off["follow_up"] is False and off["follow_up_due"] is None
+    assert off["follow_up"] is False
+    assert off["follow_up_due"] is None
 
 
 def test_an_api_key_corrects_only_with_a_lead_role(world, desk, api_client):
@@ -286,7 +311,8 @@ def test_the_author_closes_a_follow_up_once_and_others_may_not(world, desk, api_
     assert api_client.post(path).status_code == 403
     api_client.force_login(world.bob)
     first = api_client.post(path)
-    assert first.status_code == 200 and first.json()["follow_up_done_at"] is not None
+    assert first.status_code == 200
+    assert first.json()["follow_up_done_at"] is not None
     again = api_client.post(path)
     assert again.json()["follow_up_done_at"] == first.json()["follow_up_done_at"]
     api_client.force_login(world.victor)

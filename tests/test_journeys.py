@@ -36,11 +36,15 @@ def test_it_lists_journeys_with_status_segment_and_counts(world, client):
     response = client.get(PAGES)
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Onboarding" in html and "Globex onboarding" not in html
+    assert "Onboarding" in html
+    assert "Globex onboarding" not in html
     row = html[html.index(">Onboarding<"):]
     row = row[:row.index("</tr>")]
-    assert "Active" in row and "SMB" in row and re.findall(r'<td class="num">(\d+)</td>', row) == ["3", "6"]
-    assert "Create journey" not in html and "Edit<" not in html
+    assert "Active" in row
+    assert "SMB" in row
+    assert re.findall(r'<td class="num">(\d+)</td>', row) == ["3", "6"]
+    assert "Create journey" not in html
+    assert "Edit<" not in html
 
 
 def test_it_filters_journeys_by_status_and_segment_and_rejects_a_foreign_segment(world, client):
@@ -49,11 +53,14 @@ def test_it_filters_journeys_by_status_and_segment_and_rejects_a_foreign_segment
     JourneyFactory(tenant=world.a, name="Renewal")
     client.force_login(world.bob)
     html = client.get(PAGES, {"segment": str(segment.uuid)}).content.decode()
-    assert "Onboarding" in html and "Renewal" not in html
+    assert "Onboarding" in html
+    assert "Renewal" not in html
     html = client.get(PAGES, {"status": "draft"}).content.decode()
-    assert "Renewal" in html and "Onboarding" not in html
+    assert "Renewal" in html
+    assert "Onboarding" not in html
     response = client.get(PAGES, {"segment": str(SegmentFactory(tenant=world.b).uuid)})
-    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
 
 
 def test_it_lists_journeys_in_a_constant_number_of_queries(world, client):
@@ -75,9 +82,11 @@ def test_a_lead_creates_a_journey_and_lands_in_the_editor(world, client):
     response = client.post(PAGES + "new/", {"name": "Onboarding", "status": "draft"})
     with tenant_context(world.a):
         journey = Journey.objects.get(name="Onboarding")
-    assert response.status_code == 302 and response["Location"] == f"{PAGES}{journey.uuid}/edit/"
+    assert response.status_code == 302
+    assert response["Location"] == f"{PAGES}{journey.uuid}/edit/"
     again = client.post(PAGES + "new/", {"name": "onboarding", "status": "draft"})
-    assert again.status_code == 400 and "A journey with this name already exists." in again.content.decode()
+    assert again.status_code == 400
+    assert "A journey with this name already exists." in again.content.decode()
 
 
 @pytest.mark.parametrize("who", ["bob", "victor"])
@@ -143,7 +152,8 @@ def test_a_lead_adds_edits_and_deletes_stages_and_orders_stay_contiguous(world, 
                                                                             "expected_emotion": "delighted"})
     assert response.status_code == 302
     s = stage(journey, "Welcome pack")
-    assert s.goal == "Feel at home" and s.expected_emotion == "delighted"
+    assert s.goal == "Feel at home"
+    assert s.expected_emotion == "delighted"
 
     assert client.post(f"{PAGES}{journey.uuid}/stages/{s.uuid}/delete/").status_code == 302
     assert stage_names(journey) == ["Sign", "First value", "Renewal"]
@@ -207,7 +217,9 @@ def test_a_lead_places_a_touchpoint_edits_and_removes_it(world, client):
                             f"{prefix}-expectation": "Someone calls me"})
     assert response.status_code == 302
     p = placement(journey, "Kick-off call")
-    assert p.order == 3 and p.moment_of_truth and p.expectation == "Someone calls me"
+    assert p.order == 3
+    assert p.moment_of_truth
+    assert p.expectation == "Someone calls me"
 
     first = stage(journey, "Sign")
     response = client.post(f"{PAGES}{journey.uuid}/placements/{p.uuid}/edit/",
@@ -215,7 +227,8 @@ def test_a_lead_places_a_touchpoint_edits_and_removes_it(world, client):
     assert response.status_code == 302
     assert layout(journey)[0][2] == [("Sign tp1", 1), ("Sign tp2", 2), ("Kick-off call", 3)]
     p = placement(journey, "Kick-off call")
-    assert not p.moment_of_truth and p.expectation == "A call within a day"
+    assert not p.moment_of_truth
+    assert p.expectation == "A call within a day"
 
     assert client.post(f"{PAGES}{journey.uuid}/placements/{placement(journey, 'Sign tp1').uuid}/delete/").status_code == 302
     assert layout(journey)[0][2] == [("Sign tp2", 1), ("Kick-off call", 2)]
@@ -303,7 +316,8 @@ def test_the_reorder_endpoint_rejects_ids_not_of_this_journey_and_changes_nothin
     response = reorder(client, journey, {"stages": list(reversed(ids))})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_error"
-    assert snapshot(world.a) == before and snapshot(world.b) == before_b
+    assert snapshot(world.a) == before
+    assert snapshot(world.b) == before_b
 
 
 def test_the_reorder_endpoint_reorders_placements_and_moves_them_across_stages(world, client):
@@ -340,7 +354,8 @@ def test_the_reorder_endpoint_rejects_foreign_placements_and_changes_nothing(wor
     before, before_b = snapshot(world.a), snapshot(world.b)
     response = reorder(client, journey, body)
     assert response.status_code == 400
-    assert snapshot(world.a) == before and snapshot(world.b) == before_b
+    assert snapshot(world.a) == before
+    assert snapshot(world.b) == before_b
 
 
 def test_the_reorder_endpoint_refuses_a_touchpoint_twice_on_a_stage(world, client):
@@ -420,8 +435,10 @@ def test_the_map_shows_stages_cards_moments_of_truth_and_real_activity(world, cl
     welcome = stage(journey, "Welcome")
     column = html[html.index(f'id="map-stage-{welcome.uuid}"'):]
     column = column[:column.index('class="stage-metrics"') + 300]
-    assert "Feel at home" in column and "Feels Anxious" in column
-    assert "Moment of truth" in column and "A named contact" in column
+    assert "Feel at home" in column
+    assert "Feels Anxious" in column
+    assert "Moment of truth" in column
+    assert "A named contact" in column
     assert f'<div class="stage-metrics" data-stage="{welcome.uuid}">' in column
     assert '<span class="stage-metrics__value">3</span> interactions' in column
     assert "Edit journey" not in html  # a viewer reads only

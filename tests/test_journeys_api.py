@@ -30,12 +30,16 @@ def test_it_lists_journeys_with_counts_and_filters(world, api_client):
     body = api_client.get(API, **_bearer(key)).json()
     assert [j["name"] for j in body["results"]] == ["Onboarding", "Renewal"]
     onboarding = body["results"][0]
-    assert onboarding["segment"] == str(segment.uuid) and onboarding["segment_name"] == "SMB"
-    assert onboarding["stage_count"] == 3 and onboarding["touchpoint_count"] == 6 and onboarding["status"] == "active"
+    assert onboarding["segment"] == str(segment.uuid)
+    assert onboarding["segment_name"] == "SMB"
+    assert onboarding["stage_count"] == 3
+    assert onboarding["touchpoint_count"] == 6
+    assert onboarding["status"] == "active"
     assert [j["name"] for j in api_client.get(API, {"status": "active"}, **_bearer(key)).json()["results"]] == ["Onboarding"]
     assert [j["name"] for j in api_client.get(API, {"segment": str(segment.uuid)}, **_bearer(key)).json()["results"]] == ["Onboarding"]
     response = api_client.get(API, {"segment": str(SegmentFactory(tenant=world.b).uuid)}, **_bearer(key))
-    assert response.status_code == 400 and "segment" in response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert "segment" in response.json()["error"]["fields"]
 
 
 def test_the_detail_nests_stages_and_placements_in_order(world, api_client):
@@ -70,9 +74,12 @@ def test_a_lead_creates_changes_and_deletes_a_journey(world, api_client):
     response = api_client.post(API, {"name": "Onboarding", "description": "From signature to value"}, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["status"] == "draft" and body["stages"] == [] and body["stage_count"] == 0
+    assert body["status"] == "draft"
+    assert body["stages"] == []
+    assert body["stage_count"] == 0
     response = api_client.patch(f"{API}{body['id']}/", {"name": "Onboarding v2", "status": "active"}, format="json")
-    assert response.status_code == 200 and response.json()["name"] == "Onboarding v2"
+    assert response.status_code == 200
+    assert response.json()["name"] == "Onboarding v2"
     assert api_client.post(API, {"name": "onboarding V2"}, format="json").status_code == 400
     assert api_client.delete(f"{API}{body['id']}/").status_code == 204
     assert api_client.get(f"{API}{body['id']}/").status_code == 404
@@ -105,12 +112,15 @@ def test_stages_are_listed_added_moved_and_deleted(world, api_client):
     assert [s["name"] for s in api_client.get(stages).json()["results"]] == ["Sign", "Welcome", "First value"]
 
     response = api_client.post(stages, {"name": "Discover", "expected_emotion": "positive", "order": 1}, format="json")
-    assert response.status_code == 201 and response.json()["order"] == 1
+    assert response.status_code == 201
+    assert response.json()["order"] == 1
     assert stage_names(journey) == ["Discover", "Sign", "Welcome", "First value"]
 
     value = stage(journey, "First value")
     response = api_client.patch(f"{stages}{value.uuid}/", {"order": 2, "goal": "Results"}, format="json")
-    assert response.status_code == 200 and response.json()["order"] == 2 and response.json()["goal"] == "Results"
+    assert response.status_code == 200
+    assert response.json()["order"] == 2
+    assert response.json()["goal"] == "Results"
     assert stage_names(journey) == ["Discover", "First value", "Sign", "Welcome"]
 
     assert api_client.patch(f"{stages}{value.uuid}/", {"order": 9}, format="json").status_code == 400
@@ -160,13 +170,15 @@ def test_placements_are_added_moved_across_stages_and_removed(world, api_client)
 
     response = api_client.post(base, {"touchpoint": str(new.uuid), "order": 1, "moment_of_truth": True}, format="json")
     assert response.status_code == 201, response.content
-    assert response.json()["order"] == 1 and response.json()["moment_of_truth"] is True
+    assert response.json()["order"] == 1
+    assert response.json()["moment_of_truth"] is True
     assert layout(journey)[1][2] == [("Kick-off call", 1), ("Welcome tp1", 2), ("Welcome tp2", 3)]
     uuid = response.json()["id"]
 
     response = api_client.patch(f"{base}{uuid}/", {"stage": str(sign.uuid), "order": 2, "expectation": "A call"}, format="json")
     assert response.status_code == 200, response.content
-    assert response.json()["stage"] == str(sign.uuid) and response.json()["order"] == 2
+    assert response.json()["stage"] == str(sign.uuid)
+    assert response.json()["order"] == 2
     rows = layout(journey)
     assert rows[0][2] == [("Sign tp1", 1), ("Kick-off call", 2), ("Sign tp2", 3)]
     assert rows[1][2] == [("Welcome tp1", 1), ("Welcome tp2", 2)]
@@ -190,13 +202,16 @@ def test_a_placement_cannot_move_to_another_journeys_stage_or_take_a_touchpoint_
     before = snapshot(world.a)
 
     response = api_client.patch(path, {"stage": str(stage(other, "X").uuid)}, format="json")
-    assert response.status_code == 400 and "stage" in response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert "stage" in response.json()["error"]["fields"]
     response = api_client.post(f"{API}{journey.uuid}/stages/{sign.uuid}/placements/",
                                {"touchpoint": str(placement(journey, "Sign tp1").touchpoint.uuid)}, format="json")
-    assert response.status_code == 400 and "touchpoint" in response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert "touchpoint" in response.json()["error"]["fields"]
     response = api_client.post(f"{API}{journey.uuid}/stages/{sign.uuid}/placements/",
                                {"touchpoint": str(TouchpointFactory(tenant=world.b).uuid)}, format="json")
-    assert response.status_code == 400 and "touchpoint" in response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert "touchpoint" in response.json()["error"]["fields"]
     assert snapshot(world.a) == before
 
 

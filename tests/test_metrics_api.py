@@ -125,8 +125,10 @@ def test_it_summarises_exactly_the_stats_of_the_rows(metric_worlds, world, api_c
     first, last = date(2026, 3, 30), date(2026, 4, 8)  # previous period: 20–29 March
     body = get(api_client, "summary", {"from": first, "to": last}, world.alice).json()
     expected = stats.summary(py_bucket(rows, first, last), py_bucket(rows, date(2026, 3, 20), date(2026, 3, 29)), **min_n(world.a))
-    assert body["from"] == "2026-03-30" and body["to"] == "2026-04-08"
-    assert body["previous_from"] == "2026-03-20" and body["previous_to"] == "2026-03-29"
+    assert body["from"] == "2026-03-30"
+    assert body["to"] == "2026-04-08"
+    assert body["previous_from"] == "2026-03-20"
+    assert body["previous_to"] == "2026-03-29"
     assert body["responses"] == expected["responses"] > 0
     assert body["previous_responses"] == py_bucket(rows, date(2026, 3, 20), date(2026, 3, 29)).responses > 0
     for metric in METRIC_KEYS:
@@ -188,7 +190,8 @@ def test_the_trend_per_day_week_and_month_agrees_with_python(interval, query, me
     body = get(api_client, "trend", {"from": first, "to": last, "interval": interval, **filters}, world.alice).json()
     assert body["interval"] == interval
     points = body["points"]
-    assert points[0]["start"] == first.isoformat() and points[-1]["end"] == last.isoformat()
+    assert points[0]["start"] == first.isoformat()
+    assert points[-1]["end"] == last.isoformat()
     covered = []
     for point in points:
         start, end = date.fromisoformat(point["start"]), date.fromisoformat(point["end"])
@@ -198,7 +201,8 @@ def test_the_trend_per_day_week_and_month_agrees_with_python(interval, query, me
     assert covered == [first + timedelta(days=n) for n in range((last - first).days + 1)]
     if interval == "week":
         assert all(date.fromisoformat(p["start"]).weekday() == 0 for p in points[1:])
-        assert points[0]["partial"] and not points[1]["partial"]
+        assert points[0]["partial"]
+        assert not points[1]["partial"]
     assert sum(p["responses"] for p in points) == py_bucket(rows, first, last, **ids).responses
 
 
@@ -259,7 +263,8 @@ def test_the_perception_gap_from_known_pairs(world, api_client):
     body = get(api_client, "perception-gap", {"from": "2026-04-01", "to": "2026-04-30"}, world.victor).json()
     overall = body["overall"]
     assert (overall["value"], overall["n"], overall["perceived_nps"], overall["actual_nps"]) == (1.5, 4, 50.0, -25.0)
-    assert overall["low_sample"] is True and overall["ci_low"] < 1.5 < overall["ci_high"]
+    assert overall["low_sample"] is True
+    assert overall["ci_low"] < 1.5 < overall["ci_high"]
     staff = {r["label"]: (r["value"], r["n"], r["key"]) for r in body["staff"]}
     assert staff == {"Ann Staff": (2.0, 2, str(ann.uuid)), "Ben Staff": (1.0, 2, str(ben.uuid))}
     touchpoints = {r["label"]: (r["value"], r["n"]) for r in body["touchpoints"]}
@@ -281,12 +286,14 @@ def test_staff_read_only_their_own_perception_gap(world, api_client):
     april = {"from": "2026-04-01", "to": "2026-04-30"}
     mine = get(api_client, "perception-gap", april, world.bob).json()
     assert (mine["overall"]["value"], mine["overall"]["n"]) == (2.0, 2)  # bob's pairs only, without asking
-    assert [r["label"] for r in mine["staff"]] == ["Bob"] and mine["filters"]["staff"] == str(bob.uuid)
+    assert [r["label"] for r in mine["staff"]] == ["Bob"]
+    assert mine["filters"]["staff"] == str(bob.uuid)
     assert get(api_client, "perception-gap", {**april, "staff": str(bob.uuid)}).json()["overall"]["n"] == 2
     refused = get(api_client, "perception-gap", {**april, "staff": str(carol.uuid)})
     assert refused.status_code == 403
     everyone = get(api_client, "perception-gap", april, world.carol).json()  # a lead reads everyone
-    assert everyone["overall"]["n"] == 3 and {r["label"] for r in everyone["staff"]} == {"Bob", "Carol"}
+    assert everyone["overall"]["n"] == 3
+    assert {r["label"] for r in everyone["staff"]} == {"Bob", "Carol"}
 
 
 def test_staff_read_only_their_own_clients_churn_risk(world, api_client):
@@ -342,11 +349,13 @@ def test_the_funnel_from_known_invitations(world, api_client):
     rows = {r["label"]: r for r in body["surveys"]}
     assert {k: rows["After support"][k] for k in expected} == expected
     assert rows["After support"]["key"] == str(survey.uuid)
-    assert rows["After support"]["delivered"] == 4 and rows["After support"]["response_rate"] == 25.0
+    assert rows["After support"]["delivered"] == 4
+    assert rows["After support"]["response_rate"] == 25.0
     assert body["overall"] == stats.funnel_block(invited=7, pending=1, bounced=1, failed=0, opened=3, responded=2, skipped=1)
     assert [r["label"] for r in body["surveys"]] == ["After support", "Relationship"]
     only = get(api_client, "funnel", {"survey": str(other.uuid)}).json()
-    assert only["overall"]["invited"] == 1 and [r["label"] for r in only["surveys"]] == ["Relationship"]
+    assert only["overall"]["invited"] == 1
+    assert [r["label"] for r in only["surveys"]] == ["Relationship"]
     assert error_code(get(api_client, "funnel", {"segment": str(uuid.uuid4())})) == "unsupported_filter"
 
 
@@ -363,12 +372,16 @@ def test_churn_is_the_churn_report_of_the_tenants_clients(world, api_client):
     body = get(api_client, "churn", query, world.victor).json()
     with tenant_context(world.a):
         report = churn_module.churn_report(world.a, first=date(2025, 7, 1), last=date(2025, 12, 31), interval="quarter")
-    assert body["periods"] == report["periods"] and body["total"] == report["total"]
-    assert body["cohorts"] == report["cohorts"] and body["tenure"] == report["tenure"]
-    assert body["total"]["at_start"] == 6 and body["total"]["lost"] == 3  # B's churned client is not here
+    assert body["periods"] == report["periods"]
+    assert body["total"] == report["total"]
+    assert body["cohorts"] == report["cohorts"]
+    assert body["tenure"] == report["tenure"]
+    assert body["total"]["at_start"] == 6
+    assert body["total"]["lost"] == 3  # B's churned client is not here
     assert (body["from"], body["to"], body["interval"], body["segment"]) == ("2025-07-01", "2025-12-31", "quarter", None)
     gold_only = get(api_client, "churn", {**query, "segment": str(gold.uuid)}).json()
-    assert gold_only["total"]["at_start"] == 3 and gold_only["segment"] == str(gold.uuid)
+    assert gold_only["total"]["at_start"] == 3
+    assert gold_only["segment"] == str(gold.uuid)
     assert get(api_client, "churn", {}).json()["interval"] == "month"
 
 
@@ -383,16 +396,24 @@ def test_churn_risk_lists_clients_riskiest_first_with_reasons_and_the_model(worl
                                         band=band, method="model", reasons=reasons, features={}, computed_at=timezone.now())
         ChurnModel.objects.create(fitted_at=timezone.now(), method="model", n_churned=40, n_retained=60, auc=0.81, n_test=30)
     body = get(api_client, "churn-risk", user=world.victor).json()
-    assert body["count"] == 3 and [r["client_name"] for r in body["results"]] == ["High Co", "Mid Co", "Low Co"]
+    assert body["count"] == 3
+    assert [r["client_name"] for r in body["results"]] == ["High Co", "Mid Co", "Low Co"]
     top = body["results"][0]
-    assert top["score"] == 90 and top["band"] == "high" and top["method"] == "model" and top["reasons"] == reasons
+    assert top["score"] == 90
+    assert top["band"] == "high"
+    assert top["method"] == "model"
+    assert top["reasons"] == reasons
     assert uuid.UUID(top["client"])
-    assert body["model"]["method"] == "model" and body["model"]["auc"] == 0.81 and body["model"]["n_test"] == 30
+    assert body["model"]["method"] == "model"
+    assert body["model"]["auc"] == 0.81
+    assert body["model"]["n_test"] == 30
     assert [r["client_name"] for r in get(api_client, "churn-risk", {"segment": str(gold.uuid)}).json()["results"]] == ["High Co", "Mid Co"]
     assert [r["client_name"] for r in get(api_client, "churn-risk", {"owner": str(bob.uuid)}).json()["results"]] == ["High Co"]
     assert [r["client_name"] for r in get(api_client, "churn-risk", {"band": "low"}).json()["results"]] == ["Low Co"]
     page = get(api_client, "churn-risk", {"page_size": 2}).json()
-    assert len(page["results"]) == 2 and page["next"] and page["model"]
+    assert len(page["results"]) == 2
+    assert page["next"]
+    assert page["model"]
 
 
 # --- bad parameters --------------------------------------------------------------------------------
@@ -432,7 +453,8 @@ def test_every_bad_parameter_answers_400_with_its_code(endpoint, query, code, wo
     response = get(api_client, endpoint, query, world.alice)
     assert error_code(response) == code
     fields = response.json()["error"]["fields"]
-    assert len(fields) == 1 and list(fields.values())[0][0]
+    assert len(fields) == 1
+    assert list(fields.values())[0][0]
 
 
 def test_the_range_may_span_exactly_five_years(world, api_client):
@@ -595,4 +617,5 @@ def test_the_selectors_never_read_a_response_row(metric_worlds, world):
     sql = [q["sql"] for q in ctx.captured_queries]
     assert len(sql) > 50
     assert not [s for s in sql if re.search(r'\bsurveys_response\b', s)], "a metrics selector read response rows"
-    assert any("metrics_responsecell" in s for s in sql) and any("metrics_responserollup" in s for s in sql)
+    assert any("metrics_responsecell" in s for s in sql)
+    assert any("metrics_responserollup" in s for s in sql)

@@ -104,7 +104,8 @@ def test_it_builds_quarterly_cohorts_observed_by_today(book, world):
     after = {row["months"]: row for row in q1["active_after"]}
     # 3 months: c3 (gone on Jan 20) and c5 both reached their milestone by June 20; c5 is still active.
     assert (after[3]["k"], after[3]["n"], after[3]["value"]) == (1, 2, 50.0)
-    assert after[6]["n"] == 0 and after[6]["value"] is None  # nobody has been a client for 6 months yet
+    assert after[6]["n"] == 0
+    assert after[6]["value"] is None  # nobody has been a client for 6 months yet
 
 
 def test_it_draws_the_kaplan_meier_tenure_curve(book, world):
@@ -141,14 +142,18 @@ def test_it_filters_by_segment(world):
 
 def test_it_never_counts_another_tenants_clients(book, world):
     r = report(world)
-    assert r["total"]["at_start"] == 4 and r["total"]["revenue_churn"]["start_value"] == 6500.0
+    assert r["total"]["at_start"] == 4
+    assert r["total"]["revenue_churn"]["start_value"] == 6500.0
     with tenant_context(world.b):
         b = churn_report(world.b, first=D("2024-01-01"), last=D("2024-03-31"), today=D("2024-06-20"))
     assert (b["total"]["at_start"], b["total"]["lost"], b["total"]["revenue_churn"]["start_value"]) == (5, 5, 500_000.0)
     with tenant_context(world.c):  # no clients at all: zeros and Nones, no error
         c = churn_report(world.c, first=D("2024-01-01"), last=D("2024-03-31"), interval="week", today=D("2024-06-20"))
-    assert c["total"]["at_start"] == 0 and c["total"]["churn"]["value"] is None and c["tenure"]["median_days"] is None
-    assert len(c["periods"]) == 13 and c["cohorts"][0]["size"] == 0
+    assert c["total"]["at_start"] == 0
+    assert c["total"]["churn"]["value"] is None
+    assert c["tenure"]["median_days"] is None
+    assert len(c["periods"]) == 13
+    assert c["cohorts"][0]["size"] == 0
     with tenant_context(world.a), pytest.raises(ValueError):
         churn_report(world.b, first=D("2024-01-01"), last=D("2024-03-31"))
 
@@ -200,7 +205,8 @@ def test_it_scores_by_the_documented_rules_below_30_churned_and_30_retained(worl
         rows = {h.client_id: h for h in churn_risk_list(a)}
         model = ChurnModel.objects.get(is_current=True)
 
-    assert summary["method"] == "rules" and summary["scored"] == 2
+    assert summary["method"] == "rules"
+    assert summary["scored"] == 2
     assert set(rows) == {unhappy.pk, happy.pk}
     top = rows[unhappy.pk]
     # 30 (detractor) + 16 (NPS fell 6 points, capped) + 10 (94 days without interaction) + 10 (2 of 3 unanswered) = 66.
@@ -237,7 +243,8 @@ def test_a_refresh_twice_leaves_the_same_rows_and_drops_churned_clients(world, s
         churn_risk_refresh(a, today=TODAY)
         first = snapshot()
         churn_risk_refresh(a, today=TODAY)
-        assert snapshot() == first and len(first) == 4
+        assert snapshot() == first
+        assert len(first) == 4
         assert ChurnModel.objects.filter(is_current=True).count() == 1
 
         gone = customers[0]
@@ -268,7 +275,8 @@ def test_the_risk_list_filters_and_stays_in_its_tenant(world, survey_version):
         assert [h.client_id for h in churn_risk_list(a, owner_id=owner.pk)] == [mine.pk]
         assert [h.client_id for h in churn_risk_list(a, band="low")] == [fine.pk]
         ordered = list(churn_risk_list(a))
-        assert ordered[0].client_id == mine.pk and ordered[0].score >= ordered[1].score
+        assert ordered[0].client_id == mine.pk
+        assert ordered[0].score >= ordered[1].score
         with pytest.raises(ValueError):
             churn_risk_list(b)
     with tenant_context(b):
@@ -331,15 +339,21 @@ def test_the_model_finds_a_planted_signal(db):
         model = ChurnModel.objects.get(is_current=True)
         rows = list(churn_risk_list(tenant))
     print(f"planted churn model: AUC {summary['auc']:.3f} on {summary['n_test']} held-out clients; coefficients {model.coefficients}")
-    assert summary["method"] == "model" and (summary["n_churned"], summary["n_retained"]) == (100, 100)
-    assert summary["auc"] > 0.7 and model.auc == summary["auc"] and model.n_test == 60
-    assert model.coefficients["nps_detractor"] > 0 and model.coefficients["survey_silence"] > 0
-    assert len(rows) == 100 and all(h.method == "model" for h in rows)
+    assert summary["method"] == "model"
+    assert (summary["n_churned"], summary["n_retained"]) == (100, 100)
+    assert summary["auc"] > 0.7
+    assert model.auc == summary["auc"]
+    assert model.n_test == 60
+    assert model.coefficients["nps_detractor"] > 0
+    assert model.coefficients["survey_silence"] > 0
+    assert len(rows) == 100
+    assert all(h.method == "model" for h in rows)
     riskiest = rows[:15]
     codes = [{r["code"] for r in h.reasons} for h in riskiest]
     assert sum("nps_category" in c or "survey_silence" in c for c in codes) >= 13
     detractors = [h for h in riskiest if h.features["nps_detractor"] == 1.0]
-    assert detractors and all(any(r["text"].startswith("Last NPS answer was a detractor") for r in h.reasons) for h in detractors)
+    assert detractors
+    assert all(any(r["text"].startswith("Last NPS answer was a detractor") for r in h.reasons) for h in detractors)
 
 
 def test_the_model_is_deterministic(db):
@@ -359,7 +373,8 @@ def test_the_refresh_task_runs_for_a_tenant(world, survey_version):
     ResponseFactory(version=survey_version, client=customer, nps=4)
     client(world.b, "2024-01-01")
     result = refresh_churn_risk(world.a.pk)
-    assert result["scored"] == 1 and result["method"] == "rules"
+    assert result["scored"] == 1
+    assert result["method"] == "rules"
     with tenant_context(world.a):
         assert ClientHealth.objects.get().client_id == customer.pk
     with tenant_context(world.b):

@@ -106,7 +106,8 @@ def test_a_refresh_twice_leaves_the_same_state_and_bots_never_count(world):
     with tenant_context(world.a):
         bots = Response.objects.filter(is_bot=True).count()
         counted = Response.objects.filter(is_bot=False).count()
-        assert bots and sum(r.responses for r in ResponseRollup.objects.filter(dimension="total")) == counted
+        assert bots
+        assert sum(r.responses for r in ResponseRollup.objects.filter(dimension="total")) == counted
 
 
 def test_a_submitted_response_updates_its_buckets_on_commit(world, django_capture_on_commit_callbacks):
@@ -115,7 +116,8 @@ def test_a_submitted_response_updates_its_buckets_on_commit(world, django_captur
         QuestionFactory(version=version, key="nps", type="nps")
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             response, created = response_submit(tenant=world.a, version=version, answers={"nps": 3}, channel="web", language="en")
-        assert created and callbacks
+        assert created
+        assert callbacks
         row = ResponseRollup.objects.get(dimension="total", day=response.local_day)
         assert (row.nps_n, row.nps_detractors) == (1, 1)
         survey_row = ResponseRollup.objects.get(dimension="survey", key=str(version.survey_id))
@@ -167,7 +169,9 @@ def test_reconciliation_repairs_and_logs_every_kind_of_difference(world):
     add_random_responses(w, rng, 150)
     rollups.rollups_rebuild(world.a)
     clean = rollups.rollups_reconcile(world.a)
-    assert clean.rows_wrong == 0 and clean.days_repaired == [] and clean.rows_checked > 0
+    assert clean.rows_wrong == 0
+    assert clean.days_repaired == []
+    assert clean.rows_checked > 0
     with tenant_context(world.a):
         # A lost increment, a missing row, a stray row, and a response written behind the engine's back.
         row = ResponseRollup.objects.filter(dimension="total").order_by("day").first()
@@ -176,8 +180,11 @@ def test_reconciliation_repairs_and_logs_every_kind_of_difference(world):
         ResponseRollup.objects.create(tenant=world.a, day=date(2026, 1, 1), dimension="total", key="", responses=5)
         add_random_responses(w, rng, 3, start=datetime(2026, 2, 10, tzinfo=UTC), days=1)
     run = rollups.rollups_reconcile(world.a)
-    assert run.kind == RollupRun.Kind.RECONCILE and run.finished_at
-    assert run.rows_wrong >= 4 and "2026-01-01" in run.days_repaired and row.day.isoformat() in run.days_repaired
+    assert run.kind == RollupRun.Kind.RECONCILE
+    assert run.finished_at
+    assert run.rows_wrong >= 4
+    assert "2026-01-01" in run.days_repaired
+    assert row.day.isoformat() in run.days_repaired
     assert_exact(world.a)
     assert rollups.rollups_reconcile(world.a).rows_wrong == 0
 
@@ -237,7 +244,9 @@ def test_the_rebuild_command_shows_progress_and_refuses_unknown_tenants(world):
     out = StringIO()
     call_command("rebuild_rollups", "--tenant", "acme", stdout=out)
     text = out.getvalue()
-    assert "acme" in text and "3/3 months" in text and "rollup rows" in text
+    assert "acme" in text
+    assert "3/3 months" in text
+    assert "rollup rows" in text
     assert_exact(world.a)
     with pytest.raises(CommandError, match="nope"):
         call_command("rebuild_rollups", "--tenant", "nope", stdout=StringIO())

@@ -42,7 +42,8 @@ def ces_bucket(scores) -> Bucket:
 def assert_contains(block, value_key="value"):
     value = block[value_key]
     if value is None or block["ci_low"] is None:
-        assert block["ci_low"] is None and block["ci_high"] is None
+        assert block["ci_low"] is None
+        assert block["ci_high"] is None
         return
     assert block["ci_low"] <= value <= block["ci_high"], block
 
@@ -74,7 +75,8 @@ def test_wilson_matches_the_formula_and_its_limits():
     low, high = stats.wilson(168, 200)
     assert (round(100 * low, 1), round(100 * high, 1)) == (78.3, 88.4)
     assert stats.wilson(0, 0) == (0.0, 1.0)
-    assert stats.wilson(0, 10)[0] == 0.0 and stats.wilson(10, 10)[1] == 1.0
+    assert stats.wilson(0, 10)[0] == 0.0
+    assert stats.wilson(10, 10)[1] == 1.0
     with pytest.raises(ValueError):
         stats.wilson(3, 2)
 
@@ -147,8 +149,11 @@ def test_an_empty_bucket_gives_no_values_and_no_nan():
     json.dumps(result, allow_nan=False)
     for metric in stats.METRICS:
         block = result[metric]
-        assert block["value"] is None and block["ci_low"] is None and block["ci_high"] is None
-        assert block["n"] == 0 and block["low_sample"] is True
+        assert block["value"] is None
+        assert block["ci_low"] is None
+        assert block["ci_high"] is None
+        assert block["n"] == 0
+        assert block["low_sample"] is True
         assert block["change"] == {"delta": None, "z": None, "significant_change": None}
     assert result["responses"] == 0
 
@@ -207,7 +212,8 @@ def test_change_flags_a_significant_difference():
     # p1 = .84, p2 = .60: SE = sqrt(.84·.16/200 + .6·.4/200) = .04327 → z = .24/.04327 = 5.55
     assert result == {"delta": 24.0, "z": 5.55, "significant_change": True}
     welch = stats.change("ces", ces_bucket([6, 7, 6, 7, 6, 7]), ces_bucket([2, 3, 2, 3, 2, 3]))
-    assert welch["delta"] == 4.0 and welch["significant_change"] is True
+    assert welch["delta"] == 4.0
+    assert welch["significant_change"] is True
     with pytest.raises(ValueError):
         stats.change("nope", Bucket(), Bucket())
 
@@ -221,7 +227,8 @@ def test_summary_carries_previous_period_and_change():
     assert result["responses"] == 40
     assert result["nps"]["previous"] == {"value": 0.0, "n": 10}
     assert result["nps"]["change"]["delta"] == 100.0
-    assert result["nps"]["low_sample"] is False and result["csat"]["low_sample"] is False
+    assert result["nps"]["low_sample"] is False
+    assert result["csat"]["low_sample"] is False
     assert result["csat"]["previous"] == {"value": 50.0, "n": 10}
     blocks = stats.blocks(current, min_n_nps=30, min_n_other=10)
     for metric in stats.METRICS:
@@ -344,7 +351,8 @@ def test_volatility_contains_its_mean(deltas, min_n):
         assert block["low_sample"] == (n < min_n)
         assert block["ci_low"] is None or 0 <= block["ci_low"] <= block["ci_high"] <= 100
     if n:
-        assert raw["value"] == pytest.approx(abs_sum / 6 / n) and shown["value"] == r1(abs_sum / 6 / n)
+        assert raw["value"] == pytest.approx(abs_sum / 6 / n)
+        assert shown["value"] == r1(abs_sum / 6 / n)
 
 
 @PROPERTY
@@ -357,7 +365,8 @@ def test_the_funnel_rate_is_a_percentage_inside_its_interval(counts):
     if block["delivered"]:
         assert block["ci_low"] <= block["response_rate"] <= block["ci_high"]
     else:
-        assert block["response_rate"] is None and block["ci_low"] is None
+        assert block["response_rate"] is None
+        assert block["ci_low"] is None
 
 
 @PROPERTY
@@ -371,7 +380,8 @@ def test_change_is_antisymmetric(a, b):
         else:
             assert forward["delta"] == pytest.approx(-backward["delta"])
         if forward["z"] is None:
-            assert backward["z"] is None and forward["significant_change"] is None
+            assert backward["z"] is None
+            assert forward["significant_change"] is None
         else:
             assert forward["z"] == pytest.approx(-backward["z"])
             assert forward["significant_change"] == backward["significant_change"] == (abs(forward["z"]) >= 1.96)

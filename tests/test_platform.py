@@ -36,7 +36,8 @@ def test_it_seeds_two_colliding_demo_tenants_idempotently(db, client):
     seed_demo()
     assert _counts() == first, "a second seed must not duplicate anything"
     northwind, harbor = Tenant.objects.get(slug="northwind"), Tenant.objects.get(slug="harbor")
-    assert northwind.name != harbor.name and northwind.time_zone != harbor.time_zone
+    assert northwind.name != harbor.name
+    assert northwind.time_zone != harbor.time_zone
     with tenant_context(northwind):
         emails_n = set(Contact.objects.values_list("email", flat=True))
         journeys_n = set(Journey.objects.values_list("name", flat=True))
@@ -46,9 +47,11 @@ def test_it_seeds_two_colliding_demo_tenants_idempotently(db, client):
         journeys_h = set(Journey.objects.values_list("name", flat=True))
         roles_h = dict(Membership.objects.values_list("user__email", "role"))
     assert len(emails_n & emails_h) >= 40, "contact e-mails collide on purpose"
-    assert journeys_n == journeys_h and journeys_n
+    assert journeys_n == journeys_h
+    assert journeys_n
     assert set(roles_n.values()) == set(roles_h.values()) == {"admin", "cx_lead", "staff", "viewer"}
-    assert "consultant@cxm.demo" in roles_n and "consultant@cxm.demo" in roles_h
+    assert "consultant@cxm.demo" in roles_n
+    assert "consultant@cxm.demo" in roles_h
     # The printed logins work.
     response = client.post("/accounts/login/", {"username": "admin@harbor.demo", "password": DEMO_PASSWORD})
     assert response.status_code == 302
@@ -69,7 +72,8 @@ def test_it_reports_database_cache_and_broker_health(db, client):
     response = client.get("/health/?format=json")
     assert response.status_code == 200
     body = response.json()
-    assert any(k.startswith("Database") for k in body) and any(k.startswith("Cache") for k in body)
+    assert any(k.startswith("Database") for k in body)
+    assert any(k.startswith("Cache") for k in body)
     assert any(k.startswith("Broker") for k in body)
     assert all(v == "OK" for v in body.values()), body
 
@@ -82,9 +86,14 @@ def test_it_answers_a_valid_html_health_page_to_browsers_and_no_accept_header(db
     assert response.status_code == 200, f"Accept {accept!r} answered {response.status_code}"
     assert response["Content-Type"].startswith("text/html"), response["Content-Type"]
     page = response.content.decode()
-    assert page.lstrip().lower().startswith("<!doctype html>") and "<title>" in page and "</html>" in page
-    assert "System status: healthy" in page and "Database" in page and "Broker" in page
-    assert "<style" not in page and "<script" not in page, "inline styles and scripts break the strict CSP"
+    assert page.lstrip().lower().startswith("<!doctype html>")
+    assert "<title>" in page
+    assert "</html>" in page
+    assert "System status: healthy" in page
+    assert "Database" in page
+    assert "Broker" in page
+    assert "<style" not in page, "inline styles and scripts break the strict CSP"
+    assert "<script" not in page, "inline styles and scripts break the strict CSP"
 
 
 @pytest.mark.parametrize("accept", ["application/json", "application/*", "image/png", "garbage;;", ""])
@@ -97,7 +106,8 @@ def test_it_answers_json_to_json_and_to_accept_headers_it_cannot_serve(db, clien
 
 def test_it_answers_plain_text_when_asked(db, client):
     response = client.get("/health/", HTTP_ACCEPT="text/plain")
-    assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
     assert "Database" in response.content.decode()
 
 
@@ -114,7 +124,8 @@ def test_it_reports_an_unreachable_broker(db, client, settings):
         app.conf.broker_url = old
     assert response.status_code == 500
     broker = [v for k, v in response.json().items() if k.startswith("Broker")]
-    assert broker and "unreachable" in broker[0]
+    assert broker
+    assert "unreachable" in broker[0]
 
 
 # --- API base ---------------------------------------------------------------------------------
@@ -133,10 +144,12 @@ def test_it_serves_api_docs_from_our_own_static_files(db, client):
     assert response.status_code == 200
     html = response.content.decode()
     urls = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert urls and all(u.startswith("/") for u in urls), f"no external asset allowed: {urls}"
+    assert urls, f"no external asset allowed: {urls}"
+    assert all(u.startswith("/") for u in urls), f"no external asset allowed: {urls}"
     assert "swagger-ui" in html
     csp = response["Content-Security-Policy"]
-    assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
 
 
 def test_it_answers_json_errors_under_the_api(db, client):
@@ -171,7 +184,9 @@ def test_it_sends_a_strict_csp_and_no_inline_script(world, client):
         response = client.get(path, follow=True)
         assert response.status_code == 200
         csp = response["Content-Security-Policy"]
-        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp and "frame-ancestors 'none'" in csp
+        assert "script-src 'self'" in csp
+        assert "'unsafe-inline'" not in csp
+        assert "frame-ancestors 'none'" in csp
         html = response.content.decode()
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), f"inline script on {path}"
         assert not re.search(r'(?:src|href)="https?://', html), f"external asset on {path}"
@@ -214,14 +229,16 @@ def test_it_refuses_to_start_in_production_without_a_shared_cache(command):
     result = subprocess.run([sys.executable, *command], cwd=ROOT, env=production_env(REDIS_URL=None),
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0, f"{command} started without a shared cache:\n{result.stdout}{result.stderr}"
-    assert "ImproperlyConfigured" in result.stderr and "Set REDIS_URL" in result.stderr, result.stderr[-2000:]
+    assert "ImproperlyConfigured" in result.stderr, result.stderr[-2000:]
+    assert "Set REDIS_URL" in result.stderr, result.stderr[-2000:]
 
 
 def test_the_local_demo_starts_without_redis():
     """`make run`: DEBUG=1, SQLite, tasks in-process, the cache in memory."""
     env = production_env(REDIS_URL=None, DEBUG="1", SECRET_KEY=None, ALLOWED_HOSTS=None, DATABASE_URL="sqlite:////tmp/cxm-demo-check.sqlite3")
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and "no issues" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout, result.stdout + result.stderr
 
 
 # --- operator bootstrap -------------------------------------------------------------------------
@@ -236,9 +253,11 @@ def test_it_bootstraps_a_tenant_with_an_invited_admin(db, client, mailoutbox, dj
         call_command("create_tenant", name="Umbrella Care", slug="umbrella", admin_email="Boss@Umbrella.example",
                      time_zone="Europe/Paris", stdout=out)
     link = re.search(r"(/invite/[^\s]+)", out.getvalue()).group(1)
-    assert len(mailoutbox) == 1 and link in mailoutbox[0].body
+    assert len(mailoutbox) == 1
+    assert link in mailoutbox[0].body
     response = client.post(link, {"full_name": "The Boss", "password1": "a-Strong-passw0rd!", "password2": "a-Strong-passw0rd!"})
-    assert response.status_code == 302 and response["Location"] == "/t/umbrella/"
+    assert response.status_code == 302
+    assert response["Location"] == "/t/umbrella/"
     assert client.get("/t/umbrella/settings/").status_code == 200  # joined as admin
     with pytest.raises(CommandError, match="slug"):
         call_command("create_tenant", name="Again", slug="umbrella", admin_email="x@example.com", stdout=StringIO())

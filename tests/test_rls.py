@@ -39,13 +39,16 @@ def test_it_forces_row_level_security_on_every_tenant_table(table, db):
     policies = fetch("SELECT policyname, qual, with_check FROM pg_policies WHERE tablename = %s", [table])
     isolation = [p for p in policies if p[0] == "tenant_isolation"]
     assert isolation, f"{table} has no tenant_isolation policy"
-    assert "app.tenant_id" in isolation[0][1] and "app.tenant_id" in isolation[0][2]
+    assert "app.tenant_id" in isolation[0][1]
+    assert "app.tenant_id" in isolation[0][2]
 
 
 def test_it_runs_as_a_role_that_cannot_bypass_rls(db):
     [(user, superuser, bypass)] = fetch(
         "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
-    assert user == "cxm_app" and not superuser and not bypass
+    assert user == "cxm_app"
+    assert not superuser
+    assert not bypass
     owners = {owner for (owner,) in fetch("SELECT DISTINCT tableowner FROM pg_tables WHERE tablename = ANY(%s)", [TABLES])}
     assert user not in owners
 

@@ -36,14 +36,20 @@ def publish(world, survey, tenant=None):
 def test_every_kind_template_is_worded_in_every_language(kind):
     template = kinds.SURVEY_TEMPLATES[kind]
     scored, reason = template["questions"]
-    assert reason["key"] == "reason" and reason["type"] == "text" and reason["required"] is False
+    assert reason["key"] == "reason"
+    assert reason["type"] == "text"
+    assert reason["required"] is False
     for lang in kinds.LANGUAGE_CODES:
-        assert template["texts"][lang]["title"] and template["texts"][lang]["thanks"]
-        assert scored["text"][lang] and reason["text"][lang]
+        assert template["texts"][lang]["title"]
+        assert template["texts"][lang]["thanks"]
+        assert scored["text"][lang]
+        assert reason["text"][lang]
         if scored["type"] != "smiley":
-            assert scored["options"]["min_label"][lang] and scored["options"]["max_label"][lang]
+            assert scored["options"]["min_label"][lang]
+            assert scored["options"]["max_label"][lang]
         else:
-            assert scored["options"] == {} and len(kinds.POINT_LABELS["smiley"][lang]) == 3
+            assert scored["options"] == {}
+            assert len(kinds.POINT_LABELS["smiley"][lang]) == 3
 
 
 def test_the_standard_wording_is_the_standard_one():
@@ -69,9 +75,12 @@ def test_it_creates_a_survey_with_a_draft_worded_for_the_tenant(world):
     survey = make_survey(world)
     with tenant_context(world.a):
         survey = Survey.objects.get(pk=survey.pk)
-        assert survey.status == "draft" and survey.current_version is None and survey.web_token
+        assert survey.status == "draft"
+        assert survey.current_version is None
+        assert survey.web_token
         version = SurveyVersion.objects.get(survey=survey)
-        assert version.number == 1 and version.published_at is None
+        assert version.number == 1
+        assert version.published_at is None
         questions = list(version.questions.order_by("order"))
         assert [q.key for q in questions] == ["nps", "reason"]
         assert questions[0].text["en"] == "How likely is it that you would recommend Acme Advisory to a friend or colleague?"
@@ -111,7 +120,9 @@ def test_publish_creates_an_immutable_version_and_goes_live(world):
     version = publish(world, survey)
     with tenant_context(world.a):
         survey.refresh_from_db()
-        assert survey.status == "live" and survey.current_version == version and version.published_at
+        assert survey.status == "live"
+        assert survey.current_version == version
+        assert version.published_at
         assert version.published_by.user == world.carol
         assert survey_is_open(survey, timezone.now())
         version.texts = {"en": {"title": "changed"}}
@@ -136,23 +147,29 @@ def test_editing_a_live_survey_makes_a_new_draft_and_old_responses_keep_their_ve
         response = f.ResponseFactory(version=v1, nps=9)
         answer = Answer.objects.create(tenant=world.a, response=response, question=q1, value=9)
         draft = builder.draft_get_or_create(tenant=world.a, acting_user=world.carol, survey=survey)
-        assert draft.number == 2 and draft.published_at is None
+        assert draft.number == 2
+        assert draft.published_at is None
         assert [q.key for q in draft.questions.order_by("order")] == ["nps", "reason"]
         assert draft.texts == v1.texts
         copy = builder.draft_question_for(tenant=world.a, acting_user=world.carol, survey=survey, question=q1)
-        assert copy.version == draft and copy.pk != q1.pk
+        assert copy.version == draft
+        assert copy.pk != q1.pk
         builder.question_update(tenant=world.a, acting_user=world.carol, question=copy,
                                 text={"en": "Would you recommend us?", "fr": "Nous recommanderiez-vous ?"})
         assert builder.draft_get_or_create(tenant=world.a, acting_user=world.carol, survey=survey) == draft  # one draft
     v2 = publish(world, survey)
     with tenant_context(world.a):
         survey.refresh_from_db()
-        assert v2 == draft and survey.current_version == v2
+        assert v2 == draft
+        assert survey.current_version == v2
         response.refresh_from_db()
         answer.refresh_from_db()
         q1.refresh_from_db()
-        assert response.version == v1 and answer.question == q1 and answer.value == 9
-        assert q1.text["en"].startswith("How likely is it") and q1.version == v1
+        assert response.version == v1
+        assert answer.question == q1
+        assert answer.value == 9
+        assert q1.text["en"].startswith("How likely is it")
+        assert q1.version == v1
         assert v2.questions.get(key="nps").text["en"] == "Would you recommend us?"
 
 
@@ -171,10 +188,13 @@ def test_publish_validates_every_language_and_changes_nothing_on_failure(world):
             builder.survey_publish(tenant=world.a, acting_user=world.carol, survey=survey)
         errors = exc.value.message_dict
         assert set(errors) == {"fr", "de"}
-        assert "choice 2 label of question 1 (“topic”)" in errors["fr"][0] and "Français (fr)" in errors["fr"][0]
-        assert "the title" in errors["de"][0] and "the text of question 1" in errors["de"][0]
+        assert "choice 2 label of question 1 (“topic”)" in errors["fr"][0]
+        assert "Français (fr)" in errors["fr"][0]
+        assert "the title" in errors["de"][0]
+        assert "the text of question 1" in errors["de"][0]
         survey.refresh_from_db()
-        assert survey.status == "draft" and survey.current_version is None
+        assert survey.status == "draft"
+        assert survey.current_version is None
         assert not SurveyVersion.objects.filter(survey=survey, published_at__isnull=False).exists()
         assert not AuditEvent.objects.filter(action="survey.published").exists()
 
@@ -188,11 +208,14 @@ def test_pause_resume_close(world):
     now = timezone.now()
     with tenant_context(world.a):
         survey = builder.survey_pause(tenant=world.a, acting_user=world.carol, survey=survey)
-        assert survey.status == "paused" and not survey_is_open(survey, now)
+        assert survey.status == "paused"
+        assert not survey_is_open(survey, now)
         survey = builder.survey_resume(tenant=world.a, acting_user=world.carol, survey=survey)
-        assert survey.status == "live" and survey_is_open(survey, now)
+        assert survey.status == "live"
+        assert survey_is_open(survey, now)
         survey = builder.survey_close(tenant=world.a, acting_user=world.carol, survey=survey)
-        assert survey.status == "closed" and not survey_is_open(survey, now)
+        assert survey.status == "closed"
+        assert not survey_is_open(survey, now)
         actions = set(AuditEvent.objects.values_list("action", flat=True))
         assert {"survey.paused", "survey.resumed", "survey.closed"} <= actions
 
@@ -217,7 +240,8 @@ def test_adding_a_language_fills_the_draft_with_the_standard_wording(world):
         draft = SurveyVersion.objects.get(survey=survey, published_at=None)
         assert draft.texts["nl"]["title"] == "Uw mening over Acme Advisory"
         nps = draft.questions.get(key="nps")
-        assert nps.text["nl"].startswith("Hoe waarschijnlijk") and nps.options["max_label"]["nl"] == "Zeer waarschijnlijk"
+        assert nps.text["nl"].startswith("Hoe waarschijnlijk")
+        assert nps.options["max_label"]["nl"] == "Zeer waarschijnlijk"
         survey.refresh_from_db()
         assert "nl" not in survey.current_version.texts
 
@@ -255,7 +279,8 @@ def test_delete_only_without_responses(world):
         f.ResponseFactory(version=v)
         with pytest.raises(ValidationError):
             builder.survey_delete(tenant=world.a, acting_user=world.carol, survey=other)
-        assert Survey.objects.filter(pk=other.pk).exists() and Response.objects.count() == 1
+        assert Survey.objects.filter(pk=other.pk).exists()
+        assert Response.objects.count() == 1
 
 
 def url(name, **kwargs):
@@ -274,8 +299,10 @@ def test_the_list_shows_surveys_of_this_tenant_only(world, client):
     response = client.get(url("list"))
     assert response.status_code == 200
     body = response.content.decode()
-    assert "After-visit NPS" in body and "Globex only" not in body
-    assert "v1" in body and "Net Promoter Score" in body
+    assert "After-visit NPS" in body
+    assert "Globex only" not in body
+    assert "v1" in body
+    assert "Net Promoter Score" in body
 
 
 def test_the_list_filter_rejects_another_tenants_touchpoint(world, client):
@@ -283,7 +310,8 @@ def test_the_list_filter_rejects_another_tenants_touchpoint(world, client):
         foreign = f.TouchpointFactory(tenant=world.b)
     client.force_login(world.alice)
     response = client.get(url("list"), {"touchpoint": str(foreign.uuid)})
-    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
 
 
 def test_a_lead_creates_a_survey_in_two_languages(world, client):
@@ -296,11 +324,13 @@ def test_a_lead_creates_a_survey_in_two_languages(world, client):
     assert response.status_code == 302
     with tenant_context(world.a):
         survey = Survey.objects.get(name="Help line CES")
-        assert survey.languages == ["fr", "en"] and survey.touchpoint == touchpoint
+        assert survey.languages == ["fr", "en"]
+        assert survey.touchpoint == touchpoint
         assert survey.versions.get().questions.get(key="ces").text["fr"] == "Acme Advisory m'a facilité le traitement de ma demande."
     assert response["Location"] == url("edit", uuid=survey.uuid)
     page = client.get(response["Location"])
-    assert page.status_code == 200 and "Draft version 1" in page.content.decode()
+    assert page.status_code == 200
+    assert "Draft version 1" in page.content.decode()
 
 
 def test_create_errors_rerender_with_400(world, client):
@@ -338,10 +368,12 @@ def test_editing_a_question_of_a_live_survey_on_the_page_makes_a_draft(world, cl
         q1 = v1.questions.get(key="nps")
     client.force_login(world.carol)
     page = client.get(url("edit", uuid=survey.uuid)).content.decode()
-    assert "Live version 1" in page and "makes a new draft (v2)" in page
+    assert "Live version 1" in page
+    assert "makes a new draft (v2)" in page
     edit_url = url("question_edit", survey_uuid=survey.uuid, uuid=q1.uuid)
     form = client.get(edit_url)
-    assert form.status_code == 200 and "Saving makes a new draft" in form.content.decode()
+    assert form.status_code == 200
+    assert "Saving makes a new draft" in form.content.decode()
     response = client.post(edit_url, {"type": "nps", "key": "nps", "required": "on",
                                       "text_en": "Would you recommend Acme to a colleague?", "text_fr": "Recommanderiez-vous Acme ?",
                                       "min_label_en": "Not at all likely", "max_label_en": "Extremely likely",
@@ -354,9 +386,11 @@ def test_editing_a_question_of_a_live_survey_on_the_page_makes_a_draft(world, cl
         q1.refresh_from_db()
         assert q1.text["en"].startswith("How likely")
     page = client.get(url("edit", uuid=survey.uuid)).content.decode()
-    assert "Draft version 2" in page and "Would you recommend Acme to a colleague?" in page
+    assert "Draft version 2" in page
+    assert "Would you recommend Acme to a colleague?" in page
     publish_page = client.get(url("publish", uuid=survey.uuid)).content.decode()
-    assert "What changes from v1 to v2" in publish_page and "Recommanderiez-vous Acme ?" in publish_page
+    assert "What changes from v1 to v2" in publish_page
+    assert "Recommanderiez-vous Acme ?" in publish_page
 
 
 def test_adding_moving_and_deleting_questions_on_the_page(world, client):
@@ -368,13 +402,15 @@ def test_adding_moving_and_deleting_questions_on_the_page(world, client):
     assert response.status_code == 302, response.content.decode()
     with tenant_context(world.a):
         topic = Question.objects.get(version__survey=survey, key="topic")
-        assert topic.order == 3 and topic.required is False
+        assert topic.order == 3
+        assert topic.required is False
         assert topic.options == [{"value": "price", "label": {"en": "Price", "fr": "Prix"}},
                                  {"value": "service", "label": {"en": "Service", "fr": "Service"}},
                                  {"value": "advice", "label": {"en": "Advice", "fr": "Conseil"}}]
     bad = client.post(url("question_create", uuid=survey.uuid), {"type": "single_choice", "text_en": "x", "choices_en": "A\nB",
                                                                  "choices_fr": "A"})
-    assert bad.status_code == 400 and "Give 2 choices here too" in bad.content.decode()
+    assert bad.status_code == 400
+    assert "Give 2 choices here too" in bad.content.decode()
     move = client.post(url("question_move", survey_uuid=survey.uuid, uuid=topic.uuid), {"direction": "up"})
     assert move.status_code == 302
     page = client.get(url("edit", uuid=survey.uuid)).content.decode()
@@ -402,23 +438,29 @@ def test_publish_page_lists_what_is_missing_per_language_and_publishes_nothing(w
     assert response.status_code == 302
     with tenant_context(world.a):
         survey.refresh_from_db()
-        assert survey.status == "live" and survey.current_version.texts["fr"]["title"] == "Votre avis"
+        assert survey.status == "live"
+        assert survey.current_version.texts["fr"]["title"] == "Votre avis"
 
 
 def test_preview_renders_the_respondent_page_in_the_chosen_language_and_version(world, client):
     survey = make_survey(world, kind="csat")
     client.force_login(world.bob)
     page = client.get(url("preview", uuid=survey.uuid), {"lang": "fr"}).content.decode()
-    assert '<html lang="fr">' in page and "css/respond.css" in page
+    assert '<html lang="fr">' in page
+    assert "css/respond.css" in page
     assert "Dans quelle mesure avez-vous été satisfait du service fourni par Acme Advisory ?" in page
-    assert "Très insatisfait" in page and 'type="radio"' in page and "<legend" in page
+    assert "Très insatisfait" in page
+    assert 'type="radio"' in page
+    assert "<legend" in page
     assert client.get(url("preview", uuid=survey.uuid), {"version": "9"}).status_code == 404
     assert client.get(url("preview", uuid=survey.uuid), {"lang": "xx"}).status_code == 200  # falls back to the default
     # Submitting validates like the real page and records nothing.
     invalid = client.post(url("preview", uuid=survey.uuid) + "?lang=fr", {"lang": "fr"})
-    assert invalid.status_code == 400 and "error-summary" in invalid.content.decode()
+    assert invalid.status_code == 400
+    assert "error-summary" in invalid.content.decode()
     valid = client.post(url("preview", uuid=survey.uuid) + "?lang=en", {"lang": "en", "q_csat": "4"})
-    assert valid.status_code == 200 and "Nothing was recorded" in valid.content.decode()
+    assert valid.status_code == 200
+    assert "Nothing was recorded" in valid.content.decode()
     with tenant_context(world.a):
         assert not Response.objects.exists()
 
@@ -442,9 +484,12 @@ def test_versions_page_and_an_old_versions_questions(world, client):
         builder.draft_get_or_create(tenant=world.a, acting_user=world.carol, survey=survey)
     client.force_login(world.victor)
     page = client.get(url("versions", uuid=survey.uuid)).content.decode()
-    assert "v1" in page and "v2" in page and "Carol" in page
+    assert "v1" in page
+    assert "v2" in page
+    assert "Carol" in page
     detail = client.get(url("version_detail", survey_uuid=survey.uuid, uuid=v1.uuid)).content.decode()
-    assert "read-only" in detail and "How likely is it that you would recommend Acme Advisory" in detail
+    assert "read-only" in detail
+    assert "How likely is it that you would recommend Acme Advisory" in detail
 
 
 def test_list_and_versions_pages_do_not_grow_with_rows(world, client):
@@ -485,14 +530,17 @@ def test_the_settings_form_saves_and_rejects_what_the_model_refuses(world, clien
     settings = {"name": "After-visit NPS", "languages": ["en", "fr"], "default_language": "en", "trigger": "after_interaction",
                 "trigger_delay_minutes": "120", "reminder_count": "1", "reminder_interval_days": "3", "invitation_valid_days": "30"}
     bad = client.post(url("edit", uuid=survey.uuid), settings)
-    assert bad.status_code == 400 and "An after-interaction survey listens to one touchpoint" in bad.content.decode()
+    assert bad.status_code == 400
+    assert "An after-interaction survey listens to one touchpoint" in bad.content.decode()
     good = client.post(url("edit", uuid=survey.uuid), settings | {
         "trigger": "recurring", "recurring_months": "6", "recurring_segment": str(segment.uuid), "opens_at": "2026-01-05T09:00",
         "web_link_enabled": "on"})
     assert good.status_code == 302
     with tenant_context(world.a):
         survey.refresh_from_db()
-        assert survey.trigger == "recurring" and survey.recurring_segment == segment and survey.web_link_enabled
+        assert survey.trigger == "recurring"
+        assert survey.recurring_segment == segment
+        assert survey.web_link_enabled
         assert survey.opens_at.isoformat() == "2026-01-05T08:00:00+00:00"  # 09:00 in Brussels
         assert AuditEvent.objects.filter(action="survey.updated", target_id=str(survey.uuid)).count() == 1
     with tenant_context(world.b):

@@ -35,11 +35,17 @@ def test_it_creates_a_survey_from_a_template(world, api_client):
         touchpoint = f.TouchpointFactory(tenant=world.a)
     body = create(api(api_client, world.carol), touchpoint=str(touchpoint.uuid), trigger="after_interaction",
                   trigger_delay_minutes=90)
-    assert body["status"] == "draft" and body["current_version"] is None and body["live_version"] is None
-    assert body["default_language"] == "en" and body["languages"] == ["en", "fr"]
-    assert body["touchpoint"] == str(touchpoint.uuid) and body["trigger_delay_minutes"] == 90
+    assert body["status"] == "draft"
+    assert body["current_version"] is None
+    assert body["live_version"] is None
+    assert body["default_language"] == "en"
+    assert body["languages"] == ["en", "fr"]
+    assert body["touchpoint"] == str(touchpoint.uuid)
+    assert body["trigger_delay_minutes"] == 90
     draft = body["draft"]
-    assert draft["number"] == 1 and not draft["is_published"] and draft["texts"]["fr"]["title"] == "Votre avis sur Acme Advisory"
+    assert draft["number"] == 1
+    assert not draft["is_published"]
+    assert draft["texts"]["fr"]["title"] == "Votre avis sur Acme Advisory"
     assert [q["key"] for q in draft["questions"]] == ["nps", "reason"]
     assert draft["questions"][0]["options"]["min_label"]["fr"] == "Pas du tout probable"
 
@@ -52,7 +58,8 @@ def test_it_validates_the_body(world, api_client):
     assert {"kind", "languages"} <= set(fields)
     response = api_client.post(BASE + "surveys/", {"name": "x", "kind": "nps", "languages": ["fr"], "default_language": "en"},
                                format="json")
-    assert response.status_code == 400 and "default_language" in response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert "default_language" in response.json()["error"]["fields"]
 
 
 def test_it_lists_and_filters_surveys_of_this_tenant(world, api_client):
@@ -63,10 +70,12 @@ def test_it_lists_and_filters_surveys_of_this_tenant(world, api_client):
         builder.survey_create(tenant=world.b, acting_user=None, name="Globex", kind="nps", languages=["en"], default_language="en")
     api_client.post(BASE + f"surveys/{nps['id']}/publish/")
     body = api(api_client, world.victor).get(BASE + "surveys/").json()
-    assert body["count"] == 2 and {s["name"] for s in body["results"]} == {"After-visit NPS", "Desk smileys"}
+    assert body["count"] == 2
+    assert {s["name"] for s in body["results"]} == {"After-visit NPS", "Desk smileys"}
     assert api_client.get(BASE + "surveys/", {"kind": "smiley"}).json()["count"] == 1
     live = api_client.get(BASE + "surveys/", {"status": "live"}).json()["results"]
-    assert [s["name"] for s in live] == ["After-visit NPS"] and live[0]["current_version"] == 1
+    assert [s["name"] for s in live] == ["After-visit NPS"]
+    assert live[0]["current_version"] == 1
 
 
 def test_patch_changes_settings_and_audits(world, api_client):
@@ -74,10 +83,12 @@ def test_patch_changes_settings_and_audits(world, api_client):
     response = api_client.patch(BASE + f"surveys/{survey['id']}/", {"reminder_count": 2, "languages": ["en", "fr", "de"]}, format="json")
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert body["reminder_count"] == 2 and body["languages"] == ["en", "fr", "de"]
+    assert body["reminder_count"] == 2
+    assert body["languages"] == ["en", "fr", "de"]
     assert body["draft"]["questions"][0]["text"]["de"].startswith("Wie wahrscheinlich ist es")
     bad = api_client.patch(BASE + f"surveys/{survey['id']}/", {"trigger": "recurring"}, format="json")
-    assert bad.status_code == 400 and "recurring_months" in bad.json()["error"]["fields"]
+    assert bad.status_code == 400
+    assert "recurring_months" in bad.json()["error"]["fields"]
     with tenant_context(world.a):
         assert AuditEvent.objects.filter(action="survey.updated").count() == 1
 
@@ -94,21 +105,28 @@ def test_questions_are_edited_in_the_draft_and_published_ones_answer_409(world, 
     listed = api_client.get(BASE + f"surveys/{sid}/questions/").json()
     assert [q["key"] for q in listed["results"]] == ["nps", "topic", "reason"]
     published = api_client.post(BASE + f"surveys/{sid}/publish/")
-    assert published.status_code == 201 and published.json()["number"] == 1 and published.json()["is_published"]
+    assert published.status_code == 201
+    assert published.json()["number"] == 1
+    assert published.json()["is_published"]
     topic_v1 = added.json()["id"]
     conflict = api_client.patch(BASE + f"surveys/{sid}/questions/{topic_v1}/", {"required": True}, format="json")
-    assert conflict.status_code == 409 and conflict.json()["error"]["code"] == "version_published"
+    assert conflict.status_code == 409
+    assert conflict.json()["error"]["code"] == "version_published"
     assert api_client.delete(BASE + f"surveys/{sid}/questions/{topic_v1}/").status_code == 409
     assert api_client.get(BASE + f"surveys/{sid}/questions/{topic_v1}/").status_code == 200
     # The first edit makes draft v2 by copying v1; its copy of the question can change.
     again = api_client.post(BASE + f"surveys/{sid}/questions/", {"type": "text", "key": "more", "text": {"en": "Anything else?"}},
                             format="json")
-    assert again.status_code == 201 and again.json()["version"] == 2
+    assert again.status_code == 201
+    assert again.json()["version"] == 2
     listed = api_client.get(BASE + f"surveys/{sid}/questions/").json()["results"]
     topic_v2 = next(q for q in listed if q["key"] == "topic")
-    assert topic_v2["id"] != topic_v1 and topic_v2["version"] == 2
+    assert topic_v2["id"] != topic_v1
+    assert topic_v2["version"] == 2
     changed = api_client.patch(BASE + f"surveys/{sid}/questions/{topic_v2['id']}/", {"required": True, "order": 1}, format="json")
-    assert changed.status_code == 200 and changed.json()["required"] is True and changed.json()["order"] == 1
+    assert changed.status_code == 200
+    assert changed.json()["required"] is True
+    assert changed.json()["order"] == 1
     assert api_client.delete(BASE + f"surveys/{sid}/questions/{topic_v2['id']}/").status_code == 204
     with tenant_context(world.a):
         assert Question.objects.get(uuid=topic_v1).required is False
@@ -118,12 +136,14 @@ def test_publish_validates_languages_and_changes_nothing(world, api_client):
     survey = create(api(api_client, world.carol), kind="custom", languages=["en", "fr"])
     sid = survey["id"]
     response = api_client.post(BASE + f"surveys/{sid}/publish/")
-    assert response.status_code == 400 and "questions" in response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert "questions" in response.json()["error"]["fields"]
     api_client.post(BASE + f"surveys/{sid}/questions/", {"type": "csat", "text": {"en": "How satisfied were you?"}}, format="json")
     response = api_client.post(BASE + f"surveys/{sid}/publish/")
     assert response.status_code == 400
     fields = response.json()["error"]["fields"]
-    assert list(fields) == ["fr"] and "the text of question 1 (“csat”)" in fields["fr"][0]
+    assert list(fields) == ["fr"]
+    assert "the text of question 1 (“csat”)" in fields["fr"][0]
     assert api_client.get(BASE + f"surveys/{sid}/").json()["status"] == "draft"
     with tenant_context(world.a):
         assert not SurveyVersion.objects.filter(published_at__isnull=False).exists()
@@ -150,7 +170,9 @@ def test_a_response_stays_on_its_version_after_a_new_publish(world, api_client):
     with tenant_context(world.a):
         response.refresh_from_db()
         answer.refresh_from_db()
-        assert response.version == v1 and answer.question.version == v1 and answer.question.text["en"].startswith("How likely")
+        assert response.version == v1
+        assert answer.question.version == v1
+        assert answer.question.text["en"].startswith("How likely")
 
 
 def test_pause_resume_close_and_delete(world, api_client):
@@ -164,7 +186,8 @@ def test_pause_resume_close_and_delete(world, api_client):
     with tenant_context(world.a):
         f.ResponseFactory(version=SurveyVersion.objects.get(survey__uuid=sid))
     conflict = api_client.delete(BASE + f"surveys/{sid}/")
-    assert conflict.status_code == 409 and conflict.json()["error"]["code"] == "survey_has_responses"
+    assert conflict.status_code == 409
+    assert conflict.json()["error"]["code"] == "survey_has_responses"
     other = create(api_client, name="Unused")
     assert api_client.delete(BASE + f"surveys/{other['id']}/").status_code == 204
     with tenant_context(world.a):
@@ -184,7 +207,8 @@ def test_roles(world, api_client):
     _, key = make_api_key(world.a, role=Role.CX_LEAD, name="lead key")
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     response = api_client.post(BASE + f"surveys/{survey['id']}/publish/")
-    assert response.status_code == 201 and response.json()["published_by"] is None
+    assert response.status_code == 201
+    assert response.json()["published_by"] is None
 
 
 def test_another_tenants_survey_is_a_404(world, api_client):

@@ -63,13 +63,15 @@ def test_it_sends_an_invitation_through_the_outbox_with_a_stable_message_id(worl
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     invitation = refresh(result.invitations[0])
-    assert invitation.status == Status.SENT and invitation.sent_at is not None
+    assert invitation.status == Status.SENT
+    assert invitation.sent_at is not None
     assert message.to == [contact.email]
     assert message.extra_headers["Message-ID"] == f"<invitation-{invitation.uuid}@cxm.localhost>"
     token = token_in(message)
     assert message.extra_headers["List-Unsubscribe"] == f"<http://testserver/s/{token}/opt-out/>".replace("http://testserver",
                                                                                                            dist.settings.SITE_URL)
-    assert "Hello Ann Smith," in message.body and "How did we do? (en)" in message.subject
+    assert "Hello Ann Smith," in message.body
+    assert "How did we do? (en)" in message.subject
     with tenant_context(world.a):
         email = OutboundEmail.objects.get()
         assert (email.status, email.attempts, email.kind, email.invitation_id) == ("sent", 1, "invitation", invitation.pk)
@@ -82,7 +84,8 @@ def test_it_keeps_only_the_tokens_hash_and_the_token_has_at_least_128_bits(world
     with django_capture_on_commit_callbacks(execute=True):
         invitation = send(world, survey, [contact]).invitations[0]
     token = token_in(mail.outbox[0])
-    assert len(token) >= 43 and len(dist.base64.urlsafe_b64decode(token + "=")) * 8 >= 256
+    assert len(token) >= 43
+    assert len(dist.base64.urlsafe_b64decode(token + "=")) * 8 >= 256
     invitation = refresh(invitation)
     assert invitation.token_hash == hashlib.sha256(token.encode()).hexdigest()
     with tenant_context(world.a):
@@ -106,13 +109,17 @@ def test_it_writes_the_email_in_the_contacts_language_with_score_buttons(world, 
     by_to = {m.to[0]: m for m in mail.outbox}
     french, fallback = by_to[contact.email], by_to[de_contact.email]
     assert french.from_email == "Acme Care <care@acme.example>"
-    assert "Bonjour Luc," in french.body and "Score question fr" in french.body and french.subject == "How did we do? (fr)"
+    assert "Bonjour Luc," in french.body
+    assert "Score question fr" in french.body
+    assert french.subject == "How did we do? (fr)"
     assert "Se désinscrire" in french.body
-    assert "Hello" in fallback.body and "Score question en" in fallback.body  # German is not offered: the default
+    assert "Hello" in fallback.body
+    assert "Score question en" in fallback.body  # German is not offered: the default
     token = token_in(french)
     html = french.alternatives[0][0]
     for score in range(11):
-        assert f"/s/{token}/?score={score}" in html and f"/s/{token}/?score={score}" in french.body
+        assert f"/s/{token}/?score={score}" in html
+        assert f"/s/{token}/?score={score}" in french.body
     assert {i.language for i in result.invitations} == {"fr", "en"}
 
 
@@ -157,7 +164,8 @@ def test_it_skips_with_a_reason_and_shows_it_in_the_send_log(world, client, djan
                   "Already invited for this"):
         assert words in html
     filtered = client.get(f"/t/acme/surveys/{survey.uuid}/log/", {"status": "skipped", "skip_reason": "fatigued"}).content.decode()
-    assert "Tired Person" in filtered and "Opted Person" not in filtered
+    assert "Tired Person" in filtered
+    assert "Opted Person" not in filtered
     assert client.get(f"/t/acme/surveys/{survey.uuid}/log/", {"status": "nonsense"}).status_code == 400
 
 
@@ -200,9 +208,11 @@ def test_a_retried_manual_send_does_not_duplicate(world, client, api_client, dja
     with django_capture_on_commit_callbacks(execute=True):
         first = client.post(f"/t/acme/surveys/{survey.uuid}/send/", body)
         again = client.post(f"/t/acme/surveys/{survey.uuid}/send/", body, follow=True)
-    assert first.status_code == 302 and "already made" in again.content.decode()
+    assert first.status_code == 302
+    assert "already made" in again.content.decode()
     with tenant_context(world.a):
-        assert Invitation.objects.count() == 2 and OutboundEmail.objects.count() == 2
+        assert Invitation.objects.count() == 2
+        assert OutboundEmail.objects.count() == 2
     assert len(mail.outbox) == 2
 
     api_client.force_login(world.carol)
@@ -211,7 +221,8 @@ def test_a_retried_manual_send_does_not_duplicate(world, client, api_client, dja
     one = api_client.post(url, {"contacts": [str(contacts[2].uuid)], "batch": api_batch}, format="json")
     two = api_client.post(url, {"contacts": [str(contacts[2].uuid)], "batch": api_batch}, format="json")
     assert (one.status_code, two.status_code) == (201, 200)
-    assert one.json()["invitations"][0]["id"] == two.json()["invitations"][0]["id"] and two.json()["replayed"] is True
+    assert one.json()["invitations"][0]["id"] == two.json()["invitations"][0]["id"]
+    assert two.json()["replayed"] is True
     assert "token" not in str(one.json()) or "token_hash" not in one.json()["invitations"][0]
     with tenant_context(world.a):
         assert Invitation.objects.count() == 3
@@ -221,9 +232,11 @@ def test_the_send_page_shows_the_form_and_rejects_an_empty_send(world, client):
     survey = live_survey(world.a)
     client.force_login(world.carol)
     page = client.get(f"/t/acme/surveys/{survey.uuid}/send/")
-    assert page.status_code == 200 and 'name="batch"' in page.content.decode()
+    assert page.status_code == 200
+    assert 'name="batch"' in page.content.decode()
     empty = client.post(f"/t/acme/surveys/{survey.uuid}/send/", {"batch": str(uuid.uuid4())})
-    assert empty.status_code == 400 and "Choose a segment or at least one contact." in empty.content.decode()
+    assert empty.status_code == 400
+    assert "Choose a segment or at least one contact." in empty.content.decode()
     foreign = ContactFactory(client__tenant=world.b)
     wrong = client.post(f"/t/acme/surveys/{survey.uuid}/send/", {"batch": str(uuid.uuid4()), "contacts": [str(foreign.uuid)]})
     assert wrong.status_code == 400
@@ -258,11 +271,13 @@ def test_an_interaction_triggers_an_invitation_after_the_delay(world, django_cap
                                          summary="Fixed it")
     with tenant_context(world.a):
         invitation = Invitation.objects.get()
-        assert invitation.contact == reachable and invitation.interaction == interaction  # no contact named: the first reachable
+        assert invitation.contact == reachable
+        assert invitation.interaction == interaction  # no contact named: the first reachable
         assert invitation.send_after == interaction.occurred_at + timedelta(minutes=120)
         assert (invitation.status, invitation.dedupe_key) == (Status.QUEUED, f"interaction:{interaction.uuid}")
         again = dist.invitations_for_interaction(tenant=world.a, interaction_id=interaction.pk)
-        assert [i.pk for i in again] == [invitation.pk] and Invitation.objects.count() == 1
+        assert [i.pk for i in again] == [invitation.pk]
+        assert Invitation.objects.count() == 1
     deliver(world.a)
     assert mail.outbox == []  # not before the delay
     with tenant_context(world.a):
@@ -371,10 +386,12 @@ def test_opting_out_is_a_post_and_is_honoured_by_later_sends(world, client, djan
     url = f"/s/{token}/opt-out/"
     for _ in range(3):
         page = client.get(url)
-        assert page.status_code == 200 and "Stop sending me surveys" in page.content.decode()
+        assert page.status_code == 200
+        assert "Stop sending me surveys" in page.content.decode()
     assert not refresh(contact).opted_out, "a GET never opts out (mail scanners open links)"
     done = client.post(url)
-    assert done.status_code == 200 and "will not send you survey invitations" in done.content.decode()
+    assert done.status_code == 200
+    assert "will not send you survey invitations" in done.content.decode()
     assert refresh(contact).opted_out
     assert (refresh(queued).status, refresh(queued).skip_reason) == (Status.SKIPPED, Skip.OPTED_OUT)
     with tenant_context(world.a):
@@ -395,7 +412,8 @@ def test_opt_out_works_for_an_expired_link_and_404s_for_unknown_tokens(world, cl
     assert client.post(f"/s/{token}/opt-out/").status_code == 200
     assert refresh(contact).opted_out
     unknown = client.get(f"/s/{token[:-2]}xx/opt-out/")
-    assert unknown.status_code == 404 and client.post(f"/s/{token[:-2]}xx/opt-out/").content == unknown.content
+    assert unknown.status_code == 404
+    assert client.post(f"/s/{token[:-2]}xx/opt-out/").content == unknown.content
     assert "This survey link is not available" in unknown.content.decode()
 
 
@@ -432,10 +450,12 @@ def test_the_outbox_backs_off_then_gives_up_and_the_invitation_fails(world):
     invitation = send(world, survey, [ContactFactory(client__tenant=world.a)]).invitations[0]
     started = timezone.now()
     counts = deliver(world.a)
-    assert counts["retry"] == 1 and 0 < counts["next_in"] <= 60
+    assert counts["retry"] == 1
+    assert 0 < counts["next_in"] <= 60
     with tenant_context(world.a):
         email = OutboundEmail.objects.get()
-        assert (email.status, email.attempts) == ("pending", 1) and "SMTPServerDisconnected" in email.last_error
+        assert (email.status, email.attempts) == ("pending", 1)
+        assert "SMTPServerDisconnected" in email.last_error
         assert started + timedelta(seconds=59) < email.next_attempt_at < timezone.now() + timedelta(seconds=61)
         assert outbox_deliver(tenant=world.a)["retry"] == 0  # not due yet
         for expected_wait in (120, 240):
@@ -444,7 +464,8 @@ def test_the_outbox_backs_off_then_gives_up_and_the_invitation_fails(world):
             email.refresh_from_db()
             if email.status == "pending":
                 assert email.next_attempt_at > timezone.now() + timedelta(seconds=expected_wait - 5)
-        assert (email.status, email.attempts) == ("failed", 3) and email.last_error.startswith("Gave up after 3 attempts")
+        assert (email.status, email.attempts) == ("failed", 3)
+        assert email.last_error.startswith("Gave up after 3 attempts")
     assert refresh(invitation).status == Status.FAILED
     assert mail.outbox == []
 
@@ -481,7 +502,9 @@ def test_the_test_email_goes_to_me_and_links_to_the_preview(world, client, djang
     assert response.status_code == 302
     assert [m.to for m in mail.outbox] == [["carol@example.com"]]
     message = mail.outbox[0]
-    assert message.subject.startswith("[TEST]") and "/s/" not in message.body and f"/t/acme/surveys/{survey.uuid}/" in message.body
+    assert message.subject.startswith("[TEST]")
+    assert "/s/" not in message.body
+    assert f"/t/acme/surveys/{survey.uuid}/" in message.body
     with tenant_context(world.a):
         assert Invitation.objects.count() == 0
         assert OutboundEmail.objects.get().kind == "test"

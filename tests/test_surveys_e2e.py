@@ -78,7 +78,8 @@ def test_an_interaction_leads_to_an_email_a_response_and_a_reminder_only_for_the
     time.sleep(2)  # a wrongful reminder to Ann would have arrived by now
     assert len(sink.messages) == 3
     reminder = sink.messages[2]
-    assert reminder["To"] == ben.email and reminder["Subject"].startswith("Reminder:")
+    assert reminder["To"] == ben.email
+    assert reminder["Subject"].startswith("Reminder:")
     with tenant_context(world.a):
         ben_invitation = Invitation.objects.get(contact=ben)
     assert reminder["Message-ID"] == f"<reminder-1-{ben_invitation.uuid}@cxm.localhost>"

@@ -50,15 +50,18 @@ def test_a_lead_creates_a_device_and_sees_its_key_once(world, client):
     assert client.get(url).status_code == 200
     page = client.post(url, {"name": "Brussels front desk", "touchpoint": str(touchpoint.uuid)})
     html = page.content.decode()
-    assert page.status_code == 200 and page["Cache-Control"] == "no-store"
+    assert page.status_code == 200
+    assert page["Cache-Control"] == "no-store"
     raw_key = re.search(r"/k/([A-Za-z0-9_-]+)/", html).group(1)
     with tenant_context(world.a):
         device = KioskDevice.objects.get()
         assert (device.name, device.touchpoint_id, device.survey_id) == ("Brussels front desk", touchpoint.pk, survey.pk)
-        assert device.key_hash == hashlib.sha256(raw_key.encode()).hexdigest() and len(raw_key) >= 43
+        assert device.key_hash == hashlib.sha256(raw_key.encode()).hexdigest()
+        assert len(raw_key) >= 43
         assert AuditEvent.objects.filter(action="kiosk.created").count() == 1
     listing = client.get(url).content.decode()
-    assert "Brussels front desk" in listing and raw_key not in listing  # never shown again
+    assert "Brussels front desk" in listing
+    assert raw_key not in listing  # never shown again
 
 
 def test_invalid_device_form_and_foreign_touchpoint_are_400(world, client):
@@ -119,12 +122,17 @@ def test_one_tap_stores_a_smiley_response_attributed_to_the_device(world, client
     plain, plain_key = kiosk(world.a, survey, name="Back office")
     page = client.get(f"/k/{raw_key}/")
     html = page.content.decode()
-    assert page.status_code == 200 and html.count('type="submit"') == 3 and 'class="face face--3"' in html
+    assert page.status_code == 200
+    assert html.count('type="submit"') == 3
+    assert 'class="face face--3"' in html
     assert all(label in html for label in ("Unhappy", "Neutral", "Happy"))
     thanks = client.post(f"/k/{raw_key}/", {"q_smiley": "3", "stamp": stamp_on(page), "lang": "en"})
     text = thanks.content.decode()
-    assert thanks.status_code == 200 and UI_TEXT["en"]["next_person"] in text and f'href="/k/{raw_key}/?lang=en"' in text
-    assert "data-kiosk-reset" in text and "kiosk.js" in text
+    assert thanks.status_code == 200
+    assert UI_TEXT["en"]["next_person"] in text
+    assert f'href="/k/{raw_key}/?lang=en"' in text
+    assert "data-kiosk-reset" in text
+    assert "kiosk.js" in text
     client.post(f"/k/{plain_key}/", {"q_smiley": "1", "stamp": stamp_on(client.get(f"/k/{plain_key}/"))})
     with tenant_context(world.a):
         rows = {r.kiosk_id: r for r in Response.objects.all()}
@@ -151,9 +159,13 @@ def test_a_second_question_is_shown_with_a_send_button(world, client):
     _, raw_key = kiosk(world.a, survey)
     page = client.get(f"/k/{raw_key}/")
     html = page.content.decode()
-    assert '<html lang="fr">' in html and "<textarea" in html and "Mécontent" in html and 'type="radio"' in html
+    assert '<html lang="fr">' in html
+    assert "<textarea" in html
+    assert "Mécontent" in html
+    assert 'type="radio"' in html
     missing = client.post(f"/k/{raw_key}/", {"stamp": stamp_on(page), "q_reason": "vite"})
-    assert missing.status_code == 400 and "Veuillez répondre à cette question." in missing.content.decode()
+    assert missing.status_code == 400
+    assert "Veuillez répondre à cette question." in missing.content.decode()
     assert client.post(f"/k/{raw_key}/", {"stamp": stamp_on(page), "q_smiley": "1", "q_reason": "trop lent"}).status_code == 200
     with tenant_context(world.a):
         response = Response.objects.get()

@@ -29,7 +29,8 @@ def test_every_language_has_every_string():
     for lang, strings in UI_TEXT.items():
         assert set(strings) == set(UI_TEXT["en"]), lang
         assert all(value.strip() for value in strings.values()), lang
-    assert ui_text("fr", "submit") == "Envoyer" and ui_text("xx", "submit") == "Submit"
+    assert ui_text("fr", "submit") == "Envoyer"
+    assert ui_text("xx", "submit") == "Submit"
     assert ui_text("de", "survey_from", org="Acme") == "Eine kurze Umfrage von Acme"
     with pytest.raises(KeyError):
         ui_text("en", "no-such-key")
@@ -37,7 +38,8 @@ def test_every_language_has_every_string():
 
 def test_accept_language_is_ranked_by_quality():
     assert parse_accept_language("de;q=0.5, fr-BE, en;q=0.8, *;q=0.1, nl;q=0") == ["fr-be", "en", "de"]
-    assert parse_accept_language("") == [] and parse_accept_language("en;q=abc") == []
+    assert parse_accept_language("") == []
+    assert parse_accept_language("en;q=abc") == []
 
 
 @pytest.mark.parametrize("query,accept,expected", [
@@ -66,12 +68,20 @@ def test_it_shows_the_pinned_version_in_the_negotiated_language(world, client):
     page = client.get(f"/s/{raw}/", HTTP_ACCEPT_LANGUAGE="fr-BE,fr;q=0.9")
     html = page.content.decode()
     assert page.status_code == 200
-    assert '<html lang="fr">' in html and NPS_TEXT["fr"] in html and "Envoyer" in html and "Pas du tout probable" in html
-    assert html.count('type="radio"') == 11 and "<fieldset" in html and "<legend" in html
-    assert page["Referrer-Policy"] == "no-referrer" and page["Cache-Control"] == "no-store"
+    assert '<html lang="fr">' in html
+    assert NPS_TEXT["fr"] in html
+    assert "Envoyer" in html
+    assert "Pas du tout probable" in html
+    assert html.count('type="radio"') == 11
+    assert "<fieldset" in html
+    assert "<legend" in html
+    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Cache-Control"] == "no-store"
     assert not page.cookies  # the respondent's pages set no cookie
     english = client.get(f"/s/{raw}/?lang=en", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
-    assert NPS_TEXT["en"] in english and "Not at all likely" in english and 'hreflang="fr"' in english
+    assert NPS_TEXT["en"] in english
+    assert "Not at all likely" in english
+    assert 'hreflang="fr"' in english
 
 
 def test_get_and_head_never_consume_the_token(world, client):
@@ -81,14 +91,18 @@ def test_get_and_head_never_consume_the_token(world, client):
         assert client.get(f"/s/{raw}/").status_code == 200
         assert client.head(f"/s/{raw}/").status_code == 200
     opened = reload(invitation)
-    assert opened.status == Invitation.Status.OPENED and opened.opened_at is not None and count_responses(world.a) == 0
+    assert opened.status == Invitation.Status.OPENED
+    assert opened.opened_at is not None
+    assert count_responses(world.a) == 0
     first_opened = opened.opened_at
     client.get(f"/s/{raw}/")
     assert reload(invitation).opened_at == first_opened  # set once
     page = client.post(f"/s/{raw}/", {"q_nps": "9", "q_reason": "  Quick and kind  ", "lang": "en"})
-    assert page.status_code == 200 and "Thank you!" in page.content.decode()
+    assert page.status_code == 200
+    assert "Thank you!" in page.content.decode()
     answered = reload(invitation)
-    assert answered.status == Invitation.Status.RESPONDED and answered.responded_at is not None
+    assert answered.status == Invitation.Status.RESPONDED
+    assert answered.responded_at is not None
     with tenant_context(world.a):
         response = Response.objects.get()
         assert (response.nps, response.comment, response.channel, response.language) == (9, "Quick and kind", "email", "en")
@@ -99,8 +113,10 @@ def test_the_score_from_the_email_is_preselected_but_not_stored(world, client):
     survey, _ = bilingual_live_survey(world.a)
     invitation, raw = invitation_with_token(survey)
     html = client.get(f"/s/{raw}/?score=7").content.decode()
-    assert 'value="7" checked' in html and ui_text("en", "score_preselected") in html
-    assert count_responses(world.a) == 0 and reload(invitation).responded_at is None
+    assert 'value="7" checked' in html
+    assert ui_text("en", "score_preselected") in html
+    assert count_responses(world.a) == 0
+    assert reload(invitation).responded_at is None
     assert "checked" not in client.get(f"/s/{raw}/?score=11").content.decode()  # off the scale: ignored
     assert client.get(f"/s/{raw}/?score=abc").status_code == 200
     assert client.post(f"/s/{raw}/?score=7", {"q_nps": "3"}).status_code == 200
@@ -114,12 +130,15 @@ def test_an_invalid_submit_explains_itself_and_stores_nothing(world, client):
     page = client.post(f"/s/{raw}/", {"q_reason": "no score", "lang": "fr"})
     html = page.content.decode()
     assert page.status_code == 400
-    assert 'id="error-summary"' in html and "Veuillez répondre à cette question." in html and 'href="#id_q_nps_0"' in html
+    assert 'id="error-summary"' in html
+    assert "Veuillez répondre à cette question." in html
+    assert 'href="#id_q_nps_0"' in html
     assert "no score" in html  # what was typed is kept
     assert client.post(f"/s/{raw}/", {"q_nps": "11"}).status_code == 400
     assert client.post(f"/s/{raw}/", {"q_nps": "x" * 20}).status_code == 400
     assert client.post(f"/s/{raw}/", {"q_nps": "5", "q_reason": "x" * 5001}).status_code == 400
-    assert count_responses(world.a) == 0 and reload(invitation).status == Invitation.Status.SENT
+    assert count_responses(world.a) == 0
+    assert reload(invitation).status == Invitation.Status.SENT
 
 
 def test_a_second_submit_lands_once_and_says_already_recorded(world, client):
@@ -127,9 +146,11 @@ def test_a_second_submit_lands_once_and_says_already_recorded(world, client):
     invitation, raw = invitation_with_token(survey)
     assert "Thank you!" in client.post(f"/s/{raw}/", {"q_nps": "10"}).content.decode()
     again = client.post(f"/s/{raw}/", {"q_nps": "2"})
-    assert again.status_code == 200 and UI_TEXT["en"]["already_recorded_title"] in again.content.decode()
+    assert again.status_code == 200
+    assert UI_TEXT["en"]["already_recorded_title"] in again.content.decode()
     page = client.get(f"/s/{raw}/")
-    assert page.status_code == 200 and UI_TEXT["en"]["already_recorded_title"] in page.content.decode()
+    assert page.status_code == 200
+    assert UI_TEXT["en"]["already_recorded_title"] in page.content.decode()
     with tenant_context(world.a):
         assert list(Response.objects.values_list("nps", flat=True)) == [10]
 
@@ -168,7 +189,8 @@ def test_unknown_and_tampered_links_get_the_same_404_page(world, client, caplog)
                  client.get(f"/s/{'x' * 300}/"), client.get("/s/%00%ff/")]
     assert {p.status_code for p in pages} == {404}
     assert len({p.content for p in pages[:1] + pages[2:]}) == 1
-    assert tampered not in caplog.text and "xxxxxxxx" not in caplog.text  # the token never reaches a log
+    assert tampered not in caplog.text
+    assert "xxxxxxxx" not in caplog.text  # the token never reaches a log
     assert count_responses(world.a) == 0
 
 
@@ -183,8 +205,10 @@ def test_invitation_links_are_rate_limited_per_ip_for_views_and_submits(world, c
     refused = [client.get(f"/s/{raw}/", HTTP_ACCEPT_LANGUAGE="fr"), client.post(f"/s/{raw}/", {"q_nps": "3"})]
     assert [page.status_code for page in refused] == [429, 429]
     html = refused[0].content.decode()
-    assert UI_TEXT["fr"]["rate_limited_title"] in html and UI_TEXT["fr"]["rate_limited_body"] in html, html
-    assert 0 < int(refused[0]["Retry-After"]) <= 60 and refused[0]["Cache-Control"] == "no-store"
+    assert UI_TEXT["fr"]["rate_limited_title"] in html, html
+    assert UI_TEXT["fr"]["rate_limited_body"] in html, html
+    assert 0 < int(refused[0]["Retry-After"]) <= 60
+    assert refused[0]["Cache-Control"] == "no-store"
     with tenant_context(world.a):
         assert [r.nps for r in Response.objects.all()] == [9]  # the refused submit stored nothing
     # Another address is not affected.
@@ -197,7 +221,8 @@ def test_a_token_answers_only_into_its_own_tenant(world, client):
     invitation_a, _ = invitation_with_token(survey_a)
     invitation_b, raw_b = invitation_with_token(survey_b)
     assert client.post(f"/s/{raw_b}/", {"q_nps": "4"}).status_code == 200
-    assert count_responses(world.a) == 0 and count_responses(world.b) == 1
+    assert count_responses(world.a) == 0
+    assert count_responses(world.b) == 1
     with tenant_context(world.b):
         assert Response.objects.get().invitation_id == invitation_b.pk
     assert reload(invitation_a).status == Invitation.Status.SENT
@@ -248,7 +273,9 @@ def test_enps_is_kept_out_of_customer_nps(world):
     _, version = bilingual_live_survey(world.a, kind="enps")
     with tenant_context(world.a):
         r, created = response_submit(tenant=world.a, version=version, answers={"nps": 10}, channel="web", language="en")
-        assert created and r.nps is None and r.answers.get().value == 10
+        assert created
+        assert r.nps is None
+        assert r.answers.get().value == 10
 
 
 def test_response_submit_validates_every_question_type(world):
@@ -268,7 +295,8 @@ def test_response_submit_validates_every_question_type(world):
         assert Response.objects.count() == 0
         r, created = response_submit(tenant=world.a, version=version, channel="api", language="en", answers={
             "csat": "4", "ces": 6, "smiley": 3, "rating": 10, "why": "staff", "what": ["b", "a", "b"], "note": " fine "})
-        assert created and (r.csat, r.ces, r.smiley, r.nps, r.comment) == (4, 6, 3, None, "fine")
+        assert created
+        assert (r.csat, r.ces, r.smiley, r.nps, r.comment) == (4, 6, 3, None, "fine")
         assert dict(r.answers.values_list("question__key", "value"))["what"] == ["a", "b"]
 
 
@@ -288,11 +316,15 @@ def test_response_submit_is_idempotent_per_invitation_and_submission_key(world):
                                          invitation=invitation)
         again, created_again = response_submit(tenant=world.a, version=version, answers={"nps": 1}, channel="email", language="en",
                                                invitation=invitation)
-        assert created and not created_again and again.pk == first.pk
+        assert created
+        assert not created_again
+        assert again.pk == first.pk
         keyed, _ = response_submit(tenant=world.a, version=version, answers={"nps": 5}, channel="web", language="en", submission_key="k1")
         dup, dup_created = response_submit(tenant=world.a, version=version, answers={"nps": 6}, channel="web", language="en",
                                            submission_key="k1")
-        assert not dup_created and dup.pk == keyed.pk and Response.objects.count() == 2
+        assert not dup_created
+        assert dup.pk == keyed.pk
+        assert Response.objects.count() == 2
 
 
 def test_responses_counted_leaves_bots_out(world):

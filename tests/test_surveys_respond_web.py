@@ -48,9 +48,12 @@ def test_it_renders_the_form_with_a_stamp_and_a_hidden_honeypot(world, client):
     web_survey(world.a)
     page = client.get(f"/w/{WEB_TOKEN}/")
     html = page.content.decode()
-    assert page.status_code == 200 and 'name="website"' in html and 'class="hp"' in html
+    assert page.status_code == 200
+    assert 'name="website"' in html
+    assert 'class="hp"' in html
     assert signing.loads(stamp_on(page), salt=STAMP_SALT)["k"]
-    assert page["X-Frame-Options"] == "DENY" and "frame-ancestors 'none'" in page["Content-Security-Policy"]
+    assert page["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in page["Content-Security-Policy"]
 
 
 def test_an_anonymous_answer_is_stored_once_per_rendered_form(world, client):
@@ -81,7 +84,8 @@ def test_a_missing_or_forged_stamp_is_refused(world, client):
     web_survey(world.a)
     for stamp in ("", "forged", signing.dumps({"k": "x", "t": 0}, salt="another")):
         page = client.post(f"/w/{WEB_TOKEN}/", {"q_nps": "8", "stamp": stamp})
-        assert page.status_code == 400 and UI_TEXT["en"]["form_stale"] in page.content.decode()
+        assert page.status_code == 400
+        assert UI_TEXT["en"]["form_stale"] in page.content.decode()
         assert signing.loads(stamp_on(page), salt=STAMP_SALT)  # a fresh stamp to try again with
     assert count_responses(world.a) == 0
 
@@ -92,7 +96,8 @@ def test_posts_are_rate_limited_per_ip(world, client, settings):
     statuses = [client.post(f"/w/{WEB_TOKEN}/", {"q_nps": "5", "stamp": aged_stamp()}).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
     page = client.post(f"/w/{WEB_TOKEN}/", {"q_nps": "5", "stamp": aged_stamp()})
-    assert UI_TEXT["en"]["rate_limited_title"] in page.content.decode() and 0 < int(page["Retry-After"]) <= 60
+    assert UI_TEXT["en"]["rate_limited_title"] in page.content.decode()
+    assert 0 < int(page["Retry-After"]) <= 60
     assert count_responses(world.a) == 3
     # Another address is not affected; GETs are never counted.
     assert client.post(f"/w/{WEB_TOKEN}/", {"q_nps": "5", "stamp": aged_stamp()}, REMOTE_ADDR="10.0.0.9").status_code == 200
@@ -105,11 +110,16 @@ def test_the_embed_mode_may_be_framed_and_is_stored_as_embed(world, client):
     web_survey(world.a)
     page = client.get(f"/w/{WEB_TOKEN}/?embed=1")
     html = page.content.decode()
-    assert page.status_code == 200 and "respond--embed" in html and 'class="top"' not in html
-    assert 'name="embed" value="1"' in html and 'action="/w/webTOKENacme1234/?embed=1"' in html
-    assert "X-Frame-Options" not in page and "frame-ancestors *" in page["Content-Security-Policy"]
+    assert page.status_code == 200
+    assert "respond--embed" in html
+    assert 'class="top"' not in html
+    assert 'name="embed" value="1"' in html
+    assert 'action="/w/webTOKENacme1234/?embed=1"' in html
+    assert "X-Frame-Options" not in page
+    assert "frame-ancestors *" in page["Content-Security-Policy"]
     done = client.post(f"/w/{WEB_TOKEN}/?embed=1", {"q_nps": "9", "stamp": aged_stamp(), "embed": "1"})
-    assert done.status_code == 200 and "X-Frame-Options" not in done
+    assert done.status_code == 200
+    assert "X-Frame-Options" not in done
     with tenant_context(world.a):
         assert Response.objects.get().channel == "embed"
 
@@ -121,7 +131,8 @@ def test_disabled_unknown_and_closed_web_links(world, client):
     assert client.get("/w/bad$token/").status_code == 404
     assert client.get("/w/webTOKENglobex12/").status_code == 200  # B's link answers into B only
     client.post("/w/webTOKENglobex12/", {"q_nps": "3", "stamp": aged_stamp()})
-    assert count_responses(world.b) == 1 and count_responses(world.a) == 0
+    assert count_responses(world.b) == 1
+    assert count_responses(world.a) == 0
     with tenant_context(world.a):
         Survey.objects.filter(pk=survey.pk).update(status=Survey.Status.PAUSED)
     assert client.get(f"/w/{WEB_TOKEN}/").status_code == 410

@@ -60,7 +60,8 @@ def test_an_smtp_outage_mid_send_delivers_every_invitation_exactly_once(world, s
     sink.wait_for(N, timeout=150, poll=poke)
     time.sleep(3)  # anything sent twice would arrive now
     ids = sink.message_ids()
-    assert len(ids) == N and len(set(ids)) == N
+    assert len(ids) == N
+    assert len(set(ids)) == N
     with tenant_context(world.a):
         expected = {f"<invitation-{uuid}@cxm.localhost>" for uuid in Invitation.objects.values_list("uuid", flat=True)}
         assert set(ids) == expected

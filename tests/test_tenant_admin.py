@@ -180,7 +180,8 @@ def test_it_invites_a_member_by_email(world, client, django_capture_on_commit_ca
     assert (event.actor, event.target_label, event.changes) == (world.alice, "sam@example.com", {"role": [None, "cx_lead"]})
 
     body = client.get("/t/acme/settings/members/").content.decode()
-    assert "Pending invitations" in body and "sam@example.com" in body
+    assert "Pending invitations" in body
+    assert "sam@example.com" in body
 
 
 def test_it_sends_no_email_when_the_invitation_fails(world, client, django_capture_on_commit_callbacks):
@@ -436,7 +437,9 @@ def test_it_keeps_members_of_a_deleted_team(world, client):
     client.force_login(world.alice)
     assert client.post(f"/t/acme/settings/teams/{team.uuid}/delete/").status_code == 302
     bob = world.membership(world.bob, world.a)
-    assert bob.is_active and bob.team_id is None and bob.role == Role.STAFF
+    assert bob.is_active
+    assert bob.team_id is None
+    assert bob.role == Role.STAFF
 
 
 def test_it_refuses_a_duplicate_team_name(world, client):
@@ -512,15 +515,18 @@ def test_it_lists_audit_events_with_actor_target_and_time(world, client):
     response = client.get("/t/acme/settings/audit/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert "member.updated" in body and "team.created" in body
+    assert "member.updated" in body
+    assert "team.created" in body
     assert "alice@example.com" in body
-    assert "bob@example.com" in body and "Night shift" in body
+    assert "bob@example.com" in body
+    assert "Night shift" in body
     assert "<b>role</b>: staff → viewer" in body
     assert "When (UTC)" in body
     [event] = _events(world.a, action="member.updated")
     when = event.created_at.astimezone(UTC)
     assert f'datetime="{when.isoformat()}"' in body  # machine-readable UTC time
-    assert when.strftime("%Y-%m-%d") in body and when.strftime("%H:%M:%S") in body  # and what people read
+    assert when.strftime("%Y-%m-%d") in body
+    assert when.strftime("%H:%M:%S") in body  # and what people read
     assert "Globex only" not in body
 
 
@@ -533,12 +539,14 @@ def test_it_filters_the_audit_log(world, client):
         audit_event_record(tenant=world.a, acting_user=world.carol, action="team.created", target_label="Carol's team")
 
     body = _audit_rows(client.get("/t/acme/settings/audit/", {"action": "team.created"}))
-    assert "Night shift" in body and "Carol&#x27;s team" in body
+    assert "Night shift" in body
+    assert "Carol&#x27;s team" in body
     assert "bob@example.com" not in body
 
     body = _audit_rows(client.get("/t/acme/settings/audit/", {"actor": "carol"}))
     assert "Carol&#x27;s team" in body
-    assert "Night shift" not in body and "bob@example.com" not in body
+    assert "Night shift" not in body
+    assert "bob@example.com" not in body
 
 
 def test_it_paginates_the_audit_log_keeping_filters(world, client):
@@ -615,9 +623,11 @@ def test_it_paginates_members_over_the_api(world, api_client):
     assert body["count"] == 5
     assert len(body["results"]) == 2
     assert body["previous"] is None
-    assert "page=2" in body["next"] and "page_size=2" in body["next"]
+    assert "page=2" in body["next"]
+    assert "page_size=2" in body["next"]
     last = api_client.get(f"{API}/members/", {"page_size": 2, "page": 3}).json()
-    assert len(last["results"]) == 1 and last["next"] is None
+    assert len(last["results"]) == 1
+    assert last["next"] is None
     response = api_client.get(f"{API}/members/", {"page_size": 2, "page": 9})
     assert response.status_code == 400
     assert _error_code(response) == "page_out_of_range"
@@ -755,7 +765,8 @@ def test_it_404s_for_another_tenants_object_over_the_api(world, api_client, path
     assert _error_code(other) == "not_found"
 
     charlie = world.membership(world.charlie, world.b)
-    assert charlie.role == Role.ADMIN and charlie.is_active
+    assert charlie.role == Role.ADMIN
+    assert charlie.is_active
     with tenant_context(world.b):
         assert Team.objects.filter(uuid=ids["teams"], name="Support").exists()
         assert MembershipInvitation.objects.get(uuid=ids["invitations"]).status == MembershipInvitation.Status.PENDING
@@ -851,7 +862,8 @@ def test_it_invites_over_the_api(world, api_client, client, django_capture_on_co
     assert response.status_code == 201
     body = response.json()
     assert (body["email"], body["role"], body["status"]) == ("sam@example.com", "viewer", "pending")
-    assert "token" not in str(body) and "token_hash" not in body
+    assert "token" not in str(body)
+    assert "token_hash" not in body
     assert len(mail.outbox) == 1
     link = _link_in(mail.outbox[0])
 
@@ -1032,7 +1044,8 @@ def test_it_lists_audit_events_over_the_api(world, api_client):
     body = api_client.get(f"{API}/audit-events/").json()
     assert body["count"] == 2
     newest, oldest = body["results"]
-    assert newest["action"] == "team.created" and newest["target_label"] == "Sales"
+    assert newest["action"] == "team.created"
+    assert newest["target_label"] == "Sales"
     assert oldest["action"] == "member.updated"
     assert oldest["actor"] == "alice@example.com"
     assert oldest["target_type"] == "membership"

@@ -48,13 +48,17 @@ def test_it_lists_only_this_tenants_touchpoints_with_team_placements_and_activit
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Renewal call" in html and "Globex secret desk" not in html
-    assert "Onboarding</a> › Welcome" in html and "Moment of truth" in html
+    assert "Renewal call" in html
+    assert "Globex secret desk" not in html
+    assert "Onboarding</a> › Welcome" in html
+    assert "Moment of truth" in html
     row = html[html.index("Renewal call"):]
     row = row[:row.index("</tr>")]
     assert '<td class="num">2</td>' in row  # two in the last 90 days, not the old one
-    assert "Support" in row and "Key" in row
-    assert "New touchpoint" not in html and "Archive" not in html  # viewers get no write controls
+    assert "Support" in row
+    assert "Key" in row
+    assert "New touchpoint" not in html
+    assert "Archive" not in html  # viewers get no write controls
 
 
 def test_it_filters_the_list_by_channel_team_key_and_active(world, client):
@@ -83,7 +87,8 @@ def test_it_answers_400_with_the_error_shown_for_another_tenants_team_in_the_fil
     response = client.get(PAGE, {"team": str(_team(world.b).uuid)})
     assert response.status_code == 400
     html = response.content.decode()
-    assert "Select a valid choice" in html and "Help line" not in html
+    assert "Select a valid choice" in html
+    assert "Help line" not in html
 
 
 def test_it_lists_touchpoints_in_a_constant_number_of_queries(world, client, django_assert_max_num_queries):
@@ -117,7 +122,10 @@ def test_a_lead_creates_a_touchpoint_and_it_is_audited(world, client):
                                            "description": "60 days before", "is_key": "on"})
     assert response.status_code == 302
     tp = _touchpoints(world.a)["Renewal call"]
-    assert tp.channel == "phone" and tp.is_key and tp.team.name == "Support" and tp.is_active
+    assert tp.channel == "phone"
+    assert tp.is_key
+    assert tp.team.name == "Support"
+    assert tp.is_active
     with tenant_context(world.a):
         assert AuditEvent.objects.filter(action="touchpoint.created", target_id=str(tp.uuid)).exists()
     assert "Renewal call" not in _touchpoints(world.b)
@@ -147,7 +155,8 @@ def test_a_lead_edits_a_touchpoint(world, client):
     response = client.post(f"{PAGE}{tp.uuid}/edit/", {"name": "Help desk", "channel": "chat", "description": "x"})
     assert response.status_code == 302
     tp = _touchpoints(world.a)["Help desk"]
-    assert tp.channel == "chat" and tp.team is None
+    assert tp.channel == "chat"
+    assert tp.team is None
 
 
 @pytest.mark.parametrize("who", ["bob", "victor"])
@@ -159,7 +168,8 @@ def test_staff_and_viewers_cannot_change_touchpoints(world, client, who):
     assert client.post(f"{PAGE}{tp.uuid}/edit/", {"name": "Y", "channel": "phone"}).status_code == 403
     assert client.post(f"{PAGE}{tp.uuid}/archive/").status_code == 403
     assert client.post(f"{PAGE}{tp.uuid}/delete/").status_code == 403
-    assert set(_touchpoints(world.a)) == {"Help line"} and _touchpoints(world.a)["Help line"].is_active
+    assert set(_touchpoints(world.a)) == {"Help line"}
+    assert _touchpoints(world.a)["Help line"].is_active
 
 
 def test_archive_and_restore(world, client):
@@ -204,9 +214,13 @@ def test_the_api_lists_and_filters_touchpoints(world, api_client):
     body = api_client.get(API, **_bearer(key)).json()
     assert body["count"] == 2
     help_line = next(r for r in body["results"] if r["name"] == "Help line")
-    assert help_line["team"] == str(support.uuid) and help_line["team_name"] == "Support" and help_line["is_key"]
-    assert help_line["interactions_last_90_days"] == 0 and help_line["placed_on"] == []
-    assert isinstance(help_line["id"], str) and len(help_line["id"]) == 36
+    assert help_line["team"] == str(support.uuid)
+    assert help_line["team_name"] == "Support"
+    assert help_line["is_key"]
+    assert help_line["interactions_last_90_days"] == 0
+    assert help_line["placed_on"] == []
+    assert isinstance(help_line["id"], str)
+    assert len(help_line["id"]) == 36
 
     def names(**query):
         return {r["name"] for r in api_client.get(API, query, **_bearer(key)).json()["results"]}
@@ -221,7 +235,8 @@ def test_the_api_lists_and_filters_touchpoints(world, api_client):
 def test_the_api_rejects_another_tenants_team_as_a_filter(world, api_client):
     api_client.force_login(world.alice)
     response = api_client.get(API, {"team": str(_team(world.b).uuid)})
-    assert response.status_code == 400 and "team" in response.json()["error"]["fields"]
+    assert response.status_code == 400
+    assert "team" in response.json()["error"]["fields"]
 
 
 def test_the_api_creates_changes_and_archives_a_touchpoint(world, api_client):
@@ -233,10 +248,12 @@ def test_the_api_creates_changes_and_archives_a_touchpoint(world, api_client):
 
     response = api_client.patch(f"{API}{uuid}/", {"is_active": False, "team": None}, format="json")
     assert response.status_code == 200
-    assert response.json()["is_active"] is False and response.json()["team"] is None
+    assert response.json()["is_active"] is False
+    assert response.json()["team"] is None
 
     duplicate = api_client.post(API, {"name": "renewal call", "channel": "email"}, format="json")
-    assert duplicate.status_code == 400 and "name" in duplicate.json()["error"]["fields"]
+    assert duplicate.status_code == 400
+    assert "name" in duplicate.json()["error"]["fields"]
 
 
 def test_the_api_deletes_an_unused_touchpoint_but_answers_409_for_one_in_use(world, api_client):

@@ -38,13 +38,15 @@ def test_it_allows_only_listed_global_routes():
 def test_it_mounts_tenant_routes_only_at_the_two_chokepoints():
     stray = [r for r, _ in TENANT_ROUTES if not r.startswith((TENANT_PAGE_PREFIX, TENANT_API_PREFIX))]
     assert stray == []
-    assert PAGE_ROUTES and API_ROUTES
+    assert PAGE_ROUTES
+    assert API_ROUTES
 
 
 @pytest.mark.parametrize("route,pattern", API_ROUTES, ids=[r for r, _ in API_ROUTES])
 def test_it_serves_tenant_api_routes_only_from_tenant_api_views(route, pattern):
     cls = view_class(pattern)
-    assert isinstance(cls, type) and issubclass(cls, TenantApi), f"{route} must be a TenantApi view"
+    assert isinstance(cls, type), f"{route} must be a TenantApi view"
+    assert issubclass(cls, TenantApi), f"{route} must be a TenantApi view"
 
 
 @pytest.mark.parametrize("route,pattern", PAGE_ROUTES, ids=[r for r, _ in PAGE_ROUTES])
@@ -99,7 +101,8 @@ def test_it_hides_every_tenant_page_from_non_members(route, pattern, world, clie
 @pytest.mark.parametrize("route,pattern", PAGE_ROUTES, ids=[r for r, _ in PAGE_ROUTES])
 def test_it_sends_anonymous_visitors_of_tenant_pages_to_login(route, pattern, client, world):
     response = client.get(fill(route, "acme"))
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
 
 
 @pytest.mark.parametrize("route,pattern", [(r, p) for r, p in PAGE_ROUTES if "<uuid:" in r],
@@ -176,7 +179,8 @@ def test_it_answers_404_to_an_api_key_of_another_tenant(route, pattern, world, a
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
     for method in api_methods(pattern):
         response = getattr(api_client, method)(fill(route, "acme"), {}, format="json")
-        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found", f"{method} {route}"
+        assert response.status_code == 404, f"{method} {route}"
+        assert response.json()["error"]["code"] == "not_found", f"{method} {route}"
 
 
 @pytest.mark.parametrize("route,pattern", API_ROUTES, ids=[r for r, _ in API_ROUTES])
@@ -223,7 +227,8 @@ def test_it_rejects_a_related_id_of_another_tenant_in_a_body(route, pattern, met
                                            {**valid_body, field: str(foreign.uuid)}, format="json")
     assert response.status_code == 400, response.content
     body = response.json()["error"]
-    assert body["code"] == "validation_error" and field in body["fields"]
+    assert body["code"] == "validation_error"
+    assert field in body["fields"]
     assert _counts(world.a) == counts_before, "a rejected request wrote rows"
 
 
@@ -278,7 +283,8 @@ def test_it_rejects_an_id_of_another_tenant_in_a_query_parameter(route, pattern,
     response = api_client.get(fill(route, "acme", obj=parent), {param: str(foreign.uuid)})
     assert response.status_code == 400, response.content
     body = response.json()["error"]
-    assert body["code"] == "validation_error" and param in body["fields"], body
+    assert body["code"] == "validation_error", body
+    assert param in body["fields"], body
     # The same filter with A's own row is accepted.
     own = _other_tenant_object_for_a(world, model)
     assert api_client.get(fill(route, "acme", obj=parent), {param: str(own.uuid)}).status_code == 200

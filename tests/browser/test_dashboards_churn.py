@@ -85,7 +85,8 @@ def test_the_churn_page_renders_and_filters_in_place(browse, world, who, role, w
     wait_for_charts(page)
     page.get_by_label("Period", exact=True).select_option("90d")
     page.wait_for_url("**period=90d**")
-    assert "interval=quarter" in page.url and f"segment={w['gold'].uuid}" in page.url
+    assert "interval=quarter" in page.url
+    assert f"segment={w['gold'].uuid}" in page.url
     expect(page.get_by_role("heading", name="Churn rate per quarter")).to_be_visible()
     wait_for_charts(page)
     assert page.evaluate("window.__notReloaded === true")

@@ -81,11 +81,16 @@ def test_the_executive_summary_renders_filters_and_downloads_as_pdf(browse, worl
     with page.expect_download(timeout=60_000) as download_info:
         pdf_link.click(timeout=60_000)  # the click waits for the answer: the server is printing
     download = download_info.value
-    assert download.suggested_filename.startswith("acme-executive-") and download.suggested_filename.endswith(".pdf")
+    assert download.suggested_filename.startswith("acme-executive-")
+    assert download.suggested_filename.endswith(".pdf")
     data = Path(download.path()).read_bytes()
-    assert data.startswith(b"%PDF-") and pdf_pages(data) == 1 and len(data) > 20_000
+    assert data.startswith(b"%PDF-")
+    assert pdf_pages(data) == 1
+    assert len(data) > 20_000
     text = pdf_text(data)
-    assert printed("Acme Advisory", text) and printed(f"Segment: {segment.name}", text) and printed(f"NPS{nps}", text)
+    assert printed("Acme Advisory", text)
+    assert printed(f"Segment: {segment.name}", text)
+    assert printed(f"NPS{nps}", text)
     assert watch.problems() == []
 
     if width == "desktop" and role == "viewer":

@@ -74,7 +74,8 @@ def test_the_overview_renders_and_filters_in_place(browse, world, who, role, wid
     wait_for_charts(page)
     page.get_by_label("Channel", exact=True).select_option("email")
     page.wait_for_url("**channel=email**")
-    assert "interval=week" in page.url and f"touchpoint={w.touchpoints[0].uuid}" in page.url
+    assert "interval=week" in page.url
+    assert f"touchpoint={w.touchpoints[0].uuid}" in page.url
     expect(page.get_by_role("heading", name="NPS per week")).to_be_visible()
     assert_drawn(page)
     assert page.evaluate("window.__notReloaded === true")

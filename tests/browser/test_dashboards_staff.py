@@ -133,7 +133,9 @@ def test_the_staff_home_renders_filters_in_place_and_logs_an_interaction(browse,
     expect(page.locator("[data-section=follow-ups]")).to_contain_text("Walked them through the renewal")
     with tenant_context(world.a):
         logged = Interaction.objects.get(summary="Walked them through the renewal")
-    assert logged.staff_id == mine["me"].pk and logged.client_id == mine["birch"].pk and logged.follow_up
+    assert logged.staff_id == mine["me"].pk
+    assert logged.client_id == mine["birch"].pk
+    assert logged.follow_up
 
     # Close a follow-up from home: back home, gone from the list.
     page.get_by_role("button", name="Done with the follow-up for Cedar Dental").click()

@@ -107,10 +107,13 @@ def test_the_journey_audit_renders_and_downloads_as_pdf(browse, world, width):
         with page.expect_download(timeout=90_000) as download_info:
             page.get_by_role("link", name="Download PDF").click(timeout=90_000)
         download = download_info.value
-        assert download.suggested_filename.startswith("acme-audit-") and download.suggested_filename.endswith(".pdf")
+        assert download.suggested_filename.startswith("acme-audit-")
+        assert download.suggested_filename.endswith(".pdf")
         data = Path(download.path()).read_bytes()
-        assert data.startswith(b"%PDF-") and pdf_pages(data) >= 1
-        assert printed(journey.name, pdf_text(data)) and printed("Scores rose significantly at Onboard", pdf_text(data))
+        assert data.startswith(b"%PDF-")
+        assert pdf_pages(data) >= 1
+        assert printed(journey.name, pdf_text(data))
+        assert printed("Scores rose significantly at Onboard", pdf_text(data))
         (Path(settings.ARTIFACTS_DIR) / "feedback-audit.pdf").write_bytes(data)
         assert watch.problems() == []
         # How it prints: the page at A4's printable width under print rules (what the PDF is made from).

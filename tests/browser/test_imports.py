@@ -168,4 +168,5 @@ def test_a_refused_workbook_is_explained_on_the_progress_page(browse, world, que
     expect(page.get_by_role("link", name="Upload a corrected file")).to_be_visible()
     assert_page_is_clean(page, watch, "imports-refused")
     with tenant_context(world.a):
-        assert Contact.objects.count() == 0 and ImportJob.objects.get().status == "failed"
+        assert Contact.objects.count() == 0
+        assert ImportJob.objects.get().status == "failed"

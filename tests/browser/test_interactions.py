@@ -114,8 +114,10 @@ def test_bob_logs_an_interaction_with_the_keyboard_and_closes_its_follow_up_in_m
     with tenant_context(world.a):
         interaction = Interaction.objects.select_related("contact", "touchpoint").get()
     assert (interaction.outcome, interaction.staff_sentiment, interaction.predicted_score) == ("unresolved", -1, 6)
-    assert interaction.contact.name == "Jordan Lee" and interaction.touchpoint.name == "Site visit"
-    assert interaction.follow_up and interaction.follow_up_due is not None
+    assert interaction.contact.name == "Jordan Lee"
+    assert interaction.touchpoint.name == "Site visit"
+    assert interaction.follow_up
+    assert interaction.follow_up_due is not None
 
     # My day, from the success message's link, by keyboard.
     tab_to(page, page.get_by_role("link", name="See My day"))

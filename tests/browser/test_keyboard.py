@@ -59,7 +59,8 @@ def test_it_shows_where_the_focus_is(browse, world, width):
                    page.get_by_role("button", name="Create key")]:
         tab_to(page, target)
         style, px = outline(page)
-        assert style != "none" and px >= 2, f"focus on {target} is not visible: outline {style} {px}px"
+        assert style != "none", f"focus on {target} is not visible: outline {style} {px}px"
+        assert px >= 2, f"focus on {target} is not visible: outline {style} {px}px"
 
 
 def test_it_creates_an_api_key_with_the_keyboard_only(browse, world):

@@ -45,7 +45,8 @@ def test_it_refuses_a_wrong_password_and_says_why(browse, world):
     expect(page).to_have_url(re.compile(r"/accounts/login/$"))
     expect(page.get_by_role("alert")).to_contain_text("do not match an account")
     # The failed POST answers 200 with the form again: nothing else may go wrong.
-    assert watch.console_errors == [] and watch.page_errors == []
+    assert watch.console_errors == []
+    assert watch.page_errors == []
 
 
 def test_it_lets_a_two_workspace_member_pick_and_switch_workspaces(browse, world):

@@ -81,7 +81,8 @@ def test_a_lead_creates_edits_previews_and_publishes_an_nps_survey(browse, world
     expect(page.get_by_role("heading", name="Live version 1")).to_be_visible()
     with tenant_context(world.a):
         survey = Survey.objects.get(name="Front desk NPS")
-        assert survey.status == "live" and survey.current_version.number == 1
+        assert survey.status == "live"
+        assert survey.current_version.number == 1
         assert survey.current_version.questions.get(key="reason").text["fr"] == "Qu'est-ce qui explique surtout votre note ?"
 
     page.get_by_role("link", name="Versions", exact=True).click()

@@ -51,13 +51,16 @@ def test_the_respondent_page_is_calm_and_accessible_at_both_sizes(browse, world,
     screenshot(page, "respond-form")
     # Every score box is a comfortable target, on a phone too.
     boxes = page.locator(".scale__box").evaluate_all("els => els.map(e => [e.getBoundingClientRect().width, e.getBoundingClientRect().height])")
-    assert len(boxes) == 11 and min(w for w, _ in boxes) >= 44 and min(h for _, h in boxes) >= 44
+    assert len(boxes) == 11
+    assert min(w for w, _ in boxes) >= 44
+    assert min(h for _, h in boxes) >= 44
 
     page.get_by_role("link", name="Français").click()
     expect(page.get_by_role("button", name="Envoyer")).to_be_visible()
     assert page.evaluate("document.documentElement.lang") == "fr"
     screenshot(page, "respond-form-fr")
-    assert watch.problems() == [] and watch.foreign_requests(browse.netloc) == []
+    assert watch.problems() == []
+    assert watch.foreign_requests(browse.netloc) == []
 
 
 @pytest.mark.parametrize("size", SIZES.keys())
@@ -94,7 +97,8 @@ def test_it_can_be_answered_with_the_keyboard_only(browse, world):
     page.keyboard.press("Space")
     for _ in range(8):
         page.keyboard.press("ArrowRight")
-    assert page.evaluate(f"{ACTIVE}.value") == "8" and page.evaluate(f"{ACTIVE}.checked")
+    assert page.evaluate(f"{ACTIVE}.value") == "8"
+    assert page.evaluate(f"{ACTIVE}.checked")
     page.keyboard.press("Tab")  # the choice group
     page.keyboard.press("Space")
     page.keyboard.press("Tab")  # the text box
@@ -143,7 +147,8 @@ def test_the_embedded_web_form(browse, world):
     page, watch = browse.open({"width": 480, "height": 700})
     page.goto("/w/embedTOKEN123456/?embed=1")
     expect(page.locator(".top")).to_have_count(0)
-    assert axe_violations(page) == [] and horizontal_overflow(page) == 0
+    assert axe_violations(page) == []
+    assert horizontal_overflow(page) == 0
     screenshot(page, "respond-embed")
     assert watch.problems() == []
 
@@ -158,8 +163,10 @@ def test_the_kiosk_flow(browse, world, size):
     faces = page.locator(".kiosk-face")
     expect(faces).to_have_count(3)
     for box in faces.evaluate_all("els => els.map(e => e.getBoundingClientRect())"):
-        assert box["width"] >= 64 and box["height"] >= 64
-    assert axe_violations(page) == [] and horizontal_overflow(page) == 0
+        assert box["width"] >= 64
+        assert box["height"] >= 64
+    assert axe_violations(page) == []
+    assert horizontal_overflow(page) == 0
     screenshot(page, "kiosk")
     page.get_by_role("button", name="Happy", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you!")
