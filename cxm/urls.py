@@ -5,11 +5,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from apps.accounts import workspace_urls as accounts_workspace_urls
 from apps.core import views as core_views
 from apps.core.health import CxmHealthView
+from apps.tenancy import urls as tenancy_urls
 
 tenant_pages = [
-    path("", include("apps.tenancy.urls")),
+    # Workspace settings: tenancy's pages and accounts' members/invitation pages share the `tenancy`
+    # namespace (tenancy sits below accounts and does not import it; the two are joined here).
+    path("", include((tenancy_urls.urlpatterns + accounts_workspace_urls.urlpatterns, tenancy_urls.app_name))),
     path("", include("apps.clients.urls")),
     path("", include("apps.touchpoints.urls")),
     path("", include("apps.touchpoints.interaction_urls")),
@@ -20,17 +24,18 @@ tenant_pages = [
     path("", include("apps.surveys.response_urls")),
     path("", include("apps.surveys.kiosk_urls")),
     path("", include("apps.dashboards.urls")),
-    path("", include("apps.feedback.urls.announcements")),
-    path("", include("apps.feedback.urls.cases")),
-    path("", include("apps.feedback.urls.rules")),
+    path("", include("apps.feedback.announcements.urls")),
+    path("", include("apps.feedback.cases.urls")),
+    path("", include("apps.feedback.alerts.urls")),
     path("", include("apps.integrations.urls")),
-    path("", include("apps.feedback.urls.plans")),
-    path("", include("apps.feedback.urls.audits")),
+    path("", include("apps.feedback.plans.urls")),
+    path("", include("apps.feedback.audits.urls")),
     path("", include("apps.digests.urls")),
 ]
 
 tenant_api = [
     path("", include("apps.tenancy.api_urls")),
+    path("", include("apps.accounts.api_urls")),
     path("", include("apps.clients.api_urls")),
     path("", include("apps.touchpoints.api_urls")),
     path("", include("apps.touchpoints.interaction_api_urls")),
@@ -40,14 +45,14 @@ tenant_api = [
     path("", include("apps.surveys.response_api_urls")),
     path("", include("apps.metrics.api_urls")),
     path("", include("apps.integrations.api_urls")),
-    path("", include("apps.feedback.api_urls.plans")),
-    path("", include("apps.feedback.api_urls.cases")),
+    path("", include("apps.feedback.plans.api_urls")),
+    path("", include("apps.feedback.cases.api_urls")),
 ]
 
 urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.surveys.public_urls")),
-    path("", include("apps.feedback.public_urls")),
+    path("", include("apps.feedback.announcements.public_urls")),
     path("t/<slug:tenant_slug>/", include(tenant_pages)),
     path("api/v1/t/<slug:tenant_slug>/", include(tenant_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

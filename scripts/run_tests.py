@@ -9,6 +9,9 @@ each with its own test database (test_cxm_<pid>_gw<n>), Celery queue, SMTP port,
 Chromium; `--dist worksteal` lets an idle worker take tests queued on a busy one, so the few slow tests
 spread. Named tests run in one process (no start-up cost). CXM_TEST_WORKERS=<n> (0: no xdist) overrides
 both; `-n` in the arguments wins over everything.
+
+First of all the import contract (`lint-imports`, pyproject.toml [tool.importlinter]: the app layers,
+function-level imports included): a violation fails the run before a test starts.
 """
 
 import os
@@ -20,7 +23,20 @@ ROOT = Path(__file__).resolve().parent.parent
 BANNER = "!" * 78
 
 
+def import_contract() -> int:
+    """Run import-linter's contracts; 0 when every one is kept (it prints the broken ones otherwise)."""
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    status = subprocess.call([str(lint_imports), "--no-cache"], cwd=ROOT)
+    if status != 0:
+        print(f"{BANNER}\nThe import contract is broken (lint-imports above): an app imports one above it.\n{BANNER}",
+              file=sys.stderr)
+    return status
+
+
 def main(argv: list[str]) -> int:
+    status = import_contract()
+    if status != 0:
+        return status
     env = dict(os.environ)
     require = env.get("CXM_REQUIRE_POSTGRES") == "1"
     if not env.get("DATABASE_URL"):

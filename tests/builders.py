@@ -26,23 +26,23 @@ from apps.accounts.models import MembershipInvitation
 from apps.accounts.services import member_invite
 from apps.clients.models import Client, Contact, Segment
 from apps.core.dates import day_start, local_day, local_today
-from apps.dashboards import pdf as pdf_module
 from apps.digests.models import DigestSubscription
 from apps.feedback.models import ActionPlan, ActionPlanCase, AlertRule, Announcement, Case, CaseNote, RootCause
-from apps.feedback.services.plans import (
+from apps.feedback.plans.services import (
     action_plan_create,
 )
 from apps.integrations.models import WebhookDelivery, WebhookEndpoint
 from apps.journeys.models import Journey, Stage, StageTouchpoint
+from apps.messaging.models import OutboundEmail
 from apps.metrics.churn_risk import churn_risk_refresh
 from apps.metrics.funnel import funnel_rebuild
 from apps.metrics.models import ClientHealth
 from apps.metrics.rollups import rollups_rebuild, rollups_refresh_days
+from apps.reports import pdf as pdf_module
 from apps.surveys.models import (
     Answer,
     Invitation,
     KioskDevice,
-    OutboundEmail,
     Question,
     QuestionType,
     Response,

@@ -86,7 +86,7 @@ PAGE_ROUTE_MODELS = {
     "tenancy:member_edit": Membership,
     "tenancy:member_deactivate": Membership,
     "tenancy:member_reactivate": Membership,
-    "tenancy:invitation_revoke": MembershipInvitation,
+    "accounts:invitation_revoke": MembershipInvitation,  # accounts: the view module (under tenancy: names)
     "tenancy:team_delete": Team,
     "tenancy:api_key_revoke": ApiKey,
     "touchpoints:edit": Touchpoint,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.accounts.models import MembershipInvitation, User
 from apps.accounts.services import RESET_LINK_PLACEHOLDER
 from apps.accounts.tasks import fan_out_expire_member_invitations
-from apps.surveys.models import OutboundEmail
+from apps.messaging.models import OutboundEmail
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent, Membership, Role, Tenant
 from tests.factories import PASSWORD, UserFactory
@@ -263,7 +263,7 @@ def test_it_sends_the_reset_of_an_account_in_no_workspace_from_the_worker(db, cl
 
 def test_it_does_not_send_a_queued_reset_once_the_account_is_deactivated(world, client, django_capture_on_commit_callbacks,
                                                                         monkeypatch):
-    from apps.surveys.services import outbox
+    from apps.messaging import services as outbox
 
     monkeypatch.setattr(outbox, "outbox_deliver", lambda **kwargs: {"sent": 0, "retry": 0, "failed": 0})  # the worker is late
     _ask_reset(client, django_capture_on_commit_callbacks, "bob@example.com")

@@ -43,7 +43,7 @@ from schemathesis.core.failures import FailureGroup, MalformedJson, ServerError
 from schemathesis.openapi.checks import JsonSchemaError
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
-from apps.core.demo import TENANTS, seed_demo
+from apps.demo.world import TENANTS, seed_demo
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role, TenantScopedModel
 from tests.conftest import make_api_key

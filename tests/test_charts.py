@@ -387,7 +387,7 @@ def test_it_escapes_every_text_of_a_figure_for_plotly_but_our_templates_and_labe
 
 
 def test_a_chart_panel_escapes_its_figure_whichever_builder_made_it():
-    from apps.dashboards.panels import Chart, Table
+    from apps.reports.panels import Chart, Table
 
     figure = charts.columns([EVIL, "Onboard"], [1, 2], name=EVIL)
     figure["layout"]["annotations"] = [{"text": EVIL, "x": 0, "y": 1, "showarrow": False}]

@@ -18,7 +18,8 @@ from django.utils import timezone
 from apps.accounts.models import MembershipInvitation
 from apps.clients.models import Contact
 from apps.core.dates import days_bounds, local_today
-from apps.surveys.models import Invitation, KioskDevice, OutboundEmail, Response, Survey
+from apps.messaging.models import OutboundEmail
+from apps.surveys.models import Invitation, KioskDevice, Response, Survey
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent, Membership, Role
 from tests.builders import R, S, _invite, populate_admin_world

@@ -354,7 +354,7 @@ class TestOnABooksBuiltOnce:
         from datetime import date
 
         from apps.clients.models import Client
-        from apps.dashboards import pdf as pdf_module
+        from apps.reports import pdf as pdf_module
 
         today = local_today(world.a.time_zone)
         with tenant_context(world.a):

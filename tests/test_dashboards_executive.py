@@ -21,10 +21,10 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from apps.dashboards import pdf as pdf_module
 from apps.dashboards.pages.executive import trend_first
 from apps.metrics.churn_risk import churn_risk_refresh
 from apps.metrics.rollups import rollups_rebuild
+from apps.reports import pdf as pdf_module
 from apps.tenancy.context import tenant_context
 from tests.builders import executive_world, needs_chromium
 from tests.metrics_world import add_random_responses

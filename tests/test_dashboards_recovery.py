@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from apps.feedback.selectors.recovery import recovery_report
+from apps.feedback.recovery.selectors import recovery_report
 from apps.tenancy.context import tenant_context
 from tests import factories as fx
 from tests.builders import (

@@ -17,12 +17,13 @@ from django.db.models import Avg, Count, F, Max, Min
 
 from apps.accounts.models import User
 from apps.clients.models import Client, Contact, Segment
-from apps.core.demo import DEMO_PASSWORD, TENANTS, build_world, seed_demo
+from apps.demo.world import DEMO_PASSWORD, TENANTS, build_world, seed_demo
 from apps.feedback.models import AlertRule, Case, CaseNote, RootCause
-from apps.feedback.selectors.recovery import recovery_report
+from apps.feedback.recovery.selectors import recovery_report
 from apps.journeys.models import Journey, Stage, StageTouchpoint
+from apps.messaging.models import OutboundEmail
 from apps.metrics.params import MetricFilters
-from apps.surveys.models import Answer, Invitation, KioskDevice, OutboundEmail, Response, ResponseTag, Survey, SurveyVersion, Tag
+from apps.surveys.models import Answer, Invitation, KioskDevice, Response, ResponseTag, Survey, SurveyVersion, Tag
 from apps.surveys.services.responding import _attribution
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Membership, Role, Team, Tenant

@@ -20,9 +20,9 @@ from apps.digests import tasks
 from apps.digests.models import DigestSend, DigestSubscription
 from apps.digests.selectors import digest_build, digest_compose, last_complete_period
 from apps.digests.services import digest_preferences_update, digest_render, digest_send
+from apps.messaging.models import OutboundEmail
+from apps.messaging.services import outbox_deliver
 from apps.metrics.models import ClientHealth
-from apps.surveys.models import OutboundEmail
-from apps.surveys.services.outbox import outbox_deliver
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.builders import DIGEST_NOW, high_risk, nps_scores, plant_daily_scores

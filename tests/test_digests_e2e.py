@@ -78,7 +78,7 @@ def test_concurrent_runs_for_one_member_send_once(transactional_db, world):
     from django.db import connection
 
     from apps.digests.services import digest_send
-    from apps.surveys.models import OutboundEmail
+    from apps.messaging.models import OutboundEmail
 
     a = world.a
     bob = world.membership(world.bob, a)

@@ -1,4 +1,4 @@
-"""Alert rules (apps/feedback/services/alerts.py, tasks, triggers): thresholds and scopes, bots never,
+"""Alert rules (apps/feedback/alerts/evaluation.py, tasks, triggers): thresholds and scopes, bots never,
 one case per rule and row however often it is evaluated, the assignee per `assign_to` with its
 fallbacks, follow-up interactions, churn-risk crossings (and the refresh that finds them), and the
 on-commit triggers — in the two-tenant world."""
@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from apps.feedback.alerts import evaluation as alerts
 from apps.feedback.models import AlertRule, Case
-from apps.feedback.services import alerts
 from apps.feedback.tasks import escalate_overdue_cases, evaluate_response_rules
+from apps.messaging.models import OutboundEmail
 from apps.metrics.churn_risk import churn_risk_refresh
 from apps.metrics.models import ClientHealth
-from apps.surveys.models import OutboundEmail
 from apps.surveys.services.responding import response_submit
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role

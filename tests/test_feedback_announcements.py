@@ -1,4 +1,4 @@
-""""You said, we did" (issue 8 item 4; apps/feedback/services/announcements.py and its pages): who the
+""""You said, we did" (issue 8 item 4; apps/feedback/announcements/services.py and its pages): who the
 affected respondents are (a case's contact; a plan's linked cases and negative answers in its scope and
 baseline), who is skipped and why (logged), one e-mail per contact however often it is sent, another
 tenant's contacts never reached, the e-mail in the contact's language with an opaque opt-out link that
@@ -17,9 +17,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.clients.models import Contact
+from apps.feedback.announcements import services as svc
 from apps.feedback.models import Announcement, AnnouncementRecipient
-from apps.feedback.services import announcements as svc
-from apps.surveys.models import OutboundEmail
+from apps.messaging.models import OutboundEmail
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent
 from tests import factories as fx
@@ -423,7 +423,7 @@ def test_the_list_offers_leads_a_start_from_resolved_cases_and_plans(world, loop
 
 
 def test_the_outbox_delivers_it_from_the_tenants_sender_with_its_message_id(world, loop, mailoutbox, settings):
-    from apps.surveys.services.outbox import outbox_deliver
+    from apps.messaging.services import outbox_deliver
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with tenant_context(world.a):
@@ -446,7 +446,7 @@ def test_the_outbox_delivers_it_from_the_tenants_sender_with_its_message_id(worl
 
 def test_the_outbox_drops_it_when_the_contact_opted_out_after_it_was_written(world, loop, mailoutbox, settings):
     """Opting out by any link (a survey's, say) after the message was queued stops it at delivery."""
-    from apps.surveys.services.outbox import outbox_deliver
+    from apps.messaging.services import outbox_deliver
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with tenant_context(world.a):

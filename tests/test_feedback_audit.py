@@ -13,9 +13,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.core.dates import day_start
-from apps.feedback.selectors.audit import audit_periods, journey_audit, last_completed_half_year
-from apps.feedback.services.audits import audits_ready_notify
-from apps.surveys.models import OutboundEmail, Response
+from apps.feedback.audits.selectors import audit_periods, journey_audit, last_completed_half_year
+from apps.feedback.audits.services import audits_ready_notify
+from apps.messaging.models import OutboundEmail
+from apps.surveys.models import Response
 from apps.tenancy.context import tenant_context
 from tests.builders import AUDIT_END, AUDIT_STAGES, CURRENT_DAY, PREVIOUS_DAY, audit_journey_world
 from tests.factories import (
@@ -217,7 +218,7 @@ def test_the_pdf_is_printed_by_the_shared_printer(world, planted, client, monkey
         seen.update(html=html, path=path)
         return b"%PDF-1.7 fake"
 
-    monkeypatch.setattr("apps.feedback.views.audits.html_to_pdf", fake)
+    monkeypatch.setattr("apps.feedback.audits.views.html_to_pdf", fake)
     client.force_login(world.carol)
     response = client.get(f"/t/acme/audits/journeys/{journey.uuid}/pdf/?end={AUDIT_END}")
     assert response.status_code == 200
@@ -228,12 +229,12 @@ def test_the_pdf_is_printed_by_the_shared_printer(world, planted, client, monkey
     assert "Scores rose significantly at Onboard" in seen["html"]
     assert "Download PDF" not in seen["html"]
 
-    from apps.dashboards.pdf import PdfUnavailable
+    from apps.reports.pdf import PdfUnavailable
 
     def broken(html, *, path, timeout=None):
         raise PdfUnavailable("The PDF printer (Chromium) is not installed on this server.")
 
-    monkeypatch.setattr("apps.feedback.views.audits.html_to_pdf", broken)
+    monkeypatch.setattr("apps.feedback.audits.views.html_to_pdf", broken)
     response = client.get(f"/t/acme/audits/journeys/{journey.uuid}/pdf/?end={AUDIT_END}")
     assert response.status_code == 503
     assert b"not installed" in response.content

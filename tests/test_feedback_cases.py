@@ -1,4 +1,4 @@
-"""Cases core (apps/feedback/services/cases.py): opening idempotently, assigning with e-mails, the
+"""Cases core (apps/feedback/cases/services.py): opening idempotently, assigning with e-mails, the
 status transitions, resolving only with an active root cause of the tenant and an action, the
 recovery survey (created through the distribution rules, fatigue ignored, opt-out respected),
 won't fix and reopen, escalation once to the CX leads — all in the two-tenant world."""
@@ -11,10 +11,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.core.events import case_opened, case_resolved
+from apps.feedback.cases import services as svc
 from apps.feedback.models import Case, CaseNote
-from apps.feedback.services import cases as svc
-from apps.surveys.models import Invitation, OutboundEmail
-from apps.surveys.services.outbox import outbox_deliver
+from apps.messaging.models import OutboundEmail
+from apps.messaging.services import outbox_deliver
+from apps.surveys.models import Invitation
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent, Role
 from tests.builders import live_survey

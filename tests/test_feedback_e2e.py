@@ -16,11 +16,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from apps.feedback.cases.services import case_resolve
 from apps.feedback.models import Case, CaseNote
-from apps.feedback.services.cases import case_resolve
 from apps.feedback.tasks import escalate_overdue_cases, evaluate_response_rules
+from apps.messaging.models import OutboundEmail
 from apps.metrics.params import MetricFilters
-from apps.surveys.models import Invitation, OutboundEmail, Response
+from apps.surveys.models import Invitation, Response
 from apps.surveys.services.distribution import invitations_send_manual
 from apps.tenancy.context import tenant_context
 from tests.builders import live_survey
@@ -128,7 +129,7 @@ def test_a_detractor_opens_one_case_that_escalates_once_resolves_with_a_root_cau
         assert CaseNote.objects.filter(case=case, body__startswith="Recovery survey").count() == 1
 
     # 7. The recovery shows in the recovery report: one detractor, recovered, +6 NPS points.
-    from apps.feedback.selectors.recovery import recovery_report
+    from apps.feedback.recovery.selectors import recovery_report
 
     today = recovered.local_day
     with tenant_context(a):

@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.feedback.cases.selectors import cases_for_member, sla_text
 from apps.feedback.models import AlertRule, Case, CaseNote, RootCause
-from apps.feedback.selectors.cases import cases_for_member, sla_text
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent
 from tests import factories as f

@@ -15,8 +15,8 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.core.dates import local_today
 from apps.feedback.models import ActionPlan, ActionPlanCase
-from apps.feedback.selectors.plans import action_plan_list, action_plan_progress, baseline_measure, plan_scope
-from apps.feedback.services.plans import (
+from apps.feedback.plans.selectors import action_plan_list, action_plan_progress, baseline_measure, plan_scope
+from apps.feedback.plans.services import (
     action_plan_cancel,
     action_plan_link_case,
     action_plan_unlink_case,
@@ -224,7 +224,7 @@ def test_a_plan_without_answers_is_missed_and_a_cancelled_one_is_not_closed(worl
 
 
 def test_the_close_task_closes_every_tenants_due_plans(world, tp, today):
-    from apps.feedback.plan_tasks import action_plans_close_due_task, fan_out_close_due_plans
+    from apps.feedback.tasks import action_plans_close_due_task, fan_out_close_due_plans
 
     action_plan_made(world, tp, today, target_value=50, today=today - timedelta(days=9), due_on=today - timedelta(days=1))
     assert action_plans_close_due_task(world.a.pk) == 1

@@ -1,4 +1,4 @@
-"""Recovery, measured (issue 8 item 3; apps/feedback/selectors/recovery.py): the rule on planted data —
+"""Recovery, measured (issue 8 item 3; apps/feedback/recovery/selectors.py): the rule on planted data —
 which cases count, recovered or not, the rate with its Wilson interval, the mean score change with
 its t-interval — overall, per root cause and per assignee; the filters; another tenant's cases never
 counted; a fixed number of queries."""
@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.core.dates import local_today
-from apps.feedback.selectors.recovery import recovery_report
+from apps.feedback.recovery.selectors import recovery_report
 from apps.metrics import stats
 from apps.metrics.params import MetricFilters
 from apps.tenancy.context import tenant_context
@@ -148,8 +148,8 @@ def test_it_answers_in_a_fixed_number_of_queries(world, planted):
 def test_a_recovery_answer_through_the_real_services_shows_in_the_rate(world, django_capture_on_commit_callbacks):
     """A detractor answers → the rule opens a case → the case is resolved with the recovery survey → the
     client answers it → the recovery rate counts it (services of issue 5 and 8, no factory shortcuts)."""
+    from apps.feedback.cases.services import case_resolve
     from apps.feedback.models import Case
-    from apps.feedback.services.cases import case_resolve
     from apps.surveys.services.responding import response_submit
     from tests.builders import live_survey
 

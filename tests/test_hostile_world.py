@@ -43,7 +43,7 @@ from tests.routes import PAGE_ROUTE_MODELS, PAGE_ROUTES, fill, page_name
 pytestmark = pytest.mark.postgres
 
 DEMO_SIZE = 12  # clients per workspace: every kind of row exists, the run stays within a few minutes
-ROLE_WORDS = ("admin", "lead", "staff", "viewer")  # apps.core.demo.ROLES: <word>@<slug>.demo
+ROLE_WORDS = ("admin", "lead", "staff", "viewer")  # apps.demo.world.ROLES: <word>@<slug>.demo
 
 # JSON fields whose strings are people's text, and which strings: "all" or the keys of labels.
 JSON_TEXT = {
@@ -72,9 +72,9 @@ NOT_FREE_TEXT = {
     "surveys.Survey.languages": "validated language codes", "surveys.Survey.web_token": "generated",
     "surveys.Invitation.token_hash": "generated", "surveys.Invitation.token_salt": "generated",
     "surveys.Invitation.dedupe_key": "built from ids",
-    "surveys.OutboundEmail.body_text": "written by our e-mail templates; the e-mails themselves are checked here",
-    "surveys.OutboundEmail.body_html": "written by our e-mail templates; the e-mails themselves are checked here",
-    "surveys.OutboundEmail.message_id": "generated",
+    "messaging.OutboundEmail.body_text": "written by our e-mail templates; the e-mails themselves are checked here",
+    "messaging.OutboundEmail.body_html": "written by our e-mail templates; the e-mails themselves are checked here",
+    "messaging.OutboundEmail.message_id": "generated",
     "surveys.KioskDevice.key_hash": "generated",
     "surveys.Response.submission_key": "generated", "surveys.Response.bot_reason": "written by the bot check",
     "metrics.ResponseCell.channel": "a channel code", "metrics.ResponseRollup.key": "ids", "metrics.FunnelRollup.channel": "a channel code",
@@ -248,7 +248,7 @@ def add_what_the_demo_lacks(tenant) -> None:
 
 @pytest.fixture
 def hostile_world(db, settings, monkeypatch):
-    from apps.core.demo import TENANTS, seed_demo
+    from apps.demo.world import TENANTS, seed_demo
     from apps.tenancy.models import Tenant
 
     started = time.monotonic()
@@ -411,10 +411,10 @@ def send_every_email(tenant) -> None:
     from apps.accounts.services import member_invite, password_reset_send
     from apps.clients.models import Contact
     from apps.digests.services import digest_send
+    from apps.feedback.announcements.services import announcement_draft_for_case, announcement_send
+    from apps.feedback.audits.services import audits_ready_notify
+    from apps.feedback.cases.services import case_assign, cases_escalate_overdue
     from apps.feedback.models import Case
-    from apps.feedback.services.announcements import announcement_draft_for_case, announcement_send
-    from apps.feedback.services.audits import audits_ready_notify
-    from apps.feedback.services.cases import case_assign, cases_escalate_overdue
     from apps.surveys.models import Survey
     from apps.surveys.services.distribution import invitation_create, invitations_dispatch_due, reminders_send_due, test_email_send
     from apps.tenancy.models import Membership
@@ -453,7 +453,7 @@ def _today(tenant) -> date:
 
 
 def _deliver(tenant) -> None:
-    from apps.surveys.services.outbox import outbox_deliver
+    from apps.messaging.services import outbox_deliver
 
     with tenant_context(tenant):
         for _ in range(5):
@@ -462,14 +462,14 @@ def _deliver(tenant) -> None:
 
 
 def _last_outbound_pk(tenant) -> int:
-    from apps.surveys.models import OutboundEmail
+    from apps.messaging.models import OutboundEmail
 
     with tenant_context(tenant):
         return OutboundEmail.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
 def _kinds_sent(tenant, after_pk: int) -> set[str]:
-    from apps.surveys.models import OutboundEmail
+    from apps.messaging.models import OutboundEmail
 
     with tenant_context(tenant):
         return set(OutboundEmail.objects.filter(pk__gt=after_pk, status=OutboundEmail.Status.SENT).values_list("kind", flat=True))
@@ -490,10 +490,10 @@ def check_emails(findings: Findings):
 
 def print_pdfs(findings: Findings, tenant, monkeypatch):
     """Both PDFs, printed by Chromium: the HTML it was given, then the PDF's text."""
-    from apps.dashboards import pdf as pdf_module
     from apps.dashboards.views import executive
-    from apps.feedback.views import audits
+    from apps.feedback.audits import views as audits
     from apps.journeys.models import Journey
+    from apps.reports import pdf as pdf_module
 
     if not os.access(pdf_module.chromium_path(), os.X_OK):
         findings.figures["pdfs skipped (no Chromium)"] += 2

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from apps.feedback.services.cases import case_open
+from apps.feedback.cases.services import case_open
 from apps.integrations.models import WebhookAttempt, WebhookDelivery
 from apps.integrations.services import endpoint_create
 from apps.integrations.signing import WebhookVerificationError, verify

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from apps.accounts.models import User
 from apps.clients.models import Contact
-from apps.core.demo import DEMO_PASSWORD, seed_demo
+from apps.demo.world import DEMO_PASSWORD, seed_demo
 from apps.journeys.models import Journey
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Membership, Tenant

@@ -16,9 +16,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from apps.clients.models import Client, Contact
-from apps.surveys.models import Invitation, OutboundEmail, Survey
+from apps.messaging.models import OutboundEmail
+from apps.messaging.services import outbox_deliver
+from apps.surveys.models import Invitation, Survey
 from apps.surveys.services import distribution as dist
-from apps.surveys.services.outbox import outbox_deliver
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent
 from tests.builders import LINK, live_survey, send

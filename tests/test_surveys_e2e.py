@@ -12,7 +12,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.surveys.models import Invitation, OutboundEmail, Response
+from apps.messaging.models import OutboundEmail
+from apps.surveys.models import Invitation, Response
 from apps.surveys.services.distribution import token_hash
 from apps.surveys.tasks import send_reminders
 from apps.tenancy.context import tenant_context

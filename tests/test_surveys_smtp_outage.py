@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from apps.surveys.models import Invitation, OutboundEmail
-from apps.surveys.tasks import deliver_outbox
+from apps.messaging.models import OutboundEmail
+from apps.messaging.tasks import deliver_outbox
+from apps.surveys.models import Invitation
 from apps.tenancy.context import tenant_context
 from tests.builders import live_survey, send
 from tests.factories import ClientFactory, ContactFactory

@@ -3,6 +3,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 from apps.accounts.models import normalize_email
+from apps.tenancy.forms import TeamChoiceMixin
+from apps.tenancy.models import Role, Team
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -38,3 +40,13 @@ class InvitationAcceptForm(forms.Form):
         if data.get("password1") and data.get("password1") != data.get("password2"):
             self.add_error("password2", "The two passwords differ.")
         return data
+
+
+class InviteForm(TeamChoiceMixin, forms.Form):
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.STAFF)
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, to_field_name="uuid")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._scope_team_field()

@@ -10,7 +10,6 @@ from django.db.models.functions import Coalesce, Lower
 
 from apps.clients.models import Client, Contact, Segment
 from apps.tenancy.models import Membership
-from apps.touchpoints.models import Interaction
 
 # Public sort keys (page and export) → ORM ordering; the pk breaks ties so pages are stable.
 CLIENT_ORDERINGS = {
@@ -29,8 +28,14 @@ def _contact_count() -> Coalesce:
     return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
 
 
+def _interactions():
+    """Interactions, reached through the reverse relation touchpoints declares (`Client.interactions`):
+    clients sits below touchpoints and never imports it."""
+    return Client._meta.get_field("interactions").related_model.objects
+
+
 def _last_interaction_at() -> Subquery:
-    latest = Interaction.objects.filter(client=OuterRef("pk")).order_by("-occurred_at").values("occurred_at")[:1]
+    latest = _interactions().filter(client=OuterRef("pk")).order_by("-occurred_at").values("occurred_at")[:1]
     return Subquery(latest)
 
 
@@ -78,15 +83,15 @@ def client_contact_list(*, client: Client) -> QuerySet[Contact]:
     return Contact.objects.filter(client=client).order_by(Lower("name"), "pk")
 
 
-def client_interaction_list(*, client: Client) -> QuerySet[Interaction]:
+def client_interaction_list(*, client: Client) -> QuerySet:
     """The client's interactions, newest first, with what the client page shows of each."""
-    return (Interaction.objects.filter(client=client)
+    return (client.interactions.all()
             .select_related("touchpoint", "staff__user", "contact")
             .order_by("-occurred_at", "-id"))
 
 
 def client_has_interactions(*, client: Client) -> bool:
-    return Interaction.objects.filter(client=client).exists()
+    return client.interactions.exists()
 
 
 def contact_list(

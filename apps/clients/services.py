@@ -12,7 +12,6 @@ from django.db import IntegrityError, transaction
 from apps.clients.models import Client, Contact, Segment
 from apps.tenancy.models import Membership, Tenant
 from apps.tenancy.services import audit_changes, audit_event_record
-from apps.touchpoints.models import Interaction
 
 CLIENT_FIELDS = ("name", "segment", "industry", "tier", "owner", "annual_value", "active_from", "churned_on", "status")
 CONTACT_FIELDS = ("name", "email", "phone", "locale", "role", "opted_out")
@@ -91,7 +90,7 @@ def client_update(*, tenant: Tenant, acting_user, client: Client, data: dict) ->
 def client_delete(*, tenant: Tenant, acting_user, client: Client) -> None:
     """Delete a client and its contacts. Refused (code `client_has_interactions`) while it has
     logged interactions: they are the history metrics are computed from — mark the client churned instead."""
-    if Interaction.objects.filter(client=client).exists():
+    if client.interactions.exists():  # the reverse relation touchpoints declares (no import upward)
         raise ValidationError("This client has logged interactions, so it cannot be deleted; set its status to Churned instead.",
                               code=CLIENT_HAS_INTERACTIONS)
     contacts = Contact.objects.filter(client=client).count()

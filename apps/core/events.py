@@ -19,3 +19,19 @@ case_resolved = Signal()
 # An account asked for a password reset (sent by a worker, never in the request), handed to the outbox of
 # `tenant`, a workspace the account belongs to. kwargs: tenant, user, message_id.
 password_reset_requested = Signal()
+# An interaction was logged (sent once, on creation, inside its transaction). kwargs: tenant, interaction.
+# Surveys listens: after-interaction surveys at its touchpoint are queued on commit.
+interaction_logged = Signal()
+# A touchpoint is about to be deleted (inside the deleting transaction; it has no interactions). kwargs: tenant,
+# touchpoint. Journeys listens: the touchpoint's placements go and the stages it stood on close the gap.
+touchpoint_deleting = Signal()
+# A survey that never got a response was deleted (inside the deleting transaction). kwargs: tenant, survey_id.
+# Metrics listens: the survey's funnel rows go.
+survey_deleted = Signal()
+# The workspace's time zone changed (inside the settings transaction). kwargs: tenant.
+# Metrics listens: responses are re-dated and the rollups rebuilt, queued on commit.
+tenant_time_zone_changed = Signal()
+# Clients' churn risks were scored (inside the refresh's transaction). kwargs: tenant, changes — a list of
+# (client_id, previous score or None, new score). Feedback listens: churn-risk alert rules open cases;
+# each receiver returns how many cases it opened (summed into the refresh's result).
+churn_risk_scored = Signal()

@@ -1,4 +1,4 @@
-"""Dashboard pages, mounted at /t/<tenant_slug>/ (issue 7). Roles: apps.dashboards.roles."""
+"""Dashboard pages, mounted at /t/<tenant_slug>/ (issue 7). Roles: apps.tenancy.roles."""
 
 from django.urls import path
 

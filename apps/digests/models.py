@@ -42,7 +42,7 @@ class DigestSend(TenantScopedModel):
     period_first = models.DateField()
     period_last = models.DateField()
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
-    outbound_email = models.ForeignKey("surveys.OutboundEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    outbound_email = models.ForeignKey("messaging.OutboundEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     summary = models.JSONField(default=dict, help_text="What the digest said (counts of items per section).")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -47,12 +47,13 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
-from apps.dashboards.panels import METRIC_NAMES, metric_tile, min_n_for, number
 from apps.digests.models import DigestSend, Frequency
 from apps.feedback.models import Case
 from apps.metrics import selectors as metrics
 from apps.metrics import stats
 from apps.metrics.params import MetricFilters
+from apps.metrics.tiles import METRIC_NAMES, metric_tile, min_n_for
+from apps.reports.panels import number
 from apps.tenancy.models import LEADS, Membership, Role
 
 METRICS = ("nps", "csat", "ces")

@@ -6,7 +6,7 @@
   are serialised on the member's row (`select_for_update`), so the second one finds the first's row;
 - something to say (selectors module docstring) → one outbox row (kind DIGEST) whose Message-ID is
   derived from the same key, so even a replayed row could never be a second e-mail; delivery is the
-  outbox's (apps/surveys/services/outbox.py), on commit;
+  outbox's (apps/messaging/services.py), on commit;
 - nothing to say → no e-mail, a row with outcome NOTHING (re-running does nothing either);
 - the member must still be active and subscribed to that frequency when it runs (an opt-out between
   the scheduler's listing and the send is respected).
@@ -23,13 +23,13 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
 from apps.core.text import render_text
-from apps.dashboards.roles import landing_url_name
 from apps.digests.models import DigestSend, DigestSubscription, Frequency
 from apps.digests.selectors import Digest, digest_build, period_of
-from apps.surveys.models import OutboundEmail
+from apps.messaging.models import OutboundEmail
+from apps.messaging.services import email_enqueue
 from apps.surveys.services.distribution import message_domain
-from apps.surveys.services.outbox import email_enqueue
 from apps.tenancy.models import Membership, Tenant
+from apps.tenancy.roles import landing_url_name
 
 
 @dataclass(frozen=True)

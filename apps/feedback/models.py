@@ -330,7 +330,7 @@ class AnnouncementRecipient(TenantScopedModel):
     email = models.EmailField(blank=True)
     status = models.CharField(max_length=8, choices=Status.choices)
     skip_reason = models.CharField(max_length=32, blank=True)
-    outbound_email = models.ForeignKey("surveys.OutboundEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    outbound_email = models.ForeignKey("messaging.OutboundEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # The SHA-256 of the random token in the e-mail's opt-out link /u/<token>/ (the token itself is not kept).
     optout_token_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
-from apps.core.events import interaction_follow_up_flagged, response_created
+from apps.core.events import churn_risk_scored, interaction_follow_up_flagged, response_created
 from apps.feedback.models import AlertRule
 from apps.tenancy.tasks import enqueue_on_commit
 
@@ -32,3 +32,21 @@ def queue_interaction_rules(sender, *, tenant, interaction, **kwargs) -> None:
     from apps.feedback.tasks import evaluate_interaction_rules
 
     enqueue_on_commit(evaluate_interaction_rules, tenant.pk, interaction.pk)
+
+
+@receiver(churn_risk_scored, dispatch_uid="feedback.evaluate_churn_risk_rules")
+def evaluate_churn_risk_rules(sender, *, tenant, changes, **kwargs) -> int:
+    """Churn-risk alert rules (alerts/evaluation.py): evaluate the clients whose score crossed an active
+    rule's threshold upward in this refresh (previous < threshold ≤ new), in the refresh's transaction.
+    Returns how many cases were opened."""
+    from apps.feedback.alerts.evaluation import alert_rules_evaluate_client_risk, churn_risk_thresholds, crossed
+
+    thresholds = churn_risk_thresholds()
+    if not thresholds:
+        return 0
+    opened = 0
+    for client_id, before, score in changes:
+        if any(crossed(before, score, t) for t in thresholds):
+            results = alert_rules_evaluate_client_risk(tenant=tenant, client_id=client_id, previous_score=before, score=score)
+            opened += sum(created for _, created in results)
+    return opened

@@ -5,3 +5,6 @@ class MetricsConfig(AppConfig):
     name = "apps.metrics"
     label = "metrics"
     verbose_name = "Metrics"
+
+    def ready(self):
+        from apps.metrics import receivers  # noqa: F401 - connects the domain-event receivers

@@ -8,13 +8,14 @@ validates every function's output with graph_objects.Figure, so a typo in a key 
 
 Readable by colour-blind people: the Okabe–Ito palette, and meaning never carried by colour alone
 (interval bands are labelled, low-sample points are hollow, the comparison series is dashed or hatched).
-Every chart's numbers are also in its table (the text alternative, apps.dashboards.panels.Table).
+Every chart's numbers are also in its table (the text alternative, apps.reports.panels.Table).
 """
 
 from __future__ import annotations
 
-import html
 from datetime import date
+
+from apps.reports.plotly import TEMPLATE_KEYS, PlotlyText, figure_escaped, plotly_text  # noqa: F401 - re-exported
 
 # Okabe & Ito (2008), "Color Universal Design".
 BLUE, ORANGE, SKY, GREEN, YELLOW, VERMILLION, PURPLE, GREY = (
@@ -91,43 +92,9 @@ def trend(points: list[dict], metric: str, *, name: str, y_title: str = "", y_ra
     return {"data": data, "layout": layout(y_title=y_title, y_range=y_range)}
 
 
-# --- plotly's HTML dialect -------------------------------------------------------------------------
-# plotly.js draws every text of a figure (tick and category labels, axis and chart titles, legend names,
-# bar and hover texts, annotations) through a small HTML dialect: <br>, <b>, <i>, <sup>, <span style> and
-# <a href>, which becomes a live link in the SVG. A journey stage named `<a href="https://evil.example">`
-# was one (issue 15, F7). So every string of a figure is escaped in one place, `figure_escaped`, applied
-# by apps.dashboards.panels.Chart to every chart a page shows; only `PlotlyText` (written by
-# `plotly_text` / `_axis_label`: escaped names with our own <br>) and our own templates (TEMPLATE_KEYS,
-# which never hold user text) pass as they are. plotly turns the entities back into the characters, so
-# "Tom & Jerry" and "<b>VIP</b>" show as typed.
-
-
-class PlotlyText(str):
-    """Text already in plotly's dialect: user text escaped, markup ours. Made only by `plotly_text`."""
-
-
-TEMPLATE_KEYS = frozenset({"hovertemplate", "texttemplate"})  # ours: %{…} placeholders and <extra>, never user text
-
-
-def plotly_text(value, *, line_break_before: str = "") -> PlotlyText:
-    """`value` (any text) escaped for plotly; `line_break_before` a second line, escaped too."""
-    text = html.escape(str(value), quote=False)
-    return PlotlyText(f"{text}<br>{html.escape(line_break_before, quote=False)}" if line_break_before else text)
-
-
-def figure_escaped(figure):
-    """A copy of `figure` (dicts, lists, strings, numbers) with every string escaped for plotly, except
-    PlotlyText and the values of TEMPLATE_KEYS."""
-    if isinstance(figure, PlotlyText):
-        return str(figure)
-    if isinstance(figure, str):
-        return html.escape(figure, quote=False)
-    if isinstance(figure, dict):
-        return {key: (value if key in TEMPLATE_KEYS and isinstance(value, str) else figure_escaped(value))
-                for key, value in figure.items()}
-    if isinstance(figure, list | tuple):
-        return [figure_escaped(value) for value in figure]
-    return figure
+# plotly's HTML dialect: every string of a figure is escaped in one place (apps/reports/plotly.py), applied
+# by apps.reports.panels.Chart to every chart a page shows; labels built here are PlotlyText already.
+# Re-exported at the top (charts.plotly_text, charts.figure_escaped) for the figure builders of the apps above.
 
 
 def _axis_label(label: str, note: str = "") -> PlotlyText:

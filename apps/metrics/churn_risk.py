@@ -58,6 +58,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.dates import day_start, local_today
+from apps.core.events import churn_risk_scored
 from apps.metrics.churn import days64
 from apps.tenancy.context import require_current_tenant
 
@@ -505,7 +506,9 @@ def churn_risk_refresh(tenant, *, today: date | None = None) -> dict:
         ClientHealth.objects.bulk_create(rows, batch_size=1000, update_conflicts=True, unique_fields=["tenant", "client"],
                                          update_fields=["score", "band", "method", "reasons", "features", "computed_at"])
         removed, _ = ClientHealth.objects.exclude(computed_at=computed_at).delete()
-        cases_opened = _risk_alerts(tenant, previous, rows)
+        # Churn-risk alert rules (feedback) open cases for the clients whose score crossed a threshold.
+        changes = [(row.client_id, previous.get(row.client_id), row.score) for row in rows]
+        cases_opened = sum(opened or 0 for _, opened in churn_risk_scored.send(sender=ClientHealth, tenant=tenant, changes=changes))
 
         ChurnModel.objects.filter(is_current=True).update(is_current=False)
         model = ChurnModel.objects.create(
@@ -515,24 +518,6 @@ def churn_risk_refresh(tenant, *, today: date | None = None) -> dict:
         )
     return {"method": str(method), "scored": len(rows), "removed": removed, "n_churned": n_churned, "n_retained": n_retained,
             "auc": fit.auc if fit else None, "n_test": fit.n_test if fit else 0, "model": str(model.uuid), "cases_opened": cases_opened}
-
-
-def _risk_alerts(tenant, previous: dict, rows: list) -> int:
-    """Churn-risk alert rules (apps/feedback/services/alerts.py): evaluate the clients whose score
-    crossed an active rule's threshold upward in this refresh (previous < threshold ≤ new), in the
-    refresh's transaction. Returns how many cases were opened."""
-    from apps.feedback.services.alerts import alert_rules_evaluate_client_risk, churn_risk_thresholds, crossed
-
-    thresholds = churn_risk_thresholds()
-    if not thresholds:
-        return 0
-    opened = 0
-    for row in rows:
-        before = previous.get(row.client_id)
-        if any(crossed(before, row.score, t) for t in thresholds):
-            results = alert_rules_evaluate_client_risk(tenant=tenant, client_id=row.client_id, previous_score=before, score=row.score)
-            opened += sum(created for _, created in results)
-    return opened
 
 
 def churn_risk_list(tenant, *, segment_id: int | None = None, owner_id: int | None = None, band: str | None = None):

@@ -16,8 +16,10 @@ from django.template.loader import render_to_string
 from django.utils import formats, translation
 
 from apps.core.text import render_text
+from apps.messaging.models import OutboundEmail
+from apps.messaging.services import sender_name
 from apps.surveys.i18n import ui_text
-from apps.surveys.models import Invitation, OutboundEmail, QuestionType, Survey, SurveyVersion
+from apps.surveys.models import Invitation, QuestionType, Survey, SurveyVersion
 from apps.tenancy.models import Tenant
 
 TEXT = {
@@ -89,10 +91,6 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
-
-
-def sender_name(tenant: Tenant) -> str:
-    return tenant.sender_name or tenant.name
 
 
 def _texts(version: SurveyVersion, language: str, default_language: str) -> dict:

@@ -1,5 +1,6 @@
 """Surveys end to end (DESIGN.md flows 1 and 2): what is asked (Survey → immutable SurveyVersion →
-Question), who is asked and how (Invitation, OutboundEmail, KioskDevice), and what came back
+Question), who is asked and how (Invitation, KioskDevice; their e-mails are
+apps.messaging's OutboundEmail rows), and what came back
 (Response → Answer, with the attribution as of submission).
 
 Secrets (invitation tokens, kiosk keys) are stored only as SHA-256 hashes; the lookups that must
@@ -289,52 +290,6 @@ class Invitation(TenantScopedModel, TimeStampedModel):
             raise ValidationError({"skip_reason": "A skipped invitation says why."})
 
 
-class OutboundEmail(TenantScopedModel, TimeStampedModel):
-    """The outbox: a row per e-mail, written in the same transaction as what caused it, sent by a
-    Celery task over SMTP with retries and backoff. The Message-ID is fixed when the row is written,
-    so a retry after an unknown outcome is recognisable as the same message."""
-
-    class Kind(models.TextChoices):
-        INVITATION = "invitation", "Invitation"
-        REMINDER = "reminder", "Reminder"
-        TEST = "test", "Test"
-        CASE = "case", "Case notification"
-        ESCALATION = "escalation", "Overdue case escalation"
-        DIGEST = "digest", "Digest"
-        ANNOUNCEMENT = "announcement", "You said, we did"
-        PASSWORD_RESET = "password_reset", "Password reset"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"  # gave up after the last attempt
-
-    invitation = models.ForeignKey(Invitation, null=True, blank=True, on_delete=models.CASCADE, related_name="emails")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    to_email = models.EmailField()
-    subject = models.CharField(max_length=200)
-    body_text = models.TextField()
-    body_html = models.TextField(blank=True)
-    message_id = models.CharField(max_length=200)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            *TenantScopedModel.Meta.constraints,
-            models.UniqueConstraint(fields=["tenant", "message_id"], name="surveys_outbound_message_id"),
-        ]
-        indexes = [models.Index(fields=["tenant", "status", "next_attempt_at"], name="surveys_outbound_due")]
-
-    def __str__(self) -> str:
-        return f"{self.kind} to {self.to_email} ({self.status})"
-
-
 class KioskDevice(TenantScopedModel, TimeStampedModel):
     """A tablet in a shop or office showing one survey full-screen, authorised by its own key
     (shown once; only the SHA-256 is kept) that an admin can revoke."""
@@ -424,7 +379,7 @@ class Response(TenantScopedModel):
             models.Index(fields=["tenant", "-submitted_at"], name="surveys_resp_submitted"),
             models.Index(fields=["tenant", "client", "-submitted_at"], name="surveys_resp_client"),
             models.Index(fields=["tenant", "local_day"], name="surveys_resp_local_day"),
-            # The dashboards' latest comments (apps/surveys/selectors/comments.py): newest counted responses with a
+            # The dashboards' latest comments (apps/metrics/comments.py): newest counted responses with a
             # comment, read newest first and stopped at the limit, whatever the workspace's volume.
             models.Index(fields=["tenant", "-submitted_at"], name="surveys_resp_commented",
                          condition=models.Q(is_bot=False) & ~models.Q(comment="")),

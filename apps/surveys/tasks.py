@@ -1,13 +1,12 @@
-"""Survey distribution tasks: thin adapters (tenant id + ids) over services/distribution.py and
-services/outbox.py, and the beat fan-outs (CELERY_BEAT_SCHEDULE) that run them for every tenant.
-Every task is idempotent: claimed rows are locked and re-checked, outbox rows keyed by Message-ID."""
+"""Survey distribution tasks: thin adapters (tenant id + ids) over services/distribution.py, and the
+beat fan-outs (CELERY_BEAT_SCHEDULE) that run them for every tenant. Every task is idempotent: claimed
+rows are locked and re-checked. The outbox's delivery tasks are in apps/messaging/tasks.py."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from apps.surveys.services import distribution, outbox
-from apps.tenancy.models import Tenant
+from apps.surveys.services import distribution
 from apps.tenancy.tasks import fan_out, tenant_task
 
 
@@ -21,22 +20,6 @@ def surveys_for_interaction(tenant, interaction_id: int) -> int:
 def dispatch_invitations(tenant, invitation_id: int | None = None) -> int:
     """Write due invitations' e-mails to the outbox (one invitation, or every due one)."""
     return distribution.invitations_dispatch_due(tenant=tenant, invitation_id=invitation_id)
-
-
-@shared_task
-def deliver_outbox(tenant_id: int) -> dict:
-    """Deliver the tenant's due outbox rows over SMTP, each row in its own transaction (so not a
-    `tenant_task`, whose body is one transaction). Schedules itself again for rows that wait."""
-    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
-    if tenant is None:
-        return {}
-    counts = outbox.outbox_deliver(tenant=tenant)
-    handled = counts["sent"] + counts["retry"] + counts["failed"]
-    if "next_in" in counts and (counts["retry"] or handled >= outbox.DELIVERY_BATCH) and not deliver_outbox.app.conf.task_always_eager:
-        # Rows wait for their next attempt (or a batch was not enough): come back then. The beat
-        # fan-out is the safety net if this message is lost.
-        deliver_outbox.apply_async((tenant_id,), countdown=max(1.0, counts["next_in"]))
-    return counts
 
 
 @tenant_task()
@@ -59,11 +42,6 @@ def expire_invitations(tenant) -> int:
 @shared_task
 def fan_out_dispatch_invitations() -> int:
     return fan_out(dispatch_invitations)
-
-
-@shared_task
-def fan_out_deliver_outbox() -> int:
-    return fan_out(deliver_outbox)
 
 
 @shared_task

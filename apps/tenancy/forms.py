@@ -24,16 +24,6 @@ class TeamChoiceMixin:
         self.fields["team"].queryset = Team.objects.order_by("name")
 
 
-class InviteForm(TeamChoiceMixin, forms.Form):
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.STAFF)
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, to_field_name="uuid")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._scope_team_field()
-
-
 class MemberForm(TeamChoiceMixin, forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, to_field_name="uuid")

@@ -15,6 +15,7 @@ from django.db.models import F
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from apps.core.events import tenant_time_zone_changed
 from apps.tenancy.models import ApiKey, AuditEvent, Membership, Role, Team, Tenant
 
 API_KEY_PREFIX = "cxm"
@@ -78,10 +79,8 @@ def tenant_update(*, tenant: Tenant, acting_user, data: dict) -> Tenant:
         tenant.save()
         audit_event_record(tenant=tenant, acting_user=acting_user, action="tenant.updated", target=tenant, changes=changes)
         if "time_zone" in changes:
-            # Days are cut in the tenant's zone: re-date every response and rebuild the rollups.
-            from apps.metrics.tasks import rollups_rebuild_task
-
-            transaction.on_commit(lambda: rollups_rebuild_task.delay(tenant.pk, rewrite_local_days=True), robust=True)
+            # Days are cut in the tenant's zone: metrics re-dates every response and rebuilds the rollups.
+            tenant_time_zone_changed.send(sender=Tenant, tenant=tenant)
     return tenant
 
 

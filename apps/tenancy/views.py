@@ -1,4 +1,5 @@
-"""Tenant administration pages: settings, members and invitations, teams, API keys, audit log.
+"""Tenant administration pages: settings, members, teams, API keys, audit log (the members page with its
+invitations is accounts' workspace_views.py, under the same `tenancy:` names).
 
 Thin views: parse a form, authorise (decorator), call one service or selector, render.
 """
@@ -11,20 +12,17 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.accounts.models import MembershipInvitation
-from apps.accounts.selectors import invitation_list_pending
-from apps.accounts.services import invitation_revoke, member_invite
 from apps.core.forms import add_service_errors
-from apps.dashboards.roles import landing_url_name
 from apps.tenancy import selectors, services
-from apps.tenancy.forms import ApiKeyForm, AuditFilterForm, InviteForm, MemberForm, TeamForm, TenantSettingsForm
+from apps.tenancy.forms import ApiKeyForm, AuditFilterForm, MemberForm, TeamForm, TenantSettingsForm
 from apps.tenancy.models import ADMINS, EVERYONE, ApiKey, Membership, Team
 from apps.tenancy.permissions import tenant_role_required
+from apps.tenancy.roles import landing_url_name
 
 
 @tenant_role_required(EVERYONE)
 def tenant_home(request, tenant_slug):
-    """The workspace's front door: the dashboard made for the member's role (apps.dashboards.roles)."""
+    """The workspace's front door: the dashboard made for the member's role (apps.tenancy.roles)."""
     return redirect(landing_url_name(request.tenant_access.role), tenant_slug=tenant_slug)
 
 
@@ -43,27 +41,6 @@ def tenant_settings(request, tenant_slug):
             messages.success(request, "Settings saved.")
             return redirect("tenancy:settings", tenant_slug=tenant_slug)
     return render(request, "tenancy/settings.html", {"form": form}, status=400 if form.errors else 200)
-
-
-@tenant_role_required(ADMINS)
-def member_list(request, tenant_slug):
-    form = InviteForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            invitation, _ = member_invite(tenant=request.tenant, acting_user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, f"Invitation sent to {invitation.email}.")
-            return redirect("tenancy:members", tenant_slug=tenant_slug)
-    context = {
-        "form": form,
-        "members": selectors.membership_list(),
-        "invitations": invitation_list_pending(),
-        "teams": selectors.team_list(),
-        "team_form": TeamForm(),
-    }
-    return render(request, "tenancy/members.html", context, status=400 if form.errors else 200)
 
 
 @tenant_role_required(ADMINS)
@@ -106,15 +83,6 @@ def member_reactivate(request, tenant_slug, uuid):
     membership = get_object_or_404(Membership, uuid=uuid)
     services.membership_reactivate(tenant=request.tenant, acting_user=request.user, membership=membership)
     messages.success(request, "Member reactivated.")
-    return redirect("tenancy:members", tenant_slug=tenant_slug)
-
-
-@require_POST
-@tenant_role_required(ADMINS)
-def invitation_revoke_view(request, tenant_slug, uuid):
-    invitation = get_object_or_404(MembershipInvitation, uuid=uuid)
-    invitation_revoke(tenant=request.tenant, acting_user=request.user, invitation=invitation)
-    messages.success(request, f"Invitation for {invitation.email} revoked.")
     return redirect("tenancy:members", tenant_slug=tenant_slug)
 
 

@@ -11,7 +11,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from apps.clients.models import Client, Contact
-from apps.core.events import interaction_follow_up_flagged
+from apps.core.events import interaction_follow_up_flagged, interaction_logged, touchpoint_deleting
 from apps.tenancy.models import LEADS, STAFF_AND_UP, Membership, Team, Tenant
 from apps.tenancy.services import audit_event_record
 from apps.tenancy.tasks import enqueue_on_commit
@@ -82,20 +82,17 @@ def touchpoint_delete(*, tenant: Tenant, acting_user, touchpoint: Touchpoint) ->
     """Delete a touchpoint nobody has logged an interaction at (history is never erased: one with
     interactions raises TouchpointInUse; archive it instead). Its journey placements go with it and
     the stages it stood on close the gap."""
-    from apps.journeys.services import placements_renumber_stages
-
     if Interaction.objects.filter(touchpoint=touchpoint).exists():
         raise TouchpointInUse("Interactions were logged at this touchpoint, so it cannot be deleted. Archive it instead.",
                               code="touchpoint_in_use")
-    stage_ids = list(touchpoint.placements.values_list("stage_id", flat=True))
     audit_event_record(tenant=tenant, acting_user=acting_user, action="touchpoint.deleted", target=touchpoint)
+    touchpoint_deleting.send(sender=Touchpoint, tenant=tenant, touchpoint=touchpoint)  # journeys: its placements
     try:
         with transaction.atomic():
             touchpoint.delete()
     except ProtectedError:  # an interaction logged since the check above
         raise TouchpointInUse("Interactions were logged at this touchpoint, so it cannot be deleted. Archive it instead.",
                               code="touchpoint_in_use") from None
-    placements_renumber_stages(stage_ids=stage_ids)
 
 
 # --- interactions ----------------------------------------------------------------------------------
@@ -132,12 +129,8 @@ def interaction_log(
             from apps.touchpoints.tasks import score_interaction_sentiment
 
             enqueue_on_commit(score_interaction_sentiment, tenant.pk, interaction.pk)
-            from apps.surveys.services.distribution import surveys_listening_to
-            from apps.surveys.tasks import surveys_for_interaction
-
-            # After-interaction surveys listening to this touchpoint (apps/surveys/services/distribution.py).
-            if surveys_listening_to(touchpoint).exists():
-                enqueue_on_commit(surveys_for_interaction, tenant.pk, interaction.pk)
+            # After-interaction surveys listening to this touchpoint are queued by surveys' receiver.
+            interaction_logged.send(sender=Interaction, tenant=tenant, interaction=interaction)
             if follow_up:
                 interaction_follow_up_flagged.send(sender=Interaction, tenant=tenant, interaction=interaction)
     except IntegrityError:

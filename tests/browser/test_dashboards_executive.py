@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from apps.dashboards.pdf import PRINT_WIDTH
+from apps.reports.pdf import PRINT_WIDTH
 from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
 from tests.builders import executive_world, needs_chromium
 from tests.pdfs import pdf_pages, pdf_text, printed

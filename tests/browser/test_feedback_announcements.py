@@ -7,8 +7,8 @@ artifacts/screenshots/announcements-*."""
 import pytest
 from playwright.sync_api import expect
 
+from apps.feedback.announcements import services as svc
 from apps.feedback.models import Announcement
-from apps.feedback.services import announcements as svc
 from apps.tenancy.context import tenant_context
 from tests.browser.conftest import WIDTHS, assert_page_is_clean
 from tests.builders import optout_path

@@ -14,7 +14,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from apps.core.dates import local_today
-from apps.dashboards.pdf import PRINT_WIDTH
+from apps.reports.pdf import PRINT_WIDTH
 from apps.tenancy.context import tenant_context
 from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
 from tests.builders import AUDIT_END, action_plan_made, needs_chromium, plant_touchpoint_scores
@@ -54,7 +54,7 @@ def plans_world(world):
     action_plan_made(world, other, today, title="Clearer invoices", target_value=80, today=start)
     with tenant_context(world.a):
         case = CaseFactory(tenant=world.a, title="Waited two days for a callback")
-    from apps.feedback.services.plans import action_plan_link_case
+    from apps.feedback.plans.services import action_plan_link_case
 
     with tenant_context(world.a):
         action_plan_link_case(tenant=world.a, acting_member=world.membership(world.carol, world.a), plan=plan, case=case)

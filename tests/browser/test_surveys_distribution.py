@@ -10,9 +10,9 @@ from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from apps.messaging.services import outbox_deliver
 from apps.surveys.models import Invitation
 from apps.surveys.services import distribution as dist
-from apps.surveys.services.outbox import outbox_deliver
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.browser.conftest import WIDTHS, assert_page_is_clean

@@ -4,9 +4,9 @@ still queued) and by day, skips with their reasons, the e-mail outbox's failures
 kiosks with when each was last used, members by role with their pending invitations — and a short
 list of checks that name what needs attention.
 
-Every count comes from apps.surveys.selectors.health (GROUP BY queries straight on the rows: a fixed
+Every count comes from apps.dashboards.selectors.health (GROUP BY queries straight on the rows: a fixed
 number of queries). This module only chooses, orders and formats, returning a frozen `AdminPage` of
-Tiles, Charts and Tables (apps.dashboards.panels); the template computes nothing.
+Tiles, Charts and Tables (apps.reports.panels); the template computes nothing.
 
 The checks, each a documented rule on the period's counts:
 - e-mails the outbox gave up on (after its last retry) → problem;
@@ -28,11 +28,11 @@ from django.urls import reverse
 
 from apps.core.dates import zone
 from apps.dashboards.filters import FilterState
-from apps.dashboards.panels import Chart, Table, number
+from apps.dashboards.selectors.health import ConfigurationHealth, Outcomes, configuration_health
 from apps.metrics import charts
 from apps.metrics.selectors import period_start, periods
+from apps.reports.panels import Chart, Table, number
 from apps.surveys.models import Survey
-from apps.surveys.selectors.health import ConfigurationHealth, Outcomes, configuration_health
 
 BOUNCE_ALERT = 5.0  # % of sent invitations
 KIOSK_IDLE_DAYS = 7

@@ -10,7 +10,7 @@
 Filters: the period and the client segment (churn is about accounts, so the client's present segment;
 the at-risk list is "now" and ignores the period). Rates are per calendar week, month, quarter or
 year (`interval`; by default chosen from the length of the range). Every number is formatted here
-(apps.dashboards.panels); the template only places them.
+(apps.reports.panels); the template only places them.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from urllib.parse import urlencode
 
 from django.db.models import Count
 
-from apps.dashboards.panels import Chart, Table, Tile, interval, number
-from apps.dashboards.rendering import tables_of
 from apps.metrics import charts, selectors
 from apps.metrics.churn_risk import RULES
 from apps.metrics.explanations import explain
 from apps.metrics.models import ClientHealth
 from apps.metrics.params import MetricFilters
+from apps.reports.panels import Chart, Table, Tile, interval, number
+from apps.reports.rendering import tables_of
 
 INTERVALS = (("week", "Week"), ("month", "Month"), ("quarter", "Quarter"), ("year", "Year"))
 AT_RISK_LIMIT = 25

@@ -1,5 +1,5 @@
 """The executive summary (issue 7, page 7): one page — printable on one A4 sheet and downloadable as
-PDF (apps.dashboards.pdf) — with NPS, CSAT and CES, the response rate, the perception gap, client
+PDF (apps.reports.pdf) — with NPS, CSAT and CES, the response rate, the perception gap, client
 churn and the clients at high churn risk, a monthly trend of each score, and the best and worst
 touchpoints.
 
@@ -32,10 +32,11 @@ from django.utils import timezone
 from apps.core.dates import zone
 from apps.dashboards.filters import FilterState
 from apps.dashboards.pages.admin import CountTile, count_tile
-from apps.dashboards.panels import METRIC_NAMES, Chart, Table, Tile, interval, metric_tile, min_n_for, number
 from apps.metrics import charts, selectors
 from apps.metrics.explanations import explain
 from apps.metrics.models import ClientHealth
+from apps.metrics.tiles import METRIC_NAMES, metric_tile, min_n_for
+from apps.reports.panels import Chart, Table, Tile, interval, number
 
 FIELDS = ("segment",)
 METRICS = ("nps", "csat", "ces")

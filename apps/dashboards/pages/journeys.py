@@ -21,13 +21,14 @@ from django import forms
 from django.db.models import Case, IntegerField, Value, When
 
 from apps.dashboards.filters import FilterState, dashboard_filters
-from apps.dashboards.panels import METRIC_NAMES, Chart, Table, Tile, interval, metric_tile, min_n_for, number
 from apps.journeys.models import Journey
 from apps.journeys.selectors import JourneyMap, MapColumn, journey_map
 from apps.metrics import charts, selectors, stats
 from apps.metrics.buckets import Bucket
 from apps.metrics.explanations import explain
 from apps.metrics.params import MetricFilters
+from apps.metrics.tiles import METRIC_NAMES, metric_tile, min_n_for
+from apps.reports.panels import Chart, Table, Tile, interval, number
 
 FIELDS = ("journey", "segment", "channel")
 STAGE_METRICS = ("nps", "csat", "ces")

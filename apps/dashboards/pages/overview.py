@@ -3,9 +3,9 @@ breakdowns by touchpoint, stage, segment, staff member and channel, the response
 the latest comments.
 
 Every number comes from the metrics selectors (apps.metrics.selectors: rollup tables only) for the
-filter bar's `MetricFilters`; the comments from apps.surveys.selectors.comments. This module only
+filter bar's `MetricFilters`; the comments from apps.metrics.comments. This module only
 chooses, orders and formats: it returns a frozen `OverviewPage` of Tiles, Charts and Tables
-(apps.dashboards.panels) that the template lays out without computing anything. The query count is
+(apps.reports.panels) that the template lays out without computing anything. The query count is
 fixed: one summary, one trend, two per breakdown (one for channels: their labels need none), two for
 the funnel, two for the comments, and one more only when the period is empty (does the workspace have
 any response at all?) to choose the empty-state message.
@@ -25,12 +25,13 @@ from zoneinfo import ZoneInfo
 from django import forms
 
 from apps.dashboards.filters import FilterState
-from apps.dashboards.panels import METRIC_NAMES, Chart, Table, Tile, metric_tile, min_n_for, number
 from apps.metrics import charts, selectors
+from apps.metrics.comments import CommentRow, comments_latest
 from apps.metrics.explanations import explain
 from apps.metrics.models import Dimension, ResponseRollup
 from apps.metrics.params import MetricFilters
-from apps.surveys.selectors.comments import CommentRow, comments_latest
+from apps.metrics.tiles import METRIC_NAMES, metric_tile, min_n_for
+from apps.reports.panels import Chart, Table, Tile, number
 from apps.surveys.selectors.responses import ScoreBadge, score_badges
 
 METRICS = ("nps", "csat", "ces")

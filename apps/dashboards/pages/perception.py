@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apps.dashboards.filters import FilterState
-from apps.dashboards.panels import Chart, Table, Tile, interval, metric_tile, min_n_for, number
 from apps.metrics import charts, selectors
 from apps.metrics.explanations import explain
+from apps.metrics.tiles import metric_tile, min_n_for
+from apps.reports.panels import Chart, Table, Tile, interval, number
 
 GAP_AXIS = "Predicted − actual"
 GAP_COLUMNS = ("", "Pairs", "Gap (points)", "95% CI low", "95% CI high", "Perceived NPS", "Actual NPS", "Low sample")

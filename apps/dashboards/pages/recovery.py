@@ -1,6 +1,6 @@
 """The recovery page (issue 8 item 3): did resolving a case win the client back? Recovery rate and the
 score change after recovery, with n and 95% intervals, overall, per root cause and per staff member
-(the case's assignee), from `apps.feedback.selectors.recovery.recovery_report` only — the rule is in
+(the case's assignee), from `apps.feedback.recovery.selectors.recovery_report` only — the rule is in
 its docstring and in `explain("recovery")`.
 
 Readers (admin, CX lead, viewer) see every case. A staff member sees only their own cases: the view
@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apps.dashboards.filters import FilterState
-from apps.dashboards.panels import Chart, Table, Tile, interval, number
-from apps.dashboards.rendering import tables_of
-from apps.feedback.selectors.recovery import RecoveryReport, recovery_report
+from apps.feedback.recovery.selectors import RecoveryReport, recovery_report
 from apps.metrics import charts
 from apps.metrics.explanations import explain
+from apps.reports.panels import Chart, Table, Tile, interval, number
+from apps.reports.rendering import tables_of
 
 FIELDS = ("journey", "stage", "touchpoint", "segment", "survey", "staff", "channel")
 ROW_COLUMNS = ("", "Cases", "Recovered", "Recovery rate %", "95% CI low", "95% CI high", "Mean score change (points)",

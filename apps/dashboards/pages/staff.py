@@ -3,9 +3,9 @@ themselves only.
 
 - My day at a glance and my open follow-ups (apps.touchpoints.selectors.interactions.my_day);
 - my clients' latest scores: the clients I own with their latest NPS/CSAT/CES answer and day and
-  their churn-risk band (apps.surveys.selectors.client_scores);
+  their churn-risk band (apps.metrics.client_scores);
 - my cases (issue 8): my open follow-up cases, overdue first then by due time, and how many wait
-  unassigned in my team's queue (apps.feedback.selectors.cases.cases_for_member);
+  unassigned in my team's queue (apps.feedback.cases.selectors.cases_for_member);
 - my perception gap (METRICS.md "Perception gap"): `selectors.perception_gap` with the staff filter
   forced to me by the filter bar (`dashboard_filters(..., staff=me)`), as a tile, a sentence, and
   actual vs perceived NPS per touchpoint.
@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from apps.dashboards.panels import Chart, Table, Tile, metric_tile, min_n_for, number
-from apps.dashboards.rendering import tables_of
-from apps.feedback.selectors.cases import MyCases, cases_for_member
+from apps.feedback.cases.selectors import MyCases, cases_for_member
 from apps.metrics import charts, selectors
+from apps.metrics.client_scores import ClientScores, LatestScore, OwnedClientScores, client_scores_owned
 from apps.metrics.explanations import explain
 from apps.metrics.params import MetricFilters
-from apps.surveys.selectors.client_scores import ClientScores, LatestScore, OwnedClientScores, client_scores_owned
+from apps.metrics.tiles import metric_tile, min_n_for
+from apps.reports.panels import Chart, Table, Tile, number
+from apps.reports.rendering import tables_of
 from apps.tenancy.models import Membership
 from apps.touchpoints.selectors.interactions import MyDay, my_day
 

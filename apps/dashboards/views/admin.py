@@ -2,9 +2,9 @@
 
 from apps.dashboards.filters import dashboard_filters
 from apps.dashboards.pages.admin import FIELDS, configuration_health_page
-from apps.dashboards.rendering import render_dashboard
-from apps.dashboards.roles import ADMINS
+from apps.reports.rendering import render_dashboard
 from apps.tenancy.permissions import tenant_role_required
+from apps.tenancy.roles import ADMINS
 
 
 @tenant_role_required(ADMINS)

@@ -1,23 +1,15 @@
 """Churn and retention dashboard (issue 7 page 3; READERS): the filter bar (period and segment), the
 rates' interval, one page builder (apps.dashboards.pages.churn), rendered — or one of its tables as
-CSV, or its htmx partial (apps.dashboards.rendering)."""
+CSV, or its htmx partial (apps.reports.rendering)."""
 
 from dataclasses import replace
 
-from django import forms
-
 from apps.dashboards.filters import dashboard_filters
-from apps.dashboards.pages.churn import INTERVALS, churn_page
-from apps.dashboards.rendering import render_dashboard
-from apps.dashboards.roles import READERS
+from apps.dashboards.forms import ChurnIntervalForm
+from apps.dashboards.pages.churn import churn_page
+from apps.reports.rendering import render_dashboard
 from apps.tenancy.permissions import tenant_role_required
-
-
-class ChurnIntervalForm(forms.Form):
-    """`interval`: rates per calendar week, month, quarter or year; empty = the range's default."""
-
-    interval = forms.ChoiceField(choices=[("", "Automatic"), *INTERVALS], required=False, label="Rates per",
-                                 error_messages={"invalid_choice": "Rates per: choose week, month, quarter or year."})
+from apps.tenancy.roles import READERS
 
 
 @tenant_role_required(READERS)

@@ -1,6 +1,6 @@
-"""The executive summary and its PDF (issue 7, page 7; apps.dashboards.pages.executive, apps.dashboards.pdf).
+"""The executive summary and its PDF (issue 7, page 7; apps.dashboards.pages.executive, apps.reports.pdf).
 
-Viewers land here (apps.dashboards.roles.landing_url_name); CX leads and admins read it too.
+Viewers land here (apps.tenancy.roles.landing_url_name); CX leads and admins read it too.
 """
 
 from django.http import HttpResponse
@@ -10,10 +10,10 @@ from django.urls import reverse
 
 from apps.dashboards.filters import dashboard_filters
 from apps.dashboards.pages.executive import FIELDS, executive_page
-from apps.dashboards.pdf import PdfUnavailable, html_to_pdf
-from apps.dashboards.rendering import render_dashboard
-from apps.dashboards.roles import READERS
+from apps.reports.pdf import PdfUnavailable, html_to_pdf
+from apps.reports.rendering import render_dashboard
 from apps.tenancy.permissions import tenant_role_required
+from apps.tenancy.roles import READERS
 
 TEMPLATE = "dashboards/executive.html"
 

@@ -1,9 +1,9 @@
 """The journey view (issue 7 page 2): the journey map with each stage's scores, for READERS."""
 
 from apps.dashboards.pages.journeys import journey_filters, journey_page
-from apps.dashboards.rendering import render_dashboard
-from apps.dashboards.roles import READERS
+from apps.reports.rendering import render_dashboard
 from apps.tenancy.permissions import tenant_role_required
+from apps.tenancy.roles import READERS
 
 
 @tenant_role_required(READERS)

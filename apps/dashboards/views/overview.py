@@ -2,16 +2,16 @@
 
 Thin: parse the filter bar and the page's options, call the page builder
 (apps.dashboards.pages.overview), render — or answer a CSV of one table, or the htmx fragment
-(apps.dashboards.rendering). Refused input answers 400 with the errors above the filter bar.
+(apps.reports.rendering). Refused input answers 400 with the errors above the filter bar.
 """
 
 from django.views.decorators.http import require_GET
 
 from apps.dashboards.filters import dashboard_filters
 from apps.dashboards.pages.overview import overview_options, overview_page
-from apps.dashboards.rendering import render_dashboard
-from apps.dashboards.roles import READERS
+from apps.reports.rendering import render_dashboard
 from apps.tenancy.permissions import tenant_role_required
+from apps.tenancy.roles import READERS
 
 
 @require_GET

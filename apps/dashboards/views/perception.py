@@ -2,9 +2,9 @@
 
 from apps.dashboards.filters import dashboard_filters
 from apps.dashboards.pages.perception import perception_page
-from apps.dashboards.rendering import render_dashboard
-from apps.dashboards.roles import READERS, Role
+from apps.reports.rendering import render_dashboard
 from apps.tenancy.permissions import tenant_role_required
+from apps.tenancy.roles import READERS, Role
 
 
 @tenant_role_required(READERS | {Role.STAFF})

@@ -2,13 +2,13 @@
 (posting to interactions:log, which comes back here), and one page builder
 (apps.dashboards.pages.staff) for my follow-ups, my clients' latest scores and my perception gap,
 whose period is the filter bar's (the staff filter forced to me). Its htmx partial is the
-perception-gap section; `?csv=` serves any of its tables (apps.dashboards.rendering)."""
+perception-gap section; `?csv=` serves any of its tables (apps.reports.rendering)."""
 
 from apps.dashboards.filters import dashboard_filters
 from apps.dashboards.pages.staff import staff_home
-from apps.dashboards.rendering import render_dashboard
-from apps.dashboards.roles import STAFF_AND_UP
+from apps.reports.rendering import render_dashboard
 from apps.tenancy.permissions import tenant_role_required
+from apps.tenancy.roles import STAFF_AND_UP
 from apps.touchpoints.forms.interactions import InteractionLogForm, log_form_initial
 
 

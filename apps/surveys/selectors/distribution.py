@@ -9,7 +9,8 @@ import hmac
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 
 from apps.clients.models import Contact
-from apps.surveys.models import Invitation, OutboundEmail, Survey
+from apps.messaging.models import OutboundEmail
+from apps.surveys.models import Invitation, Survey
 from apps.tenancy.context import rows_by_key_including_cross_tenant
 
 

@@ -23,7 +23,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
-from apps.metrics.models import FunnelRollup
+from apps.core.events import survey_deleted
 from apps.surveys import kinds
 from apps.surveys.models import (
     Invitation,
@@ -203,7 +203,7 @@ def survey_delete(*, tenant: Tenant, acting_user, survey: Survey) -> None:
     Invitation.objects.filter(survey=survey).delete()
     KioskDevice.objects.filter(survey=survey).delete()
     Survey.objects.filter(pk=survey.pk).delete()
-    FunnelRollup.objects.filter(survey_id=survey.pk).delete()  # its invitations are gone; it never had responses
+    survey_deleted.send(sender=Survey, tenant=tenant, survey_id=survey.pk)  # metrics: its funnel rows go
 
 
 def _set_status(*, tenant, acting_user, survey: Survey, allowed_from, to: str, action: str, error: str) -> Survey:

@@ -24,7 +24,7 @@ pending e-mails then fail with that reason instead of carrying a dead link.
 Sending happens in two steps, each in its own transaction: `invitations_dispatch_due` picks due
 QUEUED invitations (`select_for_update(skip_locked=True)`), re-checks the rules at send time, mints
 the salt and hash and writes the OutboundEmail in the same transaction; the outbox
-(services/outbox.py) delivers it over SMTP and marks the invitation sent.
+(apps/messaging) delivers it over SMTP and services/delivery.py marks the invitation sent.
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from apps.clients.models import Client, Contact, Segment
+from apps.messaging.models import OutboundEmail
 from apps.surveys import emails
-from apps.surveys.models import Invitation, OutboundEmail, Response, Survey, SurveyVersion
+from apps.surveys.models import Invitation, Response, Survey, SurveyVersion
 from apps.surveys.selectors.builder import survey_is_open, version_languages
 from apps.tenancy.models import Membership, Tenant
 from apps.tenancy.services import audit_event_record
@@ -336,7 +337,7 @@ def invitations_dispatch_due(*, tenant: Tenant, invitation_id: int | None = None
     token hash are minted and the outbox row written in this one transaction, so an invitation is
     either untouched or has exactly one token and one e-mail.
     """
-    from apps.surveys.services.outbox import email_enqueue
+    from apps.messaging.services import email_enqueue
 
     now = now or timezone.now()
     due = (Invitation.objects.select_for_update(skip_locked=True, of=("self",))
@@ -365,7 +366,7 @@ def invitations_dispatch_due(*, tenant: Tenant, invitation_id: int | None = None
                       message_id=_invitation_message_id(invitation), deliver=False)
         written += 1
     if written:
-        from apps.surveys.tasks import deliver_outbox
+        from apps.messaging.tasks import deliver_outbox
 
         enqueue_on_commit(deliver_outbox, tenant.pk)
     return written
@@ -381,7 +382,7 @@ def reminders_send_due(*, tenant: Tenant, now: datetime | None = None, limit: in
     """Remind those who have not answered: up to the survey's `reminder_count`, every
     `reminder_interval_days`, with the same link. Checked again under the row lock, in the
     transaction that writes the outbox row: a response that has arrived stops the reminder."""
-    from apps.surveys.services.outbox import email_enqueue
+    from apps.messaging.services import email_enqueue
 
     now = now or timezone.now()
     candidates = (Invitation.objects.select_related("survey")
@@ -411,7 +412,7 @@ def reminders_send_due(*, tenant: Tenant, now: datetime | None = None, limit: in
         invitation.save(update_fields=["reminders_sent", "last_reminder_at", "updated_at"])
         written += 1
     if written:
-        from apps.surveys.tasks import deliver_outbox
+        from apps.messaging.tasks import deliver_outbox
 
         enqueue_on_commit(deliver_outbox, tenant.pk)
     return written
@@ -476,7 +477,7 @@ def test_email_send(*, tenant: Tenant, acting_user, survey: Survey) -> OutboundE
     rendered = emails.render_survey_email(tenant=tenant, invitation=None, kind=OutboundEmail.Kind.TEST, survey=survey,
                                           version=version, language=language, preview_url=_preview_url(tenant, survey),
                                           recipient_name=getattr(acting_user, "full_name", "") or "")
-    from apps.surveys.services.outbox import email_enqueue
+    from apps.messaging.services import email_enqueue
 
     email = email_enqueue(tenant=tenant, kind=OutboundEmail.Kind.TEST, invitation=None, to_email=acting_user.email,
                           subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,

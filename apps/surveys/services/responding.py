@@ -52,7 +52,6 @@ from apps.surveys.models import (
     SurveyVersion,
 )
 from apps.tenancy.models import Tenant
-from apps.tenancy.tasks import enqueue_on_commit
 
 TEXT_MAX = 5000
 SCORED_FIELDS = {QuestionType.NPS: "nps", QuestionType.CSAT: "csat", QuestionType.CES: "ces", QuestionType.SMILEY: "smiley"}
@@ -254,11 +253,8 @@ def response_submit(*, tenant: Tenant, version: SurveyVersion, answers: dict, ch
             raise
         return existing, False
 
+    # Metrics (its rollups, on commit), alert rules and webhooks listen.
     response_created.send(sender=Response, tenant=tenant, response=response)
-    if not response.is_bot:
-        from apps.metrics.tasks import rollups_refresh_for_response
-
-        enqueue_on_commit(rollups_refresh_for_response, tenant.pk, response.pk)
     if invitation is not None:
         invitation.status = Invitation.Status.RESPONDED
         invitation.responded_at = submitted_at

@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from apps.surveys.emails import sender_name
+from apps.messaging.services import sender_name
 from apps.surveys.i18n import ui_text
 from apps.surveys.selectors.distribution import invitation_get_by_token_including_cross_tenant
 from apps.surveys.services.distribution import contact_opt_out

@@ -11,7 +11,6 @@ from datetime import timedelta
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from apps.journeys.models import StageTouchpoint
 from apps.touchpoints.models import Touchpoint
 
 ACTIVITY_DAYS = 90
@@ -24,7 +23,10 @@ def activity_since():
 def touchpoint_list() -> QuerySet[Touchpoint]:
     """Touchpoints, active first then by name, each with `team`, `interactions_recent` (logged in the
     last ACTIVITY_DAYS days) and `journey_placements` (its places on journey stages)."""
-    placements = StageTouchpoint.objects.select_related("stage__journey").order_by("stage__journey__name", "stage__order")
+    # Placements are journeys' rows, reached through the reverse relation journeys declares
+    # (`Touchpoint.placements`): touchpoints sits below journeys and never imports it.
+    placement_model = Touchpoint._meta.get_field("placements").related_model
+    placements = placement_model.objects.select_related("stage__journey").order_by("stage__journey__name", "stage__order")
     return (
         Touchpoint.objects.select_related("team")
         .annotate(interactions_recent=Count("interactions", filter=Q(interactions__occurred_at__gte=activity_since())))

@@ -1,0 +1,35 @@
+"""Receivers of domain events (apps.core.events), connected in MetricsConfig.ready(): metrics keeps
+its stored statistics right when what it counts changes below it."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.dispatch import receiver
+
+from apps.core.events import response_created, survey_deleted, tenant_time_zone_changed
+from apps.metrics.models import FunnelRollup
+from apps.tenancy.tasks import enqueue_on_commit
+
+
+@receiver(response_created, dispatch_uid="metrics.refresh_rollups_for_response")
+def queue_rollup_refresh(sender, *, tenant, response, **kwargs) -> None:
+    """A counted response: its day's rollups are recomputed once it commits (bot answers are not counted)."""
+    if response.is_bot:
+        return
+    from apps.metrics.tasks import rollups_refresh_for_response
+
+    enqueue_on_commit(rollups_refresh_for_response, tenant.pk, response.pk)
+
+
+@receiver(survey_deleted, dispatch_uid="metrics.drop_funnel_of_deleted_survey")
+def drop_funnel_rows(sender, *, tenant, survey_id, **kwargs) -> None:
+    """Its invitations are gone and it never had responses: its funnel rows go in the same transaction."""
+    FunnelRollup.objects.filter(survey_id=survey_id).delete()
+
+
+@receiver(tenant_time_zone_changed, dispatch_uid="metrics.rebuild_after_time_zone_change")
+def queue_rebuild(sender, *, tenant, **kwargs) -> None:
+    """Days are cut in the workspace's zone: re-date every response and rebuild the rollups, on commit."""
+    from apps.metrics.tasks import rollups_rebuild_task
+
+    transaction.on_commit(lambda: rollups_rebuild_task.delay(tenant.pk, rewrite_local_days=True), robust=True)

@@ -1,0 +1,115 @@
+"""What a dashboard page is made of: tiles, charts and tables, as frozen values built from selector
+output (STYLE.md: templates and charts never query; no number is computed in a template).
+
+- `Table`: the data behind a tile or chart — its text alternative (rendered under the chart) and its
+  CSV (`?csv=<table id>` on the page, apps.reports.rendering). Cells hold raw values; `display_rows`
+  formats them for the page.
+- `Chart`: a plotly figure dict (built by apps.metrics.charts), the rule it shows in words and its
+  table. No data → `empty` says why and nothing is drawn.
+- `Tile`: one metric with n, its interval, the previous period, and a change marker only when the change
+  is significant; greyed with the reason when n is below the workspace's minimum
+  (`apps.metrics.tiles.metric_tile` builds one from a metric's summary).
+
+The report toolkit knows no metric and no app above it: feedback (plans, audits), digests and the
+dashboards all build their pages from these values.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from apps.reports.plotly import figure_escaped
+
+
+def number(value, digits: int = 1, *, signed: bool = False) -> str:
+    """A value for display: "—" for none, rounded half away from zero, a real minus sign."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) and not signed:
+        return f"{value:,}"
+    text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
+    if text.lstrip("+−-").strip("0.,") == "":
+        text = text.lstrip("+-")
+    return text.replace("-", "−")
+
+
+def interval(low, high, digits: int = 1) -> str:
+    if low is None or high is None:
+        return "no interval"
+    return f"95% CI {number(low, digits)} to {number(high, digits)}"
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple, ...]
+    caption: str = ""
+
+    @property
+    def display_rows(self) -> list[list[str]]:
+        return [[_cell(value) for value in row] for row in self.rows]
+
+    def __bool__(self) -> bool:  # an empty table is still a table: truthiness never hides one by accident
+        return True
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return number(value, 1)
+    if value is None:
+        return "—"
+    return number(value) if isinstance(value, int | bool) else str(value)
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    title: str
+    explanation: str
+    figure: dict
+    table: Table
+    empty: str = ""  # non-empty: there is nothing to draw, and this says why
+
+    def __post_init__(self):
+        # Every string of the figure escaped for plotly's HTML dialect, here for every chart of every page
+        # (apps.reports.plotly.figure_escaped; issue 15, F7): a name never becomes a link or markup.
+        object.__setattr__(self, "figure", figure_escaped(self.figure))
+
+    @property
+    def has_data(self) -> bool:
+        return not self.empty
+
+    @property
+    def script_id(self) -> str:
+        return f"chart-{self.id}-data"
+
+    @property
+    def figure_json(self) -> str:
+        """The figure as JSON for the chart's data-figure attribute (escaped there by the template)."""
+        return json.dumps(self.figure, cls=DjangoJSONEncoder)
+
+
+@dataclass(frozen=True)
+class Tile:
+    id: str
+    label: str
+    value: str
+    n: int
+    interval: str
+    explanation: str
+    table: Table
+    previous: str = ""
+    change: str = ""
+    significant: bool = False
+    direction: str = ""  # "up" / "down" when significant
+    better: bool | None = None  # True: the significant change is an improvement
+    low_sample: bool = False
+    low_sample_reason: str = ""
+    extra: tuple[str, ...] = field(default_factory=tuple)  # secondary readings, e.g. "Mean 4.1 / 5"
