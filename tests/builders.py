@@ -39,6 +39,7 @@ from apps.metrics.funnel import funnel_rebuild
 from apps.metrics.models import ClientHealth
 from apps.metrics.rollups import rollups_rebuild, rollups_refresh_days
 from apps.reports import pdf as pdf_module
+from apps.surveys.distribution import services as dist
 from apps.surveys.models import (
     Answer,
     Invitation,
@@ -51,7 +52,6 @@ from apps.surveys.models import (
     SurveyVersion,
     Tag,
 )
-from apps.surveys.services import distribution as dist
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role, Team, TenantScopedModel
 from apps.tenancy.services import audit_event_record

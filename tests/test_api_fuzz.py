@@ -73,7 +73,7 @@ def _seed(monkeypatch) -> Workspace:
     from apps.integrations.models import WebhookEndpoint
     from apps.journeys.models import StageTouchpoint
     from apps.surveys.models import Invitation, Question, Response, Survey
-    from apps.surveys.services.responses import response_tag_add
+    from apps.surveys.responses.services import response_tag_add
     from apps.tenancy.models import ApiKey, Membership, Team, Tenant
     from apps.touchpoints.models import Interaction, Touchpoint
 

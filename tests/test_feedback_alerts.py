@@ -15,7 +15,7 @@ from apps.feedback.tasks import escalate_overdue_cases, evaluate_response_rules
 from apps.messaging.models import OutboundEmail
 from apps.metrics.churn_risk import churn_risk_refresh
 from apps.metrics.models import ClientHealth
-from apps.surveys.services.responding import response_submit
+from apps.surveys.respond.services import response_submit
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role
 from apps.touchpoints.services import interaction_log, interaction_update

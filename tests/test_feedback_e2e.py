@@ -21,8 +21,8 @@ from apps.feedback.models import Case, CaseNote
 from apps.feedback.tasks import escalate_overdue_cases, evaluate_response_rules
 from apps.messaging.models import OutboundEmail
 from apps.metrics.params import MetricFilters
+from apps.surveys.distribution.services import invitations_send_manual
 from apps.surveys.models import Invitation, Response
-from apps.surveys.services.distribution import invitations_send_manual
 from apps.tenancy.context import tenant_context
 from tests.builders import live_survey
 from tests.factories import AlertRuleFactory, ClientFactory, ContactFactory, RootCauseFactory

@@ -18,8 +18,8 @@ from django.utils import timezone
 from apps.clients.models import Client, Contact
 from apps.messaging.models import OutboundEmail
 from apps.messaging.services import outbox_deliver
+from apps.surveys.distribution import services as dist
 from apps.surveys.models import Invitation, Survey
-from apps.surveys.services import distribution as dist
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent
 from tests.builders import LINK, live_survey, send

@@ -13,8 +13,8 @@ import pytest
 from django.utils import timezone
 
 from apps.messaging.models import OutboundEmail
+from apps.surveys.distribution.services import token_hash
 from apps.surveys.models import Invitation, Response
-from apps.surveys.services.distribution import token_hash
 from apps.surveys.tasks import send_reminders
 from apps.tenancy.context import tenant_context
 from apps.touchpoints.services import interaction_log

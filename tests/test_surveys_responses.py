@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.surveys.models import Response, ResponseTag, Tag
-from apps.surveys.services.responses import response_tag_add, response_tag_remove
+from apps.surveys.responses.services import response_tag_add, response_tag_remove
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.builders import answer, responses_world

@@ -11,8 +11,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from apps.messaging.services import outbox_deliver
+from apps.surveys.distribution import services as dist
 from apps.surveys.models import Invitation
-from apps.surveys.services import distribution as dist
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.browser.conftest import WIDTHS, assert_page_is_clean

@@ -268,7 +268,7 @@ def _recovery_refusal(reason: str, contact) -> str:
 
 def _recovery_invitation(*, tenant: Tenant, case: Case, survey: Survey, acting_member: Membership | None,
                          resolutions: int) -> Invitation:
-    from apps.surveys.services.distribution import invitation_create, skip_reason
+    from apps.surveys.distribution.services import invitation_create, skip_reason
 
     contact = case.contact
     if contact is None:

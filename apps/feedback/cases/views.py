@@ -82,9 +82,9 @@ RECOVERY_REFUSALS = {
 
 def _recovery(case: Case) -> tuple[bool, str]:
     """(can the rule's recovery survey be sent on resolving, why not in words): the distribution rules
-    the service applies (apps.surveys.services.distribution.skip_reason; fatigue does not hold back a
+    the service applies (apps.surveys.distribution.services.skip_reason; fatigue does not hold back a
     recovery survey), so the box is offered, ticked, only when sending it would succeed."""
-    from apps.surveys.services.distribution import skip_reason
+    from apps.surveys.distribution.services import skip_reason
 
     rule = case.rule
     if rule is None or not rule.recovery_survey_id or not case.is_open:
