@@ -18,7 +18,7 @@ from apps.metrics.models import ClientHealth
 from apps.surveys.respond.services import response_submit
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role
-from apps.touchpoints.services import interaction_log, interaction_update
+from apps.touchpoints.interactions.services import interaction_log, interaction_update
 from tests.builders import live_survey
 from tests.factories import (
     AlertRuleFactory,

@@ -9,8 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from apps.clients.models import Client, Contact
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role
+from apps.touchpoints.interactions.services import interaction_follow_up_done, interaction_log, interaction_update, text_sentiment
 from apps.touchpoints.models import Channel, Interaction
-from apps.touchpoints.services import interaction_follow_up_done, interaction_log, interaction_update, text_sentiment, touchpoint_create
+from apps.touchpoints.touchpoints.services import touchpoint_create
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.touchpoints.apis import touchpoints as apis
+from apps.touchpoints.touchpoints import apis
 
 urlpatterns = [
     path("touchpoints/", apis.TouchpointListApi.as_view(), name="touchpoint-list"),

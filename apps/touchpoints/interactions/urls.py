@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.touchpoints.views import interactions as views
+from apps.touchpoints.interactions import views
 
 app_name = "interactions"
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.touchpoints.apis import interactions as apis
+from apps.touchpoints.interactions import apis
 
 urlpatterns = [
     path("interactions/", apis.InteractionListApi.as_view(), name="interaction-list"),

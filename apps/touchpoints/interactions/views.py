@@ -23,10 +23,10 @@ from apps.core.errors import error_body
 from apps.core.forms import add_service_errors
 from apps.tenancy.models import STAFF_AND_UP
 from apps.tenancy.permissions import tenant_role_required
-from apps.touchpoints.forms.interactions import ClientSearchForm, InteractionLogForm, LogQueryForm, log_form_initial
+from apps.touchpoints.interactions.forms import ClientSearchForm, InteractionLogForm, LogQueryForm, log_form_initial
+from apps.touchpoints.interactions.selectors import client_for_log_form, client_search, my_day
+from apps.touchpoints.interactions.services import interaction_follow_up_done, interaction_log
 from apps.touchpoints.models import Interaction
-from apps.touchpoints.selectors.interactions import client_for_log_form, client_search, my_day
-from apps.touchpoints.services import interaction_follow_up_done, interaction_log
 
 
 def in_tenant_time_zone(view):

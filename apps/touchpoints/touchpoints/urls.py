@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.touchpoints.views import touchpoints as views
+from apps.touchpoints.touchpoints import views
 
 app_name = "touchpoints"
 

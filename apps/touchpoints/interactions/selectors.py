@@ -19,7 +19,7 @@ CLIENT_SEARCH_LIMIT = 10
 CONTACTS_PER_CLIENT = 25
 MY_DAY_RECENT_DAYS = 14
 MY_DAY_ROW_LIMIT = 200
-# VADER's own cut-offs for its compound score (apps.touchpoints.services.text_sentiment).
+# VADER's own cut-offs for its compound score (apps.touchpoints.interactions.services.text_sentiment).
 TEXT_POSITIVE, TEXT_NEGATIVE = 0.05, -0.05
 
 OPEN_FOLLOW_UP = Q(follow_up=True, follow_up_done_at=None)

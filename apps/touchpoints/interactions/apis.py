@@ -14,10 +14,10 @@ from apps.clients.models import Client, Contact
 from apps.tenancy.api import TenantGenericApi
 from apps.tenancy.idempotency import HEADER as IDEMPOTENCY_HEADER
 from apps.tenancy.models import EVERYONE, STAFF_AND_UP, Membership
-from apps.touchpoints import services
-from apps.touchpoints.filters.interactions import InteractionFilter
+from apps.touchpoints.interactions import services
+from apps.touchpoints.interactions.filters import InteractionFilter
+from apps.touchpoints.interactions.selectors import interaction_list
 from apps.touchpoints.models import Channel, Interaction, Touchpoint
-from apps.touchpoints.selectors.interactions import interaction_list
 
 SCORE_HELP = "What would this client answer today if asked how likely they are to recommend us (0–10)?"
 

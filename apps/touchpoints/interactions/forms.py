@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.clients.models import Client
+from apps.touchpoints.interactions.selectors import contact_choices, touchpoint_choices, touchpoint_remembered
 from apps.touchpoints.models import Channel, Interaction
-from apps.touchpoints.selectors.interactions import contact_choices, touchpoint_choices, touchpoint_remembered
 
 UNKNOWN_CLIENT = "No such client in this workspace: search for the client again."
 # A clock a little ahead of the server's is not "the future".

@@ -9,11 +9,11 @@ from django.views.decorators.http import require_POST
 from apps.core.forms import add_service_errors
 from apps.tenancy.models import EVERYONE, LEADS
 from apps.tenancy.permissions import tenant_role_required
-from apps.touchpoints import services
-from apps.touchpoints.filters.touchpoints import TouchpointFilter
-from apps.touchpoints.forms.touchpoints import TouchpointForm
 from apps.touchpoints.models import Touchpoint
-from apps.touchpoints.selectors.touchpoints import ACTIVITY_DAYS, touchpoint_list
+from apps.touchpoints.touchpoints import services
+from apps.touchpoints.touchpoints.filters import TouchpointFilter
+from apps.touchpoints.touchpoints.forms import TouchpointForm
+from apps.touchpoints.touchpoints.selectors import ACTIVITY_DAYS, touchpoint_list
 
 PAGE_SIZE = 50
 

@@ -8,10 +8,10 @@ from rest_framework.response import Response
 
 from apps.tenancy.api import TenantGenericApi
 from apps.tenancy.models import EVERYONE, LEADS, Team
-from apps.touchpoints import services
-from apps.touchpoints.filters.touchpoints import TouchpointFilter
 from apps.touchpoints.models import Channel, Touchpoint
-from apps.touchpoints.selectors.touchpoints import touchpoint_list
+from apps.touchpoints.touchpoints import services
+from apps.touchpoints.touchpoints.filters import TouchpointFilter
+from apps.touchpoints.touchpoints.selectors import touchpoint_list
 
 
 class TouchpointInUseConflict(APIException):
