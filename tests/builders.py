@@ -110,7 +110,7 @@ def send(world, survey, contacts=(), segment=None, batch=None):
     lead = world.carol if survey.tenant == world.a else world.charlie
     with tenant_context(survey.tenant):
         return dist.invitations_send_manual(tenant=survey.tenant, acting_user=lead, survey=survey, batch=batch or uuid.uuid4(),
-                                            segment=segment, contacts=list(contacts), created_by=world.membership(lead, survey.tenant))
+                                            segment=segment, contacts=list(contacts), acting_member=world.membership(lead, survey.tenant))
 
 
 # --- from tests/test_surveys_respond.py -------------------------------------------------------------

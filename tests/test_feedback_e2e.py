@@ -56,7 +56,7 @@ def test_a_detractor_opens_one_case_that_escalates_once_resolves_with_a_root_cau
 
     # 1. Ann is asked, and answers 3 over HTTP.
     with tenant_context(a):
-        invitations_send_manual(tenant=a, acting_user=world.carol, survey=survey, batch=uuid.uuid4(), contacts=[ann], created_by=carol)
+        invitations_send_manual(tenant=a, acting_user=world.carol, survey=survey, batch=uuid.uuid4(), contacts=[ann], acting_member=carol)
     [invitation_email] = sink.wait_for(1)
     answer(client, invitation_email, 3, "Nobody called me back for two weeks.")
     with tenant_context(a):

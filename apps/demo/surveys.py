@@ -573,4 +573,4 @@ def _tags(tenant, rng) -> None:
         if any(word in response.comment.lower() for word in ("expensive", "cher", "caro", "invoice", "factur")):
             names.append("Pricing")
         for name in names:
-            response_tag_add(tenant=tenant, acting=None, response=response, name=name)
+            response_tag_add(tenant=tenant, acting_member=None, response=response, name=name)

@@ -35,7 +35,7 @@ def populate(world):
     }
     with tenant_context(world.a):
         result = dist.invitations_send_manual(tenant=world.a, acting_user=world.carol, survey=survey, batch=uuid.uuid4(),
-                                              contacts=list(people.values()), created_by=world.membership(world.carol, world.a))
+                                              contacts=list(people.values()), acting_member=world.membership(world.carol, world.a))
         dist.invitations_dispatch_due(tenant=world.a)
     outbox_deliver(tenant=world.a)
     with tenant_context(world.a):

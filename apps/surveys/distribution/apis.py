@@ -135,7 +135,7 @@ class SurveyDistributeApi(TenantGenericApi):
         result = invitations_send_manual(
             tenant=request.tenant, acting_user=request.user, survey=survey,
             batch=fields.get("batch") or uuid.uuid4(), segment=fields.get("segment"), contacts=fields.get("contacts") or [],
-            created_by=request.tenant_access.membership,
+            acting_member=request.tenant_access.membership,
         )
         invitations = list(invitation_list().filter(pk__in=[i.pk for i in result.invitations]))
         body = {"batch": result.batch, "replayed": result.replayed, "queued": result.queued, "skipped": result.skipped,

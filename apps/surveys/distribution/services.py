@@ -158,7 +158,7 @@ def invitation_language(survey: Survey, contact: Contact | None) -> str:
 @transaction.atomic
 def invitation_create(*, tenant: Tenant, survey: Survey, contact: Contact | None, source: str, dedupe_key: str,
                       interaction: Interaction | None = None, send_after: datetime | None = None,
-                      created_by: Membership | None = None, dispatch: bool = True) -> Invitation:
+                      acting_member: Membership | None = None, dispatch: bool = True) -> Invitation:
     """Make one invitation, or the SKIPPED one that says why it is not sent (the send log).
 
     The same `dedupe_key` for the same survey returns the first invitation unchanged (a retried
@@ -179,7 +179,7 @@ def invitation_create(*, tenant: Tenant, survey: Survey, contact: Contact | None
         source=source, language=invitation_language(survey, contact), email=(contact.email if contact is not None else ""),
         dedupe_key=dedupe_key, status=Status.SKIPPED if reason else Status.QUEUED, skip_reason=reason,
         send_after=send_after, expires_at=max(send_after, now) + timedelta(days=survey.invitation_valid_days),
-        created_by=created_by,
+        created_by=acting_member,
     )
     # Uniqueness is the database's job here (a concurrent retry loses the race below, not a query).
     invitation.full_clean(validate_unique=False, validate_constraints=False)
@@ -227,7 +227,7 @@ def manual_dedupe_prefix(batch) -> str:
 
 @transaction.atomic
 def invitations_send_manual(*, tenant: Tenant, acting_user, survey: Survey, batch, segment: Segment | None = None,
-                            contacts=(), created_by: Membership | None = None) -> SendResult:
+                            contacts=(), acting_member: Membership | None = None) -> SendResult:
     """Invite a segment's contacts and/or chosen contacts, once per `batch` (the form's idempotency
     key): posting the same batch again returns the first send's invitations and makes none."""
     batch = uuid_lib.UUID(str(batch))
@@ -245,7 +245,7 @@ def invitations_send_manual(*, tenant: Tenant, acting_user, survey: Survey, batc
             targets.setdefault(contact.pk, contact)
     invitations = [
         invitation_create(tenant=tenant, survey=survey, contact=contact, source=Invitation.Source.MANUAL,
-                          dedupe_key=f"{prefix}{contact.uuid}", created_by=created_by, dispatch=False)
+                          dedupe_key=f"{prefix}{contact.uuid}", acting_member=acting_member, dispatch=False)
         for contact in sorted(targets.values(), key=lambda c: c.pk)
     ]
     result = SendResult(batch=batch, invitations=invitations, replayed=False)

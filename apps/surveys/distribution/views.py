@@ -39,7 +39,7 @@ def send_view(request, tenant_slug, uuid):
         try:
             result = invitations_send_manual(tenant=request.tenant, acting_user=request.user, survey=survey, batch=data["batch"],
                                              segment=data["segment"], contacts=list(data["contacts"]),
-                                             created_by=request.tenant_access.membership)
+                                             acting_member=request.tenant_access.membership)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

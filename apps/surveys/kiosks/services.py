@@ -30,12 +30,12 @@ def kiosk_url(raw_key: str) -> str:
 
 
 @transaction.atomic
-def kiosk_create(*, tenant: Tenant, acting_user, membership=None, survey: Survey, name: str,
+def kiosk_create(*, tenant: Tenant, acting_user, acting_member=None, survey: Survey, name: str,
                  touchpoint: Touchpoint | None = None) -> tuple[KioskDevice, str]:
     """A new device for `survey`; returns it with its raw key (never retrievable again)."""
     raw_key = secrets.token_urlsafe(32)
     device = KioskDevice(tenant=tenant, survey=survey, name=(name or "").strip(), touchpoint=touchpoint,
-                         key_hash=secret_hash(raw_key), created_by=membership)
+                         key_hash=secret_hash(raw_key), created_by=acting_member)
     device.full_clean(exclude=["created_by"])
     device.save()
     audit_event_record(tenant=tenant, acting_user=acting_user, action="kiosk.created", target=device,

@@ -25,7 +25,7 @@ def kiosk_list_view(request, tenant_slug, uuid):
     form = KioskForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            device, raw_key = kiosk_create(tenant=request.tenant, acting_user=request.user, membership=request.tenant_access.membership,
+            device, raw_key = kiosk_create(tenant=request.tenant, acting_user=request.user, acting_member=request.tenant_access.membership,
                                            survey=survey, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)

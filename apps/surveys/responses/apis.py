@@ -146,7 +146,7 @@ class ResponseTagAddApi(TenantGenericApi):
         response = self.get_object()
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        tag, added = response_tag_add(tenant=request.tenant, acting=request.tenant_access.membership, response=response,
+        tag, added = response_tag_add(tenant=request.tenant, acting_member=request.tenant_access.membership, response=response,
                                       name=data.validated_data["name"])
         return ApiResponse(TagOutput(tag).data, status=status.HTTP_201_CREATED if added else status.HTTP_200_OK)
 
@@ -167,7 +167,7 @@ class ResponseTagRemoveApi(TenantGenericApi):
                    description="The tag itself stays (other responses may carry it). 404 if the response does not carry it.")
     def delete(self, request, *args, **kwargs):
         link = self.get_object()
-        response_tag_remove(tenant=request.tenant, acting=request.tenant_access.membership, response=link.response, tag=link.tag)
+        response_tag_remove(tenant=request.tenant, acting_member=request.tenant_access.membership, response=link.response, tag=link.tag)
         return ApiResponse(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -43,11 +43,11 @@ def tag_get_or_create(*, tenant: Tenant, name: str) -> tuple[Tag, bool]:
 
 
 @transaction.atomic
-def response_tag_add(*, tenant: Tenant, acting: Membership | None, response: Response, name: str) -> tuple[Tag, bool]:
+def response_tag_add(*, tenant: Tenant, acting_member: Membership | None, response: Response, name: str) -> tuple[Tag, bool]:
     """Tag a response (the tag is created if the name is new). Tagging twice changes nothing.
     Returns (tag, added?)."""
     tag, _ = tag_get_or_create(tenant=tenant, name=name)
-    link = ResponseTag(tenant=tenant, response=response, tag=tag, added_by=acting)
+    link = ResponseTag(tenant=tenant, response=response, tag=tag, added_by=acting_member)
     try:
         with transaction.atomic():
             link.save()
@@ -57,7 +57,7 @@ def response_tag_add(*, tenant: Tenant, acting: Membership | None, response: Res
 
 
 @transaction.atomic
-def response_tag_remove(*, tenant: Tenant, acting: Membership | None, response: Response, tag: Tag) -> bool:
+def response_tag_remove(*, tenant: Tenant, acting_member: Membership | None, response: Response, tag: Tag) -> bool:
     """Remove a tag from a response (removed?). The tag itself stays for other responses."""
     deleted, _ = ResponseTag.objects.filter(response=response, tag=tag).delete()
     return deleted > 0

@@ -113,7 +113,7 @@ def response_tag_add_view(request, tenant_slug, uuid):
     form = TagAddForm(request.POST)
     if form.is_valid():
         try:
-            tag, added = response_tag_add(tenant=request.tenant, acting=request.tenant_access.membership, response=response,
+            tag, added = response_tag_add(tenant=request.tenant, acting_member=request.tenant_access.membership, response=response,
                                           name=form.cleaned_data["name"])
         except ValidationError as exc:
             form.add_error("name", exc.messages)
@@ -132,7 +132,7 @@ def response_tag_remove_view(request, tenant_slug, uuid):
         messages.error(request, "That tag no longer exists.")
         return redirect("responses:detail", tenant_slug=tenant_slug, uuid=response.uuid)
     tag = form.cleaned_data["tag"]
-    removed = response_tag_remove(tenant=request.tenant, acting=request.tenant_access.membership, response=response, tag=tag)
+    removed = response_tag_remove(tenant=request.tenant, acting_member=request.tenant_access.membership, response=response, tag=tag)
     messages.success(request, f"Tag “{tag.name}” removed." if removed else f"“{tag.name}” was not on this response.")
     return redirect("responses:detail", tenant_slug=tenant_slug, uuid=response.uuid)
 

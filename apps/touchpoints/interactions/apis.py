@@ -156,7 +156,7 @@ class InteractionDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
         interaction = self.get_object()
         data = self.Input(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        services.interaction_update(tenant=request.tenant, acting=request.tenant_access.membership, role=request.tenant_access.role,
+        services.interaction_update(tenant=request.tenant, acting_member=request.tenant_access.membership, role=request.tenant_access.role,
                                     interaction=interaction, **data.validated_data)
         return Response(InteractionOutput(interaction_list().get(pk=interaction.pk)).data)
 
@@ -175,6 +175,6 @@ class InteractionFollowUpDoneApi(TenantGenericApi):
     @extend_schema(request=None, responses=InteractionOutput)
     def post(self, request, *args, **kwargs):
         interaction = self.get_object()
-        services.interaction_follow_up_done(tenant=request.tenant, acting=request.tenant_access.membership,
+        services.interaction_follow_up_done(tenant=request.tenant, acting_member=request.tenant_access.membership,
                                             role=request.tenant_access.role, interaction=interaction)
         return Response(InteractionOutput(interaction_list().get(pk=interaction.pk)).data)

@@ -60,21 +60,21 @@ def interaction_log(
     return interaction, True
 
 
-def interaction_may_change(*, interaction: Interaction, acting: Membership | None, role: str | None = None) -> bool:
+def interaction_may_change(*, interaction: Interaction, acting_member: Membership | None, role: str | None = None) -> bool:
     """The staff member who logged an interaction changes it; so do CX leads and admins (and API keys with those roles)."""
-    role = role if role is not None else getattr(acting, "role", None)
-    return role in LEADS or (acting is not None and interaction.staff_id == acting.pk)
+    role = role if role is not None else getattr(acting_member, "role", None)
+    return role in LEADS or (acting_member is not None and interaction.staff_id == acting_member.pk)
 
 
 @transaction.atomic
-def interaction_follow_up_done(*, tenant: Tenant, acting: Membership | None, interaction: Interaction,
+def interaction_follow_up_done(*, tenant: Tenant, acting_member: Membership | None, interaction: Interaction,
                                role: str | None = None) -> Interaction:
     """Mark a follow-up done (idempotent). Staff close their own; CX leads and admins any.
 
-    `role` is the caller's role when it has no membership (an API key); it defaults to `acting.role`.
+    `role` is the caller's role when it has no membership (an API key); it defaults to `acting_member.role`.
     """
     interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
-    if not interaction_may_change(interaction=interaction, acting=acting, role=role):
+    if not interaction_may_change(interaction=interaction, acting_member=acting_member, role=role):
         raise PermissionDenied("Only the staff member who logged it, or a CX lead, can close this follow-up.")
     if interaction.follow_up and interaction.follow_up_done_at is None:
         interaction.follow_up_done_at = timezone.now()
@@ -86,7 +86,7 @@ INTERACTION_UPDATE_FIELDS = ("summary", "outcome", "staff_sentiment", "predicted
 
 
 @transaction.atomic
-def interaction_update(*, tenant: Tenant, acting: Membership | None, interaction: Interaction, role: str | None = None,
+def interaction_update(*, tenant: Tenant, acting_member: Membership | None, interaction: Interaction, role: str | None = None,
                        **changes) -> Interaction:
     """Correct an interaction: summary, outcome, ratings, follow-up. Same rule as closing a follow-up.
 
@@ -97,7 +97,7 @@ def interaction_update(*, tenant: Tenant, acting: Membership | None, interaction
     if unknown:
         raise ValidationError({name: "This field cannot be changed." for name in sorted(unknown)})
     interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
-    if not interaction_may_change(interaction=interaction, acting=acting, role=role):
+    if not interaction_may_change(interaction=interaction, acting_member=acting_member, role=role):
         raise PermissionDenied("Only the staff member who logged it, or a CX lead, can change this interaction.")
     if changes.get("follow_up") is False:
         changes.setdefault("follow_up_due", None)

@@ -128,6 +128,6 @@ def follow_up_done_view(request, tenant_slug, uuid):
     """Close a follow-up. The staff member who logged it, or a CX lead or admin; another staff
     member gets 403 (colleagues see each other's interactions, so the row is no secret)."""
     interaction = get_object_or_404(Interaction.objects.select_related("client"), uuid=uuid)
-    interaction_follow_up_done(tenant=request.tenant, acting=request.tenant_access.membership, interaction=interaction)
+    interaction_follow_up_done(tenant=request.tenant, acting_member=request.tenant_access.membership, interaction=interaction)
     messages.success(request, f"Follow-up with {interaction.client.name} marked done.")
     return redirect(_next_url(request) or reverse("interactions:my_day", kwargs={"tenant_slug": tenant_slug}))
