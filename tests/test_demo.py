@@ -15,8 +15,8 @@ from apps.demo.world import DEMO_PASSWORD, TENANTS, build_world, seed_demo
 from apps.journeys.models import Journey, Stage, StageTouchpoint
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Membership, Role, Team, Tenant
+from apps.touchpoints.interactions.services import text_sentiment
 from apps.touchpoints.models import Interaction, Touchpoint
-from apps.touchpoints.services import text_sentiment
 
 RUN_DATE = date(2026, 3, 16)
 TENANT_MODELS = [Team, Membership, Segment, Client, Contact, Touchpoint, Journey, Stage, StageTouchpoint, Interaction]

@@ -9,7 +9,7 @@ from django.db.models import Avg, Count, F, Max, Min
 
 from apps.demo.world import seed_demo
 from apps.surveys.models import Answer, Invitation, KioskDevice, Response, ResponseTag, Survey, SurveyVersion, Tag
-from apps.surveys.services.responding import _attribution
+from apps.surveys.respond.services import _attribution
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Tenant
 

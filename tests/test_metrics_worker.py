@@ -41,7 +41,7 @@ from apps.metrics import rollups, tasks
 from apps.metrics.buckets import Bucket
 from apps.metrics.models import STAT_FIELDS, ResponseCell, ResponseRollup, TransitionRollup
 from apps.surveys.models import Response
-from apps.surveys.services.responding import response_submit
+from apps.surveys.respond.services import response_submit
 from apps.tenancy.context import tenant_context
 from apps.tenancy.tasks import enqueue_on_commit
 from cxm.celery import app as celery_app
