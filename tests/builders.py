@@ -39,6 +39,7 @@ from apps.metrics.funnel import funnel_rebuild
 from apps.metrics.models import ClientHealth
 from apps.metrics.rollups import rollups_rebuild, rollups_refresh_days
 from apps.reports import pdf as pdf_module
+from apps.surveys.distribution import services as dist
 from apps.surveys.models import (
     Answer,
     Invitation,
@@ -51,7 +52,6 @@ from apps.surveys.models import (
     SurveyVersion,
     Tag,
 )
-from apps.surveys.services import distribution as dist
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role, Team, TenantScopedModel
 from apps.tenancy.services import audit_event_record
@@ -110,7 +110,7 @@ def send(world, survey, contacts=(), segment=None, batch=None):
     lead = world.carol if survey.tenant == world.a else world.charlie
     with tenant_context(survey.tenant):
         return dist.invitations_send_manual(tenant=survey.tenant, acting_user=lead, survey=survey, batch=batch or uuid.uuid4(),
-                                            segment=segment, contacts=list(contacts), created_by=world.membership(lead, survey.tenant))
+                                            segment=segment, contacts=list(contacts), acting_member=world.membership(lead, survey.tenant))
 
 
 # --- from tests/test_surveys_respond.py -------------------------------------------------------------

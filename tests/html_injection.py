@@ -12,8 +12,8 @@ from html.parser import HTMLParser
 
 from django.utils import timezone
 
-from apps.surveys.forms.respond import stamp_make
 from apps.surveys.models import Survey
+from apps.surveys.respond.forms import stamp_make
 from apps.tenancy.context import tenant_context
 from tests import factories as fx
 

@@ -73,7 +73,7 @@ def _seed(monkeypatch) -> Workspace:
     from apps.integrations.models import WebhookEndpoint
     from apps.journeys.models import StageTouchpoint
     from apps.surveys.models import Invitation, Question, Response, Survey
-    from apps.surveys.services.responses import response_tag_add
+    from apps.surveys.responses.services import response_tag_add
     from apps.tenancy.models import ApiKey, Membership, Team, Tenant
     from apps.touchpoints.models import Interaction, Touchpoint
 
@@ -90,7 +90,7 @@ def _seed(monkeypatch) -> Workspace:
                                                  secret="whsec_" + "A" * 43, created_by=admin)
         member_invite(tenant=tenant, acting_user=admin.user, email="newcomer@example.com", role=Role.STAFF)
         response = Response.objects.filter(contact__isnull=False).order_by("pk").first()
-        tag, _ = response_tag_add(tenant=tenant, acting=admin, response=response, name="pricing")
+        tag, _ = response_tag_add(tenant=tenant, acting_member=admin, response=response, name="pricing")
         placement = StageTouchpoint.objects.select_related("stage__journey").order_by("pk").first()
         stage, journey = placement.stage, placement.stage.journey
         survey = Survey.objects.filter(versions__published_at__isnull=False).distinct().order_by("pk").first()

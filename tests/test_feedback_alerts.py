@@ -15,10 +15,10 @@ from apps.feedback.tasks import escalate_overdue_cases, evaluate_response_rules
 from apps.messaging.models import OutboundEmail
 from apps.metrics.churn_risk import churn_risk_refresh
 from apps.metrics.models import ClientHealth
-from apps.surveys.services.responding import response_submit
+from apps.surveys.respond.services import response_submit
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role
-from apps.touchpoints.services import interaction_log, interaction_update
+from apps.touchpoints.interactions.services import interaction_log, interaction_update
 from tests.builders import live_survey
 from tests.factories import (
     AlertRuleFactory,
@@ -229,8 +229,8 @@ def test_an_interaction_flagged_for_follow_up_opens_a_case_for_its_staff_member(
     assert "(due 2026-12-01)" in case.description
     # Flagging the other one later opens its case; flagging the first again changes nothing.
     with django_capture_on_commit_callbacks(execute=True), tenant_context(world.a):
-        interaction_update(tenant=world.a, acting=people["dana"], interaction=plain, follow_up=True, follow_up_due=date(2026, 12, 2))
-        interaction_update(tenant=world.a, acting=people["dana"], interaction=flagged, follow_up=True, follow_up_due=date(2026, 12, 3))
+        interaction_update(tenant=world.a, acting_member=people["dana"], interaction=plain, follow_up=True, follow_up_due=date(2026, 12, 2))
+        interaction_update(tenant=world.a, acting_member=people["dana"], interaction=flagged, follow_up=True, follow_up_due=date(2026, 12, 3))
     assert len(_cases(world.a)) == 2
 
 

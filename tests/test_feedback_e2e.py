@@ -21,8 +21,8 @@ from apps.feedback.models import Case, CaseNote
 from apps.feedback.tasks import escalate_overdue_cases, evaluate_response_rules
 from apps.messaging.models import OutboundEmail
 from apps.metrics.params import MetricFilters
+from apps.surveys.distribution.services import invitations_send_manual
 from apps.surveys.models import Invitation, Response
-from apps.surveys.services.distribution import invitations_send_manual
 from apps.tenancy.context import tenant_context
 from tests.builders import live_survey
 from tests.factories import AlertRuleFactory, ClientFactory, ContactFactory, RootCauseFactory
@@ -56,7 +56,7 @@ def test_a_detractor_opens_one_case_that_escalates_once_resolves_with_a_root_cau
 
     # 1. Ann is asked, and answers 3 over HTTP.
     with tenant_context(a):
-        invitations_send_manual(tenant=a, acting_user=world.carol, survey=survey, batch=uuid.uuid4(), contacts=[ann], created_by=carol)
+        invitations_send_manual(tenant=a, acting_user=world.carol, survey=survey, batch=uuid.uuid4(), contacts=[ann], acting_member=carol)
     [invitation_email] = sink.wait_for(1)
     answer(client, invitation_email, 3, "Nobody called me back for two weeks.")
     with tenant_context(a):

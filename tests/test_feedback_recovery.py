@@ -150,7 +150,7 @@ def test_a_recovery_answer_through_the_real_services_shows_in_the_rate(world, dj
     client answers it → the recovery rate counts it (services of issue 5 and 8, no factory shortcuts)."""
     from apps.feedback.cases.services import case_resolve
     from apps.feedback.models import Case
-    from apps.surveys.services.responding import response_submit
+    from apps.surveys.respond.services import response_submit
     from tests.builders import live_survey
 
     a = world.a

@@ -384,9 +384,9 @@ def render_pages(findings: Findings, tenant, word: str, seen_downloads: set[str]
 def render_public_pages(findings: Findings, tenant):
     """The pages of people without an account: a survey link, the web link, a kiosk, a member invitation."""
     from apps.accounts.services import member_invite
+    from apps.surveys.distribution.services import invitation_token
+    from apps.surveys.kiosks.services import kiosk_create
     from apps.surveys.models import Invitation, Survey
-    from apps.surveys.services.distribution import invitation_token
-    from apps.surveys.services.kiosks import kiosk_create
 
     admin = _user(tenant, "admin")
     with tenant_context(tenant):
@@ -415,8 +415,8 @@ def send_every_email(tenant) -> None:
     from apps.feedback.audits.services import audits_ready_notify
     from apps.feedback.cases.services import case_assign, cases_escalate_overdue
     from apps.feedback.models import Case
+    from apps.surveys.distribution.services import invitation_create, invitations_dispatch_due, reminders_send_due, test_email_send
     from apps.surveys.models import Survey
-    from apps.surveys.services.distribution import invitation_create, invitations_dispatch_due, reminders_send_due, test_email_send
     from apps.tenancy.models import Membership
 
     admin, lead = _user(tenant, "admin"), _user(tenant, "lead")

@@ -21,7 +21,7 @@ from apps.feedback.cases.services import case_open
 from apps.integrations.models import WebhookAttempt, WebhookDelivery
 from apps.integrations.services import endpoint_create
 from apps.integrations.signing import WebhookVerificationError, verify
-from apps.surveys.services.responding import response_submit
+from apps.surveys.respond.services import response_submit
 from apps.tenancy.context import tenant_context
 from tests.builders import live_survey
 from tests.factories import ClientFactory

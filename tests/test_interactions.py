@@ -9,8 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from apps.clients.models import Client, Contact
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role
+from apps.touchpoints.interactions.services import interaction_follow_up_done, interaction_log, interaction_update, text_sentiment
 from apps.touchpoints.models import Channel, Interaction
-from apps.touchpoints.services import interaction_follow_up_done, interaction_log, interaction_update, text_sentiment, touchpoint_create
+from apps.touchpoints.touchpoints.services import touchpoint_create
 
 
 @pytest.fixture
@@ -111,10 +112,10 @@ def test_it_lets_the_owner_or_a_lead_close_a_follow_up_once(world, desk):
     with tenant_context(world.a):
         dana = world.membership(world.dana, world.a)  # another staff member
         with pytest.raises(PermissionDenied):
-            interaction_follow_up_done(tenant=world.a, acting=dana, interaction=interaction)
+            interaction_follow_up_done(tenant=world.a, acting_member=dana, interaction=interaction)
         bob = world.membership(world.bob, world.a)
-        done = interaction_follow_up_done(tenant=world.a, acting=bob, interaction=interaction).follow_up_done_at
-        again = interaction_follow_up_done(tenant=world.a, acting=world.membership(world.carol, world.a), interaction=interaction)
+        done = interaction_follow_up_done(tenant=world.a, acting_member=bob, interaction=interaction).follow_up_done_at
+        again = interaction_follow_up_done(tenant=world.a, acting_member=world.membership(world.carol, world.a), interaction=interaction)
         assert done is not None
         assert again.follow_up_done_at == done
         assert world.membership(world.carol, world.a).role == Role.CX_LEAD
@@ -151,22 +152,22 @@ def test_it_corrects_an_interaction_and_rescores_a_new_summary(world, desk, djan
     with tenant_context(world.a):
         bob, dana = world.membership(world.bob, world.a), world.membership(world.dana, world.a)
         with pytest.raises(PermissionDenied):
-            interaction_update(tenant=world.a, acting=dana, interaction=interaction, outcome="escalated")
+            interaction_update(tenant=world.a, acting_member=dana, interaction=interaction, outcome="escalated")
         with pytest.raises(PermissionDenied):  # an API key with a staff role has no interactions of its own
-            interaction_update(tenant=world.a, acting=None, role=Role.STAFF, interaction=interaction, outcome="escalated")
+            interaction_update(tenant=world.a, acting_member=None, role=Role.STAFF, interaction=interaction, outcome="escalated")
         with pytest.raises(ValidationError):
-            interaction_update(tenant=world.a, acting=bob, interaction=interaction, client=client)
+            interaction_update(tenant=world.a, acting_member=bob, interaction=interaction, client=client)
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            updated = interaction_update(tenant=world.a, acting=bob, interaction=interaction, summary="Wonderful, they love it",
+            updated = interaction_update(tenant=world.a, acting_member=bob, interaction=interaction, summary="Wonderful, they love it",
                                          follow_up=True, follow_up_due=date.today())
         assert len(callbacks) == 1
         assert updated.follow_up
         updated.refresh_from_db()
         assert updated.text_sentiment > 0.05
-        done = interaction_follow_up_done(tenant=world.a, acting=None, role=Role.CX_LEAD, interaction=updated)
+        done = interaction_follow_up_done(tenant=world.a, acting_member=None, role=Role.CX_LEAD, interaction=updated)
         assert done.follow_up_done_at is not None
-        reopened = interaction_update(tenant=world.a, acting=bob, interaction=done, follow_up=True, follow_up_due=date.today())
+        reopened = interaction_update(tenant=world.a, acting_member=bob, interaction=done, follow_up=True, follow_up_due=date.today())
         assert reopened.follow_up_done_at is None
-        off = interaction_update(tenant=world.a, acting=bob, interaction=reopened, follow_up=False)
+        off = interaction_update(tenant=world.a, acting_member=bob, interaction=reopened, follow_up=False)
         assert not off.follow_up
         assert off.follow_up_due is None

@@ -17,7 +17,7 @@ from apps.metrics.buckets import Bucket
 from apps.metrics.funnel import expected_funnel, funnel_rebuild, funnel_reconcile
 from apps.metrics.models import STAT_FIELDS, FunnelRollup, ResponseCell, ResponseRollup, RollupRun, TransitionRollup
 from apps.surveys.models import Invitation, Response
-from apps.surveys.services.responding import response_submit
+from apps.surveys.respond.services import response_submit
 from apps.tenancy.context import tenant_context
 from apps.tenancy.services import tenant_update
 from tests.factories import (

@@ -32,7 +32,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from celery.result import AsyncResult, ResultSet
+from celery.result import AsyncResult, ResultSet, allow_join_result
 from celery.signals import after_task_publish
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -41,7 +41,7 @@ from apps.metrics import rollups, tasks
 from apps.metrics.buckets import Bucket
 from apps.metrics.models import STAT_FIELDS, ResponseCell, ResponseRollup, TransitionRollup
 from apps.surveys.models import Response
-from apps.surveys.services.responding import response_submit
+from apps.surveys.respond.services import response_submit
 from apps.tenancy.context import tenant_context
 from apps.tenancy.tasks import enqueue_on_commit
 from cxm.celery import app as celery_app
@@ -136,7 +136,10 @@ def published_ids(task):
 def wait_for(ids: list[str]) -> list:
     """Every task finished; a task that failed fails the test with its error."""
     assert ids
-    return ResultSet([AsyncResult(i, app=celery_app) for i in ids]).join_native(timeout=TASK_TIMEOUT, propagate=True)
+    # The test process is not a worker, but an eager task run earlier in this (xdist) process can leave
+    # celery believing it is inside one, and it would then refuse to join.
+    with allow_join_result():
+        return ResultSet([AsyncResult(i, app=celery_app) for i in ids]).join_native(timeout=TASK_TIMEOUT, propagate=True)
 
 
 def processed(names: list[str]) -> dict[str, int]:

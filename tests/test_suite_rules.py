@@ -50,7 +50,7 @@ def test_it_flags_imports_of_test_modules(tmp_path, monkeypatch):
     probe = TESTS / "browser" / "test_probe_for_rules.py"
     source = ("from tests.test_rls import x\nimport tests.test_rls\nfrom . import test_pages\n"
               "def f():\n    from tests.browser.test_pages import y\nfrom tests.builders import live_survey\n"
-              "from apps.surveys.services.distribution import test_email_send\n")
+              "from apps.surveys.distribution.services import test_email_send\n")
     monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: source)
     assert imported_test_modules(probe) == [
         "1: from tests.test_rls import ...", "2: import tests.test_rls", "3: from tests.browser import test_pages",

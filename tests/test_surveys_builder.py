@@ -7,9 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.surveys import kinds
+from apps.surveys.builder import services as builder
+from apps.surveys.builder.selectors import survey_is_open
 from apps.surveys.models import Answer, PublishedVersionIsImmutable, Question, Response, Survey, SurveyVersion
-from apps.surveys.selectors.builder import survey_is_open
-from apps.surveys.services import builder
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent
 from tests import factories as f

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.surveys.builder import services as builder
 from apps.surveys.models import Answer, Question, Survey, SurveyVersion
-from apps.surveys.services import builder
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent, Role
 from tests import factories as f

@@ -18,8 +18,8 @@ from django.utils import timezone
 from apps.clients.models import Client, Contact
 from apps.messaging.models import OutboundEmail
 from apps.messaging.services import outbox_deliver
+from apps.surveys.distribution import services as dist
 from apps.surveys.models import Invitation, Survey
-from apps.surveys.services import distribution as dist
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent
 from tests.builders import LINK, live_survey, send
@@ -258,7 +258,7 @@ def test_it_sends_to_a_segment(world, django_capture_on_commit_callbacks):
 # --- after an interaction, recurring ------------------------------------------------------------
 
 def test_an_interaction_triggers_an_invitation_after_the_delay(world, django_capture_on_commit_callbacks):
-    from apps.touchpoints.services import interaction_log
+    from apps.touchpoints.interactions.services import interaction_log
 
     touchpoint = TouchpointFactory(tenant=world.a)
     live_survey(world.a, trigger=Survey.Trigger.AFTER_INTERACTION, trigger_delay_minutes=120, touchpoint=touchpoint)

@@ -13,11 +13,11 @@ import pytest
 from django.utils import timezone
 
 from apps.messaging.models import OutboundEmail
+from apps.surveys.distribution.services import token_hash
 from apps.surveys.models import Invitation, Response
-from apps.surveys.services.distribution import token_hash
 from apps.surveys.tasks import send_reminders
 from apps.tenancy.context import tenant_context
-from apps.touchpoints.services import interaction_log
+from apps.touchpoints.interactions.services import interaction_log
 from tests.builders import live_survey
 from tests.factories import ClientFactory, ContactFactory, SegmentFactory, StageFactory, TouchpointFactory
 from tests.live_parts import SURVEY_LINK, hidden_inputs, wait_until

@@ -10,8 +10,8 @@ import pytest
 from django.core.cache import cache
 
 from apps.surveys.i18n import UI_TEXT
+from apps.surveys.kiosks.services import kiosk_create
 from apps.surveys.models import KioskDevice, Response
-from apps.surveys.services.kiosks import kiosk_create
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent
 from tests import factories as f

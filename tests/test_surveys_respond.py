@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from apps.surveys.i18n import UI_TEXT, negotiate_language, parse_accept_language, ui_text
 from apps.surveys.models import Invitation, Response, Survey
-from apps.surveys.selectors.respond import invitation_get_by_token_including_cross_tenant, responses_counted
-from apps.surveys.services.responding import response_submit
+from apps.surveys.respond.selectors import invitation_get_by_token_including_cross_tenant, responses_counted
+from apps.surveys.respond.services import response_submit
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.builders import NPS_TEXT, bilingual_live_survey, count_responses, invitation_with_token, reload

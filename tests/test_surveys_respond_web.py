@@ -11,11 +11,11 @@ import pytest
 from django.core import signing
 from django.core.cache import cache
 
-from apps.surveys.forms.respond import STAMP_SALT, stamp_make
 from apps.surveys.i18n import UI_TEXT
 from apps.surveys.models import Response, Survey
-from apps.surveys.selectors.respond import responses_counted
-from apps.surveys.views.respond import reset_rate_limit
+from apps.surveys.respond.forms import STAMP_SALT, stamp_make
+from apps.surveys.respond.selectors import responses_counted
+from apps.surveys.respond.views import reset_rate_limit
 from apps.tenancy.context import tenant_context
 from tests.builders import bilingual_live_survey, count_responses
 

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.surveys.models import Response, ResponseTag, Tag
-from apps.surveys.services.responses import response_tag_add, response_tag_remove
+from apps.surveys.responses.services import response_tag_add, response_tag_remove
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.builders import answer, responses_world
@@ -257,13 +257,13 @@ def test_tagging_needs_staff_or_up(world, ns, client, who, status):
 
 def test_the_tag_services_are_idempotent(world, ns):
     with tenant_context(world.a):
-        tag, added = response_tag_add(tenant=world.a, acting=None, response=ns.promoter, name="VIP")
-        again, added_again = response_tag_add(tenant=world.a, acting=None, response=ns.promoter, name="vip")
+        tag, added = response_tag_add(tenant=world.a, acting_member=None, response=ns.promoter, name="VIP")
+        again, added_again = response_tag_add(tenant=world.a, acting_member=None, response=ns.promoter, name="vip")
         assert added
         assert not added_again
         assert again.pk == tag.pk
-        assert response_tag_remove(tenant=world.a, acting=None, response=ns.promoter, tag=tag)
-        assert not response_tag_remove(tenant=world.a, acting=None, response=ns.promoter, tag=tag)
+        assert response_tag_remove(tenant=world.a, acting_member=None, response=ns.promoter, tag=tag)
+        assert not response_tag_remove(tenant=world.a, acting_member=None, response=ns.promoter, tag=tag)
 
 
 # --- export -----------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from apps.surveys.kiosks.services import kiosk_create
 from apps.surveys.models import Response
-from apps.surveys.services.kiosks import kiosk_create
 from apps.tenancy.context import tenant_context
 from tests.builders import bilingual_live_survey, invitation_with_token
 

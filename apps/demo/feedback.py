@@ -25,10 +25,10 @@ from apps.feedback.alerts import evaluation as alerts
 from apps.feedback.cases import services as cases
 from apps.feedback.models import AlertRule, Case, CaseNote, RootCause
 from apps.messaging.models import OutboundEmail
+from apps.surveys.builder import services as builder
+from apps.surveys.distribution.services import invitation_token, token_hash
 from apps.surveys.models import Invitation, QuestionType, Response, Survey
-from apps.surveys.services import builder
-from apps.surveys.services.distribution import invitation_token, token_hash
-from apps.surveys.services.responding import response_submit
+from apps.surveys.respond.services import response_submit
 from apps.tenancy.models import Membership, Role, Tenant
 from apps.touchpoints.models import Interaction
 

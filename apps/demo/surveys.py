@@ -44,13 +44,13 @@ from dateutil.relativedelta import relativedelta
 from apps.clients.models import Client, Contact, Segment
 from apps.core.dates import local_day
 from apps.journeys.models import Stage, StageTouchpoint
+from apps.surveys.builder import services as builder
+from apps.surveys.distribution.services import invitation_language, invitation_token, token_hash
+from apps.surveys.kiosks.services import kiosk_create
 from apps.surveys.models import Answer, Invitation, KioskDevice, Question, Response, Survey, SurveyKind, SurveyVersion
-from apps.surveys.services import builder
-from apps.surveys.services.distribution import invitation_language, invitation_token, token_hash
-from apps.surveys.services.kiosks import kiosk_create
-from apps.surveys.services.responding import _scores as response_scores
-from apps.surveys.services.responding import answers_validate, response_submit
-from apps.surveys.services.responses import response_tag_add
+from apps.surveys.respond.services import _scores as response_scores
+from apps.surveys.respond.services import answers_validate, response_submit
+from apps.surveys.responses.services import response_tag_add
 from apps.tenancy.models import Tenant
 from apps.touchpoints.models import Interaction, Touchpoint
 
@@ -573,4 +573,4 @@ def _tags(tenant, rng) -> None:
         if any(word in response.comment.lower() for word in ("expensive", "cher", "caro", "invoice", "factur")):
             names.append("Pricing")
         for name in names:
-            response_tag_add(tenant=tenant, acting=None, response=response, name=name)
+            response_tag_add(tenant=tenant, acting_member=None, response=response, name=name)

@@ -42,8 +42,8 @@ from apps.metrics.funnel import funnel_rebuild
 from apps.metrics.rollups import rollups_rebuild
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Membership, Role, Team, Tenant
+from apps.touchpoints.interactions.services import text_sentiment
 from apps.touchpoints.models import Channel, Interaction, Touchpoint
-from apps.touchpoints.services import text_sentiment
 
 DEMO_PASSWORD = "demo-password-2026"
 SHARED_USER = "consultant@cxm.demo"  # CX lead at Northwind, admin at Harbor

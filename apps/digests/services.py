@@ -27,7 +27,7 @@ from apps.digests.models import DigestSend, DigestSubscription, Frequency
 from apps.digests.selectors import Digest, digest_build, period_of
 from apps.messaging.models import OutboundEmail
 from apps.messaging.services import email_enqueue
-from apps.surveys.services.distribution import message_domain
+from apps.surveys.distribution.services import message_domain
 from apps.tenancy.models import Membership, Tenant
 from apps.tenancy.roles import landing_url_name
 

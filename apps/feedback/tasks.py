@@ -30,7 +30,7 @@ def evaluate_response_rules(tenant, response_id: int) -> int:
 
 @tenant_task()
 def evaluate_interaction_rules(tenant, interaction_id: int) -> int:
-    """Queued on commit of an interaction flagged for follow-up (apps/touchpoints/services.py)."""
+    """Queued on commit of an interaction flagged for follow-up (apps/touchpoints/interactions/services.py)."""
     return sum(created for _, created in alerts.alert_rules_evaluate_interaction(tenant=tenant, interaction_id=interaction_id))
 
 

@@ -54,7 +54,7 @@ def _read_upload(uploaded_file) -> bytes:
 
 
 @transaction.atomic
-def import_job_create(*, tenant: Tenant, acting_user, membership, uploaded_file) -> ImportJob:
+def import_job_create(*, tenant: Tenant, acting_user, acting_member, uploaded_file) -> ImportJob:
     """Store an uploaded file and queue its check and review; the job is "checking the file" until then.
 
     Only what the size and the first bytes tell (too large, empty, an old .xls, a PDF or an image) is
@@ -68,7 +68,7 @@ def import_job_create(*, tenant: Tenant, acting_user, membership, uploaded_file)
     except reading.FileProblem as exc:
         raise ValidationError({"file": str(exc)}) from None
     job = ImportJob(
-        tenant=tenant, created_by=membership, file_name=(uploaded_file.name or "upload")[:255], format=file_format,
+        tenant=tenant, created_by=acting_member, file_name=(uploaded_file.name or "upload")[:255], format=file_format,
         file_bytes=data, file_size=len(data), sha256=hashlib.sha256(data).hexdigest(),
     )
     job.full_clean(exclude=["created_by", "confirmed_by", "file_bytes"])
@@ -147,13 +147,13 @@ def import_job_review(*, tenant: Tenant, job_id: int) -> ImportJob | None:
 # --- confirm, cancel ------------------------------------------------------------------------------
 
 @transaction.atomic
-def import_job_confirm(*, tenant: Tenant, acting_user, membership, job: ImportJob) -> ImportJob:
+def import_job_confirm(*, tenant: Tenant, acting_user, acting_member, job: ImportJob) -> ImportJob:
     """Apply what the review showed (in a task). Only a job in review can be confirmed, once."""
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status != ImportJob.Status.REVIEW:
         raise ValidationError(f"This import cannot be confirmed: it is {job.get_status_display().lower()}.")
     job.status = ImportJob.Status.IMPORTING
-    job.confirmed_by = membership
+    job.confirmed_by = acting_member
     job.confirmed_at = timezone.now()
     job.notice = ""
     job.save(update_fields=["status", "confirmed_by", "confirmed_at", "notice", "updated_at"])

@@ -47,7 +47,7 @@ def _import_list(request, tenant_slug):
     if posted and form.is_valid():
         try:
             job = services.import_job_create(tenant=request.tenant, acting_user=request.user,
-                                             membership=request.tenant_access.membership, uploaded_file=form.cleaned_data["file"])
+                                             acting_member=request.tenant_access.membership, uploaded_file=form.cleaned_data["file"])
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -83,7 +83,7 @@ def import_job_confirm(request, tenant_slug, uuid):
     job = _job_or_404(uuid)
     try:
         services.import_job_confirm(tenant=request.tenant, acting_user=request.user,
-                                    membership=request.tenant_access.membership, job=job)
+                                    acting_member=request.tenant_access.membership, job=job)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

@@ -8,4 +8,4 @@ class SurveysConfig(AppConfig):
     def ready(self):
         # Connects the request-log redaction of respondent tokens before the first request is logged.
         from apps.surveys import receivers  # noqa: F401
-        from apps.surveys.views import respond  # noqa: F401
+        from apps.surveys.respond import views  # noqa: F401

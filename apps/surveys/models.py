@@ -252,7 +252,7 @@ class Invitation(TenantScopedModel, TimeStampedModel):
     email = models.EmailField(blank=True, help_text="The address it went to, as it was then.")
     token_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     # The link's token is HMAC(SECRET_KEY, uuid + salt): the worker can rebuild it for reminders, while
-    # the database alone (salt + hash, without the key) reveals nothing (services/distribution.py).
+    # the database alone (salt + hash, without the key) reveals nothing (distribution/services.py).
     token_salt = models.CharField(max_length=64, blank=True, editable=False)
     # What makes two invitations "the same" (a retry never duplicates): e.g. "interaction:<uuid>",
     # "manual:<batch uuid>:<contact uuid>", "recurring:<yyyy-mm>:<contact uuid>".

@@ -8,7 +8,7 @@ from django.dispatch import receiver
 from apps.core.events import interaction_logged
 from apps.messaging.models import OutboundEmail
 from apps.messaging.signals import email_failed, email_sent, register_preparer
-from apps.surveys.services import delivery
+from apps.surveys.distribution import delivery
 from apps.tenancy.tasks import enqueue_on_commit
 
 register_preparer(OutboundEmail.Kind.INVITATION, delivery.invitation_email_prepare)
@@ -27,9 +27,9 @@ def mark_invitation_failed(sender, *, email, outcome, **kwargs) -> None:
 
 @receiver(interaction_logged, dispatch_uid="surveys.after_interaction")
 def queue_after_interaction_surveys(sender, *, tenant, interaction, **kwargs) -> None:
-    """After-interaction surveys listening to the interaction's touchpoint (services/distribution.py)
+    """After-interaction surveys listening to the interaction's touchpoint (distribution/services.py)
     are worked out by a task queued once the interaction commits."""
-    from apps.surveys.services.distribution import surveys_listening_to
+    from apps.surveys.distribution.services import surveys_listening_to
     from apps.surveys.tasks import surveys_for_interaction
 
     if surveys_listening_to(interaction.touchpoint).exists():

@@ -1,4 +1,4 @@
-"""Survey distribution tasks: thin adapters (tenant id + ids) over services/distribution.py, and the
+"""Survey distribution tasks: thin adapters (tenant id + ids) over distribution/services.py, and the
 beat fan-outs (CELERY_BEAT_SCHEDULE) that run them for every tenant. Every task is idempotent: claimed
 rows are locked and re-checked. The outbox's delivery tasks are in apps/messaging/tasks.py."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.surveys.services import distribution
+from apps.surveys.distribution import services as distribution
 from apps.tenancy.tasks import fan_out, tenant_task
 
 

@@ -1,5 +1,5 @@
 from apps.tenancy.tasks import tenant_task
-from apps.touchpoints.services import interaction_score_sentiment
+from apps.touchpoints.interactions.services import interaction_score_sentiment
 
 
 @tenant_task()

@@ -11,8 +11,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from apps.messaging.services import outbox_deliver
+from apps.surveys.distribution import services as dist
 from apps.surveys.models import Invitation
-from apps.surveys.services import distribution as dist
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.browser.conftest import WIDTHS, assert_page_is_clean
@@ -35,7 +35,7 @@ def populate(world):
     }
     with tenant_context(world.a):
         result = dist.invitations_send_manual(tenant=world.a, acting_user=world.carol, survey=survey, batch=uuid.uuid4(),
-                                              contacts=list(people.values()), created_by=world.membership(world.carol, world.a))
+                                              contacts=list(people.values()), acting_member=world.membership(world.carol, world.a))
         dist.invitations_dispatch_due(tenant=world.a)
     outbox_deliver(tenant=world.a)
     with tenant_context(world.a):

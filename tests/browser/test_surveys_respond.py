@@ -8,8 +8,8 @@ import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
 
+from apps.surveys.kiosks.services import kiosk_create
 from apps.surveys.models import Response
-from apps.surveys.services.kiosks import kiosk_create
 from apps.tenancy.context import tenant_context
 from tests.browser.conftest import DESKTOP, axe_violations, horizontal_overflow, screenshot
 from tests.builders import bilingual_live_survey, invitation_with_token

@@ -32,7 +32,7 @@ from apps.metrics.models import Dimension, ResponseRollup
 from apps.metrics.params import MetricFilters
 from apps.metrics.tiles import METRIC_NAMES, metric_tile, min_n_for
 from apps.reports.panels import Chart, Table, Tile, number
-from apps.surveys.selectors.responses import ScoreBadge, score_badges
+from apps.surveys.responses.selectors import ScoreBadge, score_badges
 
 METRICS = ("nps", "csat", "ces")
 INTERVALS = (("day", "Day"), ("week", "Week"), ("month", "Month"))

@@ -1,7 +1,7 @@
 """The staff home (issue 7 page 5): what a front-line person needs between two calls, about
 themselves only.
 
-- My day at a glance and my open follow-ups (apps.touchpoints.selectors.interactions.my_day);
+- My day at a glance and my open follow-ups (apps.touchpoints.interactions.selectors.my_day);
 - my clients' latest scores: the clients I own with their latest NPS/CSAT/CES answer and day and
   their churn-risk band (apps.metrics.client_scores);
 - my cases (issue 8): my open follow-up cases, overdue first then by due time, and how many wait
@@ -27,7 +27,7 @@ from apps.metrics.tiles import metric_tile, min_n_for
 from apps.reports.panels import Chart, Table, Tile, number
 from apps.reports.rendering import tables_of
 from apps.tenancy.models import Membership
-from apps.touchpoints.selectors.interactions import MyDay, my_day
+from apps.touchpoints.interactions.selectors import MyDay, my_day
 
 SCORE_SCALES = (("nps", "NPS", "/10"), ("csat", "CSAT", "/5"), ("ces", "CES", "/7"))
 # The score bands of METRICS.md, in a word, with their tone: (lowest value of the band, word, tone).

@@ -9,7 +9,7 @@ from apps.dashboards.pages.staff import staff_home
 from apps.reports.rendering import render_dashboard
 from apps.tenancy.permissions import tenant_role_required
 from apps.tenancy.roles import STAFF_AND_UP
-from apps.touchpoints.forms.interactions import InteractionLogForm, log_form_initial
+from apps.touchpoints.interactions.forms import InteractionLogForm, log_form_initial
 
 
 @tenant_role_required(STAFF_AND_UP)

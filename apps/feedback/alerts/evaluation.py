@@ -5,7 +5,7 @@ slows the respondent or the staff member down; every evaluation is idempotent th
 (rule, dedupe_key) uniqueness: evaluating a row twice (or concurrently) leaves one case per rule.
 
 - **Responses** (`response:<id>`): NPS / CSAT / CES answer ≤ the rule's threshold; negative comment:
-  the VADER compound score of the comment (`apps.touchpoints.services.text_sentiment`, in [−1, 1])
+  the VADER compound score of the comment (`apps.touchpoints.interactions.services.text_sentiment`, in [−1, 1])
   ≤ the threshold. Scoped by the rule's touchpoint and survey when set. Bot-flagged responses never
   open a case. Score rules record trigger_metric/trigger_score (the recovery report compares the
   recovery answer with it).
@@ -118,7 +118,7 @@ def alert_rules_evaluate_response(*, tenant: Tenant, response_id: int, now=None)
 
     def sentiment() -> float:
         if "value" not in computed:
-            from apps.touchpoints.services import text_sentiment
+            from apps.touchpoints.interactions.services import text_sentiment
 
             computed["value"] = text_sentiment(response.comment)
         return computed["value"]

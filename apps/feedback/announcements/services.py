@@ -50,8 +50,8 @@ from apps.core.text import render_text
 from apps.feedback.models import ActionPlan, Announcement, AnnouncementRecipient, Case
 from apps.messaging.models import OutboundEmail
 from apps.messaging.services import email_enqueue, sender_name
+from apps.surveys.distribution.services import message_domain
 from apps.surveys.models import Invitation, Response
-from apps.surveys.services.distribution import message_domain
 from apps.tenancy.context import rows_by_key_including_cross_tenant, tenant_context
 from apps.tenancy.models import Tenant
 from apps.tenancy.services import audit_event_record

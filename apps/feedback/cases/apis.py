@@ -171,23 +171,24 @@ class CaseApiBase(TenantGenericApi):
             self.permission_denied(request, message="A staff-role API key belongs to no staff member, so it sees no case.")
 
     @property
-    def member(self):
+    def acting_member(self):
         return self.request.tenant_access.membership
 
     def get_tenant_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # OpenAPI generation: no tenant, no member
             return Case.objects.none()
-        return selectors.case_list(tenant=self.request.tenant, member=self.member, role=self.request.tenant_access.role,
+        return selectors.case_list(tenant=self.request.tenant, acting_member=self.acting_member, role=self.request.tenant_access.role,
                                    filters=selectors.CaseFilters(status="all"))
 
     def case_to_work(self) -> Case:
         case = self.get_object()
-        if not selectors.can_work(case, member=self.member, role=self.request.tenant_access.role):
+        if not selectors.can_work(case, acting_member=self.acting_member, role=self.request.tenant_access.role):
             raise PermissionDenied("You cannot work this case.")
         return case
 
     def detail_response(self, case: Case, status_code=status.HTTP_200_OK) -> Response:
-        detail = selectors.case_get(tenant=self.request.tenant, member=self.member, uuid=case.uuid, role=self.request.tenant_access.role)
+        detail = selectors.case_get(tenant=self.request.tenant, acting_member=self.acting_member, uuid=case.uuid,
+                                     role=self.request.tenant_access.role)
         if detail is None:  # e.g. staff assigned the case away: it is no longer theirs to read
             return Response(CaseOutput(case).data, status=status_code)
         context = {"notes": detail.notes, "plans": detail.plans}
@@ -235,7 +236,7 @@ class CaseListApi(mixins.ListModelMixin, CaseApiBase):
         fs = CaseFilter(self.request.query_params, queryset=queryset, request=self.request)
         if not fs.is_valid():
             raise ApiValidationError(fs.errors)
-        return selectors.case_list(tenant=self.request.tenant, member=self.member, role=self.request.tenant_access.role,
+        return selectors.case_list(tenant=self.request.tenant, acting_member=self.acting_member, role=self.request.tenant_access.role,
                                    filters=fs.case_filters())
 
     def get(self, request, *args, **kwargs):
@@ -251,7 +252,7 @@ class CaseListApi(mixins.ListModelMixin, CaseApiBase):
         data.is_valid(raise_exception=True)
         d = data.validated_data
         case, _ = self.act(lambda: services.case_open(
-            tenant=request.tenant, source=Case.Source.CLIENT, title=d["title"], acting_member=self.member, client=d["client"],
+            tenant=request.tenant, source=Case.Source.CLIENT, title=d["title"], acting_member=self.acting_member, client=d["client"],
             contact=d.get("contact"), description=d.get("description", ""), assignee=d.get("assignee"), team=d.get("team"),
             sla_hours=d["sla_hours"]))
         return self.detail_response(case, status.HTTP_201_CREATED)
@@ -280,7 +281,7 @@ class CaseNoteApi(CaseApiBase):
         case = self.case_to_work()
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        note = self.act(lambda: services.case_note_add(tenant=request.tenant, acting_member=self.member, case=case,
+        note = self.act(lambda: services.case_note_add(tenant=request.tenant, acting_member=self.acting_member, case=case,
                                                        body=data.validated_data["body"]))
         return Response(NoteOutput(note).data, status=status.HTTP_201_CREATED)
 
@@ -302,7 +303,7 @@ class CaseAssignApi(CaseApiBase):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
-        case = self.act(lambda: services.case_assign(tenant=request.tenant, acting_member=self.member, case=case,
+        case = self.act(lambda: services.case_assign(tenant=request.tenant, acting_member=self.acting_member, case=case,
                                                      assignee=d.get("assignee"), team=d.get("team", case.team)))
         return self.detail_response(case)
 
@@ -314,7 +315,7 @@ class CaseStartApi(CaseApiBase):
                    request=None, responses={200: CaseDetailOutput, 400: ERRORS_400})
     def post(self, request, *args, **kwargs):
         case = self.case_to_work()
-        case = self.act(lambda: services.case_start(tenant=request.tenant, acting_member=self.member, case=case))
+        case = self.act(lambda: services.case_start(tenant=request.tenant, acting_member=self.acting_member, case=case))
         return self.detail_response(case)
 
 
@@ -346,7 +347,7 @@ class CaseResolveApi(CaseApiBase):
         if not d["action_taken"].strip():
             raise CaseActionError({"action_taken": ["Say what was done."]}, "action_taken_required")
         case = self.act(lambda: services.case_resolve(
-            tenant=request.tenant, acting_member=self.member, case=case, root_cause=d["root_cause"], action_taken=d["action_taken"],
+            tenant=request.tenant, acting_member=self.acting_member, case=case, root_cause=d["root_cause"], action_taken=d["action_taken"],
             send_recovery_survey=d["send_recovery_survey"]))
         return self.detail_response(case)
 
@@ -367,7 +368,7 @@ class CaseWontFixApi(CaseApiBase):
         reason = data.validated_data["reason"]
         if not reason.strip():
             raise CaseActionError({"reason": ["Say why nothing will be done."]}, "reason_required")
-        case = self.act(lambda: services.case_close_wont_fix(tenant=request.tenant, acting_member=self.member, case=case,
+        case = self.act(lambda: services.case_close_wont_fix(tenant=request.tenant, acting_member=self.acting_member, case=case,
                                                              reason=reason))
         return self.detail_response(case)
 
@@ -379,5 +380,5 @@ class CaseReopenApi(CaseApiBase):
                    request=None, responses={200: CaseDetailOutput, 400: ERRORS_400})
     def post(self, request, *args, **kwargs):
         case = self.case_to_work()
-        case = self.act(lambda: services.case_reopen(tenant=request.tenant, acting_member=self.member, case=case))
+        case = self.act(lambda: services.case_reopen(tenant=request.tenant, acting_member=self.acting_member, case=case))
         return self.detail_response(case)

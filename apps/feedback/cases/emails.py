@@ -41,7 +41,7 @@ def case_url(tenant: Tenant, case: Case) -> str:
 
 
 def message_id(case: Case, what: str, membership: Membership) -> str:
-    from apps.surveys.services.distribution import message_domain
+    from apps.surveys.distribution.services import message_domain
 
     return f"<case-{case.uuid}-{what}-{membership.uuid}@{message_domain()}>"
 

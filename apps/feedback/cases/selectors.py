@@ -39,37 +39,37 @@ class CaseFilters:
     q: str = ""
 
 
-def _role(member: Membership | None, role: str | None) -> str | None:
-    return role or (member.role if member is not None else None)
+def _role(acting_member: Membership | None, role: str | None) -> str | None:
+    return role or (acting_member.role if acting_member is not None else None)
 
 
-def visible_q(*, member: Membership | None, role: str | None = None) -> Q:
-    """The cases `member` (or, without one, an API key of `role`) may see."""
-    role = _role(member, role)
+def visible_q(*, acting_member: Membership | None, role: str | None = None) -> Q:
+    """The cases `acting_member` (or, without one, an API key of `role`) may see."""
+    role = _role(acting_member, role)
     if role in (Role.ADMIN, Role.CX_LEAD, Role.VIEWER):
         return Q()
-    if role != Role.STAFF or member is None:
+    if role != Role.STAFF or acting_member is None:
         return Q(pk__in=[])
-    mine = Q(assignee=member)
-    if member.team_id:
-        mine |= Q(assignee__isnull=True, team_id=member.team_id)
+    mine = Q(assignee=acting_member)
+    if acting_member.team_id:
+        mine |= Q(assignee__isnull=True, team_id=acting_member.team_id)
     return mine
 
 
-def can_see_all(*, member: Membership | None, role: str | None = None) -> bool:
-    return _role(member, role) in (Role.ADMIN, Role.CX_LEAD, Role.VIEWER)
+def can_see_all(*, acting_member: Membership | None, role: str | None = None) -> bool:
+    return _role(acting_member, role) in (Role.ADMIN, Role.CX_LEAD, Role.VIEWER)
 
 
-def can_work(case: Case, *, member: Membership | None, role: str | None = None) -> bool:
+def can_work(case: Case, *, acting_member: Membership | None, role: str | None = None) -> bool:
     """Who may write on a case (notes, status, assignment): leads and admins on any case; staff on
     the cases they see (their own and their team's unassigned queue); viewers and keys never as staff."""
-    role = _role(member, role)
+    role = _role(acting_member, role)
     if role in (Role.ADMIN, Role.CX_LEAD):
         return True
-    if role != Role.STAFF or member is None:
+    if role != Role.STAFF or acting_member is None:
         return False
-    return case.assignee_id == member.pk or (case.assignee_id is None and member.team_id is not None
-                                             and case.team_id == member.team_id)
+    return case.assignee_id == acting_member.pk or (case.assignee_id is None and acting_member.team_id is not None
+                                                    and case.team_id == acting_member.team_id)
 
 
 def overdue_q(now: datetime.datetime) -> Q:
@@ -88,12 +88,12 @@ def case_base_queryset() -> QuerySet[Case]:
     return Case.objects.select_related("assignee__user", "team", "client", "contact", "rule", "root_cause", "resolved_by__user")
 
 
-def case_list(*, tenant, member: Membership | None, filters: CaseFilters | None = None, role: str | None = None,
+def case_list(*, tenant, acting_member: Membership | None, filters: CaseFilters | None = None, role: str | None = None,
               now: datetime.datetime | None = None) -> QuerySet[Case]:
-    """The cases `member` may see, filtered, overdue first then by due time (one query per page)."""
+    """The cases `acting_member` may see, filtered, overdue first then by due time (one query per page)."""
     filters = filters or CaseFilters()
     now = now or timezone.now()
-    qs = case_base_queryset().filter(visible_q(member=member, role=role))
+    qs = case_base_queryset().filter(visible_q(acting_member=acting_member, role=role))
     status = filters.status or "active"
     if status == "active":
         qs = qs.filter(status__in=OPEN_STATUSES)
@@ -102,7 +102,7 @@ def case_list(*, tenant, member: Membership | None, filters: CaseFilters | None 
     if filters.overdue:
         qs = qs.filter(overdue_q(now))
     if filters.mine:
-        qs = qs.filter(assignee=member) if member is not None else qs.none()
+        qs = qs.filter(assignee=acting_member) if acting_member is not None else qs.none()
     if filters.assignee is not None:
         qs = qs.filter(assignee=filters.assignee)
     if filters.unassigned:
@@ -135,11 +135,11 @@ class CaseCounts:
     all: int
 
 
-def case_counts(*, tenant, member: Membership | None, role: str | None = None, now=None) -> CaseCounts:
+def case_counts(*, tenant, acting_member: Membership | None, role: str | None = None, now=None) -> CaseCounts:
     """How many visible cases per status, and overdue (one query)."""
     now = now or timezone.now()
     S = Case.Status
-    row = Case.objects.filter(visible_q(member=member, role=role)).aggregate(
+    row = Case.objects.filter(visible_q(acting_member=acting_member, role=role)).aggregate(
         open=Count("pk", filter=Q(status=S.OPEN)), in_progress=Count("pk", filter=Q(status=S.IN_PROGRESS)),
         overdue=Count("pk", filter=overdue_q(now)), resolved=Count("pk", filter=Q(status=S.RESOLVED)),
         wont_fix=Count("pk", filter=Q(status=S.WONT_FIX)), all=Count("pk"))
@@ -155,24 +155,24 @@ class CaseDetail:
     overdue: bool
 
 
-def case_get(*, tenant, member: Membership | None, uuid, role: str | None = None, now=None) -> CaseDetail | None:
+def case_get(*, tenant, acting_member: Membership | None, uuid, role: str | None = None, now=None) -> CaseDetail | None:
     """One visible case with its thread (notes and events, oldest first) and its action plans, or None
     (missing, another tenant's, or another staff member's: the same answer)."""
     now = now or timezone.now()
     case = (case_base_queryset().select_related("response__survey", "interaction__touchpoint", "interaction__staff__user",
                                                 "rule__recovery_survey", "opened_by__user", "recovery_invitation")
-            .filter(visible_q(member=member, role=role), uuid=uuid).first())
+            .filter(visible_q(acting_member=acting_member, role=role), uuid=uuid).first())
     if case is None:
         return None
     notes = tuple(CaseNote.objects.filter(case=case).select_related("author__user").order_by("created_at", "id"))
     plans = tuple(ActionPlan.objects.filter(cases=case).select_related("owner__user").order_by("due_on", "id"))
-    return CaseDetail(case=case, notes=notes, plans=plans, can_work=can_work(case, member=member, role=role),
+    return CaseDetail(case=case, notes=notes, plans=plans, can_work=can_work(case, acting_member=acting_member, role=role),
                       overdue=case.is_overdue(now))
 
 
-def case_get_for_write(*, member: Membership | None, uuid, role: str | None = None) -> Case | None:
+def case_get_for_write(*, acting_member: Membership | None, uuid, role: str | None = None) -> Case | None:
     """A visible case to act on (the views and the API then check `can_work`)."""
-    return case_base_queryset().filter(visible_q(member=member, role=role), uuid=uuid).first()
+    return case_base_queryset().filter(visible_q(acting_member=acting_member, role=role), uuid=uuid).first()
 
 
 # --- SLA, in words ------------------------------------------------------------------------------

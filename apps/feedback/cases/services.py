@@ -268,7 +268,7 @@ def _recovery_refusal(reason: str, contact) -> str:
 
 def _recovery_invitation(*, tenant: Tenant, case: Case, survey: Survey, acting_member: Membership | None,
                          resolutions: int) -> Invitation:
-    from apps.surveys.services.distribution import invitation_create, skip_reason
+    from apps.surveys.distribution.services import invitation_create, skip_reason
 
     contact = case.contact
     if contact is None:
@@ -279,7 +279,7 @@ def _recovery_invitation(*, tenant: Tenant, case: Case, survey: Survey, acting_m
         raise ValidationError({"send_recovery_survey": _recovery_refusal(reason, contact)})
     # One recovery invitation per resolution: a retried resolve finds it by its dedupe key.
     invitation = invitation_create(tenant=tenant, survey=survey, contact=contact, source=Invitation.Source.RECOVERY,
-                                   dedupe_key=f"recovery:{case.uuid}:{resolutions}", created_by=acting_member)
+                                   dedupe_key=f"recovery:{case.uuid}:{resolutions}", acting_member=acting_member)
     if invitation.status == Invitation.Status.SKIPPED:  # pragma: no cover - checked just above, in this transaction
         raise ValidationError({"send_recovery_survey": _recovery_refusal(invitation.skip_reason, contact)})
     return invitation

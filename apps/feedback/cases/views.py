@@ -52,10 +52,10 @@ def case_list_view(request, tenant_slug):
     page = None
     filters = form.filters() if form.is_valid() else (selectors.CaseFilters() if not form.is_bound else None)
     if filters is not None:
-        cases = selectors.case_list(tenant=request.tenant, member=_me(request), filters=filters, now=now)
+        cases = selectors.case_list(tenant=request.tenant, acting_member=_me(request), filters=filters, now=now)
         page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
         page.object_list = _with_sla(page.object_list, now)
-    counts = selectors.case_counts(tenant=request.tenant, member=_me(request), now=now)
+    counts = selectors.case_counts(tenant=request.tenant, acting_member=_me(request), now=now)
     chosen_client = form.cleaned_data.get("client") if form.is_bound and form.is_valid() else None
     status = (form.cleaned_data.get("status") if form.is_bound and form.is_valid() else "") or "active"
     chips = [("active", "Open and in progress", counts.active), ("open", "Open", counts.open),
@@ -66,7 +66,7 @@ def case_list_view(request, tenant_slug):
         "form": form, "page": page, "counts": counts, "chips": chips, "chosen_client": chosen_client,
         "current_chip": "overdue" if overdue_only else status,
         "filtered": form.is_bound and any(v for k, v in request.GET.items() if k not in ("page",)),
-        "can_create": _role(request) in STAFF_AND_UP, "sees_all": selectors.can_see_all(member=_me(request), role=_role(request)),
+        "can_create": _role(request) in STAFF_AND_UP, "sees_all": selectors.can_see_all(acting_member=_me(request), role=_role(request)),
     }
     return render(request, "feedback/case_list.html", context, status=400 if form.errors else 200)
 
@@ -82,9 +82,9 @@ RECOVERY_REFUSALS = {
 
 def _recovery(case: Case) -> tuple[bool, str]:
     """(can the rule's recovery survey be sent on resolving, why not in words): the distribution rules
-    the service applies (apps.surveys.services.distribution.skip_reason; fatigue does not hold back a
+    the service applies (apps.surveys.distribution.services.skip_reason; fatigue does not hold back a
     recovery survey), so the box is offered, ticked, only when sending it would succeed."""
-    from apps.surveys.services.distribution import skip_reason
+    from apps.surveys.distribution.services import skip_reason
 
     rule = case.rule
     if rule is None or not rule.recovery_survey_id or not case.is_open:
@@ -110,7 +110,7 @@ def _announcement_url(tenant_slug: str, case: Case) -> str | None:
 
 
 def _detail(request, tenant_slug, uuid, *, status=200, **forms):
-    detail = selectors.case_get(tenant=request.tenant, member=_me(request), uuid=uuid)
+    detail = selectors.case_get(tenant=request.tenant, acting_member=_me(request), uuid=uuid)
     if detail is None:
         raise Http404("No such case.")
     case = detail.case
@@ -141,10 +141,10 @@ def case_detail_view(request, tenant_slug, uuid):
 
 
 def _case_to_work(request, uuid) -> Case:
-    case = selectors.case_get_for_write(member=_me(request), uuid=uuid)
+    case = selectors.case_get_for_write(acting_member=_me(request), uuid=uuid)
     if case is None:
         raise Http404("No such case.")
-    if not selectors.can_work(case, member=_me(request)):
+    if not selectors.can_work(case, acting_member=_me(request)):
         raise PermissionDenied("You cannot work this case.")
     return case
 
@@ -192,7 +192,7 @@ def case_assign_view(request, tenant_slug, uuid):
             add_service_errors(form, exc)
         else:
             messages.success(request, "Assignment saved.")
-            if selectors.case_get_for_write(member=_me(request), uuid=case.uuid) is None:
+            if selectors.case_get_for_write(acting_member=_me(request), uuid=case.uuid) is None:
                 return redirect("cases:list", tenant_slug=tenant_slug)  # staff gave it away: no longer theirs to see
             return _back(tenant_slug, case)
     return _detail(request, tenant_slug, uuid, status=400, assign_form=form)

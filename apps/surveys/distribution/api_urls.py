@@ -1,0 +1,13 @@
+"""Distribution API (distribute, invitations), mounted at /api/v1/t/<tenant_slug>/.
+
+Survey invitations live at `survey-invitations/`: `invitations/` is the member invitations' resource."""
+
+from django.urls import path
+
+from apps.surveys.distribution import apis
+
+urlpatterns = [
+    path("surveys/<uuid:uuid>/distribute/", apis.SurveyDistributeApi.as_view(), name="survey-distribute"),
+    path("survey-invitations/", apis.SurveyInvitationListApi.as_view(), name="survey-invitation-list"),
+    path("survey-invitations/<uuid:uuid>/", apis.SurveyInvitationDetailApi.as_view(), name="survey-invitation-detail"),
+]

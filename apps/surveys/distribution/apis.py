@@ -1,0 +1,143 @@
+"""Distribution API: send a survey (`surveys/<id>/distribute/`) and read invitations — the send log
+(`survey-invitations/`; `invitations/` is the member invitations' resource). CX leads and admins.
+Tokens never leave the server: an invitation shows its status and, when skipped, why."""
+
+from __future__ import annotations
+
+import uuid
+
+import django_filters
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
+from rest_framework.response import Response
+
+from apps.clients.models import Client, Contact, Segment
+from apps.surveys.distribution.selectors import invitation_list
+from apps.surveys.distribution.services import invitations_send_manual
+from apps.surveys.models import Invitation, Survey
+from apps.tenancy.api import TenantGenericApi
+from apps.tenancy.models import LEADS
+
+
+class SurveyInvitationOutput(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    survey = serializers.UUIDField(source="survey.uuid", read_only=True)
+    survey_name = serializers.CharField(source="survey.name", read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True, allow_null=True, default=None,
+                                       help_text="The survey version number the contact answers.")
+    contact = serializers.UUIDField(source="contact.uuid", read_only=True, allow_null=True, default=None)
+    contact_name = serializers.CharField(source="contact.name", read_only=True, allow_null=True, default=None)
+    client = serializers.UUIDField(source="client.uuid", read_only=True, allow_null=True, default=None)
+    client_name = serializers.CharField(source="client.name", read_only=True, allow_null=True, default=None)
+    interaction = serializers.UUIDField(source="interaction.uuid", read_only=True, allow_null=True, default=None,
+                                        help_text="The interaction that triggered it (after-interaction surveys).")
+    channel = serializers.CharField(read_only=True, help_text="How it is sent: email.")
+    skip_reason_label = serializers.CharField(source="get_skip_reason_display", read_only=True,
+                                              help_text="Why it was not sent, in words (empty unless skipped).")
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "survey", "survey_name", "version", "contact", "contact_name", "client", "client_name", "interaction",
+                  "source", "channel", "language", "email", "status", "skip_reason", "skip_reason_label", "send_after",
+                  "sent_at", "opened_at", "responded_at", "expires_at", "reminders_sent", "last_reminder_at", "created_at"]
+
+
+class InvitationFilter(django_filters.FilterSet):
+    survey = django_filters.ModelChoiceFilter(field_name="survey", to_field_name="uuid", queryset=Survey.objects)
+    contact = django_filters.ModelChoiceFilter(field_name="contact", to_field_name="uuid", queryset=Contact.objects)
+    client = django_filters.ModelChoiceFilter(field_name="client", to_field_name="uuid", queryset=Client.objects)
+    status = django_filters.ChoiceFilter(choices=Invitation.Status.choices)
+    skip_reason = django_filters.ChoiceFilter(choices=Invitation.SkipReason.choices)
+
+    class Meta:
+        model = Invitation
+        fields = ["survey", "contact", "client", "status", "skip_reason"]
+
+
+@extend_schema_view(get=extend_schema(summary="List survey invitations (the send log)"))
+class SurveyInvitationListApi(mixins.ListModelMixin, TenantGenericApi):
+    """Invitations newest first; filters: survey, contact, client, status, skip_reason."""
+
+    read_roles = LEADS
+    serializer_class = SurveyInvitationOutput
+    queryset_model = Invitation
+    filterset_class = InvitationFilter
+
+    def get_tenant_queryset(self):
+        return invitation_list()
+
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+
+@extend_schema_view(get=extend_schema(summary="Read a survey invitation"))
+class SurveyInvitationDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
+    read_roles = LEADS
+    serializer_class = SurveyInvitationOutput
+    queryset_model = Invitation
+
+    def get_tenant_queryset(self):
+        return invitation_list()
+
+    def get(self, request, *args, **kwargs):
+        return self.retrieve(request, *args, **kwargs)
+
+
+class SurveyDistributeOutput(serializers.Serializer):
+    batch = serializers.UUIDField(help_text="This send's id; send it again as `batch` to retry safely.")
+    replayed = serializers.BooleanField(help_text="true: this batch was sent before and nothing new was made.")
+    queued = serializers.IntegerField(help_text="Invitations queued for sending.")
+    skipped = serializers.DictField(child=serializers.IntegerField(), help_text="Invitations not sent, per skip reason.")
+    invitations = SurveyInvitationOutput(many=True)
+
+
+@extend_schema_view(post=extend_schema(summary="Send a survey to a segment or to contacts"))
+class SurveyDistributeApi(TenantGenericApi):
+    """Invite every contact of a segment and/or the listed contacts. Each gets one personal link; the
+    rules (opt-out, no e-mail, churned client, fatigue, an open invitation) skip some, each with its
+    reason. Give a `batch` id (or an `Idempotency-Key` header) to retry without sending twice."""
+
+    read_roles = LEADS
+    write_roles = LEADS
+    queryset_model = Survey
+    serializer_class = SurveyDistributeOutput
+
+    class Input(serializers.Serializer):
+        segment = serializers.SlugRelatedField(slug_field="uuid", queryset=Segment.objects, required=False, allow_null=True,
+                                               help_text="Every contact of this segment's clients.")
+        contacts = serializers.SlugRelatedField(slug_field="uuid", queryset=Contact.objects, many=True, required=False,
+                                                help_text="Contact ids to invite (with or without a segment).")
+        batch = serializers.UUIDField(required=False, help_text="Your id for this send: the same id again sends nothing new.")
+
+        def validate(self, data):
+            if data.get("segment") is None and not data.get("contacts"):
+                raise serializers.ValidationError({"contacts": ["Give a segment or at least one contact."]})
+            return data
+
+    def get_tenant_queryset(self):
+        return Survey.objects.select_related("current_version")
+
+    @extend_schema(
+        request=Input, responses={201: SurveyDistributeOutput, 200: SurveyDistributeOutput},
+        examples=[
+            OpenApiExample("A segment", request_only=True, value={"segment": "3f2c1b0a-9e8d-4c7b-a6f5-e4d3c2b1a098",
+                                                                  "batch": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d"}),
+            OpenApiExample("Chosen contacts", request_only=True, value={"contacts": ["1d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a",
+                                                                                    "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b"]}),
+        ],
+        description="Answers 201 with what was queued and skipped, or 200 with the first answer when the same `batch` was sent before.",
+    )
+    def post(self, request, *args, **kwargs):
+        survey = self.get_object()
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        result = invitations_send_manual(
+            tenant=request.tenant, acting_user=request.user, survey=survey,
+            batch=fields.get("batch") or uuid.uuid4(), segment=fields.get("segment"), contacts=fields.get("contacts") or [],
+            acting_member=request.tenant_access.membership,
+        )
+        invitations = list(invitation_list().filter(pk__in=[i.pk for i in result.invitations]))
+        body = {"batch": result.batch, "replayed": result.replayed, "queued": result.queued, "skipped": result.skipped,
+                "invitations": invitations}
+        return Response(SurveyDistributeOutput(body).data, status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED)

@@ -1,0 +1,46 @@
+"""Distribution forms: the manual send (segment and/or contacts, with the batch id that makes a
+re-post harmless) and the send log's filters. Related choices are tenant-scoped and travel as uuids."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+
+from apps.clients.models import Contact, Segment
+from apps.surveys.distribution.selectors import send_contact_choices
+from apps.surveys.models import Invitation
+
+
+class ContactChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name} — {obj.client.name} ({obj.email})"
+
+
+class SendForm(forms.Form):
+    segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False, to_field_name="uuid",
+                                     empty_label="No segment", help_text="Every contact of the segment's clients.")
+    contacts = ContactChoiceField(queryset=Contact.objects.none(), required=False, to_field_name="uuid",
+                                  widget=forms.SelectMultiple(attrs={"size": 10}),
+                                  help_text="Hold Ctrl (⌘ on a Mac) to choose several. Opted-out contacts and contacts "
+                                            "without an e-mail address are not listed.")
+    # A fresh id per rendered form: posting it twice (double click, back + resubmit) sends once.
+    batch = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("batch", uuid.uuid4())
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].queryset = Segment.objects.order_by("name")
+        self.fields["contacts"].queryset = send_contact_choices()
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and data.get("segment") is None and not data.get("contacts"):
+            raise forms.ValidationError("Choose a segment or at least one contact.")
+        return data
+
+
+class LogFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "All statuses"), *Invitation.Status.choices], required=False)
+    skip_reason = forms.ChoiceField(choices=[("", "Any reason"), *Invitation.SkipReason.choices], required=False,
+                                    label="Why not sent")

@@ -1,0 +1,487 @@
+"""Distribution: who is asked, when, and why not (issue 5 items 6–10; DESIGN.md flow 1).
+
+Invitations are made by three triggers — a manual send to a segment or chosen contacts, an
+interaction at the survey's touchpoint (after a delay), a recurring relationship survey — always
+through `invitation_create`, which applies the rules in order and records on a SKIPPED invitation
+why it is not sent (the send log): survey not open, client churned, contact opted out, no e-mail,
+fatigue (the contact was sent any survey within the tenant's fatigue period), an open invitation of
+the same survey (duplicate). A retried trigger finds its `dedupe_key` and returns the first
+invitation: a retry never duplicates.
+
+Tokens. A link's token must reach the contact twice (the invitation and its reminders use the same
+link) but must never be readable from the database. So the token is derived, not stored:
+
+    salt  = secrets.token_urlsafe(32)            (stored on the invitation, 256 random bits)
+    token = HMAC-SHA256(SECRET_KEY, uuid : salt)  (base64url, 43 characters, 256 bits)
+    token_hash = sha256(token)                    (stored, unique: the respondent's lookup)
+
+The worker rebuilds the token from the salt when it writes the e-mail, and the outbox row holds the
+body with a placeholder instead of the token (`TOKEN_PLACEHOLDER`), substituted only at SMTP time:
+the raw token exists only in the message sent. The database alone (salt, hash, bodies) without
+SECRET_KEY reveals nothing. If SECRET_KEY is rotated, rebuilt tokens no longer match their hash:
+pending e-mails then fail with that reason instead of carrying a dead link.
+
+Sending happens in two steps, each in its own transaction: `invitations_dispatch_due` picks due
+QUEUED invitations (`select_for_update(skip_locked=True)`), re-checks the rules at send time, mints
+the salt and hash and writes the OutboundEmail in the same transaction; the outbox
+(apps/messaging) delivers it over SMTP and distribution/delivery.py marks the invitation sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import secrets
+import uuid as uuid_lib
+from collections import Counter
+from datetime import datetime, timedelta
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from apps.clients.models import Client, Contact, Segment
+from apps.messaging.models import OutboundEmail
+from apps.surveys.builder.selectors import survey_is_open, version_languages
+from apps.surveys.distribution import emails
+from apps.surveys.models import Invitation, Response, Survey, SurveyVersion
+from apps.tenancy.models import Membership, Tenant
+from apps.tenancy.services import audit_event_record
+from apps.tenancy.tasks import enqueue_on_commit
+from apps.touchpoints.models import Interaction
+
+TOKEN_PLACEHOLDER = "__cxm_invitation_token__"
+TOKEN_KEY_SALT = "cxm.surveys.invitation-token"
+DISPATCH_BATCH = 500
+OPEN_STATUSES = (Invitation.Status.QUEUED, Invitation.Status.SENT, Invitation.Status.OPENED)
+Status, Skip = Invitation.Status, Invitation.SkipReason
+
+
+# --- tokens and links ---------------------------------------------------------------------------
+
+def token_hash(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def invitation_token(invitation: Invitation) -> str:
+    """The link's token, rebuilt from the invitation's salt with SECRET_KEY (see the module docstring)."""
+    if not invitation.token_salt:
+        raise ValueError("This invitation has no token yet: it was never sent.")
+    digest = salted_hmac(TOKEN_KEY_SALT, f"{invitation.uuid}:{invitation.token_salt}", algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def invitation_url(raw_token: str, *, score: int | None = None) -> str:
+    """The respondent's link: SITE_URL/s/<token>/, with ?score=N for a score clicked in the e-mail."""
+    url = f"{settings.SITE_URL}/s/{raw_token}/"
+    return url if score is None else f"{url}?score={int(score)}"
+
+
+def optout_url(raw_token: str) -> str:
+    return f"{settings.SITE_URL}/s/{raw_token}/opt-out/"
+
+
+def message_domain() -> str:
+    """The right-hand side of our Message-IDs: the default sender's domain."""
+    from email.utils import parseaddr
+
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return address.rpartition("@")[2] or "cxm.localhost"
+
+
+# --- the rules ----------------------------------------------------------------------------------
+
+def survey_accepts_invitations(survey: Survey, now: datetime) -> bool:
+    """Live, with a published version, within its open/close dates (the builder's `survey_is_open`)."""
+    return survey_is_open(survey, now)
+
+
+def _client_churned(client: Client | None, now: datetime) -> bool:
+    if client is None:
+        return False
+    return client.status == Client.Status.CHURNED or (client.churned_on is not None and client.churned_on <= now.date())
+
+
+def _fatigued(*, tenant: Tenant, contact: Contact, now: datetime, exclude_pk=None) -> bool:
+    """Was the contact sent any survey invitation within the tenant's fatigue period? (0 days: never.)
+    An invitation counts from the moment its e-mail is written to the outbox (its `sent_at`)."""
+    days = tenant.survey_fatigue_days
+    if not days:
+        return False
+    recent = Invitation.objects.filter(contact=contact, sent_at__gt=now - timedelta(days=days)).exclude(
+        status__in=[Status.FAILED, Status.SKIPPED, Status.BOUNCED])
+    if exclude_pk is not None:
+        recent = recent.exclude(pk=exclude_pk)
+    return recent.exists()
+
+
+def skip_reason(*, tenant: Tenant, survey: Survey, contact: Contact | None, client: Client | None, now: datetime,
+                exclude_pk=None, at_send: bool = False, ignore_fatigue: bool = False) -> str:
+    """The first rule that stops this invitation, or "" when it may go. At send time the duplicate rule
+    is not applied again (it was, at creation; the invitation being sent is the one that won).
+    `ignore_fatigue`: a recovery survey (source RECOVERY, sent when a case is resolved) answers the
+    contact's own complaint, so the fatigue rule does not hold it back; opt-out still does."""
+    if not survey_accepts_invitations(survey, now):
+        return Skip.SURVEY_CLOSED
+    if _client_churned(client, now):
+        return Skip.CHURNED
+    if contact is not None and contact.opted_out:
+        return Skip.OPTED_OUT
+    if contact is None or not contact.email:
+        return Skip.NO_EMAIL
+    if not ignore_fatigue and _fatigued(tenant=tenant, contact=contact, now=now, exclude_pk=exclude_pk):
+        return Skip.FATIGUED
+    if not at_send:
+        open_same = Invitation.objects.filter(survey=survey, contact=contact, status__in=OPEN_STATUSES, expires_at__gt=now)
+        if exclude_pk is not None:
+            open_same = open_same.exclude(pk=exclude_pk)
+        if open_same.exists():
+            return Skip.DUPLICATE
+    return ""
+
+
+def invitation_language(survey: Survey, contact: Contact | None) -> str:
+    """The contact's locale when the live version speaks it, else the survey's default language."""
+    offered = version_languages(survey, survey.current_version) if survey.current_version_id else [survey.default_language]
+    if contact is not None and contact.locale in offered:
+        return contact.locale
+    return survey.default_language
+
+
+# --- creating invitations -----------------------------------------------------------------------
+
+@transaction.atomic
+def invitation_create(*, tenant: Tenant, survey: Survey, contact: Contact | None, source: str, dedupe_key: str,
+                      interaction: Interaction | None = None, send_after: datetime | None = None,
+                      acting_member: Membership | None = None, dispatch: bool = True) -> Invitation:
+    """Make one invitation, or the SKIPPED one that says why it is not sent (the send log).
+
+    The same `dedupe_key` for the same survey returns the first invitation unchanged (a retried
+    trigger never duplicates; the database's unique key settles a race). Pins the survey's current
+    version and the language; expires `invitation_valid_days` after it may be sent. With
+    `dispatch`, a due invitation is handed to the sender once this transaction commits.
+    """
+    existing = Invitation.objects.filter(survey=survey, dedupe_key=dedupe_key).first()
+    if existing is not None:
+        return existing
+    now = timezone.now()
+    send_after = send_after or now
+    client = contact.client if contact is not None else (interaction.client if interaction is not None else None)
+    reason = skip_reason(tenant=tenant, survey=survey, contact=contact, client=client, now=now,
+                         ignore_fatigue=source == Invitation.Source.RECOVERY)
+    invitation = Invitation(
+        tenant=tenant, survey=survey, version=survey.current_version, contact=contact, client=client, interaction=interaction,
+        source=source, language=invitation_language(survey, contact), email=(contact.email if contact is not None else ""),
+        dedupe_key=dedupe_key, status=Status.SKIPPED if reason else Status.QUEUED, skip_reason=reason,
+        send_after=send_after, expires_at=max(send_after, now) + timedelta(days=survey.invitation_valid_days),
+        created_by=acting_member,
+    )
+    # Uniqueness is the database's job here (a concurrent retry loses the race below, not a query).
+    invitation.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            invitation.save()
+    except IntegrityError:
+        return Invitation.objects.get(survey=survey, dedupe_key=dedupe_key)
+    if dispatch and invitation.status == Status.QUEUED and send_after <= now:
+        from apps.surveys.tasks import dispatch_invitations
+
+        enqueue_on_commit(dispatch_invitations, tenant.pk, invitation.pk)
+    return invitation
+
+
+@dataclasses.dataclass(frozen=True)
+class SendResult:
+    """What a manual send did: one batch id, its invitations, counts by status and by skip reason."""
+
+    batch: uuid_lib.UUID
+    invitations: list
+    replayed: bool  # the same batch was sent before: nothing new was made
+
+    @property
+    def queued(self) -> int:
+        return sum(1 for i in self.invitations if i.status != Status.SKIPPED)
+
+    @property
+    def skipped(self) -> dict:
+        return dict(Counter(i.skip_reason for i in self.invitations if i.status == Status.SKIPPED))
+
+    def summary(self) -> str:
+        labels = dict(Skip.choices)
+        parts = [f"{n} {labels[reason].lower()}" for reason, n in sorted(self.skipped.items())]
+        skipped = sum(self.skipped.values())
+        text = f"{self.queued} invitation{'s' if self.queued != 1 else ''} queued"
+        if skipped:
+            text += f", {skipped} not sent ({'; '.join(parts)})"
+        return text + "."
+
+
+def manual_dedupe_prefix(batch) -> str:
+    return f"manual:{batch}:"
+
+
+@transaction.atomic
+def invitations_send_manual(*, tenant: Tenant, acting_user, survey: Survey, batch, segment: Segment | None = None,
+                            contacts=(), acting_member: Membership | None = None) -> SendResult:
+    """Invite a segment's contacts and/or chosen contacts, once per `batch` (the form's idempotency
+    key): posting the same batch again returns the first send's invitations and makes none."""
+    batch = uuid_lib.UUID(str(batch))
+    prefix = manual_dedupe_prefix(batch)
+    earlier = list(Invitation.objects.filter(survey=survey, dedupe_key__startswith=prefix).select_related("contact"))
+    if earlier:
+        return SendResult(batch=batch, invitations=earlier, replayed=True)
+    if segment is None and not contacts:
+        raise ValidationError({"contacts": "Choose a segment or at least one contact."})
+    if not survey_accepts_invitations(survey, timezone.now()):
+        raise ValidationError("This survey is not open: publish it (or resume it, or change its dates) before sending.")
+    targets = {c.pk: c for c in contacts}
+    if segment is not None:
+        for contact in Contact.objects.filter(client__segment=segment).select_related("client").order_by("pk"):
+            targets.setdefault(contact.pk, contact)
+    invitations = [
+        invitation_create(tenant=tenant, survey=survey, contact=contact, source=Invitation.Source.MANUAL,
+                          dedupe_key=f"{prefix}{contact.uuid}", acting_member=acting_member, dispatch=False)
+        for contact in sorted(targets.values(), key=lambda c: c.pk)
+    ]
+    result = SendResult(batch=batch, invitations=invitations, replayed=False)
+    audit_event_record(tenant=tenant, acting_user=acting_user, action="survey.sent", target=survey,
+                       changes={"batch": [None, str(batch)], "segment": [None, segment.name if segment else None],
+                                "queued": [None, result.queued], "skipped": [None, result.skipped]})
+    if result.queued:
+        from apps.surveys.tasks import dispatch_invitations
+
+        enqueue_on_commit(dispatch_invitations, tenant.pk)
+    return result
+
+
+def _first_reachable_contact(client: Client) -> Contact | None:
+    return Contact.objects.filter(client=client, opted_out=False).exclude(email="").order_by("created_at", "pk").first()
+
+
+def surveys_listening_to(touchpoint):
+    """Surveys triggered by an interaction at `touchpoint`: live ones, and paused ones (their
+    invitations are recorded as skipped, so the send log explains the silence)."""
+    return Survey.objects.filter(trigger=Survey.Trigger.AFTER_INTERACTION, touchpoint=touchpoint,
+                                 status__in=[Survey.Status.LIVE, Survey.Status.PAUSED])
+
+
+@transaction.atomic
+def invitations_for_interaction(*, tenant: Tenant, interaction_id: int) -> list[Invitation]:
+    """The after-interaction trigger: one invitation per live (or paused: recorded as skipped) survey
+    listening to the interaction's touchpoint, sent `trigger_delay_minutes` after it happened, to
+    the interaction's contact or else the client's first contact who can be e-mailed."""
+    interaction = Interaction.objects.select_related("client", "contact", "touchpoint").filter(pk=interaction_id).first()
+    if interaction is None:
+        return []
+    surveys = surveys_listening_to(interaction.touchpoint).select_related("current_version")
+    made = []
+    for survey in surveys:
+        contact = interaction.contact or _first_reachable_contact(interaction.client)
+        made.append(invitation_create(
+            tenant=tenant, survey=survey, contact=contact, source=Invitation.Source.INTERACTION, interaction=interaction,
+            dedupe_key=f"interaction:{interaction.uuid}",
+            send_after=interaction.occurred_at + timedelta(minutes=survey.trigger_delay_minutes),
+        ))
+    return made
+
+
+@transaction.atomic
+def invitations_create_recurring(*, tenant: Tenant, now: datetime | None = None) -> int:
+    """The recurring relationship survey: every contact of an active client (of the survey's segment)
+    not invited by this survey in the last `recurring_months` months gets one invitation this period."""
+    now = now or timezone.now()
+    started = timezone.now()
+    made = 0
+    for survey in Survey.objects.filter(trigger=Survey.Trigger.RECURRING, status=Survey.Status.LIVE).select_related("current_version"):
+        if not survey.recurring_months or not survey_accepts_invitations(survey, now):
+            continue
+        cutoff = now - relativedelta(months=survey.recurring_months)
+        asked = Invitation.objects.filter(survey=survey, contact=OuterRef("pk"), created_at__gt=cutoff)
+        contacts = Contact.objects.filter(client__status=Client.Status.ACTIVE).exclude(Exists(asked)).select_related("client")
+        if survey.recurring_segment_id:
+            contacts = contacts.filter(client__segment_id=survey.recurring_segment_id)
+        period = now.strftime("%Y-%m")
+        for contact in contacts.order_by("pk"):
+            invitation = invitation_create(tenant=tenant, survey=survey, contact=contact, source=Invitation.Source.RECURRING,
+                                           dedupe_key=f"recurring:{period}:{contact.uuid}", send_after=now, dispatch=False)
+            made += invitation.created_at >= started  # not one found by its dedupe key
+    if made:
+        from apps.surveys.tasks import dispatch_invitations
+
+        enqueue_on_commit(dispatch_invitations, tenant.pk)
+    return made
+
+
+# --- sending ------------------------------------------------------------------------------------
+
+def _invitation_message_id(invitation: Invitation) -> str:
+    return f"<invitation-{invitation.uuid}@{message_domain()}>"
+
+
+def _reminder_message_id(invitation: Invitation, number: int) -> str:
+    return f"<reminder-{number}-{invitation.uuid}@{message_domain()}>"
+
+
+@transaction.atomic
+def invitations_dispatch_due(*, tenant: Tenant, invitation_id: int | None = None, now: datetime | None = None,
+                             limit: int = DISPATCH_BATCH) -> int:
+    """Write the e-mails of due QUEUED invitations to the outbox; returns how many were written.
+
+    Rows are claimed with `select_for_update(skip_locked=True)`, so two workers never write the same
+    invitation; the rules are checked again (opted out since? fatigued? survey closed?); the salt and
+    token hash are minted and the outbox row written in this one transaction, so an invitation is
+    either untouched or has exactly one token and one e-mail.
+    """
+    from apps.messaging.services import email_enqueue
+
+    now = now or timezone.now()
+    due = (Invitation.objects.select_for_update(skip_locked=True, of=("self",))
+           .select_related("survey", "version", "contact", "client")
+           .filter(status=Status.QUEUED, token_hash="", send_after__lte=now).order_by("send_after", "pk"))
+    if invitation_id is not None:
+        due = due.filter(pk=invitation_id)
+    written = 0
+    for invitation in due[:limit]:
+        reason = skip_reason(tenant=tenant, survey=invitation.survey, contact=invitation.contact, client=invitation.client,
+                             now=now, exclude_pk=invitation.pk, at_send=True,
+                             ignore_fatigue=invitation.source == Invitation.Source.RECOVERY)
+        if not reason and invitation.version_id is None:
+            reason = Skip.SURVEY_CLOSED
+        if reason:
+            invitation.status, invitation.skip_reason = Status.SKIPPED, reason
+            invitation.save(update_fields=["status", "skip_reason", "updated_at"])
+            continue
+        invitation.token_salt = secrets.token_urlsafe(32)
+        invitation.token_hash = token_hash(invitation_token(invitation))
+        invitation.sent_at = now  # fatigue counts from here; the outbox sets the delivery time
+        invitation.save(update_fields=["token_salt", "token_hash", "sent_at", "updated_at"])
+        rendered = emails.render_survey_email(tenant=tenant, invitation=invitation, kind=OutboundEmail.Kind.INVITATION)
+        email_enqueue(tenant=tenant, kind=OutboundEmail.Kind.INVITATION, invitation=invitation, to_email=invitation.email,
+                      subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
+                      message_id=_invitation_message_id(invitation), deliver=False)
+        written += 1
+    if written:
+        from apps.messaging.tasks import deliver_outbox
+
+        enqueue_on_commit(deliver_outbox, tenant.pk)
+    return written
+
+
+def _reminder_due(invitation: Invitation, now: datetime) -> bool:
+    last = invitation.last_reminder_at or invitation.sent_at
+    return last is not None and last <= now - timedelta(days=invitation.survey.reminder_interval_days)
+
+
+@transaction.atomic
+def reminders_send_due(*, tenant: Tenant, now: datetime | None = None, limit: int = DISPATCH_BATCH) -> int:
+    """Remind those who have not answered: up to the survey's `reminder_count`, every
+    `reminder_interval_days`, with the same link. Checked again under the row lock, in the
+    transaction that writes the outbox row: a response that has arrived stops the reminder."""
+    from apps.messaging.services import email_enqueue
+
+    now = now or timezone.now()
+    candidates = (Invitation.objects.select_related("survey")
+                  .filter(status__in=[Status.SENT, Status.OPENED], responded_at__isnull=True, expires_at__gt=now,
+                          contact__opted_out=False, survey__status=Survey.Status.LIVE)
+                  .exclude(token_hash="").only("pk", "sent_at", "last_reminder_at", "reminders_sent", "survey__reminder_count",
+                                               "survey__reminder_interval_days"))
+    due_ids = [i.pk for i in candidates if i.reminders_sent < i.survey.reminder_count and _reminder_due(i, now)][:limit]
+    if not due_ids:
+        return 0
+    locked = (Invitation.objects.select_for_update(skip_locked=True, of=("self",))
+              .select_related("survey", "version", "contact", "client").filter(pk__in=due_ids).order_by("pk"))
+    written = 0
+    for invitation in locked:
+        answered = invitation.status not in (Status.SENT, Status.OPENED) or invitation.responded_at is not None \
+            or Response.objects.filter(invitation=invitation).exists()
+        if answered or invitation.contact is None or invitation.contact.opted_out \
+                or invitation.reminders_sent >= invitation.survey.reminder_count or not _reminder_due(invitation, now) \
+                or not survey_accepts_invitations(invitation.survey, now):
+            continue
+        number = invitation.reminders_sent + 1
+        rendered = emails.render_survey_email(tenant=tenant, invitation=invitation, kind=OutboundEmail.Kind.REMINDER)
+        email_enqueue(tenant=tenant, kind=OutboundEmail.Kind.REMINDER, invitation=invitation, to_email=invitation.email,
+                      subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
+                      message_id=_reminder_message_id(invitation, number), deliver=False)
+        invitation.reminders_sent, invitation.last_reminder_at = number, now
+        invitation.save(update_fields=["reminders_sent", "last_reminder_at", "updated_at"])
+        written += 1
+    if written:
+        from apps.messaging.tasks import deliver_outbox
+
+        enqueue_on_commit(deliver_outbox, tenant.pk)
+    return written
+
+
+@transaction.atomic
+def invitations_expire(*, tenant: Tenant, now: datetime | None = None) -> int:
+    """Invitations past their `expires_at` that were never answered become EXPIRED."""
+    now = now or timezone.now()
+    return Invitation.objects.filter(status__in=OPEN_STATUSES, expires_at__lte=now).update(status=Status.EXPIRED, updated_at=now)
+
+
+# --- opting out ---------------------------------------------------------------------------------
+
+@transaction.atomic
+def contact_opt_out(*, tenant: Tenant, invitation: Invitation) -> Contact | None:
+    """The contact behind this invitation never gets another survey: flagged opted out, their queued
+    invitations skipped (reason: opted out) and their pending e-mails (invitations, reminders) cancelled.
+    Idempotent; works for an expired invitation too."""
+    contact = Contact.objects.select_for_update().filter(pk=invitation.contact_id).first()
+    if contact is None:
+        return None
+    now = timezone.now()
+    if not contact.opted_out:
+        contact.opted_out = True
+        contact.save(update_fields=["opted_out", "updated_at"])
+        audit_event_record(tenant=tenant, acting_user=None, action="contact.opted_out", target=contact,
+                           changes={"opted_out": [False, True], "via_survey": [None, invitation.survey.name]})
+    Invitation.objects.filter(contact=contact, status=Status.QUEUED).update(status=Status.SKIPPED, skip_reason=Skip.OPTED_OUT,
+                                                                          updated_at=now)
+    OutboundEmail.objects.filter(invitation__contact=contact, status=OutboundEmail.Status.PENDING).update(
+        status=OutboundEmail.Status.FAILED, last_error="Not sent: the contact opted out.", next_attempt_at=None, updated_at=now)
+    return contact
+
+
+# --- test e-mail --------------------------------------------------------------------------------
+
+def _preview_url(tenant: Tenant, survey: Survey) -> str:
+    from django.urls import NoReverseMatch, reverse
+
+    for name in ("surveys:preview", "surveys:edit", "surveys:list"):
+        try:
+            kwargs = {"tenant_slug": tenant.slug} if name == "surveys:list" else {"tenant_slug": tenant.slug, "uuid": survey.uuid}
+            return settings.SITE_URL + reverse(name, kwargs=kwargs)
+        except NoReverseMatch:
+            continue
+    return settings.SITE_URL + f"/t/{tenant.slug}/"
+
+
+@transaction.atomic
+def test_email_send(*, tenant: Tenant, acting_user, survey: Survey) -> OutboundEmail:
+    """E-mail the survey as a respondent would get it — the draft if there is one, else the live
+    version — to the signed-in person's own address, through the outbox. Its links open the preview
+    (signed in), never a respondent link: no invitation is made and no answer can be stored."""
+    version = (SurveyVersion.objects.filter(survey=survey, published_at__isnull=True).first()
+               or (SurveyVersion.objects.filter(pk=survey.current_version_id).first() if survey.current_version_id else None))
+    if version is None:
+        raise ValidationError("This survey has no version to send yet.")
+    if not getattr(acting_user, "email", ""):
+        raise ValidationError("Your account has no e-mail address to send the test to.")
+    language = survey.default_language
+    rendered = emails.render_survey_email(tenant=tenant, invitation=None, kind=OutboundEmail.Kind.TEST, survey=survey,
+                                          version=version, language=language, preview_url=_preview_url(tenant, survey),
+                                          recipient_name=getattr(acting_user, "full_name", "") or "")
+    from apps.messaging.services import email_enqueue
+
+    email = email_enqueue(tenant=tenant, kind=OutboundEmail.Kind.TEST, invitation=None, to_email=acting_user.email,
+                          subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
+                          message_id=f"<test-{uuid_lib.uuid4()}@{message_domain()}>")
+    audit_event_record(tenant=tenant, acting_user=acting_user, action="survey.test_email_sent", target=survey,
+                       changes={"version": [None, version.number], "to": [None, acting_user.email]})
+    return email

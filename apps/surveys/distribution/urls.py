@@ -1,0 +1,14 @@
+"""Distribution pages (send to a segment or contacts, send log, test e-mail), mounted at /t/<tenant_slug>/."""
+
+from django.urls import path
+
+from apps.surveys.distribution import views
+
+app_name = "distribution"
+
+urlpatterns = [
+    path("surveys/outbox/", views.outbox_view, name="outbox"),
+    path("surveys/<uuid:uuid>/send/", views.send_view, name="send"),
+    path("surveys/<uuid:uuid>/log/", views.log_view, name="log"),
+    path("surveys/<uuid:uuid>/test-email/", views.test_email_view, name="test_email"),
+]

@@ -1,0 +1,97 @@
+"""Distribution pages for CX leads and admins: send a survey, its send log, the outbox (admins),
+and the test e-mail to oneself. Thin views: a form, one service or selector, a render."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from apps.core.forms import add_service_errors
+from apps.surveys.distribution.forms import LogFilterForm, SendForm
+from apps.surveys.distribution.selectors import invitation_list, invitation_status_counts, outbox_list
+from apps.surveys.distribution.services import invitations_send_manual, survey_accepts_invitations, test_email_send
+from apps.surveys.models import Survey
+from apps.tenancy.models import ADMINS, LEADS
+from apps.tenancy.permissions import tenant_role_required
+
+LOG_PER_PAGE = 50
+OUTBOX_PER_PAGE = 50
+
+
+def _survey(uuid) -> Survey:
+    return get_object_or_404(Survey.objects.select_related("current_version", "touchpoint"), uuid=uuid)
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_role_required(LEADS)
+def send_view(request, tenant_slug, uuid):
+    survey = _survey(uuid)
+    form = SendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = invitations_send_manual(tenant=request.tenant, acting_user=request.user, survey=survey, batch=data["batch"],
+                                             segment=data["segment"], contacts=list(data["contacts"]),
+                                             acting_member=request.tenant_access.membership)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            if result.replayed:
+                messages.info(request, "This send was already made (the form was submitted twice): nothing new was sent. "
+                                       + result.summary())
+            else:
+                messages.success(request, result.summary())
+            return redirect("distribution:log", tenant_slug=tenant_slug, uuid=survey.uuid)
+    context = {"survey": survey, "form": form, "is_open": survey_accepts_invitations(survey, timezone.now())}
+    return render(request, "surveys/distribution/send.html", context, status=400 if form.errors else 200)
+
+
+@tenant_role_required(LEADS)
+def log_view(request, tenant_slug, uuid):
+    survey = _survey(uuid)
+    form = LogFilterForm(request.GET or None)
+    page = None
+    if not form.is_bound or form.is_valid():
+        filters = form.cleaned_data if form.is_bound else {}
+        rows = invitation_list(survey=survey, status=filters.get("status") or None, skip_reason=filters.get("skip_reason") or None)
+        page = Paginator(rows, LOG_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "survey": survey,
+        "form": form,
+        "page": page,
+        "counts": invitation_status_counts(survey=survey),
+        "filtered": any(request.GET.get(k) for k in ("status", "skip_reason")),
+        "time_zone": zoneinfo.ZoneInfo(request.tenant.time_zone),
+    }
+    return render(request, "surveys/distribution/log.html", context, status=400 if form.errors else 200)
+
+
+@tenant_role_required(ADMINS)
+def outbox_view(request, tenant_slug):
+    page = Paginator(outbox_list(), OUTBOX_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "surveys/distribution/outbox.html", {"page": page})
+
+
+@require_POST
+@tenant_role_required(LEADS)
+def test_email_view(request, tenant_slug, uuid):
+    survey = _survey(uuid)
+    try:
+        email = test_email_send(tenant=request.tenant, acting_user=request.user, survey=survey)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Test e-mail on its way to {email.to_email}. Its links open the preview; no answer is recorded.")
+    try:
+        back = reverse("surveys:preview", kwargs={"tenant_slug": tenant_slug, "uuid": survey.uuid})
+    except NoReverseMatch:
+        back = reverse("distribution:log", kwargs={"tenant_slug": tenant_slug, "uuid": survey.uuid})
+    return redirect(back)
+

@@ -1,0 +1,350 @@
+"""Respondent pages (issue 5 items 11–13; DESIGN.md flow 2): global routes, no login, no cookies.
+
+- `/s/<token>/`: an invitation's link. The token's SHA-256 finds the invitation and its tenant
+  (`*_including_cross_tenant`); everything after runs in `tenant_context(invitation.tenant)`. GET
+  and HEAD never consume the token (mail scanners open links): they only mark it opened, once. A
+  POST is stored once (the invitation row is locked and the database allows one response per
+  invitation); every later submit shows "already recorded". Rate-limited per IP (views and submits
+  together, counted before the token is looked up).
+- `/w/<web_token>/`: the public web link (anonymous), `?embed=1` for a minimal page that other sites
+  may frame. Rate-limited per IP; a honeypot field and a too-fast submit flag the response as a
+  bot's (stored apart, never counted); a signed stamp's submission key makes a double submit land once.
+- `/k/<key>/`: a kiosk device's page, three large smileys; rate-limited per device.
+
+Unknown or tampered links answer one generic 404 page, expired or closed ones the same page with
+410, and nothing is stored. Forms are CSRF-exempt on purpose: there is no session or login to
+protect (the pages set no cookie, and the embedded form must work inside another site's frame);
+the link's token, the kiosk key and the signed stamp are the capabilities. Responses carry
+`Referrer-Policy: no-referrer` and `Cache-Control: no-store`, and the token is kept out of the logs
+(the request logger's path is redacted below; Django's 4xx warnings are not written for them).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.dispatch import receiver
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from apps.core import ratelimit
+from apps.core.ratelimit import client_ip
+from apps.surveys.i18n import LANGUAGE_NAMES, localized, negotiate_language, survey_languages, ui_text, ui_texts
+from apps.surveys.kiosks.services import kiosk_seen
+from apps.surveys.models import KioskDevice, QuestionType, Response, Survey
+from apps.surveys.respond.forms import ResponseForm, field_name, preselect_from_query, stamp_make, stamp_read
+from apps.surveys.respond.selectors import (
+    LinkState,
+    invitation_for_respondent,
+    invitation_get_by_token_including_cross_tenant,
+    invitation_state,
+    invitation_version,
+    kiosk_get_by_key_including_cross_tenant,
+    survey_get_by_web_token_including_cross_tenant,
+    survey_is_open_now,
+    version_questions,
+)
+from apps.surveys.respond.services import invitation_mark_opened, response_submit
+from apps.tenancy.context import tenant_context
+
+try:
+    from csp.decorators import csp_replace
+except ImportError:  # pragma: no cover - django-csp is a dependency
+    csp_replace = None
+
+# Anonymous submits faster than this after the form was rendered are a bot's.
+MIN_FILL_SECONDS = 2.0
+RATE_WINDOW_SECONDS = 60
+PUBLIC_PATH_RE = re.compile(r"(^|\s)/(s|w|k)/[^/?#\s]+")
+
+
+# --- logging: the token never reaches a log line -------------------------------------------------
+
+def redact_public_path(path: str) -> str:
+    """"GET /s/<token>/?lang=fr" → "GET /s/<redacted>/?lang=fr" (also for /w/ and /k/)."""
+    return PUBLIC_PATH_RE.sub(lambda m: f"{m.group(1)}/{m.group(2)}/<redacted>", path)
+
+
+try:
+    from django_structlog import signals as structlog_signals
+
+    @receiver(structlog_signals.bind_extra_request_metadata)
+    @receiver(structlog_signals.bind_extra_request_finished_metadata)
+    def _redact_respondent_tokens(sender, request, logger, log_kwargs, **kwargs):
+        if isinstance(log_kwargs.get("request"), str):
+            log_kwargs["request"] = redact_public_path(log_kwargs["request"])
+except ImportError:  # pragma: no cover
+    pass
+
+
+# --- response helpers ----------------------------------------------------------------------------
+
+def _embeddable(response):
+    return response
+
+
+if csp_replace is not None:
+    _embeddable = xframe_options_exempt(csp_replace({"frame-ancestors": ["*"]})(_embeddable))
+else:  # pragma: no cover
+    _embeddable = xframe_options_exempt(_embeddable)
+
+
+def _finish(response, *, embed: bool = False):
+    """Headers of every respondent page; embed mode alone may be framed by other sites."""
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    if response.status_code >= 400:
+        # Django would log "Not Found: /s/<token>/": the path holds a secret, and a wrong link is
+        # not a server problem. (Counted by the request log, whose path is redacted above.)
+        response._has_been_logged = True
+    return _embeddable(response) if embed else response
+
+
+def _languages(request, langs: list[str], current: str, extra: dict | None = None) -> list[dict]:
+    rows = []
+    for code in langs:
+        query = {"lang": code, **(extra or {})}
+        rows.append({"code": code, "name": LANGUAGE_NAMES.get(code, code), "current": code == current,
+                     "url": f"{request.path}?{urlencode(query)}"})
+    return rows
+
+
+def _version_languages(survey: Survey, version) -> list[str]:
+    try:
+        from apps.surveys.builder.selectors import version_languages
+    except ImportError:  # pragma: no cover
+        return survey_languages(survey)
+    return version_languages(survey, version)
+
+
+def _texts(survey: Survey, version, lang: str) -> dict:
+    texts = version.texts or {}
+    chosen = texts.get(lang) or texts.get(survey.default_language) or next(iter(texts.values()), {}) or {}
+    return {key: localized(chosen.get(key, ""), lang) for key in ("title", "intro", "thanks")}
+
+
+def _page(request, template: str, context: dict, *, status: int = 200, embed: bool = False):
+    lang = context["lang"]
+    base = {"t": ui_texts(lang), "embed": embed, "languages": [], "org": ""}
+    return _finish(render(request, template, {**base, **context}, status=status), embed=embed)
+
+
+def _unavailable(request, *, survey: Survey | None = None, status: int, embed: bool = False, org: str = ""):
+    """The one generic page for unknown, tampered, expired and closed links."""
+    lang = negotiate_language(survey, request)
+    return _page(request, "respond/unavailable.html", {"lang": lang, "org": org}, status=status, embed=embed)
+
+
+def _rate_limited(request, *, lang: str, embed: bool = False, org: str = ""):
+    response = _page(request, "respond/rate_limited.html", {"lang": lang, "org": org}, status=429, embed=embed)
+    response["Retry-After"] = str(ratelimit.retry_after(RATE_WINDOW_SECONDS))
+    return response
+
+
+def over_rate_limit(scope: str, ident: str, limit: int) -> bool:
+    """Count one request for (scope, ident) in the current minute (apps/core/ratelimit.py); True past `limit`."""
+    return ratelimit.hit(f"respond:{scope}", ident, limit=limit, window=RATE_WINDOW_SECONDS)
+
+
+def reset_rate_limit(scope: str, ident: str) -> None:
+    ratelimit.reset(f"respond:{scope}", ident, window=RATE_WINDOW_SECONDS)
+
+
+def _form_context(request, *, survey: Survey, version, lang: str, form: ResponseForm, action: str, embed: bool = False,
+                  stamp: str = "", honeypot: bool = False, notice: str = "", extra_query: dict | None = None) -> dict:
+    langs = _version_languages(survey, version)
+    return {
+        "lang": lang, "org": survey.tenant.name, "texts": _texts(survey, version, lang), "form": form, "items": form.items(),
+        "summary": form.error_summary() if form.is_bound else [], "action": action, "stamp": stamp, "honeypot": honeypot,
+        "notice": notice, "languages": _languages(request, langs, lang, extra_query) if len(langs) > 1 else [],
+    }
+
+
+def _done(request, *, survey: Survey, version, lang: str, created: bool, embed: bool = False):
+    texts = _texts(survey, version, lang) if version is not None else {"title": "", "thanks": ""}
+    context = {"lang": lang, "org": survey.tenant.name, "created": created, "texts": texts}
+    return _page(request, "respond/done.html", context, embed=embed)
+
+
+def _add_submit_errors(form: ResponseForm, exc: ValidationError, lang: str) -> None:
+    """The service's errors (keyed by question key) on the form, in the respondent's language."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, ui_text(lang, "form_stale"))
+        return
+    for key, errors in exc.error_dict.items():
+        name = f"q_{key}"
+        for error in errors:
+            message = ui_text(lang, "required") if error.code == "required" else ui_text(lang, "invalid_choice")
+            form.add_error(name if name in form.fields else None, message)
+
+
+# --- /s/<token>/ -------------------------------------------------------------------------------
+
+def invitation_requests_per_minute() -> int:
+    """Views and submits of invitation links per IP and minute. Generous: a client's staff may share
+    one address, and mail scanners open links too; enough to make guessing tokens pointless."""
+    return int(getattr(settings, "SURVEY_INVITATION_REQUESTS_PER_MINUTE", 60))
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def invitation_respond_view(request, token):
+    # Before the token is looked up: guessing links costs the same as answering them.
+    if over_rate_limit("invitation", client_ip(request), invitation_requests_per_minute()):
+        return _rate_limited(request, lang=negotiate_language(None, request))
+    found = invitation_get_by_token_including_cross_tenant(token)
+    if found is None:
+        return _unavailable(request, status=404)
+    with tenant_context(found.tenant):
+        invitation = invitation_for_respondent(found.pk)
+        survey = invitation.survey
+        state = invitation_state(invitation, timezone.now())
+        version = invitation_version(invitation)
+        lang = negotiate_language(survey, request, available=_version_languages(survey, version) if version else None)
+        if state == LinkState.USED:
+            return _done(request, survey=survey, version=version, lang=lang, created=False)
+        if state != LinkState.OPEN:
+            return _unavailable(request, survey=survey, status=410, org=survey.tenant.name)
+
+        questions = version_questions(version)
+        notice = ""
+        if request.method == "POST":
+            form = ResponseForm(request.POST, questions=questions, language=lang)
+            if form.is_valid():
+                try:
+                    _, created = response_submit(tenant=invitation.tenant, version=version, answers=form.answers(),
+                                                 channel=Response.Channel.EMAIL, language=lang, invitation=invitation)
+                except ValidationError as exc:
+                    _add_submit_errors(form, exc, lang)
+                else:
+                    return _done(request, survey=survey, version=version, lang=lang, created=created)
+            status = 400
+        else:
+            invitation_mark_opened(invitation=invitation)
+            preselect = preselect_from_query(questions, request.GET.get("score"))
+            form = ResponseForm(questions=questions, language=lang, preselect=preselect)
+            notice = ui_text(lang, "score_preselected") if preselect else ""
+            status = 200
+        extra = {"score": request.GET["score"]} if request.GET.get("score", "").isdigit() else None
+        context = _form_context(request, survey=survey, version=version, lang=lang, form=form, action=request.path,
+                                notice=notice, extra_query=extra)
+        return _page(request, "respond/form.html", context, status=status)
+
+
+# --- /w/<web_token>/ ---------------------------------------------------------------------------
+
+def web_submits_per_minute() -> int:
+    return int(getattr(settings, "SURVEY_WEB_SUBMITS_PER_MINUTE", 20))
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def web_respond_view(request, web_token):
+    embed = request.GET.get("embed") == "1" or request.POST.get("embed") == "1"
+    found = survey_get_by_web_token_including_cross_tenant(web_token)
+    if found is None:
+        return _unavailable(request, status=404, embed=embed)
+    with tenant_context(found.tenant):
+        survey = Survey.objects.select_related("current_version", "tenant").get(pk=found.pk)
+        version = survey.current_version
+        if version is None or not version.is_published or not survey_is_open_now(survey, timezone.now()):
+            return _unavailable(request, survey=survey, status=410, embed=embed, org=survey.tenant.name)
+        lang = negotiate_language(survey, request, available=_version_languages(survey, version))
+        questions = version_questions(version)
+        action = request.path + ("?embed=1" if embed else "")
+        extra = {"embed": "1"} if embed else None
+        if request.method == "POST":
+            if over_rate_limit("web", client_ip(request), web_submits_per_minute()):
+                return _rate_limited(request, lang=lang, embed=embed, org=survey.tenant.name)
+            form = ResponseForm(request.POST, questions=questions, language=lang, anonymous=True, honeypot=True)
+            stamp = stamp_read(request.POST.get("stamp", ""))
+            if stamp is None:
+                form.is_valid()
+                form.add_error(None, ui_text(lang, "form_stale"))
+            elif form.is_valid():
+                bot_reason = ""
+                if form.honeypot_filled:
+                    bot_reason = "honeypot"
+                elif time.time() - stamp["t"] < MIN_FILL_SECONDS:
+                    bot_reason = "submitted too fast"
+                channel = Response.Channel.EMBED if embed else Response.Channel.WEB
+                try:
+                    _, created = response_submit(tenant=survey.tenant, version=version, answers=form.answers(), channel=channel,
+                                                 language=lang, submission_key=stamp["k"], is_bot=bool(bot_reason),
+                                                 bot_reason=bot_reason)
+                except ValidationError as exc:
+                    _add_submit_errors(form, exc, lang)
+                else:
+                    return _done(request, survey=survey, version=version, lang=lang, created=created, embed=embed)
+            # Keep the stamp of this rendering (its key makes a retry land once); a broken one is replaced.
+            new_stamp = request.POST.get("stamp") if stamp is not None else stamp_make()
+            context = _form_context(request, survey=survey, version=version, lang=lang, form=form, action=action, embed=embed,
+                                    stamp=new_stamp, honeypot=True, extra_query=extra)
+            return _page(request, "respond/form.html", context, status=400, embed=embed)
+        form = ResponseForm(questions=questions, language=lang, anonymous=True, honeypot=True)
+        context = _form_context(request, survey=survey, version=version, lang=lang, form=form, action=action, embed=embed,
+                                stamp=stamp_make(), honeypot=True, extra_query=extra)
+        return _page(request, "respond/form.html", context, embed=embed)
+
+
+# --- /k/<key>/ ---------------------------------------------------------------------------------
+
+def kiosk_submits_per_minute() -> int:
+    return int(getattr(settings, "SURVEY_KIOSK_SUBMITS_PER_MINUTE", 30))
+
+
+KIOSK_RESET_SECONDS = 5
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def kiosk_respond_view(request, key):
+    found = kiosk_get_by_key_including_cross_tenant(key)
+    if found is None:
+        return _unavailable(request, status=404)
+    with tenant_context(found.tenant):
+        device = KioskDevice.objects.select_related("survey__current_version", "survey__tenant", "tenant").get(pk=found.pk)
+        survey = device.survey
+        version = survey.current_version
+        if version is None or not version.is_published or not survey_is_open_now(survey, timezone.now()):
+            return _unavailable(request, survey=survey, status=410, org=survey.tenant.name)
+        kiosk_seen(kiosk=device)
+        lang = negotiate_language(survey, request, available=_version_languages(survey, version))
+        questions = version_questions(version)
+        langs = _version_languages(survey, version)
+        base = {"lang": lang, "org": survey.tenant.name, "texts": _texts(survey, version, lang),
+                "languages": _languages(request, langs, lang) if len(langs) > 1 else [],
+                "home_url": f"{request.path}?{urlencode({'lang': lang})}", "reset_seconds": KIOSK_RESET_SECONDS}
+        if request.method == "POST":
+            if over_rate_limit("kiosk", str(device.pk), kiosk_submits_per_minute()):
+                return _rate_limited(request, lang=lang, org=survey.tenant.name)
+            form = ResponseForm(request.POST, questions=questions, language=lang, anonymous=True)
+            stamp = stamp_read(request.POST.get("stamp", ""))
+            if stamp is None:
+                form.is_valid()
+                form.add_error(None, ui_text(lang, "form_stale"))
+            elif form.is_valid():
+                try:
+                    response_submit(tenant=device.tenant, version=version, answers=form.answers(), channel=Response.Channel.KIOSK,
+                                    language=lang, kiosk=device, submission_key=stamp["k"])
+                except ValidationError as exc:
+                    _add_submit_errors(form, exc, lang)
+                else:
+                    return _page(request, "respond/kiosk_thanks.html", base)
+            status = 400
+        else:
+            form = ResponseForm(questions=questions, language=lang, anonymous=True)
+            status = 200
+        one_tap = len(questions) == 1 and questions[0].type == QuestionType.SMILEY
+        context = {**base, "form": form, "items": form.items(), "summary": form.error_summary() if form.is_bound else [],
+                   "stamp": stamp_make(), "one_tap": one_tap, "action": request.path,
+                   "one_tap_name": field_name(questions[0]) if one_tap else ""}
+        return _page(request, "respond/kiosk.html", context, status=status)

@@ -1,0 +1,74 @@
+"""API list filters for responses (django-filter). Related rows by public uuid, through the tenant-scoped
+managers: another tenant's uuid is an unknown choice, answered with 400. The conditions themselves
+(score bands, day bounds in the tenant's time zone) are the selectors' (apps.surveys.responses.selectors)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.conf import settings
+
+from apps.clients.models import Client, Contact
+from apps.journeys.models import Stage
+from apps.surveys.models import Response, Survey, Tag
+from apps.surveys.responses.selectors import HAS_COMMENT, NPS_CATEGORIES, SCORE_BANDS, day_bounds
+from apps.tenancy.models import Membership
+from apps.touchpoints.models import Touchpoint
+
+
+class ResponseFilter(django_filters.FilterSet):
+    survey = django_filters.ModelChoiceFilter(field_name="survey", to_field_name="uuid", queryset=Survey.objects, label="Survey id")
+    touchpoint = django_filters.ModelChoiceFilter(field_name="touchpoint", to_field_name="uuid", queryset=Touchpoint.objects,
+                                                  label="Touchpoint id (as attributed at submission)")
+    stage = django_filters.ModelChoiceFilter(field_name="stage", to_field_name="uuid", queryset=Stage.objects, label="Journey stage id")
+    client = django_filters.ModelChoiceFilter(field_name="client", to_field_name="uuid", queryset=Client.objects, label="Client id")
+    contact = django_filters.ModelChoiceFilter(field_name="contact", to_field_name="uuid", queryset=Contact.objects, label="Contact id")
+    staff = django_filters.ModelChoiceFilter(field_name="staff", to_field_name="uuid", queryset=Membership.objects,
+                                             label="The staff member (membership id) of the interaction that triggered it")
+    tag = django_filters.ModelChoiceFilter(field_name="response_tags__tag", to_field_name="uuid", queryset=Tag.objects, label="Tag id")
+    channel = django_filters.ChoiceFilter(choices=Response.Channel.choices)
+    language = django_filters.ChoiceFilter(choices=settings.LANGUAGES)
+    # `from` and `to` are Python keywords: declared through the class namespace.
+    locals()["from"] = django_filters.DateFilter(method="filter_from", label="Submitted on or after this day (the tenant's time zone)")
+    locals()["to"] = django_filters.DateFilter(method="filter_to", label="Submitted on or before this day (the tenant's time zone)")
+    has_comment = django_filters.BooleanFilter(method="filter_has_comment", label="true: with a comment; false: without")
+    nps_category = django_filters.ChoiceFilter(
+        choices=[(k, k) for k in NPS_CATEGORIES], method="filter_nps_category",
+        label="NPS answers only: promoter (9–10), passive (7–8) or detractor (0–6)")
+    score_band = django_filters.ChoiceFilter(choices=[(k, label) for k, (label, _) in SCORE_BANDS.items()], method="filter_score_band",
+                                             label="Any scale's band, e.g. csat_low (1–2), ces_high (5–7), smiley_sad")
+    include_bots = django_filters.BooleanFilter(method="filter_include_bots",
+                                                label="true: include bot-flagged responses (left out by default)")
+
+    class Meta:
+        model = Response
+        fields = ["survey", "touchpoint", "stage", "client", "contact", "staff", "tag", "channel", "language"]
+
+    def filter_queryset(self, queryset):
+        # Bot-flagged responses are kept apart: left out unless include_bots=true.
+        if not self.form.cleaned_data.get("include_bots"):
+            queryset = queryset.filter(is_bot=False)
+        return super().filter_queryset(queryset)
+
+    def _time_zone(self) -> str:
+        tenant = getattr(self.request, "tenant", None)
+        return tenant.time_zone if tenant is not None else "UTC"
+
+    def filter_from(self, queryset, name, value):
+        start, _ = day_bounds(self._time_zone(), value, None)
+        return queryset.filter(submitted_at__gte=start)
+
+    def filter_to(self, queryset, name, value):
+        _, end = day_bounds(self._time_zone(), None, value)
+        return queryset.filter(submitted_at__lt=end)
+
+    def filter_has_comment(self, queryset, name, value):
+        return queryset.filter(HAS_COMMENT) if value else queryset.exclude(HAS_COMMENT)
+
+    def filter_nps_category(self, queryset, name, value):
+        return queryset.filter(SCORE_BANDS[NPS_CATEGORIES[value]][1])
+
+    def filter_score_band(self, queryset, name, value):
+        return queryset.filter(SCORE_BANDS[value][1])
+
+    def filter_include_bots(self, queryset, name, value):
+        return queryset  # applied in filter_queryset (the default leaves bots out)

@@ -1,0 +1,78 @@
+"""Forms of the response pages: the list's filters (also the export's), adding and removing a tag.
+Related choices come from the tenant-scoped managers and travel as public uuids: an unknown or
+another tenant's uuid is a form error (the page answers 400 and shows it)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+
+from apps.journeys.models import Stage
+from apps.surveys.models import Response, Survey, Tag
+from apps.surveys.responses.selectors import SCORE_BAND_GROUPS, SCORE_BANDS, tag_list
+from apps.touchpoints.models import Touchpoint
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+UNKNOWN = "Not found in this workspace: choose from the list."
+
+
+class StageChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.journey.name} › {obj.name}"
+
+
+class ResponseFilterForm(forms.Form):
+    survey = forms.ModelChoiceField(queryset=Survey.objects.none(), required=False, to_field_name="uuid", empty_label="All surveys",
+                                    error_messages={"invalid_choice": UNKNOWN})
+    touchpoint = forms.ModelChoiceField(queryset=Touchpoint.objects.none(), required=False, to_field_name="uuid",
+                                        empty_label="All touchpoints", error_messages={"invalid_choice": UNKNOWN})
+    stage = StageChoiceField(queryset=Stage.objects.none(), required=False, to_field_name="uuid", empty_label="All stages",
+                             label="Journey stage", error_messages={"invalid_choice": UNKNOWN})
+    band = forms.ChoiceField(required=False, label="Score band",
+                             choices=[("", "Any score"), *[(group, [(k, SCORE_BANDS[k][0]) for k in keys]) for group, keys in SCORE_BAND_GROUPS]])
+    date_from = forms.DateField(required=False, label="From", widget=DATE_WIDGET, help_text="Submitted on or after (your workspace's time zone).")
+    date_to = forms.DateField(required=False, label="To", widget=DATE_WIDGET, help_text="Submitted on or before.")
+    language = forms.ChoiceField(required=False, choices=[("", "Any language"), *settings.LANGUAGES])
+    has_comment = forms.ChoiceField(required=False, label="Comment", choices=[("", "With or without"), ("yes", "With a comment"),
+                                                                             ("no", "Without a comment")])
+    tag = forms.ModelChoiceField(queryset=Tag.objects.none(), required=False, to_field_name="uuid", empty_label="Any tag",
+                                 error_messages={"invalid_choice": UNKNOWN})
+    channel = forms.ChoiceField(required=False, choices=[("", "Any channel"), *Response.Channel.choices])
+    show_bots = forms.BooleanField(required=False, label="Show bot-flagged responses",
+                                   help_text="They are kept apart and never counted in scores.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["survey"].queryset = Survey.objects.order_by("name")
+        self.fields["touchpoint"].queryset = Touchpoint.objects.order_by("name")
+        self.fields["stage"].queryset = Stage.objects.select_related("journey").order_by("journey__name", "order")
+        self.fields["tag"].queryset = tag_list()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
+    def selector_kwargs(self, *, time_zone: str) -> dict:
+        """Arguments of `selectors.responses.response_list` (call after is_valid())."""
+        data = self.cleaned_data
+        has_comment = {"yes": True, "no": False}.get(data.get("has_comment") or "")
+        return {"survey": data.get("survey"), "touchpoint": data.get("touchpoint"), "stage": data.get("stage"),
+                "band": data.get("band") or None, "date_from": data.get("date_from"), "date_to": data.get("date_to"),
+                "language": data.get("language") or None, "has_comment": has_comment, "tag": data.get("tag"),
+                "channel": data.get("channel") or None, "include_bots": bool(data.get("show_bots")), "time_zone": time_zone}
+
+
+class TagAddForm(forms.Form):
+    name = forms.CharField(max_length=Tag._meta.get_field("name").max_length, label="Add a tag",
+                           help_text="An existing tag or a new one (same name in any case is the same tag).",
+                           widget=forms.TextInput(attrs={"autocomplete": "off", "list": "tag-suggestions"}))
+
+
+class TagRemoveForm(forms.Form):
+    tag = forms.ModelChoiceField(queryset=Tag.objects.none(), to_field_name="uuid", error_messages={"invalid_choice": UNKNOWN})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].queryset = Tag.objects.all()
