@@ -1,17 +1,68 @@
-"""JSON errors with a stable `code` for the API, and JSON 404/500 pages under /api/.
+"""JSON errors with a stable `code` for the API, and JSON 404/500/503 pages under /api/.
 
 Body: {"error": {"code": "<stable code>", "message": "<human text>", "fields": {...}}}. Another
 tenant's object and a missing object produce byte-identical 404 bodies.
+
+A database node that cannot be reached (on Citus: the worker holding the tenant's shards, "connection to the
+remote node 127.0.0.1:5442 failed") is not a bug of ours: such requests answer 503 with Retry-After
+(`database_unavailable`), on pages (apps/core/middleware.py, apps/core/views.server_error) and in the API.
 """
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 NOT_FOUND_MESSAGE = "Not found."
+UNAVAILABLE_CODE = "database_unavailable"
+UNAVAILABLE_MESSAGE = "Part of our database cannot be reached right now; nothing was changed. Please try again shortly."
+RETRY_AFTER_SECONDS = 30
+
+# SQLSTATEs of a node that cannot be reached: class 08 (connection exception: Citus reports an unreachable
+# worker as 08006), and a server shutting down or starting (57P01-57P03).
+_UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03")
+# Citus errors without such a SQLSTATE that mean the same (a worker lost in the middle of a transaction).
+_UNAVAILABLE_MESSAGES = ("failure on connection marked as essential", "connection to the remote node")
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether `exc` (or the driver error it wraps, its __cause__) says a database node could not be
+    reached — never a query of ours that is wrong (syntax, constraint, RLS), a timeout or a deadlock."""
+    connection_errors = (OperationalError, InterfaceError, *_driver_connection_errors())
+    depth = 0
+    while isinstance(exc, (DatabaseError, *connection_errors)) and depth < 5:
+        code = getattr(exc, "pgcode", None)
+        text = str(exc)
+        if code and (code.startswith("08") or code in _UNAVAILABLE_SQLSTATES):
+            return True
+        if any(message in text for message in _UNAVAILABLE_MESSAGES):
+            return True
+        # Failing to connect, or a connection dropped under us, happens on the client side: no SQLSTATE.
+        if code is None and isinstance(exc, connection_errors) and any(marker in text for marker in _CLIENT_SIDE_MESSAGES):
+            return True
+        exc, depth = exc.__cause__, depth + 1
+    return False
+
+
+_CLIENT_SIDE_MESSAGES = (
+    "could not connect to server", "connection to server at", "server closed the connection unexpectedly",
+    "connection already closed", "terminating connection",
+)
+
+
+def _driver_connection_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import psycopg2
+    except ImportError:  # SQLite-only installs
+        return ()
+    return (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+def unavailable_headers() -> dict[str, str]:
+    return {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 _CODES = {
     exceptions.ValidationError: "validation_error",
@@ -47,6 +98,8 @@ def api_exception_handler(exc, context):
     # A failed request writes nothing: roll back whatever the request's transaction holds.
     if transaction.get_connection().in_atomic_block:
         transaction.set_rollback(True)
+    if database_unavailable(exc):
+        return Response(error_body(UNAVAILABLE_CODE, UNAVAILABLE_MESSAGE), status=503, headers=unavailable_headers())
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(NOT_FOUND_MESSAGE)
     elif isinstance(exc, PermissionDenied):

@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
+    # A database node that cannot be reached (a Citus worker down) answers 503, not 500 (apps/core/middleware.py).
+    "apps.core.middleware.DatabaseUnavailableMiddleware",
     # The page entry point's tenant chokepoint: resolves /t/<slug>/, checks membership, activates.
     "apps.tenancy.middleware.TenantMiddleware",
     # django-axes wants to be last.
