@@ -56,7 +56,7 @@ def distribution() -> dict[str, tuple]:
         SELECT logicalrelid::regclass::text, partmethod, repmodel,
                column_to_column_name(logicalrelid, partkey), colocationid
         FROM pg_dist_partition""")
-    return {table: rest for table, *rest in rows}
+    return {table: tuple(rest) for table, *rest in rows}
 
 
 # --- distribution as code ----------------------------------------------------------------------------------
@@ -145,28 +145,34 @@ def tenants_on_two_workers():
 def test_it_answers_503_for_a_tenant_whose_worker_is_down_and_200_for_the_others(db):
     by_port = tenants_on_two_workers()
     down_port, live_port = sorted(by_port, reverse=True)
-    down, live = by_port[down_port], by_port[live_port]
     browsers = {}
     for port, (tenant, user, _) in by_port.items():
         # Logged in and on the tenant once before the worker stops, as a user in the middle of their work.
         browsers[port] = Client(raise_request_exception=False)
         browsers[port].force_login(user)
-        assert browsers[port].get(reverse("clients:list", kwargs={"tenant_slug": tenant.slug})).status_code == 200
+        assert browsers[port].get(clients_page(tenant)).status_code == 200
     cluster = cluster_on_port(down_port)
     connection.close()
     pg_ctlcluster(cluster, "stop")
     try:
-        page = browsers[down_port].get(reverse("clients:list", kwargs={"tenant_slug": down[0].slug}))
-        api = Client(raise_request_exception=False).get(f"/api/v1/t/{down[0].slug}/clients/",
-                                                        HTTP_AUTHORIZATION=f"Bearer {down[2]}")
-        live_page = browsers[live_port].get(reverse("clients:list", kwargs={"tenant_slug": live[0].slug}))
-        live_api = Client(raise_request_exception=False).get(f"/api/v1/t/{live[0].slug}/clients/",
-                                                             HTTP_AUTHORIZATION=f"Bearer {live[2]}")
+        down, live = by_port[down_port][0], by_port[live_port][0]
+        page, api = browsers[down_port].get(clients_page(down)), browsers[down_port].get(clients_api(down))
+        keyed = Client(raise_request_exception=False).get(clients_api(down), HTTP_AUTHORIZATION=f"Bearer {by_port[down_port][2]}")
+        live_page, live_api = browsers[live_port].get(clients_page(live)), browsers[live_port].get(clients_api(live))
     finally:
         pg_ctlcluster(cluster, "start")
         connection.close()
     assert (page.status_code, page["Retry-After"]) == (503, "30")
     assert UNAVAILABLE_MESSAGE in page.content.decode()
     assert (api.status_code, api.json()["error"]["code"]) == (503, "database_unavailable")
+    assert (keyed.status_code, keyed.json()["error"]["code"]) == (503, "database_unavailable")
     assert live_page.status_code == 200
     assert live_api.status_code == 200
+
+
+def clients_page(tenant) -> str:
+    return reverse("clients:list", kwargs={"tenant_slug": tenant.slug})
+
+
+def clients_api(tenant) -> str:
+    return f"/api/v1/t/{tenant.slug}/clients/"

@@ -52,6 +52,7 @@ class TablePlan:
     current: str = ""  # what pg_dist_partition says today: "", REFERENCE, "distributed(<column>)", "citus local"
     colocation_id: int | None = None
     references: set[str] = field(default_factory=set)
+    cycle_references: set[str] = field(default_factory=set)  # foreign keys closing a cycle (see _foreign_key_order)
 
     @property
     def done(self) -> bool:
@@ -139,23 +140,47 @@ def plan(using: str = "default") -> list[TablePlan]:
 
 def _foreign_key_order(plans: dict[str, TablePlan]) -> list[TablePlan]:
     """Referenced tables first (depth-first); global tables before tenant tables where the keys allow it.
-    A cycle keeps its tables in name order: Citus then reports which foreign key it cannot take."""
+    A foreign key that closes a cycle (surveys_survey.current_version ↔ surveys_surveyversion.survey) is
+    noted in the source table's `cycle_references`: `distribute()` lifts it while the cycle is distributed."""
     ordered: list[TablePlan] = []
     state: dict[str, str] = {}
 
     def visit(name: str) -> None:
-        if state.get(name):
-            return
         state[name] = "visiting"
         for target in sorted(plans[name].references):
-            if target in plans:
+            if target not in plans:
+                continue
+            if state.get(target) == "visiting":
+                plans[name].cycle_references.add(target)
+            elif not state.get(target):
                 visit(target)
         state[name] = "done"
         ordered.append(plans[name])
 
     for name in sorted(plans, key=lambda n: (plans[n].kind != REFERENCE, n)):
-        visit(name)
+        if not state.get(name):
+            visit(name)
     return ordered
+
+
+def _lift_cycle_foreign_keys(cursor, plans: list[TablePlan], quote) -> list[tuple[str, str, str]]:
+    """Drop the foreign keys that close a cycle between tables still to distribute (Citus cannot distribute
+    a table whose referenced table is still local); returns (table, name, definition) to add back."""
+    lifted = []
+    todo = {p.table for p in plans if not p.done}
+    for item in plans:
+        for target in sorted(item.cycle_references):
+            if item.table not in todo or target not in todo:
+                continue
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE contype = 'f' AND conrelid = %s::regclass AND confrelid = %s::regclass ORDER BY conname",
+                [quote(item.table), quote(target)],
+            )
+            for name, definition in cursor.fetchall():
+                cursor.execute(f"ALTER TABLE {quote(item.table)} DROP CONSTRAINT {quote(name)}")
+                lifted.append((item.table, name, definition))
+    return lifted
 
 
 def distribute(using: str = "default", count: int | None = None, report=print) -> list[TablePlan]:
@@ -170,6 +195,7 @@ def distribute(using: str = "default", count: int | None = None, report=print) -
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute("SET citus.enable_local_reference_table_foreign_keys = off")
+        lifted = _lift_cycle_foreign_keys(cursor, plans, quote)
         for item in plans:
             if item.done:
                 continue
@@ -177,7 +203,7 @@ def distribute(using: str = "default", count: int | None = None, report=print) -
                 failures.append((item.table, f"already {item.current} in Citus, expected {item.kind}; undistribute it first"))
                 failed.add(item.table)
                 continue
-            blocked = sorted(item.references & failed)
+            blocked = sorted((item.references - item.cycle_references) & failed)
             if blocked:
                 failures.append((item.table, f"references table(s) that failed: {', '.join(blocked)}"))
                 failed.add(item.table)
@@ -198,14 +224,24 @@ def distribute(using: str = "default", count: int | None = None, report=print) -
                         [quote(item.table), item.column, quote(anchor)],
                     )
             except DatabaseError as exc:
-                failures.append((item.table, " ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())))
+                failures.append((item.table, _message(exc)))
                 failed.add(item.table)
                 continue
             report(f"{item.table}: {item.kind}" + (f" by {item.column}" if item.column else ""))
+        for table, name, definition in lifted:
+            # Both tables are distributed (co-located) or one failed: the key goes back either way.
+            try:
+                cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+            except DatabaseError as exc:
+                failures.append((table, f"could not restore foreign key {name} ({definition}): {_message(exc)}"))
         cursor.execute("RESET citus.enable_local_reference_table_foreign_keys")
     if failures:
         raise CitusError(failures)
     return plan(using)
+
+
+def _message(exc: Exception) -> str:
+    return " ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
 
 
 def check_table(plans: list[TablePlan]) -> str:

@@ -110,6 +110,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="cxm_app")
 DATABASE_APP_PASSWORD = env.str("DATABASE_APP_PASSWORD", default="")  # tests switch to the app role with it
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# On Citus only (README "Scaling out"): the shards of the tenant co-location group, fixed when
+# `manage.py citus_distribute` first distributes the tenant tables.
+CITUS_SHARD_COUNT = env.int("CITUS_SHARD_COUNT", default=32)
 
 # --- Cache, Celery ----------------------------------------------------------------------------
 # The cache holds the rate limits (apps/core/ratelimit.py), so every web process must share it: with
