@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from apps.core.models import PublicIdModel
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import Role, Team, TenantScopedModel
 
 
@@ -98,7 +99,7 @@ class MembershipInvitation(TenantScopedModel):
 
     email = models.EmailField()
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
-    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    team = TenantForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     token_hash = models.CharField(max_length=64, editable=False, db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

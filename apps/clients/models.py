@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 
 from apps.clients.validators import validate_client_day
 from apps.core.models import TimeStampedModel
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import Membership, TenantScopedModel
 
 
@@ -39,10 +40,10 @@ class Client(TenantScopedModel, TimeStampedModel):
         CHURNED = "churned", "Churned"
 
     name = models.CharField(max_length=160)
-    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="clients")
+    segment = TenantForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="clients")
     industry = models.CharField(max_length=80, blank=True)
     tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.STANDARD)
-    owner = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_clients",
+    owner = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_clients",
                               help_text="The staff member who owns the relationship.")
     annual_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)])
     active_from = models.DateField(validators=[validate_client_day])
@@ -77,7 +78,7 @@ class Client(TenantScopedModel, TimeStampedModel):
 class Contact(TenantScopedModel, TimeStampedModel):
     """A person at a client. E-mail is unique within a tenant (imports match on it)."""
 
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="contacts")
+    client = TenantForeignKey(Client, on_delete=models.CASCADE, related_name="contacts")
     name = models.CharField(max_length=160)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import models
 
 from apps.core.models import TimeStampedModel
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import Membership, TenantScopedModel
 
 
@@ -15,7 +16,7 @@ class Frequency(models.TextChoices):
 
 
 class DigestSubscription(TenantScopedModel, TimeStampedModel):
-    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="digest_subscriptions")
+    membership = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="digest_subscriptions")
     frequency = models.CharField(max_length=8, choices=Frequency.choices)
     is_active = models.BooleanField(default=True)
 
@@ -37,12 +38,12 @@ class DigestSend(TenantScopedModel):
         SENT = "sent", "Sent"
         NOTHING = "nothing", "Nothing to say: not sent"
 
-    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    membership = TenantForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
     frequency = models.CharField(max_length=8, choices=Frequency.choices)
     period_first = models.DateField()
     period_last = models.DateField()
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
-    outbound_email = models.ForeignKey("messaging.OutboundEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    outbound_email = TenantForeignKey("messaging.OutboundEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     summary = models.JSONField(default=dict, help_text="What the digest said (counts of items per section).")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -14,6 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from apps.core.models import TimeStampedModel
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import Membership, Team, TenantScopedModel
 
 
@@ -66,16 +67,16 @@ class AlertRule(TenantScopedModel, TimeStampedModel):
                                     help_text="NPS/CSAT/CES: the highest score that opens a case; sentiment: the highest compound "
                                               "score (e.g. −0.5); churn risk: the lowest score.")
     # Optional scope: only responses/interactions at this touchpoint, or to this survey.
-    touchpoint = models.ForeignKey("touchpoints.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    survey = models.ForeignKey("surveys.Survey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    touchpoint = TenantForeignKey("touchpoints.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    survey = TenantForeignKey("surveys.Survey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     assign_to = models.CharField(max_length=16, choices=AssignTo.choices, default=AssignTo.MEMBER)
-    assignee = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    assignee = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                  help_text="For “a named member”, and the fallback when the client has no owner / the row no staff.")
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    team = TenantForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     sla_hours = models.PositiveIntegerField(default=48, validators=[MinValueValidator(1), MaxValueValidator(24 * 90)])
-    recovery_survey = models.ForeignKey("surveys.Survey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    recovery_survey = TenantForeignKey("surveys.Survey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                         help_text="Offered when a case of this rule is resolved: a short survey to the client.")
-    created_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["name"]
@@ -119,32 +120,32 @@ class Case(TenantScopedModel, TimeStampedModel):
 
     CLOSED = (Status.RESOLVED, Status.WONT_FIX)
 
-    rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    rule = TenantForeignKey(AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
     dedupe_key = models.CharField(max_length=80, blank=True,
                                   help_text="The source row the rule fired on (e.g. response:123): one case per rule and row.")
     source = models.CharField(max_length=16, choices=Source.choices)
-    response = models.ForeignKey("surveys.Response", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
-    interaction = models.ForeignKey("touchpoints.Interaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
-    client = models.ForeignKey("clients.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
-    contact = models.ForeignKey("clients.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    response = TenantForeignKey("surveys.Response", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    interaction = TenantForeignKey("touchpoints.Interaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    client = TenantForeignKey("clients.Client", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    contact = TenantForeignKey("clients.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="What triggered it, in words (score, comment, risk reasons).")
     # The score that opened it (for recovery: the same metric is asked again): metric nps/csat/ces and value.
     trigger_metric = models.CharField(max_length=8, blank=True)
     trigger_score = models.SmallIntegerField(null=True, blank=True)
-    assignee = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    assignee = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    team = TenantForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     opened_at = models.DateTimeField()
     due_at = models.DateTimeField(help_text="opened_at + the rule's SLA hours.")
     escalated_at = models.DateTimeField(null=True, blank=True, help_text="When the overdue case was escalated to the CX leads.")
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    root_cause = models.ForeignKey(RootCause, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    resolved_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    root_cause = TenantForeignKey(RootCause, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
     action_taken = models.TextField(blank=True)
-    recovery_invitation = models.ForeignKey("surveys.Invitation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    recovery_invitation = TenantForeignKey("surveys.Invitation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                             help_text="The recovery survey sent to the client on resolution.")
-    opened_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    opened_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                   help_text="Empty when a rule opened it.")
 
     class Meta:
@@ -191,9 +192,9 @@ class CaseNote(TenantScopedModel):
         NOTE = "note", "Note"
         EVENT = "event", "Event"
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    case = TenantForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.NOTE)
-    author = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -226,11 +227,11 @@ class ActionPlan(TenantScopedModel, TimeStampedModel):
     title = models.CharField(max_length=160)
     description = models.TextField(blank=True)
     metric = models.CharField(max_length=8, choices=Metric.choices)
-    touchpoint = models.ForeignKey("touchpoints.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    stage = models.ForeignKey("journeys.Stage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    journey = models.ForeignKey("journeys.Journey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    segment = models.ForeignKey("clients.Segment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    survey = models.ForeignKey("surveys.Survey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    touchpoint = TenantForeignKey("touchpoints.Touchpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    stage = TenantForeignKey("journeys.Stage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    journey = TenantForeignKey("journeys.Journey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    segment = TenantForeignKey("clients.Segment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    survey = TenantForeignKey("surveys.Survey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     baseline_first = models.DateField()
     baseline_last = models.DateField()
     baseline_value = models.FloatField(null=True, blank=True)
@@ -241,7 +242,7 @@ class ActionPlan(TenantScopedModel, TimeStampedModel):
     target_value = models.FloatField()
     starts_on = models.DateField(help_text="Progress counts responses from this day (the plan's creation day).")
     due_on = models.DateField()
-    owner = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="action_plans")
+    owner = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="action_plans")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
     closed_at = models.DateTimeField(null=True, blank=True)
     final_value = models.FloatField(null=True, blank=True, help_text="The value at the due date, frozen when met/missed.")
@@ -249,7 +250,7 @@ class ActionPlan(TenantScopedModel, TimeStampedModel):
     final_high = models.FloatField(null=True, blank=True)
     final_n = models.PositiveIntegerField(null=True, blank=True)
     cases = models.ManyToManyField(Case, through="ActionPlanCase", related_name="action_plans", blank=True)
-    created_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["due_on", "id"]
@@ -273,8 +274,8 @@ class ActionPlan(TenantScopedModel, TimeStampedModel):
 
 
 class ActionPlanCase(TenantScopedModel):
-    plan = models.ForeignKey(ActionPlan, on_delete=models.CASCADE, related_name="+")
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    plan = TenantForeignKey(ActionPlan, on_delete=models.CASCADE, related_name="+")
+    case = TenantForeignKey(Case, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [
@@ -294,14 +295,14 @@ class Announcement(TenantScopedModel, TimeStampedModel):
         DRAFT = "draft", "Draft"
         SENT = "sent", "Sent"
 
-    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="announcements")
-    plan = models.ForeignKey(ActionPlan, null=True, blank=True, on_delete=models.SET_NULL, related_name="announcements")
+    case = TenantForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="announcements")
+    plan = TenantForeignKey(ActionPlan, null=True, blank=True, on_delete=models.SET_NULL, related_name="announcements")
     subject = models.CharField(max_length=200)
     you_said = models.TextField(help_text="What customers told us, in their terms.")
     we_did = models.TextField(help_text="What changed because of it.")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
     sent_at = models.DateTimeField(null=True, blank=True)
-    sent_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sent_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     recipients_count = models.PositiveIntegerField(default=0)
     skipped_count = models.PositiveIntegerField(default=0, help_text="Affected respondents not written to (opted out, no e-mail).")
 
@@ -325,12 +326,12 @@ class AnnouncementRecipient(TenantScopedModel):
         QUEUED = "queued", "Queued for e-mail"
         SKIPPED = "skipped", "Skipped"
 
-    announcement = models.ForeignKey(Announcement, on_delete=models.CASCADE, related_name="recipients")
-    contact = models.ForeignKey("clients.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    announcement = TenantForeignKey(Announcement, on_delete=models.CASCADE, related_name="recipients")
+    contact = TenantForeignKey("clients.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     email = models.EmailField(blank=True)
     status = models.CharField(max_length=8, choices=Status.choices)
     skip_reason = models.CharField(max_length=32, blank=True)
-    outbound_email = models.ForeignKey("messaging.OutboundEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    outbound_email = TenantForeignKey("messaging.OutboundEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # The SHA-256 of the random token in the e-mail's opt-out link /u/<token>/ (the token itself is not kept).
     optout_token_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)

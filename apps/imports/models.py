@@ -6,6 +6,7 @@ The file itself is stored in the row (at most 10 MB), so any worker can read it 
 from django.db import models
 
 from apps.core.models import TimeStampedModel
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import Membership, TenantScopedModel
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -27,7 +28,7 @@ class ImportJob(TenantScopedModel, TimeStampedModel):
     ACTIVE_STATUSES = (Status.VALIDATING, Status.IMPORTING)
     CANCELLABLE_STATUSES = (Status.VALIDATING, Status.REVIEW)
 
-    created_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     file_name = models.CharField(max_length=255)
     format = models.CharField(max_length=8, choices=Format.choices)
     file_bytes = models.BinaryField(editable=False)
@@ -49,7 +50,7 @@ class ImportJob(TenantScopedModel, TimeStampedModel):
     notice = models.CharField(max_length=300, blank=True, help_text="Why the job came back to review, if it did.")
     error_message = models.TextField(blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    confirmed_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    confirmed_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     confirmed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 
 from apps.core.models import TimeStampedModel
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import Membership, TenantScopedModel
 
 EVENT_TYPES = (
@@ -31,7 +32,7 @@ class WebhookEndpoint(TenantScopedModel, TimeStampedModel):
     secret = models.CharField(max_length=100, editable=False,
                               help_text="whsec_<base64>: the signing key (Standard Webhooks). Shown to admins to verify signatures.")
     is_active = models.BooleanField(default=True)
-    created_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -47,7 +48,7 @@ class WebhookDelivery(TenantScopedModel, TimeStampedModel):
         SUCCEEDED = "succeeded", "Delivered"
         FAILED = "failed", "Failed (gave up)"
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = TenantForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     event_type = models.CharField(max_length=40)
     event_id = models.CharField(max_length=64, help_text="The webhook-id header: msg_<…>, stable across retries.")
     payload = models.JSONField()
@@ -73,7 +74,7 @@ class WebhookDelivery(TenantScopedModel, TimeStampedModel):
 
 
 class WebhookAttempt(TenantScopedModel):
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    delivery = TenantForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
     attempted_at = models.DateTimeField()
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)

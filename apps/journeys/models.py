@@ -11,6 +11,7 @@ from django.db import models
 
 from apps.clients.models import Segment
 from apps.core.models import TimeStampedModel
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import TenantScopedModel
 from apps.touchpoints.models import Touchpoint
 
@@ -23,7 +24,7 @@ class Journey(TenantScopedModel, TimeStampedModel):
 
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
-    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="journeys")
+    segment = TenantForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="journeys")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
 
     class Meta:
@@ -48,7 +49,7 @@ class Stage(TenantScopedModel, TimeStampedModel):
         ANXIOUS = "anxious", "Anxious"
         FRUSTRATED = "frustrated", "Frustrated"
 
-    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="stages")
+    journey = TenantForeignKey(Journey, on_delete=models.CASCADE, related_name="stages")
     order = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=120)
     goal = models.CharField(max_length=240, blank=True)
@@ -69,8 +70,8 @@ class Stage(TenantScopedModel, TimeStampedModel):
 class StageTouchpoint(TenantScopedModel, TimeStampedModel):
     """A touchpoint placed on a journey stage, in order; moments of truth are marked."""
 
-    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="placements")
-    touchpoint = models.ForeignKey(Touchpoint, on_delete=models.CASCADE, related_name="placements")
+    stage = TenantForeignKey(Stage, on_delete=models.CASCADE, related_name="placements")
+    touchpoint = TenantForeignKey(Touchpoint, on_delete=models.CASCADE, related_name="placements")
     order = models.PositiveSmallIntegerField()
     moment_of_truth = models.BooleanField(default=False)
     expectation = models.CharField(max_length=240, blank=True, help_text="What the client expects at this point.")

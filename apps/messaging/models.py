@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 
 from apps.core.models import TimeStampedModel
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import TenantScopedModel
 
 
@@ -37,7 +38,7 @@ class OutboundEmail(TenantScopedModel, TimeStampedModel):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"  # gave up after the last attempt
 
-    invitation = models.ForeignKey("surveys.Invitation", null=True, blank=True, on_delete=models.CASCADE, related_name="emails")
+    invitation = TenantForeignKey("surveys.Invitation", null=True, blank=True, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     to_email = models.EmailField()
     subject = models.CharField(max_length=200)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from django.db import models
 
 from apps.core.models import TimeStampedModel
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import TenantScopedModel
 
 # The sufficient statistics of a set of responses (METRICS.md); `apps.metrics.buckets.Bucket` mirrors them.
@@ -203,7 +204,7 @@ class ClientHealth(TenantScopedModel):
         MEDIUM = "medium", "Medium"
         HIGH = "high", "High"
 
-    client = models.ForeignKey("clients.Client", on_delete=models.CASCADE, related_name="health")
+    client = TenantForeignKey("clients.Client", on_delete=models.CASCADE, related_name="health")
     score = models.PositiveSmallIntegerField()
     band = models.CharField(max_length=8, choices=Band.choices)
     method = models.CharField(max_length=8, choices=Method.choices)

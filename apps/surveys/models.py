@@ -20,6 +20,7 @@ from apps.clients.models import Client, Contact, Segment
 from apps.core.dates import local_day
 from apps.core.models import TimeStampedModel
 from apps.journeys.models import Stage
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import Membership, TenantScopedModel
 from apps.touchpoints.models import Interaction, Touchpoint
 
@@ -67,15 +68,15 @@ class Survey(TenantScopedModel, TimeStampedModel):
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=16, choices=SurveyKind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
-    touchpoint = models.ForeignKey(Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="surveys",
+    touchpoint = TenantForeignKey(Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="surveys",
                                    help_text="The touchpoint this survey measures (and, for after-interaction surveys, listens to).")
-    stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.SET_NULL, related_name="surveys",
+    stage = TenantForeignKey(Stage, null=True, blank=True, on_delete=models.SET_NULL, related_name="surveys",
                               help_text="The journey stage this survey measures.")
     default_language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES, default="en")
     languages = models.JSONField(default=list, blank=True, help_text='Languages offered, e.g. ["en", "fr"]; the default first.')
     opens_at = models.DateTimeField(null=True, blank=True)
     closes_at = models.DateTimeField(null=True, blank=True)
-    current_version = models.ForeignKey("SurveyVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+    current_version = TenantForeignKey("SurveyVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                         help_text="The published version respondents answer.")
     # Distribution
     trigger = models.CharField(max_length=24, choices=Trigger.choices, default=Trigger.MANUAL)
@@ -83,7 +84,7 @@ class Survey(TenantScopedModel, TimeStampedModel):
                                                         help_text="After-interaction surveys: wait this long after the interaction.")
     recurring_months = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(36)],
                                                         help_text="Recurring surveys: ask each contact every N months.")
-    recurring_segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    recurring_segment = TenantForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                           help_text="Recurring surveys: only contacts of clients in this segment (empty: all).")
     reminder_count = models.PositiveSmallIntegerField(default=1, validators=[MaxValueValidator(3)])
     reminder_interval_days = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1), MaxValueValidator(30)])
@@ -127,12 +128,12 @@ class SurveyVersion(TenantScopedModel, TimeStampedModel):
     """What respondents see. Immutable once published: editing a live survey makes a new draft version,
     and every response stays pinned to the version it answered (its answers never change meaning)."""
 
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="versions")
+    survey = TenantForeignKey(Survey, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     # Respondent-facing texts per language: {"en": {"title": …, "intro": …, "thanks": …}, "fr": {…}}.
     texts = models.JSONField(default=dict, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    published_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    published_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["survey_id", "-number"]
@@ -168,7 +169,7 @@ class PublishedVersionIsImmutable(Exception):
 
 
 class Question(TenantScopedModel):
-    version = models.ForeignKey(SurveyVersion, on_delete=models.CASCADE, related_name="questions")
+    version = TenantForeignKey(SurveyVersion, on_delete=models.CASCADE, related_name="questions")
     order = models.PositiveSmallIntegerField()
     # A stable name across versions ("nps", "reason", …): metrics and exports follow a question by it.
     key = models.SlugField(max_length=40)
@@ -240,12 +241,12 @@ class Invitation(TenantScopedModel, TimeStampedModel):
         TEST = "test", "Test"
         RECOVERY = "recovery", "Recovery survey after a case"
 
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
-    version = models.ForeignKey(SurveyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="invitations",
+    survey = TenantForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    version = TenantForeignKey(SurveyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="invitations",
                                 help_text="The version live when the invitation was made; the respondent answers it.")
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations")
-    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations")
-    interaction = models.ForeignKey(Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations")
+    contact = TenantForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations")
+    client = TenantForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations")
+    interaction = TenantForeignKey(Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations")
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
     language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES, default="en")
@@ -266,7 +267,7 @@ class Invitation(TenantScopedModel, TimeStampedModel):
     expires_at = models.DateTimeField(null=True, blank=True)
     reminders_sent = models.PositiveSmallIntegerField(default=0)
     last_reminder_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -294,12 +295,12 @@ class KioskDevice(TenantScopedModel, TimeStampedModel):
     """A tablet in a shop or office showing one survey full-screen, authorised by its own key
     (shown once; only the SHA-256 is kept) that an admin can revoke."""
 
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="kiosks")
+    survey = TenantForeignKey(Survey, on_delete=models.CASCADE, related_name="kiosks")
     name = models.CharField(max_length=80, help_text="Where it stands, e.g. “Brussels front desk”.")
-    touchpoint = models.ForeignKey(Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    touchpoint = TenantForeignKey(Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                    help_text="Answers are attributed to this touchpoint (default: the survey's).")
     key_hash = models.CharField(max_length=64, editable=False, db_index=True)
-    created_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     last_seen_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
@@ -328,21 +329,21 @@ class Response(TenantScopedModel):
         KIOSK = "kiosk", "Kiosk"
         API = "api", "API"
 
-    invitation = models.ForeignKey(Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
-    version = models.ForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="responses")
-    kiosk = models.ForeignKey(KioskDevice, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    invitation = TenantForeignKey(Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    survey = TenantForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
+    version = TenantForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="responses")
+    kiosk = TenantForeignKey(KioskDevice, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
     # Attribution as of submission.
-    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
-    interaction = models.ForeignKey(Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
-    touchpoint = models.ForeignKey(Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
-    stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
-    journey = models.ForeignKey("journeys.Journey", null=True, blank=True, on_delete=models.SET_NULL, related_name="responses",
+    client = TenantForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    contact = TenantForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    interaction = TenantForeignKey(Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    touchpoint = TenantForeignKey(Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    stage = TenantForeignKey(Stage, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    journey = TenantForeignKey("journeys.Journey", null=True, blank=True, on_delete=models.SET_NULL, related_name="responses",
                                 help_text="The journey of the stage, as of submission.")
-    staff = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses",
+    staff = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses",
                               help_text="The staff member of the interaction that triggered the survey.")
-    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    segment = TenantForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
     channel = models.CharField(max_length=16, choices=Channel.choices)
     language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES, default="en")
     submitted_at = models.DateTimeField()
@@ -399,8 +400,8 @@ class Response(TenantScopedModel):
 
 
 class Answer(TenantScopedModel):
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
-    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    response = TenantForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    question = TenantForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
     # An int for scales and ratings, a string for text and single choice, a list of strings for multi choice.
     value = models.JSONField()
 
@@ -432,9 +433,9 @@ class Tag(TenantScopedModel):
 
 
 class ResponseTag(TenantScopedModel):
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="response_tags")
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="response_tags")
-    added_by = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    response = TenantForeignKey(Response, on_delete=models.CASCADE, related_name="response_tags")
+    tag = TenantForeignKey(Tag, on_delete=models.CASCADE, related_name="response_tags")
+    added_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

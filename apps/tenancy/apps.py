@@ -6,4 +6,4 @@ class TenancyConfig(AppConfig):
     label = "tenancy"
 
     def ready(self):
-        from apps.tenancy import schema, signals  # noqa: F401
+        from apps.tenancy import checks, schema, signals  # noqa: F401

@@ -1,8 +1,12 @@
 """The active tenant: a ContextVar plus Postgres' transaction-local `app.tenant_id` setting.
 
-Activation always happens inside a transaction (`set_config(..., true)`), so the database setting
-dies with the transaction and never leaks to the next user of a pooled connection. Entry points
-activate exactly once and reset in `finally`:
+Activation always happens inside a transaction, with `SET LOCAL`, so the database setting dies with
+the transaction and never leaks to the next user of a pooled connection. `SET LOCAL` (not
+`set_config(..., true)`) because on Citus only it reaches the worker nodes, with
+`citus.propagate_set_commands = 'local'` for the app role (scripts/citus_cluster.sh). Citus forgets a
+`SET LOCAL` made inside a savepoint once the savepoint is released, so a nested `tenant_context()`
+sets the enclosing tenant again *after* its savepoint ends. Entry points activate exactly once and
+reset in `finally`:
 
 - pages: `apps.tenancy.middleware.TenantMiddleware`
 - API: `apps.tenancy.api.TenantApi.initial()` (after authentication)
@@ -12,6 +16,7 @@ activate exactly once and reset in `finally`:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -66,13 +71,19 @@ def schema_introspection_without_tenant() -> Iterator[None]:
         _schema_introspection.reset(token)
 
 
+_SETTING_NAME = re.compile(r"app\.[a-z_]+")
+
+
 def _set_guc(name: str, value: str) -> None:
     if connection.vendor != "postgresql":
         return
     if not connection.in_atomic_block:
         raise TransactionManagementError(f"{name} must be set inside a transaction.")
+    if not _SETTING_NAME.fullmatch(name):
+        raise ValueError(f"Not a setting of ours: {name!r}")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+        # The name is one of ours (checked above); the value goes through the driver's quoting.
+        cursor.execute(f"SET LOCAL {name} TO %s", [value])
 
 
 def _restore_guc(name: str, value: str) -> None:
@@ -94,15 +105,17 @@ def tenant_context(tenant: Tenant) -> Iterator[Tenant]:
     """
     if tenant is None or tenant.pk is None:
         raise TenantNotActive("tenant_context() needs a saved tenant.")
-    with transaction.atomic():
-        previous = _current_tenant.get()
-        token = _current_tenant.set(tenant)
-        try:
+    previous = _current_tenant.get()
+    token = _current_tenant.set(tenant)
+    try:
+        with transaction.atomic():
             _set_guc(TENANT_GUC, str(tenant.pk))
             yield tenant
-        finally:
-            _current_tenant.reset(token)
-            _restore_guc(TENANT_GUC, str(previous.pk) if previous is not None else "")
+    finally:
+        _current_tenant.reset(token)
+        # After the block's savepoint is released (or rolled back): the enclosing transaction, if any,
+        # gets its own tenant again (or none), on the coordinator and on every worker.
+        _restore_guc(TENANT_GUC, str(previous.pk) if previous is not None else "")
 
 
 def lookup_guc(column: str) -> str:
@@ -119,9 +132,9 @@ def rows_by_key_including_cross_tenant(model, column: str, value) -> list:
     secret or identity it already holds, nothing else.
     """
     guc = lookup_guc(column)
-    with transaction.atomic():
-        _set_guc(guc, str(value))
-        try:
+    try:
+        with transaction.atomic():
+            _set_guc(guc, str(value))
             return list(model.all_tenants.filter(**{column: value}).select_related("tenant"))
-        finally:
-            _restore_guc(guc, "")
+    finally:
+        _restore_guc(guc, "")

@@ -12,6 +12,7 @@ from django.db import models
 
 from apps.core.models import PublicIdModel, TimeStampedModel
 from apps.tenancy.context import CrossTenantWrite, TenantNotActive, get_current_tenant
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.managers import AllTenantsManager, TenantScopedManager
 
 
@@ -58,7 +59,10 @@ class TenantScopedModel(models.Model):
     - `objects` (the default manager) returns the active tenant's rows and raises with none;
     - `all_tenants` is the loud escape hatch;
     - `save()` fills the tenant from the context and refuses to write into another tenant;
-    - the table gets forced row-level security in its migration (`EnableRLS`).
+    - the table gets forced row-level security in its migration (`EnableRLS`) and its tenant keys
+      (`TenantKeys`: primary key `(tenant_id, id)`, composite foreign keys; apps/tenancy/keys.py);
+    - foreign keys to other tenant models are `TenantForeignKey`s (joins match on the tenant too);
+    - an update never writes `tenant_id`.
     The public `uuid` is unique per tenant; every unique constraint includes the tenant.
     """
 
@@ -83,6 +87,13 @@ class TenantScopedModel(models.Model):
         elif current is not None and self.tenant_id != current.pk:
             raise CrossTenantWrite(f"{type(self).__name__} belongs to another tenant than the active one.")
         super().save(*args, **kwargs)
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        """An UPDATE never writes `tenant_id` (a row's tenant never changes; Citus refuses to modify the
+        distribution column) and names the row's tenant, so it goes to one shard."""
+        values = [value for value in values if value[0].attname != "tenant_id"]
+        base_qs = base_qs.filter(tenant_id=self.tenant_id)
+        return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)
 
     def validate_same_tenant(self, *field_names: str) -> None:
         """clean() helper: related rows must belong to this row's tenant."""
@@ -129,7 +140,7 @@ class Team(TenantScopedModel, TimeStampedModel):
 class Membership(TenantScopedModel, TimeStampedModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
-    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="memberships")
+    team = TenantForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="memberships")
     is_active = models.BooleanField(default=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
 

@@ -6,6 +6,7 @@ from django.db import models
 
 from apps.clients.models import Client, Contact
 from apps.core.models import TimeStampedModel
+from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import Membership, Team, TenantScopedModel
 
 
@@ -25,7 +26,7 @@ class Channel(models.TextChoices):
 class Touchpoint(TenantScopedModel, TimeStampedModel):
     name = models.CharField(max_length=120)
     channel = models.CharField(max_length=16, choices=Channel.choices)
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="touchpoints",
+    team = TenantForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="touchpoints",
                              help_text="The team that owns this touchpoint.")
     description = models.TextField(blank=True)
     is_key = models.BooleanField(default=False, help_text="A key touchpoint: one that shapes the whole relationship.")
@@ -60,10 +61,10 @@ class Interaction(TenantScopedModel, TimeStampedModel):
         POSITIVE = 1, "Positive"
         VERY_POSITIVE = 2, "Very positive"
 
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="interactions")
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions")
-    touchpoint = models.ForeignKey(Touchpoint, on_delete=models.PROTECT, related_name="interactions")
-    staff = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="interactions")
+    client = TenantForeignKey(Client, on_delete=models.CASCADE, related_name="interactions")
+    contact = TenantForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions")
+    touchpoint = TenantForeignKey(Touchpoint, on_delete=models.PROTECT, related_name="interactions")
+    staff = TenantForeignKey(Membership, on_delete=models.PROTECT, related_name="interactions")
     occurred_at = models.DateTimeField()
     channel = models.CharField(max_length=16, choices=Channel.choices)
     summary = models.CharField(max_length=280)

@@ -105,6 +105,9 @@ TEMPLATES = [
 # no BYPASSRLS); `migrate` runs with the owner role's URL. After migrating, the owner grants the
 # app role DML rights (apps.tenancy.signals), so DATABASE_APP_ROLE names it.
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend plus one fact: tenant tables' primary key is (tenant_id, id) (apps/tenancy/keys.py).
+    DATABASES["default"]["ENGINE"] = "apps.tenancy.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="cxm_app")
