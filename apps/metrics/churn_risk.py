@@ -41,8 +41,8 @@ rows of clients no longer active (churned since, back to prospect, …) are **de
 rows (same ids and content; only computed_at moves). Each refresh records a ChurnModel row (the
 newest is_current).
 
-Works on Postgres and SQLite alike (the demo scores its clients); only the refresh's advisory lock is
-Postgres-only (SQLite serialises writers anyway).
+Works on Postgres and SQLite alike (the demo scores its clients); only the refresh's lock (a row lock of
+apps.tenancy.locks) is Postgres-only (SQLite serialises writers anyway).
 """
 
 from __future__ import annotations
@@ -54,13 +54,14 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from apps.core.dates import day_start, local_today
 from apps.core.events import churn_risk_scored
 from apps.metrics.churn import days64
 from apps.tenancy.context import require_current_tenant
+from apps.tenancy.locks import tenant_locks
 
 HORIZON_DAYS = 30
 LOOKBACK_DAYS = 3 * 365
@@ -73,7 +74,6 @@ DAYS_CAP = 365
 SILENCE_WINDOW_DAYS, SILENCE_GRACE_DAYS = 180, 7
 RECENT_DAYS = 90
 NEGATIVE_TEXT = -0.05
-_LOCK_NAMESPACE = 0x4348  # "CH": (namespace, tenant_id) advisory lock of a tenant's refresh
 
 MODEL_FEATURES = [
     "nps_detractor", "nps_promoter", "nps_none", "nps_trend", "csat_trend", "days_since_interaction",
@@ -460,9 +460,7 @@ def _json_facts(facts: Mapping) -> dict:
 
 
 def _lock(tenant) -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, tenant.pk])
+    tenant_locks(["churn-risk"])
 
 
 def churn_risk_refresh(tenant, *, today: date | None = None) -> dict:

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from django.db import connection
 from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -26,6 +25,7 @@ from apps.metrics.models import FunnelRollup
 from apps.metrics.rollups import day_runs, differing_days, months
 from apps.surveys.models import Invitation
 from apps.tenancy.context import tenant_context
+from apps.tenancy.locks import tenant_locks
 from apps.tenancy.models import Tenant
 
 KEY = ("day", "survey_id", "channel")
@@ -50,11 +50,7 @@ def expected_funnel(tenant: Tenant, first: date, last: date) -> list[dict]:
 
 
 def _lock(tenant: Tenant, days: list[date]) -> None:
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        for day in sorted(days):
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [-((tenant.pk << 24) | day.toordinal())])
+    tenant_locks(f"funnel:{day.isoformat()}" for day in days)
 
 
 def funnel_refresh_days(tenant: Tenant, days: Iterable[date]) -> None:

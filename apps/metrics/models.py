@@ -86,6 +86,8 @@ class ResponseCell(TenantScopedModel, ResponseStats):
     """Counted (submitted, non-bot) responses of one local day with one full attribution."""
 
     uuid = None
+    pk = models.CompositePrimaryKey("tenant_id", "day", "survey_id", "touchpoint_id", "stage_id", "journey_id", "segment_id",
+                                    "staff_id", "channel")
     day = models.DateField()
     survey_id = models.BigIntegerField()
     touchpoint_id = models.BigIntegerField(default=0)
@@ -96,10 +98,7 @@ class ResponseCell(TenantScopedModel, ResponseStats):
     channel = models.CharField(max_length=16)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "day", "survey_id", "touchpoint_id", "stage_id", "journey_id", "segment_id",
-                                            "staff_id", "channel"], name="metrics_cell_key"),
-        ]
+        constraints = []
 
     def __str__(self) -> str:
         return f"{self.day} survey {self.survey_id} · {self.responses} responses"
@@ -110,14 +109,13 @@ class ResponseRollup(TenantScopedModel, ResponseStats):
     the channel code, or "" for the tenant total and for responses without that attribution)."""
 
     uuid = None
+    pk = models.CompositePrimaryKey("tenant_id", "dimension", "key", "day")
     day = models.DateField()
     dimension = models.CharField(max_length=16, choices=Dimension.choices)
     key = models.CharField(max_length=32, blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "dimension", "key", "day"], name="metrics_rollup_key"),
-        ]
+        constraints = []
         indexes = [models.Index(fields=["tenant", "dimension", "day"], name="metrics_rollup_dim_day")]
 
     def __str__(self) -> str:
@@ -131,6 +129,7 @@ class TransitionRollup(TenantScopedModel):
     CSAT (x−1) × 150, CES (x−1) × 100, smiley (x−1) × 300."""
 
     uuid = None
+    pk = models.CompositePrimaryKey("tenant_id", "journey_id", "from_stage_id", "to_stage_id", "day")
     day = models.DateField()
     journey_id = models.BigIntegerField()
     from_stage_id = models.BigIntegerField(default=0)
@@ -140,9 +139,7 @@ class TransitionRollup(TenantScopedModel):
     sq_sum = models.BigIntegerField(default=0, help_text="ΣΔ² in sixths of a point, squared.")
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "journey_id", "from_stage_id", "to_stage_id", "day"], name="metrics_transition_key"),
-        ]
+        constraints = []
         indexes = [models.Index(fields=["tenant", "day"], name="metrics_transition_day")]
 
 
@@ -152,6 +149,7 @@ class FunnelRollup(TenantScopedModel):
     when their invitations change (see apps.metrics.funnel)."""
 
     uuid = None
+    pk = models.CompositePrimaryKey("tenant_id", "survey_id", "channel", "day")
     day = models.DateField()
     survey_id = models.BigIntegerField()
     channel = models.CharField(max_length=16)
@@ -164,9 +162,7 @@ class FunnelRollup(TenantScopedModel):
     skipped = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "survey_id", "channel", "day"], name="metrics_funnel_key"),
-        ]
+        constraints = []
         indexes = [models.Index(fields=["tenant", "day"], name="metrics_funnel_day")]
 
 

@@ -12,8 +12,9 @@ How it stays right:
 
 - **One way to compute a day.** `rollups_refresh_days` deletes the stored rows of the given days and
   recomputes them from the source rows. Running it twice leaves the same state as once (idempotent).
-- **Concurrency.** A refresh holds a transaction-level advisory lock on each (tenant, day) and a
-  shared lock on the tenant; a rebuild holds the tenant lock exclusively. Refreshes of one day are
+- **Concurrency.** A refresh holds a transaction-level lock on each (tenant, day) and a
+  shared lock on the tenant (row locks of `apps.tenancy.locks`, which hold across a Citus cluster);
+  a rebuild holds the tenant lock exclusively. Refreshes of one day are
   therefore serial, and each one reads (READ COMMITTED, after taking its lock) every response committed
   before it began — a response's own refresh is queued only after it commits, so the last refresh of a
   day always sees every response of that day: no increment can be lost.
@@ -37,6 +38,7 @@ from django.utils import timezone
 from apps.metrics.models import STAT_FIELDS, Dimension, ResponseCell, ResponseRollup, RollupRun, TransitionRollup
 from apps.surveys.models import Response
 from apps.tenancy.context import tenant_context
+from apps.tenancy.locks import tenant_locks
 from apps.tenancy.models import Tenant
 
 RESPONSES = Response._meta.db_table
@@ -180,25 +182,16 @@ def _params(tenant: Tenant, first: date, last: date, select: str) -> list:
 
 
 # --- locks -------------------------------------------------------------------------------------
-
-_LOCK_NAMESPACE = 0x4358  # "CX": the tenant-level rollup lock is (namespace, tenant_id)
-
+# Row locks of the tenant (apps.tenancy.locks), not advisory locks: they hold across every node of a
+# Citus cluster, on the worker that holds the tenant's shard.
 
 def _lock_tenant(tenant: Tenant, *, exclusive: bool) -> None:
-    if connection.vendor != "postgresql":
-        return  # SQLite serialises writers itself
-    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {fn}(%s, %s)", [_LOCK_NAMESPACE, tenant.pk])
+    tenant_locks(["rollups"], shared=not exclusive)
 
 
 def _lock_days(tenant: Tenant, days: list[date]) -> None:
     """Exclusive (tenant, day) locks, taken in sorted order (no deadlock between two refreshes)."""
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        for day in sorted(days):
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [(tenant.pk << 24) | day.toordinal()])
+    tenant_locks(f"rollups:{day.isoformat()}" for day in days)
 
 
 # --- writing -----------------------------------------------------------------------------------

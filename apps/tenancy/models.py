@@ -236,3 +236,20 @@ class IdempotencyRecord(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+class TenantLock(TenantScopedModel):
+    """A named lock of one tenant: a row that `apps.tenancy.locks.tenant_locks()` locks for the rest of
+    the transaction (FOR UPDATE / FOR SHARE). A row lock lives with the tenant's rows, on whichever node
+    holds its shard, so it serialises every connection of a Citus cluster, unlike an advisory lock,
+    which holds only on the node that took it."""
+
+    uuid = None
+    pk = models.CompositePrimaryKey("tenant_id", "name")
+    name = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = []
+
+    def __str__(self) -> str:
+        return self.name
