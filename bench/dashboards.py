@@ -101,7 +101,7 @@ def add_comments(owner, share: float, seed: int) -> float:
 
 
 def funnels(worlds) -> float:
-    from apps.metrics.funnel import funnel_rebuild
+    from apps.metrics.funnel.services import funnel_rebuild
     from apps.tenancy.context import tenant_context
 
     start = time.perf_counter()

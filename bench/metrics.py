@@ -20,7 +20,7 @@ staff and clients. For each size N it then
    cheapest useful statement: one tenant × day total `GROUP BY`. Each runs twice; the faster counts;
 3. builds the rollups with the engine: `rollups_rebuild(tenant)` for every tenant, as the app role under
    RLS, timing every statement by kind (where the time goes);
-4. times `apps.metrics.selectors.metrics_summary` (median of many calls, each in its own tenant
+4. times `apps.metrics.scores.selectors.metrics_summary` (median of many calls, each in its own tenant
    transaction as a request would be) for the biggest tenant over 90 days and over one year, and the
    naive alternative: the same statistics aggregated from the raw response rows of both periods
    (then `stats.summary`), as the app role.
@@ -435,9 +435,9 @@ def stored_fingerprint(owner: Owner) -> tuple[str, ...]:
 
 
 def summary_function():
-    """The API's summary selector (Helper API's apps.metrics.selectors.metrics_summary)."""
+    """The API's summary selector (Helper API's apps.metrics.scores.selectors.metrics_summary)."""
     from apps.metrics.params import MetricFilters
-    from apps.metrics.selectors import metrics_summary
+    from apps.metrics.scores.selectors import metrics_summary
 
     return lambda tenant, first, last: metrics_summary(tenant, MetricFilters(first=first, last=last)).metrics
 

@@ -34,8 +34,8 @@ from apps.feedback.plans.services import (
 from apps.integrations.models import WebhookDelivery, WebhookEndpoint
 from apps.journeys.models import Journey, Stage, StageTouchpoint
 from apps.messaging.models import OutboundEmail
-from apps.metrics.churn_risk import churn_risk_refresh
-from apps.metrics.funnel import funnel_rebuild
+from apps.metrics.churn.risk import churn_risk_refresh
+from apps.metrics.funnel.services import funnel_rebuild
 from apps.metrics.models import ClientHealth
 from apps.metrics.rollups import rollups_rebuild, rollups_refresh_days
 from apps.reports import pdf as pdf_module

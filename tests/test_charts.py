@@ -1,5 +1,5 @@
 """apps.metrics.charts: every public figure builder, fed selector-shaped input (real `stats.blocks`,
-`selectors.periods`, `churn.tenure_curve`), gives a figure plotly accepts, that survives strict JSON,
+`selectors.periods`, `churn.retention.tenure_curve`), gives a figure plotly accepts, that survives strict JSON,
 keeps missing values as gaps, and is readable by colour-blind people (issue 7 "Charts").
 
 charts.py builds plain dicts for speed; `plotly.graph_objects.Figure(fig)` validates every key and value
@@ -20,9 +20,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from apps.metrics import charts, churn, stats
+from apps.metrics import charts, stats
 from apps.metrics.buckets import Bucket
-from apps.metrics.selectors import periods
+from apps.metrics.churn import retention
+from apps.metrics.scores.selectors import periods
 
 OKABE_ITO = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"}
 NEUTRAL = {charts.INK, charts.MUTED, charts.GRID, charts.GREY, "#8592a3", "#ffffff", "rgba(0,0,0,0)"}
@@ -63,7 +64,7 @@ def tenure() -> list[dict]:
     """As churn_report's tenure curve: everyone churns in the end, so the last point's interval is None."""
     frame = pd.DataFrame({"active_from": pd.to_datetime(["2024-01-01"] * 4),
                           "churned_on": pd.to_datetime(["2024-02-01", "2024-03-01", "2024-06-01", "2024-09-01"])})
-    return churn.tenure_curve(frame, date(2025, 1, 1))["curve"]
+    return retention.tenure_curve(frame, date(2025, 1, 1))["curve"]
 
 
 def rows_values(rows, metric, key):

@@ -17,7 +17,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.core.dates import local_today
-from apps.metrics.churn_risk import churn_risk_refresh
+from apps.metrics.churn.risk import churn_risk_refresh
 from apps.metrics.models import ChurnModel
 from apps.tenancy.context import tenant_context
 from tests import factories as f

@@ -22,7 +22,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from apps.dashboards.pages.executive import trend_first
-from apps.metrics.churn_risk import churn_risk_refresh
+from apps.metrics.churn.risk import churn_risk_refresh
 from apps.metrics.rollups import rollups_rebuild
 from apps.reports import pdf as pdf_module
 from apps.tenancy.context import tenant_context
@@ -81,7 +81,7 @@ def test_it_404s_for_another_tenant(world, client, url):
 # --- the numbers are the API's ----------------------------------------------------------------------
 
 def _breakdown(*nps_values, low_sample=()):
-    from apps.metrics.selectors import Breakdown
+    from apps.metrics.scores.selectors import Breakdown
 
     def block(value, n):
         return {"value": value, "n": n, "ci_low": value - 5, "ci_high": value + 5, "low_sample": n < 30}

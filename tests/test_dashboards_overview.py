@@ -17,9 +17,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from apps.dashboards.pages.overview import CHART_ROWS, default_interval
-from apps.metrics.comments import comments_latest
 from apps.metrics.params import MetricFilters
 from apps.metrics.rollups import rollups_rebuild
+from apps.metrics.scores.comments import comments_latest
 from apps.reports.panels import number
 from apps.surveys.models import Answer, QuestionType, Response, SurveyKind
 from apps.tenancy.context import tenant_context

@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.core.dates import local_today
-from apps.metrics.churn_risk import churn_risk_refresh
+from apps.metrics.churn.risk import churn_risk_refresh
 from apps.metrics.rollups import rollups_rebuild
 from apps.tenancy.context import tenant_context
 from apps.touchpoints.models import Interaction

@@ -13,7 +13,7 @@ from apps.feedback.alerts import evaluation as alerts
 from apps.feedback.models import AlertRule, Case
 from apps.feedback.tasks import escalate_overdue_cases, evaluate_response_rules
 from apps.messaging.models import OutboundEmail
-from apps.metrics.churn_risk import churn_risk_refresh
+from apps.metrics.churn.risk import churn_risk_refresh
 from apps.metrics.models import ClientHealth
 from apps.surveys.respond.services import response_submit
 from apps.tenancy.context import tenant_context

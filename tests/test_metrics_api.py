@@ -21,13 +21,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.core.dates import local_today
-from apps.metrics import churn as churn_module
-from apps.metrics import selectors, stats
+from apps.metrics import stats
 from apps.metrics.buckets import Bucket
-from apps.metrics.funnel import funnel_rebuild
+from apps.metrics.churn import retention as churn_module
+from apps.metrics.churn import selectors as churn_selectors
+from apps.metrics.funnel import selectors as funnel_selectors
+from apps.metrics.funnel.services import funnel_rebuild
 from apps.metrics.models import ChurnModel, ClientHealth
 from apps.metrics.params import MetricFilters
 from apps.metrics.rollups import rollups_rebuild
+from apps.metrics.scores import selectors
 from apps.surveys.models import Invitation, Response
 from apps.tenancy.context import tenant_context
 from tests.factories import (
@@ -625,9 +628,9 @@ class TestOnWorldsBuiltOnce:
                     selectors.metrics_breakdown(world.a, f, by)
                 selectors.perception_gap(world.a, f)
             selectors.volatility(world.a, MetricFilters(first=FIRST, last=LAST))
-            selectors.funnel(world.a, MetricFilters(first=FIRST, last=LAST))
-            list(selectors.client_health_list(world.a))
-            selectors.churn_model_current()
+            funnel_selectors.funnel(world.a, MetricFilters(first=FIRST, last=LAST))
+            list(churn_selectors.client_health_list(world.a))
+            churn_selectors.churn_model_current()
         sql = [q["sql"] for q in ctx.captured_queries]
         assert len(sql) > 50
         assert not [s for s in sql if re.search(r'\bsurveys_response\b', s)], "a metrics selector read response rows"

@@ -1,4 +1,4 @@
-"""Churn and retention (apps.metrics.churn) and churn risk (apps.metrics.churn_risk): METRICS.md
+"""Churn and retention (apps.metrics.churn.retention) and churn risk (apps.metrics.churn.risk): METRICS.md
 "Churn and retention" and "Churn risk", against answers computed by hand."""
 
 import random
@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 
 from apps.core.dates import day_start
-from apps.metrics import churn_risk
-from apps.metrics.churn import churn_report, kaplan_meier, period_bounds
-from apps.metrics.churn_risk import churn_risk_list, churn_risk_refresh, client_features, rule_score
-from apps.metrics.churn_tasks import fan_out_refresh_churn_risk, refresh_churn_risk
+from apps.metrics.churn import risk as churn_risk
+from apps.metrics.churn.retention import churn_report, kaplan_meier, period_bounds
+from apps.metrics.churn.risk import churn_risk_list, churn_risk_refresh, client_features, rule_score
 from apps.metrics.models import ChurnModel, ClientHealth
+from apps.metrics.tasks import fan_out_refresh_churn_risk, refresh_churn_risk
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role
 from tests.factories import (

@@ -14,7 +14,7 @@ from django.db import connection
 
 from apps.metrics import rollups
 from apps.metrics.buckets import Bucket
-from apps.metrics.funnel import expected_funnel, funnel_rebuild, funnel_reconcile
+from apps.metrics.funnel.services import expected_funnel, funnel_rebuild, funnel_reconcile
 from apps.metrics.models import STAT_FIELDS, FunnelRollup, ResponseCell, ResponseRollup, RollupRun, TransitionRollup
 from apps.surveys.models import Invitation, Response
 from apps.surveys.respond.services import response_submit

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from apps.core import spreadsheets
-from apps.metrics.churn_risk import churn_risk_refresh
+from apps.metrics.churn.risk import churn_risk_refresh
 from apps.metrics.rollups import rollups_rebuild
 from apps.surveys.models import Answer, QuestionType
 from apps.tenancy.context import tenant_context

@@ -37,8 +37,8 @@ from apps.clients.models import Client, Contact, Segment
 from apps.demo.feedback import seed_action_plans, seed_feedback
 from apps.demo.surveys import seed_surveys
 from apps.journeys.models import Journey, Stage, StageTouchpoint
-from apps.metrics.churn_risk import churn_risk_refresh
-from apps.metrics.funnel import funnel_rebuild
+from apps.metrics.churn.risk import churn_risk_refresh
+from apps.metrics.funnel.services import funnel_rebuild
 from apps.metrics.rollups import rollups_rebuild
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Membership, Role, Team, Tenant

@@ -16,7 +16,7 @@ Monday digest covers Monday–Sunday before). The comparison period is the previ
 
 **Sections.**
 (a) The period's numbers: NPS, CSAT and CES with n, the 95% interval and the previous period
-    (apps.metrics.selectors.metrics_summary; METRICS.md rules).
+    (apps.metrics.scores.selectors.metrics_summary; METRICS.md rules).
 (b) Changes — only the statistically significant ones: the z-test of METRICS.md ("Change between two
     periods"; `stats.change`: |z| ≥ 1.96), overall and per touchpoint and per journey stage
     (both periods' rollup buckets per value, two queries per dimension). A change is also left out when
@@ -49,10 +49,11 @@ from django.utils import timezone
 
 from apps.digests.models import DigestSend, Frequency
 from apps.feedback.models import Case
-from apps.metrics import selectors as metrics
-from apps.metrics import stats
+from apps.metrics import sources, stats
+from apps.metrics.churn.selectors import client_health_list
 from apps.metrics.params import MetricFilters
-from apps.metrics.tiles import METRIC_NAMES, metric_tile, min_n_for
+from apps.metrics.scores import selectors as metrics
+from apps.metrics.scores.tiles import METRIC_NAMES, metric_tile, min_n_for
 from apps.reports.panels import number
 from apps.tenancy.models import LEADS, Membership, Role
 
@@ -300,13 +301,13 @@ def _overall_changes(tenant, summary) -> list[ChangeLine]:
 
 def _breakdown_changes(tenant, f: MetricFilters) -> list[ChangeLine]:
     """Significant changes per touchpoint and per journey stage: both periods' merged buckets per value
-    (apps.metrics.selectors' rollup grouping, one query per period and dimension), tested with
+    (apps.metrics.sources' rollup grouping, one query per period and dimension), tested with
     stats.change; labels fetched once per dimension, only for the values that changed."""
     before = dataclasses.replace(f, first=f.previous_first, last=f.previous_last)
     min_n = {metric: min_n_for(tenant, metric) for metric in METRICS}
     out = []
     for dimension, dimension_label in BREAKDOWNS:
-        now, then = metrics.grouped_buckets(f, dimension), metrics.grouped_buckets(before, dimension)
+        now, then = sources.grouped_buckets(f, dimension), sources.grouped_buckets(before, dimension)
         found = []
         for key in sorted(set(now) & set(then) - {""}):
             current = stats.blocks(now[key], min_n_nps=tenant.min_n_nps, min_n_other=tenant.min_n_other)
@@ -316,7 +317,7 @@ def _breakdown_changes(tenant, f: MetricFilters) -> list[ChangeLine]:
                     continue
                 found.append((key, metric, current[metric], previous[metric], stats.change(metric, now[key], then[key])))
         found = [item for item in found if item[4]["significant_change"]]
-        names = metrics.labels(dimension, {key for key, *_ in found}) if found else {}
+        names = sources.labels(dimension, {key for key, *_ in found}) if found else {}
         for key, metric, current, previous, change in found:
             line = _change_line(tenant, metric, current, previous, change, dimension=dimension, dimension_label=dimension_label,
                                 subject=names[key][1])
@@ -335,7 +336,7 @@ def _previous_known(membership: Membership, frequency: str, period_last: date) -
 
 def _at_risk(tenant, membership: Membership, frequency: str, period_last: date, *, own: bool):
     """(new lines listed, how many new, every high-band id now). Two queries: the ids, then the listed rows."""
-    rows = metrics.client_health_list(tenant, owner_id=membership.pk if own else None, band="high")
+    rows = client_health_list(tenant, owner_id=membership.pk if own else None, band="high")
     ranked = list(rows.values_list("client_id", flat=True))
     known = _previous_known(membership, frequency, period_last)
     new_ids = [pk for pk in ranked if pk not in known]

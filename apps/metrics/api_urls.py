@@ -1,16 +1,10 @@
-"""Metrics API (read-only reports), mounted at /api/v1/t/<tenant_slug>/."""
+"""Metrics API (read-only reports), mounted at /api/v1/t/<tenant_slug>/: each part's API URLs, in the
+order of the documented contract."""
 
-from django.urls import path
-
-from apps.metrics import apis
+from django.urls import include, path
 
 urlpatterns = [
-    path("metrics/summary/", apis.MetricsSummaryApi.as_view(), name="metrics-summary"),
-    path("metrics/trend/", apis.MetricsTrendApi.as_view(), name="metrics-trend"),
-    path("metrics/breakdown/", apis.MetricsBreakdownApi.as_view(), name="metrics-breakdown"),
-    path("metrics/perception-gap/", apis.MetricsPerceptionGapApi.as_view(), name="metrics-perception-gap"),
-    path("metrics/volatility/", apis.MetricsVolatilityApi.as_view(), name="metrics-volatility"),
-    path("metrics/funnel/", apis.MetricsFunnelApi.as_view(), name="metrics-funnel"),
-    path("metrics/churn/", apis.MetricsChurnApi.as_view(), name="metrics-churn"),
-    path("metrics/churn-risk/", apis.MetricsChurnRiskApi.as_view(), name="metrics-churn-risk"),
+    path("", include("apps.metrics.scores.api_urls")),
+    path("", include("apps.metrics.funnel.api_urls")),
+    path("", include("apps.metrics.churn.api_urls")),
 ]

@@ -81,7 +81,7 @@ def series(x: list, y: list, *, name: str, color: str = BLUE, dash: str = "solid
 
 
 def trend(points: list[dict], metric: str, *, name: str, y_title: str = "", y_range: list | None = None) -> dict:
-    """One metric over the periods of apps.metrics.selectors.Trend.points: the line, its 95% band, and
+    """One metric over the periods of apps.metrics.scores.selectors.Trend.points: the line, its 95% band, and
     hollow points where the period's n is below the minimum sample."""
     x = [_iso(p["start"]) for p in points]
     blocks = [p[metric] for p in points]
@@ -202,7 +202,7 @@ def columns(labels: list[str], values: list, *, name: str, y_title: str = "", co
 
 def plan_progress(points: list[dict], metric: str, *, name: str, baseline: tuple | None, target: float | None,
                   y_title: str = "", y_range: list | None = None) -> dict:
-    """An action plan's metric per week since its start (apps.metrics.selectors.Trend.points): the line with
+    """An action plan's metric per week since its start (apps.metrics.scores.selectors.Trend.points): the line with
     its 95% band (hollow points: low samples), the baseline's interval as a second, orange band across the
     whole period with its value dashed, and the target as a dotted green line. baseline = (value, low, high)
     or None (no answers before the plan); every line is named in the legend, never colour alone."""

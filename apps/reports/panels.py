@@ -8,7 +8,7 @@ output (STYLE.md: templates and charts never query; no number is computed in a t
   table. No data → `empty` says why and nothing is drawn.
 - `Tile`: one metric with n, its interval, the previous period, and a change marker only when the change
   is significant; greyed with the reason when n is below the workspace's minimum
-  (`apps.metrics.tiles.metric_tile` builds one from a metric's summary).
+  (`apps.metrics.scores.tiles.metric_tile` builds one from a metric's summary).
 
 The report toolkit knows no metric and no app above it: feedback (plans, audits), digests and the
 dashboards all build their pages from these values.

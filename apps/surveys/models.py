@@ -380,7 +380,7 @@ class Response(TenantScopedModel):
             models.Index(fields=["tenant", "-submitted_at"], name="surveys_resp_submitted"),
             models.Index(fields=["tenant", "client", "-submitted_at"], name="surveys_resp_client"),
             models.Index(fields=["tenant", "local_day"], name="surveys_resp_local_day"),
-            # The dashboards' latest comments (apps/metrics/comments.py): newest counted responses with a
+            # The dashboards' latest comments (apps/metrics/scores/comments.py): newest counted responses with a
             # comment, read newest first and stopped at the limit, whatever the workspace's volume.
             models.Index(fields=["tenant", "-submitted_at"], name="surveys_resp_commented",
                          condition=models.Q(is_bot=False) & ~models.Q(comment="")),

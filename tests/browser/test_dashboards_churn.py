@@ -11,7 +11,7 @@ import random
 import pytest
 from playwright.sync_api import expect
 
-from apps.metrics.churn_risk import churn_risk_refresh
+from apps.metrics.churn.risk import churn_risk_refresh
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts

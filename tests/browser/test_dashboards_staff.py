@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.core.dates import local_today
-from apps.metrics.churn_risk import churn_risk_refresh
+from apps.metrics.churn.risk import churn_risk_refresh
 from apps.metrics.rollups import rollups_rebuild
 from apps.tenancy.context import tenant_context
 from apps.touchpoints.models import Interaction

@@ -30,7 +30,7 @@ from apps.core.dates import zone
 from apps.dashboards.filters import FilterState
 from apps.dashboards.selectors.health import ConfigurationHealth, Outcomes, configuration_health
 from apps.metrics import charts
-from apps.metrics.selectors import period_start, periods
+from apps.metrics.scores.selectors import period_start, periods
 from apps.reports.panels import Chart, Table, number
 from apps.surveys.models import Survey
 

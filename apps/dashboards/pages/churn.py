@@ -21,8 +21,9 @@ from urllib.parse import urlencode
 
 from django.db.models import Count
 
-from apps.metrics import charts, selectors
-from apps.metrics.churn_risk import RULES
+from apps.metrics import charts
+from apps.metrics.churn import selectors
+from apps.metrics.churn.risk import RULES
 from apps.metrics.explanations import explain
 from apps.metrics.models import ClientHealth
 from apps.metrics.params import MetricFilters

@@ -3,7 +3,7 @@ PDF (apps.reports.pdf) — with NPS, CSAT and CES, the response rate, the percep
 churn and the clients at high churn risk, a monthly trend of each score, and the best and worst
 touchpoints.
 
-Every number comes from the metrics selectors (apps.metrics.selectors: rollups and the per-client
+Every number comes from the metrics selectors (apps.metrics scores/, funnel/, churn/: rollups and the per-client
 tables) for the filter bar's `MetricFilters` — the same numbers as the metrics API with
 `FilterState.api_params()`. This module chooses, orders and formats, returning a frozen
 `ExecutivePage`; the template computes nothing. Fixed query count: summary 1, trend 1, touchpoint
@@ -32,10 +32,13 @@ from django.utils import timezone
 from apps.core.dates import zone
 from apps.dashboards.filters import FilterState
 from apps.dashboards.pages.admin import CountTile, count_tile
-from apps.metrics import charts, selectors
+from apps.metrics import charts
+from apps.metrics.churn import selectors as churn_selectors
 from apps.metrics.explanations import explain
+from apps.metrics.funnel import selectors as funnel_selectors
 from apps.metrics.models import ClientHealth
-from apps.metrics.tiles import METRIC_NAMES, metric_tile, min_n_for
+from apps.metrics.scores import selectors
+from apps.metrics.scores.tiles import METRIC_NAMES, metric_tile, min_n_for
 from apps.reports.panels import Chart, Table, Tile, interval, number
 
 FIELDS = ("segment",)
@@ -82,7 +85,7 @@ def _unflag_empty(tile: Tile) -> Tile:
     return replace(tile, low_sample=False, low_sample_reason="") if tile.n == 0 else tile
 
 
-def _response_rate_tile(funnel: selectors.Funnel, *, segment: bool, min_n: int) -> Tile:
+def _response_rate_tile(funnel: funnel_selectors.Funnel, *, segment: bool, min_n: int) -> Tile:
     o = funnel.overall
     rate = o["response_rate"]
     extra = [f"{number(o['responded'])} answered of {number(o['delivered'])} delivered",
@@ -126,10 +129,10 @@ def _churn_tile(report: dict, *, min_n: int) -> Tile:
 
 
 def _risk_tile(tenant, f) -> CountTile:
-    bands = dict(selectors.client_health_list(tenant, segment_id=f.segment).values_list("band").annotate(n=Count("id")).order_by())
+    bands = dict(churn_selectors.client_health_list(tenant, segment_id=f.segment).values_list("band").annotate(n=Count("id")).order_by())
     high, medium, low = (bands.get(b, 0) for b in (ClientHealth.Band.HIGH, ClientHealth.Band.MEDIUM, ClientHealth.Band.LOW))
     scored = high + medium + low
-    model = selectors.churn_model_current()
+    model = churn_selectors.churn_model_current()
     if model is None:
         method = "Not scored yet: the nightly scoring has not run."
     elif model.method == ClientHealth.Method.MODEL and model.auc is not None:
@@ -201,8 +204,8 @@ def executive_page(tenant, state: FilterState, *, now: datetime | None = None) -
     previous = f"previous {f.days} days" if f.days != 1 else "previous day"
     tiles = {m: _unflag_empty(metric_tile(m, summary.metrics[m], min_n=min_n_for(tenant, m), previous_label=previous))
              for m in (*METRICS, "perception_gap")}
-    funnel = selectors.funnel(tenant, replace(f, segment=None))
-    churn = selectors.churn(tenant, f, "month")
+    funnel = funnel_selectors.funnel(tenant, replace(f, segment=None))
+    churn = churn_selectors.churn(tenant, f, "month")
     trend = selectors.metrics_trend(tenant, replace(f, first=trend_first(f.first, f.last)), "month")
     breakdown = selectors.metrics_breakdown(tenant, f, "touchpoint")
     responses = summary.metrics["responses"]

@@ -23,11 +23,12 @@ from django.db.models import Case, IntegerField, Value, When
 from apps.dashboards.filters import FilterState, dashboard_filters
 from apps.journeys.models import Journey
 from apps.journeys.selectors import JourneyMap, MapColumn, journey_map
-from apps.metrics import charts, selectors, stats
+from apps.metrics import charts, stats
 from apps.metrics.buckets import Bucket
 from apps.metrics.explanations import explain
 from apps.metrics.params import MetricFilters
-from apps.metrics.tiles import METRIC_NAMES, metric_tile, min_n_for
+from apps.metrics.scores import selectors
+from apps.metrics.scores.tiles import METRIC_NAMES, metric_tile, min_n_for
 from apps.reports.panels import Chart, Table, Tile, interval, number
 
 FIELDS = ("journey", "segment", "channel")

@@ -2,8 +2,8 @@
 breakdowns by touchpoint, stage, segment, staff member and channel, the response funnel per survey and
 the latest comments.
 
-Every number comes from the metrics selectors (apps.metrics.selectors: rollup tables only) for the
-filter bar's `MetricFilters`; the comments from apps.metrics.comments. This module only
+Every number comes from the metrics selectors (apps.metrics scores/ and funnel/: rollup tables only) for the
+filter bar's `MetricFilters`; the comments from apps.metrics.scores.comments. This module only
 chooses, orders and formats: it returns a frozen `OverviewPage` of Tiles, Charts and Tables
 (apps.reports.panels) that the template lays out without computing anything. The query count is
 fixed: one summary, one trend, two per breakdown (one for channels: their labels need none), two for
@@ -25,12 +25,14 @@ from zoneinfo import ZoneInfo
 from django import forms
 
 from apps.dashboards.filters import FilterState
-from apps.metrics import charts, selectors
-from apps.metrics.comments import CommentRow, comments_latest
+from apps.metrics import charts
 from apps.metrics.explanations import explain
+from apps.metrics.funnel import selectors as funnel_selectors
 from apps.metrics.models import Dimension, ResponseRollup
 from apps.metrics.params import MetricFilters
-from apps.metrics.tiles import METRIC_NAMES, metric_tile, min_n_for
+from apps.metrics.scores import selectors
+from apps.metrics.scores.comments import CommentRow, comments_latest
+from apps.metrics.scores.tiles import METRIC_NAMES, metric_tile, min_n_for
 from apps.reports.panels import Chart, Table, Tile, number
 from apps.surveys.responses.selectors import ScoreBadge, score_badges
 
@@ -46,7 +48,7 @@ BREAKDOWNS = (
 )
 CHART_ROWS = 15  # bars drawn per breakdown; the table (and CSV) keeps every row
 COMMENTS = 10
-FUNNEL_FILTERS = ("survey", "channel")  # invitations carry these only (selectors.funnel)
+FUNNEL_FILTERS = ("survey", "channel")  # invitations carry these only (funnel_selectors.funnel)
 
 # How each metric is charted: axis title and range (its whole scale, so charts compare at a glance).
 AXIS = {"nps": ("NPS (−100 to 100)", [-100, 100]), "csat": ("CSAT, % satisfied", [0, 100]), "ces": ("CES, 1 (hard) to 7 (easy)", [1, 7])}
@@ -162,7 +164,7 @@ def overview_page(tenant, state: FilterState, options: OverviewOptions) -> Overv
     summary = selectors.metrics_summary(tenant, f)
     trend = selectors.metrics_trend(tenant, f, options.interval)
     breakdowns = [(by, selectors.metrics_breakdown(tenant, f, by), noun, heading) for by, noun, heading in BREAKDOWNS]
-    funnel = selectors.funnel(tenant, f)
+    funnel = funnel_selectors.funnel(tenant, f)
     comments = comments_latest(filters=f, limit=COMMENTS)
 
     total = summary.metrics["responses"]
@@ -295,7 +297,7 @@ FUNNEL_STEPS = (("invited", "Invited"), ("delivered", "Delivered"), ("opened", "
 FUNNEL_OTHER = (("bounced", "Bounced"), ("failed", "Failed"), ("pending", "Still queued"), ("skipped", "Skipped (never sent)"))
 
 
-def _funnel_chart(funnel: selectors.Funnel) -> Chart:
+def _funnel_chart(funnel: funnel_selectors.Funnel) -> Chart:
     overall = funnel.overall
     invited = overall["invited"]
     rows = [(label, overall[key], 100 * overall[key] / invited if invited else None) for key, label in FUNNEL_STEPS]
@@ -314,7 +316,7 @@ def _funnel_chart(funnel: selectors.Funnel) -> Chart:
     )
 
 
-def _response_rate_chart(funnel: selectors.Funnel) -> Chart:
+def _response_rate_chart(funnel: funnel_selectors.Funnel) -> Chart:
     drawn = [s for s in funnel.surveys if s["response_rate"] is not None]
     figure = charts.bars([s["label"] for s in drawn], [s["response_rate"] for s in drawn], low=[s["ci_low"] for s in drawn],
                          high=[s["ci_high"] for s in drawn], n=[s["delivered"] for s in drawn], name="Response rate",

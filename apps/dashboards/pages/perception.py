@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apps.dashboards.filters import FilterState
-from apps.metrics import charts, selectors
+from apps.metrics import charts
 from apps.metrics.explanations import explain
-from apps.metrics.tiles import metric_tile, min_n_for
+from apps.metrics.scores import selectors
+from apps.metrics.scores.tiles import metric_tile, min_n_for
 from apps.reports.panels import Chart, Table, Tile, interval, number
 
 GAP_AXIS = "Predicted − actual"

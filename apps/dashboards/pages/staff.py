@@ -3,7 +3,7 @@ themselves only.
 
 - My day at a glance and my open follow-ups (apps.touchpoints.interactions.selectors.my_day);
 - my clients' latest scores: the clients I own with their latest NPS/CSAT/CES answer and day and
-  their churn-risk band (apps.metrics.client_scores);
+  their churn-risk band (apps.metrics.scores.client_scores);
 - my cases (issue 8): my open follow-up cases, overdue first then by due time, and how many wait
   unassigned in my team's queue (apps.feedback.cases.selectors.cases_for_member);
 - my perception gap (METRICS.md "Perception gap"): `selectors.perception_gap` with the staff filter
@@ -19,11 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apps.feedback.cases.selectors import MyCases, cases_for_member
-from apps.metrics import charts, selectors
-from apps.metrics.client_scores import ClientScores, LatestScore, OwnedClientScores, client_scores_owned
+from apps.metrics import charts
 from apps.metrics.explanations import explain
 from apps.metrics.params import MetricFilters
-from apps.metrics.tiles import metric_tile, min_n_for
+from apps.metrics.scores import selectors
+from apps.metrics.scores.client_scores import ClientScores, LatestScore, OwnedClientScores, client_scores_owned
+from apps.metrics.scores.tiles import metric_tile, min_n_for
 from apps.reports.panels import Chart, Table, Tile, number
 from apps.reports.rendering import tables_of
 from apps.tenancy.models import Membership

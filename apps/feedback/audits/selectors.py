@@ -31,11 +31,11 @@ from django.db.models import Count, Q
 from apps.core.dates import days_bounds, local_today
 from apps.feedback.models import ActionPlan, Case
 from apps.journeys.models import Journey, Stage, StageTouchpoint
-from apps.metrics import selectors as metric_selectors
-from apps.metrics import stats
+from apps.metrics import sources, stats
 from apps.metrics.buckets import Bucket
 from apps.metrics.models import Dimension
 from apps.metrics.params import MetricFilters
+from apps.metrics.scores import selectors as metric_selectors
 
 METRICS = ("nps", "csat", "ces")
 METRIC_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
@@ -193,7 +193,7 @@ def journey_audit(tenant, journey: Journey, *, end: date | None = None) -> Journ
     end = end or local_today(tenant.time_zone)
     previous, current = audit_periods(end)
     stages = list(Stage.objects.filter(journey=journey).order_by("order", "id").values_list("pk", "name", "order"))
-    grouped = [metric_selectors.grouped_buckets(MetricFilters(first=first, last=last, journey=journey.pk), Dimension.STAGE)
+    grouped = [sources.grouped_buckets(MetricFilters(first=first, last=last, journey=journey.pk), Dimension.STAGE)
                for first, last in (previous, current)]
     rows = [_row(tenant, pk, name, order, grouped[0].get(str(pk), Bucket()), grouped[1].get(str(pk), Bucket()))
             for pk, name, order in stages]

@@ -1,7 +1,7 @@
 """Action plans read (issue 8 item 5): a plan's baseline, its live progress towards the target, and the
 list of plans with their progress in a fixed number of queries.
 
-Where the numbers come from: the metrics rollup tables (apps.metrics.selectors' rule — at most one
+Where the numbers come from: the metrics rollup tables (apps.metrics.sources' rule — at most one
 attribution filter reads `ResponseRollup`, two or more read `ResponseCell`), merged into
 `apps.metrics.buckets.Bucket`s, and every value, interval, low-sample flag and z-test is derived by
 `apps.metrics.stats` (METRICS.md; nothing is re-implemented here). For one plan the numbers equal
@@ -33,11 +33,11 @@ from django.db.models import Q, Sum
 
 from apps.core.dates import local_today
 from apps.feedback.models import ActionPlan, ActionPlanCase
-from apps.metrics import selectors as metric_selectors
-from apps.metrics import stats
+from apps.metrics import sources, stats
 from apps.metrics.buckets import Bucket
 from apps.metrics.models import STAT_FIELDS, Dimension, ResponseCell, ResponseRollup
 from apps.metrics.params import MetricFilters
+from apps.metrics.scores import selectors as metric_selectors
 
 SCOPES = ("touchpoint", "stage", "journey", "segment", "survey")
 METRIC_LABELS = {"nps": "NPS", "csat": "CSAT %", "ces": "CES"}
@@ -69,12 +69,12 @@ def plan_scope(plan: ActionPlan) -> dict:
 
 def _rollup_q(f: MetricFilters) -> Q:
     dimension, value = next(iter(f.dimensions().items()), (Dimension.TOTAL.value, ""))
-    return Q(dimension=dimension, key=metric_selectors.rollup_key(value), day__range=(f.first, f.last))
+    return Q(dimension=dimension, key=sources.rollup_key(value), day__range=(f.first, f.last))
 
 
 def _cell_q(f: MetricFilters) -> Q:
     return Q(day__range=(f.first, f.last),
-             **{metric_selectors.CELL_COLUMN[Dimension(name)]: value for name, value in f.dimensions().items()})
+             **{sources.CELL_COLUMN[Dimension(name)]: value for name, value in f.dimensions().items()})
 
 
 def scope_buckets(filters: list[MetricFilters], fields: tuple[str, ...] | list[tuple[str, ...]] = STAT_FIELDS) -> list[Bucket]:

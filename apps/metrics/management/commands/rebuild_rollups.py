@@ -10,7 +10,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.metrics.funnel import funnel_rebuild
+from apps.metrics.funnel.services import funnel_rebuild
 from apps.metrics.rollups import local_days_rewrite, rollups_rebuild
 from apps.tenancy.models import Tenant
 

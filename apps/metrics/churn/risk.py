@@ -59,7 +59,7 @@ from django.utils import timezone
 
 from apps.core.dates import day_start, local_today
 from apps.core.events import churn_risk_scored
-from apps.metrics.churn import days64
+from apps.metrics.churn.retention import days64
 from apps.tenancy.context import require_current_tenant
 from apps.tenancy.locks import tenant_locks
 

@@ -1,12 +1,8 @@
-"""Metrics reads for the API and dashboards (issue 6 item 4): they read **only** the rollup tables
-(ResponseRollup, ResponseCell, TransitionRollup, FunnelRollup) and the small per-client tables
-(ClientHealth, ChurnModel, and Client for churn) — never a response row — and derive every number at
-read time from merged sufficient statistics (apps.metrics.stats; METRICS.md "Rollups").
-
-Which table answers: with at most one attribution filter, `ResponseRollup` (dimension = that filter,
-or `total`); with two or more, `ResponseCell` filtered on all of them (cells carry the full
-attribution, so any combination is exact). A breakdown groups rollup keys when no other filter is
-given, else the cells' column of that dimension.
+"""Score reads for the API and dashboards (issue 6 item 4): the summary, trend and breakdown of every
+response metric (NPS, CSAT, CES, smiley, eNPS, perception gap), the perception gap per staff member,
+touchpoint and stage, and interaction volatility. They read **only** the rollup tables (ResponseRollup,
+ResponseCell, TransitionRollup; apps.metrics.sources says which one answers) — never a response row —
+and derive every number at read time from merged sufficient statistics (apps.metrics.stats).
 
 Every function runs with `tenant` active (row-level security and the scoped managers see only its
 rows). Labels are fetched with one query per dimension (no N+1), whatever the number of rows.
@@ -20,110 +16,12 @@ from datetime import date, timedelta
 from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 
-from apps.clients.models import Segment
-from apps.journeys.models import Journey, Stage
+from apps.journeys.models import Stage
 from apps.metrics import stats
 from apps.metrics.buckets import Bucket
-from apps.metrics.churn import churn_report
-from apps.metrics.churn_risk import churn_risk_list
-from apps.metrics.models import STAT_FIELDS, ChurnModel, Dimension, FunnelRollup, ResponseCell, ResponseRollup, TransitionRollup
+from apps.metrics.models import Dimension, TransitionRollup
 from apps.metrics.params import MetricFilters
-from apps.surveys.models import Response, Survey
-from apps.tenancy.models import Membership
-from apps.touchpoints.models import Touchpoint
-
-NOT_ATTRIBUTED = "Not attributed"
-REMOVED = "Removed"  # a rollup key whose row was deleted since (the nightly reconciliation re-dates it)
-
-# A dimension's column in ResponseCell.
-CELL_COLUMN = {
-    Dimension.SURVEY: "survey_id", Dimension.TOUCHPOINT: "touchpoint_id", Dimension.STAGE: "stage_id",
-    Dimension.JOURNEY: "journey_id", Dimension.SEGMENT: "segment_id", Dimension.STAFF: "staff_id",
-    Dimension.CHANNEL: "channel",
-}
-FUNNEL_COUNTS = ("invited", "pending", "bounced", "failed", "opened", "responded", "skipped")
-
-
-# --- where the numbers come from ----------------------------------------------------------------
-
-def _sums(prefix: str = "", condition: Q | None = None) -> dict:
-    return {prefix + name: Sum(name, filter=condition) for name in STAT_FIELDS}
-
-
-def _bucket(row: dict, prefix: str = "") -> Bucket:
-    return Bucket(*(int(row.get(prefix + name) or 0) for name in STAT_FIELDS))
-
-
-def rollup_key(value) -> str:
-    """A dimension value as ResponseRollup stores it: the id as text, the channel code, "" for none."""
-    return "" if value in (None, 0) else str(value)
-
-
-def _source(f: MetricFilters):
-    """The rows holding the filtered responses (either table), not yet cut to days."""
-    given = f.dimensions()
-    if len(given) <= 1:
-        dimension, value = next(iter(given.items()), (Dimension.TOTAL.value, ""))
-        return ResponseRollup.objects.filter(dimension=dimension, key=rollup_key(value))
-    return ResponseCell.objects.filter(**{CELL_COLUMN[Dimension(name)]: value for name, value in given.items()})
-
-
-def grouped_buckets(f: MetricFilters, by: str) -> dict[str, Bucket]:
-    """{key: merged bucket} of the filtered responses of f.first..f.last per value of dimension `by`
-    (keys as ResponseRollup stores them; "" = not attributed). One query."""
-    by = Dimension(by).value
-    given = f.dimensions()
-    if set(given) <= {by}:
-        rows = ResponseRollup.objects.filter(dimension=by, day__range=(f.first, f.last))
-        if given:
-            rows = rows.filter(key=rollup_key(given[by]))
-        column = "key"
-    else:
-        rows = ResponseCell.objects.filter(day__range=(f.first, f.last),
-                                           **{CELL_COLUMN[Dimension(name)]: value for name, value in given.items()})
-        column = CELL_COLUMN[Dimension(by)]
-    out: dict[str, Bucket] = {}
-    for row in rows.values(column).annotate(**_sums()).order_by():
-        key = rollup_key(row[column])
-        out[key] = out.get(key, Bucket()) + _bucket(row)  # cells: 0 and "" are one key
-    return out
-
-
-def _label_rows(by: str, ids: list[int]) -> dict[str, tuple[str, str]]:
-    """{key: (public uuid, label)} for ids of one dimension, in one query."""
-    if not ids:
-        return {}
-    if by == Dimension.STAFF:
-        rows = Membership.objects.filter(pk__in=ids).values_list("pk", "uuid", "user__full_name", "user__email")
-        return {str(pk): (str(public), name or email) for pk, public, name, email in rows}
-    model = {Dimension.SURVEY: Survey, Dimension.TOUCHPOINT: Touchpoint, Dimension.STAGE: Stage, Dimension.JOURNEY: Journey,
-             Dimension.SEGMENT: Segment}[Dimension(by)]
-    return {str(pk): (str(public), name) for pk, public, name in model.objects.filter(pk__in=ids).values_list("pk", "uuid", "name")}
-
-
-def labels(by: str, keys) -> dict[str, tuple[str | None, str]]:
-    """{key: (public id — a uuid, or the channel code —, label)}: "Not attributed" for the key "",
-    the channel's label, the survey/touchpoint/stage/journey/segment name, the staff member's full name
-    (or e-mail). At most one query."""
-    by = Dimension(by).value
-    keys = set(keys)
-    out: dict[str, tuple[str | None, str]] = {"": (None, NOT_ATTRIBUTED)} if "" in keys else {}
-    keys.discard("")
-    if by == Dimension.CHANNEL:
-        names = dict(Response.Channel.choices)
-        return out | {key: (key, str(names.get(key, key))) for key in keys}
-    found = _label_rows(by, sorted(int(k) for k in keys if k.isdigit()))
-    return out | {key: found.get(key, (None, REMOVED)) for key in keys}
-
-
-def _filters_echo(f: MetricFilters) -> dict:
-    return {**{name: f.uuids.get(name) for name in ("survey", "touchpoint", "stage", "journey", "segment", "staff")},
-            "channel": f.channel}
-
-
-def _min_n(tenant) -> dict:
-    return {"min_n_nps": tenant.min_n_nps, "min_n_other": tenant.min_n_other}
-
+from apps.metrics.sources import NOT_ATTRIBUTED, REMOVED, _bucket, _filters_echo, _min_n, _source, _sums, grouped_buckets, labels, rollup_key
 
 # --- results ------------------------------------------------------------------------------------
 
@@ -175,15 +73,6 @@ class Volatility:
     overall: dict
     journeys: list[dict]
     transitions: list[dict]
-
-
-@dataclass(frozen=True)
-class Funnel:
-    first: date
-    last: date
-    filters: dict
-    overall: dict
-    surveys: list[dict]
 
 
 # --- selectors ----------------------------------------------------------------------------------
@@ -324,40 +213,3 @@ def volatility(tenant, f: MetricFilters) -> Volatility:
     transitions.sort(key=lambda t: t.pop("_order"))
     return Volatility(first=f.first, last=f.last, filters=_filters_echo(f), overall=block(sums), journeys=per_journey,
                       transitions=transitions)
-
-
-def funnel(tenant, f: MetricFilters) -> Funnel:
-    """The invitation funnel and response rate (METRICS.md "Response rate and funnel"; readings in
-    stats.funnel_block) of the invitations created f.first..f.last, overall and per survey. Filters:
-    `survey`, `channel`. Two queries."""
-    rows = FunnelRollup.objects.filter(day__range=(f.first, f.last))
-    if f.survey is not None:
-        rows = rows.filter(survey_id=f.survey)
-    if f.channel is not None:
-        rows = rows.filter(channel=f.channel)
-    sums = {rollup_key(r["survey_id"]): r for r in rows.values("survey_id").annotate(**{c: Sum(c) for c in FUNNEL_COUNTS}).order_by()}
-    names = labels(Dimension.SURVEY, sums)
-    total = {c: sum(int(r[c] or 0) for r in sums.values()) for c in FUNNEL_COUNTS}
-    surveys = [{"key": names[key][0], "label": names[key][1], **stats.funnel_block(**{c: int(r[c] or 0) for c in FUNNEL_COUNTS})}
-               for key, r in sums.items()]
-    surveys.sort(key=lambda r: (-r["invited"], r["label"].casefold()))
-    return Funnel(first=f.first, last=f.last, filters=_filters_echo(f), overall=stats.funnel_block(**total), surveys=surveys)
-
-
-def churn(tenant, f: MetricFilters, interval: str) -> dict:
-    """Churn, retention, revenue churn per period of f.first..f.last, quarterly cohorts and the tenure
-    curve (apps.metrics.churn.churn_report; METRICS.md "Churn and retention"), from the tenant's Client
-    rows, optionally of the clients now in segment `f.segment`."""
-    report = churn_report(tenant, first=f.first, last=f.last, interval=interval, segment_id=f.segment)
-    return {**report, "first": f.first, "last": f.last, "segment": f.uuids.get("segment")}
-
-
-def client_health_list(tenant, *, segment_id: int | None = None, owner_id: int | None = None, band: str | None = None):
-    """Clients ranked by churn risk, riskiest first (apps.metrics.churn_risk.churn_risk_list)."""
-    return churn_risk_list(tenant, segment_id=segment_id, owner_id=owner_id, band=band)
-
-
-def churn_model_current() -> ChurnModel | None:
-    """The tenant's current churn model (logistic regression with its held-out AUC, or the record that
-    the rules were used)."""
-    return ChurnModel.objects.filter(is_current=True).order_by("-fitted_at").first()
