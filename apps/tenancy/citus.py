@@ -191,7 +191,8 @@ def distribute(using: str = "default", count: int | None = None, report=print) -
     plans = plan(using)
     failures: list[tuple[str, str]] = []
     failed: set[str] = set()
-    anchor = next((p.table for p in plans if p.kind == DISTRIBUTED and p.done), None)
+    done = [p for p in plans if p.kind == DISTRIBUTED and p.done]
+    anchor = min(done, key=lambda p: p.colocation_id).table if done else None  # the tenant co-location group
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute("SET citus.enable_local_reference_table_foreign_keys = off")
@@ -235,9 +236,22 @@ def distribute(using: str = "default", count: int | None = None, report=print) -
             except DatabaseError as exc:
                 failures.append((table, f"could not restore foreign key {name} ({definition}): {_message(exc)}"))
         cursor.execute("RESET citus.enable_local_reference_table_foreign_keys")
+    result = plan(using)
+    failures += _not_colocated(result)
     if failures:
         raise CitusError(failures)
-    return plan(using)
+    return result
+
+
+def _not_colocated(plans: list[TablePlan]) -> list[tuple[str, str]]:
+    """Tenant tables distributed outside the co-location group of the first one (e.g. by hand)."""
+    distributed = [p for p in plans if p.kind == DISTRIBUTED and p.done]
+    if not distributed:
+        return []
+    anchor = min(distributed, key=lambda p: p.colocation_id)
+    return [(p.table, f"distributed by tenant_id but not co-located with {anchor.table} (co-location group "
+                      f"{p.colocation_id}, not {anchor.colocation_id}): undistribute it and run again")
+            for p in distributed if p.colocation_id != anchor.colocation_id]
 
 
 def _message(exc: Exception) -> str:
