@@ -39,6 +39,17 @@ def _on_postgres() -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _not_inside_a_celery_task():
+    """The test process is never a Celery worker, but an in-process worker object built by an earlier
+    test of this (xdist) process sets celery's global "joining would block" flag and leaves it set; a
+    test that then waits for a real worker's result would be refused ('Never call result.get() within
+    a task!')."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """Rate limits count in the cache (apps/core/ratelimit.py), here this process's own memory: each test
     starts with none counted, whatever the tests before it requested from 127.0.0.1."""

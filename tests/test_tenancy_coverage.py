@@ -54,8 +54,9 @@ def test_it_includes_the_tenant_in_every_unique_constraint(model):
     uniques = [c for c in opts.constraints if isinstance(c, models.UniqueConstraint)]
     if any(f.name == "uuid" for f in opts.local_fields):
         assert any(tuple(c.fields) == ("tenant", "uuid") for c in uniques), f"{opts.label}: public uuid not unique per tenant"
-    else:  # rollup tables (apps.metrics): never addressed one row at a time, keyed by their natural key
-        assert uniques, f"{opts.label}: a table without a public uuid needs a natural unique key"
+    else:  # rollup and lock tables: never addressed one row at a time, keyed by their natural key
+        assert len(opts.pk_fields) > 1, f"{opts.label}: a table without a public uuid needs a natural primary key"
+        assert opts.pk_fields[0].name == "tenant", f"{opts.label}: its natural key must lead with tenant"
     for constraint in uniques:
         assert leading_field(constraint) == "tenant", f"{opts.label}: {constraint.name} must lead with tenant"
 

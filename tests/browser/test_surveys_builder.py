@@ -62,7 +62,7 @@ def test_a_lead_creates_edits_previews_and_publishes_an_nps_survey(browse, world
     # Preview in French: the respondent page itself.
     page.get_by_role("link", name="Preview", exact=True).first.click()
     page.get_by_role("link", name="Français").click()
-    assert page.evaluate("document.documentElement.lang") == "fr"
+    expect(page.locator("html")).to_have_attribute("lang", "fr")  # waits for the navigation to land
     nps_fr = "Quelle est la probabilité que vous recommandiez Acme Advisory à un ami ou à un collègue ?"
     expect(page.get_by_role("group", name=nps_fr)).to_be_visible()
     expect(page.get_by_label("Qu'est-ce qui explique surtout votre note ?", exact=False)).to_be_visible()
