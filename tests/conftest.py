@@ -31,6 +31,7 @@ CITUS_SUBSET = {
     "test_metrics_worker.py",  # every rollup cell equals the raw rows
     "test_surveys_e2e.py", "test_surveys_concurrency.py",  # surveys end to end and concurrently
     "test_feedback_e2e.py",  # closing the loop end to end
+    "test_tenant_keys.py", "test_tenant_context.py", "test_tenant_locks.py",  # keys, SET LOCAL across savepoints, locks
 }
 
 

@@ -207,17 +207,24 @@ def day_runs(days: Iterable[date]) -> list[tuple[date, date]]:
     return runs
 
 
+def _insert(cursor, table: str, columns, select: str, params: list) -> None:
+    """`INSERT INTO table (columns) SELECT * FROM (select) AS computed`. The derived table is not
+    decoration: Citus 13.2 maps the columns of an `INSERT … SELECT … UNION ALL …` to the target's
+    physical column order instead of the listed one ("column nps_n is of type integer but expression is
+    of type date"); a plain SELECT over the union is mapped right, on SQLite and Postgres alike."""
+    cursor.execute(f"INSERT INTO {table} ({_columns(columns)}) SELECT * FROM ({select}) AS computed", params)
+
+
 def _write_range(tenant: Tenant, first: date, last: date) -> None:
     """Replace the stored cells, rollups and transitions of first..last with fresh ones. Call with locks held."""
     ResponseCell.objects.filter(day__range=(first, last)).delete()
     ResponseRollup.objects.filter(day__range=(first, last)).delete()
     TransitionRollup.objects.filter(day__range=(first, last)).delete()
+    rollups = _rollups_select(CELLS)
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {CELLS} ({_columns(_CELL_COLUMNS)}) {CELLS_SELECT}", _params(tenant, first, last, CELLS_SELECT))
-        rollups = _rollups_select(CELLS)
-        cursor.execute(f"INSERT INTO {ROLLUPS} ({_columns(_ROLLUP_COLUMNS)}) {rollups}", _params(tenant, first, last, rollups))
-        cursor.execute(f"INSERT INTO {TRANSITIONS} ({_columns(_TRANSITION_COLUMNS)}) {TRANSITIONS_SELECT}",
-                       _params(tenant, first, last, TRANSITIONS_SELECT))
+        _insert(cursor, CELLS, _CELL_COLUMNS, CELLS_SELECT, _params(tenant, first, last, CELLS_SELECT))
+        _insert(cursor, ROLLUPS, _ROLLUP_COLUMNS, rollups, _params(tenant, first, last, rollups))
+        _insert(cursor, TRANSITIONS, _TRANSITION_COLUMNS, TRANSITIONS_SELECT, _params(tenant, first, last, TRANSITIONS_SELECT))
 
 
 def rollups_refresh_days(tenant: Tenant, days: Iterable[date]) -> None:
