@@ -148,7 +148,7 @@ class TenantKeys(Operation):
     """Composite primary key and composite foreign keys for one tenant model (see the module docstring)."""
 
     reversible = True
-    reduces_to_sql = True
+    reduces_to_sql = False  # reads the catalog to stay idempotent
 
     def __init__(self, model_name: str):
         self.model_name = model_name
@@ -216,7 +216,7 @@ class NaturalPrimaryKey(Operation):
     """
 
     reversible = True
-    reduces_to_sql = True
+    reduces_to_sql = False  # reads the catalog to stay idempotent
 
     def __init__(self, model_name: str, fields: tuple[str, ...] | list[str], replaces: str):
         self.model_name = model_name
