@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from apps.reports.plotly import figure_escaped
+from apps.reports.plotly import figure_escaped, trace_types_drawable
 
 
 def number(value, digits: int = 1, *, signed: bool = False) -> str:
@@ -81,6 +81,7 @@ class Chart:
         # Every string of the figure escaped for plotly's HTML dialect, here for every chart of every page
         # (apps.reports.plotly.figure_escaped; issue 15, F7): a name never becomes a link or markup.
         object.__setattr__(self, "figure", figure_escaped(self.figure))
+        trace_types_drawable(self.figure)
 
     @property
     def has_data(self) -> bool:

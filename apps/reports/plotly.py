@@ -20,6 +20,22 @@ class PlotlyText(str):
     """Text already in plotly's dialect: user text escaped, markup ours. Made only by `plotly_text`."""
 
 
+# The trace types the served plotly.js bundle draws: static/vendor/plotly.min.js is plotly's "finance"
+# partial bundle (1.3 MB instead of the full 4.8 MB: every dashboard page loads it, phones included;
+# scripts/vendor_static.py). A chart of another type would silently not draw, so `Chart` refuses it
+# (`trace_types_drawable`); tests/test_dashboards_static.py checks this list against the bundle itself.
+DRAWABLE_TRACE_TYPES = frozenset({"bar", "candlestick", "funnel", "funnelarea", "histogram", "indicator", "ohlc", "pie",
+                                  "scatter", "waterfall"})
+
+
+def trace_types_drawable(figure: dict) -> None:
+    """Raise ValueError when a trace of `figure` is of a type the served bundle does not draw."""
+    missing = {trace.get("type", "scatter") for trace in figure.get("data", ())} - DRAWABLE_TRACE_TYPES
+    if missing:
+        raise ValueError(f"plotly trace type(s) {sorted(missing)} are not in the served bundle "
+                         "(static/vendor/plotly.min.js, scripts/vendor_static.py): choose another bundle or chart type")
+
+
 TEMPLATE_KEYS = frozenset({"hovertemplate", "texttemplate"})  # ours: %{…} placeholders and <extra>, never user text
 
 
