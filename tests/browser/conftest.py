@@ -29,6 +29,17 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 390, "height": 844}
 WIDTHS = {"desktop": DESKTOP, "mobile": MOBILE}
+def reader_widths(primary: tuple[str, str], *others: tuple[str, str]) -> list:
+    """`who,role,width` cases for a page several roles read: the page's main reader at both widths, each
+    other role at one (the first at the phone width, where the longest navigation is likeliest to overflow;
+    the next at the desktop width, alternating). Every role and every width is driven through the page;
+    the 3 × 2 matrix repeated the same checks on nearly the same markup (roles differ in the navigation
+    and a few links, which the server-side tests enumerate per role) at ~10 s a case."""
+    cases = [(*primary, width) for width in WIDTHS]
+    cases += [(*reader, "mobile" if i % 2 == 0 else "desktop") for i, reader in enumerate(others)]
+    return [pytest.param(*case, id="-".join(case)) for case in cases]
+
+
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 

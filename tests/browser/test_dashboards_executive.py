@@ -16,7 +16,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from apps.reports.pdf import PRINT_WIDTH
-from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, screenshot, wait_for_charts
+from tests.browser.conftest import WIDTHS, axe_violations, horizontal_overflow, reader_widths, screenshot, wait_for_charts
 from tests.builders import executive_world, needs_chromium
 from tests.pdfs import pdf_pages, pdf_text, printed
 
@@ -52,8 +52,7 @@ def assert_dashboard_is_clean(page, watch, name):
 
 
 @needs_chromium
-@pytest.mark.parametrize("width", WIDTHS.keys())
-@pytest.mark.parametrize("who,role", [("alice", "admin"), ("carol", "cx_lead"), ("victor", "viewer")])
+@pytest.mark.parametrize("who,role,width", reader_widths(("carol", "cx_lead"), ("alice", "admin"), ("victor", "viewer")))
 def test_the_executive_summary_renders_filters_and_downloads_as_pdf(browse, world, who, role, width):
     w = populate(world)
     page, watch = browse.open(WIDTHS[width], user=getattr(world, who), accept_downloads=True)
