@@ -2,6 +2,7 @@
 then B, then none, on one worker process, never see the previous tenant's rows; a task queued
 with enqueue_on_commit runs only after commit and does its work."""
 
+import socket
 import time
 from datetime import timedelta
 
@@ -66,3 +67,33 @@ def test_it_runs_an_enqueued_task_only_after_commit(world, worker):
         time.sleep(0.3)
     with tenant_context(world.a):
         assert MembershipInvitation.objects.get(pk=invitation.pk).status == "expired"
+
+
+def test_it_keeps_the_saved_work_when_the_broker_is_down_at_commit(transactional_db, world, caplog):
+    """A broker that cannot be reached when the transaction commits: the rows stay saved, nothing raises to
+    the caller (which would answer 500 for a request whose work is already saved), and the log names the
+    task that could not be queued."""
+    from cxm.celery import app
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url", "task_publish_retry")}
+    pools = app._pool, app.amqp._producer_pool  # the producer pools are per broker URL: set aside, not closed
+    app.conf.update(task_always_eager=False, broker_url=f"redis://127.0.0.1:{closed_port}/0", task_publish_retry=False)
+    app._pool = app.amqp._producer_pool = None
+    try:
+        with tenant_context(world.a), transaction.atomic():
+            invitation, _ = member_invite(tenant=world.a, acting_user=world.alice, email="kept@example.com", role=Role.STAFF)
+            enqueue_on_commit(expire_member_invitations, world.a.pk)
+    finally:
+        app.conf.update(saved)
+        app._pool, app.amqp._producer_pool = pools
+    with tenant_context(world.a):
+        assert MembershipInvitation.objects.filter(pk=invitation.pk).exists()
+    failures = [r for r in caplog.records if "enqueue_on_commit(" in r.getMessage()]
+    assert failures, [r.getMessage() for r in caplog.records]
+    assert expire_member_invitations.name in failures[0].getMessage()
+    refused = failures[0].exc_info[1] if failures[0].exc_info else None
+    assert refused is not None, "the failure is logged with its exception"
+    assert "refused" in str(refused).lower() or "connect" in str(refused).lower(), refused

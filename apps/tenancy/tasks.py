@@ -32,8 +32,17 @@ def tenant_task(*task_args, **task_kwargs):
 
 
 def enqueue_on_commit(task, tenant_id: int, *args, **kwargs) -> None:
-    """Queue `task` once the current transaction commits (never for rolled-back work)."""
-    transaction.on_commit(functools.partial(task.delay, tenant_id, *args, **kwargs), robust=True)
+    """Queue `task` once the current transaction commits (never for rolled-back work).
+
+    `robust=True`: a broker that is down at commit time is logged, and the request that saved its rows still
+    answers. Django logs a failing hook by its `__qualname__`, so the hook is a named function (a
+    functools.partial has none, and the logging itself raised: an already-saved request answered 500)."""
+
+    def queue():
+        task.delay(tenant_id, *args, **kwargs)
+
+    queue.__qualname__ = f"enqueue_on_commit({getattr(task, 'name', task)!s})"
+    transaction.on_commit(queue, robust=True)
 
 
 def fan_out(task, *args) -> int:
