@@ -81,8 +81,8 @@ def pytest_report_header(config):
 
 # The longest modules, longest first, run first: pytest-xdist's worksteal hands each worker a contiguous half of
 # the collection and lets an idle worker steal from the end of another's queue, so a minute-long test left for
-# the end would run alone while the other worker idles. Measured on two workers (seconds): the schemathesis
-# fuzz 60, the hostile world 67, the concurrent rollup workers 66, the full demo seed 35, concurrent submits 14,
+# the end would run alone while the other worker idles. Measured on two workers (seconds): the hostile world 67,
+# the concurrent rollup workers 66, the schemathesis fuzz 60, the full demo seed 35, concurrent submits 14,
 # the SMTP outage 11, the colliding demo tenants 10.
 SLOW_FIRST = ("test_hostile_world.py", "test_metrics_worker.py", "test_api_fuzz.py", "test_demo.py",
               "test_surveys_concurrency.py", "test_surveys_smtp_outage.py", "test_platform.py")

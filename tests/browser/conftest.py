@@ -29,6 +29,8 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 390, "height": 844}
 WIDTHS = {"desktop": DESKTOP, "mobile": MOBILE}
+
+
 def reader_widths(primary: tuple[str, str], *others: tuple[str, str]) -> list:
     """`who,role,width` cases for a page several roles read: the page's main reader at both widths, each
     other role at one (the first at the phone width, where the longest navigation is likeliest to overflow;
