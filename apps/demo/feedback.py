@@ -111,8 +111,14 @@ def seed_feedback(*, tenant: Tenant, spec, today) -> dict[str, int]:
             if created:
                 _stamp(case, mark, case.opened_at)
 
-    for case in list(Case.objects.select_related("assignee__user", "contact", "rule").order_by("opened_at", "pk")):
-        _work(tenant, case, rng=rng, now=now, lead=lead, causes=causes)
+    every_case = list(Case.objects.select_related("assignee__user", "contact", "rule").order_by("opened_at", "pk"))
+    # One late case is always left as it was, whatever the random rolls give: the demo always shows an overdue case
+    # escalated to the CX lead (with ~15 older cases and a 10% chance each, some runs had none).
+    late = [case for case in every_case if case.due_at < now - timedelta(hours=1) and now - case.opened_at >= timedelta(days=2)]
+    forgotten = late[-1].pk if late else None
+    for case in every_case:
+        if case.pk != forgotten:
+            _work(tenant, case, rng=rng, now=now, lead=lead, causes=causes)
 
     mark = _mark()
     cases.cases_escalate_overdue(tenant=tenant, now=now)
