@@ -239,7 +239,7 @@ def test_it_does_the_same_work_in_the_request_whether_or_not_the_address_has_an_
         assert response.url == "/accounts/password-reset/sent/", email
         assert mail.outbox == [], f"{email}: an e-mail was sent inside the request"
         paths[email] = ([re.sub(r"\d+", "N", q["sql"]) for q in queries.captured_queries],
-                        [getattr(getattr(callback, "func", None), "__name__", repr(callback)) for callback in queued])
+                        [getattr(callback, "__qualname__", repr(callback)) for callback in queued])
         assert not any("accounts_user" in sql for sql in paths[email][0]), f"{email}: the request looked the address up"
     assert paths["bob@example.com"] == paths["nobody@example.com"], paths
 

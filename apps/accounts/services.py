@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -26,6 +25,7 @@ from apps.core.text import render_text
 from apps.tenancy.context import rows_by_key_including_cross_tenant, tenant_context
 from apps.tenancy.models import AuditEvent, Membership, Team, Tenant
 from apps.tenancy.services import audit_event_record
+from apps.tenancy.tasks import queue_on_commit
 
 logger = structlog.get_logger(__name__)
 User = get_user_model()
@@ -200,7 +200,7 @@ def password_reset_request(*, email: str) -> None:
     """Queue the reset e-mail for `email` once the transaction commits; looks nothing up."""
     from apps.accounts.tasks import password_reset_send
 
-    transaction.on_commit(functools.partial(password_reset_send.delay, normalize_email(email), secrets.token_hex(8)), robust=True)
+    queue_on_commit(password_reset_send, normalize_email(email), secrets.token_hex(8))
 
 
 def password_reset_users(email: str) -> list:

@@ -31,7 +31,7 @@ def tenant_task(*task_args, **task_kwargs):
     return decorator
 
 
-def enqueue_on_commit(task, tenant_id: int, *args, **kwargs) -> None:
+def queue_on_commit(task, *args, **kwargs) -> None:
     """Queue `task` once the current transaction commits (never for rolled-back work).
 
     `robust=True`: a broker that is down at commit time is logged, and the request that saved its rows still
@@ -39,10 +39,15 @@ def enqueue_on_commit(task, tenant_id: int, *args, **kwargs) -> None:
     functools.partial has none, and the logging itself raised: an already-saved request answered 500)."""
 
     def queue():
-        task.delay(tenant_id, *args, **kwargs)
+        task.delay(*args, **kwargs)
 
     queue.__qualname__ = f"enqueue_on_commit({getattr(task, 'name', task)!s})"
     transaction.on_commit(queue, robust=True)
+
+
+def enqueue_on_commit(task, tenant_id: int, *args, **kwargs) -> None:
+    """Queue a tenant task (`@tenant_task`: the tenant's id first) once the current transaction commits."""
+    queue_on_commit(task, tenant_id, *args, **kwargs)
 
 
 def fan_out(task, *args) -> int:
