@@ -23,10 +23,17 @@ def _raw_membership_count() -> int:
         return cursor.fetchone()[0]
 
 
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
 @tenant_task(name="tests.probe_as_tenant")
 def probe_as_tenant(tenant):
     return {
         "pid": os.getpid(),
+        "backend_pid": _backend_pid(),
         "tenant": tenant.slug,
         "orm_emails": sorted(Membership.objects.values_list("user__email", flat=True)),
         "orm_tenants": sorted(set(Membership.objects.values_list("tenant_id", flat=True))),
@@ -41,5 +48,6 @@ def probe_without_tenant():
         orm = "visible"
     except TenantNotActive:
         orm = "raised"
-    return {"pid": os.getpid(), "active": repr(get_current_tenant()), "orm": orm, "raw_count": _raw_membership_count(),
+    return {"pid": os.getpid(), "backend_pid": _backend_pid(),
+            "active": repr(get_current_tenant()), "orm": orm, "raw_count": _raw_membership_count(),
             "all_tenants_raw": Membership.all_tenants.count()}

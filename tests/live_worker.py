@@ -34,6 +34,8 @@ if os.environ.get("CXM_WORKER_EMAIL_URL"):  # a test's SMTP server (tests/smtp_s
     import environ
     vars(test_settings).update(environ.Env.email_url_config(os.environ["CXM_WORKER_EMAIL_URL"]))
 test_settings.CELERY_TASK_DEFAULT_QUEUE = sys.argv[2]  # tasks queued by tasks stay on this worker's queue
+# As in production: one connection kept across tasks (the isolation test proves no tenant leaks through it).
+test_settings.DATABASES["default"]["CONN_MAX_AGE"] = 600
 from celery.__main__ import main
 sys.argv = ["celery", "-A", "tests.celery_probe", "worker", "--pool=solo", "--concurrency=1", "-Q", sys.argv[2], "-n", sys.argv[4],
             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]

@@ -36,6 +36,8 @@ def test_it_never_lets_a_task_see_the_previous_tenants_rows(world, worker):
     a_again = probe_as_tenant.apply_async(args=[world.a.pk], queue=worker).get(timeout=60)
 
     assert a["pid"] == b["pid"] == none["pid"] == a_again["pid"], "all on one worker process"
+    # ... and on one Postgres connection (CELERY_DB_REUSE_MAX, as in production): the tenant does not travel with it.
+    assert a["backend_pid"] == b["backend_pid"] == none["backend_pid"] == a_again["backend_pid"]
     assert a["orm_tenants"] == [world.a.pk]
     assert a["raw_count"] == 5
     assert a["orm_emails"] == ["alice@example.com", "bob@example.com", "carol@example.com", "dana@example.com", "victor@example.com"]
@@ -43,7 +45,7 @@ def test_it_never_lets_a_task_see_the_previous_tenants_rows(world, worker):
     assert b["raw_count"] == 2
     assert b["orm_emails"] == ["charlie@example.com", "dana@example.com"]
     # No tenant: the ORM refuses, and the database itself shows nothing, even to the escape hatch.
-    assert none == {"pid": a["pid"], "active": "None", "orm": "raised", "raw_count": 0, "all_tenants_raw": 0}
+    assert none == {"pid": a["pid"], "backend_pid": a["backend_pid"], "active": "None", "orm": "raised", "raw_count": 0, "all_tenants_raw": 0}
     assert a_again == a
 
 

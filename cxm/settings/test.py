@@ -25,6 +25,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 CELERY_BROKER_URL = TEST_REDIS_URL
 CELERY_RESULT_BACKEND = TEST_REDIS_URL
+CELERY_TASK_IGNORE_RESULT = False  # tests read tasks' results (the product never does)
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # One test database per pytest process, so concurrent runs (several checkouts, CI) never collide.
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_cxm_{os.getpid()}")}  # noqa: F405
