@@ -8,6 +8,7 @@ exponential backoff; every try is a `WebhookAttempt` row (the delivery log admin
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 from apps.core.models import TimeStampedModel
 from apps.tenancy.keys import TenantForeignKey
@@ -54,7 +55,9 @@ class WebhookDelivery(TenantScopedModel, TimeStampedModel):
     payload = models.JSONField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set on every pending row (a new row is due at once), empty once sent or failed: the due query is then
+    # one range on the (tenant, status, next_attempt_at) index, not an OR over NULL that reads every pending row.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

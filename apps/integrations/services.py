@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from apps.integrations import network, payloads
@@ -260,7 +259,7 @@ def delivery_redeliver(*, tenant: Tenant, acting_member, delivery: WebhookDelive
 
 def _due(now: datetime):
     return (WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)))
+            .filter(next_attempt_at__lte=now))
 
 
 def deliveries_due_ids(*, tenant: Tenant, now: datetime | None = None, limit: int = 500) -> list[int]:

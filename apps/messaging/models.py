@@ -8,6 +8,7 @@ the data and the row-level-security policy: see migrations/0001_outbound_email_f
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 from apps.core.models import TimeStampedModel
 from apps.tenancy.keys import TenantForeignKey
@@ -47,7 +48,9 @@ class OutboundEmail(TenantScopedModel, TimeStampedModel):
     message_id = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set on every pending row (a new row is due at once), empty once sent or failed: the due query is then
+    # one range on the (tenant, status, next_attempt_at) index, not an OR over NULL that reads every pending row.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 

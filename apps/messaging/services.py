@@ -25,7 +25,7 @@ from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import Min, Q
+from django.db.models import Min
 from django.utils import timezone
 
 from apps.accounts.services import RESET_LINK_PLACEHOLDER, password_reset_link_for
@@ -103,7 +103,7 @@ class _Connection:
 
 def _due(now):
     return (OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)))
+            .filter(next_attempt_at__lte=now))
 
 
 def outbox_deliver(*, tenant: Tenant, limit: int = DELIVERY_BATCH) -> dict:
