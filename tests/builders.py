@@ -39,7 +39,7 @@ from apps.metrics.funnel.services import funnel_rebuild
 from apps.metrics.models import ClientHealth
 from apps.metrics.rollups import rollups_rebuild, rollups_refresh_days
 from apps.reports import pdf as pdf_module
-from apps.surveys.distribution import services as dist
+from apps.surveys.distribution import manual
 from apps.surveys.models import (
     Answer,
     Invitation,
@@ -107,10 +107,19 @@ def go_live(survey, version):
 
 
 def send(world, survey, contacts=(), segment=None, batch=None):
+    """A manual send as the page makes it (recorded, its task queued on commit), then run here at once, as the
+    worker would (the queued task then finds it done). Returns the send's numbers and its invitations."""
     lead = world.carol if survey.tenant == world.a else world.charlie
-    with tenant_context(survey.tenant):
-        return dist.invitations_send_manual(tenant=survey.tenant, acting_user=lead, survey=survey, batch=batch or uuid.uuid4(),
-                                            segment=segment, contacts=list(contacts), acting_member=world.membership(lead, survey.tenant))
+    tenant = survey.tenant
+    with tenant_context(tenant):
+        made, replayed = manual.manual_send_start(tenant=tenant, acting_user=lead, survey=survey, batch=batch or uuid.uuid4(),
+                                                  segment=segment, contacts=list(contacts),
+                                                  acting_member=world.membership(lead, tenant))
+    done = manual.manual_send_run(tenant=tenant, send_id=made.pk)
+    with tenant_context(tenant):
+        invitations = list(manual.manual_send_invitations(done).select_related("contact").order_by("contact_id"))
+    return types.SimpleNamespace(send=done, batch=done.batch, replayed=replayed, queued=done.queued, skipped=done.skipped,
+                                 invitations=invitations)
 
 
 # --- from tests/test_surveys_respond.py -------------------------------------------------------------

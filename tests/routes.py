@@ -14,7 +14,7 @@ from apps.feedback.models import ActionPlan, Announcement, Case
 from apps.imports.models import ImportJob
 from apps.integrations.models import WebhookDelivery, WebhookEndpoint
 from apps.journeys.models import Journey, Stage, StageTouchpoint
-from apps.surveys.models import KioskDevice, Question, Response, Survey, SurveyVersion
+from apps.surveys.models import KioskDevice, ManualSend, Question, Response, Survey, SurveyVersion
 from apps.tenancy.models import ApiKey, Membership, Team
 from apps.touchpoints.models import Interaction, Touchpoint
 
@@ -109,6 +109,7 @@ PAGE_ROUTE_MODELS = {
     "imports:job": ImportJob, "imports:job_confirm": ImportJob, "imports:job_cancel": ImportJob, "imports:job_status": ImportJob,
     "imports:job_rejections": ImportJob,
     "distribution:send": Survey, "distribution:log": Survey, "distribution:test_email": Survey,
+    "distribution:send_progress": ManualSend, "distribution:send_status": ManualSend,
     "responses:detail": Response, "responses:tag_add": Response, "responses:tag_remove": Response,
     "kiosks:list": Survey, "kiosks:revoke": KioskDevice,
     "surveys:edit": Survey, "surveys:texts": Survey, "surveys:question_create": Survey, "surveys:preview": Survey, "surveys:publish": Survey,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+import uuid
 from collections import Counter, defaultdict
 from datetime import date
 
@@ -72,7 +73,7 @@ def _seed(monkeypatch) -> Workspace:
     from apps.feedback.models import ActionPlan, AlertRule, Case, RootCause
     from apps.integrations.models import WebhookEndpoint
     from apps.journeys.models import StageTouchpoint
-    from apps.surveys.models import Invitation, Question, Response, Survey
+    from apps.surveys.models import Invitation, ManualSend, Question, Response, Survey
     from apps.surveys.responses.services import response_tag_add
     from apps.tenancy.models import ApiKey, Membership, Team, Tenant
     from apps.touchpoints.models import Interaction, Touchpoint
@@ -95,6 +96,7 @@ def _seed(monkeypatch) -> Workspace:
         stage, journey = placement.stage, placement.stage.journey
         survey = Survey.objects.filter(versions__published_at__isnull=False).distinct().order_by("pk").first()
         question = Question.objects.filter(version__survey=survey).order_by("pk").first()
+        manual_send = ManualSend.objects.create(survey=survey, batch=uuid.uuid4(), contact_ids=[], total=0)
         first = {model: model.objects.order_by("pk").first() for model in (
             ActionPlan, AlertRule, ApiKey, Case, Client, Contact, Interaction, MembershipInvitation, Membership, RootCause,
             Segment, Invitation, Team, Touchpoint)}
@@ -106,7 +108,7 @@ def _seed(monkeypatch) -> Workspace:
             "invitations": first[MembershipInvitation], "members": admin, "root-causes": first[RootCause],
             "segments": first[Segment], "survey-invitations": first[Invitation], "teams": first[Team],
             "touchpoints": first[Touchpoint], "webhooks": webhook, "journeys": journey, "surveys": survey,
-            "responses": response,
+            "responses": response, "survey-sends": manual_send,
         }
         missing = [name for name, obj in by_resource.items() if obj is None] + (["question"] if question is None else [])
         assert missing == [], f"the seeded workspace lacks {missing}"

@@ -9,7 +9,6 @@ it back: the contact was surveyed minutes ago) → the contact answers it over H
 e-mail → the recovery shows in the recovery report."""
 
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -21,10 +20,9 @@ from apps.feedback.models import Case, CaseNote
 from apps.feedback.tasks import escalate_overdue_cases, evaluate_response_rules
 from apps.messaging.models import OutboundEmail
 from apps.metrics.params import MetricFilters
-from apps.surveys.distribution.services import invitations_send_manual
 from apps.surveys.models import Invitation, Response
 from apps.tenancy.context import tenant_context
-from tests.builders import live_survey
+from tests.builders import live_survey, send
 from tests.factories import AlertRuleFactory, ClientFactory, ContactFactory, RootCauseFactory
 from tests.live_parts import SURVEY_LINK, hidden_inputs, wait_until
 from tests.smtp_sink import html_of, text_of
@@ -55,8 +53,7 @@ def test_a_detractor_opens_one_case_that_escalates_once_resolves_with_a_root_cau
     ann = ContactFactory(client=ClientFactory(tenant=a, name="Northwind", owner=bob), name="Ann Answer", email="ann@northwind.example")
 
     # 1. Ann is asked, and answers 3 over HTTP.
-    with tenant_context(a):
-        invitations_send_manual(tenant=a, acting_user=world.carol, survey=survey, batch=uuid.uuid4(), contacts=[ann], acting_member=carol)
+    send(world, survey, [ann])
     [invitation_email] = sink.wait_for(1)
     answer(client, invitation_email, 3, "Nobody called me back for two weeks.")
     with tenant_context(a):

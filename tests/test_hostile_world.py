@@ -72,6 +72,7 @@ NOT_FREE_TEXT = {
     "surveys.Survey.languages": "validated language codes", "surveys.Survey.web_token": "generated",
     "surveys.Invitation.token_hash": "generated", "surveys.Invitation.token_salt": "generated",
     "surveys.Invitation.dedupe_key": "built from ids",
+    "surveys.ManualSend.contact_ids": "ids", "surveys.ManualSend.skipped": "counts per skip-reason code",
     "messaging.OutboundEmail.body_text": "written by our e-mail templates; the e-mails themselves are checked here",
     "messaging.OutboundEmail.body_html": "written by our e-mail templates; the e-mails themselves are checked here",
     "messaging.OutboundEmail.message_id": "generated",
@@ -214,12 +215,12 @@ def _hostile_audit_events(tenant, counter: Numbering) -> dict:
 def add_what_the_demo_lacks(tenant) -> None:
     """One row of each kind the demo does not make, so every page with an object id has one to show: a
     team, an API key, a member invitation, an import with rejected rows (one per import status), a kiosk,
-    a tagged response, a case note, a draft announcement, a webhook with a delivery and a failed attempt."""
+    a manual send of every status, a tagged response, a case note, a draft announcement, a webhook with a delivery and a failed attempt."""
     from apps.accounts.services import member_invite
     from apps.feedback.models import Case
     from apps.imports.models import ImportJob
     from apps.integrations.models import WebhookAttempt
-    from apps.surveys.models import Response, Survey
+    from apps.surveys.models import ManualSend, Response, Survey
     from apps.tenancy.models import Membership
     from apps.tenancy.services import api_key_create
     from tests import factories as f
@@ -237,6 +238,12 @@ def add_what_the_demo_lacks(tenant) -> None:
                                                  {"row": 3, "email": "bob@example.com", "reason": "Bad date."}])
         survey = Survey.objects.filter(status=Survey.Status.LIVE).order_by("pk").first()
         f.KioskDeviceFactory(survey=survey, name="Front desk")
+        for status in ManualSend.Status:  # a manual send of every status (waiting, running, done, failed)
+            ManualSend.objects.create(survey=survey, batch=uuid.uuid4(), segment_name="Key accounts", status=status, total=40,
+                                      done=40 if status == "done" else 12, queued=30 if status == "done" else 9,
+                                      skipped={"opted_out": 4, "no_email": 6} if status == "done" else {"fatigued": 3},
+                                      created_by=admin, error_message="OperationalError: the server closed the connection"
+                                      if status == "failed" else "")
         f.ResponseTagFactory(response=Response.objects.exclude(comment="").order_by("pk").first())
         case = Case.objects.order_by("pk").first()
         f.CaseNoteFactory(case=case)

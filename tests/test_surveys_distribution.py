@@ -19,7 +19,7 @@ from apps.clients.models import Client, Contact
 from apps.messaging.models import OutboundEmail
 from apps.messaging.services import outbox_deliver
 from apps.surveys.distribution import services as dist
-from apps.surveys.models import Invitation, Survey
+from apps.surveys.models import Invitation, ManualSend, Survey
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import AuditEvent
 from tests.builders import LINK, live_survey, send
@@ -209,23 +209,88 @@ def test_a_retried_manual_send_does_not_duplicate(world, client, api_client, dja
         first = client.post(f"/t/acme/surveys/{survey.uuid}/send/", body)
         again = client.post(f"/t/acme/surveys/{survey.uuid}/send/", body, follow=True)
     assert first.status_code == 302
+    progress = first["Location"]
     assert "already made" in again.content.decode()
+    assert "2 invitations queued." in client.get(progress).content.decode()  # the task ran on commit
     with tenant_context(world.a):
         assert Invitation.objects.count() == 2
         assert OutboundEmail.objects.count() == 2
+        made = ManualSend.objects.get()
+        assert made.status == ManualSend.Status.DONE
+    assert progress == f"/t/acme/surveys/sends/{made.uuid}/"
     assert len(mail.outbox) == 2
 
     api_client.force_login(world.carol)
     url = f"/api/v1/t/acme/surveys/{survey.uuid}/distribute/"
     api_batch = str(uuid.uuid4())
-    one = api_client.post(url, {"contacts": [str(contacts[2].uuid)], "batch": api_batch}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        one = api_client.post(url, {"contacts": [str(contacts[2].uuid)], "batch": api_batch}, format="json")
     two = api_client.post(url, {"contacts": [str(contacts[2].uuid)], "batch": api_batch}, format="json")
-    assert (one.status_code, two.status_code) == (201, 200)
-    assert one.json()["invitations"][0]["id"] == two.json()["invitations"][0]["id"]
-    assert two.json()["replayed"] is True
-    assert "token" not in str(one.json()) or "token_hash" not in one.json()["invitations"][0]
+    assert (one.status_code, two.status_code) == (202, 200)
+    assert one.json()["status"] == "queued" and one.json()["total"] == 1  # recorded; the worker makes the invitation
+    assert (two.json()["replayed"], two.json()["status"], two.json()["queued"]) == (True, "done", 1)
+    followed = api_client.get(one.json()["progress"]).json()
+    assert (followed["batch"], followed["done"], followed["total"]) == (api_batch, 1, 1)
+    listed = api_client.get(one.json()["invitations"]).json()
+    assert [row["contact"] for row in listed["results"]] == [str(contacts[2].uuid)]
     with tenant_context(world.a):
         assert Invitation.objects.count() == 3
+
+
+def test_a_large_send_runs_in_the_background_in_chunks_and_resumes_after_a_crash(world, client, monkeypatch,
+                                                                                   django_capture_on_commit_callbacks):
+    """The request records the send and answers at once; the task makes CHUNK invitations per transaction
+    (progress visible between them); killed mid-way and run again, it continues and invites nobody twice."""
+    from apps.surveys.distribution import manual
+
+    monkeypatch.setattr(manual, "CHUNK", 4)
+    survey = live_survey(world.a)
+    segment = SegmentFactory(tenant=world.a)
+    people = [ContactFactory(client=ClientFactory(tenant=world.a, segment=segment)) for _ in range(10)]
+    people[3].opted_out = True
+    with tenant_context(world.a):
+        people[3].save()
+    client.force_login(world.carol)
+    batch = str(uuid.uuid4())
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        answer = client.post(f"/t/acme/surveys/{survey.uuid}/send/", {"batch": batch, "segment": str(segment.uuid)})
+    assert answer.status_code == 302
+    with tenant_context(world.a):
+        send_row = ManualSend.objects.get()
+        assert (send_row.status, send_row.total, send_row.done, Invitation.objects.count()) == ("queued", 10, 0, 0)
+    assert len(queued) == 1  # the task, queued on commit: nothing was made inside the request
+    page = client.get(answer["Location"])
+    assert "Waiting for a worker: 0 of 10 contacts (0%)" in page.content.decode()
+
+    # The worker dies while making the second chunk (after the first chunk committed).
+    real_create, calls = manual.invitation_create, []
+
+    def dies_on_the_sixth(**kwargs):
+        calls.append(kwargs["contact"].pk)
+        if len(calls) == 6:
+            raise RuntimeError("worker killed")
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(manual, "invitation_create", dies_on_the_sixth)
+    with pytest.raises(RuntimeError):
+        manual.manual_send_run(tenant=world.a, send_id=send_row.pk)
+    status = client.get(f"{answer['Location']}status/").json()
+    assert (status["status"], status["done"], status["total"], status["percent"], status["finished"]) == ("running", 4, 10, 40, False)
+
+    monkeypatch.setattr(manual, "invitation_create", real_create)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = manual.manual_send_run(tenant=world.a, send_id=send_row.pk)  # the redelivered task
+        manual.manual_send_run(tenant=world.a, send_id=send_row.pk)  # and once more: a finished send is left alone
+    assert (done.status, done.done, done.queued, done.skipped) == ("done", 10, 9, {Skip.OPTED_OUT: 1})
+    with tenant_context(world.a):
+        assert Invitation.objects.count() == 10
+        assert sorted(Invitation.objects.values_list("contact_id", flat=True)) == sorted(p.pk for p in people)
+        assert AuditEvent.objects.filter(action="survey.sent").count() == 1
+    assert len(mail.outbox) == 9
+    page = client.get(answer["Location"]).content.decode()
+    assert "9 invitations queued, 1 not sent (1 contact opted out)." in page
+    log = client.get(f"/t/acme/surveys/{survey.uuid}/log/?batch={batch}&skip_reason=opted_out").content.decode()
+    assert "1 invitation match" in log and people[3].name in log
 
 
 def test_the_send_page_shows_the_form_and_rejects_an_empty_send(world, client):

@@ -3,12 +3,15 @@ automatically: every route is either global (allowlisted with a reason) or goes 
 chokepoint; another tenant's object answers 404 with the same body as a missing one; a wrong role
 answers 403; a related id from another tenant in a body is rejected and writes nothing."""
 
+import uuid
+
 import pytest
 from rest_framework import serializers
 
 from apps.accounts.models import MembershipInvitation
 from apps.accounts.services import member_invite
 from apps.imports.models import ImportJob
+from apps.surveys.models import ManualSend, Survey
 from apps.tenancy.api import TenantApi
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import ApiKey, AuditEvent, Membership, Role, Team
@@ -79,6 +82,8 @@ def _other_tenant_object(world, model):
             from apps.tenancy.services import audit_event_record
 
             return audit_event_record(tenant=world.b, acting_user=None, action="test.event")
+        if model is ManualSend:
+            return ManualSend.objects.create(tenant=world.b, survey=domain_object(world, world.b, Survey), batch=uuid.uuid4())
         if model is ImportJob:
             return ImportJob.objects.create(tenant=world.b, file_name="b.csv", format="csv", file_bytes=b"email\n", sha256="0" * 64)
         if model in DOMAIN_FACTORIES:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from django.core.cache import cache
 from django.db.models import F, QuerySet
 from django.db.models.functions import Lower
 
 from apps.clients.models import Client
+from apps.core.progress import Progress
 from apps.imports.models import ImportJob
 from apps.imports.services import progress_key
 
@@ -31,25 +30,6 @@ def import_job_get(*, uuid, with_rejections: bool = False) -> ImportJob | None:
     qs = ImportJob.objects.select_related("created_by__user", "confirmed_by__user")
     qs = qs.defer("file_bytes") if with_rejections else qs.defer(*HEAVY_FIELDS)
     return qs.filter(uuid=uuid).first()
-
-
-@dataclasses.dataclass(frozen=True)
-class Progress:
-    status: str
-    status_label: str
-    phase_label: str
-    done: int
-    total: int
-    finished: bool
-    unit: str = "rows"  # the writing phase counts records written (segments, clients, contacts)
-
-    @property
-    def percent(self) -> int:
-        return min(100, int(self.done * 100 / self.total)) if self.total else 0
-
-    def as_json(self) -> dict:
-        return {"status": self.status, "status_label": self.status_label, "phase": self.phase_label,
-                "done": self.done, "total": self.total, "unit": self.unit, "percent": self.percent, "finished": self.finished}
 
 
 def import_job_progress(job: ImportJob) -> Progress:

@@ -291,6 +291,55 @@ class Invitation(TenantScopedModel, TimeStampedModel):
             raise ValidationError({"skip_reason": "A skipped invitation says why."})
 
 
+class ManualSend(TenantScopedModel, TimeStampedModel):
+    """A manual send (a segment and/or chosen contacts), run by a Celery task in chunks, never inside the
+    request: the request records this row and answers at once; the task makes the invitations (one per
+    contact, keyed by the batch, so a rerun after a crash continues where it stopped) and counts as it goes,
+    so the page shows progress. One row per (survey, batch): posting the same batch again changes nothing."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Making invitations"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    survey = TenantForeignKey(Survey, on_delete=models.CASCADE, related_name="manual_sends")
+    batch = models.UUIDField(help_text="The sender's id for this send (the form's or the API's `batch`).")
+    segment = TenantForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    segment_name = models.CharField(max_length=200, blank=True)  # kept if the segment is deleted later
+    contact_ids = models.JSONField(default=list, blank=True, help_text="Contacts chosen one by one (ids).")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0, help_text="Contacts to invite (segment and chosen, each once).")
+    done = models.PositiveIntegerField(default=0)
+    queued = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=dict, blank=True, help_text="Invitations not sent, per skip reason.")
+    error_message = models.TextField(blank=True)
+    created_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    acting_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "survey", "batch"], name="surveys_manualsend_batch"),
+        ]
+
+    def __str__(self) -> str:
+        return f"send {self.batch} of {self.survey_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+
 class KioskDevice(TenantScopedModel, TimeStampedModel):
     """A tablet in a shop or office showing one survey full-screen, authorised by its own key
     (shown once; only the SHA-256 is kept) that an admin can revoke."""

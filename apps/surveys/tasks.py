@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from apps.surveys.distribution import manual
 from apps.surveys.distribution import services as distribution
+from apps.tenancy.models import Tenant
 from apps.tenancy.tasks import fan_out, tenant_task
 
 
@@ -20,6 +22,23 @@ def surveys_for_interaction(tenant, interaction_id: int) -> int:
 def dispatch_invitations(tenant, invitation_id: int | None = None) -> int:
     """Write due invitations' e-mails to the outbox (one invitation, or every due one)."""
     return distribution.invitations_dispatch_due(tenant=tenant, invitation_id=invitation_id)
+
+
+@shared_task(bind=True, max_retries=3)
+def run_manual_send(self, tenant_id: int, send_id: int) -> None:
+    """Make a manual send's invitations (distribution/manual.py), a chunk per transaction (so not a
+    `tenant_task`, whose body is one transaction). A failure is retried; after the last retry the send
+    is marked failed with the reason, and what was made so far stays (and is sent)."""
+    tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+    if tenant is None:
+        return
+    try:
+        manual.manual_send_run(tenant=tenant, send_id=send_id)
+    except Exception as exc:
+        if self.request.is_eager or self.request.retries >= self.max_retries:
+            manual.manual_send_fail(tenant=tenant, send_id=send_id, error=f"{type(exc).__name__}: {exc}")
+            raise
+        raise self.retry(exc=exc, countdown=5 * (self.request.retries + 1)) from exc
 
 
 @tenant_task()

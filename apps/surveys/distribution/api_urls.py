@@ -8,6 +8,7 @@ from apps.surveys.distribution import apis
 
 urlpatterns = [
     path("surveys/<uuid:uuid>/distribute/", apis.SurveyDistributeApi.as_view(), name="survey-distribute"),
+    path("survey-sends/<uuid:uuid>/", apis.SurveySendDetailApi.as_view(), name="survey-send-detail"),
     path("survey-invitations/", apis.SurveyInvitationListApi.as_view(), name="survey-invitation-list"),
     path("survey-invitations/<uuid:uuid>/", apis.SurveyInvitationDetailApi.as_view(), name="survey-invitation-detail"),
 ]

@@ -7,14 +7,15 @@ from __future__ import annotations
 import uuid
 
 import django_filters
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from apps.clients.models import Client, Contact, Segment
+from apps.surveys.distribution.manual import manual_dedupe_prefix, manual_send_start
 from apps.surveys.distribution.selectors import invitation_list
-from apps.surveys.distribution.services import invitations_send_manual
-from apps.surveys.models import Invitation, Survey
+from apps.surveys.models import Invitation, ManualSend, Survey
 from apps.tenancy.api import TenantGenericApi
 from apps.tenancy.models import LEADS
 
@@ -48,15 +49,19 @@ class InvitationFilter(django_filters.FilterSet):
     client = django_filters.ModelChoiceFilter(field_name="client", to_field_name="uuid", queryset=Client.objects)
     status = django_filters.ChoiceFilter(choices=Invitation.Status.choices)
     skip_reason = django_filters.ChoiceFilter(choices=Invitation.SkipReason.choices)
+    batch = django_filters.UUIDFilter(method="filter_batch", label="The invitations of one manual send (its batch id).")
 
     class Meta:
         model = Invitation
-        fields = ["survey", "contact", "client", "status", "skip_reason"]
+        fields = ["survey", "contact", "client", "status", "skip_reason", "batch"]
+
+    def filter_batch(self, queryset, name, value):
+        return queryset.filter(dedupe_key__startswith=manual_dedupe_prefix(value))
 
 
 @extend_schema_view(get=extend_schema(summary="List survey invitations (the send log)"))
 class SurveyInvitationListApi(mixins.ListModelMixin, TenantGenericApi):
-    """Invitations newest first; filters: survey, contact, client, status, skip_reason."""
+    """Invitations newest first; filters: survey, contact, client, status, skip_reason, batch (a manual send)."""
 
     read_roles = LEADS
     serializer_class = SurveyInvitationOutput
@@ -83,24 +88,50 @@ class SurveyInvitationDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
         return self.retrieve(request, *args, **kwargs)
 
 
-class SurveyDistributeOutput(serializers.Serializer):
-    batch = serializers.UUIDField(help_text="This send's id; send it again as `batch` to retry safely.")
-    replayed = serializers.BooleanField(help_text="true: this batch was sent before and nothing new was made.")
-    queued = serializers.IntegerField(help_text="Invitations queued for sending.")
-    skipped = serializers.DictField(child=serializers.IntegerField(), help_text="Invitations not sent, per skip reason.")
-    invitations = SurveyInvitationOutput(many=True)
+class ManualSendOutput(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    survey = serializers.UUIDField(source="survey.uuid", read_only=True)
+    replayed = serializers.SerializerMethodField(help_text="true: this batch was sent before and nothing new was made.")
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    total = serializers.IntegerField(read_only=True, help_text="Contacts to invite (segment and chosen, each once).")
+    done = serializers.IntegerField(read_only=True, help_text="Contacts handled so far (queued or skipped).")
+    queued = serializers.IntegerField(read_only=True, help_text="Invitations queued for sending so far.")
+    skipped = serializers.DictField(child=serializers.IntegerField(), read_only=True,
+                                    help_text="Invitations not sent, per skip reason, so far.")
+    progress = serializers.SerializerMethodField(help_text="This send's progress: poll it until `status` is done.")
+    invitations = serializers.SerializerMethodField(help_text="Its invitations (the send log, filtered to this batch).")
+
+    class Meta:
+        model = ManualSend
+        fields = ["id", "batch", "survey", "replayed", "status", "status_label", "total", "done", "queued", "skipped", "error_message",
+                  "created_at", "started_at", "finished_at", "progress", "invitations"]
+
+    def get_replayed(self, send) -> bool:
+        return bool(self.context.get("replayed"))
+
+    def _url(self, name, **kwargs) -> str:
+        return self.context["request"].build_absolute_uri(reverse(name, kwargs={"tenant_slug": self.context["request"].tenant.slug,
+                                                                                **kwargs}))
+
+    def get_progress(self, send) -> str:
+        return self._url("survey-send-detail", uuid=send.uuid)
+
+    def get_invitations(self, send) -> str:
+        return self._url("survey-invitation-list") + f"?survey={send.survey.uuid}&batch={send.batch}"
 
 
 @extend_schema_view(post=extend_schema(summary="Send a survey to a segment or to contacts"))
 class SurveyDistributeApi(TenantGenericApi):
-    """Invite every contact of a segment and/or the listed contacts. Each gets one personal link; the
-    rules (opt-out, no e-mail, churned client, fatigue, an open invitation) skip some, each with its
-    reason. Give a `batch` id (or an `Idempotency-Key` header) to retry without sending twice."""
+    """Invite every contact of a segment and/or the listed contacts. The send runs in the background:
+    the answer (202) says how many contacts it will invite, and `progress` is where to follow it. Each
+    contact gets one personal link; the rules (opt-out, no e-mail, churned client, fatigue, an open
+    invitation) skip some, each with its reason. Give a `batch` id (or an `Idempotency-Key` header) to
+    retry without sending twice."""
 
     read_roles = LEADS
     write_roles = LEADS
     queryset_model = Survey
-    serializer_class = SurveyDistributeOutput
+    serializer_class = ManualSendOutput
 
     class Input(serializers.Serializer):
         segment = serializers.SlugRelatedField(slug_field="uuid", queryset=Segment.objects, required=False, allow_null=True,
@@ -118,26 +149,40 @@ class SurveyDistributeApi(TenantGenericApi):
         return Survey.objects.select_related("current_version")
 
     @extend_schema(
-        request=Input, responses={201: SurveyDistributeOutput, 200: SurveyDistributeOutput},
+        request=Input, responses={202: ManualSendOutput, 200: ManualSendOutput},
         examples=[
             OpenApiExample("A segment", request_only=True, value={"segment": "3f2c1b0a-9e8d-4c7b-a6f5-e4d3c2b1a098",
                                                                   "batch": "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d"}),
             OpenApiExample("Chosen contacts", request_only=True, value={"contacts": ["1d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a",
                                                                                     "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b"]}),
         ],
-        description="Answers 201 with what was queued and skipped, or 200 with the first answer when the same `batch` was sent before.",
+        description="Answers 202 with the send just recorded (it runs in the background), or 200 with the first send "
+                    "when the same `batch` was sent before.",
     )
     def post(self, request, *args, **kwargs):
         survey = self.get_object()
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
-        result = invitations_send_manual(
+        send, replayed = manual_send_start(
             tenant=request.tenant, acting_user=request.user, survey=survey,
             batch=fields.get("batch") or uuid.uuid4(), segment=fields.get("segment"), contacts=fields.get("contacts") or [],
             acting_member=request.tenant_access.membership,
         )
-        invitations = list(invitation_list().filter(pk__in=[i.pk for i in result.invitations]))
-        body = {"batch": result.batch, "replayed": result.replayed, "queued": result.queued, "skipped": result.skipped,
-                "invitations": invitations}
-        return Response(SurveyDistributeOutput(body).data, status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED)
+        body = ManualSendOutput(send, context={"request": request, "replayed": replayed}).data
+        return Response(body, status=status.HTTP_200_OK if replayed else status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(get=extend_schema(summary="Follow a manual send"))
+class SurveySendDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
+    """How far a manual send is: contacts handled of the total, queued and skipped so far, and its status."""
+
+    read_roles = LEADS
+    serializer_class = ManualSendOutput
+    queryset_model = ManualSend
+
+    def get_tenant_queryset(self):
+        return ManualSend.objects.select_related("survey")
+
+    def get(self, request, *args, **kwargs):
+        return self.retrieve(request, *args, **kwargs)

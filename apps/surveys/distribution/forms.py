@@ -44,3 +44,4 @@ class LogFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "All statuses"), *Invitation.Status.choices], required=False)
     skip_reason = forms.ChoiceField(choices=[("", "Any reason"), *Invitation.SkipReason.choices], required=False,
                                     label="Why not sent")
+    batch = forms.UUIDField(required=False, widget=forms.HiddenInput)  # one manual send's invitations (its progress page links here)

@@ -15,7 +15,7 @@ from apps.tenancy.context import rows_by_key_including_cross_tenant
 
 
 def invitation_list(*, survey: Survey | None = None, status: str | None = None, skip_reason: str | None = None,
-                    contact=None, client=None) -> QuerySet[Invitation]:
+                    contact=None, client=None, batch=None) -> QuerySet[Invitation]:
     """Invitations newest first, with what a log row or the API shows joined in (constant queries)."""
     qs = Invitation.objects.select_related("survey", "version", "contact", "client", "interaction").order_by("-created_at", "-id")
     if survey is not None:
@@ -28,6 +28,10 @@ def invitation_list(*, survey: Survey | None = None, status: str | None = None, 
         qs = qs.filter(contact=contact)
     if client is not None:
         qs = qs.filter(client=client)
+    if batch:
+        from apps.surveys.distribution.manual import manual_dedupe_prefix
+
+        qs = qs.filter(dedupe_key__startswith=manual_dedupe_prefix(batch))
     return qs
 
 

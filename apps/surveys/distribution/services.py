@@ -30,11 +30,9 @@ the salt and hash and writes the OutboundEmail in the same transaction; the outb
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import secrets
 import uuid as uuid_lib
-from collections import Counter
 from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
@@ -45,7 +43,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from apps.clients.models import Client, Contact, Segment
+from apps.clients.models import Client, Contact
 from apps.messaging.models import OutboundEmail
 from apps.surveys.builder.selectors import survey_is_open, version_languages
 from apps.surveys.distribution import emails
@@ -193,70 +191,6 @@ def invitation_create(*, tenant: Tenant, survey: Survey, contact: Contact | None
 
         enqueue_on_commit(dispatch_invitations, tenant.pk, invitation.pk)
     return invitation
-
-
-@dataclasses.dataclass(frozen=True)
-class SendResult:
-    """What a manual send did: one batch id, its invitations, counts by status and by skip reason."""
-
-    batch: uuid_lib.UUID
-    invitations: list
-    replayed: bool  # the same batch was sent before: nothing new was made
-
-    @property
-    def queued(self) -> int:
-        return sum(1 for i in self.invitations if i.status != Status.SKIPPED)
-
-    @property
-    def skipped(self) -> dict:
-        return dict(Counter(i.skip_reason for i in self.invitations if i.status == Status.SKIPPED))
-
-    def summary(self) -> str:
-        labels = dict(Skip.choices)
-        parts = [f"{n} {labels[reason].lower()}" for reason, n in sorted(self.skipped.items())]
-        skipped = sum(self.skipped.values())
-        text = f"{self.queued} invitation{'s' if self.queued != 1 else ''} queued"
-        if skipped:
-            text += f", {skipped} not sent ({'; '.join(parts)})"
-        return text + "."
-
-
-def manual_dedupe_prefix(batch) -> str:
-    return f"manual:{batch}:"
-
-
-@transaction.atomic
-def invitations_send_manual(*, tenant: Tenant, acting_user, survey: Survey, batch, segment: Segment | None = None,
-                            contacts=(), acting_member: Membership | None = None) -> SendResult:
-    """Invite a segment's contacts and/or chosen contacts, once per `batch` (the form's idempotency
-    key): posting the same batch again returns the first send's invitations and makes none."""
-    batch = uuid_lib.UUID(str(batch))
-    prefix = manual_dedupe_prefix(batch)
-    earlier = list(Invitation.objects.filter(survey=survey, dedupe_key__startswith=prefix).select_related("contact"))
-    if earlier:
-        return SendResult(batch=batch, invitations=earlier, replayed=True)
-    if segment is None and not contacts:
-        raise ValidationError({"contacts": "Choose a segment or at least one contact."})
-    if not survey_accepts_invitations(survey, timezone.now()):
-        raise ValidationError("This survey is not open: publish it (or resume it, or change its dates) before sending.")
-    targets = {c.pk: c for c in contacts}
-    if segment is not None:
-        for contact in Contact.objects.filter(client__segment=segment).select_related("client").order_by("pk"):
-            targets.setdefault(contact.pk, contact)
-    invitations = [
-        invitation_create(tenant=tenant, survey=survey, contact=contact, source=Invitation.Source.MANUAL,
-                          dedupe_key=f"{prefix}{contact.uuid}", acting_member=acting_member, dispatch=False)
-        for contact in sorted(targets.values(), key=lambda c: c.pk)
-    ]
-    result = SendResult(batch=batch, invitations=invitations, replayed=False)
-    audit_event_record(tenant=tenant, acting_user=acting_user, action="survey.sent", target=survey,
-                       changes={"batch": [None, str(batch)], "segment": [None, segment.name if segment else None],
-                                "queued": [None, result.queued], "skipped": [None, result.skipped]})
-    if result.queued:
-        from apps.surveys.tasks import dispatch_invitations
-
-        enqueue_on_commit(dispatch_invitations, tenant.pk)
-    return result
 
 
 def _first_reachable_contact(client: Client) -> Contact | None:

@@ -9,6 +9,8 @@ app_name = "distribution"
 urlpatterns = [
     path("surveys/outbox/", views.outbox_view, name="outbox"),
     path("surveys/<uuid:uuid>/send/", views.send_view, name="send"),
+    path("surveys/sends/<uuid:uuid>/", views.send_progress_view, name="send_progress"),
+    path("surveys/sends/<uuid:uuid>/status/", views.send_status_view, name="send_status"),
     path("surveys/<uuid:uuid>/log/", views.log_view, name="log"),
     path("surveys/<uuid:uuid>/test-email/", views.test_email_view, name="test_email"),
 ]

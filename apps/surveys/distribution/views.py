@@ -8,6 +8,7 @@ import zoneinfo
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -15,9 +16,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.core.forms import add_service_errors
 from apps.surveys.distribution.forms import LogFilterForm, SendForm
+from apps.surveys.distribution.manual import manual_send_progress, manual_send_skipped, manual_send_start, manual_send_summary
 from apps.surveys.distribution.selectors import invitation_list, invitation_status_counts, outbox_list
-from apps.surveys.distribution.services import invitations_send_manual, survey_accepts_invitations, test_email_send
-from apps.surveys.models import Survey
+from apps.surveys.distribution.services import survey_accepts_invitations, test_email_send
+from apps.surveys.models import ManualSend, Survey
 from apps.tenancy.models import ADMINS, LEADS
 from apps.tenancy.permissions import tenant_role_required
 
@@ -37,20 +39,37 @@ def send_view(request, tenant_slug, uuid):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            result = invitations_send_manual(tenant=request.tenant, acting_user=request.user, survey=survey, batch=data["batch"],
-                                             segment=data["segment"], contacts=list(data["contacts"]),
-                                             acting_member=request.tenant_access.membership)
+            send, replayed = manual_send_start(tenant=request.tenant, acting_user=request.user, survey=survey, batch=data["batch"],
+                                               segment=data["segment"], contacts=list(data["contacts"]),
+                                               acting_member=request.tenant_access.membership)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            if result.replayed:
-                messages.info(request, "This send was already made (the form was submitted twice): nothing new was sent. "
-                                       + result.summary())
-            else:
-                messages.success(request, result.summary())
-            return redirect("distribution:log", tenant_slug=tenant_slug, uuid=survey.uuid)
+            if replayed:
+                messages.info(request, "This send was already made (the form was submitted twice): nothing new was sent.")
+            return redirect("distribution:send_progress", tenant_slug=tenant_slug, uuid=send.uuid)
     context = {"survey": survey, "form": form, "is_open": survey_accepts_invitations(survey, timezone.now())}
     return render(request, "surveys/distribution/send.html", context, status=400 if form.errors else 200)
+
+
+def _manual_send(uuid) -> ManualSend:
+    return get_object_or_404(ManualSend.objects.select_related("survey", "created_by__user"), uuid=uuid)
+
+
+@tenant_role_required(LEADS)
+def send_progress_view(request, tenant_slug, uuid):
+    """One manual send: its progress while the worker makes the invitations, then what it did."""
+    send = _manual_send(uuid)
+    context = {"survey": send.survey, "send": send, "progress": manual_send_progress(send), "summary": manual_send_summary(send),
+               "skipped": manual_send_skipped(send)}
+    return render(request, "surveys/distribution/send_progress.html", context)
+
+
+@tenant_role_required(LEADS)
+def send_status_view(request, tenant_slug, uuid):
+    """The progress page's poll (static/js/progress.js)."""
+    send = _manual_send(uuid)
+    return JsonResponse(manual_send_progress(send).as_json())
 
 
 @tenant_role_required(LEADS)
@@ -60,14 +79,15 @@ def log_view(request, tenant_slug, uuid):
     page = None
     if not form.is_bound or form.is_valid():
         filters = form.cleaned_data if form.is_bound else {}
-        rows = invitation_list(survey=survey, status=filters.get("status") or None, skip_reason=filters.get("skip_reason") or None)
+        rows = invitation_list(survey=survey, status=filters.get("status") or None, skip_reason=filters.get("skip_reason") or None,
+                               batch=filters.get("batch"))
         page = Paginator(rows, LOG_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "survey": survey,
         "form": form,
         "page": page,
         "counts": invitation_status_counts(survey=survey),
-        "filtered": any(request.GET.get(k) for k in ("status", "skip_reason")),
+        "filtered": any(request.GET.get(k) for k in ("status", "skip_reason", "batch")),
         "time_zone": zoneinfo.ZoneInfo(request.tenant.time_zone),
     }
     return render(request, "surveys/distribution/log.html", context, status=400 if form.errors else 200)

@@ -1,9 +1,10 @@
-// Import progress: poll the job's status endpoint every second and move the <progress> bar.
+// A background job's progress (an import, a survey send): poll the job's status endpoint every second
+// and move the <progress> bar; reload the page when the job changes status or finishes.
 // Without JavaScript the page offers a "Refresh" link instead (no meta refresh).
 (function () {
   "use strict";
 
-  var box = document.querySelector("[data-import-progress]");
+  var box = document.querySelector("[data-job-progress]");
   if (!box || !window.fetch) return;
   var url = box.getAttribute("data-status-url");
   var startStatus = box.getAttribute("data-status");

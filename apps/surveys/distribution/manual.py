@@ -1,0 +1,158 @@
+"""Manual sends: a survey to a segment and/or chosen contacts, made by a Celery task, never in the request.
+
+The request (page or API) only records a `ManualSend` and queues `run_manual_send` on commit, so a send to
+5,000 contacts answers at once instead of running into the server's timeout. The task makes the
+invitations through `invitation_create` (the same rules and send log as every trigger), in chunks of
+`CHUNK` contacts per transaction, counting as it goes: the page shows progress, and each chunk's
+invitations are handed to the sender as soon as they commit (dispatch is not paced by the beat).
+
+Idempotent at every level: one ManualSend per (survey, batch) — posting the same batch again replays the
+first answer; one invitation per (survey, `manual:<batch>:<contact uuid>`) — a task killed mid-way and run
+again (acks_late redelivers it) continues after the last contact it finished, and never invites twice.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from apps.clients.models import Contact, Segment
+from apps.core.progress import Progress
+from apps.surveys.distribution.services import invitation_create, survey_accepts_invitations
+from apps.surveys.models import Invitation, ManualSend, Survey
+from apps.tenancy.context import tenant_context
+from apps.tenancy.models import Membership, Tenant
+from apps.tenancy.services import audit_event_record
+from apps.tenancy.tasks import enqueue_on_commit
+
+CHUNK = 200
+Skip = Invitation.SkipReason
+
+
+def manual_dedupe_prefix(batch) -> str:
+    return f"manual:{batch}:"
+
+
+def _targets(send: ManualSend):
+    """The contacts a send invites: the chosen ones and every contact of the segment's clients, each once."""
+    wanted = Q(pk__in=send.contact_ids or [])
+    if send.segment_id:
+        wanted |= Q(client__segment_id=send.segment_id)
+    return Contact.objects.filter(wanted).select_related("client").order_by("pk")
+
+
+@transaction.atomic
+def manual_send_start(*, tenant: Tenant, acting_user, survey: Survey, batch, segment: Segment | None = None,
+                      contacts=(), acting_member: Membership | None = None) -> tuple[ManualSend, bool]:
+    """Record a manual send and queue its task once this transaction commits. Returns (the send, replayed):
+    the same `batch` again returns the first send and records nothing."""
+    batch = uuid_lib.UUID(str(batch))
+    earlier = ManualSend.objects.filter(survey=survey, batch=batch).first()
+    if earlier is not None:
+        return earlier, True
+    if segment is None and not contacts:
+        raise ValidationError({"contacts": "Choose a segment or at least one contact."})
+    if not survey_accepts_invitations(survey, timezone.now()):
+        raise ValidationError("This survey is not open: publish it (or resume it, or change its dates) before sending.")
+    send = ManualSend(tenant=tenant, survey=survey, batch=batch, segment=segment, segment_name=segment.name if segment else "",
+                      contact_ids=sorted({c.pk for c in contacts}), created_by=acting_member,
+                      acting_user=acting_user if getattr(acting_user, "pk", None) else None)
+    send.total = _targets(send).count()
+    try:
+        with transaction.atomic():
+            send.save()
+    except IntegrityError:  # the same batch, posted twice at once: the first one wins
+        return ManualSend.objects.get(survey=survey, batch=batch), True
+    from apps.surveys.tasks import run_manual_send
+
+    enqueue_on_commit(run_manual_send, tenant.pk, send.pk)
+    return send, False
+
+
+def _count(send: ManualSend) -> None:
+    """Store how many invitations the send has made so far, queued and skipped per reason (one query)."""
+    rows = (Invitation.objects.filter(survey_id=send.survey_id, dedupe_key__startswith=manual_dedupe_prefix(send.batch))
+            .values("status", "skip_reason").annotate(n=Count("pk")).order_by())
+    send.done = sum(r["n"] for r in rows)
+    send.queued = sum(r["n"] for r in rows if r["status"] != Invitation.Status.SKIPPED)
+    send.skipped = {r["skip_reason"]: r["n"] for r in rows if r["status"] == Invitation.Status.SKIPPED}
+
+
+def manual_send_run(*, tenant: Tenant, send_id: int) -> ManualSend | None:
+    """Make a recorded send's invitations, CHUNK contacts per transaction, then mark it done and audit it.
+    Safe to run again at any point (see the module docstring); a finished send is left as it is."""
+    from apps.surveys.tasks import dispatch_invitations
+
+    with tenant_context(tenant):
+        send = ManualSend.objects.select_related("survey__current_version").filter(pk=send_id).first()
+        if send is None or not send.is_active:
+            return send
+        send.status, send.started_at = ManualSend.Status.RUNNING, send.started_at or timezone.now()
+        send.save(update_fields=["status", "started_at", "updated_at"])
+    prefix, survey = manual_dedupe_prefix(send.batch), send.survey
+    after = 0
+    while True:
+        with tenant_context(tenant):
+            chunk = list(_targets(send).filter(pk__gt=after)[:CHUNK])
+            if not chunk:
+                break
+            made = [invitation_create(tenant=tenant, survey=survey, contact=contact, source=Invitation.Source.MANUAL,
+                                      dedupe_key=f"{prefix}{contact.uuid}", acting_member=send.created_by, dispatch=False)
+                    for contact in chunk]
+            _count(send)
+            send.save(update_fields=["done", "queued", "skipped", "updated_at"])
+            if any(i.status == Invitation.Status.QUEUED for i in made):
+                enqueue_on_commit(dispatch_invitations, tenant.pk)  # this chunk starts going out now
+            after = chunk[-1].pk
+    with tenant_context(tenant):
+        finished = ManualSend.objects.select_for_update().get(pk=send.pk)  # a second runner (a redelivered task) waits here
+        if not finished.is_active:
+            return finished
+        _count(finished)
+        finished.total = max(finished.total, finished.done)
+        finished.status, finished.finished_at = ManualSend.Status.DONE, timezone.now()
+        finished.save(update_fields=["done", "queued", "skipped", "total", "status", "finished_at", "updated_at"])
+        audit_event_record(tenant=tenant, acting_user=finished.acting_user, action="survey.sent", target=survey,
+                           changes={"batch": [None, str(finished.batch)], "segment": [None, finished.segment_name or None],
+                                    "queued": [None, finished.queued], "skipped": [None, finished.skipped]})
+    return finished
+
+
+def manual_send_fail(*, tenant: Tenant, send_id: int, error: str) -> None:
+    """Record why a send stopped (the invitations made so far stay, and are sent)."""
+    with tenant_context(tenant):
+        ManualSend.objects.filter(pk=send_id, status__in=ManualSend.ACTIVE_STATUSES).update(
+            status=ManualSend.Status.FAILED, error_message=error[:2000], finished_at=timezone.now(), updated_at=timezone.now())
+
+
+def manual_send_summary(send: ManualSend) -> str:
+    """In words: "3 invitations queued, 2 not sent (1 opted out; 1 no e-mail address)."."""
+    labels = dict(Skip.choices)
+    parts = [f"{n} {labels.get(reason, reason).lower()}" for reason, n in sorted(send.skipped.items())]
+    skipped = send.skipped_total
+    text = f"{send.queued} invitation{'s' if send.queued != 1 else ''} queued"
+    if skipped:
+        text += f", {skipped} not sent ({'; '.join(parts)})"
+    return text + "."
+
+
+def manual_send_invitations(send: ManualSend):
+    """The invitations a send made (its page's links, the API's `batch` filter, the send log)."""
+    return Invitation.objects.filter(survey_id=send.survey_id, dedupe_key__startswith=manual_dedupe_prefix(send.batch))
+
+
+def manual_send_skipped(send: ManualSend) -> list[tuple[str, str, int]]:
+    """(reason, label, count) of the invitations not sent, most first."""
+    labels = dict(Skip.choices)
+    return sorted(((reason, labels.get(reason, reason), n) for reason, n in send.skipped.items()), key=lambda r: (-r[2], r[1]))
+
+
+def manual_send_progress(send: ManualSend) -> Progress:
+    phase = {ManualSend.Status.QUEUED: "Waiting for a worker", ManualSend.Status.RUNNING: "Making invitations"}.get(
+        send.status, send.get_status_display())
+    return Progress(send.status, send.get_status_display(), phase, send.done, max(send.total, send.done),
+                    not send.is_active, "contacts")
