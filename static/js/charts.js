@@ -5,10 +5,31 @@
 //
 // When every chart of the page has drawn, <html data-charts-drawn="all"> (the browser tests and the
 // PDF renderer wait for it; "none" on a page without charts).
+//
+// plotly.js (1.3 MB, 400 KB compressed) is fetched only when the page has a chart to draw: this script's
+// data-plotly attribute names it, and a page whose panels are all empty states (or a filter swap that
+// brings the first chart) loads it then, once.
 (function () {
   "use strict";
 
   var CONFIG = { displayModeBar: false, responsive: true, displaylogo: false };
+  var PLOTLY_SRC = document.currentScript && document.currentScript.getAttribute("data-plotly");
+  var plotlyLoading = null;
+
+  function withPlotly(callback) {
+    if (window.Plotly) { callback(); return; }
+    if (!PLOTLY_SRC) return;
+    if (!plotlyLoading) {
+      plotlyLoading = [];
+      var script = document.createElement("script");
+      script.src = PLOTLY_SRC;
+      script.async = true;
+      script.onload = function () { plotlyLoading.forEach(function (fn) { fn(); }); };
+      script.onerror = function () { plotlyLoading = null; document.documentElement.setAttribute("data-charts-drawn", "failed"); };
+      document.head.appendChild(script);
+    }
+    plotlyLoading.push(callback);
+  }
 
   function markProgress() {
     var all = document.querySelectorAll("[data-chart]");
@@ -18,10 +39,10 @@
   }
 
   function drawAll(root) {
-    if (!window.Plotly) return;
     var pending = (root || document).querySelectorAll("[data-chart]:not([data-drawn])");
     if (pending.length === 0) { markProgress(); return; }
     document.documentElement.setAttribute("data-charts-drawn", "0");
+    if (!window.Plotly) { withPlotly(function () { drawAll(root); }); return; }
     Array.prototype.forEach.call(pending, function (element) {
       var source = element.getAttribute("data-figure");
       if (!source) return;

@@ -113,6 +113,7 @@ def test_the_staff_home_renders_filters_in_place_and_logs_an_interaction(browse,
     expect(period).to_contain_text(f"{today - timedelta(days=89):%-d %b}")
     wait_for_charts(page)
     assert page.evaluate("window.__notReloaded === true")
+    assert len([url for url in watch.requests if "plotly" in url and url.endswith(".js")]) == 1, "fetched once, for the chart"
     expect(page.get_by_role("combobox", name="Client")).to_have_value("zzz-typed-before")
 
     # Log an interaction from the page: it is saved and I am back home, with it counted.
@@ -155,6 +156,7 @@ def test_an_empty_home_says_what_to_do(browse, world, width):
     wait_for_charts(page, "none")
     screenshot(page, "dashboards-staff-empty")
     assert watch.problems() == []
+    assert [url for url in watch.requests if "plotly" in url and url.endswith(".js")] == [], "no chart: plotly.js is not fetched"
     assert axe_violations(page) == []
     if width == "mobile":
         assert horizontal_overflow(page) <= 0
