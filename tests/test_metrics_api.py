@@ -614,7 +614,8 @@ class TestOnWorldsBuiltOnce:
         assert error_code(response) == "unknown_survey"
 
 
-    def test_the_selectors_never_read_a_response_row(self, metric_worlds, world):
+    def test_the_selectors_never_read_a_response_row(self, metric_worlds, world, settings):
+        settings.METRICS_PREPARED_STATEMENTS = False  # the SQL text itself, not EXECUTE of a statement prepared earlier
         wa, _ = metric_worlds
         segment, staff = wa.segments[0].pk, wa.staff[0].pk
         filters = [MetricFilters(first=FIRST, last=LAST), MetricFilters(first=FIRST, last=LAST, segment=segment),
@@ -636,4 +637,18 @@ class TestOnWorldsBuiltOnce:
         assert not [s for s in sql if re.search(r'\bsurveys_response\b', s)], "a metrics selector read response rows"
         assert any("metrics_responsecell" in s for s in sql)
         assert any("metrics_responserollup" in s for s in sql)
+
+    @pytest.mark.postgres
+    def test_the_rollup_reads_are_prepared_once_per_connection_with_the_same_numbers(self, metric_worlds, world, settings):
+        f = MetricFilters(first=FIRST, last=LAST, channel="web")
+        settings.METRICS_PREPARED_STATEMENTS = False
+        with tenant_context(world.a):
+            plain = selectors.metrics_summary(world.a, f), selectors.metrics_trend(world.a, f, "week")
+        settings.METRICS_PREPARED_STATEMENTS = True
+        with tenant_context(world.a), CaptureQueriesContext(connection) as ctx:
+            for _ in range(3):
+                assert (selectors.metrics_summary(world.a, f), selectors.metrics_trend(world.a, f, "week")) == plain
+        sql = [q["sql"] for q in ctx.captured_queries]
+        assert len([s for s in sql if s.startswith("PREPARE cxm_")]) <= 2, "each statement prepared at most once"
+        assert len([s for s in sql if s.startswith("EXECUTE cxm_")]) == 6
 

@@ -113,6 +113,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_APP_ROLE = env.str("DATABASE_APP_ROLE", default="cxm_app")
 DATABASE_APP_PASSWORD = env.str("DATABASE_APP_PASSWORD", default="")  # tests switch to the app role with it
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The metrics engine's reads as server-side prepared statements (apps/core/prepared.py); off behind a
+# connection pooler in transaction mode.
+METRICS_PREPARED_STATEMENTS = env.bool("METRICS_PREPARED_STATEMENTS", default=True)
 # On Citus only (README "Scaling out"): the shards of the tenant co-location group, fixed when
 # `manage.py citus_distribute` first distributes the tenant tables.
 CITUS_SHARD_COUNT = env.int("CITUS_SHARD_COUNT", default=32)
@@ -283,7 +286,7 @@ USE_TZ = True
 
 # --- Static files (served by whitenoise: the product works offline) ---------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

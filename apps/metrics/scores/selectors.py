@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Q, Sum
-from django.db.models.functions import TruncMonth, TruncWeek
 
 from apps.journeys.models import Stage
-from apps.metrics import stats
+from apps.metrics import sources, stats
 from apps.metrics.buckets import Bucket
 from apps.metrics.models import Dimension, TransitionRollup
 from apps.metrics.params import MetricFilters
-from apps.metrics.sources import NOT_ATTRIBUTED, REMOVED, _bucket, _filters_echo, _min_n, _source, _sums, grouped_buckets, labels, rollup_key
+from apps.metrics.sources import NOT_ATTRIBUTED, REMOVED, _filters_echo, _min_n, grouped_buckets, labels, rollup_key
 
 # --- results ------------------------------------------------------------------------------------
 
@@ -80,11 +79,8 @@ class Volatility:
 def metrics_summary(tenant, f: MetricFilters) -> Summary:
     """Every metric block of the filtered responses of f.first..f.last, each with the previous
     equal-length period (the same number of days, ending the day before `from`), the change and its
-    z-test (stats.summary; METRICS.md NPS "Change between two periods"). One query for both periods."""
-    current, before = Q(day__gte=f.first), Q(day__lt=f.first)
-    row = (_source(f).filter(day__range=(f.previous_first, f.last))
-           .aggregate(**_sums("c_", current), **_sums("p_", before)))
-    now, previous = _bucket(row, "c_"), _bucket(row, "p_")
+    z-test (stats.summary; METRICS.md NPS "Change between two periods"). One statement for both periods."""
+    previous, now = sources.sums_split(f, f.previous_first, f.last, f.first)
     return Summary(first=f.first, last=f.last, previous_first=f.previous_first, previous_last=f.previous_last,
                    filters=_filters_echo(f), previous_responses=previous.responses,
                    metrics=stats.summary(now, previous, **_min_n(tenant)))
@@ -121,24 +117,16 @@ def periods(first: date, last: date, interval: str) -> list[tuple[date, date, bo
 def metrics_trend(tenant, f: MetricFilters, interval: str) -> Trend:
     """Every metric block per tenant-local day, week (Monday to Sunday) or calendar month of
     f.first..f.last; the first and last period are cut to the range (`partial`). Periods without a
-    response are present with n = 0. One query, grouped by period in the database."""
-    rows = _source(f).filter(day__range=(f.first, f.last))
-    if interval == "day":
-        grouped = rows.values("day").annotate(**_sums()).order_by()
-        by_start = {row["day"]: _bucket(row) for row in grouped}
-    else:
-        trunc = TruncWeek("day") if interval == "week" else TruncMonth("day")
-        grouped = rows.annotate(period=trunc).values("period").annotate(**_sums()).order_by()
-        by_start = {_as_date(row["period"]): _bucket(row) for row in grouped}
+    response are present with n = 0. One statement (per day; weeks and months are summed from the days)."""
+    by_start: dict[date, Bucket] = {}
+    for day, bucket in sources.sums_by_day(f, f.first, f.last).items():  # days folded into weeks or months here
+        start = period_start(day, interval)
+        by_start[start] = by_start.get(start, Bucket()) + bucket
     points = []
     for start, end, partial in periods(f.first, f.last, interval):
         bucket = by_start.get(period_start(start, interval), Bucket())
         points.append({"start": start, "end": end, "partial": partial, **stats.blocks(bucket, **_min_n(tenant))})
     return Trend(first=f.first, last=f.last, interval=interval, filters=_filters_echo(f), points=points)
-
-
-def _as_date(value) -> date:
-    return value.date() if hasattr(value, "date") and callable(value.date) else value
 
 
 def metrics_breakdown(tenant, f: MetricFilters, by: str) -> Breakdown:
@@ -164,9 +152,8 @@ def perception_gap(tenant, f: MetricFilters) -> PerceptionGap:
     """The perception gap (METRICS.md "Perception gap": mean predicted − actual NPS answer over the
     pairs, with perceived and actual NPS of the same pairs) overall and per staff member, touchpoint
     and journey stage (only values with at least one pair). Flagged against the tenant's NPS min-n."""
-    row = _source(f).filter(day__range=(f.first, f.last)).aggregate(**_sums())
     return PerceptionGap(first=f.first, last=f.last, filters=_filters_echo(f),
-                         overall=stats.gap_block(_bucket(row), tenant.min_n_nps),
+                         overall=stats.gap_block(sources.sums(f, f.first, f.last), tenant.min_n_nps),
                          staff=_gap_rows(tenant, f, Dimension.STAFF), touchpoints=_gap_rows(tenant, f, Dimension.TOUCHPOINT),
                          stages=_gap_rows(tenant, f, Dimension.STAGE))
 
