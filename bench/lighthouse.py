@@ -173,7 +173,7 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
     print(f"\n== Lighthouse {LIGHTHOUSE_VERSION}, mobile preset (simulated slow 4G, 4x CPU slowdown), {CHROMIUM}")
     print(f"{'figure':<52} {'target':>8} {'measured':>9}  ok")
-    for name, score_target, kb_target, r, scores in rows:
+    for name, score_target, kb_target, r, _scores in rows:
         print(f"{'performance score, ' + name:<52} {'≥ ' + str(score_target):>8} {r['score']:>9}  {'yes' if r['score'] >= score_target else 'NO'}")
         if kb_target:
             print(f"{'transferred KB, ' + name:<52} {'≤ ' + str(kb_target):>8} {r['kb']:>9.0f}  {'yes' if r['kb'] <= kb_target else 'NO'}")
