@@ -2,11 +2,16 @@
 then B, then none, on one worker process, never see the previous tenant's rows; a task queued
 with enqueue_on_commit runs only after commit and does its work."""
 
+import contextlib
+import json
 import socket
+import subprocess
 import time
+import types
 from datetime import timedelta
 
 import pytest
+import redis
 from django.db import transaction
 from django.utils import timezone
 
@@ -71,31 +76,86 @@ def test_it_runs_an_enqueued_task_only_after_commit(world, worker):
         assert MembershipInvitation.objects.get(pk=invitation.pk).status == "expired"
 
 
-def test_it_keeps_the_saved_work_when_the_broker_is_down_at_commit(transactional_db, world, caplog):
-    """A broker that cannot be reached when the transaction commits: the rows stay saved, nothing raises to
-    the caller (which would answer 500 for a request whose work is already saved), and the log names the
-    task that could not be queued."""
+@contextlib.contextmanager
+def private_broker(directory):
+    """A Redis of this test's own on a free loopback port (never the machine's), with `stop()` and `start()`
+    on the same port, and Celery's app pointed at it (not eager) for the duration."""
     from cxm.celery import app
 
-    with socket.socket() as probe:  # a loopback port nothing listens on
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url", "task_publish_retry")}
+        port = probe.getsockname()[1]
+    procs = []
+
+    def start():
+        procs.append(subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                       "--dir", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=port, socket_connect_timeout=1).ping()
+                return
+            except redis.RedisError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.1)
+
+    def stop():
+        procs[-1].terminate()
+        procs[-1].wait(timeout=10)
+
+    start()
+    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url", "task_default_queue")}
     pools = app._pool, app.amqp._producer_pool  # the producer pools are per broker URL: set aside, not closed
-    app.conf.update(task_always_eager=False, broker_url=f"redis://127.0.0.1:{closed_port}/0", task_publish_retry=False)
+    app.conf.update(task_always_eager=False, broker_url=f"redis://127.0.0.1:{port}/0", task_default_queue="celery")
     app._pool = app.amqp._producer_pool = None
     try:
-        with tenant_context(world.a), transaction.atomic():
-            invitation, _ = member_invite(tenant=world.a, acting_user=world.alice, email="kept@example.com", role=Role.STAFF)
-            enqueue_on_commit(expire_member_invitations, world.a.pk)
+        yield types.SimpleNamespace(port=port, start=start, stop=stop, client=redis.Redis(port=port))
     finally:
         app.conf.update(saved)
         app._pool, app.amqp._producer_pool = pools
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def _queued_task_names(broker) -> list[str]:
+    return sorted(json.loads(raw)["headers"]["task"] for raw in broker.client.lrange("celery", 0, -1))
+
+
+def test_a_request_saved_while_the_broker_is_down_answers_and_its_tasks_are_sent_later(transactional_db, world, tmp_path, caplog):
+    """Redis (the broker) stops; a member of staff logs an interaction over HTTP: it answers 201 and the row
+    is saved; the tasks its commit queues (scoring the text, after-interaction surveys) are kept as
+    DeferredTask rows, not lost. Redis comes back; the every-minute sweep sends them to the broker, once."""
+    from rest_framework.test import APIClient
+
+    from apps.tenancy.models import DeferredTask
+    from apps.tenancy.tasks import requeue_deferred_tasks
+    from apps.touchpoints.models import Interaction
+    from tests import factories as f
+
     with tenant_context(world.a):
-        assert MembershipInvitation.objects.filter(pk=invitation.pk).exists()
-    failures = [r for r in caplog.records if "enqueue_on_commit(" in r.getMessage()]
-    assert failures, [r.getMessage() for r in caplog.records]
-    assert expire_member_invitations.name in failures[0].getMessage()
-    refused = failures[0].exc_info[1] if failures[0].exc_info else None
-    assert refused is not None, "the failure is logged with its exception"
-    assert "refused" in str(refused).lower() or "connect" in str(refused).lower(), refused
+        desk = f.TouchpointFactory(tenant=world.a, name="Helpdesk call", channel="phone")
+        cedar = f.ClientFactory(tenant=world.a, name="Cedar Dental")
+    api = APIClient()
+    api.force_login(world.bob)
+    with private_broker(tmp_path) as broker:
+        broker.stop()
+        answer = api.post("/api/v1/t/acme/interactions/", {"client": str(cedar.uuid), "touchpoint": str(desk.uuid),
+                                                           "outcome": "unresolved", "summary": "Invoice still wrong"}, format="json")
+        assert answer.status_code == 201, answer.content
+        with tenant_context(world.a):
+            assert Interaction.objects.filter(uuid=answer.json()["id"]).exists()
+        deferred = list(DeferredTask.objects.values_list("name", flat=True))
+        assert "apps.touchpoints.tasks.score_interaction_sentiment" in deferred, deferred
+        assert all(e.startswith("OperationalError") for e in DeferredTask.objects.values_list("error", flat=True))
+        assert requeue_deferred_tasks() == 0  # still down: nothing sent, nothing lost
+        assert DeferredTask.objects.count() == len(deferred)
+
+        broker.start()
+        assert requeue_deferred_tasks() == len(deferred)
+        assert DeferredTask.objects.count() == 0
+        assert _queued_task_names(broker) == sorted(deferred)
+        assert requeue_deferred_tasks() == 0  # sent once
+        assert _queued_task_names(broker) == sorted(deferred)
+    assert any("broker unavailable" in r.getMessage() for r in caplog.records)

@@ -253,3 +253,21 @@ class TenantLock(TenantScopedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DeferredTask(models.Model):
+    """A Celery task that could not be queued when its transaction committed (the broker was down): the
+    work is kept here instead of lost, and `requeue_deferred_tasks` (every minute) sends it once the broker
+    is back. Ids and ISO strings only, as every task takes (no personal data); global, like the broker."""
+
+    name = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.name}{tuple(self.args)}"

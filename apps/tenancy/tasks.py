@@ -8,12 +8,16 @@ and reset in `finally`, whatever ran before on the same worker process.
 from __future__ import annotations
 
 import functools
+import logging
 
 from celery import shared_task
 from django.db import transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Tenant
+
+logger = logging.getLogger(__name__)
 
 
 def tenant_task(*task_args, **task_kwargs):
@@ -31,15 +35,23 @@ def tenant_task(*task_args, **task_kwargs):
     return decorator
 
 
+BROKER_ERRORS = (KombuOperationalError, OSError)
+
+
 def queue_on_commit(task, *args, **kwargs) -> None:
     """Queue `task` once the current transaction commits (never for rolled-back work).
 
-    `robust=True`: a broker that is down at commit time is logged, and the request that saved its rows still
-    answers. Django logs a failing hook by its `__qualname__`, so the hook is a named function (a
-    functools.partial has none, and the logging itself raised: an already-saved request answered 500)."""
+    A broker that is down at commit time loses nothing: the task is written to `DeferredTask` and
+    `requeue_deferred_tasks` (beat, every minute) sends it when the broker is back; the request that saved
+    its rows still answers. `robust=True` logs anything else a hook raises. Django logs a failing hook by its
+    `__qualname__`, so the hook is a named function (a functools.partial has none, and the logging itself
+    raised: an already-saved request answered 500)."""
 
     def queue():
-        task.delay(*args, **kwargs)
+        try:
+            task.delay(*args, **kwargs)
+        except BROKER_ERRORS as exc:
+            task_defer(task.name, args, kwargs, exc)
 
     queue.__qualname__ = f"enqueue_on_commit({getattr(task, 'name', task)!s})"
     transaction.on_commit(queue, robust=True)
@@ -48,6 +60,31 @@ def queue_on_commit(task, *args, **kwargs) -> None:
 def enqueue_on_commit(task, tenant_id: int, *args, **kwargs) -> None:
     """Queue a tenant task (`@tenant_task`: the tenant's id first) once the current transaction commits."""
     queue_on_commit(task, tenant_id, *args, **kwargs)
+
+
+def task_defer(name: str, args, kwargs, exc: Exception) -> None:
+    """Keep a task the broker refused, to be sent later (its own transaction: the caller's has committed)."""
+    from apps.tenancy.models import DeferredTask
+
+    DeferredTask.objects.create(name=name, args=list(args), kwargs=dict(kwargs), error=f"{type(exc).__name__}: {exc}"[:2000])
+    logger.warning("broker unavailable: %s deferred (%s)", name, exc)
+
+
+@shared_task(ignore_result=True)
+def requeue_deferred_tasks(limit: int = 5000) -> int:
+    """Send the tasks deferred while the broker was down, oldest first; each row goes once it is sent. Stops
+    at the first refusal (the broker is still down: the next run tries again)."""
+    from apps.tenancy.models import DeferredTask
+
+    sent = 0
+    for row in DeferredTask.objects.order_by("id")[:limit]:
+        try:
+            requeue_deferred_tasks.app.send_task(row.name, args=row.args, kwargs=row.kwargs)
+        except BROKER_ERRORS:
+            break
+        row.delete()
+        sent += 1
+    return sent
 
 
 def fan_out(task, *args) -> int:

@@ -153,6 +153,12 @@ CELERY_TASK_IGNORE_RESULT = env.bool("CELERY_TASK_IGNORE_RESULT", default=True)
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 # The one beat schedule: crontab entries with an expiry, fanning out per tenant.
 CELERY_BEAT_SCHEDULE = {
+    # Tasks whose queueing failed at commit because the broker was down (apps/tenancy/tasks.py).
+    "requeue-deferred-tasks": {
+        "task": "apps.tenancy.tasks.requeue_deferred_tasks",
+        "schedule": crontab(),
+        "options": {"expires": 50},
+    },
     "expire-member-invitations": {
         "task": "apps.accounts.tasks.fan_out_expire_member_invitations",
         "schedule": crontab(minute=7),
