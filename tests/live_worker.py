@@ -52,6 +52,13 @@ def redis_or_skip() -> None:
         pytest.skip(f"no Redis at {settings.TEST_REDIS_URL}")
 
 
+class WorkerQueue(str):
+    """The worker's queue name (what tasks are sent to), with the worker's process id (`pid`: --pool=solo,
+    so the process that runs the tasks)."""
+
+    pid: int
+
+
 @contextlib.contextmanager
 def live_worker(*, redis_cache: bool = False, env: dict | None = None):
     """Start a worker and yield its queue name; tasks sent meanwhile go to it, not run eagerly.
@@ -78,7 +85,9 @@ def live_worker(*, redis_cache: bool = False, env: dict | None = None):
             if proc.poll() is not None or time.monotonic() > deadline:
                 out = proc.stdout.read() if proc.poll() is not None else ""
                 pytest.fail(f"Celery worker did not start:\n{out}")
-        yield queue
+        named = WorkerQueue(queue)
+        named.pid = proc.pid
+        yield named
     finally:
         celery_app.conf.task_always_eager = True
         celery_app.conf.task_default_queue = "celery"

@@ -27,6 +27,8 @@ GLOBAL_MODELS = {
     "axes.AccessLog": "login lockout bookkeeping happens before any tenant is known",
     "axes.AccessFailureLog": "login lockout bookkeeping happens before any tenant is known",
     "axes.AccessAttemptExpiration": "login lockout bookkeeping happens before any tenant is known",
+    "tenancy.DeferredTask": "a task the broker refused (task name and ids, like a broker message): sent later by the "
+                            "sweep, which runs before any tenant is active",
 }
 
 
