@@ -79,6 +79,8 @@ NOT_FREE_TEXT = {
     "surveys.KioskDevice.key_hash": "generated",
     "surveys.Response.submission_key": "generated", "surveys.Response.bot_reason": "written by the bot check",
     "metrics.ResponseCell.channel": "a channel code", "metrics.ResponseRollup.key": "ids", "metrics.FunnelRollup.channel": "a channel code",
+    **{f"tenancy.DeferredTask.{name}": "a task the broker refused: our task name, ids and the broker's error; never displayed"
+       for name in ("name", "args", "kwargs", "error")},
     "tenancy.TenantLock.name": "lock names of ours (rollups:<day>, churn-risk), never displayed",
     "metrics.RollupRun.days_repaired": "dates", "metrics.ClientHealth.reasons": "sentences of the scorer, from numbers",
     "metrics.ClientHealth.features": "numbers", "metrics.ChurnModel.features": "feature names of ours",
