@@ -277,11 +277,13 @@ def test_a_large_send_runs_in_the_background_in_chunks_and_resumes_after_a_crash
     status = client.get(f"{answer['Location']}status/").json()
     assert (status["status"], status["done"], status["total"], status["percent"], status["finished"]) == ("running", 4, 10, 40, False)
 
-    monkeypatch.setattr(manual, "invitation_create", real_create)
+    rerun = []
+    monkeypatch.setattr(manual, "invitation_create", lambda **kwargs: rerun.append(kwargs["contact"].pk) or real_create(**kwargs))
     with django_capture_on_commit_callbacks(execute=True):
         done = manual.manual_send_run(tenant=world.a, send_id=send_row.pk)  # the redelivered task
         manual.manual_send_run(tenant=world.a, send_id=send_row.pk)  # and once more: a finished send is left alone
     assert (done.status, done.done, done.queued, done.skipped) == ("done", 10, 9, {Skip.OPTED_OUT: 1})
+    assert rerun == sorted(p.pk for p in people)[4:], "the rerun picks up after the chunk that committed"
     with tenant_context(world.a):
         assert Invitation.objects.count() == 10
         assert sorted(Invitation.objects.values_list("contact_id", flat=True)) == sorted(p.pk for p in people)

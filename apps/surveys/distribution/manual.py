@@ -8,7 +8,7 @@ invitations are handed to the sender as soon as they commit (dispatch is not pac
 
 Idempotent at every level: one ManualSend per (survey, batch) — posting the same batch again replays the
 first answer; one invitation per (survey, `manual:<batch>:<contact uuid>`) — a task killed mid-way and run
-again (acks_late redelivers it) continues after the last contact it finished, and never invites twice.
+again (acks_late redelivers it) continues after the last chunk it committed, and never invites twice.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import uuid as uuid_lib
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from apps.clients.models import Contact, Segment
@@ -94,7 +94,8 @@ def manual_send_run(*, tenant: Tenant, send_id: int) -> ManualSend | None:
         send.status, send.started_at = ManualSend.Status.RUNNING, send.started_at or timezone.now()
         send.save(update_fields=["status", "started_at", "updated_at"])
     prefix, survey = manual_dedupe_prefix(send.batch), send.survey
-    after = 0
+    with tenant_context(tenant):  # chunks commit in contact order: a rerun picks up after the last one committed
+        after = manual_send_invitations(send).aggregate(last=Max("contact_id"))["last"] or 0
     while True:
         with tenant_context(tenant):
             chunk = list(_targets(send).filter(pk__gt=after)[:CHUNK])
