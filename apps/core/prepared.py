@@ -48,7 +48,10 @@ def execute_prepared(cursor, sql: str, params: list) -> None:
     known = getattr(connection, "_cxm_prepared", None)
     if known is None or known[0] is not raw:  # a new connection: nothing is prepared on it yet
         known = connection._cxm_prepared = (raw, set())
+    execute = f"EXECUTE {name} ({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
     if name not in known[1]:
-        cursor.execute(f"PREPARE {name} AS {numbered}")
+        # One round trip, one statement as the caller counts them: PREPARE and the first EXECUTE together.
+        cursor.execute(f"PREPARE {name} AS {numbered.replace('%', '%%')}; {execute}", params)
         known[1].add(name)
-    cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}", params)
+        return
+    cursor.execute(execute, params)

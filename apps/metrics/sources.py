@@ -27,7 +27,7 @@ from apps.metrics.buckets import Bucket
 from apps.metrics.models import STAT_FIELDS, Dimension, ResponseCell, ResponseRollup
 from apps.metrics.params import MetricFilters
 from apps.surveys.models import Response, Survey
-from apps.tenancy.context import get_current_tenant
+from apps.tenancy.context import TenantNotActive, get_current_tenant
 from apps.tenancy.models import Membership
 from apps.touchpoints.models import Touchpoint
 
@@ -105,7 +105,10 @@ def _run(f: MetricFilters, first: date, last: date, *, by: str | None = None, sp
         group = SPLIT if split is not None else by
     else:
         table, filtered, group = _shape(f, by)
-    params = ([split] if split is not None else []) + [get_current_tenant().pk, first, last, *filtered.values()]
+    tenant = get_current_tenant()
+    if tenant is None:  # as the scoped managers do: never a read without a tenant
+        raise TenantNotActive("The metrics reads need an active tenant (tenant_context).")
+    params = ([split] if split is not None else []) + [tenant.pk, first, last, *filtered.values()]
     with connection.cursor() as cursor:
         execute_prepared(cursor, _statement(table, tuple(filtered), group), params)
         return cursor.fetchall()
