@@ -27,7 +27,8 @@ from apps.integrations.network import PostResult, UnsafeUrl, url_check
 from apps.integrations.signing import WebhookVerificationError, secret_generate, sign, signed_headers, verify
 from apps.surveys.models import Response
 from apps.tenancy.context import tenant_context
-from apps.tenancy.models import AuditEvent
+from apps.tenancy.due import due_note
+from apps.tenancy.models import AuditEvent, TenantDue
 from tests.factories import (
     CaseFactory,
     ClientFactory,
@@ -493,7 +494,7 @@ def test_it_leaves_deliveries_of_disabled_endpoints_waiting(world, monkeypatch):
         assert delivery.status == "pending"
 
 
-def test_the_sweep_queues_due_deliveries(world, monkeypatch):
+def test_the_sweep_queues_due_deliveries_of_the_tenants_with_some(world, monkeypatch, django_capture_on_commit_callbacks):
     from apps.integrations import tasks
 
     queued = []
@@ -503,8 +504,14 @@ def test_the_sweep_queues_due_deliveries(world, monkeypatch):
         due = WebhookDeliveryFactory(endpoint=endpoint, next_attempt_at=timezone.now() - timedelta(seconds=5))
         WebhookDeliveryFactory(endpoint=endpoint, next_attempt_at=timezone.now() + timedelta(hours=1))
         WebhookDeliveryFactory(endpoint=endpoint, status="succeeded")
-    assert tasks.fan_out_deliver_due_webhooks() >= 1
+    with django_capture_on_commit_callbacks(execute=True):
+        due_note(world.a.pk, services.DUE_KIND)  # as the write path notes it (services._delivery_write)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.fan_out_deliver_due_webhooks() == 1  # world.b has nothing due: not woken
     assert queued == [(world.a.pk, due.pk)]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.fan_out_deliver_due_webhooks() == 0  # settled: looked at again when the queued one may need a retry
+    assert TenantDue.objects.get(tenant=world.a, kind=services.DUE_KIND).due_at > timezone.now() + timedelta(minutes=9)
 
 
 # --- services ---------------------------------------------------------------------------------------

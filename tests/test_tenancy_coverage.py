@@ -29,6 +29,8 @@ GLOBAL_MODELS = {
     "axes.AccessAttemptExpiration": "login lockout bookkeeping happens before any tenant is known",
     "tenancy.DeferredTask": "a task the broker refused (task name and ids, like a broker message): sent later by the "
                             "sweep, which runs before any tenant is active",
+    "tenancy.TenantDue": "when each tenant next has work due (tenant ids, kind names, times): the beat's one query reads it "
+                         "across tenants to wake only those (apps/tenancy/due.py)",
 }
 
 

@@ -14,6 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from apps.core.models import TimeStampedModel
+from apps.tenancy.due import due_note
 from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import Membership, Team, TenantScopedModel
 
@@ -103,6 +104,9 @@ class AlertRule(TenantScopedModel, TimeStampedModel):
             raise ValidationError(errors)
 
 
+ESCALATION_DUE = "escalation"  # apps/tenancy/due.py: when an open case of the tenant falls overdue
+
+
 class Case(TenantScopedModel, TimeStampedModel):
     """A follow-up: why it was opened (a response, an interaction or a client), who works it, by when,
     and — once resolved — why it happened and what was done."""
@@ -171,6 +175,12 @@ class Case(TenantScopedModel, TimeStampedModel):
 
     def is_overdue(self, now) -> bool:
         return self.is_open and self.due_at < now
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        if self.is_open and self.escalated_at is None and self.due_at is not None:
+            # apps/tenancy/due.py, once the transaction commits: the overdue sweep wakes for this tenant then.
+            due_note(self.tenant_id, ESCALATION_DUE, self.due_at)
 
     def clean(self):
         self.validate_same_tenant("rule", "response", "interaction", "client", "contact", "assignee", "team", "root_cause",

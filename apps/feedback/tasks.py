@@ -19,7 +19,8 @@ from django.utils.dateparse import parse_datetime
 
 from apps.feedback.alerts import evaluation as alerts
 from apps.feedback.cases import services as cases
-from apps.tenancy.tasks import fan_out, tenant_task
+from apps.feedback.models import ESCALATION_DUE
+from apps.tenancy.tasks import fan_out, fan_out_due, tenant_task
 
 
 @tenant_task()
@@ -42,7 +43,8 @@ def escalate_overdue_cases(tenant, now: str | None = None) -> int:
 
 @shared_task
 def fan_out_escalate_overdue_cases() -> int:
-    return fan_out(escalate_overdue_cases)
+    """Every five minutes: the tenants with a case fallen overdue (none when all is quiet) escalate it."""
+    return fan_out_due(ESCALATION_DUE, escalate_overdue_cases)
 
 
 # --- action plans and the experience audit (names kept from apps/feedback/plan_tasks.py) -----------

@@ -26,11 +26,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from apps.integrations import network, payloads
 from apps.integrations.models import EVENT_TYPES, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from apps.integrations.signing import secret_generate, signed_headers
+from apps.tenancy.due import DUE_LEASE, due_note
 from apps.tenancy.models import Membership, Tenant
 from apps.tenancy.services import audit_changes, audit_event_record
 from apps.tenancy.tasks import enqueue_on_commit
@@ -135,6 +137,7 @@ def endpoint_update(*, tenant: Tenant, acting_member, endpoint: WebhookEndpoint,
         audit_event_record(tenant=tenant, acting_user=_user(acting_member), action=action, target=endpoint, changes=changes)
     if endpoint.is_active and not before["is_active"]:
         _queue_due(tenant)  # deliveries that waited while it was disabled
+        due_note(tenant.pk, DUE_KIND)
     return endpoint
 
 
@@ -177,6 +180,7 @@ def _delivery_write(*, tenant: Tenant, endpoint: WebhookEndpoint, event_type: st
             delivery.save()
     except IntegrityError:
         return None
+    due_note(tenant.pk, DUE_KIND)  # the beat's sweep wakes it if the task below is lost
     from apps.integrations.tasks import deliver_webhook
 
     enqueue_on_commit(deliver_webhook, tenant.pk, delivery.pk)
@@ -247,6 +251,7 @@ def delivery_redeliver(*, tenant: Tenant, acting_member, delivery: WebhookDelive
     delivery.status, delivery.attempts, delivery.next_attempt_at = WebhookDelivery.Status.PENDING, 0, timezone.now()
     delivery.delivered_at = None
     delivery.save(update_fields=["status", "attempts", "next_attempt_at", "delivered_at", "updated_at"])
+    due_note(tenant.pk, DUE_KIND)
     audit_event_record(tenant=tenant, acting_user=_user(acting_member), action="webhook.redelivered", target=delivery.endpoint,
                        changes={"event_id": [None, delivery.event_id]})
     from apps.integrations.tasks import deliver_webhook
@@ -256,6 +261,20 @@ def delivery_redeliver(*, tenant: Tenant, acting_member, delivery: WebhookDelive
 
 
 # --- delivery -----------------------------------------------------------------------------------
+
+DUE_KIND = "webhooks"  # apps/tenancy/due.py: the beat's sweep wakes a tenant when a delivery falls due
+
+
+def deliveries_next_due(*, now: datetime, queued: int, limit: int = 500) -> datetime | None:
+    """When the sweep should next look at this tenant, after it queued `queued` due deliveries: at once when it
+    hit its limit; else the next retry's time, and no later than the due-work lease while queued ones are out."""
+    if queued >= limit:
+        return now
+    later = (WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__gt=now)
+             .aggregate(t=Min("next_attempt_at"))["t"])
+    if queued:
+        later = min(later or now + DUE_LEASE, now + DUE_LEASE)
+    return later
 
 def _due(now: datetime):
     return (WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING)
@@ -313,6 +332,7 @@ def delivery_attempt(*, tenant: Tenant, delivery_id: int, now: datetime | None =
         delivery.last_error = result.error[:2000]
         delivery.next_attempt_at = now + timedelta(seconds=wait)
         delivery.save(update_fields=fields)
+        due_note(tenant.pk, DUE_KIND, delivery.next_attempt_at)  # the sweep's backstop for the countdown message
         return {"outcome": "retry", "retry_in": wait}
     delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
     delivery.last_error = (result.error if not result.retryable else

@@ -12,9 +12,11 @@ import warnings
 from celery import shared_task
 from celery.exceptions import AlwaysEagerIgnored
 from django.db import transaction
+from django.utils import timezone
 
 from apps.integrations import services
-from apps.tenancy.tasks import fan_out, tenant_task
+from apps.tenancy.due import due_settle, due_version
+from apps.tenancy.tasks import fan_out_due, tenant_task
 
 
 @tenant_task()
@@ -38,13 +40,17 @@ def _send_retry(tenant_id: int, delivery_id: int, countdown: float) -> None:
 
 @tenant_task()
 def deliver_due_webhooks(tenant) -> int:
-    """Queue one delivery task per due pending delivery of the tenant."""
-    ids = services.deliveries_due_ids(tenant=tenant)
+    """Queue one delivery task per due pending delivery of the tenant, then note when to look again."""
+    version = due_version(tenant.pk, services.DUE_KIND)  # before looking at the rows (apps/tenancy/due.py)
+    now = timezone.now()
+    ids = services.deliveries_due_ids(tenant=tenant, now=now)
     for delivery_id in ids:
         deliver_webhook.delay(tenant.pk, delivery_id)
+    due_settle(tenant.pk, services.DUE_KIND, version, services.deliveries_next_due(now=now, queued=len(ids)))
     return len(ids)
 
 
 @shared_task
 def fan_out_deliver_due_webhooks() -> int:
-    return fan_out(deliver_due_webhooks)
+    """Every minute: the tenants with a delivery due (none when all is quiet) sweep theirs."""
+    return fan_out_due(services.DUE_KIND, deliver_due_webhooks)

@@ -32,11 +32,13 @@ from apps.accounts.services import RESET_LINK_PLACEHOLDER, password_reset_link_f
 from apps.messaging.models import OutboundEmail
 from apps.messaging.signals import NotSent, Parts, email_failed, email_sent, preparer_for
 from apps.tenancy.context import tenant_context
+from apps.tenancy.due import due_note, due_settle, due_version
 from apps.tenancy.models import Tenant
 from apps.tenancy.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 DELIVERY_BATCH = 200
+DUE_KIND = "outbox"  # apps/tenancy/due.py: the beat wakes a tenant's delivery when its rows fall due
 
 
 def max_attempts() -> int:
@@ -73,6 +75,7 @@ def email_enqueue(*, tenant: Tenant, kind: str, to_email: str, subject: str, bod
                           body_text=body_text, body_html=body_html, message_id=message_id, next_attempt_at=timezone.now())
     email.full_clean(validate_unique=False, validate_constraints=False)
     email.save()
+    due_note(tenant.pk, DUE_KIND)  # the beat wakes this tenant's delivery even if no task is queued below
     if deliver:
         from apps.messaging.tasks import deliver_outbox
 
@@ -110,6 +113,7 @@ def outbox_deliver(*, tenant: Tenant, limit: int = DELIVERY_BATCH) -> dict:
     """Deliver due pending e-mails of `tenant`, each in its own transaction. Returns counts
     {"sent", "retry", "failed"} and, when rows remain pending, "next_in" (seconds until the earliest)."""
     counts = {"sent": 0, "retry": 0, "failed": 0}
+    version = due_version(tenant.pk, DUE_KIND)  # read before looking at the rows (apps/tenancy/due.py)
     connection = _Connection()
     try:
         for _ in range(limit):
@@ -127,6 +131,7 @@ def outbox_deliver(*, tenant: Tenant, limit: int = DELIVERY_BATCH) -> dict:
         earliest = OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING).aggregate(t=Min("next_attempt_at"))["t"]
         if earliest is not None:
             counts["next_in"] = max(0.0, (earliest - now).total_seconds())
+        due_settle(tenant.pk, DUE_KIND, version, earliest)
     return counts
 
 

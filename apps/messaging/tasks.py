@@ -9,7 +9,7 @@ from celery import shared_task
 
 from apps.messaging import services
 from apps.tenancy.models import Tenant
-from apps.tenancy.tasks import fan_out
+from apps.tenancy.tasks import fan_out_due
 
 
 @shared_task(name="apps.surveys.tasks.deliver_outbox")
@@ -30,4 +30,5 @@ def deliver_outbox(tenant_id: int) -> dict:
 
 @shared_task(name="apps.surveys.tasks.fan_out_deliver_outbox")
 def fan_out_deliver_outbox() -> int:
-    return fan_out(deliver_outbox)
+    """Every minute: wake the delivery of the tenants whose outbox rows are due (none when all is quiet)."""
+    return fan_out_due(services.DUE_KIND, deliver_outbox)

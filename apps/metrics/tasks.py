@@ -15,9 +15,10 @@ from celery import shared_task
 from apps.metrics import rollups
 from apps.metrics.churn.risk import churn_risk_refresh
 from apps.metrics.funnel import services as funnel
-from apps.surveys.models import Response
+from apps.surveys.models import INVITATIONS_CHANGED, Response
+from apps.tenancy.due import due_settle, due_version
 from apps.tenancy.models import Tenant
-from apps.tenancy.tasks import fan_out, tenant_task
+from apps.tenancy.tasks import fan_out, fan_out_due, tenant_task
 
 
 @tenant_task()
@@ -67,8 +68,12 @@ def reconcile_rollups(tenant_id: int) -> dict:
 
 @tenant_task()
 def refresh_recent_funnel(tenant, minutes: int = 15) -> int:
-    """Every few minutes: refresh the funnel days of invitations that changed recently."""
-    return funnel.funnel_refresh_recent(tenant, minutes=minutes)
+    """Every few minutes, for the tenants whose invitations changed: refresh the funnel days of invitations that
+    changed recently (read by the invitations' updated_at index)."""
+    version = due_version(tenant.pk, INVITATIONS_CHANGED)  # before reading the rows (apps/tenancy/due.py)
+    days = funnel.funnel_refresh_recent(tenant, minutes=minutes)
+    due_settle(tenant.pk, INVITATIONS_CHANGED, version, None)
+    return days
 
 
 @shared_task
@@ -78,7 +83,7 @@ def fan_out_reconcile_rollups() -> int:
 
 @shared_task
 def fan_out_refresh_recent_funnel() -> int:
-    return fan_out(refresh_recent_funnel)
+    return fan_out_due(INVITATIONS_CHANGED, refresh_recent_funnel)
 
 
 # --- churn risk (names kept from apps/metrics/churn_tasks.py) --------------------------------------

@@ -20,6 +20,7 @@ from apps.clients.models import Client, Contact, Segment
 from apps.core.dates import local_day
 from apps.core.models import TimeStampedModel
 from apps.journeys.models import Stage
+from apps.tenancy.due import due_note
 from apps.tenancy.keys import TenantForeignKey
 from apps.tenancy.models import Membership, TenantScopedModel
 from apps.touchpoints.models import Interaction, Touchpoint
@@ -209,6 +210,12 @@ class Question(TenantScopedModel):
         self.validate_same_tenant("version")
 
 
+# Kinds of due work (apps/tenancy/due.py) that invitations announce: queued ones to send, and changes the
+# funnel's catch-up (apps/metrics/funnel) reads.
+DISPATCH_DUE = "dispatch"
+INVITATIONS_CHANGED = "invitations"
+
+
 class Invitation(TenantScopedModel, TimeStampedModel):
     """One contact asked to answer one survey, by a single-use link. Only the token's hash is kept.
     An invitation that is not sent records why (`skip_reason`): the send log admins read."""
@@ -278,12 +285,23 @@ class Invitation(TenantScopedModel, TimeStampedModel):
         ]
         indexes = [
             models.Index(fields=["tenant", "status", "send_after"], name="surveys_inv_due"),
+            # The funnel's catch-up reads the invitations changed in the last minutes, whatever the history's size.
+            models.Index(fields=["tenant", "updated_at"], name="surveys_inv_updated"),
             models.Index(fields=["tenant", "contact", "sent_at"], name="surveys_inv_contact_sent"),
             models.Index(fields=["tenant", "survey", "-created_at"], name="surveys_inv_survey"),
         ]
 
     def __str__(self) -> str:
         return f"{self.survey} → {self.email or self.contact_id} ({self.status})"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # apps/tenancy/due.py, written once the transaction commits: the funnel's catch-up wakes for this
+        # tenant, and a queued invitation wakes the dispatcher when it may be sent. (Bulk .update() calls on
+        # invitations note the same themselves.)
+        due_note(self.tenant_id, INVITATIONS_CHANGED)
+        if self.status == self.Status.QUEUED and not self.token_hash:
+            due_note(self.tenant_id, DISPATCH_DUE, self.send_after)
 
     def clean(self):
         self.validate_same_tenant("survey", "version", "contact", "client", "interaction")

@@ -8,8 +8,9 @@ from celery import shared_task
 
 from apps.surveys.distribution import manual
 from apps.surveys.distribution import services as distribution
+from apps.surveys.models import DISPATCH_DUE
 from apps.tenancy.models import Tenant
-from apps.tenancy.tasks import fan_out, tenant_task
+from apps.tenancy.tasks import fan_out, fan_out_due, tenant_task
 
 
 @tenant_task()
@@ -60,7 +61,8 @@ def expire_invitations(tenant) -> int:
 
 @shared_task
 def fan_out_dispatch_invitations() -> int:
-    return fan_out(dispatch_invitations)
+    """Every minute: the tenants with queued invitations due (none when all is quiet) dispatch them."""
+    return fan_out_due(DISPATCH_DUE, dispatch_invitations)
 
 
 @shared_task

@@ -271,3 +271,24 @@ class DeferredTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}{tuple(self.args)}"
+
+
+class TenantDue(models.Model):
+    """When a tenant next has work of one kind due ("outbox", "dispatch", …): how the beat's polling jobs
+    find the tenants to wake without queueing a task for every tenant (apps/tenancy/due.py says how it is
+    kept exact). Ids, a kind name and times only; global, because the beat's one query reads across
+    tenants, which row-level security would forbid on the tenants' own tables."""
+
+    pk = models.CompositePrimaryKey("tenant_id", "kind")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=32)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="The earliest time work may be due; "
+                                  "null: nothing known to be due until a writer notes some.")
+    version = models.BigIntegerField(default=0, help_text="Incremented by every note: a task's settle applies "
+                                     "only when no note arrived since the task read it.")
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "due_at"], name="tenancy_due_kind_at")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}:{self.kind} at {self.due_at}"

@@ -11,6 +11,7 @@ import functools
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -38,18 +39,21 @@ def tenant_task(*task_args, **task_kwargs):
 BROKER_ERRORS = (KombuOperationalError, OSError)
 
 
-def queue_on_commit(task, *args, **kwargs) -> None:
+def queue_on_commit(task, *args, options: dict | None = None, **kwargs) -> None:
     """Queue `task` once the current transaction commits (never for rolled-back work).
 
     A broker that is down at commit time loses nothing: the task is written to `DeferredTask` and
     `requeue_deferred_tasks` (beat, every minute) sends it when the broker is back; the request that saved
-    its rows still answers. `robust=True` logs anything else a hook raises. Django logs a failing hook by its
-    `__qualname__`, so the hook is a named function (a functools.partial has none, and the logging itself
-    raised: an already-saved request answered 500)."""
+    its rows still answers. `options` go to `apply_async` (e.g. the queue). `robust=True` logs anything else a
+    hook raises. Django logs a failing hook by its `__qualname__`, so the hook is a named function (a
+    functools.partial has none, and the logging itself raised: an already-saved request answered 500)."""
 
     def queue():
         try:
-            task.delay(*args, **kwargs)
+            if options:
+                task.apply_async(args, kwargs, **options)
+            else:
+                task.delay(*args, **kwargs)
         except BROKER_ERRORS as exc:
             task_defer(task.name, args, kwargs, exc)
 
@@ -87,12 +91,45 @@ def requeue_deferred_tasks(limit: int = 5000) -> int:
     return sent
 
 
+def polling_options() -> dict:
+    """Where the beat's jobs queue their per-tenant tasks: the polling queue (CELERY_POLLING_QUEUE), so a burst
+    of them never waits behind (or delays) the work requests queue, nor the reverse. Empty: the default queue."""
+    queue = getattr(settings, "CELERY_POLLING_QUEUE", "")
+    return {"queue": queue} if queue else {}
+
+
 def fan_out(task, *args) -> int:
-    """Queue `task` for every active tenant (beat jobs). Returns how many were queued."""
+    """Queue `task` for every active tenant (the daily and rarer beat jobs). Returns how many were queued."""
     ids = list(Tenant.objects.filter(is_active=True).values_list("pk", flat=True))
+    options = polling_options()
     for tenant_id in ids:
-        task.delay(tenant_id, *args)
+        task.apply_async((tenant_id, *args), **options)
     return len(ids)
+
+
+def fan_out_due(kind: str, task, *args) -> int:
+    """Queue `task` for the tenants with `kind` work due now (apps/tenancy/due.py), found by one indexed query:
+    an idle tick queues nothing. The claim and the queueing commit together: a task starts only after its
+    claim is visible, and a broker that refuses it leaves a DeferredTask (the claim's lease is the backstop)."""
+    from apps.tenancy.due import due_claim
+
+    options = polling_options()
+    with transaction.atomic():
+        ids = due_claim(kind)
+        for tenant_id in ids:
+            queue_on_commit(task, tenant_id, *args, options=options)
+    return len(ids)
+
+
+@shared_task(ignore_result=True)
+def mark_every_tenant_due() -> int:
+    """Daily: every active tenant is due once for every kind of due work (apps/tenancy/due.py), one statement
+    per kind: the backstop for a note lost to a database failure in the instant after its commit."""
+    from apps.tenancy.due import due_note_every_tenant
+    from apps.tenancy.models import TenantDue
+
+    kinds = sorted(set(TenantDue.objects.values_list("kind", flat=True).distinct()))
+    return due_note_every_tenant(kinds)
 
 
 @tenant_task()

@@ -10,6 +10,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -151,6 +152,11 @@ CELERY_TASK_IGNORE_RESULT = env.bool("CELERY_TASK_IGNORE_RESULT", default=True)
 # security because the tenant is a transaction-local setting (apps/tenancy/context.py); cxm/celery.py
 # drops a broken or CONN_MAX_AGE-old connection before each task.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
+# The beat's jobs and the per-tenant tasks they queue run on their own queue, so a burst of them never waits
+# behind the work that requests queue (rollup refreshes, alerts, deliveries), nor delays it. A worker started
+# without -Q consumes both queues (CELERY_TASK_QUEUES); a deployment may give the polling queue its own worker.
+CELERY_POLLING_QUEUE = env.str("CELERY_POLLING_QUEUE", default="polling")
+CELERY_TASK_QUEUES = [Queue("celery"), Queue(CELERY_POLLING_QUEUE)] if CELERY_POLLING_QUEUE else None
 # The one beat schedule: crontab entries with an expiry, fanning out per tenant.
 CELERY_BEAT_SCHEDULE = {
     # Tasks whose queueing failed at commit because the broker was down (apps/tenancy/tasks.py).
@@ -158,6 +164,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.tenancy.tasks.requeue_deferred_tasks",
         "schedule": crontab(),
         "options": {"expires": 50},
+    },
+    # The backstop of the due-work register (apps/tenancy/due.py): every tenant looked at once a day.
+    "mark-every-tenant-due": {
+        "task": "apps.tenancy.tasks.mark_every_tenant_due",
+        "schedule": crontab(minute=50, hour=1),
+        "options": {"expires": 60 * 60},
     },
     "expire-member-invitations": {
         "task": "apps.accounts.tasks.fan_out_expire_member_invitations",
@@ -246,6 +258,9 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 50 * 60},
     },
 }
+if CELERY_POLLING_QUEUE:
+    for _entry in CELERY_BEAT_SCHEDULE.values():
+        _entry["options"]["queue"] = CELERY_POLLING_QUEUE
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -25,6 +25,10 @@ CELERY_TASK_ALWAYS_EAGER = True
 TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 CELERY_BROKER_URL = TEST_REDIS_URL
 CELERY_RESULT_BACKEND = TEST_REDIS_URL
+CELERY_POLLING_QUEUE = ""  # a test worker consumes its own queue only (tests/live_worker.py): everything goes there
+CELERY_TASK_QUEUES = None
+for _entry in CELERY_BEAT_SCHEDULE.values():  # noqa: F405
+    _entry["options"].pop("queue", None)
 CELERY_TASK_IGNORE_RESULT = False  # tests read tasks' results (the product never does)
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # One test database per pytest process, so concurrent runs (several checkouts, CI) never collide.

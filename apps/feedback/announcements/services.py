@@ -51,8 +51,9 @@ from apps.feedback.models import ActionPlan, Announcement, AnnouncementRecipient
 from apps.messaging.models import OutboundEmail
 from apps.messaging.services import email_enqueue, sender_name
 from apps.surveys.distribution.services import message_domain
-from apps.surveys.models import Invitation, Response
+from apps.surveys.models import INVITATIONS_CHANGED, Invitation, Response
 from apps.tenancy.context import rows_by_key_including_cross_tenant, tenant_context
+from apps.tenancy.due import due_note
 from apps.tenancy.models import Tenant
 from apps.tenancy.services import audit_event_record
 from apps.tenancy.tasks import enqueue_on_commit
@@ -192,8 +193,9 @@ def contact_messages_opt_out(*, tenant: Tenant, contact: Contact) -> Contact:
         contact.save(update_fields=["opted_out", "updated_at"])
         audit_event_record(tenant=tenant, acting_user=None, action="contact.opted_out", target=contact,
                            changes={"opted_out": [False, True], "via": [None, "you said, we did e-mail"]})
-    Invitation.objects.filter(contact=contact, status=Invitation.Status.QUEUED).update(
-        status=Invitation.Status.SKIPPED, skip_reason=Invitation.SkipReason.OPTED_OUT, updated_at=now)
+    if Invitation.objects.filter(contact=contact, status=Invitation.Status.QUEUED).update(
+            status=Invitation.Status.SKIPPED, skip_reason=Invitation.SkipReason.OPTED_OUT, updated_at=now):
+        due_note(tenant.pk, INVITATIONS_CHANGED)  # the funnel's catch-up counts them
     pending = OutboundEmail.objects.filter(status=OutboundEmail.Status.PENDING).filter(
         Q(invitation__contact=contact) | Q(pk__in=AnnouncementRecipient.objects.filter(contact=contact).values("outbound_email_id")))
     pending.update(status=OutboundEmail.Status.FAILED, last_error="Not sent: the contact opted out.", next_attempt_at=None,

@@ -30,13 +30,15 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from apps.core.events import case_opened, case_resolved
 from apps.feedback.cases import emails
-from apps.feedback.models import AlertRule, Case, CaseNote, RootCause
+from apps.feedback.models import ESCALATION_DUE, AlertRule, Case, CaseNote, RootCause
 from apps.messaging.models import OutboundEmail
 from apps.surveys.models import Invitation, Survey
+from apps.tenancy.due import due_settle, due_version
 from apps.tenancy.models import STAFF_AND_UP, Membership, Role, Team, Tenant
 from apps.tenancy.services import audit_event_record
 
@@ -391,10 +393,14 @@ def cases_escalate_overdue(*, tenant: Tenant, now: datetime | None = None) -> in
     from apps.messaging.services import email_enqueue
 
     now = now or timezone.now()
+    version = due_version(tenant.pk, ESCALATION_DUE)  # before looking at the rows (apps/tenancy/due.py)
     due = (Case.objects.select_for_update(skip_locked=True, of=("self",))
            .select_related("client", "assignee__user", "team")
            .filter(status__in=OPEN_STATUSES, due_at__lt=now, escalated_at__isnull=True).order_by("due_at", "pk"))
     cases = list(due[:ESCALATION_BATCH])
+    due_settle(tenant.pk, ESCALATION_DUE, version, now if len(cases) >= ESCALATION_BATCH else
+               Case.objects.filter(status__in=OPEN_STATUSES, escalated_at__isnull=True, due_at__gte=now)
+               .aggregate(t=Min("due_at"))["t"])
     if not cases:
         return 0
     from apps.messaging.tasks import deliver_outbox

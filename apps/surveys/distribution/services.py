@@ -39,7 +39,7 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Min, OuterRef
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -47,7 +47,8 @@ from apps.clients.models import Client, Contact
 from apps.messaging.models import OutboundEmail
 from apps.surveys.builder.selectors import survey_is_open, version_languages
 from apps.surveys.distribution import emails
-from apps.surveys.models import Invitation, Response, Survey, SurveyVersion
+from apps.surveys.models import DISPATCH_DUE, INVITATIONS_CHANGED, Invitation, Response, Survey, SurveyVersion
+from apps.tenancy.due import due_note, due_settle, due_version
 from apps.tenancy.models import Membership, Tenant
 from apps.tenancy.services import audit_event_record
 from apps.tenancy.tasks import enqueue_on_commit
@@ -274,13 +275,16 @@ def invitations_dispatch_due(*, tenant: Tenant, invitation_id: int | None = None
     from apps.messaging.services import email_enqueue
 
     now = now or timezone.now()
+    # The beat's wake-up (apps/tenancy/due.py) is settled only by a run over every due invitation, not one.
+    version = due_version(tenant.pk, DISPATCH_DUE) if invitation_id is None else None
     due = (Invitation.objects.select_for_update(skip_locked=True, of=("self",))
            .select_related("survey", "version", "contact", "client")
            .filter(status=Status.QUEUED, token_hash="", send_after__lte=now).order_by("send_after", "pk"))
     if invitation_id is not None:
         due = due.filter(pk=invitation_id)
-    written = 0
+    written = handled = 0
     for invitation in due[:limit]:
+        handled += 1
         reason = skip_reason(tenant=tenant, survey=invitation.survey, contact=invitation.contact, client=invitation.client,
                              now=now, exclude_pk=invitation.pk, at_send=True,
                              ignore_fatigue=invitation.source == Invitation.Source.RECOVERY)
@@ -303,7 +307,18 @@ def invitations_dispatch_due(*, tenant: Tenant, invitation_id: int | None = None
         from apps.messaging.tasks import deliver_outbox
 
         enqueue_on_commit(deliver_outbox, tenant.pk)
+    if invitation_id is None:
+        due_settle(tenant.pk, DISPATCH_DUE, version, invitations_next_due(now=now, handled=handled, limit=limit))
     return written
+
+
+def invitations_next_due(*, now: datetime, handled: int, limit: int) -> datetime | None:
+    """When queued invitations next need the dispatcher: now when a run stopped at its limit, else the earliest
+    queued one's time (one held by another worker counts: it is due again if that worker gives it up)."""
+    if handled >= limit:
+        return now
+    return (Invitation.objects.filter(status=Status.QUEUED, token_hash="")
+            .aggregate(t=Min("send_after"))["t"])
 
 
 def _reminder_due(invitation: Invitation, now: datetime) -> bool:
@@ -356,7 +371,10 @@ def reminders_send_due(*, tenant: Tenant, now: datetime | None = None, limit: in
 def invitations_expire(*, tenant: Tenant, now: datetime | None = None) -> int:
     """Invitations past their `expires_at` that were never answered become EXPIRED."""
     now = now or timezone.now()
-    return Invitation.objects.filter(status__in=OPEN_STATUSES, expires_at__lte=now).update(status=Status.EXPIRED, updated_at=now)
+    expired = Invitation.objects.filter(status__in=OPEN_STATUSES, expires_at__lte=now).update(status=Status.EXPIRED, updated_at=now)
+    if expired:
+        due_note(tenant.pk, INVITATIONS_CHANGED)  # the funnel's catch-up counts them
+    return expired
 
 
 # --- opting out ---------------------------------------------------------------------------------
@@ -375,8 +393,9 @@ def contact_opt_out(*, tenant: Tenant, invitation: Invitation) -> Contact | None
         contact.save(update_fields=["opted_out", "updated_at"])
         audit_event_record(tenant=tenant, acting_user=None, action="contact.opted_out", target=contact,
                            changes={"opted_out": [False, True], "via_survey": [None, invitation.survey.name]})
-    Invitation.objects.filter(contact=contact, status=Status.QUEUED).update(status=Status.SKIPPED, skip_reason=Skip.OPTED_OUT,
-                                                                          updated_at=now)
+    if Invitation.objects.filter(contact=contact, status=Status.QUEUED).update(status=Status.SKIPPED, skip_reason=Skip.OPTED_OUT,
+                                                                             updated_at=now):
+        due_note(tenant.pk, INVITATIONS_CHANGED)
     OutboundEmail.objects.filter(invitation__contact=contact, status=OutboundEmail.Status.PENDING).update(
         status=OutboundEmail.Status.FAILED, last_error="Not sent: the contact opted out.", next_attempt_at=None, updated_at=now)
     return contact

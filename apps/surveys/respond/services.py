@@ -41,6 +41,7 @@ from apps.core.dates import local_day
 from apps.core.events import response_created
 from apps.journeys.models import Stage, StageTouchpoint
 from apps.surveys.models import (
+    INVITATIONS_CHANGED,
     SCALES,
     Answer,
     Invitation,
@@ -51,6 +52,7 @@ from apps.surveys.models import (
     SurveyKind,
     SurveyVersion,
 )
+from apps.tenancy.due import due_note
 from apps.tenancy.models import Tenant
 
 TEXT_MAX = 5000
@@ -268,6 +270,8 @@ def invitation_mark_opened(*, invitation: Invitation, now: datetime | None = Non
     Idempotent (mail scanners open links too; nothing else changes and the token stays usable)."""
     now = now or timezone.now()
     opened = (Invitation.Status.QUEUED, Invitation.Status.SENT)
-    Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True, status__in=opened).update(
+    changed = Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True, status__in=opened).update(
         opened_at=now, status=Invitation.Status.OPENED, updated_at=now)
-    Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(opened_at=now, updated_at=now)
+    changed += Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(opened_at=now, updated_at=now)
+    if changed:
+        due_note(invitation.tenant_id, INVITATIONS_CHANGED)  # the funnel's catch-up counts the open
