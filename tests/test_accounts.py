@@ -13,11 +13,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.accounts.models import MembershipInvitation, User
-from apps.accounts.services import RESET_LINK_PLACEHOLDER
+from apps.accounts.services import INVITATIONS_EXPIRY_DUE, RESET_LINK_PLACEHOLDER
 from apps.accounts.tasks import fan_out_expire_member_invitations
 from apps.messaging.models import OutboundEmail
 from apps.tenancy.context import tenant_context
-from apps.tenancy.models import AuditEvent, Membership, Role, Tenant
+from apps.tenancy.models import AuditEvent, Membership, Role, Tenant, TenantDue
 from tests.factories import PASSWORD, UserFactory
 from tests.smtp_sink import text_of
 
@@ -628,9 +628,15 @@ def test_it_refuses_an_invitation_of_a_suspended_tenant(world, client, django_ca
 def test_it_expires_pending_invitations_in_the_periodic_job(world, client, django_capture_on_commit_callbacks):
     link = _invite(client, world, "late@example.com", Role.STAFF, django_capture_on_commit_callbacks)
     _invite(client, world, "fresh@example.com", Role.STAFF, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert fan_out_expire_member_invitations() == 0  # none has run out: no tenant woken
+    # A week later, as the due-work register sees it (apps/tenancy/due.py): world.a's first invitation runs out.
     with tenant_context(world.a):
         MembershipInvitation.objects.filter(email="late@example.com").update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert fan_out_expire_member_invitations() == 3  # one task per active tenant
+    TenantDue.objects.filter(tenant=world.a, kind=INVITATIONS_EXPIRY_DUE).update(due_at=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert fan_out_expire_member_invitations() == 1  # world.a only, not every tenant
+    assert TenantDue.objects.get(tenant=world.a, kind=INVITATIONS_EXPIRY_DUE).due_at > timezone.now() + timedelta(days=6)
     with tenant_context(world.a):
         statuses = dict(MembershipInvitation.objects.values_list("email", "status"))
     assert statuses == {"late@example.com": "expired", "fresh@example.com": "pending"}

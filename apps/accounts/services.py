@@ -14,6 +14,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Min
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -23,6 +24,7 @@ from apps.accounts.models import MembershipInvitation, normalize_email
 from apps.core.events import password_reset_requested
 from apps.core.text import render_text
 from apps.tenancy.context import rows_by_key_including_cross_tenant, tenant_context
+from apps.tenancy.due import due_note, due_settle, due_version
 from apps.tenancy.models import AuditEvent, Membership, Team, Tenant
 from apps.tenancy.services import audit_event_record
 from apps.tenancy.tasks import queue_on_commit
@@ -64,6 +66,7 @@ def member_invite(*, tenant: Tenant, acting_user, email: str, role: str, team: T
     )
     invitation.full_clean(exclude=["token_hash"])
     invitation.save()
+    due_note(tenant.pk, INVITATIONS_EXPIRY_DUE, invitation.expires_at)  # the hourly expiry wakes for it then
     audit_event_record(tenant=tenant, acting_user=acting_user, action="member.invited", target=invitation,
                        target_label=email, changes={"role": [None, role]})
     inviter = getattr(acting_user, "email", "") or tenant.name
@@ -152,11 +155,18 @@ def invitation_accept(*, raw_token: str, user=None, full_name: str = "", passwor
         return membership
 
 
+INVITATIONS_EXPIRY_DUE = "member-invitations"  # apps/tenancy/due.py: when a pending invitation runs out
+
+
 def invitations_expire(*, tenant: Tenant) -> int:
-    """Mark the tenant's pending invitations whose time is up as expired. Idempotent."""
-    return MembershipInvitation.objects.filter(
-        status=MembershipInvitation.Status.PENDING, expires_at__lte=timezone.now()
-    ).update(status=MembershipInvitation.Status.EXPIRED)
+    """Mark the tenant's pending invitations whose time is up as expired, and note when the next one runs out.
+    Idempotent."""
+    version = due_version(tenant.pk, INVITATIONS_EXPIRY_DUE)
+    now = timezone.now()
+    pending = MembershipInvitation.objects.filter(status=MembershipInvitation.Status.PENDING)
+    expired = pending.filter(expires_at__lte=now).update(status=MembershipInvitation.Status.EXPIRED)
+    due_settle(tenant.pk, INVITATIONS_EXPIRY_DUE, version, pending.filter(expires_at__gt=now).aggregate(t=Min("expires_at"))["t"])
+    return expired
 
 
 def lockout_record(*, email: str, ip_address: str | None) -> int:

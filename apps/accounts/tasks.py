@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from apps.accounts import services
-from apps.tenancy.tasks import fan_out, tenant_task
+from apps.tenancy.tasks import fan_out_due, tenant_task
 
 
 @tenant_task()
@@ -11,7 +11,8 @@ def expire_member_invitations(tenant) -> int:
 
 @shared_task
 def fan_out_expire_member_invitations() -> int:
-    return fan_out(expire_member_invitations)
+    """Hourly: the tenants with a pending member invitation run out (none when all is quiet) expire it."""
+    return fan_out_due(services.INVITATIONS_EXPIRY_DUE, expire_member_invitations)
 
 
 @shared_task

@@ -214,6 +214,8 @@ class Question(TenantScopedModel):
 # funnel's catch-up (apps/metrics/funnel) reads.
 DISPATCH_DUE = "dispatch"
 INVITATIONS_CHANGED = "invitations"
+EXPIRY_DUE = "invitation-expiry"
+REMINDERS_DUE = "reminders"
 
 
 class Invitation(TenantScopedModel, TimeStampedModel):
@@ -302,6 +304,8 @@ class Invitation(TenantScopedModel, TimeStampedModel):
         due_note(self.tenant_id, INVITATIONS_CHANGED)
         if self.status == self.Status.QUEUED and not self.token_hash:
             due_note(self.tenant_id, DISPATCH_DUE, self.send_after)
+        if self.status in (self.Status.QUEUED, self.Status.SENT, self.Status.OPENED) and self.expires_at is not None:
+            due_note(self.tenant_id, EXPIRY_DUE, self.expires_at)
 
     def clean(self):
         self.validate_same_tenant("survey", "version", "contact", "client", "interaction")

@@ -8,7 +8,7 @@ from celery import shared_task
 
 from apps.surveys.distribution import manual
 from apps.surveys.distribution import services as distribution
-from apps.surveys.models import DISPATCH_DUE
+from apps.surveys.models import DISPATCH_DUE, EXPIRY_DUE, REMINDERS_DUE
 from apps.tenancy.models import Tenant
 from apps.tenancy.tasks import fan_out, fan_out_due, tenant_task
 
@@ -67,7 +67,8 @@ def fan_out_dispatch_invitations() -> int:
 
 @shared_task
 def fan_out_send_reminders() -> int:
-    return fan_out(send_reminders)
+    """Hourly: the tenants with a reminder due (none when all is quiet) send theirs."""
+    return fan_out_due(REMINDERS_DUE, send_reminders)
 
 
 @shared_task
@@ -77,4 +78,5 @@ def fan_out_create_recurring_invitations() -> int:
 
 @shared_task
 def fan_out_expire_invitations() -> int:
-    return fan_out(expire_invitations)
+    """Hourly: the tenants with an invitation run out (none when all is quiet) expire theirs."""
+    return fan_out_due(EXPIRY_DUE, expire_invitations)

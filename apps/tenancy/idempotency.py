@@ -19,12 +19,14 @@ import re
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Min
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
+from apps.tenancy.due import due_note, due_settle, due_version
 from apps.tenancy.models import ApiKey, IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -73,6 +75,7 @@ def begin(request) -> Claim | None:
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(principal=principal, key=key, method=request.method,
                                                           path=request.path[:500], request_hash=fingerprint)
+            due_note(record.tenant_id, PURGE_DUE, record.created_at + LIFETIME)  # the purge wakes for it then
             return Claim(record_pk=record.pk)
         except IntegrityError:  # a concurrent request with this key committed first
             record = _existing(principal, key)
@@ -97,9 +100,17 @@ def finish(claim: Claim | None, response) -> None:
         records.delete()
 
 
-def purge_expired() -> int:
-    """Delete the active tenant's records older than LIFETIME (run by a periodic task)."""
-    return IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - LIFETIME).delete()[0]
+PURGE_DUE = "idempotency"  # apps/tenancy/due.py: when the tenant's oldest record outlives LIFETIME
+
+
+def purge_expired(tenant_id: int) -> int:
+    """Delete the active tenant's records older than LIFETIME (run by a periodic task); note when the next one is."""
+    version = due_version(tenant_id, PURGE_DUE)
+    cutoff = timezone.now() - LIFETIME
+    deleted = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()[0]
+    oldest = IdempotencyRecord.objects.aggregate(t=Min("created_at"))["t"]
+    due_settle(tenant_id, PURGE_DUE, version, oldest + LIFETIME if oldest is not None else None)
+    return deleted
 
 
 def _existing(principal: str, key: str) -> IdempotencyRecord | None:

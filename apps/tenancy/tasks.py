@@ -136,9 +136,11 @@ def mark_every_tenant_due() -> int:
 def purge_idempotency_records(tenant) -> int:
     from apps.tenancy.idempotency import purge_expired
 
-    return purge_expired()
+    return purge_expired(tenant.pk)
 
 
 @shared_task
 def fan_out_purge_idempotency_records() -> int:
-    return fan_out(purge_idempotency_records)
+    from apps.tenancy.idempotency import PURGE_DUE
+
+    return fan_out_due(PURGE_DUE, purge_idempotency_records)

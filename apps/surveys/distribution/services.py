@@ -47,7 +47,16 @@ from apps.clients.models import Client, Contact
 from apps.messaging.models import OutboundEmail
 from apps.surveys.builder.selectors import survey_is_open, version_languages
 from apps.surveys.distribution import emails
-from apps.surveys.models import DISPATCH_DUE, INVITATIONS_CHANGED, Invitation, Response, Survey, SurveyVersion
+from apps.surveys.models import (
+    DISPATCH_DUE,
+    EXPIRY_DUE,
+    INVITATIONS_CHANGED,
+    REMINDERS_DUE,
+    Invitation,
+    Response,
+    Survey,
+    SurveyVersion,
+)
 from apps.tenancy.due import due_note, due_settle, due_version
 from apps.tenancy.models import Membership, Tenant
 from apps.tenancy.services import audit_event_record
@@ -298,6 +307,8 @@ def invitations_dispatch_due(*, tenant: Tenant, invitation_id: int | None = None
         invitation.token_hash = token_hash(invitation_token(invitation))
         invitation.sent_at = now  # fatigue counts from here; the outbox sets the delivery time
         invitation.save(update_fields=["token_salt", "token_hash", "sent_at", "updated_at"])
+        if invitation.survey.reminder_count:
+            due_note(tenant.pk, REMINDERS_DUE, now + timedelta(days=invitation.survey.reminder_interval_days))
         rendered = emails.render_survey_email(tenant=tenant, invitation=invitation, kind=OutboundEmail.Kind.INVITATION)
         email_enqueue(tenant=tenant, kind=OutboundEmail.Kind.INVITATION, invitation=invitation, to_email=invitation.email,
                       subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
@@ -326,6 +337,10 @@ def _reminder_due(invitation: Invitation, now: datetime) -> bool:
     return last is not None and last <= now - timedelta(days=invitation.survey.reminder_interval_days)
 
 
+def _reminder_time(invitation: Invitation) -> datetime:
+    return (invitation.last_reminder_at or invitation.sent_at) + timedelta(days=invitation.survey.reminder_interval_days)
+
+
 @transaction.atomic
 def reminders_send_due(*, tenant: Tenant, now: datetime | None = None, limit: int = DISPATCH_BATCH) -> int:
     """Remind those who have not answered: up to the survey's `reminder_count`, every
@@ -334,12 +349,20 @@ def reminders_send_due(*, tenant: Tenant, now: datetime | None = None, limit: in
     from apps.messaging.services import email_enqueue
 
     now = now or timezone.now()
+    version = due_version(tenant.pk, REMINDERS_DUE)
     candidates = (Invitation.objects.select_related("survey")
                   .filter(status__in=[Status.SENT, Status.OPENED], responded_at__isnull=True, expires_at__gt=now,
                           contact__opted_out=False, survey__status=Survey.Status.LIVE)
                   .exclude(token_hash="").only("pk", "sent_at", "last_reminder_at", "reminders_sent", "survey__reminder_count",
                                                "survey__reminder_interval_days"))
-    due_ids = [i.pk for i in candidates if i.reminders_sent < i.survey.reminder_count and _reminder_due(i, now)][:limit]
+    waiting = [i for i in candidates if i.reminders_sent < i.survey.reminder_count and (i.last_reminder_at or i.sent_at)]
+    due = [i for i in waiting if _reminder_due(i, now)][:limit]
+    due_ids = [i.pk for i in due]
+    # The next look (apps/tenancy/due.py): at once if the limit left due ones, else the first reminder to fall due —
+    # a waiting one's, or the next of those sent now (an interval from now).
+    next_times = [_reminder_time(i) for i in waiting if not _reminder_due(i, now)]
+    next_times += [now + timedelta(days=i.survey.reminder_interval_days) for i in due if i.reminders_sent + 1 < i.survey.reminder_count]
+    due_settle(tenant.pk, REMINDERS_DUE, version, now if len(due) >= limit else min(next_times, default=None))
     if not due_ids:
         return 0
     locked = (Invitation.objects.select_for_update(skip_locked=True, of=("self",))
@@ -371,9 +394,12 @@ def reminders_send_due(*, tenant: Tenant, now: datetime | None = None, limit: in
 def invitations_expire(*, tenant: Tenant, now: datetime | None = None) -> int:
     """Invitations past their `expires_at` that were never answered become EXPIRED."""
     now = now or timezone.now()
+    version = due_version(tenant.pk, EXPIRY_DUE)
     expired = Invitation.objects.filter(status__in=OPEN_STATUSES, expires_at__lte=now).update(status=Status.EXPIRED, updated_at=now)
     if expired:
         due_note(tenant.pk, INVITATIONS_CHANGED)  # the funnel's catch-up counts them
+    due_settle(tenant.pk, EXPIRY_DUE, version, Invitation.objects.filter(status__in=OPEN_STATUSES, expires_at__gt=now)
+               .aggregate(t=Min("expires_at"))["t"])
     return expired
 
 

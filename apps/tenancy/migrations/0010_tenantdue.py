@@ -8,7 +8,8 @@ from django.utils import timezone
 # The kinds of due work that existed when the register was added (apps/tenancy/due.py): every active tenant is
 # marked due for each once, so work written before the register (pending e-mails, queued invitations, …) is
 # found by the first ticks; from then on writers note their own.
-KINDS = ("outbox", "dispatch", "webhooks", "invitations", "escalation")
+KINDS = ("outbox", "dispatch", "webhooks", "invitations", "escalation", "invitation-expiry", "reminders", "member-invitations",
+         "idempotency")
 
 
 def mark_every_tenant_due(apps, schema_editor):
