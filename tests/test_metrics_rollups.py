@@ -189,6 +189,32 @@ def test_reconciliation_repairs_and_logs_every_kind_of_difference(world):
     assert rollups.rollups_reconcile(world.a).rows_wrong == 0
 
 
+def test_an_interrupted_reconciliation_continues_where_it_stopped(world):
+    rng = random.Random(5)
+    w = make_metric_world(world.a, rng)
+    add_random_responses(w, rng, 40, start=datetime(2026, 1, 5, tzinfo=UTC), days=3)
+    add_random_responses(w, rng, 40, start=datetime(2026, 3, 5, tzinfo=UTC), days=3)
+    rollups.rollups_rebuild(world.a)
+    with tenant_context(world.a):
+        january, march = (ResponseRollup.objects.filter(dimension="total", day__month=m).order_by("day").first() for m in (1, 3))
+    def corrupt(row):
+        with tenant_context(world.a):
+            ResponseRollup.objects.filter(pk=row.pk).update(responses=row.responses + 7)
+
+    first = rollups.rollups_reconcile(world.a, max_months=1)  # a chunk: January only, then the task would queue the rest
+    assert (first.finished_at, first.resume_after) == (None, date(2026, 1, 31))
+    corrupt(january)  # behind the run: a resumed run does not go back to it
+    corrupt(march)
+    resumed = rollups.rollups_reconcile(world.a)
+    assert resumed.pk == first.pk and resumed.finished_at is not None
+    assert resumed.days_repaired == [march.day.isoformat()]
+    assert resumed.rows_checked > first.rows_checked
+    fresh = rollups.rollups_reconcile(world.a)  # the next night: a new run over everything
+    assert fresh.pk != first.pk
+    assert fresh.days_repaired == [january.day.isoformat()]
+    assert_exact(world.a)
+
+
 def test_reconciliation_and_rebuild_never_cross_tenants(world):
     rng = random.Random(4)
     wa, wb = make_metric_world(world.a, rng), make_metric_world(world.b, rng)

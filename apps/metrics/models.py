@@ -180,6 +180,8 @@ class RollupRun(TenantScopedModel, TimeStampedModel):
     rows_checked = models.PositiveIntegerField(default=0)
     rows_wrong = models.PositiveIntegerField(default=0, help_text="Stored rows that differed from the response rows (or were missing/extra).")
     days_repaired = models.JSONField(default=list, blank=True)
+    resume_after = models.DateField(null=True, blank=True, help_text="A reconciliation's progress: the last day of the "
+                                    "last month checked and repaired; an interrupted run continues after it.")
 
     class Meta:
         ordering = ["-created_at"]

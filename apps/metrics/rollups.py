@@ -346,20 +346,46 @@ def differing_days(expected: list[dict], stored: list[dict], key: tuple[str, ...
     return days, wrong
 
 
-def rollups_reconcile(tenant: Tenant) -> RollupRun:
-    """Compare every stored cell, rollup and transition with the response rows, month by month;
-    repair the days that differ and log what was found (the nightly beat job)."""
+RESUME_WITHIN = timedelta(days=1)  # an unfinished reconciliation younger than this is continued, not restarted
+
+
+def _reconcile_run(tenant: Tenant) -> RollupRun:
+    """The reconciliation to continue (unfinished, started in the last day), else a new one over today's span."""
+    with tenant_context(tenant):
+        run = (RollupRun.objects.filter(kind=RollupRun.Kind.RECONCILE, finished_at__isnull=True,
+                                        created_at__gte=timezone.now() - RESUME_WITHIN).order_by("-created_at").first())
+        if run is None:
+            span = _tenant_day_span(tenant)
+            run = RollupRun.objects.create(tenant=tenant, kind=RollupRun.Kind.RECONCILE, first_day=span and span[0],
+                                           last_day=span and span[1])
+        return run
+
+
+def rollups_reconcile(tenant: Tenant, *, max_months: int | None = None) -> RollupRun:
+    """Compare every stored cell, rollup and transition with the response rows, month by month; repair the days
+    that differ and log what was found (the nightly beat job).
+
+    Chunked and resumable: each month is one transaction that locks the run's row, checks, repairs and records
+    its progress (`resume_after`), so a worker killed midway loses at most the month it was in, a second worker
+    skips the months the first has done, and the next call continues an unfinished run of the last day rather
+    than starting over. With `max_months`, it stops after that many months and returns the run unfinished
+    (`finished_at` empty): the task queues itself again to continue."""
     import structlog
 
-    log = structlog.get_logger(__name__)
-    with tenant_context(tenant):
-        span = _tenant_day_span(tenant)
-        run = RollupRun.objects.create(tenant=tenant, kind=RollupRun.Kind.RECONCILE, first_day=span and span[0], last_day=span and span[1])
-    checked = wrong = 0
-    repaired: set[date] = set()
-    for first, last in months(*span) if span else []:
+    run = _reconcile_run(tenant)
+    chunks = months(run.first_day, run.last_day) if run.first_day else []
+    done = 0
+    for first, last in chunks:
+        if run.resume_after is not None and last <= run.resume_after:
+            continue
+        if max_months is not None and done >= max_months:
+            return run
         with tenant_context(tenant):
+            run = RollupRun.objects.select_for_update().get(pk=run.pk)
+            if run.finished_at is not None or (run.resume_after is not None and last <= run.resume_after):
+                continue  # another worker did this month meanwhile
             month_days: set[date] = set()
+            checked = wrong = 0
             for expected, model, columns, key in (
                 (expected_cells(tenant, first, last), ResponseCell, _CELL_COLUMNS, CELL_KEY),
                 (expected_rollups(tenant, first, last), ResponseRollup, _ROLLUP_COLUMNS, ROLLUP_KEY),
@@ -370,16 +396,21 @@ def rollups_reconcile(tenant: Tenant) -> RollupRun:
                 checked += len(stored)
                 wrong += bad
                 month_days |= days
-        if month_days:
-            rollups_refresh_days(tenant, month_days)
-            repaired |= month_days
+            rollups_refresh_days(tenant, month_days)  # in this transaction: repaired and recorded together
+            run.rows_checked += checked
+            run.rows_wrong += wrong
+            run.days_repaired = sorted({*run.days_repaired, *(d.isoformat() for d in month_days)})
+            run.resume_after = last
+            run.save(update_fields=["rows_checked", "rows_wrong", "days_repaired", "resume_after", "updated_at"])
+        done += 1
     with tenant_context(tenant):
-        run.rows_checked, run.rows_wrong = checked, wrong
-        run.days_repaired = [d.isoformat() for d in sorted(repaired)]
-        run.finished_at = timezone.now()
-        run.save(update_fields=["rows_checked", "rows_wrong", "days_repaired", "finished_at", "updated_at"])
-    if wrong:
-        log.warning("rollups_repaired", tenant=tenant.slug, rows_wrong=wrong, days=run.days_repaired[:20])
+        run = RollupRun.objects.select_for_update().get(pk=run.pk)
+        if run.finished_at is None:
+            run.finished_at = timezone.now()
+            run.save(update_fields=["finished_at", "updated_at"])
+            if run.rows_wrong:
+                structlog.get_logger(__name__).warning("rollups_repaired", tenant=tenant.slug, rows_wrong=run.rows_wrong,
+                                                       days=run.days_repaired[:20])
     return run
 
 

@@ -18,7 +18,7 @@ from apps.metrics.funnel import services as funnel
 from apps.surveys.models import INVITATIONS_CHANGED, Response
 from apps.tenancy.due import due_settle, due_version
 from apps.tenancy.models import Tenant
-from apps.tenancy.tasks import fan_out, fan_out_due, tenant_task
+from apps.tenancy.tasks import fan_out, fan_out_due, polling_options, tenant_task
 
 
 @tenant_task()
@@ -55,15 +55,24 @@ def rollups_rebuild_task(tenant_id: int, rewrite_local_days: bool = False) -> di
     return {"run": str(run.uuid), "rows": run.rows_checked}
 
 
+RECONCILE_MONTHS_PER_TASK = 6  # a task checks at most this many tenant-months, then queues the rest as a new task
+
+
 @shared_task
 def reconcile_rollups(tenant_id: int) -> dict:
-    """Nightly: compare every stored row with the source rows; repair and log differences."""
+    """Nightly: compare every stored row with the source rows; repair and log differences. A chunk of months per
+    task (rollups_reconcile resumes the run where the last chunk stopped), so no task grows with the history."""
     tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
     if tenant is None:
         return {}
-    run = rollups.rollups_reconcile(tenant)
-    funnel_wrong = funnel.funnel_reconcile(tenant)
-    return {"run": str(run.uuid), "rows_checked": run.rows_checked, "rows_wrong": run.rows_wrong, "funnel_rows_wrong": funnel_wrong}
+    run = rollups.rollups_reconcile(tenant, max_months=RECONCILE_MONTHS_PER_TASK)
+    while run.finished_at is None and reconcile_rollups.app.conf.task_always_eager:
+        run = rollups.rollups_reconcile(tenant, max_months=RECONCILE_MONTHS_PER_TASK)  # in-process: no queue to go back to
+    report = {"run": str(run.uuid), "rows_checked": run.rows_checked, "rows_wrong": run.rows_wrong}
+    if run.finished_at is None:
+        reconcile_rollups.apply_async((tenant_id,), **polling_options())
+        return {**report, "continues": True}
+    return {**report, "funnel_rows_wrong": funnel.funnel_reconcile(tenant)}
 
 
 @tenant_task()
