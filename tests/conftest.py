@@ -32,6 +32,7 @@ CITUS_SUBSET = {
     "test_surveys_e2e.py", "test_surveys_concurrency.py",  # surveys end to end and concurrently
     "test_feedback_e2e.py",  # closing the loop end to end
     "test_tenant_keys.py", "test_tenant_context.py", "test_tenant_locks.py",  # keys, SET LOCAL across savepoints, locks
+    "test_due_work.py",  # the beat's due-work register: the claim across every shard, notes and settles on one
 }
 
 

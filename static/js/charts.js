@@ -6,15 +6,23 @@
 // When every chart of the page has drawn, <html data-charts-drawn="all"> (the browser tests and the
 // PDF renderer wait for it; "none" on a page without charts).
 //
-// plotly.js (1.3 MB, 400 KB compressed) is fetched only when the page has a chart to draw: this script's
-// data-plotly attribute names it, and a page whose panels are all empty states (or a filter swap that
-// brings the first chart) loads it then, once.
+// plotly.js (1.3 MB, 400 KB compressed) is fetched only when a chart comes into view (or near it): this
+// script's data-plotly attribute names it; a phone that opens a page with its charts below the numbers gets
+// the numbers without waiting for plotly, and a page whose panels are all empty states never loads it.
+// Printing and the PDF draw every chart (print media, or window.CXM_DRAW_ALL_CHARTS set before this runs).
 (function () {
   "use strict";
 
   var CONFIG = { displayModeBar: false, responsive: true, displaylogo: false };
   var PLOTLY_SRC = document.currentScript && document.currentScript.getAttribute("data-plotly");
   var plotlyLoading = null;
+  var DRAW_ALL = window.CXM_DRAW_ALL_CHARTS === true || !("IntersectionObserver" in window) ||
+    (window.matchMedia && window.matchMedia("print").matches);
+  var observer = DRAW_ALL ? null : new IntersectionObserver(function (entries) {
+    var visible = entries.filter(function (entry) { return entry.isIntersecting; }).map(function (entry) { return entry.target; });
+    visible.forEach(function (element) { observer.unobserve(element); });
+    if (visible.length) draw(visible);
+  }, { rootMargin: "300px 0px" });
 
   function withPlotly(callback) {
     if (window.Plotly) { callback(); return; }
@@ -39,11 +47,18 @@
   }
 
   function drawAll(root) {
-    var pending = (root || document).querySelectorAll("[data-chart]:not([data-drawn])");
-    if (pending.length === 0) { markProgress(); return; }
-    document.documentElement.setAttribute("data-charts-drawn", "0");
-    if (!window.Plotly) { withPlotly(function () { drawAll(root); }); return; }
-    Array.prototype.forEach.call(pending, function (element) {
+    var pending = Array.prototype.slice.call((root || document).querySelectorAll("[data-chart]:not([data-drawn])"));
+    markProgress();
+    if (pending.length === 0) return;
+    if (observer) { pending.forEach(function (element) { observer.observe(element); }); return; }
+    draw(pending);
+  }
+
+  function draw(elements) {
+    if (!window.Plotly) { withPlotly(function () { draw(elements); }); return; }
+    elements.forEach(function (element) {
+      if (element.hasAttribute("data-drawn") || element.hasAttribute("data-drawing")) return;
+      element.setAttribute("data-drawing", "true");
       var source = element.getAttribute("data-figure");
       if (!source) return;
       var figure = JSON.parse(source);
@@ -71,6 +86,7 @@
   // Printing (and the PDF): fit the charts to the page width.
   window.addEventListener("beforeprint", function () {
     if (!window.Plotly) return;
+    draw(Array.prototype.slice.call(document.querySelectorAll("[data-chart]:not([data-drawn])")));
     document.querySelectorAll("[data-chart][data-drawn]").forEach(function (element) { window.Plotly.Plots.resize(element); });
   });
 })();

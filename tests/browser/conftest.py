@@ -94,8 +94,12 @@ class Browse:
     def url(self, path: str) -> str:
         return self.live_server.url + path
 
-    def open(self, viewport=DESKTOP, user=None, **context_args):
+    def open(self, viewport=DESKTOP, user=None, lazy_charts=False, **context_args):
+        """`lazy_charts`: charts draw as they scroll into view, as for a person; by default every chart of the page
+        draws at once (static/js/charts.js's CXM_DRAW_ALL_CHARTS), so a test may wait for them all without scrolling."""
         context = self._new_context(viewport=viewport, base_url=self.live_server.url, **context_args)
+        if not lazy_charts:
+            context.add_init_script("window.CXM_DRAW_ALL_CHARTS = true;")
         if user is not None:
             sign_in_by_cookie(context, self.live_server, user)
         page = context.new_page()

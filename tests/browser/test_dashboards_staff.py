@@ -160,3 +160,23 @@ def test_an_empty_home_says_what_to_do(browse, world, width):
     assert axe_violations(page) == []
     if width == "mobile":
         assert horizontal_overflow(page) <= 0
+
+
+def test_on_a_phone_the_chart_and_plotly_wait_until_it_scrolls_into_view(browse, world):
+    """As a person sees it (no draw-everything switch): the numbers first; plotly.js is fetched, and the gap chart
+    drawn, only once the chart comes near the screen."""
+    stock(world, world.bob)
+    page, watch = browse.open(WIDTHS["mobile"], user=world.bob, lazy_charts=True)
+    page.set_default_timeout(30_000)
+    assert page.goto(PAGE).status == 200
+    expect(page.locator("[data-gap-sentence]")).to_contain_text("(6 pairs)")
+    chart = page.locator("[data-chart]")
+    assert chart.evaluate("element => element.getBoundingClientRect().top") > 844 + 300, "the chart is not below the fold here"
+    page.wait_for_timeout(500)
+    assert [url for url in watch.requests if "plotly" in url and url.endswith(".js")] == [], "fetched before it was needed"
+    expect(page.locator("html")).to_have_attribute("data-charts-drawn", "0")
+    chart.scroll_into_view_if_needed()
+    wait_for_charts(page)
+    assert chart.locator("svg.main-svg").count() >= 1
+    assert len([url for url in watch.requests if "plotly" in url and url.endswith(".js")]) == 1
+    assert watch.problems() == []
