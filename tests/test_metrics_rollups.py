@@ -206,7 +206,8 @@ def test_an_interrupted_reconciliation_continues_where_it_stopped(world):
     corrupt(january)  # behind the run: a resumed run does not go back to it
     corrupt(march)
     resumed = rollups.rollups_reconcile(world.a)
-    assert resumed.pk == first.pk and resumed.finished_at is not None
+    assert resumed.pk == first.pk
+    assert resumed.finished_at is not None
     assert resumed.days_repaired == [march.day.isoformat()]
     assert resumed.rows_checked > first.rows_checked
     fresh = rollups.rollups_reconcile(world.a)  # the next night: a new run over everything
