@@ -8,8 +8,9 @@ All on loopback, in one run (so the machine's load cancels out in the ratio):
 - an aiosmtpd sink on 127.0.0.1 (tests/smtp_sink.py, the one the tests use);
 - **raw smtplib**: the same rendered message sent N times over one SMTP connection — the floor;
 - **the outbox worker**: N pending outbox rows of one tenant delivered by `apps.messaging.services.outbox_deliver`
-  (the body of the `deliver_outbox` task: each row claimed with SKIP LOCKED, sent, marked sent, its signal sent,
-  in its own transaction) — as the app role, row-level security on, in a throwaway database;
+  (the body of the `deliver_outbox` task: rows claimed with SKIP LOCKED up to CLAIM_SIZE at a time, sent over one
+  connection, marked sent in one UPDATE, their signals sent, a claim per transaction) — as the app role, row-level
+  security on, in a throwaway database;
 - **a manual send end to end**: a live survey sent to M contacts as the page does it (`manual_send_start`), then
   the worker's steps in order, as one worker runs them: the send's task (invitations, 200 per transaction),
   dispatch (tokens and rendered e-mails into the outbox, 500 per run) and delivery, until every e-mail is in
