@@ -110,14 +110,14 @@ def test_a_refresh_twice_leaves_the_same_state_and_bots_never_count(world):
         assert sum(r.responses for r in ResponseRollup.objects.filter(dimension="total")) == counted
 
 
-def test_a_submitted_response_updates_its_buckets_on_commit(world, django_capture_on_commit_callbacks):
+def test_a_submitted_response_updates_its_buckets_in_its_own_transaction(world, django_capture_on_commit_callbacks):
     version = SurveyVersionFactory(survey=SurveyFactory(tenant=world.a, kind="nps"))
     with tenant_context(world.a):
         QuestionFactory(version=version, key="nps", type="nps")
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
             response, created = response_submit(tenant=world.a, version=version, answers={"nps": 3}, channel="web", language="en")
         assert created
-        assert callbacks
+        assert callbacks == []  # nothing left for a worker: no invitation, no rules, no webhooks
         row = ResponseRollup.objects.get(dimension="total", day=response.local_day)
         assert (row.nps_n, row.nps_detractors) == (1, 1)
         survey_row = ResponseRollup.objects.get(dimension="survey", key=str(version.survey_id))
@@ -310,3 +310,112 @@ def test_concurrent_refreshes_of_one_day_never_lose_an_increment(world):
     with tenant_context(world.a):
         assert ResponseRollup.objects.get(dimension="total", day=date(2026, 7, 1)).responses == Response.objects.filter(
             is_bot=False, local_day=date(2026, 7, 1)).count()
+
+
+# --- a response adds itself in its own transaction (issue 18 item 2) ----------------------------------
+
+def add_live(w, rng, n: int, **window) -> list[set]:
+    """`n` random responses as the submit path writes them: each in its own transaction, adding itself to the
+    stored rows; the days one reorders (not the last of its client's journey) refreshed after its commit, as the
+    queued task does. Returns what each addition asked to refresh."""
+    asked = []
+    for _ in range(n):
+        with tenant_context(w.tenant):
+            (response,) = add_random_responses(w, rng, 1, **window)
+            days = rollups.rollups_add_response(w.tenant, response)
+        if days:
+            rollups.rollups_refresh_days(w.tenant, days)
+        asked.append(days)
+    return asked
+
+
+def test_responses_added_one_by_one_keep_every_row_exact(world):
+    rng = random.Random(18)
+    w = make_metric_world(world.a, rng)
+    add_random_responses(w, rng, 200)
+    rollups.rollups_rebuild(world.a)
+    start = datetime(2026, 4, 15, tzinfo=UTC)  # after the history: live answers, each the last of its client's journey
+    live = [days for n in range(60) for days in add_live(w, rng, 1, start=start + timedelta(days=n), days=1)]
+    assert not any(live)
+    assert_exact(world.a)
+    # Late answers (inside the history) reorder their clients' journeys: those ask for a refresh instead.
+    late = add_live(w, rng, 60)
+    assert any(late)
+    assert not all(late)
+    assert_exact(world.a)
+    with tenant_context(world.a):
+        assert TransitionRollup.objects.filter(day__gte=start.date()).exists()
+    before = stored_state(world.a)
+    rollups.rollups_rebuild(world.a)
+    assert stored_state(world.a) == before
+
+
+def test_a_response_adds_a_bounded_number_of_statements_whatever_the_day_holds(world):
+    from django.test.utils import CaptureQueriesContext
+
+    rng = random.Random(3)
+    w = make_metric_world(world.a, rng)
+    journey_stage = w.stages[0]
+    day_start = datetime(2026, 5, 6, 8, tzinfo=UTC)
+
+    def statements_of_one(minutes: int) -> list[str]:
+        with tenant_context(world.a):
+            response = ResponseFactory(version=w.versions[0], client=w.clients[0], stage=journey_stage, journey=journey_stage.journey,
+                                       submitted_at=day_start + timedelta(minutes=minutes), nps=7, is_bot=False)
+            with CaptureQueriesContext(connection) as captured:
+                assert rollups.rollups_add_response(world.a, response) == set()
+        return [q["sql"].split()[0].upper() for q in captured.captured_queries]
+
+    statements_of_one(0)  # the lock rows exist from now on
+    small = statements_of_one(1)
+    add_random_responses(w, rng, 400, start=day_start, days=1)
+    with tenant_context(world.a):  # the day full, every answer before the next live one
+        Response.objects.filter(submitted_at__gt=day_start + timedelta(minutes=2)).update(
+            submitted_at=day_start + timedelta(minutes=2), local_day=date(2026, 5, 6))
+    rollups.rollups_rebuild(world.a)
+    large = statements_of_one(3)
+    assert small == large
+    assert "DELETE" not in large
+    assert len(large) <= (9 if connection.vendor == "postgresql" else 5)
+    assert_exact(world.a)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks and concurrent transactions need Postgres")
+@pytest.mark.django_db(transaction=True)
+def test_responses_adding_themselves_while_refreshes_and_a_rebuild_race_stay_exact(world):
+    rng = random.Random(11)
+    w = make_metric_world(world.a, rng)
+    start = datetime(2026, 6, 30, 22, tzinfo=UTC)  # 1 July in Brussels, two days
+    add_random_responses(w, rng, 40, start=start, days=2)
+    errors = []
+
+    def guarded(body):
+        def run(*args):
+            try:
+                body(*args)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                connection.close()
+        return run
+
+    def writer(seed):
+        add_live(w, random.Random(seed), 15, start=start, days=2)
+
+    def refresher():
+        for _ in range(6):
+            rollups.rollups_refresh_days(world.a, {date(2026, 7, 1), date(2026, 7, 2)})
+
+    def rebuilder():
+        rollups.rollups_rebuild(world.a)
+
+    threads = [threading.Thread(target=guarded(writer), args=(n,)) for n in range(4)]
+    threads += [threading.Thread(target=guarded(refresher)), threading.Thread(target=guarded(rebuilder))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    assert not errors
+    assert_exact(world.a)
+    with tenant_context(world.a):
+        assert Response.objects.count() == 40 + 4 * 15

@@ -12,13 +12,20 @@ from apps.tenancy.tasks import enqueue_on_commit
 
 
 @receiver(response_created, dispatch_uid="metrics.refresh_rollups_for_response")
-def queue_rollup_refresh(sender, *, tenant, response, **kwargs) -> None:
-    """A counted response: its day's rollups are recomputed once it commits (bot answers are not counted)."""
+def count_response(sender, *, tenant, response, **kwargs) -> None:
+    """A counted response adds itself to the rollups in its own transaction (a bounded number of rows,
+    apps.metrics.rollups.rollups_add_response), or queues a refresh of the days it reorders; its invitation's
+    funnel day is refreshed once it commits. Bot answers are not counted."""
     if response.is_bot:
         return
-    from apps.metrics.tasks import rollups_refresh_for_response
+    from apps.metrics import rollups
+    from apps.metrics.tasks import funnel_refresh_for_response, rollups_refresh
 
-    enqueue_on_commit(rollups_refresh_for_response, tenant.pk, response.pk)
+    days = rollups.rollups_add_response(tenant, response)
+    if days:
+        enqueue_on_commit(rollups_refresh, tenant.pk, sorted(d.isoformat() for d in days))
+    if response.invitation_id:
+        enqueue_on_commit(funnel_refresh_for_response, tenant.pk, response.pk)
 
 
 @receiver(survey_deleted, dispatch_uid="metrics.drop_funnel_of_deleted_survey")

@@ -12,12 +12,17 @@ How it stays right:
 
 - **One way to compute a day.** `rollups_refresh_days` deletes the stored rows of the given days and
   recomputes them from the source rows. Running it twice leaves the same state as once (idempotent).
+- **One way to add a response.** A submitted response adds its contribution in its own transaction
+  (`rollups_add_response`: one cell, eight rollups, at most one transition, under the same locks as a
+  refresh), so its cost does not grow with the day's volume or the client's history; one that reorders
+  its client's journey (a late submission) queues a refresh of the days instead.
 - **Concurrency.** A refresh holds a transaction-level lock on each (tenant, day) and a
   shared lock on the tenant (row locks of `apps.tenancy.locks`, which hold across a Citus cluster);
-  a rebuild holds the tenant lock exclusively. Refreshes of one day are
-  therefore serial, and each one reads (READ COMMITTED, after taking its lock) every response committed
-  before it began — a response's own refresh is queued only after it commits, so the last refresh of a
-  day always sees every response of that day: no increment can be lost.
+  a rebuild holds the tenant lock exclusively; a response adding itself holds both as a refresh does.
+  Refreshes and additions of one day are therefore serial, and each refresh reads (READ COMMITTED, after
+  taking its lock) every response committed before it began: a response either committed before the
+  refresh read (and is recomputed with it) or adds itself after the refresh committed — no increment
+  can be lost or counted twice.
 - **Reconciliation.** `rollups_reconcile` recomputes everything from the response rows (the same SQL,
   without writing), compares it with every stored row, repairs the days that differ and logs the run
   (`RollupRun`). `rollups_rebuild` replaces everything, month by month, with a progress callback.
@@ -35,6 +40,7 @@ from datetime import date, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.metrics.buckets import Bucket
 from apps.metrics.models import STAT_FIELDS, Dimension, ResponseCell, ResponseRollup, RollupRun, TransitionRollup
 from apps.surveys.models import Response
 from apps.tenancy.context import tenant_context
@@ -238,6 +244,89 @@ def rollups_refresh_days(tenant: Tenant, days: Iterable[date]) -> None:
         _lock_days(tenant, days)
         for first, last in day_runs(days):
             _write_range(tenant, first, last)
+
+
+# --- one new response: added in its own transaction, a bounded number of rows -------------------------------
+# A submitted response adds its contribution to the stored rows in the transaction that writes it: one cell, its
+# eight dimension rollups and at most one transition, each `INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x`,
+# whatever the day's volume or the client's history (issue 18 item 2). Exact against the recomputing paths because
+# it holds the same locks: the tenant lock shared and the day's lock. A refresh or rebuild holding them first did
+# not see the (uncommitted) response, and the addition lands on its rows after it commits; one waiting for them
+# reads the response once this transaction commits and recomputes the day with it, replacing the added rows. Two
+# responses of one client in one journey are serialised by a client lock (one of CLIENT_LOCKS per tenant, taken
+# before the day's), so the later one to commit sees the other. A response that does not arrive last in its
+# client's journey (an earlier submission committed late) changes the transition of the one after it: then
+# nothing is added and the caller queues a refresh of both days.
+
+CLIENT_LOCKS = 1024
+_SCORED = "(nps IS NOT NULL OR csat IS NOT NULL OR ces IS NOT NULL OR smiley IS NOT NULL)"
+_NEIGHBOURS = (f"FROM {RESPONSES} WHERE tenant_id = %s AND client_id = %s AND journey_id = %s AND NOT is_bot AND {_SCORED} AND ")
+# This response (scored) and the one before it in the client's journey; then the first one after it, if any.
+_UP_TO = (f"SELECT id, COALESCE(stage_id, 0), {_SCORE_SIXTHS} {_NEIGHBOURS}(submitted_at < %s OR (submitted_at = %s AND id <= %s)) "
+          "ORDER BY submitted_at DESC, id DESC LIMIT 2")
+_AFTER = f"SELECT local_day {_NEIGHBOURS}(submitted_at > %s OR (submitted_at = %s AND id > %s)) ORDER BY submitted_at, id LIMIT 1"
+_CELL_ATTRIBUTION = ("survey_id", "touchpoint_id", "stage_id", "journey_id", "segment_id", "staff_id")
+_DIMENSION_COLUMN = {Dimension.SURVEY: "survey_id", Dimension.TOUCHPOINT: "touchpoint_id", Dimension.STAGE: "stage_id",
+                     Dimension.JOURNEY: "journey_id", Dimension.SEGMENT: "segment_id", Dimension.STAFF: "staff_id"}
+
+
+def _upsert(cursor, table: str, columns: tuple[str, ...], key: tuple[str, ...], added: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert `rows`, or add their `added` columns to the stored row with the same key."""
+    q = connection.ops.quote_name
+    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+    sums = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in added)
+    cursor.execute(f"INSERT INTO {table} ({_columns(columns)}) VALUES {values} ON CONFLICT ({_columns(('tenant_id', *key))}) "
+                   f"DO UPDATE SET {sums}", [value for row in rows for value in row])
+
+
+def _scored_in_journey(response: Response) -> bool:
+    return bool(response.client_id and response.journey_id and not response.is_bot
+                and any(v is not None for v in (response.nps, response.csat, response.ces, response.smiley)))
+
+
+def rollups_add_response(tenant: Tenant, response: Response) -> set[date]:
+    """Add a just-written counted response to the stored rows, inside its transaction (see above). Returns the
+    days to refresh instead when it is not the last of its client's journey (nothing was added then), else {}."""
+    if response.is_bot:
+        return set()
+    day = response.local_day
+    in_journey = _scored_in_journey(response)
+    _lock_tenant(tenant, exclusive=False)
+    if in_journey:
+        tenant_locks([f"rollups:clients:{response.client_id % CLIENT_LOCKS}"])
+    _lock_days(tenant, [day])
+    transition = None
+    if in_journey:
+        with connection.cursor() as cursor:
+            neighbours = [tenant.pk, response.client_id, response.journey_id, response.submitted_at, response.submitted_at, response.pk]
+            cursor.execute(_UP_TO, neighbours)
+            up_to = cursor.fetchall()
+            cursor.execute(_AFTER, neighbours)
+            after = cursor.fetchone()
+        if not up_to or up_to[0][0] != response.pk:
+            return {day}  # not the row this transaction wrote (changed since?): recompute the day
+        own, *before = up_to
+        if after is not None:
+            following = after[0] if isinstance(after[0], date) else date.fromisoformat(str(after[0]))
+            return {day, following}
+        if before:
+            (_, from_stage, previous), (_, to_stage, score) = before[0], own
+            delta = int(score) - int(previous)
+            transition = (tenant.pk, day, response.journey_id, from_stage, to_stage, 1, abs(delta), delta * delta)
+    stats = Bucket.of_response(nps=response.nps, csat=response.csat, ces=response.ces, smiley=response.smiley, enps=response.enps,
+                               predicted=response.predicted).as_dict()
+    values = tuple(stats[f] for f in STAT_FIELDS)
+    attribution = {name: getattr(response, name) or 0 for name in _CELL_ATTRIBUTION}
+    rollup_rows = [(tenant.pk, day, Dimension.TOTAL.value, "", *values), (tenant.pk, day, Dimension.CHANNEL.value, response.channel, *values)]
+    rollup_rows += [(tenant.pk, day, dimension.value, str(attribution[column]) if attribution[column] else "", *values)
+                    for dimension, column in _DIMENSION_COLUMN.items()]
+    with connection.cursor() as cursor:
+        _upsert(cursor, CELLS, _CELL_COLUMNS, CELL_KEY, STAT_FIELDS,
+                [(tenant.pk, day, *(attribution[name] for name in _CELL_ATTRIBUTION), response.channel, *values)])
+        _upsert(cursor, ROLLUPS, _ROLLUP_COLUMNS, ROLLUP_KEY, STAT_FIELDS, rollup_rows)
+        if transition is not None:
+            _upsert(cursor, TRANSITIONS, _TRANSITION_COLUMNS, TRANSITION_KEY, TRANSITION_STATS, [transition])
+    return set()
 
 
 def response_affected_days(response: Response) -> set[date]:

@@ -23,7 +23,9 @@ from apps.tenancy.tasks import fan_out, fan_out_due, polling_options, tenant_tas
 
 @tenant_task()
 def rollups_refresh_for_response(tenant, response_id: int) -> list[str]:
-    """Queued on commit of a submitted response: refresh the days it touches (and its invitation's funnel day)."""
+    """Refresh the days a response touches (and its invitation's funnel day) by recomputing them: what a response
+    queued on commit before responses added themselves in their own transaction (rollups_add_response); kept for
+    those messages and for writers that bypass `response_submit` (bulk loads, the tests' concurrent writers)."""
     response = Response.objects.filter(pk=response_id).select_related("invitation").first()
     if response is None:
         return []  # deleted since (its survey went away): the nightly reconciliation settles the days
@@ -32,6 +34,16 @@ def rollups_refresh_for_response(tenant, response_id: int) -> list[str]:
     if response.invitation is not None:
         funnel.funnel_refresh_for_invitations(tenant, [response.invitation])
     return sorted(d.isoformat() for d in days)
+
+
+@tenant_task()
+def funnel_refresh_for_response(tenant, response_id: int) -> int:
+    """Queued on commit of a response to an invitation: refresh that invitation's funnel day."""
+    response = Response.objects.filter(pk=response_id).select_related("invitation").first()
+    if response is None or response.invitation is None:
+        return 0
+    funnel.funnel_refresh_for_invitations(tenant, [response.invitation])
+    return 1
 
 
 @tenant_task()
