@@ -290,6 +290,24 @@ def prepare(owner, worlds, leads, n: int, args) -> dict:
     return out
 
 
+def profile(lead, requests: int = 30, top: int = 40) -> None:
+    """cProfile of `requests` overview requests of one tenant (the current database): where the Python time goes."""
+    import cProfile
+    import pstats
+
+    tenant, client = lead
+    client.get(overview_url(tenant))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        client.get(overview_url(tenant))
+    profiler.disable()
+    print(f"\n== cProfile of {requests} overview requests, {tenant.slug} (cumulative, then own time)")
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+
+
 def report(results: list[dict]) -> None:
     base = results[0]
     print("\n== CX lead overview, server time (Django test Client, in process), default filters; sizes timed interleaved")
@@ -317,6 +335,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest statement of the biggest tenant, per size")
     parser.add_argument("--keep-db", action="store_true", help="keep the bench databases afterwards")
+    parser.add_argument("--profile", action="store_true", help="cProfile 30 requests of the biggest tenant at the largest size")
     args = parser.parse_args()
     sizes = [10_000, 100_000] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if args.requests is None:
@@ -361,6 +380,8 @@ def main() -> int:
         for result, timing in zip(results, time_interleaved(databases, leads, args.requests, args.rounds), strict=True):
             result.update(timing)
         report(results)
+        if args.profile:
+            profile(leads[0])
     finally:
         for owner in owners:
             owner.conn.close()
