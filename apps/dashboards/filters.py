@@ -27,6 +27,7 @@ from django import forms
 
 from apps.clients.models import Segment
 from apps.core.dates import local_today
+from apps.core.widgets import PlainSelect
 from apps.journeys.models import Journey, Stage
 from apps.metrics.params import MetricFilters, MetricParamError, parse_range
 from apps.surveys.models import Response, Survey
@@ -71,13 +72,13 @@ class _StaffChoice(forms.ModelChoiceField):
 
 
 def _choice(model_field, queryset, label: str, empty: str):
-    return model_field(queryset=queryset, to_field_name="uuid", required=False, label=label, empty_label=empty)
+    return model_field(queryset=queryset, to_field_name="uuid", required=False, label=label, empty_label=empty, widget=PlainSelect)
 
 
 class DashboardFilterForm(forms.Form):
     """GET form of the filter bar. Build with `fields` = the attribution filters the page applies."""
 
-    period = forms.ChoiceField(choices=PRESETS, required=False, label="Period")
+    period = forms.ChoiceField(choices=PRESETS, required=False, label="Period", widget=PlainSelect)
 
     def __init__(self, data, *, tenant, fields: tuple[str, ...] = ALL_FIELDS, today: date | None = None):
         super().__init__(data)
@@ -98,7 +99,7 @@ class DashboardFilterForm(forms.Form):
                                      .filter(role__in=STAFF_AND_UP).order_by("user__full_name", "user__email"),
                                      "Staff member", "All staff"),
             "channel": lambda: forms.ChoiceField(choices=[("", "All channels"), *Response.Channel.choices], required=False,
-                                                 label="Channel"),
+                                                 label="Channel", widget=PlainSelect),
         }
         for name in fields:
             self.fields[name] = builders[name]()

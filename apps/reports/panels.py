@@ -20,6 +20,8 @@ import json
 from dataclasses import dataclass, field
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 from apps.reports.plotly import figure_escaped, trace_types_drawable
 
@@ -55,6 +57,23 @@ class Table:
     @property
     def display_rows(self) -> list[list[str]]:
         return [[_cell(value) for value in row] for row in self.rows]
+
+    @property
+    def body_html(self) -> SafeString:
+        """The table's rows as HTML (the first cell of each a row header), every cell escaped unless already safe.
+        Built here rather than by a template loop: a dashboard page holds a thousand cells or more, and the
+        template engine spent more time on them than the page spends in SQL (bench/dashboards.py --profile)."""
+        rows = self.display_rows
+        if not rows:
+            return mark_safe(f'<tr><td class="empty" colspan="{len(self.columns)}">No data for these filters.</td></tr>')
+        escape = conditional_escape
+
+        def tr(row) -> str:
+            if not row:
+                return "<tr></tr>"
+            return f'<tr><th scope="row">{escape(row[0])}</th>' + "".join(f"<td>{escape(cell)}</td>" for cell in row[1:]) + "</tr>"
+
+        return mark_safe("\n".join(tr(row) for row in rows))  # every cell escaped by tr()
 
     def __bool__(self) -> bool:  # an empty table is still a table: truthiness never hides one by accident
         return True
