@@ -5,6 +5,8 @@ default filters at 100,000 and at 1,000,000 responses across 100 tenants, and th
     .venv/bin/python bench/dashboards.py --quick               # 10,000 and 100,000, 80 requests each: a smoke run (~3 min)
     .venv/bin/python bench/dashboards.py --sizes 50000,500000  # any sizes; the first is the baseline
     .venv/bin/python bench/dashboards.py --explain             # also EXPLAIN ANALYZE the slowest statement, per size
+    .venv/bin/python bench/dashboards.py --pages all           # every dashboard page (journeys, churn, perception, executive)
+    .venv/bin/python bench/dashboards.py --profile             # and cProfile the biggest tenant's requests of each page
 
 The world and the load are bench/metrics.py's, imported, not copied: the same throwaway database (created
 as the owner role under its own name, test_cxm_bench_dashboards, then used as the app role with row-level
@@ -56,6 +58,9 @@ WARMUP = 3
 COMMENTS = ("Quick and friendly, thank you.", "Waited too long on the phone.", "The invoice was wrong again.",
             "Great advice, very clear.", "Nobody called me back.", "Smooth onboarding, well explained.")
 TARGET = 1.3
+SQL_TARGET = 2.0  # issue 18 P7: a page's server time ÷ the time of its own SQL statements
+PAGES = ("overview", "journeys", "churn", "perception_gap", "executive")  # url names in apps/dashboards/urls.py
+PAGE = "overview"  # the page being timed (--pages runs the whole bench once per page)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -160,7 +165,8 @@ def check_pages(leads) -> dict:
 
 
 def overview_url(tenant) -> str:
-    return reverse("dashboards:overview", kwargs={"tenant_slug": tenant.slug})
+    """The URL of the page being timed (PAGE; the overview unless --pages says otherwise)."""
+    return reverse(f"dashboards:{PAGE}", kwargs={"tenant_slug": tenant.slug})
 
 
 class Timings:
@@ -291,7 +297,7 @@ def prepare(owner, worlds, leads, n: int, args) -> dict:
 
 
 def profile(lead, requests: int = 30, top: int = 40) -> None:
-    """cProfile of `requests` overview requests of one tenant (the current database): where the Python time goes."""
+    """cProfile of `requests` requests of the timed page by one tenant (the current database): where the Python time goes."""
     import cProfile
     import pstats
 
@@ -302,7 +308,7 @@ def profile(lead, requests: int = 30, top: int = 40) -> None:
     for _ in range(requests):
         client.get(overview_url(tenant))
     profiler.disable()
-    print(f"\n== cProfile of {requests} overview requests, {tenant.slug} (cumulative, then own time)")
+    print(f"\n== cProfile of {requests} {PAGE} requests, {tenant.slug} (cumulative, then own time)")
     stats = pstats.Stats(profiler)
     stats.sort_stats("cumulative").print_stats(top)
     stats.sort_stats("tottime").print_stats(top)
@@ -310,7 +316,13 @@ def profile(lead, requests: int = 30, top: int = 40) -> None:
 
 def report(results: list[dict]) -> None:
     base = results[0]
-    print("\n== CX lead overview, server time (Django test Client, in process), default filters; sizes timed interleaved")
+    print(f"\n== {PAGE}: server time ÷ time in its SQL (p50 of each), issue 18 P7")
+    print(f"{'responses':>12} {'server p50 ms':>14} {'SQL p50 ms':>11} {'ratio':>7} {'target':>7}  ok")
+    for r in results:
+        ratio = r["p50"] / r["db_p50"] if r["db_p50"] else float("inf")
+        print(f"{r['n']:>12,} {r['p50']:>14.1f} {r['db_p50']:>11.1f} {ratio:>7.2f} {'≤ ' + str(SQL_TARGET):>7}  "
+              f"{'yes' if ratio <= SQL_TARGET else 'NO'}")
+    print(f"\n== {PAGE}, server time (Django test Client, in process), default filters; sizes timed interleaved")
     print(f"{'responses':>12} {'p50 ms':>8} {'p95 ms':>8} {'biggest p50':>12} {'biggest p95':>12} {'SQL p50':>8} {'CPU p50':>8} {'queries':>8} "
           f"{'requests':>9} {'load avg':>9}")
     for r in results:
@@ -326,6 +338,7 @@ def report(results: list[dict]) -> None:
 
 
 def main() -> int:
+    global PAGE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated response counts (the first is the baseline)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 10,000 and 100,000 responses, fewer requests")
@@ -336,6 +349,7 @@ def main() -> int:
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest statement of the biggest tenant, per size")
     parser.add_argument("--keep-db", action="store_true", help="keep the bench databases afterwards")
     parser.add_argument("--profile", action="store_true", help="cProfile 30 requests of the biggest tenant at the largest size")
+    parser.add_argument("--pages", default="overview", help=f"comma-separated dashboard pages to time, of {', '.join(PAGES)} (or 'all')")
     args = parser.parse_args()
     sizes = [10_000, 100_000] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if args.requests is None:
@@ -343,6 +357,10 @@ def main() -> int:
     args.rounds = max(1, min(args.requests, args.rounds or (4 if args.quick else 10)))
     if len(sizes) < 2:
         parser.error("give at least two sizes: the baseline and a large one")
+    pages = PAGES if args.pages == "all" else tuple(p.strip() for p in args.pages.split(",") if p.strip())
+    if not pages or set(pages) - set(PAGES):
+        parser.error(f"--pages: choose among {', '.join(PAGES)} or 'all'")
+    PAGE = pages[0]
     if connection.vendor != "postgresql":
         print("This bench needs Postgres (DATABASE_URL).", file=sys.stderr)
         return 2
@@ -376,12 +394,18 @@ def main() -> int:
             use_database(name)
             owners.append(bench_metrics.Owner({**owner_settings, "NAME": name}))
             results.append(prepare(owners[-1], worlds, leads, n, args))
-        print(f"\n== timing: {args.requests} requests per size in {args.rounds} rounds alternating between the sizes")
-        for result, timing in zip(results, time_interleaved(databases, leads, args.requests, args.rounds), strict=True):
-            result.update(timing)
-        report(results)
-        if args.profile:
-            profile(leads[0])
+        for page in pages:
+            PAGE = page
+            if page != pages[0]:
+                for result, name in zip(results, databases, strict=True):
+                    use_database(name)
+                    result.update(check_pages(leads))
+            print(f"\n== timing {page}: {args.requests} requests per size in {args.rounds} rounds alternating between the sizes")
+            for result, timing in zip(results, time_interleaved(databases, leads, args.requests, args.rounds), strict=True):
+                result.update(timing)
+            report(results)
+            if args.profile:
+                profile(leads[0])
     finally:
         for owner in owners:
             owner.conn.close()
