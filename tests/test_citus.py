@@ -18,7 +18,7 @@ from django.urls import reverse
 from apps.core.errors import UNAVAILABLE_MESSAGE
 from apps.tenancy import citus
 from apps.tenancy.context import tenant_context
-from apps.tenancy.models import Role, TenantScopedModel
+from apps.tenancy.models import Role
 from apps.tenancy.services import api_key_create
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
@@ -47,8 +47,10 @@ def fetch(sql, params=()):
 
 
 def tenant_tables() -> set[str]:
+    """apps.tenancy.citus's rule: a table with a tenant_id column is distributed by it — every TenantScopedModel
+    and the global due-work register (TenantDue, keyed by tenant)."""
     return {m._meta.db_table for m in apps.get_models(include_auto_created=True)
-            if issubclass(m, TenantScopedModel) and m._meta.managed and not m._meta.proxy}
+            if m._meta.managed and not m._meta.proxy and any(f.column == "tenant_id" for f in m._meta.concrete_fields)}
 
 
 def distribution() -> dict[str, tuple]:

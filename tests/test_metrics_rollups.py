@@ -4,7 +4,6 @@ idempotent and concurrency-safe, reconciliation repairs and logs, the rebuild co
 from __future__ import annotations
 
 import random
-import threading
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
@@ -31,6 +30,7 @@ from tests.factories import (
     SurveyVersionFactory,
 )
 from tests.metrics_world import add_random_responses, make_metric_world, python_buckets
+from tests.threads import run_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -287,25 +287,14 @@ def test_concurrent_refreshes_of_one_day_never_lose_an_increment(world):
     rng = random.Random(7)
     w = make_metric_world(world.a, rng)
     start = datetime(2026, 6, 30, 22, tzinfo=UTC)  # 1 July, 00:00 in Brussels
-    errors = []
 
     def writer(seed):
-        try:
-            local = random.Random(seed)
-            for _ in range(8):
-                created = add_random_responses(w, local, 3, start=start, days=1)
-                rollups.rollups_refresh_days(world.a, {r.local_day for r in created})
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        local = random.Random(seed)
+        for _ in range(8):
+            created = add_random_responses(w, local, 3, start=start, days=1)
+            rollups.rollups_refresh_days(world.a, {r.local_day for r in created})
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors
+    run_threads([(writer, (n,)) for n in range(4)], timeout=60)
     assert_exact(world.a)
     with tenant_context(world.a):
         assert ResponseRollup.objects.get(dimension="total", day=date(2026, 7, 1)).responses == Response.objects.filter(
@@ -387,17 +376,6 @@ def test_responses_adding_themselves_while_refreshes_and_a_rebuild_race_stay_exa
     w = make_metric_world(world.a, rng)
     start = datetime(2026, 6, 30, 22, tzinfo=UTC)  # 1 July in Brussels, two days
     add_random_responses(w, rng, 40, start=start, days=2)
-    errors = []
-
-    def guarded(body):
-        def run(*args):
-            try:
-                body(*args)
-            except Exception as exc:  # pragma: no cover - reported below
-                errors.append(exc)
-            finally:
-                connection.close()
-        return run
 
     def writer(seed):
         add_live(w, random.Random(seed), 15, start=start, days=2)
@@ -409,13 +387,7 @@ def test_responses_adding_themselves_while_refreshes_and_a_rebuild_race_stay_exa
     def rebuilder():
         rollups.rollups_rebuild(world.a)
 
-    threads = [threading.Thread(target=guarded(writer), args=(n,)) for n in range(4)]
-    threads += [threading.Thread(target=guarded(refresher)), threading.Thread(target=guarded(rebuilder))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(90)
-    assert not errors
+    run_threads([*((writer, (n,)) for n in range(4)), (refresher, ()), (rebuilder, ())])
     assert_exact(world.a)
     with tenant_context(world.a):
         assert Response.objects.count() == 40 + 4 * 15

@@ -25,7 +25,6 @@ import random
 import socket
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -48,6 +47,7 @@ from cxm.celery import app as celery_app
 from tests.factories import QuestionFactory, SurveyFactory, SurveyVersionFactory
 from tests.live_worker import redis_or_skip
 from tests.metrics_world import add_random_responses, make_metric_world, python_buckets
+from tests.threads import run_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services]
 
@@ -148,26 +148,6 @@ def processed(names: list[str]) -> dict[str, int]:
     return {name: found.get(name, {}).get("total", {}).get(tasks.rollups_refresh_for_response.name, 0) for name in names}
 
 
-def run_threads(calls) -> None:
-    """Run every (function, args) at once, each in its own thread (and database connection)."""
-    errors = []
-
-    def body(target, args):
-        try:
-            target(*args)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=call) for call in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(TASK_TIMEOUT)
-    assert not errors, errors
-
-
 def write_and_queue(w, seed: int, total: int, batch: int, start=START, days=DAYS) -> None:
     """Commit `total` random responses in small transactions; each commit queues its responses' tasks."""
     rng = random.Random(seed)
@@ -252,7 +232,8 @@ def test_it_keeps_every_rollup_exact_under_concurrent_workers_and_reruns(world, 
     #    committing concurrently, every counted response queuing its refresh on commit.
     with published_ids(tasks.rollups_refresh_for_response) as ids:
         run_threads([(write_and_queue, (w, 10 * i + k, LIVE // 2, 5)) for i, w in enumerate(worlds) for k in range(2)]
-                    + [(submit, (w.tenant, v, 10 * i + 5, SUBMITTED)) for i, (w, v) in enumerate(zip(worlds, nps_versions, strict=True))])
+                    + [(submit, (w.tenant, v, 10 * i + 5, SUBMITTED)) for i, (w, v) in enumerate(zip(worlds, nps_versions, strict=True))],
+                    timeout=TASK_TIMEOUT)
     wait_for(ids)
     assert len(ids) > 1000
     for w in worlds:
@@ -266,7 +247,7 @@ def test_it_keeps_every_rollup_exact_under_concurrent_workers_and_reruns(world, 
     # 2. Two workers hammering one tenant-day: small commits from four threads, each queuing its refresh.
     before = processed(workers)
     with published_ids(tasks.rollups_refresh_for_response) as ids:
-        run_threads([(write_and_queue, (worlds[0], 100 + k, 40, 2, HAMMER_DAY_START, 1)) for k in range(4)])
+        run_threads([(write_and_queue, (worlds[0], 100 + k, 40, 2, HAMMER_DAY_START, 1)) for k in range(4)], timeout=TASK_TIMEOUT)
     wait_for(ids)
     hammered = {name: n - before[name] for name, n in processed(workers).items()}
     assert all(hammered.values()), f"both workers refreshed the hammered day: {hammered}"

@@ -286,7 +286,7 @@ def _scored_in_journey(response: Response) -> bool:
 
 def rollups_add_response(tenant: Tenant, response: Response) -> set[date]:
     """Add a just-written counted response to the stored rows, inside its transaction (see above). Returns the
-    days to refresh instead when it is not the last of its client's journey (nothing was added then), else {}."""
+    days to refresh instead when it is not the last of its client's journey (nothing was added then), else none."""
     if response.is_bot:
         return set()
     day = response.local_day

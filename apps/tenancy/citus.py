@@ -1,6 +1,7 @@
 """Distribution as code on Citus (distributed PostgreSQL): which table becomes what, and doing it.
 
-- a tenant table (it has a `tenant_id` column: every TenantScopedModel, through tables included) is
+- a tenant table (it has a `tenant_id` column: every TenantScopedModel, through tables included, and the
+  due-work register TenantDue) is
   distributed by `tenant_id`, all of them in one co-location group, so a tenant's rows of every table live
   in the same shard and joins/foreign keys on `(tenant_id, …)` stay inside one node;
 - a global table (no `tenant_id`: tenancy_tenant, auth_user, contenttypes, axes, django_migrations, …) becomes
