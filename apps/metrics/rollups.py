@@ -42,6 +42,7 @@ from django.utils import timezone
 
 from apps.metrics.buckets import Bucket
 from apps.metrics.models import STAT_FIELDS, Dimension, ResponseCell, ResponseRollup, RollupRun, TransitionRollup
+from apps.metrics.sources import CELL_COLUMN, rollup_key
 from apps.surveys.models import Response
 from apps.tenancy.context import tenant_context
 from apps.tenancy.locks import tenant_locks
@@ -265,9 +266,6 @@ _NEIGHBOURS = (f"FROM {RESPONSES} WHERE tenant_id = %s AND client_id = %s AND jo
 _UP_TO = (f"SELECT id, COALESCE(stage_id, 0), {_SCORE_SIXTHS} {_NEIGHBOURS}(submitted_at < %s OR (submitted_at = %s AND id <= %s)) "
           "ORDER BY submitted_at DESC, id DESC LIMIT 2")
 _AFTER = f"SELECT local_day {_NEIGHBOURS}(submitted_at > %s OR (submitted_at = %s AND id > %s)) ORDER BY submitted_at, id LIMIT 1"
-_CELL_ATTRIBUTION = ("survey_id", "touchpoint_id", "stage_id", "journey_id", "segment_id", "staff_id")
-_DIMENSION_COLUMN = {Dimension.SURVEY: "survey_id", Dimension.TOUCHPOINT: "touchpoint_id", Dimension.STAGE: "stage_id",
-                     Dimension.JOURNEY: "journey_id", Dimension.SEGMENT: "segment_id", Dimension.STAFF: "staff_id"}
 
 
 def _upsert(cursor, table: str, columns: tuple[str, ...], key: tuple[str, ...], added: tuple[str, ...], rows: list[tuple]) -> None:
@@ -316,13 +314,12 @@ def rollups_add_response(tenant: Tenant, response: Response) -> set[date]:
     stats = Bucket.of_response(nps=response.nps, csat=response.csat, ces=response.ces, smiley=response.smiley, enps=response.enps,
                                predicted=response.predicted).as_dict()
     values = tuple(stats[f] for f in STAT_FIELDS)
-    attribution = {name: getattr(response, name) or 0 for name in _CELL_ATTRIBUTION}
-    rollup_rows = [(tenant.pk, day, Dimension.TOTAL.value, "", *values), (tenant.pk, day, Dimension.CHANNEL.value, response.channel, *values)]
-    rollup_rows += [(tenant.pk, day, dimension.value, str(attribution[column]) if attribution[column] else "", *values)
-                    for dimension, column in _DIMENSION_COLUMN.items()]
+    rollup_rows = [(tenant.pk, day, Dimension.TOTAL.value, "", *values)]
+    rollup_rows += [(tenant.pk, day, dimension.value, rollup_key(getattr(response, column)), *values)
+                    for dimension, column in CELL_COLUMN.items()]
+    cell = (tenant.pk, day, *(getattr(response, column) or 0 for column in CELL_KEY[1:-1]), response.channel, *values)
     with connection.cursor() as cursor:
-        _upsert(cursor, CELLS, _CELL_COLUMNS, CELL_KEY, STAT_FIELDS,
-                [(tenant.pk, day, *(attribution[name] for name in _CELL_ATTRIBUTION), response.channel, *values)])
+        _upsert(cursor, CELLS, _CELL_COLUMNS, CELL_KEY, STAT_FIELDS, [cell])
         _upsert(cursor, ROLLUPS, _ROLLUP_COLUMNS, ROLLUP_KEY, STAT_FIELDS, rollup_rows)
         if transition is not None:
             _upsert(cursor, TRANSITIONS, _TRANSITION_COLUMNS, TRANSITION_KEY, TRANSITION_STATS, [transition])
