@@ -78,7 +78,8 @@ NOT_FREE_TEXT = {
     "messaging.OutboundEmail.message_id": "generated",
     "surveys.KioskDevice.key_hash": "generated",
     "surveys.Response.submission_key": "generated", "surveys.Response.bot_reason": "written by the bot check",
-    "metrics.ResponseCell.channel": "a channel code", "metrics.ResponseRollup.key": "ids", "metrics.FunnelRollup.channel": "a channel code",
+    "metrics.ResponseCell.channel": "a channel code", "metrics.ResponseRollup.key": "ids", "metrics.MonthRollup.key": "ids",
+    "metrics.FunnelRollup.channel": "a channel code",
     **{f"tenancy.DeferredTask.{name}": "a task the broker refused: our task name, ids and the broker's error; never displayed"
        for name in ("name", "args", "kwargs", "error")},
     "tenancy.TenantLock.name": "lock names of ours (rollups:<day>, churn-risk), never displayed",

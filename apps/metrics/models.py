@@ -7,6 +7,8 @@ percentages, so any set of buckets merges exactly by addition; plus the small pe
   are built from it.
 - `ResponseRollup`: per tenant × local day × dimension × value (the tenant total is dimension
   `total` with value ""). Serves a summary/trend/breakdown with at most one dimension filter.
+- `MonthRollup`: the same per tenant-local calendar month: a long period is read as its whole months plus
+  the days at either end (a year: ~24 rows instead of 365), always equal to the sum of its days' rows.
 - `TransitionRollup`: interaction volatility's sufficient statistics per journey and stage transition.
 - `FunnelRollup`: invitation funnel counts per invitation day × survey × channel.
 
@@ -120,6 +122,24 @@ class ResponseRollup(TenantScopedModel, ResponseStats):
 
     def __str__(self) -> str:
         return f"{self.day} {self.dimension}={self.key or '—'} · {self.responses} responses"
+
+
+class MonthRollup(TenantScopedModel, ResponseStats):
+    """The sum of one tenant-local calendar month's `ResponseRollup` rows for one value of one dimension
+    (`month` is the month's first day). Written only with its days' rows: by a response adding itself, and by
+    a refresh or rebuild recomputing the month from its day rows under every day's lock (apps.metrics.rollups)."""
+
+    uuid = None
+    pk = models.CompositePrimaryKey("tenant_id", "dimension", "key", "month")
+    month = models.DateField(help_text="The first day of the tenant-local calendar month.")
+    dimension = models.CharField(max_length=16, choices=Dimension.choices)
+    key = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        constraints = []
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.dimension}={self.key or '—'} · {self.responses} responses"
 
 
 class TransitionRollup(TenantScopedModel):

@@ -6,14 +6,17 @@ local day (`Response.local_day`, the submission date in the tenant's time zone) 
 - **cells** — one row per full attribution (survey, touchpoint, stage, journey, segment, staff
   member, channel), built straight from the response rows by one `INSERT … SELECT … GROUP BY`;
 - **rollups** — one row per dimension value (and the tenant total), summed from the cells;
+- **month rollups** — the rollups of each calendar month summed (read for the whole months of a long
+  period), rewritten from the day rollups whenever a day of the month is refreshed;
 - **transitions** — interaction volatility's statistics per journey and stage transition.
 
 How it stays right:
 
 - **One way to compute a day.** `rollups_refresh_days` deletes the stored rows of the given days and
-  recomputes them from the source rows. Running it twice leaves the same state as once (idempotent).
+  recomputes them from the source rows, then rewrites their months' rows from the day rollups (holding
+  the lock of every day of those months). Running it twice leaves the same state as once (idempotent).
 - **One way to add a response.** A submitted response adds its contribution in its own transaction
-  (`rollups_add_response`: one cell, eight rollups, at most one transition, under the same locks as a
+  (`rollups_add_response`: one cell, eight rollups and their months, at most one transition, under the same locks as a
   refresh), so its cost does not grow with the day's volume or the client's history; one that reorders
   its client's journey (a late submission) queues a refresh of the days instead.
 - **Concurrency.** A refresh holds a transaction-level lock on each (tenant, day) and a
@@ -41,8 +44,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.metrics.buckets import Bucket
-from apps.metrics.models import STAT_FIELDS, Dimension, ResponseCell, ResponseRollup, RollupRun, TransitionRollup
-from apps.metrics.sources import CELL_COLUMN, rollup_key
+from apps.metrics.models import STAT_FIELDS, Dimension, MonthRollup, ResponseCell, ResponseRollup, RollupRun, TransitionRollup
+from apps.metrics.sources import CELL_COLUMN, month_days, month_start, rollup_key
 from apps.surveys.models import Response
 from apps.tenancy.context import tenant_context
 from apps.tenancy.locks import tenant_locks
@@ -51,10 +54,12 @@ from apps.tenancy.models import Tenant
 RESPONSES = Response._meta.db_table
 CELLS = ResponseCell._meta.db_table
 ROLLUPS = ResponseRollup._meta.db_table
+MONTHS = MonthRollup._meta.db_table
 TRANSITIONS = TransitionRollup._meta.db_table
 
 CELL_KEY = ("day", "survey_id", "touchpoint_id", "stage_id", "journey_id", "segment_id", "staff_id", "channel")
 ROLLUP_KEY = ("day", "dimension", "key")
+MONTH_KEY = ("month", "dimension", "key")
 TRANSITION_KEY = ("day", "journey_id", "from_stage_id", "to_stage_id")
 TRANSITION_STATS = ("n", "abs_sum", "sq_sum")
 
@@ -144,6 +149,22 @@ def _rollups_select(source: str) -> str:
     return " UNION ALL ".join(parts)
 
 
+def _month_of(column: str) -> str:
+    """The first day of `column`'s calendar month, in this database's SQL."""
+    if connection.vendor == "postgresql":
+        return f"CAST(date_trunc('month', {column}) AS date)"
+    return f"date({column}, 'start of month')"
+
+
+def _months_select() -> str:
+    """The month rollups summed from the stored day rollups. Parameters: (tenant_id, first_day, last_day),
+    whole months."""
+    key = connection.ops.quote_name("key")
+    sums = ", ".join(f"SUM({name}) AS {name}" for name in STAT_FIELDS)
+    return (f"SELECT tenant_id, {_month_of('day')} AS month, dimension, {key}, {sums} FROM {ROLLUPS} "
+            f"WHERE tenant_id = %s AND day BETWEEN %s AND %s GROUP BY tenant_id, {_month_of('day')}, dimension, {key}")
+
+
 # Interaction volatility: a client's scored responses within one journey, in time order; each
 # consecutive pair is a transition dated on the later response's day. Scores in sixths of a point
 # (METRICS.md rescaling to 0–100, times 6 so every sum is an exact integer). A response's score is
@@ -173,6 +194,7 @@ GROUP BY tenant_id, local_day, journey_id, COALESCE(prev_stage, 0), COALESCE(sta
 
 _CELL_COLUMNS = ("tenant_id", *CELL_KEY, *STAT_FIELDS)
 _ROLLUP_COLUMNS = ("tenant_id", *ROLLUP_KEY, *STAT_FIELDS)
+_MONTH_COLUMNS = ("tenant_id", *MONTH_KEY, *STAT_FIELDS)
 _TRANSITION_COLUMNS = ("tenant_id", *TRANSITION_KEY, *TRANSITION_STATS)
 
 
@@ -223,7 +245,8 @@ def _insert(cursor, table: str, columns, select: str, params: list) -> None:
 
 
 def _write_range(tenant: Tenant, first: date, last: date) -> None:
-    """Replace the stored cells, rollups and transitions of first..last with fresh ones. Call with locks held."""
+    """Replace the stored cells, rollups and transitions of first..last with fresh ones (then call `_write_months`).
+    Call with locks held."""
     ResponseCell.objects.filter(day__range=(first, last)).delete()
     ResponseRollup.objects.filter(day__range=(first, last)).delete()
     TransitionRollup.objects.filter(day__range=(first, last)).delete()
@@ -234,17 +257,32 @@ def _write_range(tenant: Tenant, first: date, last: date) -> None:
         _insert(cursor, TRANSITIONS, _TRANSITION_COLUMNS, TRANSITIONS_SELECT, _params(tenant, first, last, TRANSITIONS_SELECT))
 
 
-def rollups_refresh_days(tenant: Tenant, days: Iterable[date]) -> None:
-    """Recompute the stored rows of `days` (tenant-local dates) from the response rows.
-    Idempotent; concurrent refreshes of a day are serialised (module docstring)."""
+def _write_months(tenant: Tenant, months: Iterable[date]) -> None:
+    """Replace the month rollups of `months` (any day of each) with the sums of their stored day rollups. Call with
+    the locks of every day of those months held (a response adding itself to any of them changes its month's
+    rows), or the tenant's exclusively."""
+    for month in sorted({month_start(m) for m in months}):
+        last = month_days(month)[-1]
+        MonthRollup.objects.filter(month=month).delete()
+        with connection.cursor() as cursor:
+            _insert(cursor, MONTHS, _MONTH_COLUMNS, _months_select(), [tenant.pk, month, last])
+
+
+def rollups_refresh_days(tenant: Tenant, days: Iterable[date], *, months: Iterable[date] = ()) -> None:
+    """Recompute the stored rows of `days` (tenant-local dates) from the response rows, then the month rollups of
+    their months and of `months` (any day of each) from the day rollups. Idempotent; concurrent refreshes and
+    additions of a month are serialised (module docstring)."""
     days = sorted(set(days))
-    if not days:
+    months = sorted({month_start(d) for d in (*days, *months)})
+    if not months:
         return
     with tenant_context(tenant):
         _lock_tenant(tenant, exclusive=False)
-        _lock_days(tenant, days)
+        # Every day of the months, in one sorted set: a response adding itself to any day changes its month's rows.
+        _lock_days(tenant, [d for m in months for d in month_days(m)])
         for first, last in day_runs(days):
             _write_range(tenant, first, last)
+        _write_months(tenant, months)
 
 
 # --- one new response: added in its own transaction, a bounded number of rows -------------------------------
@@ -318,9 +356,11 @@ def rollups_add_response(tenant: Tenant, response: Response) -> set[date]:
     rollup_rows += [(tenant.pk, day, dimension.value, rollup_key(getattr(response, column)), *values)
                     for dimension, column in CELL_COLUMN.items()]
     cell = (tenant.pk, day, *(getattr(response, column) or 0 for column in CELL_KEY[1:-1]), response.channel, *values)
+    month = month_start(day)
     with connection.cursor() as cursor:
         _upsert(cursor, CELLS, _CELL_COLUMNS, CELL_KEY, STAT_FIELDS, [cell])
         _upsert(cursor, ROLLUPS, _ROLLUP_COLUMNS, ROLLUP_KEY, STAT_FIELDS, rollup_rows)
+        _upsert(cursor, MONTHS, _MONTH_COLUMNS, MONTH_KEY, STAT_FIELDS, [(row[0], month, *row[2:]) for row in rollup_rows])
         if transition is not None:
             _upsert(cursor, TRANSITIONS, _TRANSITION_COLUMNS, TRANSITION_KEY, TRANSITION_STATS, [transition])
     return set()
@@ -345,6 +385,7 @@ def _tenant_day_span(tenant: Tenant) -> tuple[date, date] | None:
 
     spans = [Response.objects.aggregate(first=Min("local_day"), last=Max("local_day"))]
     spans += [model.objects.aggregate(first=Min("day"), last=Max("day")) for model in (ResponseCell, ResponseRollup, TransitionRollup)]
+    spans.append(MonthRollup.objects.aggregate(first=Min("month"), last=Max("month")))
     firsts = [s["first"] for s in spans if s["first"]]
     lasts = [s["last"] for s in spans if s["last"]]
     return (min(firsts), max(lasts)) if firsts else None
@@ -373,10 +414,11 @@ def rollups_rebuild(tenant: Tenant, *, progress: Progress | None = None) -> Roll
         with tenant_context(tenant):
             _lock_tenant(tenant, exclusive=True)
             _write_range(tenant, first, last)
+            _write_months(tenant, [first, last])
         if progress:
             progress(done, len(chunks))
     with tenant_context(tenant):
-        run.rows_checked = ResponseCell.objects.count() + ResponseRollup.objects.count() + TransitionRollup.objects.count()
+        run.rows_checked = sum(model.objects.count() for model in (ResponseCell, ResponseRollup, MonthRollup, TransitionRollup))
         run.finished_at = timezone.now()
         run.save(update_fields=["rows_checked", "finished_at", "updated_at"])
     return run
@@ -412,16 +454,32 @@ def expected_rollups(tenant: Tenant, first: date, last: date) -> list[dict]:
     return _fetch(sql, params, _ROLLUP_COLUMNS)
 
 
+def expected_months(rollups: list[dict]) -> list[dict]:
+    """The month rollups the given (expected) day rollups add up to."""
+    out: dict[tuple, dict] = {}
+    for row in rollups:
+        key = (month_start(row["day"]), row["dimension"], row["key"])
+        total = out.get(key)
+        if total is None:
+            total = out[key] = {"tenant_id": row["tenant_id"], "month": key[0], "dimension": key[1], "key": key[2]} | dict.fromkeys(STAT_FIELDS, 0)
+        for name in STAT_FIELDS:
+            total[name] += row[name]
+    return list(out.values())
+
+
 def expected_transitions(tenant: Tenant, first: date, last: date) -> list[dict]:
     return _fetch(TRANSITIONS_SELECT, _params(tenant, first, last, TRANSITIONS_SELECT), _TRANSITION_COLUMNS)
 
 
 def _stored(model, first: date, last: date, columns: tuple[str, ...]) -> list[dict]:
+    if model is MonthRollup:
+        return list(model.objects.filter(month__range=(month_start(first), month_start(last))).values(*columns))
     return list(model.objects.filter(day__range=(first, last)).values(*columns))
 
 
 def differing_days(expected: list[dict], stored: list[dict], key: tuple[str, ...]) -> tuple[set[date], int]:
-    """(days with a difference, rows that differ, are missing or are extra); `key` starts with the day."""
+    """(days — or months — with a difference, rows that differ, are missing or are extra); `key` starts with the
+    day (the month)."""
     want = {tuple(r[k] for k in key): r for r in expected}
     have = {tuple(r[k] for k in key): r for r in stored}
     days, wrong = set(), 0
@@ -470,22 +528,28 @@ def rollups_reconcile(tenant: Tenant, *, max_months: int | None = None) -> Rollu
             run = RollupRun.objects.select_for_update().get(pk=run.pk)
             if run.finished_at is not None or (run.resume_after is not None and last <= run.resume_after):
                 continue  # another worker did this month meanwhile
-            month_days: set[date] = set()
+            wrong_days: set[date] = set()
+            wrong_months: set[date] = set()
             checked = wrong = 0
+            day_rollups = expected_rollups(tenant, first, last)
             for expected, model, columns, key in (
                 (expected_cells(tenant, first, last), ResponseCell, _CELL_COLUMNS, CELL_KEY),
-                (expected_rollups(tenant, first, last), ResponseRollup, _ROLLUP_COLUMNS, ROLLUP_KEY),
+                (day_rollups, ResponseRollup, _ROLLUP_COLUMNS, ROLLUP_KEY),
                 (expected_transitions(tenant, first, last), TransitionRollup, _TRANSITION_COLUMNS, TRANSITION_KEY),
+                (expected_months(day_rollups), MonthRollup, _MONTH_COLUMNS, MONTH_KEY),
             ):
                 stored = _stored(model, first, last, columns)
-                days, bad = differing_days(expected, stored, key)
+                found, bad = differing_days(expected, stored, key)
                 checked += len(stored)
                 wrong += bad
-                month_days |= days
-            rollups_refresh_days(tenant, month_days)  # in this transaction: repaired and recorded together
+                if model is MonthRollup:
+                    wrong_months = found  # rewritten from their (repaired) day rows
+                else:
+                    wrong_days |= found
+            rollups_refresh_days(tenant, wrong_days, months=wrong_months)  # in this transaction: repaired and recorded together
             run.rows_checked += checked
             run.rows_wrong += wrong
-            run.days_repaired = sorted({*run.days_repaired, *(d.isoformat() for d in month_days)})
+            run.days_repaired = sorted({*run.days_repaired, *(d.isoformat() for d in wrong_days)})
             run.resume_after = last
             run.save(update_fields=["rows_checked", "rows_wrong", "days_repaired", "resume_after", "updated_at"])
         done += 1

@@ -7,7 +7,9 @@ never a response row; every number is derived at read time from merged sufficien
 Which table answers: with at most one attribution filter, `ResponseRollup` (dimension = that filter,
 or `total`); with two or more, `ResponseCell` filtered on all of them (cells carry the full
 attribution, so any combination is exact). A breakdown groups rollup keys when no other filter is
-given, else the cells' column of that dimension.
+given, else the cells' column of that dimension. A total over a period (a summary, a breakdown) reads
+the rollups of its whole calendar months from `MonthRollup` and only the days before and after them
+from `ResponseRollup`: a year is ~24 rows, not 365.
 
 Every function runs with `tenant` active (row-level security and the scoped managers see only its
 rows). Labels are fetched with one query per dimension (no N+1), whatever the number of rows.
@@ -16,7 +18,7 @@ rows). Labels are fetched with one query per dimension (no N+1), whatever the nu
 from __future__ import annotations
 
 import functools
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import connection
 
@@ -24,7 +26,7 @@ from apps.clients.models import Segment
 from apps.core.prepared import execute_prepared
 from apps.journeys.models import Journey, Stage
 from apps.metrics.buckets import Bucket
-from apps.metrics.models import STAT_FIELDS, Dimension, ResponseCell, ResponseRollup
+from apps.metrics.models import STAT_FIELDS, Dimension, MonthRollup, ResponseCell, ResponseRollup
 from apps.metrics.params import MetricFilters
 from apps.surveys.models import Response, Survey
 from apps.tenancy.context import TenantNotActive, get_current_tenant
@@ -52,14 +54,36 @@ def rollup_key(value) -> str:
     return "" if value in (None, 0) else str(value)
 
 
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_days(day: date) -> list[date]:
+    """Every day of `day`'s calendar month."""
+    first = month_start(day)
+    following = month_start(first + timedelta(days=32))
+    return [first + timedelta(days=i) for i in range((following - first).days)]
+
+
+def month_parts(first: date, last: date) -> tuple[tuple[date, date], tuple[date, date], tuple[date, date]]:
+    """first..last as (the days before its whole calendar months, the days after them, the first days of its first
+    and last whole month); a part that is empty is a range whose end is before its start."""
+    start = first if first.day == 1 else month_start(first + timedelta(days=32 - first.day))
+    end = last if (last + timedelta(days=1)).day == 1 else month_start(last) - timedelta(days=1)  # of the last whole month
+    if start > end:
+        return (first, last), (last + timedelta(days=1), last), (start, start - timedelta(days=1))
+    return (first, start - timedelta(days=1)), (end + timedelta(days=1), last), (start, month_start(end))
+
+
 # --- the statements ------------------------------------------------------------------------------
 # Every read of the rollups is one of a handful of shapes: which table, which columns are filtered, and
 # what the rows are grouped by. Each shape's SQL is built once (the ORM would compile its 29 SUMs and their
 # filters again on every request: 93% of a summary's time, measured by bench/metrics.py) and run with the
 # day range, the tenant and the filter values as parameters. Portable SQL: Postgres and the demo's SQLite.
 
-ROLLUPS, CELLS = ResponseRollup._meta.db_table, ResponseCell._meta.db_table
+ROLLUPS, CELLS, MONTHS = ResponseRollup._meta.db_table, ResponseCell._meta.db_table, MonthRollup._meta.db_table
 _SUMS_SQL = ", ".join(f"SUM({name})" for name in STAT_FIELDS)
+_STATS_SQL = ", ".join(STAT_FIELDS)
 # What rows may be grouped by: nothing, a column (day, a rollup key, a cell column), or the split of a
 # summary's two periods (1 from the given day on, 0 before it).
 SPLIT = "split"
@@ -79,6 +103,32 @@ def _statement(table: str, filtered: tuple[str, ...], group: str | None) -> str:
     if group is None:
         return f"SELECT {_SUMS_SQL} FROM {table} WHERE {where}"
     return f"SELECT {head}, {_SUMS_SQL} FROM {table} WHERE {where} GROUP BY 1"
+
+
+@functools.lru_cache(maxsize=64)
+def _months_statement(filtered: tuple[str, ...], group: str | None, periods: int) -> str:
+    """The rollups of `periods` periods (a summary's two: SPLIT), each read as its edge days plus its whole months.
+    Parameters per period: the head days' range, the tail days' range, the whole months' range, each after the
+    tenant and the filter values."""
+    where = " AND ".join(["tenant_id = %s", *(f"{_quote(column)} = %s" for column in filtered)])
+    parts = []
+    for period in range(periods):
+        part = str(period) if group == SPLIT else (_quote(group) if group else "0")
+        parts += [f"SELECT {part} AS part, {_STATS_SQL} FROM {ROLLUPS} WHERE {where} AND day BETWEEN %s AND %s",
+                  f"SELECT {part} AS part, {_STATS_SQL} FROM {ROLLUPS} WHERE {where} AND day BETWEEN %s AND %s",
+                  f"SELECT {part} AS part, {_STATS_SQL} FROM {MONTHS} WHERE {where} AND month BETWEEN %s AND %s"]
+    union = " UNION ALL ".join(parts)
+    if group is None:
+        return f"SELECT {_SUMS_SQL} FROM ({union}) AS parts"
+    return f"SELECT part, {_SUMS_SQL} FROM ({union}) AS parts GROUP BY part"
+
+
+def _months_params(tenant_id: int, filter_values: list, periods: list[tuple[date, date]]) -> list:
+    params = []
+    for first, last in periods:
+        for low, high in month_parts(first, last):
+            params += [tenant_id, *filter_values, low, high]
+    return params
 
 
 def _shape(f: MetricFilters, by: str | None = None) -> tuple[str, dict, str | None]:
@@ -108,9 +158,14 @@ def _run(f: MetricFilters, first: date, last: date, *, by: str | None = None, sp
     tenant = get_current_tenant()
     if tenant is None:  # as the scoped managers do: never a read without a tenant
         raise TenantNotActive("The metrics reads need an active tenant (tenant_context).")
-    params = ([split] if split is not None else []) + [tenant.pk, first, last, *filtered.values()]
     with connection.cursor() as cursor:
-        execute_prepared(cursor, _statement(table, tuple(filtered), group), params)
+        if table == ROLLUPS and group != "day":  # a total per period (or per key): whole months from MonthRollup
+            periods = [(first, split - timedelta(days=1)), (split, last)] if group == SPLIT else [(first, last)]
+            sql = _months_statement(tuple(filtered), group, len(periods))
+            execute_prepared(cursor, sql, _months_params(tenant.pk, list(filtered.values()), periods))
+        else:
+            params = ([split] if split is not None else []) + [tenant.pk, first, last, *filtered.values()]
+            execute_prepared(cursor, _statement(table, tuple(filtered), group), params)
         return cursor.fetchall()
 
 
