@@ -7,9 +7,10 @@ from __future__ import annotations
 import django_filters
 from django.conf import settings
 
-from apps.clients.models import Client, Contact
-from apps.journeys.models import Stage
+from apps.clients.models import Client, Contact, Segment
+from apps.journeys.models import Journey, Stage
 from apps.surveys.models import Response, Survey, Tag
+from apps.surveys.responses.search import MAX_QUERY, comment_search
 from apps.surveys.responses.selectors import HAS_COMMENT, NPS_CATEGORIES, SCORE_BANDS, day_bounds
 from apps.tenancy.models import Membership
 from apps.touchpoints.models import Touchpoint
@@ -20,6 +21,12 @@ class ResponseFilter(django_filters.FilterSet):
     touchpoint = django_filters.ModelChoiceFilter(field_name="touchpoint", to_field_name="uuid", queryset=Touchpoint.objects,
                                                   label="Touchpoint id (as attributed at submission)")
     stage = django_filters.ModelChoiceFilter(field_name="stage", to_field_name="uuid", queryset=Stage.objects, label="Journey stage id")
+    journey = django_filters.ModelChoiceFilter(field_name="journey", to_field_name="uuid", queryset=Journey.objects,
+                                               label="Journey id (of the stage, as attributed at submission)")
+    segment = django_filters.ModelChoiceFilter(field_name="segment", to_field_name="uuid", queryset=Segment.objects,
+                                               label="Client segment id (the client's segment at submission)")
+    q = django_filters.CharFilter(method="filter_search", max_length=MAX_QUERY,
+                                  label='Full-text search of the comments, each in its language: words, "phrases", or, -word')
     client = django_filters.ModelChoiceFilter(field_name="client", to_field_name="uuid", queryset=Client.objects, label="Client id")
     contact = django_filters.ModelChoiceFilter(field_name="contact", to_field_name="uuid", queryset=Contact.objects, label="Contact id")
     staff = django_filters.ModelChoiceFilter(field_name="staff", to_field_name="uuid", queryset=Membership.objects,
@@ -41,7 +48,7 @@ class ResponseFilter(django_filters.FilterSet):
 
     class Meta:
         model = Response
-        fields = ["survey", "touchpoint", "stage", "client", "contact", "staff", "tag", "channel", "language"]
+        fields = ["survey", "touchpoint", "stage", "journey", "segment", "client", "contact", "staff", "tag", "channel", "language"]
 
     def filter_queryset(self, queryset):
         # Bot-flagged responses are kept apart: left out unless include_bots=true.
@@ -69,6 +76,9 @@ class ResponseFilter(django_filters.FilterSet):
 
     def filter_score_band(self, queryset, name, value):
         return queryset.filter(SCORE_BANDS[value][1])
+
+    def filter_search(self, queryset, name, value):
+        return comment_search(queryset, value)
 
     def filter_include_bots(self, queryset, name, value):
         return queryset  # applied in filter_queryset (the default leaves bots out)

@@ -7,9 +7,13 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
-from apps.journeys.models import Stage
+from apps.clients.forms import MemberChoiceField
+from apps.clients.models import Segment
+from apps.journeys.models import Journey, Stage
 from apps.surveys.models import Response, Survey, Tag
+from apps.surveys.responses.search import MAX_QUERY
 from apps.surveys.responses.selectors import SCORE_BAND_GROUPS, SCORE_BANDS, tag_list
+from apps.tenancy.models import Membership
 from apps.touchpoints.models import Touchpoint
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -22,12 +26,22 @@ class StageChoiceField(forms.ModelChoiceField):
 
 
 class ResponseFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search comments", max_length=MAX_QUERY,
+                        help_text='Words match any form ("bill" finds "billing"); "quoted phrase", or, -word.',
+                        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}))
     survey = forms.ModelChoiceField(queryset=Survey.objects.none(), required=False, to_field_name="uuid", empty_label="All surveys",
                                     error_messages={"invalid_choice": UNKNOWN})
     touchpoint = forms.ModelChoiceField(queryset=Touchpoint.objects.none(), required=False, to_field_name="uuid",
                                         empty_label="All touchpoints", error_messages={"invalid_choice": UNKNOWN})
     stage = StageChoiceField(queryset=Stage.objects.none(), required=False, to_field_name="uuid", empty_label="All stages",
                              label="Journey stage", error_messages={"invalid_choice": UNKNOWN})
+    journey = forms.ModelChoiceField(queryset=Journey.objects.none(), required=False, to_field_name="uuid", empty_label="All journeys",
+                                     error_messages={"invalid_choice": UNKNOWN})
+    segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False, to_field_name="uuid", empty_label="All segments",
+                                     label="Client segment", error_messages={"invalid_choice": UNKNOWN})
+    staff = MemberChoiceField(queryset=Membership.objects.none(), required=False, to_field_name="uuid", empty_label="Anyone",
+                              label="Staff member", help_text="Who had the interaction that asked for the response.",
+                              error_messages={"invalid_choice": UNKNOWN})
     band = forms.ChoiceField(required=False, label="Score band",
                              choices=[("", "Any score"), *[(group, [(k, SCORE_BANDS[k][0]) for k in keys]) for group, keys in SCORE_BAND_GROUPS]])
     date_from = forms.DateField(required=False, label="From", widget=DATE_WIDGET, help_text="Submitted on or after (your workspace's time zone).")
@@ -46,6 +60,9 @@ class ResponseFilterForm(forms.Form):
         self.fields["survey"].queryset = Survey.objects.order_by("name")
         self.fields["touchpoint"].queryset = Touchpoint.objects.order_by("name")
         self.fields["stage"].queryset = Stage.objects.select_related("journey").order_by("journey__name", "order")
+        self.fields["journey"].queryset = Journey.objects.order_by("name")
+        self.fields["segment"].queryset = Segment.objects.order_by("name")
+        self.fields["staff"].queryset = Membership.objects.select_related("user").order_by("-is_active", "user__full_name", "user__email")
         self.fields["tag"].queryset = tag_list()
 
     def clean(self):
@@ -59,6 +76,7 @@ class ResponseFilterForm(forms.Form):
         data = self.cleaned_data
         has_comment = {"yes": True, "no": False}.get(data.get("has_comment") or "")
         return {"survey": data.get("survey"), "touchpoint": data.get("touchpoint"), "stage": data.get("stage"),
+                "journey": data.get("journey"), "segment": data.get("segment"), "staff": data.get("staff"), "search": data.get("q") or "",
                 "band": data.get("band") or None, "date_from": data.get("date_from"), "date_to": data.get("date_to"),
                 "language": data.get("language") or None, "has_comment": has_comment, "tag": data.get("tag"),
                 "channel": data.get("channel") or None, "include_bots": bool(data.get("show_bots")), "time_zone": time_zone}

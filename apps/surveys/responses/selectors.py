@@ -15,9 +15,10 @@ import zoneinfo
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from apps.clients.models import Client, Contact
-from apps.journeys.models import Stage
+from apps.clients.models import Client, Contact, Segment
+from apps.journeys.models import Journey, Stage
 from apps.surveys.models import Answer, Question, Response, ResponseTag, Survey, Tag
+from apps.surveys.responses.search import comment_search
 from apps.tenancy.models import Membership
 from apps.touchpoints.models import Touchpoint
 
@@ -96,18 +97,22 @@ def _tags_prefetch() -> Prefetch:
 def response_list(
     *, survey: Survey | None = None, touchpoint: Touchpoint | None = None, stage: Stage | None = None,
     client: Client | None = None, contact: Contact | None = None, staff: Membership | None = None,
+    journey: Journey | None = None, segment: Segment | None = None, search: str = "",
     channel: str | None = None, language: str | None = None, band: str | None = None, tag: Tag | None = None,
     has_comment: bool | None = None, date_from: datetime.date | None = None, date_to: datetime.date | None = None,
     time_zone: str = "UTC", include_bots: bool = False,
 ) -> QuerySet[Response]:
     """The tenant's responses, newest first, filtered, with what a list row shows (attribution and
     tags) loaded in a fixed number of queries. Bot-flagged responses are left out unless asked for
-    (they are kept apart and never counted). Dates are days in the tenant's time zone, both inclusive."""
+    (they are kept apart and never counted). Dates are days in the tenant's time zone, both inclusive.
+    Journey and segment are the response's own (as attributed at submission, as the metrics count them);
+    `search` is a full-text search of the comments (apps.surveys.responses.search)."""
     qs = response_list_base()
     if not include_bots:
         qs = qs.filter(is_bot=False)
     for field, value in (("survey", survey), ("touchpoint", touchpoint), ("stage", stage), ("client", client),
-                         ("contact", contact), ("staff", staff), ("response_tags__tag", tag)):
+                         ("contact", contact), ("staff", staff), ("journey", journey), ("segment", segment),
+                         ("response_tags__tag", tag)):
         if value is not None:
             qs = qs.filter(**{field: value})
     if channel:
@@ -123,7 +128,7 @@ def response_list(
         qs = qs.filter(submitted_at__gte=start)
     if end is not None:
         qs = qs.filter(submitted_at__lt=end)
-    return qs
+    return comment_search(qs, search)
 
 
 def response_list_base() -> QuerySet[Response]:

@@ -22,6 +22,7 @@ from apps.core import spreadsheets
 from apps.imports.forms import ExportFormatForm
 from apps.surveys.models import Response
 from apps.surveys.responses.forms import ResponseFilterForm, TagAddForm, TagRemoveForm
+from apps.surveys.responses.search import highlighted, matched_words
 from apps.surveys.responses.selectors import (
     export_question_keys,
     response_answer_rows,
@@ -59,8 +60,11 @@ def response_list_view(request, tenant_slug):
     if valid:
         kwargs = form.selector_kwargs(time_zone=request.tenant.time_zone) if form.is_bound else {"time_zone": request.tenant.time_zone}
         page = Paginator(response_list(**kwargs), PAGE_SIZE).get_page(request.GET.get("page"))
+        search = kwargs.get("search", "")
+        matched = matched_words(list(page), search) if search else {}
         for response in page:
             response.badges = score_badges(response)
+            response.comment_html = highlighted(response.comment, matched.get(response.pk, set()), width=160)
     query = request.GET.copy()
     query.pop("page", None)
     context = {
