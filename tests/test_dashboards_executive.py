@@ -14,7 +14,7 @@ import os
 import random
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -23,6 +23,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.dashboards.pages.executive import trend_first
 from apps.metrics.churn.risk import churn_risk_refresh
+from apps.metrics.params import MetricFilters
 from apps.metrics.rollups import rollups_rebuild
 from apps.reports import pdf as pdf_module
 from apps.tenancy.context import tenant_context
@@ -102,8 +103,12 @@ def _breakdown(*nps_values, low_sample=()):
 def test_best_and_worst_touchpoints_are_ranked_among_reliable_ones(values, low, best, worst):
     from apps.dashboards.pages.executive import _touchpoint_chart
 
-    chart = _touchpoint_chart(_breakdown(*values, low_sample=low), min_n=30)
+    f = MetricFilters(first=date(2026, 3, 1), last=date(2026, 3, 31))
+    chart = _touchpoint_chart(_breakdown(*values, low_sample=low), min_n=30, tenant_slug="acme", f=f)
     rows = chart.table.rows
+    # Each ranked touchpoint opens its NPS answers of the period.
+    assert chart.table.links == tuple(f"/t/acme/responses/?date_from=2026-03-01&date_to=2026-03-31&touchpoint=k{values.index(r[2])}"
+                                      "&answered=nps" for r in rows)
     assert [r[2] for r in rows if r[0] == "Best"] == best
     assert [r[2] for r in rows if r[0] == "Worst"] == worst
     assert "Not attributed" not in [r[1] for r in rows]

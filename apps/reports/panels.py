@@ -53,6 +53,7 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[tuple, ...]
     caption: str = ""
+    links: tuple[str, ...] = ()  # per row, the address its first cell links to ("" for none): the rows behind it
 
     @property
     def display_rows(self) -> list[list[str]]:
@@ -64,16 +65,18 @@ class Table:
         Built here rather than by a template loop: a dashboard page holds a thousand cells or more, and the
         template engine spent more time on them than the page spends in SQL (bench/dashboards.py --profile)."""
         rows = self.display_rows
+        links = self.links
         if not rows:
             return mark_safe(f'<tr><td class="empty" colspan="{len(self.columns)}">No data for these filters.</td></tr>')
         escape = conditional_escape
 
-        def tr(row) -> str:
+        def tr(row, link: str) -> str:
             if not row:
                 return "<tr></tr>"
-            return f'<tr><th scope="row">{escape(row[0])}</th>' + "".join(f"<td>{escape(cell)}</td>" for cell in row[1:]) + "</tr>"
+            head = f'<a href="{escape(link)}">{escape(row[0])}</a>' if link else escape(row[0])
+            return f'<tr><th scope="row">{head}</th>' + "".join(f"<td>{escape(cell)}</td>" for cell in row[1:]) + "</tr>"
 
-        return mark_safe("\n".join(tr(row) for row in rows))  # every cell escaped by tr()
+        return mark_safe("\n".join(tr(row, links[i] if i < len(links) else "") for i, row in enumerate(rows)))  # escaped by tr()
 
     def __bool__(self) -> bool:  # an empty table is still a table: truthiness never hides one by accident
         return True
@@ -133,3 +136,4 @@ class Tile:
     low_sample: bool = False
     low_sample_reason: str = ""
     extra: tuple[str, ...] = field(default_factory=tuple)  # secondary readings, e.g. "Mean 4.1 / 5"
+    drill: str = ""  # the address of the n responses behind the value (the responses list, filtered)

@@ -30,6 +30,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from apps.core.dates import zone
+from apps.dashboards.drill import responses_url
 from apps.dashboards.filters import FilterState
 from apps.dashboards.pages.admin import CountTile, count_tile
 from apps.metrics import charts
@@ -37,6 +38,7 @@ from apps.metrics.churn import selectors as churn_selectors
 from apps.metrics.explanations import explain
 from apps.metrics.funnel import selectors as funnel_selectors
 from apps.metrics.models import ClientHealth
+from apps.metrics.params import MetricFilters
 from apps.metrics.scores import selectors
 from apps.metrics.scores.tiles import METRIC_NAMES, metric_tile, min_n_for
 from apps.reports.panels import Chart, Table, Tile, interval, number
@@ -146,7 +148,7 @@ def _risk_tile(tenant, f) -> CountTile:
                             ("Method", model.method if model else None), ("AUC", model.auc if model else None)])
 
 
-def _trend_chart(trend: selectors.Trend, metric: str) -> Chart:
+def _trend_chart(trend: selectors.Trend, metric: str, links: tuple[str, ...] = ()) -> Chart:
     name = METRIC_NAMES[metric]
     y_title, y_range = AXIS[metric]
     points = trend.points
@@ -154,7 +156,7 @@ def _trend_chart(trend: selectors.Trend, metric: str) -> Chart:
                   columns=("Month", name, "n", "95% CI low", "95% CI high", "Low sample"),
                   rows=tuple((p["start"].strftime("%Y-%m") + (" (part)" if p["partial"] else ""), p[metric]["value"], p[metric]["n"],
                               p[metric]["ci_low"], p[metric]["ci_high"], bool(p[metric]["low_sample"]) if p[metric]["n"] else None)
-                             for p in points))
+                             for p in points), links=links)
     answered = any(p[metric]["n"] for p in points)
     figure = {}
     if answered:
@@ -168,7 +170,7 @@ def _trend_chart(trend: selectors.Trend, metric: str) -> Chart:
                  empty="" if answered else f"No {name} answer in these months.")
 
 
-def _touchpoint_chart(breakdown: selectors.Breakdown, *, min_n: int) -> Chart:
+def _touchpoint_chart(breakdown: selectors.Breakdown, *, min_n: int, tenant_slug: str, f: MetricFilters) -> Chart:
     rows = [r for r in breakdown.rows if r["key"] is not None and r["nps"]["n"]]
     ranked = sorted((r for r in rows if not r["nps"]["low_sample"]), key=lambda r: (-r["nps"]["value"], -r["nps"]["n"], r["label"]))
     best = ranked[:min(RANKED, (len(ranked) + 1) // 2)]  # with fewer than six ranked, the upper half is "best"
@@ -177,7 +179,8 @@ def _touchpoint_chart(breakdown: selectors.Breakdown, *, min_n: int) -> Chart:
     table = Table(id="touchpoints", title="Best and worst touchpoints by NPS",
                   columns=("Group", "Touchpoint", "NPS", "95% CI low", "95% CI high", "n", "CSAT %", "CES"),
                   rows=tuple((group, r["label"], r["nps"]["value"], r["nps"]["ci_low"], r["nps"]["ci_high"], r["nps"]["n"],
-                              r["csat"]["value"], r["ces"]["value"]) for group, r in shown))
+                              r["csat"]["value"], r["ces"]["value"]) for group, r in shown),
+                  links=tuple(responses_url(tenant_slug, f, answered="nps", touchpoint=r["key"]) for _g, r in shown))
     explanation = (explain("breakdown") + f" Ranked by NPS among the touchpoints with at least {min_n} NPS answers in the period "
                    "(this workspace's minimum sample); the whiskers are the 95% intervals.")
     if not shown:
@@ -204,9 +207,11 @@ def executive_page(tenant, state: FilterState, *, now: datetime | None = None) -
     previous = f"previous {f.days} days" if f.days != 1 else "previous day"
     tiles = {m: _unflag_empty(metric_tile(m, summary.metrics[m], min_n=min_n_for(tenant, m), previous_label=previous))
              for m in (*METRICS, "perception_gap")}
+    tiles.update({m: replace(tiles[m], drill=responses_url(tenant.slug, f, answered=m)) for m in METRICS})
     funnel = funnel_selectors.funnel(tenant, replace(f, segment=None))
     churn = churn_selectors.churn(tenant, f, "month")
-    trend = selectors.metrics_trend(tenant, replace(f, first=trend_first(f.first, f.last)), "month")
+    trend_f = replace(f, first=trend_first(f.first, f.last))
+    trend = selectors.metrics_trend(tenant, trend_f, "month")
     breakdown = selectors.metrics_breakdown(tenant, f, "touchpoint")
     responses = summary.metrics["responses"]
     first_month = trend.points[0]["start"] if trend.points else f.first
@@ -215,8 +220,9 @@ def executive_page(tenant, state: FilterState, *, now: datetime | None = None) -
                _response_rate_tile(funnel, segment=f.segment is not None, min_n=tenant.min_n_other),
                tiles["perception_gap"], _churn_tile(churn, min_n=tenant.min_n_other)),
         risk=_risk_tile(tenant, f),
-        trends=tuple(_trend_chart(trend, m) for m in METRICS),
-        touchpoints=_touchpoint_chart(breakdown, min_n=tenant.min_n_nps),
+        trends=tuple(_trend_chart(trend, m, tuple(responses_url(tenant.slug, trend_f, answered=m, first=p["start"], last=p["end"])
+                                                  if p[m]["n"] else "" for p in trend.points)) for m in METRICS),
+        touchpoints=_touchpoint_chart(breakdown, min_n=tenant.min_n_nps, tenant_slug=tenant.slug, f=f),
         responses=responses,
         headline=f"{number(responses)} response{'s' if responses != 1 else ''} in this period",
         trend_label=f"{first_month:%B %Y} to {f.last:%B %Y}",

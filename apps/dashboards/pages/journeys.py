@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from django import forms
 from django.db.models import Case, IntegerField, Value, When
 
+from apps.dashboards.drill import responses_url
 from apps.dashboards.filters import FilterState, dashboard_filters
 from apps.journeys.models import Journey
 from apps.journeys.selectors import JourneyMap, MapColumn, journey_map
@@ -101,6 +102,7 @@ class StageScore:
     low_sample: bool
     low_sample_reason: str
     chosen: bool
+    drill: str = ""  # the responses behind n (the list, filtered to this stage and metric)
 
 
 @dataclass(frozen=True)
@@ -259,7 +261,8 @@ def journey_page(tenant, state: JourneyFilterState) -> JourneyPage:
             tile = metric_tile(m, row[m], min_n=min_n_for(tenant, m))
             scores.append(StageScore(metric=m, label=METRIC_NAMES[m], value=tile.value, n=tile.n, interval=tile.interval,
                                      low_sample=tile.low_sample and tile.n > 0, low_sample_reason=tile.low_sample_reason,
-                                     chosen=m == metric))
+                                     chosen=m == metric,
+                                     drill=responses_url(tenant.slug, f, answered=m, stage=str(column.stage.uuid)) if tile.n else ""))
         nxt = None
         if i + 1 < len(columns):
             t = transitions.get((str(column.stage.uuid), str(columns[i + 1].stage.uuid)))
@@ -286,20 +289,23 @@ def journey_page(tenant, state: JourneyFilterState) -> JourneyPage:
         notes.append("Volatility counts every client of this journey in the period: the segment and channel filters do not "
                      "apply to it (transitions are stored per journey and stage pair).")
 
-    tiles = (*(metric_tile(m, summary.metrics[m], min_n=min_n_for(tenant, m)) for m in STAGE_METRICS),
+    tiles = (*(dataclasses.replace(metric_tile(m, summary.metrics[m], min_n=min_n_for(tenant, m)), drill=responses_url(tenant.slug, f, answered=m))
+               for m in STAGE_METRICS),
              _volatility_tile(vol.overall, tenant.min_n_other))
     return JourneyPage(journey=journey, map=jmap, metric=metric, stages=tuple(stages), drop=drop, tiles=tiles,
-                       charts=(_stage_chart(labels, rows, columns, metric), _volatility_chart(vol.transitions, tenant.min_n_other)),
+                       charts=(_stage_chart(labels, rows, columns, metric, [s.scores[STAGE_METRICS.index(metric)].drill for s in stages]),
+                               _volatility_chart(vol.transitions, tenant.min_n_other)),
                        stages_table=_stages_table(stages, rows, others, transitions, columns), notes=tuple(notes))
 
 
-def _stage_chart(labels: list[str], rows: list[dict], columns, metric: str) -> Chart:
+def _stage_chart(labels: list[str], rows: list[dict], columns, metric: str, links: list[str]) -> Chart:
     name = METRIC_NAMES[metric]
     blocks = [row[metric] for row in rows]
     table = Table(id="stage-scores", title=f"{name} per stage",
                   columns=("Stage", name, "n", "95% CI low", "95% CI high", "Low sample", "Moments of truth"),
                   rows=tuple((label, b["value"], b["n"], b.get("ci_low"), b.get("ci_high"), bool(b.get("low_sample")),
-                              c.moments_of_truth) for label, b, c in zip(labels, blocks, columns, strict=True)))
+                              c.moments_of_truth) for label, b, c in zip(labels, blocks, columns, strict=True)),
+                  links=tuple(links))
     starred = [f"{label} ★" if c.moments_of_truth else label for label, c in zip(labels, columns, strict=True)]
     empty = ""
     if not columns:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 
+from apps.dashboards.drill import responses_url
 from apps.dashboards.filters import FilterState
 from apps.metrics import charts
 from apps.metrics.explanations import explain
@@ -169,7 +170,8 @@ def overview_page(tenant, state: FilterState, options: OverviewOptions) -> Overv
 
     total = summary.metrics["responses"]
     previous_label = f"previous {f.days} days" if f.days > 1 else "previous day"
-    tiles = tuple(_tile(metric, summary.metrics[metric], tenant, previous_label) for metric in METRICS)
+    tiles = tuple(replace(_tile(metric, summary.metrics[metric], tenant, previous_label), drill=responses_url(tenant.slug, f, answered=metric))
+                  for metric in METRICS)
     base = state.params()
     links = Links(query=urlencode({**base, **dict(options.given)}))
     empty = total == 0 and summary.previous_responses == 0 and not _workspace_has_responses()
@@ -178,11 +180,11 @@ def overview_page(tenant, state: FilterState, options: OverviewOptions) -> Overv
         tiles=tiles,
         interval=options.interval,
         interval_switch=_switch("interval", INTERVALS, options, base),
-        trends=tuple(_trend_chart(trend, metric, tenant) for metric in METRICS),
+        trends=tuple(_trend_chart(trend, metric, tenant, f) for metric in METRICS),
         metric=options.metric,
         metric_label=METRIC_NAMES[options.metric],
         metric_switch=_switch("metric", METRIC_CHOICES, options, base),
-        breakdowns=tuple(_breakdown_chart(b, by, noun, heading, options.metric) for by, b, noun, heading in breakdowns),
+        breakdowns=tuple(_breakdown_chart(b, by, noun, heading, options.metric, tenant, f) for by, b, noun, heading in breakdowns),
         funnel=_funnel_chart(funnel),
         response_rates=_response_rate_chart(funnel),
         funnel_note=_funnel_note(state),
@@ -228,7 +230,7 @@ def _switch(name: str, choices, options: OverviewOptions, base: dict) -> tuple[S
 
 # --- trends ---------------------------------------------------------------------------------------
 
-def _trend_chart(trend: selectors.Trend, metric: str, tenant) -> Chart:
+def _trend_chart(trend: selectors.Trend, metric: str, tenant, f: MetricFilters) -> Chart:
     name = METRIC_NAMES[metric]
     y_range = AXIS[metric][1]
     points = trend.points
@@ -245,7 +247,8 @@ def _trend_chart(trend: selectors.Trend, metric: str, tenant) -> Chart:
         figure=figure,
         table=Table(id=f"trend-{metric}", title=f"{name} per {unit}",
                     columns=("Period start", "Period end", name, "95% CI low", "95% CI high", "n", "Low sample", "Partial period"),
-                    rows=rows),
+                    rows=rows, links=tuple(responses_url(tenant.slug, f, answered=metric, first=p["start"], last=p["end"]) if p[metric]["n"] else ""
+                                           for p in points)),
         empty="" if answered else f"No {name} answers in this period for these filters.",
     )
 
@@ -265,7 +268,7 @@ def _breakdown_rows(rows: list[dict], metric: str) -> list[dict]:
     return sorted(named, key=by_value) + sorted(other, key=by_value)
 
 
-def _breakdown_chart(breakdown: selectors.Breakdown, by: str, noun: str, heading: str, metric: str) -> Chart:
+def _breakdown_chart(breakdown: selectors.Breakdown, by: str, noun: str, heading: str, metric: str, tenant, f: MetricFilters) -> Chart:
     name = METRIC_NAMES[metric]
     rows = _breakdown_rows(breakdown.rows, metric)
     drawn = rows
@@ -286,7 +289,9 @@ def _breakdown_chart(breakdown: selectors.Breakdown, by: str, noun: str, heading
                      f"and n; hatched bars have fewer answers than the minimum sample. Sorted best first."),
         figure=figure,
         table=Table(id=f"by-{by}", title=title, columns=(heading, name, "95% CI low", "95% CI high", "n", "Responses", "Low sample"),
-                    rows=table_rows, caption=caption),
+                    rows=table_rows, caption=caption,
+                    # Each named value opens its answers ("Not attributed" has no filter on the list).
+                    links=tuple(responses_url(tenant.slug, f, answered=metric, **{by: r["key"]}) if r["key"] else "" for r in rows)),
         empty="" if rows else f"No {name} answers in this period for these filters.",
     )
 

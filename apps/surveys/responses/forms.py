@@ -12,7 +12,7 @@ from apps.clients.models import Segment
 from apps.journeys.models import Journey, Stage
 from apps.surveys.models import Response, Survey, Tag
 from apps.surveys.responses.search import MAX_QUERY
-from apps.surveys.responses.selectors import SCORE_BAND_GROUPS, SCORE_BANDS, tag_list
+from apps.surveys.responses.selectors import ANSWERED, SCORE_BAND_GROUPS, SCORE_BANDS, tag_list
 from apps.tenancy.models import Membership
 from apps.touchpoints.models import Touchpoint
 
@@ -44,6 +44,8 @@ class ResponseFilterForm(forms.Form):
                               error_messages={"invalid_choice": UNKNOWN})
     band = forms.ChoiceField(required=False, label="Score band",
                              choices=[("", "Any score"), *[(group, [(k, SCORE_BANDS[k][0]) for k in keys]) for group, keys in SCORE_BAND_GROUPS]])
+    answered = forms.ChoiceField(required=False, label="Answered", choices=[("", "Any question"), *ANSWERED.items()],
+                                 help_text="Only responses with an answer to this score (what its n counts).")
     date_from = forms.DateField(required=False, label="From", widget=DATE_WIDGET, help_text="Submitted on or after (your workspace's time zone).")
     date_to = forms.DateField(required=False, label="To", widget=DATE_WIDGET, help_text="Submitted on or before.")
     language = forms.ChoiceField(required=False, choices=[("", "Any language"), *settings.LANGUAGES])
@@ -71,7 +73,7 @@ class ResponseFilterForm(forms.Form):
             self.add_error("date_to", "The end date is before the start date.")
         return data
 
-    def selector_kwargs(self, *, time_zone: str) -> dict:
+    def selector_kwargs(self) -> dict:
         """Arguments of `selectors.responses.response_list` (call after is_valid())."""
         data = self.cleaned_data
         has_comment = {"yes": True, "no": False}.get(data.get("has_comment") or "")
@@ -79,7 +81,8 @@ class ResponseFilterForm(forms.Form):
                 "journey": data.get("journey"), "segment": data.get("segment"), "staff": data.get("staff"), "search": data.get("q") or "",
                 "band": data.get("band") or None, "date_from": data.get("date_from"), "date_to": data.get("date_to"),
                 "language": data.get("language") or None, "has_comment": has_comment, "tag": data.get("tag"),
-                "channel": data.get("channel") or None, "include_bots": bool(data.get("show_bots")), "time_zone": time_zone}
+                "channel": data.get("channel") or None, "include_bots": bool(data.get("show_bots")),
+                "answered": data.get("answered") or None}
 
 
 class TagAddForm(forms.Form):

@@ -43,6 +43,9 @@ SCORE_BAND_GROUPS = [
     ("Smiley", ["smiley_sad", "smiley_neutral", "smiley_happy"]),
 ]
 NPS_CATEGORIES = {"promoter": "nps_promoter", "passive": "nps_passive", "detractor": "nps_detractor"}
+# Responses that answered a metric: what a tile's or a breakdown row's n counts (METRICS.md: a skipped answer is
+# not in that metric's n). The dashboards' drill-down links filter the list with these.
+ANSWERED = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "smiley": "Smiley", "enps": "eNPS"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,13 +103,15 @@ def response_list(
     journey: Journey | None = None, segment: Segment | None = None, search: str = "",
     channel: str | None = None, language: str | None = None, band: str | None = None, tag: Tag | None = None,
     has_comment: bool | None = None, date_from: datetime.date | None = None, date_to: datetime.date | None = None,
-    time_zone: str = "UTC", include_bots: bool = False,
+    include_bots: bool = False, answered: str | None = None,
 ) -> QuerySet[Response]:
     """The tenant's responses, newest first, filtered, with what a list row shows (attribution and
     tags) loaded in a fixed number of queries. Bot-flagged responses are left out unless asked for
     (they are kept apart and never counted). Dates are days in the tenant's time zone, both inclusive.
     Journey and segment are the response's own (as attributed at submission, as the metrics count them);
-    `search` is a full-text search of the comments (apps.surveys.responses.search)."""
+    `search` is a full-text search of the comments (apps.surveys.responses.search); `answered` keeps the
+    responses with an answer to that metric (ANSWERED). Days are the responses' `local_day`, the day the
+    metrics count them on, so a drill-down from a number lists exactly its n responses."""
     qs = response_list_base()
     if not include_bots:
         qs = qs.filter(is_bot=False)
@@ -123,11 +128,12 @@ def response_list(
         qs = qs.filter(SCORE_BANDS[band][1])
     if has_comment is not None:
         qs = qs.filter(HAS_COMMENT) if has_comment else qs.exclude(HAS_COMMENT)
-    start, end = day_bounds(time_zone, date_from, date_to)
-    if start is not None:
-        qs = qs.filter(submitted_at__gte=start)
-    if end is not None:
-        qs = qs.filter(submitted_at__lt=end)
+    if answered:
+        qs = qs.filter(**{f"{answered}__isnull": False})
+    if date_from is not None:
+        qs = qs.filter(local_day__gte=date_from)
+    if date_to is not None:
+        qs = qs.filter(local_day__lte=date_to)
     return comment_search(qs, search)
 
 

@@ -58,7 +58,7 @@ def response_list_view(request, tenant_slug):
     valid = form.is_valid() if form.is_bound else True
     page = None
     if valid:
-        kwargs = form.selector_kwargs(time_zone=request.tenant.time_zone) if form.is_bound else {"time_zone": request.tenant.time_zone}
+        kwargs = form.selector_kwargs() if form.is_bound else {}
         page = Paginator(response_list(**kwargs), PAGE_SIZE).get_page(request.GET.get("page"))
         search = kwargs.get("search", "")
         matched = matched_words(list(page), search) if search else {}
@@ -174,7 +174,7 @@ def response_export_view(request, tenant_slug):
         return render(request, "surveys/responses/export_error.html", {"form": form, "format_form": fmt_form}, status=400)
     tenant = request.tenant
     tz = zoneinfo.ZoneInfo(tenant.time_zone)
-    responses = response_list(**form.selector_kwargs(time_zone=tenant.time_zone)).prefetch_related(response_answers_prefetch())
+    responses = response_list(**form.selector_kwargs()).prefetch_related(response_answers_prefetch())
     keys = export_question_keys(responses)
     header = FIXED_COLUMNS + [f"q:{key}" for key in keys]
     fmt = fmt_form.cleaned_data["format"] or "csv"

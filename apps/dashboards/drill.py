@@ -1,0 +1,32 @@
+"""From a number to the responses behind it (issue 19 item 1): the responses list's address for a number's
+period, filters and metric, so a tile's n, a breakdown row or a trend period opens exactly the responses it
+counts (the list filters on the same local days, leaves bot-flagged responses out and, with `answered`, keeps
+those that answered the metric: its n).
+
+The list's filters have the dashboards' names and values (public uuids, channel codes), so a filter of the page
+carries over as it is; `narrow` adds the row's own (e.g. `touchpoint=<uuid>` for a breakdown row).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from apps.metrics.params import MetricFilters
+
+LIST_FILTERS = ("survey", "touchpoint", "stage", "journey", "segment", "staff")
+
+
+def responses_url(tenant_slug: str, f: MetricFilters, *, answered: str | None = None, first: date | None = None,
+                  last: date | None = None, **narrow: str) -> str:
+    """The responses list with f's days (or first..last), its filters, `narrow` and `answered` applied."""
+    query = {"date_from": (first or f.first).isoformat(), "date_to": (last or f.last).isoformat()}
+    query.update({name: f.uuids[name] for name in LIST_FILTERS if name in f.uuids})
+    if f.channel:
+        query["channel"] = f.channel
+    query.update({name: value for name, value in narrow.items() if value})
+    if answered:
+        query["answered"] = answered
+    return f"{reverse('responses:list', kwargs={'tenant_slug': tenant_slug})}?{urlencode(query)}"

@@ -1,0 +1,98 @@
+"""From a number to the responses behind it (issue 19 item 1), on the CX lead overview: every tile's n, every
+breakdown row and every trend period links to the responses list with that period, the page's filters and
+the row's own, and the list counts exactly the number's n — with each kind of filter the page has (one
+dimension: rollups; two: cells). The links are plain anchors (keyboard, no JavaScript needed)."""
+
+from __future__ import annotations
+
+import random
+from html import unescape
+
+import pytest
+
+from tests.builders import overview_world
+
+pytestmark = pytest.mark.postgres
+
+PAGE = "/t/acme/dashboards/"
+RANGE = {"period": "custom", "from": "2026-03-20", "to": "2026-04-08"}
+FILTER_CASES = {
+    "none": lambda w: {},
+    "touchpoint": lambda w: {"touchpoint": str(w.touchpoints[0].uuid)},
+    "touchpoint+channel": lambda w: {"touchpoint": str(w.touchpoints[1].uuid), "channel": "email"},
+    "staff+segment": lambda w: {"staff": str(w.staff[0].uuid), "segment": str(w.segments[0].uuid)},
+    "survey+stage": lambda w: {"survey": str(w.versions[0].survey.uuid), "stage": str(w.stages[0].uuid)},
+}
+
+
+def listed(client, url: str) -> int:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.content[:500])
+    return response.context["page"].paginator.count
+
+
+@pytest.mark.parametrize("case", FILTER_CASES)
+def test_every_number_on_the_overview_opens_exactly_its_responses(world, client, case):
+    w = overview_world(world.a, random.Random(7), 240, invitations=0)
+    overview_world(world.b, random.Random(8), 60, invitations=0)  # another tenant's rows never counted
+    client.force_login(world.carol)
+    response = client.get(PAGE, {**RANGE, **FILTER_CASES[case](w)})
+    assert response.status_code == 200
+    page, html = response.context["page"], unescape(response.content.decode())
+    for tile in page.tiles:
+        assert tile.drill in html
+        assert listed(client, tile.drill) == tile.n, tile.label
+    links = 0
+    for chart in (*page.breakdowns, *page.trends):
+        table = chart.table
+        n = table.columns.index("n")
+        assert len(table.links) == len(table.rows)
+        for row, link in zip(table.rows, table.links, strict=True):
+            if link:
+                assert f'href="{link}"' in html
+                assert listed(client, link) == row[n], (chart.id, row)
+                links += 1
+            else:  # "Not attributed" (the list has no filter for it), or a trend period without answers
+                assert row[0] == "Not attributed" or row[n] == 0
+    assert links >= (12 if case == "none" else 3)
+
+
+def test_a_drill_down_link_keeps_the_metric_and_the_days(world, client):
+    w = overview_world(world.a, random.Random(3), 80, invitations=0)
+    client.force_login(world.carol)
+    page = client.get(PAGE, RANGE).context["page"]
+    nps = next(t for t in page.tiles if t.id == "nps")
+    assert "answered=nps" in nps.drill
+    assert "date_from=2026-03-20" in nps.drill and "date_to=2026-04-08" in nps.drill
+    listing = client.get(nps.drill)
+    assert all(r.nps is not None for r in listing.context["page"])
+    assert w.touchpoints  # the world has attribution the breakdowns link by
+
+
+def test_every_stage_score_and_journey_tile_opens_exactly_its_responses(world, client):
+    from tests.builders import PROFILE_B, build_journey_world
+    from tests.factories import MembershipFactory, UserFactory
+
+    build_journey_world(world.a, staff=[world.membership(world.bob, world.a)])
+    build_journey_world(world.b, staff=[MembershipFactory(tenant=world.b, user=UserFactory())], profile=PROFILE_B, clients=9, seed=2)
+    client.force_login(world.carol)
+    response = client.get("/t/acme/dashboards/journeys/")
+    assert response.status_code == 200
+    page, html = response.context["page"], unescape(response.content.decode())
+    links = 0
+    for tile in page.tiles[:3]:
+        assert tile.drill in html
+        assert listed(client, tile.drill) == tile.n
+    for column in page.stages:
+        for score in column.scores:
+            if score.n:
+                assert f'href="{score.drill}"' in html
+                assert listed(client, score.drill) == score.n, (column.label, score.metric)
+                links += 1
+            else:
+                assert not score.drill
+    chart = {c.id: c for c in page.charts}["stage-scores"]
+    for row, link in zip(chart.table.rows, chart.table.links, strict=True):
+        if row[2]:
+            assert listed(client, link) == row[2]
+    assert links >= 6
