@@ -98,6 +98,10 @@ class Chart:
     figure: dict
     table: Table
     empty: str = ""  # non-empty: there is nothing to draw, and this says why
+    # Clicking point i of trace `links_trace` opens links[i] ("" for none): the rows behind that bar or point
+    # (static/js/charts.js). The table under the chart links the same rows, for the keyboard and without JavaScript.
+    links: tuple[str, ...] = ()
+    links_trace: int = 0
 
     def __post_init__(self):
         # Every string of the figure escaped for plotly's HTML dialect, here for every chart of every page
@@ -112,6 +116,10 @@ class Chart:
     @property
     def script_id(self) -> str:
         return f"chart-{self.id}-data"
+
+    @property
+    def links_json(self) -> str:
+        return json.dumps(list(self.links))
 
     @property
     def figure_json(self) -> str:

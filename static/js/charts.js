@@ -54,6 +54,22 @@
     draw(pending);
   }
 
+  // A click on a bar or point opens the responses behind it (data-links: one address per point of the trace
+  // data-links-trace; the chart's table links the same rows for the keyboard and without JavaScript).
+  function linkPoints(element) {
+    if (!element.dataset.links) return;
+    var links = JSON.parse(element.dataset.links), trace = Number(element.dataset.linksTrace || 0);
+    element.on("plotly_click", function (event) {
+      var points = (event && event.points) || [];
+      for (var i = 0; i < points.length; i++) {
+        if (points[i].curveNumber === trace && links[points[i].pointIndex]) {
+          window.location.assign(links[points[i].pointIndex]);
+          return;
+        }
+      }
+    });
+  }
+
   function draw(elements) {
     if (!window.Plotly) { withPlotly(function () { draw(elements); }); return; }
     elements.forEach(function (element) {
@@ -63,7 +79,7 @@
       if (!source) return;
       var figure = JSON.parse(source);
       window.Plotly.newPlot(element, figure.data, figure.layout, Object.assign({}, CONFIG, figure.config || {}))
-        .then(function () { element.setAttribute("data-drawn", "true"); markProgress(); });
+        .then(function () { linkPoints(element); element.setAttribute("data-drawn", "true"); markProgress(); });
     });
   }
 

@@ -240,15 +240,17 @@ def _trend_chart(trend: selectors.Trend, metric: str, tenant, f: MetricFilters) 
     rows = tuple((p["start"], p["end"], p[metric]["value"], p[metric]["ci_low"], p[metric]["ci_high"], p[metric]["n"],
                   bool(p[metric]["low_sample"]) and p[metric]["n"] > 0, p["partial"]) for p in points)
     answered = sum(p[metric]["n"] for p in points)
+    table_links = tuple(responses_url(tenant.slug, f, answered=metric, first=p["start"], last=p["end"]) if p[metric]["n"] else ""
+                        for p in points)
     unit = {"day": "day", "week": "week", "month": "month"}[trend.interval]
     return Chart(
+        links=table_links, links_trace=len(figure["data"]) - 1,  # the line's points (after the band's edges)
         id=f"trend-{metric}", title=f"{name} per {unit}",
         explanation=f"{explain('trend')} Minimum sample: {min_n_for(tenant, metric)} answers.",
         figure=figure,
         table=Table(id=f"trend-{metric}", title=f"{name} per {unit}",
                     columns=("Period start", "Period end", name, "95% CI low", "95% CI high", "n", "Low sample", "Partial period"),
-                    rows=rows, links=tuple(responses_url(tenant.slug, f, answered=metric, first=p["start"], last=p["end"]) if p[metric]["n"] else ""
-                                           for p in points)),
+                    rows=rows, links=table_links),
         empty="" if answered else f"No {name} answers in this period for these filters.",
     )
 
@@ -280,6 +282,11 @@ def _breakdown_chart(breakdown: selectors.Breakdown, by: str, noun: str, heading
         caption += f" The chart shows the {CHART_ROWS} values with the most answers; this table has all {len(rows)}."
     x_title, x_range = AXIS[metric]
     figure = charts.block_bars(drawn, metric, x_title=x_title, x_range=x_range)
+
+    def link(row: dict) -> str:
+        """A named value opens its answers ("Not attributed" has no filter on the list)."""
+        return responses_url(tenant.slug, f, answered=metric, **{by: row["key"]}) if row["key"] else ""
+
     table_rows = tuple((r["label"], r[metric]["value"], r[metric]["ci_low"], r[metric]["ci_high"], r[metric]["n"], r["responses"],
                         bool(r[metric]["low_sample"])) for r in rows)
     title = f"{name} by {noun}"
@@ -290,8 +297,8 @@ def _breakdown_chart(breakdown: selectors.Breakdown, by: str, noun: str, heading
         figure=figure,
         table=Table(id=f"by-{by}", title=title, columns=(heading, name, "95% CI low", "95% CI high", "n", "Responses", "Low sample"),
                     rows=table_rows, caption=caption,
-                    # Each named value opens its answers ("Not attributed" has no filter on the list).
-                    links=tuple(responses_url(tenant.slug, f, answered=metric, **{by: r["key"]}) if r["key"] else "" for r in rows)),
+                    links=tuple(link(r) for r in rows)),
+        links=tuple(link(r) for r in drawn),
         empty="" if rows else f"No {name} answers in this period for these filters.",
     )
 
