@@ -153,3 +153,18 @@ def test_the_search_condition_is_the_comment_indexs_expression(world, ns):
     expression = " ".join(definition.split("USING gin (", 1)[1].split())[:-1].replace("( ", "(")  # spaced as EXPLAIN prints it
     assert expression.startswith("to_tsvector(CASE language WHEN 'en'::text THEN 'english'::regconfig"), expression
     assert plan.count(f"{expression} @@ ") == 2, (expression, plan)
+
+
+def test_not_attributed_lists_the_responses_without_that_attribution(world, ns, client):
+    client.force_login(world.bob)
+    with tenant_context(world.a):
+        without_touchpoint = set(map(str, Response.objects.filter(is_bot=False, touchpoint__isnull=True).values_list("uuid", flat=True)))
+        without_staff = set(map(str, Response.objects.filter(is_bot=False, staff__isnull=True).values_list("uuid", flat=True)))
+    assert without_touchpoint
+    assert without_staff
+    response = client.get(LIST, {"touchpoint": "none"})
+    assert response.status_code == 200
+    assert listed(response) == without_touchpoint
+    assert listed(client.get(LIST, {"staff": "none"})) == without_staff
+    assert '<option value="none">Not attributed</option>' in client.get(LIST).content.decode()
+    assert client.get(LIST, {"touchpoint": "nothing"}).status_code == 400

@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from apps.metrics.params import MetricFilters
+from apps.metrics.sources import NOT_ATTRIBUTED as NOT_ATTRIBUTED_LABEL
+from apps.surveys.responses.selectors import NOT_ATTRIBUTED
 
 LIST_FILTERS = ("survey", "touchpoint", "stage", "journey", "segment", "staff")
 
@@ -30,3 +32,11 @@ def responses_url(tenant_slug: str, f: MetricFilters, *, answered: str | None = 
     if answered:
         query["answered"] = answered
     return f"{reverse('responses:list', kwargs={'tenant_slug': tenant_slug})}?{urlencode(query)}"
+
+
+def row_url(tenant_slug: str, f: MetricFilters, by: str, row: dict, *, answered: str | None) -> str:
+    """A breakdown row's responses (`row`: its public `key` and `label`): its value's; for "Not attributed" those
+    without one; "" for a value deleted since ("Removed", which no filter names any more)."""
+    if row["key"] is None and row["label"] != NOT_ATTRIBUTED_LABEL:
+        return ""
+    return responses_url(tenant_slug, f, answered=answered, **{by: row["key"] or NOT_ATTRIBUTED})

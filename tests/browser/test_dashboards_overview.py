@@ -129,7 +129,8 @@ def test_a_bar_click_or_a_tile_link_opens_the_responses_behind_the_number(browse
     page.mouse.move(x, y)
     page.mouse.click(x, y)
     page.wait_for_url("**/responses/?**")
-    assert "answered=nps" in page.url and "touchpoint=" in page.url
+    assert "answered=nps" in page.url
+    assert "touchpoint=" in page.url
     expect(page.locator("#responses-count")).to_have_text(re.compile(rf"^{n} responses? match"))
 
     page.goto(PAGE)

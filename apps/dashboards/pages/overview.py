@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 
-from apps.dashboards.drill import responses_url
+from apps.dashboards.drill import responses_url, row_url
 from apps.dashboards.filters import FilterState
 from apps.metrics import charts
 from apps.metrics.explanations import explain
@@ -284,8 +284,7 @@ def _breakdown_chart(breakdown: selectors.Breakdown, by: str, noun: str, heading
     figure = charts.block_bars(drawn, metric, x_title=x_title, x_range=x_range)
 
     def link(row: dict) -> str:
-        """A named value opens its answers ("Not attributed" has no filter on the list)."""
-        return responses_url(tenant.slug, f, answered=metric, **{by: row["key"]}) if row["key"] else ""
+        return row_url(tenant.slug, f, by, row, answered=metric)
 
     table_rows = tuple((r["label"], r[metric]["value"], r[metric]["ci_low"], r[metric]["ci_high"], r[metric]["n"], r["responses"],
                         bool(r[metric]["low_sample"])) for r in rows)

@@ -12,8 +12,9 @@ with the previous period).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from apps.dashboards.drill import responses_url, row_url
 from apps.dashboards.filters import FilterState
 from apps.metrics import charts
 from apps.metrics.explanations import explain
@@ -22,6 +23,7 @@ from apps.metrics.scores.tiles import metric_tile, min_n_for
 from apps.reports.panels import Chart, Table, Tile, interval, number
 
 GAP_AXIS = "Predicted − actual"
+PAIRS = "perception_gap"  # the responses list's `answered` for the pairs a gap counts (an NPS answer and a prediction)
 GAP_COLUMNS = ("", "Pairs", "Gap (points)", "95% CI low", "95% CI high", "Perceived NPS", "Actual NPS", "Low sample")
 
 
@@ -61,18 +63,19 @@ def verdict(block: dict, *, own: bool) -> str:
     return f"{head}, but the {interval(low, high)} includes 0: no clear gap at this sample size."
 
 
-def _gap_table(table_id: str, title: str, first: str, rows: list[dict]) -> Table:
+def _gap_table(table_id: str, title: str, first: str, rows: list[dict], links: tuple[str, ...]) -> Table:
     return Table(id=table_id, title=title, columns=(first, *GAP_COLUMNS[1:]),
                  rows=tuple((r["label"], r["n"], r["value"], r.get("ci_low"), r.get("ci_high"), r.get("perceived_nps"),
-                             r.get("actual_nps"), bool(r.get("low_sample"))) for r in rows))
+                             r.get("actual_nps"), bool(r.get("low_sample"))) for r in rows), links=links)
 
 
-def _gap_chart(chart_id: str, title: str, first: str, rows: list[dict], empty: str, min_n: int) -> Chart:
+def _gap_chart(chart_id: str, title: str, first: str, rows: list[dict], empty: str, min_n: int, links: tuple[str, ...]) -> Chart:
+    """Each row's bar and table row open its pairs (the responses with an NPS answer and a prediction)."""
     return Chart(id=chart_id, title=title, explanation=f"{explain('perception_gap')} Bars: the mean gap with its 95% interval; "
                                                        f"hatched, paler bars have fewer than {min_n} pairs (this workspace's "
                                                        "minimum), so their value is unreliable.",
                  figure=charts.block_bars(rows, None, x_title=GAP_AXIS) if rows else {},
-                 table=_gap_table(chart_id, title, first, rows), empty="" if rows else empty)
+                 table=_gap_table(chart_id, title, first, rows, links), empty="" if rows else empty, links=links)
 
 
 def _paired_chart(overall: dict, overall_label: str, rows: list[dict], by: str, empty: str) -> Chart:
@@ -98,7 +101,12 @@ def perception_page(tenant, state: FilterState, *, own: bool) -> PerceptionPage:
     gap = selectors.perception_gap(tenant, f)
     summary = selectors.metrics_summary(tenant, f)
     min_n = min_n_for(tenant, "perception_gap")
-    tile = metric_tile("perception_gap", summary.metrics["perception_gap"], min_n=min_n)
+    tile = replace(metric_tile("perception_gap", summary.metrics["perception_gap"], min_n=min_n),
+                   drill=responses_url(tenant.slug, f, answered=PAIRS))
+
+    def links(rows: list[dict], by: str) -> tuple[str, ...]:
+        return tuple(row_url(tenant.slug, f, by, r, answered=PAIRS) for r in rows)
+
     pairs = gap.overall["n"]
     if own:
         empty = ("You have no prediction pairs in this period. When you log an interaction, predict the score the client "
@@ -111,7 +119,9 @@ def perception_page(tenant, state: FilterState, *, own: bool) -> PerceptionPage:
         chart_list.append(_paired_chart(gap.overall, "All your interactions", gap.touchpoints, "Touchpoint", empty))
     else:
         chart_list.append(_paired_chart(gap.overall, "Everyone", gap.staff, "Staff member", empty))
-        chart_list.append(_gap_chart("gap-staff", "Gap per staff member", "Staff member", gap.staff, empty, min_n))
-    chart_list.append(_gap_chart("gap-touchpoints", "Gap per touchpoint", "Touchpoint", gap.touchpoints, empty, min_n))
-    chart_list.append(_gap_chart("gap-stages", "Gap per journey stage", "Stage", gap.stages, empty, min_n))
+        chart_list.append(_gap_chart("gap-staff", "Gap per staff member", "Staff member", gap.staff, empty, min_n,
+                                     links(gap.staff, "staff")))
+    chart_list.append(_gap_chart("gap-touchpoints", "Gap per touchpoint", "Touchpoint", gap.touchpoints, empty, min_n,
+                                 links(gap.touchpoints, "touchpoint")))
+    chart_list.append(_gap_chart("gap-stages", "Gap per journey stage", "Stage", gap.stages, empty, min_n, links(gap.stages, "stage")))
     return PerceptionPage(own=own, pairs=pairs, verdict=verdict(gap.overall, own=own), tiles=(tile,), charts=tuple(chart_list))

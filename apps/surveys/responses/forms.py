@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.forms.models import ModelChoiceIterator
 
 from apps.clients.forms import MemberChoiceField
 from apps.clients.models import Segment
 from apps.journeys.models import Journey, Stage
 from apps.surveys.models import Response, Survey, Tag
 from apps.surveys.responses.search import MAX_QUERY
-from apps.surveys.responses.selectors import ANSWERED, SCORE_BAND_GROUPS, SCORE_BANDS, tag_list
+from apps.surveys.responses.selectors import ANSWERED, NOT_ATTRIBUTED, SCORE_BAND_GROUPS, SCORE_BANDS, tag_list
 from apps.tenancy.models import Membership
 from apps.touchpoints.models import Touchpoint
 
@@ -20,9 +21,42 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 UNKNOWN = "Not found in this workspace: choose from the list."
 
 
-class StageChoiceField(forms.ModelChoiceField):
+class _WithNotAttributed(ModelChoiceIterator):
+    def __iter__(self):
+        choices = super().__iter__()
+        yield next(choices)  # the empty label ("All …")
+        yield (NOT_ATTRIBUTED, "Not attributed")
+        yield from choices
+
+    def __len__(self):
+        return super().__len__() + 1
+
+
+class OrNotAttributed:
+    """A ModelChoiceField that also takes "none": the responses without that attribution, which a dashboard's
+    "Not attributed" row counts (the selector filters on the column being empty)."""
+
+    iterator = _WithNotAttributed
+
+    def to_python(self, value):
+        return NOT_ATTRIBUTED if value == NOT_ATTRIBUTED else super().to_python(value)
+
+    def validate(self, value):
+        if value != NOT_ATTRIBUTED:
+            super().validate(value)
+
+
+class ChoiceOrNotAttributed(OrNotAttributed, forms.ModelChoiceField):
+    pass
+
+
+class StageChoiceField(OrNotAttributed, forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.journey.name} › {obj.name}"
+
+
+class MemberOrNotAttributed(OrNotAttributed, MemberChoiceField):
+    pass
 
 
 class ResponseFilterForm(forms.Form):
@@ -31,17 +65,17 @@ class ResponseFilterForm(forms.Form):
                         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}))
     survey = forms.ModelChoiceField(queryset=Survey.objects.none(), required=False, to_field_name="uuid", empty_label="All surveys",
                                     error_messages={"invalid_choice": UNKNOWN})
-    touchpoint = forms.ModelChoiceField(queryset=Touchpoint.objects.none(), required=False, to_field_name="uuid",
-                                        empty_label="All touchpoints", error_messages={"invalid_choice": UNKNOWN})
+    touchpoint = ChoiceOrNotAttributed(queryset=Touchpoint.objects.none(), required=False, to_field_name="uuid",
+                                       empty_label="All touchpoints", error_messages={"invalid_choice": UNKNOWN})
     stage = StageChoiceField(queryset=Stage.objects.none(), required=False, to_field_name="uuid", empty_label="All stages",
                              label="Journey stage", error_messages={"invalid_choice": UNKNOWN})
-    journey = forms.ModelChoiceField(queryset=Journey.objects.none(), required=False, to_field_name="uuid", empty_label="All journeys",
-                                     error_messages={"invalid_choice": UNKNOWN})
-    segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False, to_field_name="uuid", empty_label="All segments",
-                                     label="Client segment", error_messages={"invalid_choice": UNKNOWN})
-    staff = MemberChoiceField(queryset=Membership.objects.none(), required=False, to_field_name="uuid", empty_label="Anyone",
-                              label="Staff member", help_text="Who had the interaction that asked for the response.",
-                              error_messages={"invalid_choice": UNKNOWN})
+    journey = ChoiceOrNotAttributed(queryset=Journey.objects.none(), required=False, to_field_name="uuid", empty_label="All journeys",
+                                    error_messages={"invalid_choice": UNKNOWN})
+    segment = ChoiceOrNotAttributed(queryset=Segment.objects.none(), required=False, to_field_name="uuid", empty_label="All segments",
+                                    label="Client segment", error_messages={"invalid_choice": UNKNOWN})
+    staff = MemberOrNotAttributed(queryset=Membership.objects.none(), required=False, to_field_name="uuid", empty_label="Anyone",
+                                  label="Staff member", help_text="Who had the interaction that asked for the response.",
+                                  error_messages={"invalid_choice": UNKNOWN})
     band = forms.ChoiceField(required=False, label="Score band",
                              choices=[("", "Any score"), *[(group, [(k, SCORE_BANDS[k][0]) for k in keys]) for group, keys in SCORE_BAND_GROUPS]])
     answered = forms.ChoiceField(required=False, label="Answered", choices=[("", "Any question"), *ANSWERED.items()],

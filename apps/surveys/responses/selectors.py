@@ -43,9 +43,12 @@ SCORE_BAND_GROUPS = [
     ("Smiley", ["smiley_sad", "smiley_neutral", "smiley_happy"]),
 ]
 NPS_CATEGORIES = {"promoter": "nps_promoter", "passive": "nps_passive", "detractor": "nps_detractor"}
+NOT_ATTRIBUTED = "none"  # an attribution filter's value for the responses without one
 # Responses that answered a metric: what a tile's or a breakdown row's n counts (METRICS.md: a skipped answer is
 # not in that metric's n). The dashboards' drill-down links filter the list with these.
-ANSWERED = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "smiley": "Smiley", "enps": "eNPS"}
+ANSWERED = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "smiley": "Smiley", "enps": "eNPS",
+            "perception_gap": "NPS with a staff prediction (a perception-gap pair)"}
+_ANSWERED_COLUMNS = {"perception_gap": ("nps", "predicted")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,9 +101,9 @@ def _tags_prefetch() -> Prefetch:
 
 
 def response_list(
-    *, survey: Survey | None = None, touchpoint: Touchpoint | None = None, stage: Stage | None = None,
-    client: Client | None = None, contact: Contact | None = None, staff: Membership | None = None,
-    journey: Journey | None = None, segment: Segment | None = None, search: str = "",
+    *, survey: Survey | None = None, touchpoint: Touchpoint | str | None = None, stage: Stage | str | None = None,
+    client: Client | None = None, contact: Contact | None = None, staff: Membership | str | None = None,
+    journey: Journey | str | None = None, segment: Segment | str | None = None, search: str = "",
     channel: str | None = None, language: str | None = None, band: str | None = None, tag: Tag | None = None,
     has_comment: bool | None = None, date_from: datetime.date | None = None, date_to: datetime.date | None = None,
     include_bots: bool = False, answered: str | None = None,
@@ -108,7 +111,8 @@ def response_list(
     """The tenant's responses, newest first, filtered, with what a list row shows (attribution and
     tags) loaded in a fixed number of queries. Bot-flagged responses are left out unless asked for
     (they are kept apart and never counted). Dates are days in the tenant's time zone, both inclusive.
-    Journey and segment are the response's own (as attributed at submission, as the metrics count them);
+    Journey and segment are the response's own (as attributed at submission, as the metrics count them); an
+    attribution given as NOT_ATTRIBUTED keeps the responses without one;
     `search` is a full-text search of the comments (apps.surveys.responses.search); `answered` keeps the
     responses with an answer to that metric (ANSWERED). Days are the responses' `local_day`, the day the
     metrics count them on, so a drill-down from a number lists exactly its n responses."""
@@ -118,7 +122,9 @@ def response_list(
     for field, value in (("survey", survey), ("touchpoint", touchpoint), ("stage", stage), ("client", client),
                          ("contact", contact), ("staff", staff), ("journey", journey), ("segment", segment),
                          ("response_tags__tag", tag)):
-        if value is not None:
+        if value == NOT_ATTRIBUTED:  # without that attribution: a dashboard's "Not attributed" row
+            qs = qs.filter(**{f"{field}__isnull": True})
+        elif value is not None:
             qs = qs.filter(**{field: value})
     if channel:
         qs = qs.filter(channel=channel)
@@ -129,7 +135,7 @@ def response_list(
     if has_comment is not None:
         qs = qs.filter(HAS_COMMENT) if has_comment else qs.exclude(HAS_COMMENT)
     if answered:
-        qs = qs.filter(**{f"{answered}__isnull": False})
+        qs = qs.filter(**{f"{column}__isnull": False for column in _ANSWERED_COLUMNS.get(answered, (answered,))})
     if date_from is not None:
         qs = qs.filter(local_day__gte=date_from)
     if date_to is not None:
