@@ -45,6 +45,8 @@ def test_every_number_on_the_overview_opens_exactly_its_responses(world, client,
     links = 0
     for chart in (*page.breakdowns, *page.trends):
         table = chart.table
+        if chart.has_data:  # one address per point of the clickable trace
+            assert len(chart.links) == len(chart.figure["data"][chart.links_trace]["y"])
         n = table.columns.index("n")
         assert len(table.links) == len(table.rows)
         for row, link in zip(table.rows, table.links, strict=True):
@@ -95,6 +97,8 @@ def test_every_stage_score_and_journey_tile_opens_exactly_its_responses(world, c
             else:
                 assert not score.drill
     chart = {c.id: c for c in page.charts}["stage-scores"]
+    assert chart.links == chart.table.links  # a click on a stage's point opens the same responses
+    assert chart.figure["data"][chart.links_trace]["mode"] == "lines+markers"  # the points, not the band
     for row, link in zip(chart.table.rows, chart.table.links, strict=True):
         if row[2]:
             assert listed(client, link) == row[2]
@@ -123,3 +127,23 @@ def test_every_perception_gap_row_opens_exactly_its_pairs(world, client, who, pa
             assert listed(client, link) == row[1], (chart.id, row)
             links += 1
     assert links >= 3
+
+
+def test_the_executive_charts_open_the_responses_behind_their_points(world, client):
+    w = overview_world(world.a, random.Random(4), 160, invitations=0)
+    assert w.touchpoints
+    client.force_login(world.carol)
+    page = client.get("/t/acme/dashboards/executive/", RANGE).context["page"]
+    for tile in page.tiles[:3]:
+        assert listed(client, tile.drill) == tile.n
+    for chart in page.trends:
+        assert chart.links == chart.table.links
+        assert chart.figure["data"][chart.links_trace]["mode"] == "lines+markers"
+        n = chart.table.columns.index("n")
+        for row, link in zip(chart.table.rows, chart.table.links, strict=True):
+            if row[n]:
+                assert listed(client, link) == row[n], (chart.id, row)
+    touchpoints = page.touchpoints
+    assert touchpoints.links == touchpoints.table.links
+    for row, link in zip(touchpoints.table.rows, touchpoints.table.links, strict=True):
+        assert listed(client, link) == row[5]

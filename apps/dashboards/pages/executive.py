@@ -167,7 +167,8 @@ def _trend_chart(trend: selectors.Trend, metric: str, links: tuple[str, ...] = (
         layout.update(height=CHART_HEIGHT, showlegend=False, font={**layout["font"], "size": 11})
         layout["xaxis"].update(tickformat="%b\n%Y", tickangle=0, dtick="M3" if len(points) > 6 else "M1")
     return Chart(id=f"trend-{metric}", title=f"{name} per month", explanation=explain("trend"), figure=figure, table=table,
-                 empty="" if answered else f"No {name} answer in these months.")
+                 empty="" if answered else f"No {name} answer in these months.",
+                 links=links, links_trace=len(figure["data"]) - 1 if figure else 0)  # the line's points, after the band
 
 
 def _touchpoint_chart(breakdown: selectors.Breakdown, *, min_n: int, tenant_slug: str, f: MetricFilters) -> Chart:
@@ -196,7 +197,8 @@ def _touchpoint_chart(breakdown: selectors.Breakdown, *, min_n: int, tenant_slug
     figure["layout"]["font"] = {**figure["layout"]["font"], "size": 12}
     # Best in blue, worst in vermillion, and the group named in each label (never colour alone).
     figure["data"][0]["marker"]["color"] = [charts.BLUE if g == "Best" else charts.VERMILLION for g, _r in shown]
-    return Chart(id="touchpoints", title="Best and worst touchpoints", explanation=explanation, figure=figure, table=table)
+    return Chart(id="touchpoints", title="Best and worst touchpoints", explanation=explanation, figure=figure, table=table,
+                 links=table.links)
 
 
 def executive_page(tenant, state: FilterState, *, now: datetime | None = None) -> ExecutivePage:

@@ -316,7 +316,8 @@ def _stage_chart(labels: list[str], rows: list[dict], columns, metric: str, link
                  explanation=(f"{explain(metric)} Each stage counts the responses recorded at that stage of this journey, in "
                               "the journey's order (★: a moment of truth at that stage); the band is the 95% interval, and "
                               "hollow points have fewer answers than this workspace's minimum sample."),
-                 figure=stage_scores_figure(starred, blocks, metric=metric) if not empty else {}, table=table, empty=empty)
+                 figure=stage_scores_figure(starred, blocks, metric=metric) if not empty else {}, table=table, empty=empty,
+                 links=tuple(links), links_trace=2)  # the line's points, after the band's two edges
 
 
 def _volatility_chart(transitions: list[dict], min_n: int) -> Chart:
