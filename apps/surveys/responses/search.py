@@ -35,7 +35,6 @@ MAX_QUERY = 200  # characters: longer queries are cut (a search box, not a docum
 # The comment's configuration, as the index expression spells it (keep the two identical, or the index is unused).
 _CONFIG = "CASE {language} " + " ".join(f"WHEN '{code}' THEN '{name}'::regconfig" for code, name in CONFIGS.items()) + \
     " ELSE 'simple'::regconfig END"
-CONFIG_SQL = _CONFIG.format(language="language")
 # The query stemmed in every configuration, OR-ed: one parameter per configuration.
 QUERY_SQL = " || ".join(f"websearch_to_tsquery('{name}', %s)" for name in (*CONFIGS.values(), "simple"))
 _QUERY_PARAMS = len(CONFIGS) + 1
