@@ -41,7 +41,8 @@ def test_every_request_body_has_an_example(schema):
 
 
 # Reports: one computed object each (the metrics summary, trend, …), not a collection of resources.
-REPORTS = {f"{TENANT}metrics/{name}/" for name in ("summary", "trend", "breakdown", "perception-gap", "volatility", "funnel", "churn")}
+REPORTS = {f"{TENANT}metrics/{name}/" for name in ("summary", "trend", "breakdown", "perception-gap", "volatility", "funnel", "churn",
+                                                 "themes", "themes/trend", "themes/breakdown")}
 
 
 def test_every_collection_is_paginated(schema):

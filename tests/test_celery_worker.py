@@ -159,3 +159,26 @@ def test_a_request_saved_while_the_broker_is_down_answers_and_its_tasks_are_sent
         assert requeue_deferred_tasks() == 0  # sent once
         assert _queued_task_names(broker) == sorted(deferred)
     assert any("broker unavailable" in r.getMessage() for r in caplog.records)
+
+
+def test_a_submitted_comment_is_analysed_by_the_worker_after_commit(world, worker):
+    """Issue 19 item 3: the language and sentiment of a new comment are computed in Celery, on commit."""
+    from apps.core.nlp import ANALYSER_VERSION
+    from apps.surveys.models import Response
+    from apps.surveys.respond.services import response_submit
+    from tests.builders import live_survey
+
+    survey = live_survey(world.a)
+    with tenant_context(world.a):
+        response, _ = response_submit(tenant=world.a, version=survey.current_version, channel="web", language="en",
+                                      answers={"nps": 9, "reason": "Der Berater war sehr freundlich und hilfreich, danke!"})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with tenant_context(world.a):
+            stored = Response.objects.get(pk=response.pk)
+        if stored.comment_analyser == ANALYSER_VERSION:
+            break
+        time.sleep(0.3)
+    assert stored.comment_analyser == ANALYSER_VERSION
+    assert stored.comment_language == "de"
+    assert stored.comment_sentiment > 0.3

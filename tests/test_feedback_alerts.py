@@ -97,6 +97,22 @@ def test_a_negative_comment_rule_reads_the_comment_sentiment(world, people, surv
     assert _evaluate(silent) == []
 
 
+@pytest.mark.parametrize("language,comment", [
+    ("fr", "Service très décevant, facture fausse et équipe désagréable."),
+    ("de", "Enttäuschend: Rechnung falsch, Antwort unfreundlich und viel zu spät."),
+    ("es", "Un servicio pésimo, la factura estaba mal y nadie nos ayudó."),
+])
+def test_a_negative_comment_is_read_in_its_own_language(world, people, survey, language, comment):
+    """VADER alone reads these as neutral (it knows English words only); the rule scores each in its language."""
+    from apps.core.nlp.lexicons import vader
+
+    assert abs(vader().polarity_scores(comment)["compound"]) < 0.3
+    AlertRuleFactory(tenant=world.a, trigger="negative_comment", threshold=-0.3, assignee=people["bob"])
+    [(case, created)] = _evaluate(_response(survey, nps=9, comment=comment, language=language))
+    assert created
+    assert "negative comment (sentiment -0." in case.description
+
+
 def test_it_describes_the_case_in_words(world, people, survey):
     touchpoint = TouchpointFactory(tenant=world.a, name="Helpdesk call")
     AlertRuleFactory(tenant=world.a, assignee=people["bob"])

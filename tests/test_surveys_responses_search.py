@@ -151,7 +151,8 @@ def test_the_search_condition_is_the_comment_indexs_expression(world, ns):
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     expression = " ".join(definition.split("USING gin (", 1)[1].split())[:-1].replace("( ", "(")  # spaced as EXPLAIN prints it
-    assert expression.startswith("to_tsvector(CASE language WHEN 'en'::text THEN 'english'::regconfig"), expression
+    assert expression.startswith("to_tsvector(CASE COALESCE(NULLIF((comment_language)::text, ''::text), (language)::text) "
+                                 "WHEN 'en'::text THEN 'english'::regconfig"), expression
     assert plan.count(f"{expression} @@ ") == 2, (expression, plan)
 
 

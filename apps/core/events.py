@@ -35,3 +35,7 @@ tenant_time_zone_changed = Signal()
 # (client_id, previous score or None, new score). Feedback listens: churn-risk alert rules open cases;
 # each receiver returns how many cases it opened (summed into the refresh's result).
 churn_risk_scored = Signal()
+# Themes on response comments changed (assigned, corrected, or a theme deleted), inside the writing transaction.
+# kwargs: tenant, days — the responses' local days, or None for every day (a rebuild). Metrics listens: those days'
+# theme statistics are recomputed.
+response_themes_changed = Signal()

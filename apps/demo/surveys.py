@@ -50,6 +50,7 @@ from apps.surveys.kiosks.services import kiosk_create
 from apps.surveys.models import Answer, Invitation, KioskDevice, Question, Response, Survey, SurveyKind, SurveyVersion
 from apps.surveys.respond.services import _scores as response_scores
 from apps.surveys.respond.services import answers_validate, response_submit
+from apps.surveys.responses.comments import response_comment_fill
 from apps.surveys.responses.services import response_tag_add
 from apps.tenancy.models import Tenant
 from apps.touchpoints.models import Interaction, Touchpoint
@@ -509,6 +510,8 @@ def responses_replay(*, tenant: Tenant, submissions: list[Submission]) -> int:
             journey_id=journeys.get(stage_id), predicted=predicted, local_day=local_day(tenant.time_zone, s.submitted_at),
             **response_scores(survey, version_questions, cleaned),
         )
+        if response.comment:
+            response_comment_fill(response)  # what the on-commit task would store
         responses.append(response)
         answers.append([(q, cleaned[q.key]) for q in version_questions if q.key in cleaned])
     Response.objects.bulk_create(responses, batch_size=BATCH)

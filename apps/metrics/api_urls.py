@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("apps.metrics.scores.api_urls")),
     path("", include("apps.metrics.funnel.api_urls")),
     path("", include("apps.metrics.churn.api_urls")),
+    path("", include("apps.metrics.themes.api_urls")),
 ]

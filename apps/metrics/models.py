@@ -257,3 +257,60 @@ class ChurnModel(TenantScopedModel):
         ordering = ["-fitted_at"]
         constraints = [*TenantScopedModel.Meta.constraints]
         indexes = [models.Index(fields=["tenant", "-fitted_at"], name="metrics_model_recent")]
+
+
+# --- comment themes (METRICS.md "Comment themes") --------------------------------------------------
+
+COMMENT_STAT_FIELDS = ("comments", "nps_n", "nps_promoters", "nps_detractors", "sentiment_n", "sentiment_sum", "sentiment_sumsq")
+
+
+class CommentStats(models.Model):
+    """The sufficient statistics of a set of comments (counted responses with a comment): how many, the NPS
+    counts of those with an NPS answer, and their analysed sentiment's count, sum and sum of squares."""
+
+    comments = models.PositiveIntegerField(default=0)
+    nps_n = models.PositiveIntegerField(default=0)
+    nps_promoters = models.PositiveIntegerField(default=0)
+    nps_detractors = models.PositiveIntegerField(default=0)
+    sentiment_n = models.PositiveIntegerField(default=0)
+    sentiment_sum = models.FloatField(default=0)
+    sentiment_sumsq = models.FloatField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class CommentRollup(TenantScopedModel, CommentStats):
+    """Every comment of one local day for one value of one dimension (as ResponseRollup): the denominators
+    of theme share, and the "all comments" side of NPS impact."""
+
+    uuid = None
+    pk = models.CompositePrimaryKey("tenant_id", "dimension", "key", "day")
+    day = models.DateField()
+    dimension = models.CharField(max_length=16, choices=Dimension.choices)
+    key = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        constraints = []
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension}={self.key or '—'} · {self.comments} comments"
+
+
+class ThemeRollup(TenantScopedModel, CommentStats):
+    """The comments with one theme, of one local day, for one value of one dimension. "Without the theme"
+    is CommentRollup minus this, so every theme figure merges exactly across days and filters."""
+
+    uuid = None
+    pk = models.CompositePrimaryKey("tenant_id", "theme_id", "dimension", "key", "day")
+    theme_id = models.BigIntegerField()
+    day = models.DateField()
+    dimension = models.CharField(max_length=16, choices=Dimension.choices)
+    key = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        constraints = []
+        indexes = [models.Index(fields=["tenant", "dimension", "key", "day"], name="metrics_theme_dim_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} theme {self.theme_id} {self.dimension}={self.key or '—'} · {self.comments} comments"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.dispatch import receiver
 
-from apps.core.events import response_created, survey_deleted, tenant_time_zone_changed
+from apps.core.events import response_created, response_themes_changed, survey_deleted, tenant_time_zone_changed
 from apps.metrics.models import FunnelRollup
 from apps.tenancy.tasks import enqueue_on_commit
 
@@ -26,6 +26,17 @@ def count_response(sender, *, tenant, response, **kwargs) -> None:
         enqueue_on_commit(rollups_refresh, tenant.pk, sorted(d.isoformat() for d in days))
     if response.invitation_id:
         enqueue_on_commit(funnel_refresh_for_response, tenant.pk, response.pk)
+
+
+@receiver(response_themes_changed, dispatch_uid="metrics.refresh_theme_rollups")
+def recount_themes(sender, *, tenant, days, **kwargs) -> None:
+    """Comments' themes or sentiment changed: their days' theme statistics are recomputed in the same transaction."""
+    from apps.metrics.themes.rollups import theme_rollups_rebuild, theme_rollups_refresh
+
+    if days is None:
+        theme_rollups_rebuild(tenant)
+    else:
+        theme_rollups_refresh(tenant, days)
 
 
 @receiver(survey_deleted, dispatch_uid="metrics.drop_funnel_of_deleted_survey")

@@ -431,6 +431,13 @@ class Response(TenantScopedModel):
                                                  help_text="The score the staff member predicted when logging the interaction that "
                                                            "triggered this survey (the perception-gap pair), as of submission.")
     comment = models.TextField(blank=True, help_text="The first free-text answer, for lists and filters.")
+    # The comment's language and sentiment (apps.core.nlp), filled on commit by a task and by
+    # `manage.py analyse_comments`; `comment_analyser` is the analyser version that filled them (0: not yet).
+    comment_language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES, blank=True,
+                                        help_text="The comment's detected language (blank: no comment, or not analysed yet).")
+    comment_sentiment = models.FloatField(null=True, blank=True,
+                                          help_text="The comment's compound sentiment, −1 … 1 (VADER's scale, in its language).")
+    comment_analyser = models.PositiveSmallIntegerField(default=0, help_text="apps.core.nlp.ANALYSER_VERSION that filled the two above.")
     # Anonymous channels: a form nonce makes a double submit land once; bot-flagged responses are kept
     # apart and never counted.
     submission_key = models.CharField(max_length=64, blank=True)
@@ -517,3 +524,125 @@ class ResponseTag(TenantScopedModel):
 
     def __str__(self) -> str:
         return f"{self.response_id} #{self.tag}"
+
+
+# --- comment themes (issue 19 item 4; METRICS.md "Comment themes") ---------------------------------
+
+class Theme(TenantScopedModel):
+    """A theme of the workspace's comment taxonomy: what clients talk about ("Billing", "Responsiveness").
+    Assigned to comments by its keyword rules (matched on lemmas, in the comment's language) and, once it
+    has enough human-confirmed examples, by the workspace's classifier; a person's correction wins."""
+
+    class Origin(models.TextChoices):
+        STARTER = "starter", "Starter theme"
+        MANUAL = "manual", "Added by hand"
+        SUGGESTED = "suggested", "Accepted suggestion"
+
+    name = models.CharField(max_length=80)
+    description = models.TextField(blank=True)
+    keywords = models.JSONField(default=dict, blank=True,
+                                help_text='Keywords or phrases per language, e.g. {"en": ["invoice", "billing"], "fr": ["facture"]}; '
+                                          '"*" for words of every language (a product name).')
+    is_active = models.BooleanField(default=True)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.MANUAL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The classifier's quality on held-out human-confirmed examples (apps.surveys.themes.classifier); null until trained.
+    model_precision = models.FloatField(null=True, blank=True)
+    model_recall = models.FloatField(null=True, blank=True)
+    model_positives = models.PositiveIntegerField(default=0, help_text="Human-confirmed comments with the theme.")
+    model_negatives = models.PositiveIntegerField(default=0, help_text="Human-reviewed comments without it.")
+    model_active = models.BooleanField(default=False, help_text="The classifier assigns this theme (enough examples).")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint("tenant", Lower("name"), name="surveys_theme_tenant_name_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ResponseTheme(TenantScopedModel):
+    """A theme on a response's comment, and who put it there. A person's row wins over the rules and the
+    classifier: `present=False` is a person's removal, kept so that neither puts the theme back."""
+
+    class Source(models.TextChoices):
+        RULE = "rule", "Keyword rule"
+        MODEL = "model", "Classifier"
+        PERSON = "person", "A person"
+
+    response = TenantForeignKey(Response, on_delete=models.CASCADE, related_name="theme_links")
+    theme = TenantForeignKey(Theme, on_delete=models.CASCADE, related_name="response_links")
+    source = models.CharField(max_length=8, choices=Source.choices)
+    present = models.BooleanField(default=True)
+    decided_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "response", "theme"], name="surveys_response_theme_once"),
+        ]
+        indexes = [models.Index(fields=["tenant", "theme", "present"], name="surveys_resp_theme_theme")]
+
+    def __str__(self) -> str:
+        return f"{self.response_id} {'+' if self.present else '−'}{self.theme_id} ({self.source})"
+
+
+class ThemeReview(TenantScopedModel):
+    """A person set this response's themes as a whole: each theme they left off is a human-confirmed
+    negative example for the classifier (for themes that existed then)."""
+
+    response = TenantForeignKey(Response, on_delete=models.CASCADE, related_name="theme_reviews")
+    reviewed_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "response"], name="surveys_theme_review_once"),
+        ]
+
+
+class ThemeClassifier(TenantScopedModel):
+    """The workspace's trained classifier, one linear model per theme over TF-IDF of lemmas, stored as
+    plain numbers (JSON, never a pickle): vocabulary, idf, and per theme its weights and intercept."""
+
+    vocabulary = models.JSONField(default=dict)
+    idf = models.JSONField(default=list)
+    weights = models.JSONField(default=dict, help_text='{theme id: {"coef": {term index: weight}, "intercept": b}}')
+    examples = models.PositiveIntegerField(default=0)
+    trained_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant"], name="surveys_theme_classifier_one"),
+        ]
+
+
+class ThemeSuggestion(TenantScopedModel):
+    """A theme proposed from comments no theme covers (NMF over TF-IDF), for an admin to accept, rename,
+    merge into an existing theme, or reject."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for a decision"
+        ACCEPTED = "accepted", "Accepted"
+        MERGED = "merged", "Merged into a theme"
+        REJECTED = "rejected", "Rejected"
+
+    label = models.CharField(max_length=80)
+    keywords = models.JSONField(default=dict, help_text="Its top words per language, as theme keywords.")
+    comments = models.PositiveIntegerField(default=0, help_text="Uncovered comments it groups.")
+    examples = models.JSONField(default=list, help_text="Ids of a few of those comments' responses.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    theme = TenantForeignKey(Theme, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                             help_text="The theme it became or was merged into.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-comments", "id"]
+        constraints = [*TenantScopedModel.Meta.constraints]

@@ -9,6 +9,8 @@ from celery import shared_task
 from apps.surveys.distribution import manual
 from apps.surveys.distribution import services as distribution
 from apps.surveys.models import DISPATCH_DUE, EXPIRY_DUE, REMINDERS_DUE
+from apps.surveys.responses.comments import response_comment_analyse
+from apps.surveys.themes import services as themes
 from apps.tenancy.models import Tenant
 from apps.tenancy.tasks import fan_out, fan_out_due, tenant_task
 
@@ -17,6 +19,25 @@ from apps.tenancy.tasks import fan_out, fan_out_due, tenant_task
 def surveys_for_interaction(tenant, interaction_id: int) -> int:
     """After-interaction trigger, queued on commit of `interaction_log`."""
     return len(distribution.invitations_for_interaction(tenant=tenant, interaction_id=interaction_id))
+
+
+@tenant_task()
+def analyse_response_comment(tenant, response_id: int) -> bool:
+    """A new comment's language and sentiment, queued on commit of `response_submit`."""
+    return response_comment_analyse(tenant=tenant, response_id=response_id)
+
+
+@tenant_task()
+def reassign_themes(tenant) -> int:
+    """Re-theme every comment after a taxonomy change (a batch per transaction inside)."""
+    return themes.themes_reassign(tenant)
+
+
+@tenant_task()
+def train_theme_classifier(tenant) -> dict:
+    """Retrain the classifier after a person's correction, then re-theme every comment."""
+    quality = themes.classifier_train(tenant)
+    return {str(t): q.active for t, q in quality.items()}
 
 
 @tenant_task()

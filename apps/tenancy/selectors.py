@@ -75,3 +75,15 @@ def audit_event_list(*, action: str | None = None, actor_email: str | None = Non
 
 def audit_action_list() -> list[str]:
     return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
+def active_tenants_by_slug(slugs: list[str] | None) -> list[Tenant]:
+    """The active tenants with these slugs (every active tenant when None), by slug; a management
+    command's `--tenant` option. Raises LookupError naming the slugs that match no active tenant."""
+    tenants = Tenant.objects.filter(is_active=True).order_by("slug")
+    if slugs:
+        tenants = tenants.filter(slug__in=slugs)
+        missing = set(slugs) - {t.slug for t in tenants}
+        if missing:
+            raise LookupError(f"No active tenant with slug {', '.join(sorted(missing))}.")
+    return list(tenants)

@@ -5,8 +5,8 @@ slows the respondent or the staff member down; every evaluation is idempotent th
 (rule, dedupe_key) uniqueness: evaluating a row twice (or concurrently) leaves one case per rule.
 
 - **Responses** (`response:<id>`): NPS / CSAT / CES answer ≤ the rule's threshold; negative comment:
-  the VADER compound score of the comment (`apps.touchpoints.interactions.services.text_sentiment`, in [−1, 1])
-  ≤ the threshold. Scoped by the rule's touchpoint and survey when set. Bot-flagged responses never
+  the compound sentiment of the comment in its language (`apps.core.nlp.analyse_text`, in [−1, 1], the
+  same score the response stores) ≤ the threshold. Scoped by the rule's touchpoint and survey when set. Bot-flagged responses never
   open a case. Score rules record trigger_metric/trigger_score (the recovery report compares the
   recovery answer with it).
 - **Interactions** (`interaction:<id>`): an interaction flagged for follow-up (and not done), scoped
@@ -33,6 +33,7 @@ from apps.clients.models import Client, Contact
 from apps.feedback.cases.services import case_open
 from apps.feedback.models import AlertRule, Case
 from apps.surveys.models import Response
+from apps.surveys.responses.comments import response_comment_sentiment
 from apps.tenancy.models import STAFF_AND_UP, Membership, Tenant
 from apps.touchpoints.models import Interaction
 
@@ -118,9 +119,7 @@ def alert_rules_evaluate_response(*, tenant: Tenant, response_id: int, now=None)
 
     def sentiment() -> float:
         if "value" not in computed:
-            from apps.touchpoints.interactions.services import text_sentiment
-
-            computed["value"] = text_sentiment(response.comment)
+            computed["value"] = response_comment_sentiment(response)
         return computed["value"]
 
     results = []

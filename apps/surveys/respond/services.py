@@ -54,6 +54,7 @@ from apps.surveys.models import (
 )
 from apps.tenancy.due import due_note
 from apps.tenancy.models import Tenant
+from apps.tenancy.tasks import enqueue_on_commit
 
 TEXT_MAX = 5000
 SCORED_FIELDS = {QuestionType.NPS: "nps", QuestionType.CSAT: "csat", QuestionType.CES: "ces", QuestionType.SMILEY: "smiley"}
@@ -257,6 +258,10 @@ def response_submit(*, tenant: Tenant, version: SurveyVersion, answers: dict, ch
 
     # Metrics (its rollups, on commit), alert rules and webhooks listen.
     response_created.send(sender=Response, tenant=tenant, response=response)
+    if response.comment:
+        from apps.surveys.tasks import analyse_response_comment
+
+        enqueue_on_commit(analyse_response_comment, tenant.pk, response.pk)
     if invitation is not None:
         invitation.status = Invitation.Status.RESPONDED
         invitation.responded_at = submitted_at

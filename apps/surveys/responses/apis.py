@@ -66,12 +66,17 @@ class ResponseOutput(serializers.ModelSerializer):
                                   help_text="The membership id of the staff member of the triggering interaction.")
     staff_name = serializers.CharField(source="staff.user.full_name", read_only=True, allow_null=True, default=None)
     tags = TagLinkOutput(source="tag_links", many=True, read_only=True)
+    comment_language = serializers.CharField(read_only=True, help_text="The comment's detected language; blank without a comment or "
+                                                                       "until it is analysed (moments after submission).")
+    comment_sentiment = serializers.FloatField(read_only=True, allow_null=True,
+                                               help_text="The comment's compound sentiment in its language, −1 … 1 (≤ −0.05 negative, "
+                                                         "≥ 0.05 positive); null without a comment or until analysed.")
 
     class Meta:
         model = Response
         fields = ["id", "survey", "survey_name", "version", "version_number", "client", "client_name", "contact", "contact_name",
                   "touchpoint", "touchpoint_name", "stage", "stage_name", "staff", "staff_name", "channel", "language",
-                  "submitted_at", "nps", "csat", "ces", "smiley", "comment", "is_bot", "tags"]
+                  "submitted_at", "nps", "csat", "ces", "smiley", "comment", "comment_language", "comment_sentiment", "is_bot", "tags"]
 
 
 class ResponseDetailOutput(ResponseOutput):

@@ -11,7 +11,7 @@ from apps.clients.models import Client, Contact, Segment
 from apps.journeys.models import Journey, Stage
 from apps.surveys.models import Response, Survey, Tag
 from apps.surveys.responses.search import MAX_QUERY, comment_search
-from apps.surveys.responses.selectors import HAS_COMMENT, NPS_CATEGORIES, SCORE_BANDS, day_bounds
+from apps.surveys.responses.selectors import HAS_COMMENT, NPS_CATEGORIES, SCORE_BANDS, SENTIMENT_BANDS, day_bounds
 from apps.tenancy.models import Membership
 from apps.touchpoints.models import Touchpoint
 
@@ -33,7 +33,10 @@ class ResponseFilter(django_filters.FilterSet):
                                              label="The staff member (membership id) of the interaction that triggered it")
     tag = django_filters.ModelChoiceFilter(field_name="response_tags__tag", to_field_name="uuid", queryset=Tag.objects, label="Tag id")
     channel = django_filters.ChoiceFilter(choices=Response.Channel.choices)
-    language = django_filters.ChoiceFilter(choices=settings.LANGUAGES)
+    language = django_filters.ChoiceFilter(choices=settings.LANGUAGES, label="The language the survey was answered in")
+    comment_language = django_filters.ChoiceFilter(choices=settings.LANGUAGES, label="The language the comment is written in (detected)")
+    sentiment = django_filters.ChoiceFilter(choices=[(k, k) for k in SENTIMENT_BANDS], method="filter_sentiment",
+                                            label="The comment's sentiment band: negative (≤ −0.05), neutral, positive (≥ 0.05)")
     # `from` and `to` are Python keywords: declared through the class namespace.
     locals()["from"] = django_filters.DateFilter(method="filter_from", label="Submitted on or after this day (the tenant's time zone)")
     locals()["to"] = django_filters.DateFilter(method="filter_to", label="Submitted on or before this day (the tenant's time zone)")
@@ -48,7 +51,8 @@ class ResponseFilter(django_filters.FilterSet):
 
     class Meta:
         model = Response
-        fields = ["survey", "touchpoint", "stage", "journey", "segment", "client", "contact", "staff", "tag", "channel", "language"]
+        fields = ["survey", "touchpoint", "stage", "journey", "segment", "client", "contact", "staff", "tag", "channel", "language",
+                  "comment_language"]
 
     def filter_queryset(self, queryset):
         # Bot-flagged responses are kept apart: left out unless include_bots=true.
@@ -76,6 +80,9 @@ class ResponseFilter(django_filters.FilterSet):
 
     def filter_score_band(self, queryset, name, value):
         return queryset.filter(SCORE_BANDS[value][1])
+
+    def filter_sentiment(self, queryset, name, value):
+        return queryset.filter(SENTIMENT_BANDS[value][1])
 
     def filter_search(self, queryset, name, value):
         return comment_search(queryset, value)

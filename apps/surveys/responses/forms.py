@@ -13,7 +13,7 @@ from apps.clients.models import Segment
 from apps.journeys.models import Journey, Stage
 from apps.surveys.models import Response, Survey, Tag
 from apps.surveys.responses.search import MAX_QUERY
-from apps.surveys.responses.selectors import ANSWERED, NOT_ATTRIBUTED, SCORE_BAND_GROUPS, SCORE_BANDS, tag_list
+from apps.surveys.responses.selectors import ANSWERED, NOT_ATTRIBUTED, SCORE_BAND_GROUPS, SCORE_BANDS, SENTIMENT_BANDS, tag_list
 from apps.tenancy.models import Membership
 from apps.touchpoints.models import Touchpoint
 
@@ -82,7 +82,13 @@ class ResponseFilterForm(forms.Form):
                                  help_text="Only responses with an answer to this score (what its n counts).")
     date_from = forms.DateField(required=False, label="From", widget=DATE_WIDGET, help_text="Submitted on or after (your workspace's time zone).")
     date_to = forms.DateField(required=False, label="To", widget=DATE_WIDGET, help_text="Submitted on or before.")
-    language = forms.ChoiceField(required=False, choices=[("", "Any language"), *settings.LANGUAGES])
+    language = forms.ChoiceField(required=False, choices=[("", "Any language"), *settings.LANGUAGES], label="Survey language",
+                                 help_text="The language the survey was answered in.")
+    sentiment = forms.ChoiceField(required=False, label="Comment sentiment",
+                                  choices=[("", "Any sentiment"), *[(k, label) for k, (label, _) in SENTIMENT_BANDS.items()]],
+                                  help_text="As scored in the comment's own language (−1 … 1; neutral between −0.05 and 0.05).")
+    comment_language = forms.ChoiceField(required=False, label="Comment language", choices=[("", "Any language"), *settings.LANGUAGES],
+                                         help_text="The language the comment is written in (detected).")
     has_comment = forms.ChoiceField(required=False, label="Comment", choices=[("", "With or without"), ("yes", "With a comment"),
                                                                              ("no", "Without a comment")])
     tag = forms.ModelChoiceField(queryset=Tag.objects.none(), required=False, to_field_name="uuid", empty_label="Any tag",
@@ -116,7 +122,8 @@ class ResponseFilterForm(forms.Form):
                 "band": data.get("band") or None, "date_from": data.get("date_from"), "date_to": data.get("date_to"),
                 "language": data.get("language") or None, "has_comment": has_comment, "tag": data.get("tag"),
                 "channel": data.get("channel") or None, "include_bots": bool(data.get("show_bots")),
-                "answered": data.get("answered") or None}
+                "answered": data.get("answered") or None, "sentiment": data.get("sentiment") or None,
+                "comment_language": data.get("comment_language") or None}
 
 
 class TagAddForm(forms.Form):

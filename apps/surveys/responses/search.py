@@ -1,8 +1,10 @@
 """Full-text search over response comments (issue 19 item 2), and the highlighting of what matched.
 
-On Postgres each comment is stemmed in its own language (`Response.language`: English, French, German, Dutch
-or Spanish text-search configuration; `simple` for any other), through the expression the GIN index
-`surveys_resp_comment_fts` is built on (surveys migration 0014), so a search reads the index, not the comments.
+On Postgres each comment is stemmed in its own language — the language detected in it (`Response.comment_language`,
+apps.surveys.responses.comments), else, until it is analysed, the language the survey was answered in
+(`Response.language`): English, French, German, Dutch or Spanish text-search configuration; `simple` for any
+other — through the expression the GIN index `surveys_resp_comment_fts` is built on (surveys migration 0016), so
+a search reads the index, not the comments.
 The query is read as a web search (`websearch_to_tsquery`: words, "quoted phrases", `or`, `-word`; any other
 character is just text, never a syntax error) and stemmed in each comment's language: "bill" finds "billed" in
 an English comment, "facture" finds "factures" in a French one. Two conditions: the query stemmed in every
@@ -33,8 +35,8 @@ TABLE = Response._meta.db_table
 MAX_QUERY = 200  # characters: longer queries are cut (a search box, not a document)
 
 # The comment's configuration, as the index expression spells it (keep the two identical, or the index is unused).
-_CONFIG = "CASE {language} " + " ".join(f"WHEN '{code}' THEN '{name}'::regconfig" for code, name in CONFIGS.items()) + \
-    " ELSE 'simple'::regconfig END"
+_CONFIG = ("CASE COALESCE(NULLIF({detected}, ''), {language}) "
+           + " ".join(f"WHEN '{code}' THEN '{name}'::regconfig" for code, name in CONFIGS.items()) + " ELSE 'simple'::regconfig END")
 # The query stemmed in every configuration, OR-ed: one parameter per configuration.
 QUERY_SQL = " || ".join(f"websearch_to_tsquery('{name}', %s)" for name in (*CONFIGS.values(), "simple"))
 _QUERY_PARAMS = len(CONFIGS) + 1
@@ -47,13 +49,14 @@ class CommentMatches(Func):
     output_field = BooleanField()
 
     def __init__(self, text: str):
-        super().__init__(F("language"), F("comment"))
+        super().__init__(F("comment_language"), F("language"), F("comment"))
         self.text = text
 
     def as_sql(self, compiler, connection, **extra_context):
-        (language, language_params), (comment, comment_params) = (compiler.compile(e) for e in self.get_source_expressions())
-        assert not language_params and not comment_params  # columns
-        config = _CONFIG.format(language=language)
+        (detected, detected_params), (language, language_params), (comment, comment_params) = (
+            compiler.compile(e) for e in self.get_source_expressions())
+        assert not detected_params and not language_params and not comment_params  # columns
+        config = _CONFIG.format(detected=detected, language=language)
         vector = f"to_tsvector({config}, {comment})"
         return (f"({vector} @@ ({QUERY_SQL}) AND {vector} @@ websearch_to_tsquery({config}, %s))",
                 [self.text] * (_QUERY_PARAMS + 1))
@@ -91,7 +94,8 @@ def matched_words(responses: list[Response], text: str) -> dict[int, set[str]]:
         wanted = {w.casefold() for w in words(text)}
         return {r.pk: {w for w in words(r.comment) if any(q in w.casefold() for q in wanted)} for r in responses}
     stems = " || ".join(f"to_tsvector('{name}', %s)" for name in (*CONFIGS.values(), "simple"))
-    sql = (f"SELECT r.id, ARRAY(SELECT DISTINCT d.token FROM ts_debug({_CONFIG.format(language='r.language')}, r.comment) d "
+    config = _CONFIG.format(detected="r.comment_language", language="r.language")
+    sql = (f"SELECT r.id, ARRAY(SELECT DISTINCT d.token FROM ts_debug({config}, r.comment) d "
            f"WHERE d.lexemes && tsvector_to_array({stems})) FROM {TABLE} r WHERE r.tenant_id = %s AND r.id = ANY(%s)")
     with connection.cursor() as cursor:  # the tenant named: one shard's query on a Citus cluster
         cursor.execute(sql, [*([text] * _QUERY_PARAMS), responses[0].tenant_id, [r.pk for r in responses]])

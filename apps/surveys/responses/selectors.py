@@ -16,6 +16,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from apps.clients.models import Client, Contact, Segment
+from apps.core.nlp import SENTIMENT_NEGATIVE, SENTIMENT_POSITIVE, sentiment_band
 from apps.journeys.models import Journey, Stage
 from apps.surveys.models import Answer, Question, Response, ResponseTag, Survey, Tag
 from apps.surveys.responses.search import comment_search
@@ -42,6 +43,12 @@ SCORE_BAND_GROUPS = [
     ("CES", ["ces_low", "ces_high"]),
     ("Smiley", ["smiley_sad", "smiley_neutral", "smiley_happy"]),
 ]
+# A comment's sentiment band (apps.core.nlp's cut-offs, the same for every language) → (label, condition).
+SENTIMENT_BANDS: dict[str, tuple[str, Q]] = {
+    "negative": ("Negative", Q(comment_sentiment__lte=SENTIMENT_NEGATIVE)),
+    "neutral": ("Neutral", Q(comment_sentiment__gt=SENTIMENT_NEGATIVE, comment_sentiment__lt=SENTIMENT_POSITIVE)),
+    "positive": ("Positive", Q(comment_sentiment__gte=SENTIMENT_POSITIVE)),
+}
 NPS_CATEGORIES = {"promoter": "nps_promoter", "passive": "nps_passive", "detractor": "nps_detractor"}
 NOT_ATTRIBUTED = "none"  # an attribution filter's value for the responses without one
 # Responses that answered a metric: what a tile's or a breakdown row's n counts (METRICS.md: a skipped answer is
@@ -49,6 +56,26 @@ NOT_ATTRIBUTED = "none"  # an attribution filter's value for the responses witho
 ANSWERED = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "smiley": "Smiley", "enps": "eNPS",
             "perception_gap": "NPS with a staff prediction (a perception-gap pair)"}
 _ANSWERED_COLUMNS = {"perception_gap": ("nps", "predicted")}
+
+
+@dataclasses.dataclass(frozen=True)
+class SentimentBadge:
+    """A comment's sentiment as the list and detail pages show it."""
+
+    score: float
+    band: str  # SENTIMENT_BANDS key
+    label: str
+    tone: str  # good / neutral / bad
+
+
+SENTIMENT_TONES = {"negative": "bad", "neutral": "neutral", "positive": "good"}
+
+
+def sentiment_badge(response: Response) -> SentimentBadge | None:
+    band = sentiment_band(response.comment_sentiment)
+    if band is None:
+        return None
+    return SentimentBadge(response.comment_sentiment, band, SENTIMENT_BANDS[band][0], SENTIMENT_TONES[band])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +133,7 @@ def response_list(
     journey: Journey | str | None = None, segment: Segment | str | None = None, search: str = "",
     channel: str | None = None, language: str | None = None, band: str | None = None, tag: Tag | None = None,
     has_comment: bool | None = None, date_from: datetime.date | None = None, date_to: datetime.date | None = None,
-    include_bots: bool = False, answered: str | None = None,
+    include_bots: bool = False, answered: str | None = None, sentiment: str | None = None, comment_language: str | None = None,
 ) -> QuerySet[Response]:
     """The tenant's responses, newest first, filtered, with what a list row shows (attribution and
     tags) loaded in a fixed number of queries. Bot-flagged responses are left out unless asked for
@@ -114,7 +141,8 @@ def response_list(
     Journey and segment are the response's own (as attributed at submission, as the metrics count them); an
     attribution given as NOT_ATTRIBUTED keeps the responses without one;
     `search` is a full-text search of the comments (apps.surveys.responses.search); `answered` keeps the
-    responses with an answer to that metric (ANSWERED). Days are the responses' `local_day`, the day the
+    responses with an answer to that metric (ANSWERED); `sentiment` (SENTIMENT_BANDS) and `comment_language`
+    are the comment's, as analysed (apps.surveys.responses.comments). Days are the responses' `local_day`, the day the
     metrics count them on, so a drill-down from a number lists exactly its n responses."""
     qs = response_list_base()
     if not include_bots:
@@ -132,6 +160,10 @@ def response_list(
         qs = qs.filter(language=language)
     if band:
         qs = qs.filter(SCORE_BANDS[band][1])
+    if sentiment:
+        qs = qs.filter(SENTIMENT_BANDS[sentiment][1])
+    if comment_language:
+        qs = qs.filter(comment_language=comment_language)
     if has_comment is not None:
         qs = qs.filter(HAS_COMMENT) if has_comment else qs.exclude(HAS_COMMENT)
     if answered:

@@ -30,6 +30,7 @@ from apps.surveys.responses.selectors import (
     response_get_detail,
     response_list,
     score_badges,
+    sentiment_badge,
     tag_list,
 )
 from apps.surveys.responses.services import response_tag_add, response_tag_remove
@@ -64,6 +65,7 @@ def response_list_view(request, tenant_slug):
         matched = matched_words(list(page), search) if search else {}
         for response in page:
             response.badges = score_badges(response)
+            response.sentiment = sentiment_badge(response)
             response.comment_html = highlighted(response.comment, matched.get(response.pk, set()), width=160)
     query = request.GET.copy()
     query.pop("page", None)
@@ -83,6 +85,7 @@ def _detail_context(request, response, *, tag_form=None) -> dict:
     return {
         "response": response,
         "badges": score_badges(response),
+        "sentiment": sentiment_badge(response),
         "answers": response_answer_rows(response=response),
         "interaction": interaction,
         "perception_gap": gap,
@@ -144,7 +147,8 @@ def response_tag_remove_view(request, tenant_slug, uuid):
 # --- export -------------------------------------------------------------------------------------
 
 FIXED_COLUMNS = ["response_id", "submitted_at", "survey", "version", "channel", "language", "client", "contact", "contact_email",
-                 "touchpoint", "stage", "staff", "nps", "csat", "ces", "smiley", "comment", "tags", "is_bot"]
+                 "touchpoint", "stage", "staff", "nps", "csat", "ces", "smiley", "comment", "comment_language", "comment_sentiment", "tags",
+                 "is_bot"]
 
 
 def _export_row(response: Response, keys: list[str], tz) -> list:
@@ -156,7 +160,8 @@ def _export_row(response: Response, keys: list[str], tz) -> list:
         response.contact.email if response.contact else None, response.touchpoint.name if response.touchpoint else None,
         response.stage.name if response.stage else None,
         (response.staff.user.full_name or response.staff.user.email) if response.staff else None,
-        response.nps, response.csat, response.ces, response.smiley, response.comment,
+        response.nps, response.csat, response.ces, response.smiley, response.comment, response.comment_language or None,
+        response.comment_sentiment,
         [link.tag.name for link in response.tag_links], response.is_bot,
     ]
     return fixed + [answers.get(key) for key in keys]  # cells: apps.core.spreadsheets

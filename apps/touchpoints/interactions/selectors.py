@@ -11,6 +11,7 @@ from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefet
 from django.utils import timezone
 
 from apps.clients.models import Client, Contact
+from apps.core.nlp import SENTIMENT_NEGATIVE, SENTIMENT_POSITIVE
 from apps.tenancy.models import Membership, Tenant
 from apps.touchpoints.models import Interaction, Touchpoint
 
@@ -19,8 +20,8 @@ CLIENT_SEARCH_LIMIT = 10
 CONTACTS_PER_CLIENT = 25
 MY_DAY_RECENT_DAYS = 14
 MY_DAY_ROW_LIMIT = 200
-# VADER's own cut-offs for its compound score (apps.touchpoints.interactions.services.text_sentiment).
-TEXT_POSITIVE, TEXT_NEGATIVE = 0.05, -0.05
+# VADER's own cut-offs for the compound score, used for every language (apps.core.nlp).
+TEXT_POSITIVE, TEXT_NEGATIVE = SENTIMENT_POSITIVE, SENTIMENT_NEGATIVE
 
 OPEN_FOLLOW_UP = Q(follow_up=True, follow_up_done_at=None)
 

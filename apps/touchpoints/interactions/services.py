@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from apps.clients.models import Client, Contact
 from apps.core.events import interaction_follow_up_flagged, interaction_logged
+from apps.core.nlp import analyse_text
 from apps.tenancy.models import LEADS, STAFF_AND_UP, Membership, Tenant
 from apps.tenancy.tasks import enqueue_on_commit
 from apps.touchpoints.models import Interaction, Touchpoint
@@ -121,16 +121,12 @@ def interaction_update(*, tenant: Tenant, acting_member: Membership | None, inte
     return interaction
 
 
-@functools.cache
-def _analyzer():
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # lexicon ships in the wheel (offline)
-
-    return SentimentIntensityAnalyzer()
-
-
 def text_sentiment(text: str) -> float:
-    """VADER compound score in [-1, 1] (≤ -0.05 negative, ≥ 0.05 positive, per VADER's authors)."""
-    return round(_analyzer().polarity_scores(text or "")["compound"], 4)
+    """The summary's compound sentiment in [-1, 1] in the language it is written in (apps.core.nlp:
+    VADER for English, a lexicon for French, German, Dutch and Spanish; ≤ -0.05 negative, ≥ 0.05
+    positive); 0.0 for an empty summary."""
+    analysis = analyse_text(text, fallback_language="en")
+    return analysis.sentiment if analysis else 0.0
 
 
 def interaction_score_sentiment(*, interaction_id: int) -> float | None:

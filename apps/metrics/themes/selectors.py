@@ -1,0 +1,227 @@
+"""Theme analytics (METRICS.md "Comment themes"), from the stored sufficient statistics only (CommentRollup,
+ThemeRollup: never a comment row per request), merged over the period and derived once (apps.metrics.stats).
+
+Per theme: share of comments (Wilson), mean sentiment (t-interval; degenerate-interval rule), NPS impact —
+NPS of the commented NPS answers with the theme minus NPS of those without it, SE = √(SE_with² + SE_without²)
+with the plain NPS SE, significant when |Δ/SE| ≥ 1.96 — and its detractor-driver difference (share among
+detractors' comments − share among promoters', two-proportion z-test with the pooled SE). "Without the theme"
+is the comment totals minus the theme's sums, exact for any period and filter.
+
+A report takes at most one attribution filter (the statistics are stored per single dimension, like
+ResponseRollup): two or more answer `one_filter_only`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import date, timedelta
+
+from django.db.models import Sum
+
+from apps.metrics.models import COMMENT_STAT_FIELDS, CommentRollup, Dimension, ThemeRollup
+from apps.metrics.params import MetricFilters, MetricParamError
+from apps.metrics.sources import _filters_echo, labels, rollup_key
+from apps.metrics.stats import Z95, mean_sd, nps_plain_se, rounded, t_interval, wilson
+from apps.surveys.models import Theme
+
+FILTER_DIMENSIONS = ("survey", "touchpoint", "stage", "journey", "segment", "staff", "channel")
+BY_DIMENSIONS = ("touchpoint", "stage", "journey", "segment", "staff", "survey", "channel")
+
+
+@dataclasses.dataclass(frozen=True)
+class Stats:
+    comments: int = 0
+    nps_n: int = 0
+    nps_promoters: int = 0
+    nps_detractors: int = 0
+    sentiment_n: int = 0
+    sentiment_sum: float = 0.0
+    sentiment_sumsq: float = 0.0
+
+    def __add__(self, other: Stats) -> Stats:
+        return Stats(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other), strict=True)))
+
+    def __sub__(self, other: Stats) -> Stats:
+        return Stats(*(a - b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other), strict=True)))
+
+    @classmethod
+    def of(cls, row: dict) -> Stats:
+        return cls(*(row.get(field) or 0 for field in COMMENT_STAT_FIELDS))
+
+
+def _dimension(f: MetricFilters) -> tuple[str, str]:
+    given = {name: getattr(f, name) for name in FILTER_DIMENSIONS if getattr(f, name) is not None}
+    if len(given) > 1:
+        raise MetricParamError("one_filter_only", sorted(given)[1],
+                               "Theme figures take at most one of survey, touchpoint, stage, journey, segment, staff, channel.")
+    if not given:
+        return Dimension.TOTAL.value, ""
+    name, value = next(iter(given.items()))
+    return Dimension(name).value, rollup_key(value)
+
+
+_SUMS = {field: Sum(field) for field in COMMENT_STAT_FIELDS}
+
+
+def period_stats(f: MetricFilters, first: date, last: date) -> tuple[Stats, dict[int, Stats]]:
+    """(every comment's statistics, {theme id: its comments' statistics}) over first..last. Two queries."""
+    dimension, key = _dimension(f)
+    where = {"dimension": dimension, "key": key, "day__gte": first, "day__lte": last}
+    total = Stats.of(CommentRollup.objects.filter(**where).aggregate(**_SUMS))
+    themes = {row["theme_id"]: Stats.of(row) for row in
+              ThemeRollup.objects.filter(**where).values("theme_id").annotate(**_SUMS).order_by()}
+    return total, themes
+
+
+# --- the figures of one theme ---------------------------------------------------------------------
+
+def _nps(stats: Stats) -> float | None:
+    return 100 * (stats.nps_promoters - stats.nps_detractors) / stats.nps_n if stats.nps_n else None
+
+
+def share_block(k: int, n: int) -> dict:
+    low, high = wilson(k, n) if n else (None, None)
+    return {"value": 100 * k / n if n else None, "comments": k, "of": n,
+            "ci_low": 100 * low if n else None, "ci_high": 100 * high if n else None}
+
+
+def sentiment_block(stats: Stats, min_n: int) -> dict:
+    n = stats.sentiment_n
+    mean, sd = mean_sd(n, stats.sentiment_sum, stats.sentiment_sumsq)
+    interval = t_interval(n, mean, sd, lower=-1.0, upper=1.0)
+    if sd is not None and sd < 1e-12 and n < min_n:
+        interval = None  # METRICS.md: all values equal and low_sample: no zero-width interval
+    low, high = (min(interval[0], mean), max(interval[1], mean)) if interval else (None, None)
+    return {"value": mean, "n": n, "ci_low": low, "ci_high": high, "low_sample": n < min_n}
+
+
+def impact_block(with_theme: Stats, without: Stats, min_n: int) -> dict:
+    nps_with, nps_without = _nps(with_theme), _nps(without)
+    delta = nps_with - nps_without if nps_with is not None and nps_without is not None else None
+    se = None
+    if delta is not None:
+        se_with = nps_plain_se(with_theme.nps_promoters, with_theme.nps_detractors, with_theme.nps_n)
+        se_without = nps_plain_se(without.nps_promoters, without.nps_detractors, without.nps_n)
+        se = math.sqrt(se_with ** 2 + se_without ** 2)
+    z = delta / se if delta is not None and se else None
+    return {"value": delta, "nps_with": nps_with, "n_with": with_theme.nps_n, "nps_without": nps_without, "n_without": without.nps_n,
+            "se": se, "ci_low": delta - Z95 * se if se else None, "ci_high": delta + Z95 * se if se else None,
+            "z": z, "significant": abs(z) >= Z95 if z is not None else None,
+            "low_sample": with_theme.nps_n < min_n or without.nps_n < min_n}
+
+
+def driver_block(theme: Stats, total: Stats) -> dict:
+    """Share among detractors' comments − share among promoters' comments (percentage points), pooled z-test."""
+    k_d, n_d, k_p, n_p = theme.nps_detractors, total.nps_detractors, theme.nps_promoters, total.nps_promoters
+    if not n_d or not n_p:
+        return {"value": None, "detractor_share": 100 * k_d / n_d if n_d else None,
+                "promoter_share": 100 * k_p / n_p if n_p else None, "z": None, "significant": None}
+    p_d, p_p = k_d / n_d, k_p / n_p
+    pooled = (k_d + k_p) / (n_d + n_p)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n_d + 1 / n_p))
+    z = (p_d - p_p) / se if se else None
+    return {"value": 100 * (p_d - p_p), "detractor_share": 100 * p_d, "promoter_share": 100 * p_p,
+            "detractors": k_d, "of_detractors": n_d, "promoters": k_p, "of_promoters": n_p,
+            "z": z, "significant": abs(z) >= Z95 if z is not None else None}
+
+
+def theme_figures(theme: Stats, total: Stats, *, min_n_nps: int, min_n_other: int) -> dict:
+    """Every figure of one theme against the comments of the same period and filter (unrounded)."""
+    without = total - theme
+    return {"share": share_block(theme.comments, total.comments), "sentiment": sentiment_block(theme, min_n_other),
+            "nps_impact": impact_block(theme, without, min_n_nps), "driver": driver_block(theme, total)}
+
+
+# --- reports --------------------------------------------------------------------------------------
+
+def _themes() -> dict[int, Theme]:
+    return {t.pk: t for t in Theme.objects.filter(is_active=True).only("id", "uuid", "name", "model_active", "is_active")}
+
+
+def themes_report(f: MetricFilters, tenant) -> dict:
+    """Every active theme's figures over the period (most commented first), the comments' own totals, and
+    the detractor drivers (themes by their driver difference, largest first). Rounded for output."""
+    total, by_theme = period_stats(f, f.first, f.last)
+    previous_total, previous = period_stats(f, f.previous_first, f.previous_last)
+    min_n = {"min_n_nps": tenant.min_n_nps, "min_n_other": tenant.min_n_other}
+    rows = []
+    for theme_id, theme in _themes().items():
+        stats = by_theme.get(theme_id, Stats())
+        before = previous.get(theme_id, Stats())
+        figures = theme_figures(stats, total, **min_n)
+        figures["previous_share"] = share_block(before.comments, previous_total.comments)
+        rows.append({"id": str(theme.uuid), "pk": theme_id, "name": theme.name, **figures})
+    rows.sort(key=lambda r: (-r["share"]["comments"], r["name"].casefold()))
+    drivers = sorted((r for r in rows if r["driver"]["value"] is not None), key=lambda r: -r["driver"]["value"])
+    comments = {"comments": total.comments, "nps": {"n": total.nps_n, "promoters": total.nps_promoters,
+                                                    "detractors": total.nps_detractors, "value": _nps(total)},
+                "sentiment": sentiment_block(total, tenant.min_n_other)}
+    return {"first": f.first, "last": f.last, "filters": _filters_echo(f),
+            **rounded({"comments": comments, "themes": rows, "drivers": [r["id"] for r in drivers]})}
+
+
+def _periods(first: date, last: date, interval: str) -> list[tuple[date, date]]:
+    out, start = [], first
+    while start <= last:
+        if interval == "week":
+            end = start + timedelta(days=6 - start.weekday())
+        elif interval == "month":
+            end = (start.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        else:
+            end = start
+        end = min(end, last)
+        out.append((start, end))
+        start = end + timedelta(days=1)
+    return out
+
+
+def themes_trend(f: MetricFilters, interval: str = "month") -> dict:
+    """Per active theme, its share of comments in each week or month of the period. Two queries."""
+    dimension, key = _dimension(f)
+    where = {"dimension": dimension, "key": key, "day__gte": f.first, "day__lte": f.last}
+    periods = _periods(f.first, f.last, interval)
+
+    def bucket_of(day: date) -> int:
+        for i, (start, end) in enumerate(periods):
+            if start <= day <= end:
+                return i
+        raise ValueError(day)
+
+    totals = [0] * len(periods)
+    for day, comments in CommentRollup.objects.filter(**where).values_list("day", "comments"):
+        totals[bucket_of(day)] += comments
+    counts: dict[int, list[int]] = {}
+    for theme_id, day, comments in ThemeRollup.objects.filter(**where).values_list("theme_id", "day", "comments"):
+        counts.setdefault(theme_id, [0] * len(periods))[bucket_of(day)] += comments
+    series = []
+    for theme_id, theme in _themes().items():
+        row = counts.get(theme_id, [0] * len(periods))
+        series.append({"id": str(theme.uuid), "name": theme.name,
+                       "points": [{"start": start.isoformat(), "end": end.isoformat(), **share_block(k, n)}
+                                  for (start, end), k, n in zip(periods, row, totals, strict=True)]})
+    return {"first": f.first, "last": f.last, "filters": _filters_echo(f),
+            **rounded({"interval": interval, "comments": totals, "series": series})}
+
+
+def themes_by(f: MetricFilters, by: str, tenant) -> dict:
+    """Each active theme's share, sentiment and NPS impact per value of one dimension (touchpoint, stage,
+    segment, staff…) over the period, with no other filter. Two queries plus the labels."""
+    if by not in BY_DIMENSIONS:
+        raise MetricParamError("unknown_dimension", "by", f"`by` must be one of: {', '.join(BY_DIMENSIONS)}.")
+    if _dimension(f) != (Dimension.TOTAL.value, ""):
+        raise MetricParamError("one_filter_only", "by", "A theme breakdown takes no attribution filter.")
+    where = {"dimension": by, "day__gte": f.first, "day__lte": f.last}
+    totals = {row["key"]: Stats.of(row) for row in CommentRollup.objects.filter(**where).values("key").annotate(**_SUMS).order_by()}
+    cells: dict[tuple[str, int], Stats] = {(row["key"], row["theme_id"]): Stats.of(row) for row in
+                                            ThemeRollup.objects.filter(**where).values("key", "theme_id").annotate(**_SUMS).order_by()}
+    names = labels(by, totals)
+    themes = _themes()
+    groups = []
+    for key, total in sorted(totals.items(), key=lambda item: -item[1].comments):
+        public, label = names.get(key, (None, key))
+        groups.append({"key": public, "label": label, "comments": total.comments, "themes": [
+            {"id": str(theme.uuid), "name": theme.name,
+             **theme_figures(cells.get((key, theme_id), Stats()), total, min_n_nps=tenant.min_n_nps, min_n_other=tenant.min_n_other)}
+            for theme_id, theme in themes.items()]})
+    return {"first": f.first, "last": f.last, "filters": _filters_echo(f), **rounded({"by": by, "groups": groups})}
