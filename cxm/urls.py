@@ -22,6 +22,7 @@ tenant_pages = [
     path("", include("apps.surveys.builder.urls")),
     path("", include("apps.surveys.distribution.urls")),
     path("", include("apps.surveys.responses.urls")),
+    path("", include("apps.surveys.themes.urls")),
     path("", include("apps.surveys.kiosks.urls")),
     path("", include("apps.dashboards.urls")),
     path("", include("apps.feedback.announcements.urls")),

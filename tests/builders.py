@@ -834,7 +834,7 @@ def snapshot(tenant):
 def _domain_factories():
     from apps.clients.models import Contact
     from apps.journeys.models import Stage, StageTouchpoint
-    from apps.surveys.models import Invitation, Response, Survey
+    from apps.surveys.models import Invitation, Response, Survey, Theme, ThemeSuggestion
     from apps.touchpoints.models import Interaction
     from tests import factories as f
 
@@ -843,6 +843,7 @@ def _domain_factories():
             Interaction: f.InteractionFactory, Survey: f.SurveyFactory, SurveyVersion: f.SurveyVersionFactory,
             Question: f.QuestionFactory, Invitation: f.InvitationFactory, Response: f.ResponseFactory,
             KioskDevice: f.KioskDeviceFactory, Tag: f.TagFactory, ResponseTag: f.ResponseTagFactory,
+            Theme: f.ThemeFactory, ThemeSuggestion: f.ThemeSuggestionFactory,
             **_loop_factories(f)}
 
 

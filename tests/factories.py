@@ -231,6 +231,25 @@ class TagFactory(TenantScopedFactory):
     name = factory.Sequence(lambda n: f"tag-{n}")
 
 
+class ThemeFactory(TenantScopedFactory):
+    class Meta:
+        model = "surveys.Theme"
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Theme {n}")
+    keywords = factory.LazyFunction(lambda: {"en": ["invoice"]})
+
+
+class ThemeSuggestionFactory(TenantScopedFactory):
+    class Meta:
+        model = "surveys.ThemeSuggestion"
+
+    tenant = factory.SubFactory(TenantFactory)
+    label = factory.Sequence(lambda n: f"suggestion {n}")
+    keywords = factory.LazyFunction(lambda: {"en": ["parking"]})
+    comments = 10
+
+
 class ResponseTagFactory(TenantScopedFactory):
     """Give `response`; the tag is a new one of the same tenant unless given."""
 

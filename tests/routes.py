@@ -14,7 +14,7 @@ from apps.feedback.models import ActionPlan, Announcement, Case
 from apps.imports.models import ImportJob
 from apps.integrations.models import WebhookDelivery, WebhookEndpoint
 from apps.journeys.models import Journey, Stage, StageTouchpoint
-from apps.surveys.models import KioskDevice, ManualSend, Question, Response, Survey, SurveyVersion
+from apps.surveys.models import KioskDevice, ManualSend, Question, Response, Survey, SurveyVersion, Theme, ThemeSuggestion
 from apps.tenancy.models import ApiKey, Membership, Team
 from apps.touchpoints.models import Interaction, Touchpoint
 
@@ -111,6 +111,8 @@ PAGE_ROUTE_MODELS = {
     "distribution:send": Survey, "distribution:log": Survey, "distribution:test_email": Survey,
     "distribution:send_progress": ManualSend, "distribution:send_status": ManualSend,
     "responses:detail": Response, "responses:tag_add": Response, "responses:tag_remove": Response,
+    "themes:edit": Theme, "themes:delete": Theme, "themes:suggestion": ThemeSuggestion, "themes:response": Response,
+    "dashboards:client360": Client,
     "kiosks:list": Survey, "kiosks:revoke": KioskDevice,
     "surveys:edit": Survey, "surveys:texts": Survey, "surveys:question_create": Survey, "surveys:preview": Survey, "surveys:publish": Survey,
     "surveys:pause": Survey, "surveys:resume": Survey, "surveys:close": Survey, "surveys:survey_delete": Survey, "surveys:versions": Survey,

@@ -21,6 +21,7 @@ from apps.surveys.themes import services as themes
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.builders import live_survey
+from tests.conftest import make_api_key
 
 API = "/api/v1/t/acme/metrics/themes/"
 
@@ -277,3 +278,103 @@ def test_training_data_and_models_never_cross_tenants(world, acme):
         assert themes.training_examples() == []
     with tenant_context(world.b):
         assert ThemeClassifier.objects.count() == 1
+
+
+# --- the analytics, exactly as METRICS.md defines them ------------------------------------------------
+
+def _nps(p, d, n):
+    return 100 * (p - d) / n
+
+
+def _se(p, d, n):
+    return 100 * math.sqrt((p / n + d / n - (p / n - d / n) ** 2) / n)
+
+
+@pytest.fixture
+def scored(world, acme):
+    """12 commented NPS answers in Acme: billing on 6 (4 detractors, 1 passive, 1 promoter), the rest 6 (1 detractor, 5 promoters)."""
+    survey, billing, speed = acme
+    for nps in (2, 3, 4, 5, 8, 10):
+        _submit(world.a, survey, nps, "The invoice was wrong again.")
+    for nps in (6, 9, 9, 10, 10, 10):
+        _submit(world.a, survey, nps, "Lovely people, great work.")
+    return survey, billing, speed
+
+
+def test_the_api_gives_each_themes_figures_as_metrics_md_defines_them(world, scored, api_client):
+    survey, billing, speed = scored
+    _, raw = make_api_key(world.a)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    body = api_client.get(API).json()
+    assert body["comments"]["comments"] == 12
+    row = next(t for t in body["themes"] if t["name"] == "Billing")
+    assert row["share"]["comments"] == 6
+    assert row["share"]["value"] == 50.0
+    # NPS impact: with = (1 promoter, 4 detractors of 6) → −50; without = (5, 1 of 6) → 66.7; Δ = −116.7.
+    delta = _nps(1, 4, 6) - _nps(5, 1, 6)
+    se = math.sqrt(_se(1, 4, 6) ** 2 + _se(5, 1, 6) ** 2)
+    impact = row["nps_impact"]
+    assert impact["value"] == round(delta, 1)
+    assert impact["ci_low"] == round(delta - 1.96 * se, 1)
+    assert impact["ci_high"] == round(delta + 1.96 * se, 1)
+    assert impact["significant"] is (abs(delta / se) >= 1.96)
+    assert impact["low_sample"] is True  # 6 < the workspace's NPS min_n
+    # Driver: share among detractors' comments (4 of 5) − share among promoters' (1 of 6), pooled z.
+    k_d, n_d, k_p, n_p = 4, 5, 1, 6
+    pooled = (k_d + k_p) / (n_d + n_p)
+    z = (k_d / n_d - k_p / n_p) / math.sqrt(pooled * (1 - pooled) * (1 / n_d + 1 / n_p))
+    assert row["driver"]["value"] == round(100 * (k_d / n_d - k_p / n_p), 1)
+    assert row["driver"]["z"] == round(z, 2)
+    assert row["driver"]["significant"] is (abs(z) >= 1.96)
+    assert body["drivers"][0] == str(billing.uuid)
+    silent = next(t for t in body["themes"] if t["name"] == "Responsiveness")
+    assert silent["share"]["comments"] == 0
+    assert silent["nps_impact"]["value"] is None
+
+
+def test_the_api_refuses_what_it_cannot_answer_and_never_names_another_tenants_theme(world, scored, api_client):
+    survey, billing, speed = scored
+    _theme(world.b, "Globex secret theme", {"en": ["globex"]})
+    _, raw = make_api_key(world.a)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    touchpoint = f.TouchpointFactory(tenant=world.a)
+    segment = f.SegmentFactory(tenant=world.a)
+    two = api_client.get(API, {"touchpoint": str(touchpoint.uuid), "segment": str(segment.uuid)})
+    assert two.status_code == 400
+    assert two.json()["error"]["code"] == "one_filter_only"
+    assert api_client.get(f"{API}breakdown/", {"by": "planet"}).json()["error"]["code"] == "unknown_dimension"
+    assert api_client.get(f"{API}trend/", {"interval": "day"}).json()["error"]["code"] == "invalid_interval"
+    assert api_client.get(API, {"from": "2026-13-01"}).json()["error"]["code"] == "invalid_date"
+    for path in (API, f"{API}trend/", f"{API}breakdown/?by=touchpoint"):
+        answer = api_client.get(path)
+        assert answer.status_code == 200, path
+        assert "Globex secret theme" not in answer.content.decode()
+
+
+def test_the_trend_and_breakdown_add_up_to_the_report(world, scored, api_client):
+    _, raw = make_api_key(world.a)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    report = api_client.get(API).json()
+    trend = api_client.get(f"{API}trend/").json()
+    assert sum(trend["comments"]) == report["comments"]["comments"]
+    billing = next(s for s in trend["series"] if s["name"] == "Billing")
+    assert sum(p["comments"] for p in billing["points"]) == 6
+    by_channel = api_client.get(f"{API}breakdown/", {"by": "channel"}).json()
+    assert sum(g["comments"] for g in by_channel["groups"]) == 12
+    assert sum(t["share"]["comments"] for g in by_channel["groups"] for t in g["themes"] if t["name"] == "Billing") == 6
+
+
+def test_the_api_reads_a_fixed_number_of_queries_whatever_the_number_of_themes(world, scored, api_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, raw = make_api_key(world.a)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    api_client.get(API)
+    with CaptureQueriesContext(connection) as few:
+        api_client.get(API)
+    for i in range(8):
+        _theme(world.a, f"Extra {i}", {"en": [f"word{i}"]})
+    with CaptureQueriesContext(connection) as many:
+        assert len(api_client.get(API).json()["themes"]) == 10
+    assert len(many.captured_queries) == len(few.captured_queries)

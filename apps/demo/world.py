@@ -40,6 +40,7 @@ from apps.journeys.models import Journey, Stage, StageTouchpoint
 from apps.metrics.churn.risk import churn_risk_refresh
 from apps.metrics.funnel.services import funnel_rebuild
 from apps.metrics.rollups import rollups_rebuild
+from apps.surveys.themes.services import themes_reassign, themes_seed_starter
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Membership, Role, Team, Tenant
 from apps.touchpoints.interactions.services import text_sentiment
@@ -762,12 +763,14 @@ def seed_demo(*, tenants: list[DemoTenant] | None = None, today: date | None = N
             funnel_rebuild(tenant)
             churn_risk_refresh(tenant)  # ClientHealth for the dashboards (rules, or the model with ≥ 30 churned and retained)
             seed_action_plans(tenant=tenant, today=run_date)  # baselines are read from the rollups just built
+            themes_seed_starter(tenant=tenant, reassign=False)  # issue 19: the starter comment themes
             counts = {
                 "clients": Client.objects.count(), "contacts": Contact.objects.count(), "touchpoints": Touchpoint.objects.count(),
                 "journeys": Journey.objects.count(), "stages": Stage.objects.count(), "placements": StageTouchpoint.objects.count(),
                 "interactions": Interaction.objects.count(), "members": Membership.objects.count(), **survey_counts,
             }
             words = list(Membership.objects.filter(user__email__endswith=f"@{spec.slug}.demo").values_list("user__email", flat=True))
+        themes_reassign(tenant, recount_all=True)  # the comments (analysed as they were written) themed, their statistics built
         order = {word: n for n, (_, word) in enumerate(ROLES)}
         logins = sorted(((email.split("@")[0], email) for email in words), key=lambda w: (order.get(w[0], 9), len(w[0]), w[0]))
         reports.append(SeedReport(spec.name, spec.slug, spec.time_zone, created, counts, logins))

@@ -37,6 +37,12 @@ EXPLANATIONS = {
     "trend": "The metric per day, week (Monday–Sunday) or calendar month, with its 95% interval as a band; the first and last "
              "periods may be cut by the range. Periods with fewer answers than the minimum sample are drawn hollow.",
     "comments": "The latest written answers, newest first, with the scores given in the same response.",
+    "themes": "What the comments of the period talk about. Share: comments with the theme ÷ all comments (95% Wilson interval). "
+              "Sentiment: the mean of each comment's sentiment (−1…1), scored in the comment's own language. NPS impact: NPS of the "
+              "commented NPS answers with the theme minus NPS of those without it, with its 95% interval; significant when the "
+              "interval leaves out 0 (|z| ≥ 1.96). Detractor driver: share among detractors' comments minus share among "
+              "promoters' comments (two-proportion z-test). A theme is put on a comment by its keywords, by the classifier "
+              "trained on people's corrections, or by a person.",
     "recovery": "Recovery counts the follow-up cases opened from a negative answer (NPS 0–6, CSAT 1–2, CES 1–3) whose recovery "
                 "survey, sent when the case was resolved, was answered with the same question; dated by that answer's day. "
                 "Recovered = the new answer is out of the negative band (NPS ≥ 7, CSAT ≥ 3, CES ≥ 4). Recovery rate = recovered / "

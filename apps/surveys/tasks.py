@@ -34,6 +34,14 @@ def reassign_themes(tenant) -> int:
 
 
 @tenant_task()
+def suggest_themes(tenant) -> int:
+    """Suggest new themes from the comments no theme covers (NMF), replacing the open suggestions."""
+    from apps.surveys.themes.suggestions import suggest
+
+    return len(suggest(tenant))
+
+
+@tenant_task()
 def train_theme_classifier(tenant) -> dict:
     """Retrain the classifier after a person's correction, then re-theme every comment."""
     quality = themes.classifier_train(tenant)

@@ -26,6 +26,7 @@ from django import forms
 
 from apps.dashboards.drill import responses_url, row_url
 from apps.dashboards.filters import FilterState
+from apps.dashboards.themes import ThemesPanel, themes_panel
 from apps.metrics import charts
 from apps.metrics.explanations import explain
 from apps.metrics.funnel import selectors as funnel_selectors
@@ -138,6 +139,7 @@ class OverviewPage:
     funnel: Chart
     response_rates: Chart
     funnel_note: str  # which filters the funnel cannot apply, when some are set
+    themes: ThemesPanel
     comments: tuple[Comment, ...]
     comments_table: Table
     comments_explanation: str
@@ -156,7 +158,7 @@ class OverviewPage:
     def tables(self) -> list[Table]:
         """Every table of the page (CSV ids), in page order."""
         return [*(t.table for t in self.tiles), *(c.table for c in self.trends), *(c.table for c in self.breakdowns),
-                self.funnel.table, self.response_rates.table, self.comments_table]
+                *self.themes.tables, self.funnel.table, self.response_rates.table, self.comments_table]
 
 
 def overview_page(tenant, state: FilterState, options: OverviewOptions) -> OverviewPage:
@@ -188,6 +190,7 @@ def overview_page(tenant, state: FilterState, options: OverviewOptions) -> Overv
         funnel=_funnel_chart(funnel),
         response_rates=_response_rate_chart(funnel),
         funnel_note=_funnel_note(state),
+        themes=themes_panel(tenant, f),
         comments=tuple(_comment(row, tenant.time_zone) for row in comments),
         comments_table=_comments_table(comments, tenant.time_zone),
         comments_explanation=(f"{explain('comments')} Employee-pulse (eNPS) answers are not client feedback and are not "

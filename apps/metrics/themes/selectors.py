@@ -50,6 +50,15 @@ class Stats:
         return cls(*(row.get(field) or 0 for field in COMMENT_STAT_FIELDS))
 
 
+def _rounded(value):
+    """`stats.rounded` through lists as well (rows of themes, points of a series)."""
+    if isinstance(value, list):
+        return [_rounded(item) for item in value]
+    if isinstance(value, dict):
+        return rounded({key: _rounded(item) if isinstance(item, list) else item for key, item in value.items()})
+    return value
+
+
 def _dimension(f: MetricFilters) -> tuple[str, str]:
     given = {name: getattr(f, name) for name in FILTER_DIMENSIONS if getattr(f, name) is not None}
     if len(given) > 1:
@@ -158,7 +167,7 @@ def themes_report(f: MetricFilters, tenant) -> dict:
                                                     "detractors": total.nps_detractors, "value": _nps(total)},
                 "sentiment": sentiment_block(total, tenant.min_n_other)}
     return {"first": f.first, "last": f.last, "filters": _filters_echo(f),
-            **rounded({"comments": comments, "themes": rows, "drivers": [r["id"] for r in drivers]})}
+            **_rounded({"comments": comments, "themes": rows, "drivers": [r["id"] for r in drivers]})}
 
 
 def _periods(first: date, last: date, interval: str) -> list[tuple[date, date]]:
@@ -201,7 +210,7 @@ def themes_trend(f: MetricFilters, interval: str = "month") -> dict:
                        "points": [{"start": start.isoformat(), "end": end.isoformat(), **share_block(k, n)}
                                   for (start, end), k, n in zip(periods, row, totals, strict=True)]})
     return {"first": f.first, "last": f.last, "filters": _filters_echo(f),
-            **rounded({"interval": interval, "comments": totals, "series": series})}
+            **_rounded({"interval": interval, "comments": totals, "series": series})}
 
 
 def themes_by(f: MetricFilters, by: str, tenant) -> dict:
@@ -224,4 +233,4 @@ def themes_by(f: MetricFilters, by: str, tenant) -> dict:
             {"id": str(theme.uuid), "name": theme.name,
              **theme_figures(cells.get((key, theme_id), Stats()), total, min_n_nps=tenant.min_n_nps, min_n_other=tenant.min_n_other)}
             for theme_id, theme in themes.items()]})
-    return {"first": f.first, "last": f.last, "filters": _filters_echo(f), **rounded({"by": by, "groups": groups})}
+    return {"first": f.first, "last": f.last, "filters": _filters_echo(f), **_rounded({"by": by, "groups": groups})}

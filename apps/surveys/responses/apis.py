@@ -66,6 +66,7 @@ class ResponseOutput(serializers.ModelSerializer):
                                   help_text="The membership id of the staff member of the triggering interaction.")
     staff_name = serializers.CharField(source="staff.user.full_name", read_only=True, allow_null=True, default=None)
     tags = TagLinkOutput(source="tag_links", many=True, read_only=True)
+    themes = serializers.SerializerMethodField(help_text="Names of the themes on the comment (rules, classifier or a person).")
     comment_language = serializers.CharField(read_only=True, help_text="The comment's detected language; blank without a comment or "
                                                                        "until it is analysed (moments after submission).")
     comment_sentiment = serializers.FloatField(read_only=True, allow_null=True,
@@ -76,7 +77,11 @@ class ResponseOutput(serializers.ModelSerializer):
         model = Response
         fields = ["id", "survey", "survey_name", "version", "version_number", "client", "client_name", "contact", "contact_name",
                   "touchpoint", "touchpoint_name", "stage", "stage_name", "staff", "staff_name", "channel", "language",
-                  "submitted_at", "nps", "csat", "ces", "smiley", "comment", "comment_language", "comment_sentiment", "is_bot", "tags"]
+                  "submitted_at", "nps", "csat", "ces", "smiley", "comment", "comment_language", "comment_sentiment", "themes", "is_bot",
+                  "tags"]
+
+    def get_themes(self, response) -> list[str]:
+        return [link.theme.name for link in getattr(response, "theme_list", [])]
 
 
 class ResponseDetailOutput(ResponseOutput):

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import django_filters
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 
 from apps.clients.models import Client, Contact, Segment
 from apps.journeys.models import Journey, Stage
-from apps.surveys.models import Response, Survey, Tag
+from apps.surveys.models import Response, ResponseTheme, Survey, Tag, Theme
 from apps.surveys.responses.search import MAX_QUERY, comment_search
 from apps.surveys.responses.selectors import HAS_COMMENT, NPS_CATEGORIES, SCORE_BANDS, SENTIMENT_BANDS, day_bounds
 from apps.tenancy.models import Membership
@@ -35,6 +36,8 @@ class ResponseFilter(django_filters.FilterSet):
     channel = django_filters.ChoiceFilter(choices=Response.Channel.choices)
     language = django_filters.ChoiceFilter(choices=settings.LANGUAGES, label="The language the survey was answered in")
     comment_language = django_filters.ChoiceFilter(choices=settings.LANGUAGES, label="The language the comment is written in (detected)")
+    theme = django_filters.ModelChoiceFilter(to_field_name="uuid", queryset=Theme.objects, method="filter_theme",
+                                             label="Comment theme id: the comments with that theme")
     sentiment = django_filters.ChoiceFilter(choices=[(k, k) for k in SENTIMENT_BANDS], method="filter_sentiment",
                                             label="The comment's sentiment band: negative (≤ −0.05), neutral, positive (≥ 0.05)")
     # `from` and `to` are Python keywords: declared through the class namespace.
@@ -80,6 +83,9 @@ class ResponseFilter(django_filters.FilterSet):
 
     def filter_score_band(self, queryset, name, value):
         return queryset.filter(SCORE_BANDS[value][1])
+
+    def filter_theme(self, queryset, name, value: Theme):
+        return queryset.filter(Exists(ResponseTheme.objects.filter(response=OuterRef("pk"), theme=value, present=True)))
 
     def filter_sentiment(self, queryset, name, value):
         return queryset.filter(SENTIMENT_BANDS[value][1])

@@ -11,7 +11,7 @@ from django.forms.models import ModelChoiceIterator
 from apps.clients.forms import MemberChoiceField
 from apps.clients.models import Segment
 from apps.journeys.models import Journey, Stage
-from apps.surveys.models import Response, Survey, Tag
+from apps.surveys.models import Response, Survey, Tag, Theme
 from apps.surveys.responses.search import MAX_QUERY
 from apps.surveys.responses.selectors import ANSWERED, NOT_ATTRIBUTED, SCORE_BAND_GROUPS, SCORE_BANDS, SENTIMENT_BANDS, tag_list
 from apps.tenancy.models import Membership
@@ -84,6 +84,9 @@ class ResponseFilterForm(forms.Form):
     date_to = forms.DateField(required=False, label="To", widget=DATE_WIDGET, help_text="Submitted on or before.")
     language = forms.ChoiceField(required=False, choices=[("", "Any language"), *settings.LANGUAGES], label="Survey language",
                                  help_text="The language the survey was answered in.")
+    theme = ChoiceOrNotAttributed(queryset=Theme.objects.none(), required=False, to_field_name="uuid", empty_label="Any theme",
+                                  label="Comment theme", error_messages={"invalid_choice": UNKNOWN},
+                                  help_text="“Not attributed”: comments no theme covers.")
     sentiment = forms.ChoiceField(required=False, label="Comment sentiment",
                                   choices=[("", "Any sentiment"), *[(k, label) for k, (label, _) in SENTIMENT_BANDS.items()]],
                                   help_text="As scored in the comment's own language (−1 … 1; neutral between −0.05 and 0.05).")
@@ -106,6 +109,7 @@ class ResponseFilterForm(forms.Form):
         self.fields["segment"].queryset = Segment.objects.order_by("name")
         self.fields["staff"].queryset = Membership.objects.select_related("user").order_by("-is_active", "user__full_name", "user__email")
         self.fields["tag"].queryset = tag_list()
+        self.fields["theme"].queryset = Theme.objects.order_by("-is_active", "name")
 
     def clean(self):
         data = super().clean()
@@ -123,7 +127,7 @@ class ResponseFilterForm(forms.Form):
                 "language": data.get("language") or None, "has_comment": has_comment, "tag": data.get("tag"),
                 "channel": data.get("channel") or None, "include_bots": bool(data.get("show_bots")),
                 "answered": data.get("answered") or None, "sentiment": data.get("sentiment") or None,
-                "comment_language": data.get("comment_language") or None}
+                "comment_language": data.get("comment_language") or None, "theme": data.get("theme")}
 
 
 class TagAddForm(forms.Form):

@@ -12,13 +12,13 @@ import dataclasses
 import datetime
 import zoneinfo
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from apps.clients.models import Client, Contact, Segment
 from apps.core.nlp import SENTIMENT_NEGATIVE, SENTIMENT_POSITIVE, sentiment_band
 from apps.journeys.models import Journey, Stage
-from apps.surveys.models import Answer, Question, Response, ResponseTag, Survey, Tag
+from apps.surveys.models import Answer, Question, Response, ResponseTag, ResponseTheme, Survey, Tag, Theme
 from apps.surveys.responses.search import comment_search
 from apps.tenancy.models import Membership
 from apps.touchpoints.models import Touchpoint
@@ -127,6 +127,12 @@ def _tags_prefetch() -> Prefetch:
     return Prefetch("response_tags", queryset=ResponseTag.objects.select_related("tag").order_by("tag__name"), to_attr="tag_links")
 
 
+def _themes_prefetch() -> Prefetch:
+    """The themes on each comment (people's removals left out), as `theme_list`."""
+    return Prefetch("theme_links", queryset=ResponseTheme.objects.filter(present=True).select_related("theme").order_by("theme__name"),
+                    to_attr="theme_list")
+
+
 def response_list(
     *, survey: Survey | None = None, touchpoint: Touchpoint | str | None = None, stage: Stage | str | None = None,
     client: Client | None = None, contact: Contact | None = None, staff: Membership | str | None = None,
@@ -134,6 +140,7 @@ def response_list(
     channel: str | None = None, language: str | None = None, band: str | None = None, tag: Tag | None = None,
     has_comment: bool | None = None, date_from: datetime.date | None = None, date_to: datetime.date | None = None,
     include_bots: bool = False, answered: str | None = None, sentiment: str | None = None, comment_language: str | None = None,
+    theme: Theme | str | None = None,
 ) -> QuerySet[Response]:
     """The tenant's responses, newest first, filtered, with what a list row shows (attribution and
     tags) loaded in a fixed number of queries. Bot-flagged responses are left out unless asked for
@@ -142,7 +149,8 @@ def response_list(
     attribution given as NOT_ATTRIBUTED keeps the responses without one;
     `search` is a full-text search of the comments (apps.surveys.responses.search); `answered` keeps the
     responses with an answer to that metric (ANSWERED); `sentiment` (SENTIMENT_BANDS) and `comment_language`
-    are the comment's, as analysed (apps.surveys.responses.comments). Days are the responses' `local_day`, the day the
+    are the comment's, as analysed (apps.surveys.responses.comments); `theme` keeps the comments with that theme
+    (NOT_ATTRIBUTED: the comments with no theme at all). Days are the responses' `local_day`, the day the
     metrics count them on, so a drill-down from a number lists exactly its n responses."""
     qs = response_list_base()
     if not include_bots:
@@ -164,6 +172,10 @@ def response_list(
         qs = qs.filter(SENTIMENT_BANDS[sentiment][1])
     if comment_language:
         qs = qs.filter(comment_language=comment_language)
+    if theme == NOT_ATTRIBUTED:
+        qs = qs.filter(HAS_COMMENT).exclude(Exists(ResponseTheme.objects.filter(response=OuterRef("pk"), present=True)))
+    elif theme is not None:
+        qs = qs.filter(Exists(ResponseTheme.objects.filter(response=OuterRef("pk"), theme=theme, present=True)))
     if has_comment is not None:
         qs = qs.filter(HAS_COMMENT) if has_comment else qs.exclude(HAS_COMMENT)
     if answered:
@@ -179,7 +191,7 @@ def response_list_base() -> QuerySet[Response]:
     """All responses (bots included), newest first, with attribution and tags loaded."""
     return (Response.objects
             .select_related("survey", "version", "client", "contact", "touchpoint", "stage", "staff__user")
-            .prefetch_related(_tags_prefetch())
+            .prefetch_related(_tags_prefetch(), _themes_prefetch())
             .order_by("-submitted_at", "-id"))
 
 
@@ -189,7 +201,7 @@ def response_get_detail(*, uuid) -> Response | None:
     return (Response.objects
             .select_related("survey", "version", "client", "contact", "touchpoint", "stage", "staff__user", "segment",
                             "kiosk", "invitation", "interaction__staff__user", "interaction__touchpoint", "interaction__contact")
-            .prefetch_related(_tags_prefetch())
+            .prefetch_related(_tags_prefetch(), _themes_prefetch())
             .filter(uuid=uuid).first())
 
 

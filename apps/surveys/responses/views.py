@@ -34,6 +34,7 @@ from apps.surveys.responses.selectors import (
     tag_list,
 )
 from apps.surveys.responses.services import response_tag_add, response_tag_remove
+from apps.surveys.themes.forms import ResponseThemesForm
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import EVERYONE, LEADS, STAFF_AND_UP
 from apps.tenancy.permissions import tenant_role_required
@@ -86,6 +87,7 @@ def _detail_context(request, response, *, tag_form=None) -> dict:
         "response": response,
         "badges": score_badges(response),
         "sentiment": sentiment_badge(response),
+        "theme_form": ResponseThemesForm(initial={"themes": [link.theme for link in response.theme_list]}) if response.comment else None,
         "answers": response_answer_rows(response=response),
         "interaction": interaction,
         "perception_gap": gap,
@@ -147,8 +149,8 @@ def response_tag_remove_view(request, tenant_slug, uuid):
 # --- export -------------------------------------------------------------------------------------
 
 FIXED_COLUMNS = ["response_id", "submitted_at", "survey", "version", "channel", "language", "client", "contact", "contact_email",
-                 "touchpoint", "stage", "staff", "nps", "csat", "ces", "smiley", "comment", "comment_language", "comment_sentiment", "tags",
-                 "is_bot"]
+                 "touchpoint", "stage", "staff", "nps", "csat", "ces", "smiley", "comment", "comment_language", "comment_sentiment", "themes",
+                 "tags", "is_bot"]
 
 
 def _export_row(response: Response, keys: list[str], tz) -> list:
@@ -161,7 +163,7 @@ def _export_row(response: Response, keys: list[str], tz) -> list:
         response.stage.name if response.stage else None,
         (response.staff.user.full_name or response.staff.user.email) if response.staff else None,
         response.nps, response.csat, response.ces, response.smiley, response.comment, response.comment_language or None,
-        response.comment_sentiment,
+        response.comment_sentiment, [link.theme.name for link in response.theme_list],
         [link.tag.name for link in response.tag_links], response.is_bot,
     ]
     return fixed + [answers.get(key) for key in keys]  # cells: apps.core.spreadsheets

@@ -340,14 +340,15 @@ STARTER_THEMES = [
 
 
 @transaction.atomic
-def themes_seed_starter(*, tenant: Tenant) -> list[Theme]:
-    """The starter themes for a professional-services firm (each made once: an existing name is kept)."""
+def themes_seed_starter(*, tenant: Tenant, reassign: bool = True) -> list[Theme]:
+    """The starter themes for a professional-services firm (each made once: an existing name is kept); their
+    comments are found on commit (`reassign=False`: the caller themes the comments itself)."""
     made = []
     for name, description, keywords in STARTER_THEMES:
         if not Theme.objects.filter(name__iexact=name).exists():
             made.append(_save_theme(Theme(tenant=tenant, name=name, description=description, keywords=keywords_clean(keywords),
                                           origin=Theme.Origin.STARTER)))
-    if made:
+    if made and reassign:
         queue_reassign(tenant)
     return made
 
