@@ -51,6 +51,7 @@ JSON_TEXT = {
     "surveys.Question.text": "all",
     "surveys.Question.options": "labels",
     "surveys.Answer.value": "text answers",
+    "surveys.Theme.keywords": "all", "surveys.ThemeSuggestion.keywords": "all",
     "tenancy.AuditEvent.changes": "all",
     "imports.ImportJob.rejections": "all",
     "integrations.WebhookDelivery.payload": "all",
@@ -80,6 +81,10 @@ NOT_FREE_TEXT = {
     "surveys.Response.submission_key": "generated", "surveys.Response.bot_reason": "written by the bot check",
     "metrics.ResponseCell.channel": "a channel code", "metrics.ResponseRollup.key": "ids", "metrics.MonthRollup.key": "ids",
     "metrics.FunnelRollup.channel": "a channel code",
+    "metrics.CommentRollup.key": "ids", "metrics.ThemeRollup.key": "ids",
+    "surveys.Response.comment_language": "a detected language code", "surveys.ThemeSuggestion.examples": "ids",
+    "surveys.ThemeClassifier.vocabulary": "the trained model's terms → column numbers; never displayed",
+    "surveys.ThemeClassifier.idf": "numbers", "surveys.ThemeClassifier.weights": "numbers",
     **{f"tenancy.DeferredTask.{name}": "a task the broker refused: our task name, ids and the broker's error; never displayed"
        for name in ("name", "args", "kwargs", "error")},
     "tenancy.TenantLock.name": "lock names of ours (rollups:<day>, churn-risk), never displayed",
@@ -242,6 +247,8 @@ def add_what_the_demo_lacks(tenant) -> None:
                                                  {"row": 3, "email": "bob@example.com", "reason": "Bad date."}])
         survey = Survey.objects.filter(status=Survey.Status.LIVE).order_by("pk").first()
         f.KioskDeviceFactory(survey=survey, name="Front desk")
+        f.ThemeSuggestionFactory(tenant=tenant, label="parking / car", keywords={"en": ["parking", "car"]},
+                                 examples=list(Response.objects.exclude(comment="").values_list("pk", flat=True)[:3]))
         for status in ManualSend.Status:  # a manual send of every status (waiting, running, done, failed)
             ManualSend.objects.create(survey=survey, batch=uuid.uuid4(), segment_name="Key accounts", status=status, total=40,
                                       done=40 if status == "done" else 12, queued=30 if status == "done" else 9,

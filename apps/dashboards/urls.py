@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from apps.dashboards.views import admin, churn, executive, journeys, overview, perception, recovery, staff
+from apps.dashboards.views import admin, churn, client360, executive, journeys, overview, perception, recovery, staff
 
 app_name = "dashboards"
 
@@ -16,4 +16,5 @@ urlpatterns = [
     path("dashboards/executive.pdf", executive.executive_pdf_view, name="executive_pdf"),
     path("dashboards/health/", admin.configuration_health_view, name="admin"),
     path("home/", staff.staff_home_view, name="staff_home"),
+    path("clients/<uuid:uuid>/360/", client360.client360_view, name="client360"),
 ]

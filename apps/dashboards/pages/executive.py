@@ -33,6 +33,7 @@ from apps.core.dates import zone
 from apps.dashboards.drill import responses_url
 from apps.dashboards.filters import FilterState
 from apps.dashboards.pages.admin import CountTile, count_tile
+from apps.dashboards.themes import ThemesPanel, themes_panel
 from apps.metrics import charts
 from apps.metrics.churn import selectors as churn_selectors
 from apps.metrics.explanations import explain
@@ -58,6 +59,7 @@ class ExecutivePage:
     risk: CountTile  # clients at high churn risk
     trends: tuple[Chart, ...]  # NPS, CSAT, CES per month
     touchpoints: Chart
+    themes: ThemesPanel  # what clients talk about and how each theme moves NPS
     responses: int  # counted responses in the period
     headline: str  # "412 responses in this period" (the filter summary under the bar says which period)
     trend_label: str
@@ -67,7 +69,8 @@ class ExecutivePage:
 
     @property
     def tables(self) -> list[Table]:
-        return [*(t.table for t in self.tiles), self.risk.table, *(c.table for c in self.trends), self.touchpoints.table]
+        return [*(t.table for t in self.tiles), self.risk.table, *(c.table for c in self.trends), self.touchpoints.table,
+                *self.themes.tables]
 
 
 def _months_back(day: date, months: int) -> date:
@@ -225,6 +228,7 @@ def executive_page(tenant, state: FilterState, *, now: datetime | None = None) -
         trends=tuple(_trend_chart(trend, m, tuple(responses_url(tenant.slug, trend_f, answered=m, first=p["start"], last=p["end"])
                                                   if p[m]["n"] else "" for p in trend.points)) for m in METRICS),
         touchpoints=_touchpoint_chart(breakdown, min_n=tenant.min_n_nps, tenant_slug=tenant.slug, f=f),
+        themes=themes_panel(tenant, f, chart_id="executive-themes"),
         responses=responses,
         headline=f"{number(responses)} response{'s' if responses != 1 else ''} in this period",
         trend_label=f"{first_month:%B %Y} to {f.last:%B %Y}",

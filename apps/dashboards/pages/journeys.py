@@ -30,6 +30,7 @@ from apps.metrics.explanations import explain
 from apps.metrics.params import MetricFilters
 from apps.metrics.scores import selectors
 from apps.metrics.scores.tiles import METRIC_NAMES, metric_tile, min_n_for
+from apps.metrics.themes import selectors as theme_selectors
 from apps.reports.panels import Chart, Table, Tile, interval, number
 
 FIELDS = ("journey", "segment", "channel")
@@ -120,12 +121,25 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class StageTheme:
+    """One of a stage's most commented themes: its share of the stage's comments and its NPS impact there."""
+
+    name: str
+    share: str  # "42%"
+    comments: int
+    impact: str  # "NPS −35 (significant)" or ""
+    significant: bool
+    drill: str  # the stage's comments with this theme, in the period
+
+
+@dataclass(frozen=True)
 class StageColumn:
     column: MapColumn
     label: str  # "2. Sign", as in the chart and the tables
     responses: int
     scores: tuple[StageScore, ...]
     next: Transition | None
+    themes: tuple[StageTheme, ...] = ()
 
     @property
     def stage(self):
@@ -254,6 +268,7 @@ def journey_page(tenant, state: JourneyFilterState) -> JourneyPage:
                         [c.position for c in columns])
     transitions = {(t["from_stage"], t["to_stage"]): t for t in vol.transitions}
 
+    stage_themes = _stage_themes(tenant, f, columns)
     stages = []
     for i, (column, row) in enumerate(zip(columns, rows, strict=True)):
         scores = []
@@ -273,7 +288,8 @@ def journey_page(tenant, state: JourneyFilterState) -> JourneyPage:
                              interval=interval(block.get("ci_low"), block.get("ci_high")),
                              low_sample=bool(block.get("low_sample")) and block["n"] > 0, change=change,
                              largest_drop=drop.from_position == column.position)
-        stages.append(StageColumn(column=column, label=labels[i], responses=row["responses"], scores=tuple(scores), next=nxt))
+        stages.append(StageColumn(column=column, label=labels[i], responses=row["responses"], scores=tuple(scores), next=nxt,
+                                  themes=stage_themes.get(str(column.stage.uuid), ())))
 
     mapped = {str(c.stage.uuid) for c in columns}
     others = [row for key, row in breakdown.items() if key not in mapped]
@@ -286,8 +302,8 @@ def journey_page(tenant, state: JourneyFilterState) -> JourneyPage:
         notes.append(f"{number(n)} response{'s' if n != 1 else ''} in this journey {'are' if n != 1 else 'is'} not attributed to one "
                      f"of its current stages: {'they count' if n != 1 else 'it counts'} in the journey's tiles, not at any stage.")
     if f.segment is not None or f.channel is not None:
-        notes.append("Volatility counts every client of this journey in the period: the segment and channel filters do not "
-                     "apply to it (transitions are stored per journey and stage pair).")
+        notes.append("Volatility and the themes of each stage count every client of this journey in the period: the segment and "
+                     "channel filters do not apply to them (both are stored per stage).")
 
     tiles = (*(dataclasses.replace(metric_tile(m, summary.metrics[m], min_n=min_n_for(tenant, m)), drill=responses_url(tenant.slug, f, answered=m))
                for m in STAGE_METRICS),
@@ -296,6 +312,26 @@ def journey_page(tenant, state: JourneyFilterState) -> JourneyPage:
                        charts=(_stage_chart(labels, rows, columns, metric, [s.scores[STAGE_METRICS.index(metric)].drill for s in stages]),
                                _volatility_chart(vol.transitions, tenant.min_n_other)),
                        stages_table=_stages_table(stages, rows, others, transitions, columns), notes=tuple(notes))
+
+
+STAGE_THEMES = 3  # themes named per stage card, most commented first
+
+
+def _stage_themes(tenant, f: MetricFilters, columns) -> dict[str, tuple[StageTheme, ...]]:
+    """{stage uuid: its most commented themes} over the period (theme statistics per stage: two queries)."""
+    period = MetricFilters(first=f.first, last=f.last)
+    out = {}
+    for group in theme_selectors.themes_by(period, "stage", tenant)["groups"]:
+        if group["key"] is None:
+            continue
+        named = sorted((t for t in group["themes"] if t["share"]["comments"]), key=lambda t: -t["share"]["comments"])[:STAGE_THEMES]
+        out[group["key"]] = tuple(StageTheme(
+            name=t["name"], share=f"{t['share']['value']:.0f}%", comments=t["share"]["comments"],
+            impact=(f"NPS {number(t['nps_impact']['value'], 0, signed=True)}" + (" (significant)" if t["nps_impact"]["significant"] else ""))
+            if t["nps_impact"]["value"] is not None else "",
+            significant=bool(t["nps_impact"]["significant"]),
+            drill=responses_url(tenant.slug, period, stage=group["key"], theme=t["id"])) for t in named)
+    return out
 
 
 def _stage_chart(labels: list[str], rows: list[dict], columns, metric: str, links: list[str]) -> Chart:

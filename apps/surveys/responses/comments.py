@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from apps.core.events import response_themes_changed
@@ -24,6 +25,7 @@ from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Tenant
 
 BATCH = 2000
+TABLE = Response._meta.db_table
 FIELDS = ("comment_language", "comment_sentiment", "comment_analyser")
 
 
@@ -61,6 +63,21 @@ def response_comment_analyse(*, tenant: Tenant, response_id: int) -> bool:
     return True
 
 
+def _write(tenant: Tenant, rows: list[Response]) -> None:
+    """Store a batch's analysis in one statement. On Postgres an UPDATE joined to the batch's VALUES (linear in the
+    batch; Django's bulk_update writes CASE WHEN id = … per row and column, quadratic: 40 s of 60 for 100,000
+    comments); on SQLite (the demo) bulk_update."""
+    if connection.vendor != "postgresql":
+        Response.objects.bulk_update(rows, FIELDS)
+        return
+    values = ", ".join(["(%s, %s, %s::double precision, %s)"] * len(rows))
+    params = [value for r in rows for value in (r.pk, r.comment_language, r.comment_sentiment, r.comment_analyser)]
+    with connection.cursor() as cursor:  # the tenant named: one shard's statement on a Citus cluster
+        cursor.execute(f"UPDATE {TABLE} AS r SET comment_language = v.language, comment_sentiment = v.sentiment, "
+                       f"comment_analyser = v.analyser FROM (VALUES {values}) AS v(id, language, sentiment, analyser) "
+                       "WHERE r.tenant_id = %s AND r.id = v.id", [*params, tenant.pk])
+
+
 def comments_pending(*, everything: bool = False) -> QuerySet[Response]:
     """The current tenant's responses with a comment whose analysis is missing or made by an older
     analyser (every one with a comment, with `everything`)."""
@@ -83,7 +100,7 @@ def comments_analyse(tenant: Tenant, *, everything: bool = False, batch: int = B
                 break
             for response in rows:
                 response_comment_fill(response)
-            Response.objects.bulk_update(rows, FIELDS)
+            _write(tenant, rows)
         after = rows[-1].pk
         done += len(rows)
         days.update(r.local_day for r in rows)
