@@ -7,6 +7,7 @@ those days (the digest reads only rollups, as the dashboards do)."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -534,3 +535,43 @@ def test_the_preview_query_count_does_not_grow_with_rows(world, client):
     assert "8 overdue cases" in page
     assert "8 new at-risk clients" in page
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+# --- comment themes (issue 19 item 5) --------------------------------------------------------------
+
+def _comments_on(tenant, day, texts):
+    from django.utils import timezone as tz
+
+    from tests.builders import live_survey
+
+    survey = live_survey(tenant, name=f"Comments {day}")
+    with tenant_context(tenant):
+        for text in texts:
+            f.ResponseFactory(version=survey.current_version, nps=5, comment=text, language="en",
+                              submitted_at=tz.make_aware(datetime.combine(day, datetime.min.time()) + timedelta(hours=12)))
+
+
+def test_it_reports_a_theme_whose_share_changed_significantly_and_nothing_for_a_small_move(world):
+    from django.core.management import call_command
+
+    with tenant_context(world.a):
+        from apps.surveys.themes.services import theme_create
+
+        theme_create(tenant=world.a, name="Billing", keywords={"en": ["invoice"]})
+        theme_create(tenant=world.a, name="Parking", keywords={"en": ["parking"]})
+    _comments_on(world.a, DAY - timedelta(days=1), ["Wrong invoice"] * 2 + ["Parking full"] * 5 + ["Fine"] * 18)
+    _comments_on(world.a, DAY, ["Wrong invoice"] * 15 + ["Parking full"] * 6 + ["Fine"] * 4)
+    call_command("analyse_comments", tenant=[world.a.slug], stdout=io.StringIO())
+    digest = build(world, world.carol)
+    assert [t.name for t in digest.theme_changes] == ["Billing"]
+    [line] = digest.theme_changes
+    assert line.sentence.startswith("Comments about Billing rose from 8% to 60% of comments (+52 percentage points; n = 25 → 25, z = +")
+    assert digest.has_news
+    assert "1 significant change" in digest.headline
+    subscribe(world.membership(world.carol, world.a))
+    sent = send(world, world.carol)
+    assert sent.outcome == DigestSend.Outcome.SENT
+    assert sent.summary["theme_changes"] == 1
+    [email] = outbox(world.a)
+    assert "WHAT CLIENTS TALK ABOUT" in email.body_text
+    assert "Comments about Billing rose" in email.body_html

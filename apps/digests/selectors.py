@@ -26,6 +26,9 @@ Monday digest covers Monday–Sunday before). The comparison period is the previ
     never mentioned as a change. Responses without a touchpoint/stage ("Not attributed") are not a
     breakdown row. Each comparison is tested on its own at 95% (no multiple-comparison correction,
     as the dashboards do), so across many touchpoints an occasional false alarm is expected.
+(b2) Comment themes whose share of the period's comments changed significantly (two-proportion z-test, pooled SE,
+    |z| ≥ 1.96; apps.metrics.themes.selectors.share_change), left out when either period has fewer comments than the
+    workspace's minimum sample (min_n_other); staff: among the comments of the answers attributed to them.
 (c) New at-risk clients: ClientHealth rows in the high band (churned clients left out, as
     `client_health_list` does) that were not in the high band at this member's previous digest of the
     same frequency (its stored `summary["at_risk_ids"]`: every high-band client it knew, listed then
@@ -33,7 +36,7 @@ Monday digest covers Monday–Sunday before). The comparison period is the previ
     again.
 (d) Overdue cases: open or in progress with `due_at` before now (staff: assigned to them).
 
-**Nothing to say** = no significant change, no new at-risk client and no overdue case. The period's
+**Nothing to say** = no significant change (of a score or of a theme), no new at-risk client and no overdue case. The period's
 plain numbers are not news on their own: they exist every period, and an e-mail that only repeats
 them every day is the e-mail people stop reading. Then no e-mail is sent (services.digest_send
 records a NOTHING row).
@@ -51,9 +54,10 @@ from apps.digests.models import DigestSend, Frequency
 from apps.feedback.models import Case
 from apps.metrics import sources, stats
 from apps.metrics.churn.selectors import client_health_list
-from apps.metrics.params import MetricFilters
+from apps.metrics.params import MetricFilters, MetricParamError
 from apps.metrics.scores import selectors as metrics
 from apps.metrics.scores.tiles import METRIC_NAMES, metric_tile, min_n_for
+from apps.metrics.themes import selectors as theme_selectors
 from apps.reports.panels import number
 from apps.tenancy.models import LEADS, Membership, Role
 
@@ -163,6 +167,24 @@ class ChangeLine:
 
 
 @dataclass(frozen=True)
+class ThemeChangeLine:
+    name: str
+    before: str  # "12%"
+    after: str  # "31%"
+    delta: str  # "+19 percentage points"
+    z: float
+    n: int  # comments in the period
+    previous_n: int
+    rose: bool
+
+    @property
+    def sentence(self) -> str:
+        verb = "rose" if self.rose else "fell"
+        return (f"Comments about {self.name} {verb} from {self.before} to {self.after} of comments ({self.delta}; "
+                f"n = {number(self.previous_n)} → {number(self.n)}, z = {number(self.z, 2, signed=True)})")
+
+
+@dataclass(frozen=True)
 class AtRiskLine:
     client_id: int
     uuid: str
@@ -200,6 +222,7 @@ class Digest:
     responses: int
     changes: tuple[ChangeLine, ...]  # overall first, then breakdowns by |z|; at most 3 + MAX_LISTED
     changes_more: int  # significant breakdown changes beyond MAX_LISTED
+    theme_changes: tuple[ThemeChangeLine, ...]  # significant changes of a theme's share, largest |z| first
     at_risk: tuple[AtRiskLine, ...]  # new high-risk clients, riskiest first, at most MAX_LISTED
     at_risk_new: int  # how many are new (listed or not)
     at_risk_ids: tuple[int, ...]  # every high-band client now (the next digest's "already known")
@@ -212,7 +235,7 @@ class Digest:
     def has_news(self) -> bool:
         """Something to say: a significant change, a new at-risk client or an overdue case (the plain
         numbers alone are not news: see the module docstring)."""
-        return bool(self.changes or self.at_risk_new or self.overdue_count)
+        return bool(self.changes or self.theme_changes or self.at_risk_new or self.overdue_count)
 
     @property
     def period(self) -> str:
@@ -238,7 +261,7 @@ class Digest:
     def headline(self) -> str:
         """"2 significant changes, 1 new at-risk client, 3 overdue cases" (or "nothing to say")."""
         parts = []
-        changes = len(self.changes) + self.changes_more
+        changes = len(self.changes) + self.changes_more + len(self.theme_changes)
         if changes:
             parts.append(f"{changes} significant change{'s' if changes != 1 else ''}")
         if self.at_risk_new:
@@ -249,7 +272,7 @@ class Digest:
 
     def summary(self) -> dict:
         """What DigestSend.summary keeps: counts per section and the high-band client ids."""
-        return {"changes": len(self.changes) + self.changes_more, "at_risk_new": self.at_risk_new,
+        return {"changes": len(self.changes) + self.changes_more, "theme_changes": len(self.theme_changes), "at_risk_new": self.at_risk_new,
                 "at_risk_listed": [line.client_id for line in self.at_risk], "at_risk_ids": list(self.at_risk_ids),
                 "overdue": self.overdue_count, "responses": self.responses}
 
@@ -327,6 +350,24 @@ def _breakdown_changes(tenant, f: MetricFilters) -> list[ChangeLine]:
     return out
 
 
+def _theme_changes(tenant, f: MetricFilters) -> list[ThemeChangeLine]:
+    """Themes whose share of the comments changed significantly since the previous period (module docstring (b2))."""
+    try:
+        report = theme_selectors.themes_report(f, tenant)
+    except MetricParamError:
+        return []
+    lines = []
+    for row in report["themes"]:
+        now, before, change = row["share"], row["previous_share"], row["share_change"]
+        if not change["significant"] or now["of"] < tenant.min_n_other or before["of"] < tenant.min_n_other:
+            continue
+        lines.append(ThemeChangeLine(name=row["name"], before=f"{number(before['value'], 0)}%", after=f"{number(now['value'], 0)}%",
+                                     delta=f"{number(change['delta'], 0, signed=True)} percentage points", z=change["z"],
+                                     n=now["of"], previous_n=before["of"], rose=change["delta"] > 0))
+    lines.sort(key=lambda line: -abs(line.z))
+    return lines[:MAX_LISTED]
+
+
 def _previous_known(membership: Membership, frequency: str, period_last: date) -> set[int]:
     """The high-band client ids this member's previous digest of this frequency knew (empty: none yet)."""
     previous = (DigestSend.objects.filter(membership=membership, frequency=frequency, period_last__lt=period_last)
@@ -398,6 +439,7 @@ def digest_build(*, tenant, membership: Membership, frequency: str, period_last:
         previous_first=f.previous_first, previous_last=f.previous_last,
         numbers=_numbers(tenant, summary, f"previous {word}"), responses=summary.metrics["responses"],
         changes=tuple(changes + breakdown[:MAX_LISTED]), changes_more=max(0, len(breakdown) - MAX_LISTED),
+        theme_changes=tuple(_theme_changes(tenant, f)),
         at_risk=at_risk, at_risk_new=at_risk_new, at_risk_ids=at_risk_ids, overdue=overdue, overdue_count=overdue_count,
         shows_clients=kind != "numbers", shows_cases=kind != "numbers",
     )

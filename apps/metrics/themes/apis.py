@@ -66,11 +66,18 @@ class ThemeDriverOutput(serializers.Serializer):
     significant = serializers.BooleanField(allow_null=True, help_text="|z| ≥ 1.96.")
 
 
+class ThemeShareChangeOutput(serializers.Serializer):
+    delta = _value("Share now − share in the previous equal-length period, in percentage points.")
+    z = _value("Two-proportion z (pooled SE); null when either period has fewer than 2 comments.")
+    significant = serializers.BooleanField(allow_null=True, help_text="|z| ≥ 1.96.")
+
+
 class ThemeRowOutput(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     share = ThemeShareOutput()
     previous_share = ThemeShareOutput(help_text="The share over the previous equal-length period.")
+    share_change = ThemeShareChangeOutput()
     sentiment = ThemeSentimentOutput()
     nps_impact = ThemeImpactOutput()
     driver = ThemeDriverOutput()

@@ -135,6 +135,20 @@ def driver_block(theme: Stats, total: Stats) -> dict:
             "z": z, "significant": abs(z) >= Z95 if z is not None else None}
 
 
+def share_change(current: dict, previous: dict) -> dict:
+    """The change of a share between two independent periods, in percentage points, with the two-proportion z-test
+    (pooled SE) and significance at |z| ≥ 1.96; z is None when either period has fewer than 2 comments or the pooled
+    share is 0 or 1 (the test is undefined)."""
+    k1, n1, k2, n2 = current["comments"], current["of"], previous["comments"], previous["of"]
+    delta = 100 * (k1 / n1 - k2 / n2) if n1 and n2 else None
+    z = None
+    if n1 >= 2 and n2 >= 2:
+        pooled = (k1 + k2) / (n1 + n2)
+        se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+        z = (k1 / n1 - k2 / n2) / se if se else None
+    return {"delta": delta, "z": z, "significant": abs(z) >= Z95 if z is not None else None}
+
+
 def theme_figures(theme: Stats, total: Stats, *, min_n_nps: int, min_n_other: int) -> dict:
     """Every figure of one theme against the comments of the same period and filter (unrounded)."""
     without = total - theme
@@ -160,6 +174,7 @@ def themes_report(f: MetricFilters, tenant) -> dict:
         before = previous.get(theme_id, Stats())
         figures = theme_figures(stats, total, **min_n)
         figures["previous_share"] = share_block(before.comments, previous_total.comments)
+        figures["share_change"] = share_change(figures["share"], figures["previous_share"])
         rows.append({"id": str(theme.uuid), "pk": theme_id, "name": theme.name, **figures})
     rows.sort(key=lambda r: (-r["share"]["comments"], r["name"].casefold()))
     drivers = sorted((r for r in rows if r["driver"]["value"] is not None), key=lambda r: -r["driver"]["value"])
