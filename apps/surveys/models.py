@@ -563,6 +563,12 @@ class Theme(TenantScopedModel):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def keywords_by_language(self) -> list[tuple[str, list[str]]]:
+        """(language code, keywords) in the product's language order, "*" (every language) last."""
+        order = [code for code, _ in LANGUAGE_CHOICES] + ["*"]
+        return [(code, self.keywords[code]) for code in order if self.keywords.get(code)]
+
 
 class ResponseTheme(TenantScopedModel):
     """A theme on a response's comment, and who put it there. A person's row wins over the rules and the
