@@ -259,7 +259,7 @@ def test_too_few_examples_train_nothing(world, acme):
     assert quality[speed.pk].active is False
     assert quality[speed.pk].positives == 3
     with tenant_context(world.a):
-        assert not ThemeClassifier.objects.exists()
+        assert ThemeClassifier.objects.get().weights == {}  # trained (the corrections were seen), nothing learned
 
 
 def test_training_data_and_models_never_cross_tenants(world, acme):
@@ -274,7 +274,7 @@ def test_training_data_and_models_never_cross_tenants(world, acme):
     themes.classifier_train(world.b)
     assert themes.classifier_train(world.a)[billing.pk].positives == 0
     with tenant_context(world.a):
-        assert not ThemeClassifier.objects.exists()
+        assert ThemeClassifier.objects.get().weights == {}
         assert themes.training_examples() == []
     with tenant_context(world.b):
         assert ThemeClassifier.objects.count() == 1
@@ -378,3 +378,20 @@ def test_the_api_reads_a_fixed_number_of_queries_whatever_the_number_of_themes(w
     with CaptureQueriesContext(connection) as many:
         assert len(api_client.get(API).json()["themes"]) == 10
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_a_burst_of_corrections_trains_once(world, acme):
+    """Each correction queues a training 30 s later; the first to run trains on all of them, the rest stop."""
+    from apps.surveys import tasks
+
+    survey, billing, speed = acme
+    bob = world.membership(world.bob, world.a)
+    with tenant_context(world.a):
+        rows = [f.ResponseFactory(version=survey.current_version, nps=5, comment=f"Invoice {i}", language="en") for i in range(3)]
+        for r in rows:
+            themes.response_themes_set(tenant=world.a, response=r, themes=[billing], by=bob)
+    assert themes.classifier_outdated(world.a) is True
+    assert tasks.train_theme_classifier(world.a.pk) is True
+    assert themes.classifier_outdated(world.a) is False
+    assert tasks.train_theme_classifier(world.a.pk) is False  # the later ones of the burst
+    assert tasks.train_theme_classifier(10 ** 9) is False  # a tenant removed since

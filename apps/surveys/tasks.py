@@ -27,25 +27,38 @@ def analyse_response_comment(tenant, response_id: int) -> bool:
     return response_comment_analyse(tenant=tenant, response_id=response_id)
 
 
-@tenant_task()
-def reassign_themes(tenant) -> int:
-    """Re-theme every comment after a taxonomy change (a batch per transaction inside)."""
-    return themes.themes_reassign(tenant)
+# The theme tasks below commit batch by batch (each opens its tenant context per batch), so they are plain
+# tasks that look the tenant up, not `tenant_task`s (whose body is one transaction).
+
+def _active(tenant_id: int) -> Tenant | None:
+    return Tenant.objects.filter(pk=tenant_id, is_active=True).first()
 
 
-@tenant_task()
-def suggest_themes(tenant) -> int:
+@shared_task(ignore_result=True)
+def reassign_themes(tenant_id: int) -> int:
+    """Re-theme every comment after a taxonomy change."""
+    tenant = _active(tenant_id)
+    return themes.themes_reassign(tenant) if tenant else 0
+
+
+@shared_task(ignore_result=True)
+def suggest_themes(tenant_id: int) -> int:
     """Suggest new themes from the comments no theme covers (NMF), replacing the open suggestions."""
     from apps.surveys.themes.suggestions import suggest
 
-    return len(suggest(tenant))
+    tenant = _active(tenant_id)
+    return len(suggest(tenant)) if tenant else 0
 
 
-@tenant_task()
-def train_theme_classifier(tenant) -> dict:
-    """Retrain the classifier after a person's correction, then re-theme every comment."""
-    quality = themes.classifier_train(tenant)
-    return {str(t): q.active for t, q in quality.items()}
+@shared_task(ignore_result=True)
+def train_theme_classifier(tenant_id: int) -> bool:
+    """Retrain the classifier after people's corrections (queued with a delay by each correction: the first run
+    after a burst trains on all of them, the later ones find the model newer than every correction and stop)."""
+    tenant = _active(tenant_id)
+    if tenant is None or not themes.classifier_outdated(tenant):
+        return False
+    themes.classifier_train(tenant)
+    return True
 
 
 @tenant_task()

@@ -25,6 +25,8 @@ from apps.tenancy.models import Membership, Tenant
 Source = ResponseTheme.Source
 NAME_MAX = Theme._meta.get_field("name").max_length
 BATCH = 2000
+# A correction retrains the classifier this long after it (a burst of corrections: one training).
+TRAINING_DELAY_SECONDS = 30
 
 
 # --- the taxonomy -----------------------------------------------------------------------------------
@@ -252,9 +254,9 @@ def response_themes_set(*, tenant: Tenant, response: Response, themes: Iterable[
     ThemeReview.objects.update_or_create(response=response, defaults={"tenant": tenant, "reviewed_by": by, "reviewed_at": now})
     response_themes_changed.send(sender=Response, tenant=tenant, days=[response.local_day])
     from apps.surveys.tasks import train_theme_classifier
-    from apps.tenancy.tasks import enqueue_on_commit
+    from apps.tenancy.tasks import queue_on_commit
 
-    enqueue_on_commit(train_theme_classifier, tenant.pk)
+    queue_on_commit(train_theme_classifier, tenant.pk, options={"countdown": TRAINING_DELAY_SECONDS})
 
 
 # --- training ---------------------------------------------------------------------------------------
@@ -276,24 +278,33 @@ def training_examples() -> list[tuple[list[str], dict[int, bool]]]:
     return [(classifier.terms(*comments[pk]), decided) for pk, decided in sorted(labels.items()) if pk in comments and decided]
 
 
+def classifier_outdated(tenant: Tenant) -> bool:
+    """Whether a person corrected a comment's themes since the classifier was last trained (or it never was)."""
+    with tenant_context(tenant):
+        latest = ThemeReview.objects.order_by("-reviewed_at").values_list("reviewed_at", flat=True).first()
+        trained = ThemeClassifier.objects.values_list("trained_at", flat=True).first()
+    return latest is not None and (trained is None or trained < latest)
+
+
 def classifier_train(tenant: Tenant) -> dict[int, classifier.Quality]:
     """Train the tenant's classifier on its people's decisions, store it and each theme's held-out quality, and
-    re-theme every comment with it (a batch per transaction)."""
+    re-theme every comment with it (a batch per transaction) — unless there was no model before and there is
+    none now (nothing for the comments to change)."""
     with tenant_context(tenant):
+        had_model = ThemeClassifier.objects.exclude(weights={}).exists()
         theme_ids = list(Theme.objects.values_list("pk", flat=True))
         examples = training_examples()
         model, quality = classifier.train(examples, theme_ids)
         for theme_id, q in quality.items():
             Theme.objects.filter(pk=theme_id).update(model_precision=q.precision, model_recall=q.recall, model_positives=q.positives,
                                                      model_negatives=q.negatives, model_active=q.active)
-        if model is None:
-            ThemeClassifier.objects.all().delete()
-        else:
-            data = model.as_json()
-            ThemeClassifier.objects.update_or_create(tenant=tenant, defaults={
-                "vocabulary": data["vocabulary"], "idf": data["idf"], "weights": data["weights"],
-                "examples": len(examples), "trained_at": timezone.now()})
-    themes_reassign(tenant)
+        data = model.as_json() if model is not None else {"vocabulary": {}, "idf": [], "weights": {}}
+        # Kept even without a learnable theme (empty weights): its trained_at says the corrections were seen.
+        ThemeClassifier.objects.update_or_create(tenant=tenant, defaults={
+            "vocabulary": data["vocabulary"], "idf": data["idf"], "weights": data["weights"],
+            "examples": len(examples), "trained_at": timezone.now()})
+    if model is not None or had_model:
+        themes_reassign(tenant)
     return quality
 
 
