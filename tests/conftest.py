@@ -33,6 +33,7 @@ CITUS_SUBSET = {
     "test_feedback_e2e.py",  # closing the loop end to end
     "test_tenant_keys.py", "test_tenant_context.py", "test_tenant_locks.py",  # keys, SET LOCAL across savepoints, locks
     "test_due_work.py",  # the beat's due-work register: the claim across every shard, notes and settles on one
+    "test_themes.py", "test_surveys_comment_analysis.py",  # comment analysis, themes and their statistics (bulk inserts)
 }
 
 
