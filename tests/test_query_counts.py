@@ -10,6 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.digests.models import DigestSend
 from apps.feedback.models import ActionPlanCase
+from apps.metrics.themes.rollups import theme_rollups_refresh
+from apps.surveys.models import ResponseTheme
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.routes import API_ROUTES, PAGE_ROUTES, view_class
@@ -41,7 +43,12 @@ def populate(world, n, parents=None):
                 f.InteractionFactory(staff=bob, client=target, touchpoint=touchpoint, follow_up=True,
                                      follow_up_due=datetime.date(2026, 1, 1), predicted_score=7)
             listed = f.SurveyFactory(tenant=a, touchpoint=touchpoint, stage=stage, recurring_segment=segment)
-            f.ResponseFactory(version=f.SurveyVersionFactory(survey=listed))
+            commented = f.ResponseFactory(version=f.SurveyVersionFactory(survey=listed), comment="Invoice late", comment_sentiment=-0.3,
+                                          comment_language="en", touchpoint=touchpoint, stage=stage, client=other)
+            theme = f.ThemeFactory(tenant=a)  # themes: the taxonomy, a comment's themes, suggestions, theme statistics
+            ResponseTheme.objects.create(tenant=a, response=commented, theme=theme, source="rule")
+            f.ThemeSuggestionFactory(tenant=a, examples=[commented.pk])
+            theme_rollups_refresh(a, [commented.local_day])
             f.SurveyVersionFactory(survey=survey, published_at=datetime.datetime.now(datetime.UTC))
             f.QuestionFactory(version=draft)
             # Cases (H2): rules, root causes, cases with notes across assignees, teams and contacts.
@@ -70,7 +77,7 @@ def populate(world, n, parents=None):
 
 
 # Routes that need a query parameter to answer 200, with it.
-QUERY = {"api/v1/t/<slug:tenant_slug>/metrics/breakdown/": "?by=staff"}
+QUERY = {"api/v1/t/<slug:tenant_slug>/metrics/breakdown/": "?by=staff", "api/v1/t/<slug:tenant_slug>/metrics/themes/breakdown/": "?by=stage"}
 
 
 def path_for(route, parents):
@@ -93,7 +100,9 @@ def count(client, path):
 
 
 # Form targets without a page of their own (GET answers 405), with the page that shows their form.
-POST_ONLY = {"t/<slug:tenant_slug>/settings/teams/": "team_create: its form is on the members page"}
+POST_ONLY = {"t/<slug:tenant_slug>/settings/teams/": "team_create: its form is on the members page",
+             "t/<slug:tenant_slug>/themes/starter/": "its button is on the themes page",
+             "t/<slug:tenant_slug>/themes/suggest/": "its button is on the themes page"}
 
 # Routes that only redirect (their target is counted as its own route), with where they go for alice (an admin).
 REDIRECTS = {"t/<slug:tenant_slug>/": "/t/acme/dashboards/"}  # the home opens the role's dashboard
