@@ -169,3 +169,30 @@ def test_not_attributed_lists_the_responses_without_that_attribution(world, ns, 
     assert listed(client.get(LIST, {"staff": "none"})) == without_staff
     assert '<option value="none">Not attributed</option>' in client.get(LIST).content.decode()
     assert client.get(LIST, {"touchpoint": "nothing"}).status_code == 400
+
+
+def test_the_list_keeps_one_clients_responses_and_says_so(world, ns, client):
+    client.force_login(world.bob)
+    page = client.get(LIST, {"client": str(ns.cedar.uuid)})
+    assert listed(page) == uuids(ns.promoter)
+    assert "Only the answers of <strong>Cedar Dental</strong>" in page.content.decode()
+    with tenant_context(world.b):
+        foreign = f.ClientFactory(tenant=world.b, name="Globex client")
+    refused = client.get(LIST, {"client": str(foreign.uuid)})
+    assert refused.status_code == 400
+    assert "Globex client" not in refused.content.decode()
+
+
+def test_the_api_takes_none_for_the_responses_without_an_attribution(world, ns, api_client):
+    _, raw = make_api_key(world.a)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    with tenant_context(world.a):
+        expected = {str(u) for u in Response.objects.filter(is_bot=False, staff__isnull=True).values_list("uuid", flat=True)}
+        with_touchpoint = {str(u) for u in Response.objects.filter(is_bot=False, touchpoint__isnull=True).values_list("uuid", flat=True)}
+    answer = api_client.get(API, {"staff": "none", "page_size": 100})
+    assert answer.status_code == 200, answer.content
+    assert {r["id"] for r in answer.json()["results"]} == expected
+    assert str(ns.promoter.uuid) not in expected
+    answer = api_client.get(API, {"touchpoint": "none", "page_size": 100})
+    assert {r["id"] for r in answer.json()["results"]} == with_touchpoint
+    assert api_client.get(API, {"staff": "nobody"}).status_code == 400

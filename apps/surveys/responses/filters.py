@@ -7,31 +7,52 @@ from __future__ import annotations
 import django_filters
 from django.conf import settings
 from django.db.models import Exists, OuterRef
+from django.forms import ModelChoiceField
 
 from apps.clients.models import Client, Contact, Segment
 from apps.journeys.models import Journey, Stage
 from apps.surveys.models import Response, ResponseTheme, Survey, Tag, Theme
+from apps.surveys.responses.forms import OrNotAttributed
 from apps.surveys.responses.search import MAX_QUERY, comment_search
-from apps.surveys.responses.selectors import HAS_COMMENT, NPS_CATEGORIES, SCORE_BANDS, SENTIMENT_BANDS, day_bounds
+from apps.surveys.responses.selectors import HAS_COMMENT, NOT_ATTRIBUTED, NPS_CATEGORIES, SCORE_BANDS, SENTIMENT_BANDS, day_bounds
 from apps.tenancy.models import Membership
 from apps.touchpoints.models import Touchpoint
 
 
+class _ChoiceOrNone(OrNotAttributed, ModelChoiceField):
+    pass
+
+
+class ModelChoiceOrNone(django_filters.ModelChoiceFilter):
+    """A related filter by public uuid that also takes `none`: the responses without that attribution (what a
+    dashboard's "Not attributed" row counts)."""
+
+    field_class = _ChoiceOrNone
+
+    def filter(self, qs, value):
+        if value == NOT_ATTRIBUTED:
+            return qs.filter(**{f"{self.field_name}__isnull": True})
+        return super().filter(qs, value)
+
+
+NONE = "; `none`: the responses without one"
+
+
 class ResponseFilter(django_filters.FilterSet):
     survey = django_filters.ModelChoiceFilter(field_name="survey", to_field_name="uuid", queryset=Survey.objects, label="Survey id")
-    touchpoint = django_filters.ModelChoiceFilter(field_name="touchpoint", to_field_name="uuid", queryset=Touchpoint.objects,
-                                                  label="Touchpoint id (as attributed at submission)")
-    stage = django_filters.ModelChoiceFilter(field_name="stage", to_field_name="uuid", queryset=Stage.objects, label="Journey stage id")
-    journey = django_filters.ModelChoiceFilter(field_name="journey", to_field_name="uuid", queryset=Journey.objects,
-                                               label="Journey id (of the stage, as attributed at submission)")
-    segment = django_filters.ModelChoiceFilter(field_name="segment", to_field_name="uuid", queryset=Segment.objects,
-                                               label="Client segment id (the client's segment at submission)")
+    touchpoint = ModelChoiceOrNone(field_name="touchpoint", to_field_name="uuid", queryset=Touchpoint.objects,
+                                   label=f"Touchpoint id (as attributed at submission){NONE}")
+    stage = ModelChoiceOrNone(field_name="stage", to_field_name="uuid", queryset=Stage.objects, label=f"Journey stage id{NONE}")
+    journey = ModelChoiceOrNone(field_name="journey", to_field_name="uuid", queryset=Journey.objects,
+                                label=f"Journey id (of the stage, as attributed at submission){NONE}")
+    segment = ModelChoiceOrNone(field_name="segment", to_field_name="uuid", queryset=Segment.objects,
+                                label=f"Client segment id (the client's segment at submission){NONE}")
     q = django_filters.CharFilter(method="filter_search", max_length=MAX_QUERY,
                                   label='Full-text search of the comments, each in its language: words, "phrases", or, -word')
     client = django_filters.ModelChoiceFilter(field_name="client", to_field_name="uuid", queryset=Client.objects, label="Client id")
     contact = django_filters.ModelChoiceFilter(field_name="contact", to_field_name="uuid", queryset=Contact.objects, label="Contact id")
-    staff = django_filters.ModelChoiceFilter(field_name="staff", to_field_name="uuid", queryset=Membership.objects,
-                                             label="The staff member (membership id) of the interaction that triggered it")
+    staff = ModelChoiceOrNone(field_name="staff", to_field_name="uuid", queryset=Membership.objects,
+                              label=f"The staff member (membership id) of the interaction that triggered it{NONE}")
     tag = django_filters.ModelChoiceFilter(field_name="response_tags__tag", to_field_name="uuid", queryset=Tag.objects, label="Tag id")
     channel = django_filters.ChoiceFilter(choices=Response.Channel.choices)
     language = django_filters.ChoiceFilter(choices=settings.LANGUAGES, label="The language the survey was answered in")

@@ -70,7 +70,11 @@ def response_list_view(request, tenant_slug):
             response.comment_html = highlighted(response.comment, matched.get(response.pk, set()), width=160)
     query = request.GET.copy()
     query.pop("page", None)
+    without_client = query.copy()
+    without_client.pop("client", None)
     context = {
+        "only_client": form.cleaned_data.get("client") if form.is_bound and valid else None,
+        "query_without_client": without_client.urlencode(),
         "form": form, "page": page, "query": query.urlencode(),
         "filtered": any(v for k, v in request.GET.items() if k != "page"),
         "can_export": request.tenant_access.role in LEADS,
