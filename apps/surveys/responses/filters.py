@@ -14,7 +14,7 @@ from apps.journeys.models import Journey, Stage
 from apps.surveys.models import Response, ResponseTheme, Survey, Tag, Theme
 from apps.surveys.responses.forms import OrNotAttributed
 from apps.surveys.responses.search import MAX_QUERY, comment_search
-from apps.surveys.responses.selectors import HAS_COMMENT, NOT_ATTRIBUTED, NPS_CATEGORIES, SCORE_BANDS, SENTIMENT_BANDS, day_bounds
+from apps.surveys.responses.selectors import HAS_COMMENT, NOT_ATTRIBUTED, NPS_CATEGORIES, SCORE_BANDS, SENTIMENT_BANDS
 from apps.tenancy.models import Membership
 from apps.touchpoints.models import Touchpoint
 
@@ -84,17 +84,13 @@ class ResponseFilter(django_filters.FilterSet):
             queryset = queryset.filter(is_bot=False)
         return super().filter_queryset(queryset)
 
-    def _time_zone(self) -> str:
-        tenant = getattr(self.request, "tenant", None)
-        return tenant.time_zone if tenant is not None else "UTC"
-
+    # Days are the responses' local_day (the tenant-local day the metrics count them on, as the list page reads
+    # them), so `from`/`to` give exactly the responses a metric's n counts over the same days.
     def filter_from(self, queryset, name, value):
-        start, _ = day_bounds(self._time_zone(), value, None)
-        return queryset.filter(submitted_at__gte=start)
+        return queryset.filter(local_day__gte=value)
 
     def filter_to(self, queryset, name, value):
-        _, end = day_bounds(self._time_zone(), None, value)
-        return queryset.filter(submitted_at__lt=end)
+        return queryset.filter(local_day__lte=value)
 
     def filter_has_comment(self, queryset, name, value):
         return queryset.filter(HAS_COMMENT) if value else queryset.exclude(HAS_COMMENT)

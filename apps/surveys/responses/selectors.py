@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import zoneinfo
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django.utils import timezone
 
 from apps.clients.models import Client, Contact, Segment
 from apps.core.nlp import SENTIMENT_NEGATIVE, SENTIMENT_POSITIVE, sentiment_band
@@ -108,15 +106,6 @@ def score_badges(response: Response) -> list[ScoreBadge]:
         label, tone = {1: ("Sad", "bad"), 2: ("Neutral", "neutral"), 3: ("Happy", "good")}[s]
         badges.append(ScoreBadge("Smiley", s, 3, label, tone))
     return badges
-
-
-def day_bounds(tz_name: str, day_from: datetime.date | None, day_to: datetime.date | None):
-    """[start, end) datetimes of a day range read in the tenant's time zone (either end may be open)."""
-    tz = zoneinfo.ZoneInfo(tz_name)
-    start = timezone.make_aware(datetime.datetime.combine(day_from, datetime.time.min), tz) if day_from else None
-    end = (timezone.make_aware(datetime.datetime.combine(day_to + datetime.timedelta(days=1), datetime.time.min), tz)
-           if day_to else None)
-    return start, end
 
 
 HAS_COMMENT = ~Q(comment="")
