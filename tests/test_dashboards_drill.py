@@ -10,6 +10,8 @@ from html import unescape
 
 import pytest
 
+from apps.tenancy.context import tenant_context
+from tests import factories as f
 from tests.builders import overview_world
 
 pytestmark = pytest.mark.postgres
@@ -147,3 +149,38 @@ def test_the_executive_charts_open_the_responses_behind_their_points(world, clie
     assert touchpoints.links == touchpoints.table.links
     for row, link in zip(touchpoints.table.rows, touchpoints.table.links, strict=True):
         assert listed(client, link) == row[5]
+
+
+def test_each_churn_period_and_the_churn_tile_open_exactly_the_clients_they_lost(world, client):
+    """Churn: a period's "Lost" opens the clients list with exactly those clients (active at its start, churned in it),
+    prospects and clients that became active and left within the period not counted, as the rate counts them."""
+    from datetime import date
+
+
+    with tenant_context(world.a):
+        seg = f.SegmentFactory(tenant=world.a, name="Retail")
+        make = lambda name, **kw: f.ClientFactory(tenant=world.a, name=name, segment=seg, **kw)  # noqa: E731
+        make("Lost in March", active_from=date(2025, 1, 10), churned_on=date(2025, 3, 5), status="churned")
+        make("Lost in April", active_from=date(2025, 1, 10), churned_on=date(2025, 4, 20), status="churned")
+        make("In and out in March", active_from=date(2025, 3, 2), churned_on=date(2025, 3, 20), status="churned")
+        make("Still here", active_from=date(2025, 1, 10))
+        make("Prospect", active_from=date(2025, 1, 10), churned_on=date(2025, 3, 5), status="prospect")
+        f.ClientFactory(tenant=world.a, name="Other segment", active_from=date(2025, 1, 10), churned_on=date(2025, 3, 9),
+                        status="churned")
+    client.force_login(world.carol)
+    page = client.get("/t/acme/dashboards/churn/", {"from": "2025-03-01", "to": "2025-04-30", "segment": str(seg.uuid),
+                                                    "interval": "month"})
+    assert page.status_code == 200
+    churn_chart = next(c for c in page.context["page"].charts if c.id == "churn-rate")
+    table = churn_chart.table
+    lost = {row[0]: row[4] for row in table.rows}
+    assert sorted(lost.values()) == [1, 1]
+    for row, link in zip(table.rows, table.links, strict=True):
+        listed = client.get(link)
+        assert listed.status_code == 200
+        assert listed.context["page"].paginator.count == row[4], (row, link)
+        assert "The clients lost between" in listed.content.decode()
+    tile = next(t for t in page.context["page"].tiles if t.id == "churn")
+    assert client.get(tile.drill).context["page"].paginator.count == 2
+    bad = client.get("/t/acme/clients/", {"lost_from": "2025-03-01"})
+    assert bad.status_code == 400

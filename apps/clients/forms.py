@@ -43,6 +43,9 @@ class ClientFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "All statuses"), *Client.Status.choices], required=False)
     owner = MemberChoiceField(queryset=Membership.objects.none(), required=False, to_field_name="uuid", empty_label="Anyone")
     sort = forms.ChoiceField(choices=SORT_CHOICES, required=False, label="Sort by")
+    # The clients a churn period lost (the churn page's "Lost" opens them): hidden, shown as a notice.
+    lost_from = forms.DateField(required=False, widget=forms.HiddenInput)
+    lost_before = forms.DateField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,7 +56,16 @@ class ClientFilterForm(forms.Form):
         """Arguments for `selectors.client_list` (call after is_valid())."""
         data = self.cleaned_data
         return {"search": data.get("q") or None, "segment": data.get("segment"), "tier": data.get("tier") or None,
-                "status": data.get("status") or None, "owner": data.get("owner"), "ordering": data.get("sort") or "name"}
+                "status": data.get("status") or None, "owner": data.get("owner"), "ordering": data.get("sort") or "name",
+                "lost_from": data.get("lost_from"), "lost_before": data.get("lost_before")}
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("lost_from")) != bool(data.get("lost_before")):
+            raise forms.ValidationError("A churn period needs both its first day and the day after its last.")
+        if data.get("lost_from") and data.get("lost_before") and data["lost_before"] <= data["lost_from"]:
+            raise forms.ValidationError("The churn period ends before it starts.")
+        return data
 
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

@@ -48,12 +48,16 @@ def client_search_q(search: str) -> Q:
 def client_list(
     *, search: str | None = None, segment: Segment | None = None, tier: str | None = None, status: str | None = None,
     owner: Membership | None = None, active_on: datetime.date | None = None, ordering: str = "name",
+    lost_from: datetime.date | None = None, lost_before: datetime.date | None = None,
 ) -> QuerySet[Client]:
     """The tenant's clients, filtered, each with `contact_count` and `last_interaction_at`
     (one query per page, whatever the number of contacts and interactions).
 
     `active_on`: clients that had become active on that day and not yet churned (METRICS.md: a
     client churned on day D is no longer active on D).
+    `lost_from`..`lost_before` (end exclusive): the clients a churn period [from, before) lost (METRICS.md L, as
+    apps.metrics.churn.retention counts it): not prospects, active at its start (active_from < from) and churned
+    within it — the churn page's "Lost" for that period opens exactly them.
     """
     qs = Client.objects.select_related("segment", "owner__user").annotate(
         contact_count=_contact_count(), last_interaction_at=_last_interaction_at(),
@@ -71,6 +75,9 @@ def client_list(
         qs = qs.filter(owner=owner)
     if active_on is not None:
         qs = qs.filter(active_from__lte=active_on).filter(Q(churned_on__isnull=True) | Q(churned_on__gt=active_on))
+    if lost_from is not None and lost_before is not None:
+        qs = qs.exclude(status=Client.Status.PROSPECT).filter(active_from__lt=lost_from, churned_on__gte=lost_from,
+                                                              churned_on__lt=lost_before)
     return qs.order_by(*CLIENT_ORDERINGS.get(ordering, CLIENT_ORDERINGS["name"]))
 
 

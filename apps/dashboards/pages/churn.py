@@ -15,11 +15,12 @@ year (`interval`; by default chosen from the length of the range). Every number 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.db.models import Count
+from django.urls import reverse
 
 from apps.metrics import charts
 from apps.metrics.churn import selectors
@@ -168,9 +169,13 @@ def churn_page(tenant, filters: MetricFilters, *, interval_name: str | None, fil
     elif has_clients and total["lost"] == 0:
         notes.append("No client active at the start of this range churned within it.")
 
+    def lost_url(period: dict) -> str:
+        return lost_clients_url(tenant.slug, period["start"], period["end"], filters.uuids.get("segment")) if period["lost"] else ""
+
     tiles = (
-        _rate_tile("churn", "Churn rate", total["churn"], total, min_n, explain("churn"),
-                   f"{number(total['lost'])} of {number(total['at_start'])} clients lost · {number(total['new'])} new"),
+        replace(_rate_tile("churn", "Churn rate", total["churn"], total, min_n, explain("churn"),
+                           f"{number(total['lost'])} of {number(total['at_start'])} clients lost · {number(total['new'])} new"),
+                drill=lost_url(total)),
         _rate_tile("retention", "Retention rate", total["retention"], total, min_n, explain("churn"),
                    f"{number(total['at_end'] - total['new'])} of {number(total['at_start'])} still active at the end"),
         _revenue_tile(total),
@@ -179,7 +184,8 @@ def churn_page(tenant, filters: MetricFilters, *, interval_name: str | None, fil
     )
     x = [p["start"] for p in periods]
     labels = [period_label(date.fromisoformat(p["start"]), date.fromisoformat(p["end"]), chosen, p["partial"]) for p in periods]
-    chart_list = (_churn_chart(periods, labels, x, chosen, min_n), _retention_chart(periods, labels, x, chosen, min_n),
+    chart_list = (_churn_chart(periods, labels, x, chosen, min_n, tuple(lost_url(p) for p in periods)),
+                  _retention_chart(periods, labels, x, chosen, min_n),
                   _revenue_chart(periods, labels, x, chosen), _tenure_chart(tenure))
     cohort_rows, cohorts_table, months = _cohorts(report["cohorts"])
     at_risk = tuple(_at_risk_row(row) for row in top)
@@ -256,12 +262,19 @@ def _interval_word(interval_name: str) -> str:
     return dict(INTERVALS).get(interval_name, interval_name).lower()
 
 
-def _churn_chart(periods, labels, x, interval_name, min_n) -> Chart:
+def lost_clients_url(tenant_slug: str, start: str, end: str, segment: str | None) -> str:
+    """The clients list with the clients a period [start, end) lost (its "Lost"), in the page's segment."""
+    query = {"lost_from": start, "lost_before": end, **({"segment": segment} if segment else {})}
+    return f"{reverse('clients:list', kwargs={'tenant_slug': tenant_slug})}?{urlencode(query)}"
+
+
+def _churn_chart(periods, labels, x, interval_name, min_n, links: tuple[str, ...] = ()) -> Chart:
     rates = [p["churn"] for p in periods]
     table = Table(id="churn-periods", title="Churn per period",
                   columns=("Period", "From", "To (exclusive)", "Active at start", "Lost", "Churn (%)", "95% CI low", "95% CI high"),
                   rows=tuple((label, p["start"], p["end"], p["at_start"], p["lost"], p["churn"]["value"], p["churn"]["ci_low"],
-                              p["churn"]["ci_high"]) for label, p in zip(labels, periods, strict=True)))
+                              p["churn"]["ci_high"]) for label, p in zip(labels, periods, strict=True)),
+                  caption="A period opens the clients it lost." if any(links) else "", links=links)
     empty = "" if any(r["n"] for r in rates) else "No client was active at the start of any period, so there is no rate to show."
     figure = rate_figure(x, rates, name="Churn rate", color=charts.VERMILLION, band_color=CHURN_BAND,
                          hollow=[0 < r["n"] < min_n for r in rates])
