@@ -296,6 +296,21 @@ class TestTheDemoSeededOnce:
         response = client.post("/accounts/login/", {"username": "staff3@harbor.demo", "password": DEMO_PASSWORD})
         assert response.status_code == 302
 
+    def test_the_demo_has_starter_themes_learned_from_its_leads_reviews(self, seeded):
+        from apps.metrics.models import ThemeRollup
+        from apps.surveys.models import ResponseTheme, Theme, ThemeClassifier, ThemeReview
+
+        for slug in ("northwind", "harbor"):
+            with tenant_context(Tenant.objects.get(slug=slug)):
+                assert Theme.objects.filter(origin="starter").count() == 6
+                assert ThemeReview.objects.count() == 240
+                learned = Theme.objects.filter(model_active=True)
+                assert learned.exists()
+                assert all(t.model_precision is not None and t.model_recall is not None for t in learned)
+                assert ThemeClassifier.objects.exclude(weights={}).exists()
+                assert ResponseTheme.objects.filter(present=True, source="rule").exists()
+                assert ThemeRollup.objects.filter(dimension="total").exists()
+
     def test_it_seeds_surveys_and_18_months_of_answers_once(self, seeded):
         second_language = {"northwind": "fr", "harbor": "es"}
         pairs_total = 0

@@ -230,10 +230,11 @@ def themes_reassign(tenant: Tenant, *, batch: int = BATCH, progress: Callable[[i
 # --- people's corrections -----------------------------------------------------------------------------
 
 @transaction.atomic
-def response_themes_set(*, tenant: Tenant, response: Response, themes: Iterable[Theme], by: Membership | None) -> None:
+def response_themes_set(*, tenant: Tenant, response: Response, themes: Iterable[Theme], by: Membership | None,
+                        retrain: bool = True) -> None:
     """A person sets the comment's themes as a whole: the chosen ones are on, every other one is off, and
     neither the rules nor the classifier change that. The review makes each theme left off a negative example;
-    the classifier is retrained on commit."""
+    the classifier is retrained after commit (`retrain=False`: the caller trains once after many, as the demo does)."""
     if not response.comment.strip():
         raise ValidationError("This response has no comment to theme.")
     chosen = {t.pk for t in themes}
@@ -253,10 +254,11 @@ def response_themes_set(*, tenant: Tenant, response: Response, themes: Iterable[
             link.save(update_fields=["source", "present", "decided_by", "updated_at"])
     ThemeReview.objects.update_or_create(response=response, defaults={"tenant": tenant, "reviewed_by": by, "reviewed_at": now})
     response_themes_changed.send(sender=Response, tenant=tenant, days=[response.local_day])
-    from apps.surveys.tasks import train_theme_classifier
-    from apps.tenancy.tasks import queue_on_commit
+    if retrain:
+        from apps.surveys.tasks import train_theme_classifier
+        from apps.tenancy.tasks import queue_on_commit
 
-    queue_on_commit(train_theme_classifier, tenant.pk, options={"countdown": TRAINING_DELAY_SECONDS})
+        queue_on_commit(train_theme_classifier, tenant.pk, options={"countdown": TRAINING_DELAY_SECONDS})
 
 
 # --- training ---------------------------------------------------------------------------------------
