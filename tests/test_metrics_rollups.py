@@ -14,8 +14,9 @@ from django.db import connection
 from apps.metrics import rollups, sources
 from apps.metrics.buckets import Bucket
 from apps.metrics.funnel.services import expected_funnel, funnel_rebuild, funnel_reconcile
-from apps.metrics.models import STAT_FIELDS, FunnelRollup, MonthRollup, ResponseCell, ResponseRollup, RollupRun, TransitionRollup
+from apps.metrics.models import STAT_FIELDS, CommentRollup, FunnelRollup, MonthRollup, ResponseCell, ResponseRollup, RollupRun, TransitionRollup
 from apps.metrics.params import MetricFilters
+from apps.metrics.themes.rollups import theme_rollups_rebuild
 from apps.surveys.models import Invitation, Response
 from apps.surveys.respond.services import response_submit
 from apps.tenancy.context import tenant_context
@@ -238,13 +239,19 @@ def test_reconciliation_and_rebuild_never_cross_tenants(world):
 def test_a_time_zone_change_re_dates_responses_and_rebuilds(world, django_capture_on_commit_callbacks):
     version = SurveyVersionFactory(survey=SurveyFactory(tenant=world.a))
     with tenant_context(world.a):
-        ResponseFactory(version=version, submitted_at=datetime(2026, 6, 1, 22, 30, tzinfo=UTC))  # 2 June in Brussels
+        ResponseFactory(version=version, submitted_at=datetime(2026, 6, 1, 22, 30, tzinfo=UTC),  # 2 June in Brussels
+                        comment="Great advice", comment_sentiment=0.6)
     rollups.rollups_rebuild(world.a)
+    with tenant_context(world.a):
+        theme_rollups_rebuild(world.a)
+        assert list(CommentRollup.objects.filter(dimension="total").values_list("day", flat=True)) == [date(2026, 6, 2)]
     with tenant_context(world.a), django_capture_on_commit_callbacks(execute=True):
         tenant_update(tenant=world.a, acting_user=world.alice, data={"time_zone": "America/New_York"})
     with tenant_context(world.a):
         assert list(Response.objects.values_list("local_day", flat=True)) == [date(2026, 6, 1)]
         assert list(ResponseRollup.objects.filter(dimension="total").values_list("day", flat=True)) == [date(2026, 6, 1)]
+        # The comment-theme statistics are re-dated with it.
+        assert list(CommentRollup.objects.filter(dimension="total").values_list("day", flat=True)) == [date(2026, 6, 1)]
 
 
 def test_the_funnel_counts_invitations_by_their_day(world):

@@ -15,7 +15,9 @@ from celery import shared_task
 from apps.metrics import rollups
 from apps.metrics.churn.risk import churn_risk_refresh
 from apps.metrics.funnel import services as funnel
+from apps.metrics.themes.rollups import theme_rollups_rebuild
 from apps.surveys.models import INVITATIONS_CHANGED, Response
+from apps.tenancy.context import tenant_context
 from apps.tenancy.due import due_settle, due_version
 from apps.tenancy.models import Tenant
 from apps.tenancy.tasks import fan_out, fan_out_due, polling_options, tenant_task
@@ -64,6 +66,8 @@ def rollups_rebuild_task(tenant_id: int, rewrite_local_days: bool = False) -> di
         rollups.local_days_rewrite(tenant)
     run = rollups.rollups_rebuild(tenant)
     funnel.funnel_rebuild(tenant)
+    with tenant_context(tenant):  # the comment-theme statistics are per local day too
+        theme_rollups_rebuild(tenant)
     return {"run": str(run.uuid), "rows": run.rows_checked}
 
 

@@ -1,5 +1,5 @@
 """`manage.py rebuild_rollups [--tenant SLUG ...]`: rebuild rollups (cells, dimension rollups,
-volatility transitions and the invitation funnel) from the response and invitation rows, month by
+volatility transitions, the invitation funnel and the comment-theme statistics) from the response and invitation rows, month by
 month, with a progress bar per tenant. Safe while the site runs: each month is replaced in one
 transaction under the tenant's rollup lock, so dashboards see either the old or the new month."""
 
@@ -12,6 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.core.progress import write_bar
 from apps.metrics.funnel.services import funnel_rebuild
 from apps.metrics.rollups import local_days_rewrite, rollups_rebuild
+from apps.metrics.themes.rollups import theme_rollups_rebuild
+from apps.tenancy.context import tenant_context
 from apps.tenancy.selectors import active_tenants_by_slug
 
 
@@ -34,5 +36,7 @@ class Command(BaseCommand):
                 local_days_rewrite(t)
             run = rollups_rebuild(t, progress=lambda done, total, t=t: write_bar(self.stdout, t.slug, done, total, "months"))
             funnel_rebuild(t)
+            with tenant_context(t):
+                theme_rollups_rebuild(t)
             self.stdout.write("")  # end the progress line
             self.stdout.write(f"  {t.slug}: {run.rows_checked} rollup rows in {time.monotonic() - started:.1f} s")
