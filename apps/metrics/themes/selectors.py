@@ -13,6 +13,7 @@ ResponseRollup): two or more answer `one_filter_only`.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from datetime import date, timedelta
@@ -205,12 +206,10 @@ def themes_trend(f: MetricFilters, interval: str = "month") -> dict:
     dimension, key = _dimension(f)
     where = {"dimension": dimension, "key": key, "day__gte": f.first, "day__lte": f.last}
     periods = _periods(f.first, f.last, interval)
+    starts = [start for start, _ in periods]
 
     def bucket_of(day: date) -> int:
-        for i, (start, end) in enumerate(periods):
-            if start <= day <= end:
-                return i
-        raise ValueError(day)
+        return bisect.bisect_right(starts, day) - 1  # the periods are contiguous and cover first..last
 
     totals = [0] * len(periods)
     for day, comments in CommentRollup.objects.filter(**where).values_list("day", "comments"):

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import django_filters
 from django.conf import settings
-from django.db.models import Exists, OuterRef
 from django.forms import ModelChoiceField
 
 from apps.clients.models import Client, Contact, Segment
 from apps.journeys.models import Journey, Stage
-from apps.surveys.models import Response, ResponseTheme, Survey, Tag, Theme
+from apps.surveys.models import Response, Survey, Tag, Theme
 from apps.surveys.responses.forms import OrNotAttributed
 from apps.surveys.responses.search import MAX_QUERY, comment_search
-from apps.surveys.responses.selectors import HAS_COMMENT, NOT_ATTRIBUTED, NPS_CATEGORIES, SCORE_BANDS, SENTIMENT_BANDS
+from apps.surveys.responses.selectors import HAS_COMMENT, NOT_ATTRIBUTED, NPS_CATEGORIES, SCORE_BANDS, SENTIMENT_BANDS, with_theme
 from apps.tenancy.models import Membership
 from apps.touchpoints.models import Touchpoint
 
@@ -102,7 +101,7 @@ class ResponseFilter(django_filters.FilterSet):
         return queryset.filter(SCORE_BANDS[value][1])
 
     def filter_theme(self, queryset, name, value: Theme):
-        return queryset.filter(Exists(ResponseTheme.objects.filter(response=OuterRef("pk"), theme=value, present=True)))
+        return queryset.filter(with_theme(value))
 
     def filter_sentiment(self, queryset, name, value):
         return queryset.filter(SENTIMENT_BANDS[value][1])

@@ -162,9 +162,9 @@ def response_list(
     if comment_language:
         qs = qs.filter(comment_language=comment_language)
     if theme == NOT_ATTRIBUTED:
-        qs = qs.filter(HAS_COMMENT).exclude(Exists(ResponseTheme.objects.filter(response=OuterRef("pk"), present=True)))
+        qs = qs.filter(HAS_COMMENT).exclude(with_theme())
     elif theme is not None:
-        qs = qs.filter(Exists(ResponseTheme.objects.filter(response=OuterRef("pk"), theme=theme, present=True)))
+        qs = qs.filter(with_theme(theme))
     if has_comment is not None:
         qs = qs.filter(HAS_COMMENT) if has_comment else qs.exclude(HAS_COMMENT)
     if answered:
@@ -174,6 +174,12 @@ def response_list(
     if date_to is not None:
         qs = qs.filter(local_day__lte=date_to)
     return comment_search(qs, search)
+
+
+def with_theme(theme: Theme | None = None) -> Exists:
+    """The condition "the comment carries `theme`" (any theme when None); a person's removal is not on it."""
+    links = ResponseTheme.objects.filter(response=OuterRef("pk"), present=True)
+    return Exists(links.filter(theme=theme) if theme is not None else links)
 
 
 def response_list_base() -> QuerySet[Response]:
