@@ -207,3 +207,69 @@ def test_the_number_of_queries_is_fixed(who, world, client):
     for i in range(10):
         p.case("csat", 1 + i % 2, 1 + i % 5, root_cause=causes[i % 3], assignee=staff[i % 4])
     assert _queries(client, getattr(world, who)) == few
+
+
+# --- from a number to its cases (issue 19 item 1) ---------------------------------------------------
+
+def _listed(client, url: str) -> int:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.content[:400])
+    assert "as the recovery page counts them" in response.content.decode()
+    return response.context["page"].paginator.count
+
+
+def _every_link(built, report):
+    """(address, the number it stands for) for every link of the page: tiles' n, their tables' rows, chart rows."""
+    per_metric = {f"{m['label']} mean change": m["n"] for m in report.metrics}
+    for tile in built.tiles:
+        if tile.drill:
+            yield tile.drill, tile.n
+        for row, link in zip(tile.table.rows, tile.table.links, strict=True):
+            if link:
+                yield link, per_metric.get(row[0], row[1])
+    for chart in built.charts:
+        assert chart.links == chart.table.links
+        for row, link in zip(chart.table.rows, chart.table.links, strict=True):
+            if link:
+                yield link, row[1]
+
+
+@pytest.mark.parametrize("who,query", [("carol", ""), ("carol", "?period=90d"), ("carol", "?channel=web"),
+                                       ("carol", "touchpoint"), ("victor", ""), ("bob", ""), ("dana", "?period=90d")])
+def test_every_number_opens_exactly_the_cases_it_counts(who, query, world, planted, client):  # noqa: F811
+    if query == "touchpoint":
+        query = f"?touchpoint={planted['t1'].uuid}"
+    response = page(client, getattr(world, who), query)
+    built = response.context["page"]
+    links = list(_every_link(built, _report(world, response.context["state"])))
+    assert len(links) >= 6
+    kinds = {link.split("recovery=")[1].split("&")[0] for link, _ in links}
+    assert kinds >= {"counted", "resolved", "answered"}
+    for link, n in links:
+        assert _listed(client, link) == n, link
+    html = response.content.decode()
+    assert "cases behind this number" in html  # the tile's n is a link, named for a screen reader
+
+
+def test_the_rows_without_a_root_cause_or_an_assignee_open_their_cases(world, planted, client):  # noqa: F811
+    built = page(client, world.carol).context["page"]
+    charts = {c.id: c for c in built.charts}
+    staff = dict(zip((r[0] for r in charts["recovery-staff"].table.rows), charts["recovery-staff"].table.links, strict=True))
+    assert "unassigned=on" in staff["Unassigned"]
+    assert _listed(client, staff["Unassigned"]) == 1
+
+
+def test_a_bad_recovery_address_is_explained_not_a_500(world, planted, client):  # noqa: F811
+    client.force_login(world.carol)
+    with tenant_context(world.b):
+        foreign = fx.TouchpointFactory(tenant=world.b)
+    for query, words in (({"recovery": "bogus", "from": "2026-01-01", "to": "2026-02-01"}, "`recovery` must be one of"),
+                         ({"recovery": "counted", "to": "2026-02-01"}, "need its period"),
+                         ({"recovery": "counted", "from": "2026-03-01", "to": "2026-02-01"}, "is after"),
+                         ({"recovery": "counted", "from": "2026-01-01", "to": "2026-02-01", "metric": "x"}, "`metric` must be"),
+                         ({"recovery": "counted", "from": "2026-01-01", "to": "2026-02-01", "touchpoint": str(foreign.uuid)},
+                          "No touchpoint with this id")):
+        response = client.get("/t/acme/cases/", query)
+        assert response.status_code == 400, query
+        assert words in response.content.decode()
+        assert response.context["page"] is None

@@ -40,3 +40,14 @@ def row_url(tenant_slug: str, f: MetricFilters, by: str, row: dict, *, answered:
     if row["key"] is None and row["label"] != NOT_ATTRIBUTED_LABEL:
         return ""
     return responses_url(tenant_slug, f, answered=answered, **{by: row["key"] or NOT_ATTRIBUTED})
+
+
+def cases_url(tenant_slug: str, f: MetricFilters, which: str, **narrow: str) -> str:
+    """The case list with the cases a recovery number counts (apps.feedback.recovery.selectors.CASE_SETS): f's days
+    and filters as the recovery page applies them, every status, and `narrow` (the case list's own filters, e.g.
+    `root_cause=<uuid>`, `no_root_cause=on`, `assignee=<uuid>`, `unassigned=on`, `metric=nps`)."""
+    query = {"status": "all", "recovery": which, "from": f.first.isoformat(), "to": f.last.isoformat(), **f.uuids}
+    if f.channel:
+        query["channel"] = f.channel
+    query.update({name: value for name, value in narrow.items() if value})
+    return f"{reverse('cases:list', kwargs={'tenant_slug': tenant_slug})}?{urlencode(query)}"

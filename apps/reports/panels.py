@@ -145,3 +145,4 @@ class Tile:
     low_sample_reason: str = ""
     extra: tuple[str, ...] = field(default_factory=tuple)  # secondary readings, e.g. "Mean 4.1 / 5"
     drill: str = ""  # the address of the n responses behind the value (the responses list, filtered)
+    drill_what: str = "answers"  # what the drill address lists ("clients", "cases")

@@ -175,7 +175,7 @@ def churn_page(tenant, filters: MetricFilters, *, interval_name: str | None, fil
     tiles = (
         replace(_rate_tile("churn", "Churn rate", total["churn"], total, min_n, explain("churn"),
                            f"{number(total['lost'])} of {number(total['at_start'])} clients lost · {number(total['new'])} new"),
-                drill=lost_url(total)),
+                drill=lost_url(total), drill_what="clients"),
         _rate_tile("retention", "Retention rate", total["retention"], total, min_n, explain("churn"),
                    f"{number(total['at_end'] - total['new'])} of {number(total['at_start'])} still active at the end"),
         _revenue_tile(total),

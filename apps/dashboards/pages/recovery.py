@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from apps.dashboards.drill import cases_url
 from apps.dashboards.filters import FilterState
-from apps.feedback.recovery.selectors import RecoveryReport, recovery_report
+from apps.feedback.recovery.selectors import NO_ROOT_CAUSE, UNASSIGNED, RecoveryReport, recovery_report
 from apps.metrics import charts
 from apps.metrics.explanations import explain
 from apps.reports.panels import Chart, Table, Tile, interval, number
@@ -57,7 +58,8 @@ def _low_reason(n: int, min_n: int, what: str = "cases") -> str:
     return f"n = {n} {what} is below this workspace's minimum of {min_n}: the value is unreliable."
 
 
-def rate_tile(o: dict, *, min_n: int) -> Tile:
+def rate_tile(o: dict, *, min_n: int, cases) -> Tile:
+    """`cases(which, **narrow)`: the case list's address for a set of the report's cases (apps.dashboards.drill)."""
     n = o["n"]
     low = bool(o["low_sample"]) and n > 0
     return Tile(id="recovery-rate", label="Recovery rate", value=_pct(o["rate"]), n=n, interval=interval(o["low"], o["high"]),
@@ -65,36 +67,43 @@ def rate_tile(o: dict, *, min_n: int) -> Tile:
                 extra=(f"{number(o['recovered'])} of {number(n)} detractor case{'s' if n != 1 else ''} recovered",) if n else (),
                 table=Table(id="tile-recovery-rate", title="Recovery rate", columns=("Reading", "Value"),
                             rows=(("Recovery rate %", o["rate"]), ("Counted cases", n), ("Recovered", o["recovered"]),
-                                  ("95% CI low", o["low"]), ("95% CI high", o["high"]), ("Low sample", bool(o["low_sample"])))),
-                low_sample=low, low_sample_reason=_low_reason(n, min_n) if low else "")
+                                  ("95% CI low", o["low"]), ("95% CI high", o["high"]), ("Low sample", bool(o["low_sample"]))),
+                            links=("", cases("counted") if n else "", cases("recovered") if o["recovered"] else "", "", "", "")),
+                low_sample=low, low_sample_reason=_low_reason(n, min_n) if low else "",
+                drill=cases("counted") if n else "", drill_what="cases")
 
 
-def change_tile(o: dict, metrics: list[dict], *, min_n: int) -> Tile:
+def change_tile(o: dict, metrics: list[dict], *, min_n: int, cases) -> Tile:
     c = o["change"]
     n = c["n"]
     low = bool(o["low_sample"]) and n > 0
     per_metric = tuple(f"{row['label']}: {_points(row['change']['mean'])} (n = {number(row['n'])})" for row in metrics)
     rows = [("Mean change (points)", c["mean"]), ("Counted cases", n), ("95% CI low", c["low"]), ("95% CI high", c["high"])]
     rows += [(f"{row['label']} mean change", row["change"]["mean"]) for row in metrics]
+    links = ("", cases("counted") if n else "", "", "", *(cases("counted", metric=row["key"]) for row in metrics))
     return Tile(id="score-change", label="Score change after recovery", value=_points(c["mean"]), n=n,
                 interval=interval(c["low"], c["high"]) if n else "no interval",
                 explanation=explain("recovery") + " Each metric's change is in its own points; the overall mean mixes them "
                                                   "when cases were opened from more than one metric, so read the per-metric lines.",
                 extra=per_metric if len(metrics) > 1 else (),
-                table=Table(id="tile-score-change", title="Score change after recovery", columns=("Reading", "Value"), rows=tuple(rows)),
-                low_sample=low, low_sample_reason=_low_reason(n, min_n) if low else "")
+                table=Table(id="tile-score-change", title="Score change after recovery", columns=("Reading", "Value"), rows=tuple(rows),
+                            links=links),
+                low_sample=low, low_sample_reason=_low_reason(n, min_n) if low else "",
+                drill=cases("counted") if n else "", drill_what="cases")
 
 
-def resolved_tile(report: RecoveryReport) -> Tile:
+def resolved_tile(report: RecoveryReport, cases) -> Tile:
     return Tile(id="cases-resolved", label="Cases resolved", value=number(report.resolved), n=report.resolved,
                 interval=f"{number(report.recovery_sent)} with a recovery survey sent",
                 explanation="Cases resolved in the period (by the day they were resolved, this workspace's time zone) and "
                             "still resolved; a resolved case can send the client a short recovery survey.",
                 table=Table(id="tile-cases-resolved", title="Cases resolved", columns=("Reading", "Value"),
-                            rows=(("Cases resolved", report.resolved), ("Recovery survey sent", report.recovery_sent))))
+                            rows=(("Cases resolved", report.resolved), ("Recovery survey sent", report.recovery_sent)),
+                            links=(cases("resolved") if report.resolved else "", cases("sent") if report.recovery_sent else "")),
+                drill=cases("resolved") if report.resolved else "", drill_what="cases")
 
 
-def answered_tile(report: RecoveryReport) -> Tile:
+def answered_tile(report: RecoveryReport, cases) -> Tile:
     counted = report.overall["n"]
     return Tile(id="recovery-answered", label="Recovery surveys answered", value=number(report.answered), n=report.answered,
                 interval=f"{number(counted)} counted in the recovery rate",
@@ -102,16 +111,20 @@ def answered_tile(report: RecoveryReport) -> Tile:
                             "rate when its case was opened from a negative answer and the recovery survey asked the same "
                             "question; bot-flagged answers never count.",
                 table=Table(id="tile-recovery-answered", title="Recovery surveys answered", columns=("Reading", "Value"),
-                            rows=(("Answered", report.answered), ("Counted in the recovery rate", counted))))
+                            rows=(("Answered", report.answered), ("Counted in the recovery rate", counted)),
+                            links=(cases("answered") if report.answered else "", cases("counted") if counted else "")),
+                drill=cases("answered") if report.answered else "", drill_what="cases")
 
 
-def _table(table_id: str, title: str, first: str, rows: list[dict]) -> Table:
+def _table(table_id: str, title: str, first: str, rows: list[dict], links: tuple[str, ...] = ()) -> Table:
     return Table(id=table_id, title=title, columns=(first, *ROW_COLUMNS[1:]),
                  rows=tuple((r["label"], r["n"], r["recovered"], r["rate"], r["low"], r["high"], r["change"]["mean"],
-                             r["change"]["low"], r["change"]["high"], bool(r["low_sample"])) for r in rows))
+                             r["change"]["low"], r["change"]["high"], bool(r["low_sample"])) for r in rows),
+                 caption="A row opens the cases it counts." if any(links) else "", links=links)
 
 
-def rate_chart(chart_id: str, title: str, first: str, rows: list[dict], *, empty: str, min_n: int) -> Chart:
+def rate_chart(chart_id: str, title: str, first: str, rows: list[dict], *, empty: str, min_n: int,
+               links: tuple[str, ...] = ()) -> Chart:
     figure = {}
     if rows:
         figure = charts.bars([r["label"] for r in rows], [r["rate"] for r in rows], low=[r["low"] for r in rows],
@@ -121,7 +134,7 @@ def rate_chart(chart_id: str, title: str, first: str, rows: list[dict], *, empty
                  explanation=f"{explain('recovery')} Bars: the recovery rate with its 95% interval; under each name the number "
                              f"of counted cases and the mean score change. Hatched, paler bars have fewer than {min_n} cases "
                              "(this workspace's minimum), so their value is unreliable.",
-                 figure=figure, table=_table(chart_id, title, first, rows), empty="" if rows else empty)
+                 figure=figure, table=_table(chart_id, title, first, rows, links), empty="" if rows else empty, links=links)
 
 
 def recovery_page(tenant, state: FilterState, *, own: bool) -> RecoveryPage:
@@ -134,11 +147,22 @@ def recovery_page(tenant, state: FilterState, *, own: bool) -> RecoveryPage:
     else:
         empty = ("No recovery answers in this period. When a case opened from a negative answer is resolved with a recovery "
                  "survey and the client answers it, it counts here. Try a longer period, or fewer filters.")
-    chart_list = [rate_chart("recovery-root-causes", "Recovery per root cause", "Root cause", report.root_causes, empty=empty, min_n=min_n)]
+    f = state.filters
+
+    def cases(which: str, **narrow: str) -> str:
+        return cases_url(tenant.slug, f, which, **narrow)
+
+    def row_links(rows: list[dict], field: str, none_label: str, none_field: str) -> tuple[str, ...]:
+        """Each row's counted cases: its value's, "none" for the row without one, "" for a value deleted since."""
+        return tuple(cases("counted", **{field: r["key"]}) if r["key"] else
+                     cases("counted", **{none_field: "on"}) if r["label"] == none_label else "" for r in rows)
+
+    chart_list = [rate_chart("recovery-root-causes", "Recovery per root cause", "Root cause", report.root_causes, empty=empty, min_n=min_n,
+                             links=row_links(report.root_causes, "root_cause", NO_ROOT_CAUSE, "no_root_cause"))]
     if not own:
         chart_list.append(rate_chart("recovery-staff", "Recovery per staff member", "Staff member (assignee)", report.staff,
-                                     empty=empty, min_n=min_n))
-    tiles = (rate_tile(report.overall, min_n=min_n), change_tile(report.overall, report.metrics, min_n=min_n),
-             resolved_tile(report), answered_tile(report))
+                                     empty=empty, min_n=min_n, links=row_links(report.staff, "assignee", UNASSIGNED, "unassigned")))
+    tiles = (rate_tile(report.overall, min_n=min_n, cases=cases), change_tile(report.overall, report.metrics, min_n=min_n, cases=cases),
+             resolved_tile(report, cases), answered_tile(report, cases))
     return RecoveryPage(own=own, counted=report.overall["n"], empty="" if report.has_data else empty, tiles=tiles,
                         charts=tuple(chart_list))

@@ -50,6 +50,7 @@ class CaseFilterForm(forms.Form):
     mine = forms.BooleanField(required=False, label="Only mine")
     overdue = forms.BooleanField(required=False, label="Only overdue")
     unassigned = forms.BooleanField(required=False, label="Only unassigned")
+    no_root_cause = forms.BooleanField(required=False, widget=forms.HiddenInput)  # the recovery page's "No root cause" row
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -65,7 +66,7 @@ class CaseFilterForm(forms.Form):
         return CaseFilters(status=d.get("status") or "active", mine=bool(d.get("mine")), assignee=d.get("assignee"),
                            unassigned=bool(d.get("unassigned")), team=d.get("team"), overdue=bool(d.get("overdue")),
                            rule=d.get("rule"), root_cause=d.get("root_cause"), source=d.get("source") or "",
-                           client=d.get("client"), q=(d.get("q") or "").strip())
+                           client=d.get("client"), q=(d.get("q") or "").strip(), no_root_cause=bool(d.get("no_root_cause")))
 
 
 class CaseCreateForm(forms.Form):

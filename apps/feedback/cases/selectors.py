@@ -17,6 +17,7 @@ from django.db.models import Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from apps.feedback.models import ActionPlan, AlertRule, Case, CaseNote, RootCause
+from apps.feedback.recovery.selectors import recovery_cases
 from apps.tenancy.models import Membership, Role, Team
 
 OPEN_STATUSES = (Case.Status.OPEN, Case.Status.IN_PROGRESS)
@@ -37,6 +38,8 @@ class CaseFilters:
     source: str = ""
     client: object = None  # apps.clients.models.Client
     q: str = ""
+    no_root_cause: bool = False
+    recovery: object = None  # apps.feedback.recovery.selectors.RecoveryScope: a recovery number's cases
 
 
 def _role(acting_member: Membership | None, role: str | None) -> str | None:
@@ -113,6 +116,11 @@ def case_list(*, tenant, acting_member: Membership | None, filters: CaseFilters 
         qs = qs.filter(rule=filters.rule)
     if filters.root_cause is not None:
         qs = qs.filter(root_cause=filters.root_cause)
+    if filters.no_root_cause:
+        qs = qs.filter(root_cause__isnull=True)
+    if filters.recovery is not None:
+        scope = filters.recovery
+        qs = qs.filter(pk__in=recovery_cases(tenant, scope.filters, scope.which, metric=scope.metric))
     if filters.source:
         qs = qs.filter(source=filters.source)
     if filters.client is not None:

@@ -8,6 +8,8 @@ Thin views: parse a form, authorise (decorator + `can_work`), call one service o
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -22,6 +24,8 @@ from apps.core.forms import add_service_errors
 from apps.feedback.cases import selectors, services
 from apps.feedback.cases.forms import AssignForm, CaseCreateForm, CaseFilterForm, NoteForm, ResolveForm, WontFixForm
 from apps.feedback.models import Case
+from apps.feedback.recovery.selectors import parse_scope, recovery_filter_labels
+from apps.metrics.params import MetricParamError
 from apps.tenancy.models import EVERYONE, STAFF_AND_UP
 from apps.tenancy.permissions import tenant_role_required
 
@@ -45,13 +49,24 @@ def _with_sla(cases, now):
     return rows
 
 
+def _recovery_scope(request):
+    """(the recovery number's cases the address asks for or None, the error in words or "")."""
+    try:
+        return parse_scope(request.GET, request.tenant), ""
+    except MetricParamError as error:
+        message = " ".join(str(m) for messages_ in error.detail.values() for m in messages_)
+        return None, f"{message} Open the list again from the recovery page."
+
+
 @tenant_role_required(EVERYONE)
 def case_list_view(request, tenant_slug):
     form = CaseFilterForm(request.GET or None)
+    scope, scope_error = _recovery_scope(request)
     now = timezone.now()
     page = None
     filters = form.filters() if form.is_valid() else (selectors.CaseFilters() if not form.is_bound else None)
-    if filters is not None:
+    if filters is not None and not scope_error:
+        filters = dataclasses.replace(filters, recovery=scope)
         cases = selectors.case_list(tenant=request.tenant, acting_member=_me(request), filters=filters, now=now)
         page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
         page.object_list = _with_sla(page.object_list, now)
@@ -67,8 +82,10 @@ def case_list_view(request, tenant_slug):
         "current_chip": "overdue" if overdue_only else status,
         "filtered": form.is_bound and any(v for k, v in request.GET.items() if k not in ("page",)),
         "can_create": _role(request) in STAFF_AND_UP, "sees_all": selectors.can_see_all(acting_member=_me(request), role=_role(request)),
+        "recovery_scope": scope, "recovery_error": scope_error,
+        "recovery_applied": recovery_filter_labels(scope.filters) if scope else (),
     }
-    return render(request, "feedback/case_list.html", context, status=400 if form.errors else 200)
+    return render(request, "feedback/case_list.html", context, status=400 if form.errors or scope_error else 200)
 
 
 RECOVERY_REFUSALS = {

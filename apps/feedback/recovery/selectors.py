@@ -44,14 +44,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urlencode
 
 from django.db import models
-from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, Sum, Value, When
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, QuerySet, Sum, Value, When
 
 from apps.core.dates import days_bounds
 from apps.feedback.models import Case, RootCause
 from apps.metrics import stats
-from apps.metrics.params import MetricFilters
+from apps.metrics.params import UUID_FILTERS, MetricFilters, MetricParamError, optional, parse_filters
 from apps.tenancy.models import Membership
 
 # The negative band (a case opened from it counts) and where recovery starts, per metric.
@@ -151,25 +152,38 @@ def _rows(sums: list[dict], column: str, names: dict, *, empty_label: str, min_n
     return out
 
 
-def recovery_report(tenant, f: MetricFilters) -> RecoveryReport:
-    """The recovery rate and score change, overall, per root cause and per assignee (module docstring)."""
+def _answered(f: MetricFilters) -> QuerySet[Case]:
+    """The cases with a recovery answer in f's days, under f's filters, with `recovery_score` (the answer's
+    score on the trigger's metric) and `delta` (recovery − trigger score) as aliases."""
     score = models.Case(*(When(trigger_metric=m, then=F(f"recovery_invitation__responses__{m}")) for m in NEGATIVE),
                         default=Value(None), output_field=IntegerField())
-    answered = _filtered(Case.objects.filter(recovery_invitation__isnull=False,
-                                             recovery_invitation__responses__is_bot=False,
-                                             recovery_invitation__responses__local_day__range=(f.first, f.last)), f)
-    counted = Q(recovery_score__isnull=False) & _negative()
     delta = ExpressionWrapper(F("recovery_score") - F("trigger_score"), output_field=IntegerField())
-    sums = list(answered.alias(recovery_score=score, delta=delta)
+    return _filtered(Case.objects.filter(recovery_invitation__isnull=False,
+                                         recovery_invitation__responses__is_bot=False,
+                                         recovery_invitation__responses__local_day__range=(f.first, f.last)), f
+                     ).alias(recovery_score=score, delta=delta)
+
+
+def _counted() -> Q:
+    return Q(recovery_score__isnull=False) & _negative()
+
+
+def _resolved(tenant, f: MetricFilters) -> QuerySet[Case]:
+    start, end = days_bounds(tenant.time_zone, f.first, f.last)
+    return _filtered(Case.objects.filter(status=Case.Status.RESOLVED, resolved_at__gte=start, resolved_at__lt=end), f)
+
+
+def recovery_report(tenant, f: MetricFilters) -> RecoveryReport:
+    """The recovery rate and score change, overall, per root cause and per assignee (module docstring)."""
+    counted = _counted()
+    sums = list(_answered(f)
                 .values("root_cause_id", "assignee_id", "trigger_metric")
                 .annotate(answered=Count("id"), n=Count("id", filter=counted), recovered=Count("id", filter=counted & _recovered()),
                           dsum=Sum("delta", filter=counted), dsq=Sum(F("delta") * F("delta"), filter=counted))
                 .order_by())
     for row in sums:
         row["dsum"], row["dsq"] = int(row["dsum"] or 0), int(row["dsq"] or 0)
-    start, end = days_bounds(tenant.time_zone, f.first, f.last)
-    resolved = _filtered(Case.objects.filter(status=Case.Status.RESOLVED, resolved_at__gte=start, resolved_at__lt=end), f).aggregate(
-        resolved=Count("id"), sent=Count("id", filter=Q(recovery_invitation__isnull=False)))
+    resolved = _resolved(tenant, f).aggregate(resolved=Count("id"), sent=Count("id", filter=Q(recovery_invitation__isnull=False)))
 
     min_n = tenant.min_n_other
     cause_ids = sorted({r["root_cause_id"] for r in sums if r["root_cause_id"] and r["n"]})
@@ -193,3 +207,109 @@ def recovery_report(tenant, f: MetricFilters) -> RecoveryReport:
         answered=sum(r["answered"] for r in sums),
         resolved=resolved["resolved"], recovery_sent=resolved["sent"],
     )
+
+
+# --- the cases behind a number (the page's drill-down into the case list) ----------------------------
+
+# Which cases a number of the page counts: those with a recovery answer in the period ("answered"), of
+# them those counted in the rate ("counted") and those recovered ("recovered"); the cases resolved in the
+# period and still resolved ("resolved") and of them those sent a recovery survey ("sent").
+CASE_SETS = {
+    "answered": "with a recovery answer",
+    "counted": "counted in the recovery rate",
+    "recovered": "recovered",
+    "resolved": "resolved (and still resolved)",
+    "sent": "resolved with a recovery survey sent",
+}
+
+
+def recovery_cases(tenant, f: MetricFilters, which: str, *, metric: str | None = None) -> QuerySet[Case]:
+    """The cases a number of the recovery report counts (CASE_SETS), under the same filters as the report —
+    so the case list drilled into from a number holds exactly its n. `metric` narrows to one trigger metric
+    (the per-metric change lines). A queryset of case ids, to filter the list with."""
+    if which in ("resolved", "sent"):
+        cases = _resolved(tenant, f)
+        if which == "sent":
+            cases = cases.filter(recovery_invitation__isnull=False)
+    elif which in ("answered", "counted", "recovered"):
+        cases = _answered(f)
+        if which != "answered":
+            cases = cases.filter(_counted() & (_recovered() if which == "recovered" else Q()))
+    else:
+        raise ValueError(f"unknown case set {which!r}")
+    if metric is not None:
+        cases = cases.filter(trigger_metric=metric)
+    return cases.values("pk")
+
+
+@dataclass(frozen=True)
+class RecoveryScope:
+    """A recovery number's cases, as the case list's address gives them: `recovery=<set>`, the page's
+    `from`/`to` and filters (the dashboards' names), and `metric` for one trigger metric."""
+
+    which: str
+    filters: MetricFilters
+    metric: str | None = None
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The query parameters that give this scope back (the list's form carries them as hidden inputs)."""
+        f = self.filters
+        params = {"recovery": self.which, "from": f.first.isoformat(), "to": f.last.isoformat(), **f.uuids}
+        if f.channel:
+            params["channel"] = f.channel
+        if self.metric:
+            params["metric"] = self.metric
+        return params
+
+    @property
+    def page_query(self) -> str:
+        """The recovery page's own query string for this period and these filters (its "custom" range)."""
+        return urlencode({"period": "custom", **{k: v for k, v in self.params.items() if k not in ("recovery", "metric")}})
+
+    @property
+    def description(self) -> str:
+        f = self.filters
+        day = "the day it was resolved" if self.which in ("resolved", "sent") else "the recovery answer's day"
+        span = f"{f.first:%-d %b %Y} – {f.last:%-d %b %Y}" if f.first != f.last else f"{f.first:%-d %b %Y}"
+        metric = f", opened from a {METRIC_LABELS[self.metric]} answer" if self.metric else ""
+        return f"The cases {CASE_SETS[self.which]}{metric}, {span} by {day}, as the recovery page counts them"
+
+
+def parse_scope(params, tenant) -> RecoveryScope | None:
+    """The scope in `params` (None without `recovery`), or MetricParamError for a bad one: the period is
+    required (`from` and `to`), the filters are the dashboards' (public uuids in this workspace)."""
+    which = optional(params, "recovery")
+    if which is None:
+        return None
+    if which not in CASE_SETS:
+        raise MetricParamError("invalid_recovery", "recovery", f"`recovery` must be one of: {', '.join(CASE_SETS)}.")
+    for name in ("from", "to"):
+        if optional(params, name) is None:
+            raise MetricParamError("missing_period", name, "A recovery number's cases need its period: `from` and `to`.")
+    metric = optional(params, "metric")
+    if metric is not None and metric not in NEGATIVE:
+        raise MetricParamError("invalid_metric", "metric", f"`metric` must be one of: {', '.join(NEGATIVE)}.")
+    return RecoveryScope(which=which, filters=parse_filters(params, tenant), metric=metric)
+
+
+FILTER_LABELS = {"survey": "Survey", "touchpoint": "Touchpoint", "stage": "Stage", "journey": "Journey", "segment": "Segment",
+                 "staff": "Assignee"}
+
+
+def recovery_filter_labels(f: MetricFilters) -> tuple[str, ...]:
+    """"Touchpoint: Kick-off", … for the filters of f (one query per filter given)."""
+    out = []
+    for name, model in UUID_FILTERS.items():
+        pk = getattr(f, name)
+        if pk is None:
+            continue
+        if model is Membership:
+            row = model.objects.filter(pk=pk).values_list("user__full_name", "user__email").first()
+            label = (row[0] or row[1]) if row else REMOVED
+        else:
+            label = model.objects.filter(pk=pk).values_list("name", flat=True).first() or REMOVED
+        out.append(f"{FILTER_LABELS[name]}: {label}")
+    if f.channel:
+        out.append(f"Channel: {f.channel}")
+    return tuple(out)
