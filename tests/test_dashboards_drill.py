@@ -179,8 +179,86 @@ def test_each_churn_period_and_the_churn_tile_open_exactly_the_clients_they_lost
         listed = client.get(link)
         assert listed.status_code == 200
         assert listed.context["page"].paginator.count == row[4], (row, link)
-        assert "The clients lost between" in listed.content.decode()
+        assert "The clients lost in" in listed.content.decode()
     tile = next(t for t in page.context["page"].tiles if t.id == "churn")
     assert client.get(tile.drill).context["page"].paginator.count == 2
-    bad = client.get("/t/acme/clients/", {"lost_from": "2025-03-01"})
-    assert bad.status_code == 400
+    for bad, words in (({"churn": "lost", "period_from": "2025-03-01"}, "need its period"),
+                       ({"churn": "lost", "period_from": "2025-03-01", "period_before": "2025-02-01"}, "ends before it starts"),
+                       ({"churn": "at_start", "period_from": "2025-03-01", "period_before": "2025-04-01", "milestone": "3"},
+                        "milestone needs its cohort"),
+                       ({"period_from": "2025-03-01"}, "open them from the churn page"),
+                       ({"churn": "everyone", "period_from": "2025-03-01", "period_before": "2025-04-01"}, "Select a valid choice")):
+        answer = client.get("/t/acme/clients/", bad)
+        assert answer.status_code == 400, bad
+        assert words in answer.content.decode(), bad
+
+
+def _client_links(built):
+    """(address, the count it stands for) of every link of the churn page: tiles' n and readings, each table's
+    row and cell links, the cohort grid's sizes and milestone n."""
+    for tile in built.tiles:
+        if tile.drill:
+            yield tile.drill, tile.n
+        for row, link in zip(tile.table.rows, tile.table.links or [""] * len(tile.table.rows), strict=True):
+            if link:
+                yield link, row[1]
+    for table in [chart.table for chart in built.charts] + [built.cohorts_table]:
+        for i, row in enumerate(table.rows):
+            if i < len(table.links) and table.links[i]:
+                yield table.links[i], row[4] if table.id == "churn-periods" else row[2]
+            for column, link in (table.cell_links[i] if i < len(table.cell_links) else {}).items():
+                if link:
+                    yield link, row[column]
+    for row in built.cohorts:
+        if row.url:
+            yield row.url, row.size
+        for cell in row.cells:
+            if cell.url:
+                yield cell.url, int(cell.n)
+
+
+def test_every_churn_count_opens_exactly_its_clients(world, client):
+    """Every count on the churn page — each period's active at start, lost, new and active at end, revenue's
+    clients with and without a value, each cohort's size and each milestone's n, the tenure curve's clients and
+    churned — opens the clients list with exactly those clients (another segment's, prospects and another
+    workspace's present and never counted)."""
+    from datetime import date, timedelta
+
+    from apps.core.dates import add_months, local_today
+
+    today = local_today(world.a.time_zone)
+    with tenant_context(world.a):
+        seg = f.SegmentFactory(tenant=world.a, name="Retail")
+        other = f.SegmentFactory(tenant=world.a, name="Wholesale")
+        rng = random.Random(19)
+        for i in range(40):
+            active = today - timedelta(days=rng.randint(20, 700))
+            churned = active + timedelta(days=rng.randint(1, 500)) if rng.random() < 0.5 else None
+            churned = churned if churned is None or churned <= today else None
+            f.ClientFactory(tenant=world.a, name=f"Client {i}", segment=seg if i % 4 else other, active_from=active,
+                            churned_on=churned, status="churned" if churned else "active",
+                            annual_value=None if i % 5 == 0 else 1000 + i)
+        edge = date(today.year - 1, 1, 1)
+        while edge < today:  # on the periods' edges: becoming active, or churning, on a quarter's first day
+            f.ClientFactory(tenant=world.a, name=f"Starts {edge}", segment=seg, active_from=edge)
+            f.ClientFactory(tenant=world.a, name=f"Leaves {edge}", segment=seg, active_from=edge - timedelta(days=40),
+                            churned_on=edge, status="churned")
+            edge = add_months(edge, 3)
+        f.ClientFactory(tenant=world.a, name="Prospect", segment=seg, active_from=today - timedelta(days=300), status="prospect")
+    with tenant_context(world.b):
+        f.ClientFactory(tenant=world.b, name="Elsewhere", active_from=today - timedelta(days=300))
+    client.force_login(world.carol)
+    first = date(today.year - 1, 1, 1)
+    for query in ({"segment": str(seg.uuid)}, {}):
+        page = client.get("/t/acme/dashboards/churn/", {"period": "custom", "from": first.isoformat(), "to": today.isoformat(),
+                                                         "interval": "quarter", **query})
+        assert page.status_code == 200
+        links = list(_client_links(page.context["page"]))
+        assert len(links) > 30
+        kinds = {link.split("churn=")[1].split("&")[0] for link, _ in links}
+        assert kinds == {"at_start", "lost", "new", "at_end", "cohort", "started", "churned"}
+        for link, n in links:
+            assert listed(client, link) == n, link
+    html = page.content.decode()
+    assert "clients behind this number" in html
+    assert "counted at this milestone" in html

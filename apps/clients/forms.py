@@ -43,28 +43,45 @@ class ClientFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "All statuses"), *Client.Status.choices], required=False)
     owner = MemberChoiceField(queryset=Membership.objects.none(), required=False, to_field_name="uuid", empty_label="Anyone")
     sort = forms.ChoiceField(choices=SORT_CHOICES, required=False, label="Sort by")
-    # The clients a churn period lost (the churn page's "Lost" opens them): hidden, shown as a notice.
-    lost_from = forms.DateField(required=False, widget=forms.HiddenInput)
-    lost_before = forms.DateField(required=False, widget=forms.HiddenInput)
+    # The clients behind a churn-page number (selectors.CHURN_SETS): hidden, shown as a notice.
+    churn = forms.ChoiceField(choices=[("", ""), *((k, k) for k in selectors.CHURN_SETS)], required=False, widget=forms.HiddenInput)
+    period_from = forms.DateField(required=False, widget=forms.HiddenInput)
+    period_before = forms.DateField(required=False, widget=forms.HiddenInput)
+    value = forms.ChoiceField(choices=[("", ""), ("known", "known"), ("unknown", "unknown")], required=False, widget=forms.HiddenInput)
+    milestone = forms.IntegerField(required=False, min_value=1, max_value=120, widget=forms.HiddenInput)
+    as_of = forms.DateField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["segment"].queryset = Segment.objects.order_by("name")
         self.fields["owner"].queryset = selectors.owner_filter_choices()
 
+    def churn_set(self) -> selectors.ChurnSet | None:
+        data = self.cleaned_data
+        if not data.get("churn"):
+            return None
+        return selectors.ChurnSet(which=data["churn"], start=data.get("period_from"), before=data["period_before"],
+                                  value=data.get("value") or "", milestone=data.get("milestone"), as_of=data.get("as_of"))
+
     def selector_kwargs(self) -> dict:
         """Arguments for `selectors.client_list` (call after is_valid())."""
         data = self.cleaned_data
         return {"search": data.get("q") or None, "segment": data.get("segment"), "tier": data.get("tier") or None,
                 "status": data.get("status") or None, "owner": data.get("owner"), "ordering": data.get("sort") or "name",
-                "lost_from": data.get("lost_from"), "lost_before": data.get("lost_before")}
+                "churn": self.churn_set()}
 
     def clean(self):
         data = super().clean()
-        if bool(data.get("lost_from")) != bool(data.get("lost_before")):
-            raise forms.ValidationError("A churn period needs both its first day and the day after its last.")
-        if data.get("lost_from") and data.get("lost_before") and data["lost_before"] <= data["lost_from"]:
+        if not data.get("churn"):
+            if any(data.get(name) for name in ("period_from", "period_before", "value", "milestone", "as_of")):
+                raise forms.ValidationError("These churn figures' clients need the figure they belong to: open them from the churn page.")
+            return data
+        if not data.get("period_before") or (not data.get("period_from") and data["churn"] not in selectors.CHURN_SETS_BY):
+            raise forms.ValidationError("A churn figure's clients need its period: its first day and the day after its last.")
+        if data.get("period_from") and data["period_before"] <= data["period_from"]:
             raise forms.ValidationError("The churn period ends before it starts.")
+        if bool(data.get("milestone")) != bool(data.get("as_of")) or (data.get("milestone") and data["churn"] != "cohort"):
+            raise forms.ValidationError("A cohort's milestone needs its cohort and the day it is observed by.")
         return data
 
 

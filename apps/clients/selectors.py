@@ -3,12 +3,14 @@ a fixed number of queries, whatever the number of rows (annotations and subqueri
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
 
 from apps.clients.models import Client, Contact, Segment
+from apps.core.dates import add_months
 from apps.tenancy.models import Membership
 
 # Public sort keys (page and export) → ORM ordering; the pk breaks ties so pages are stable.
@@ -45,19 +47,83 @@ def client_search_q(search: str) -> Q:
     return Q(name__icontains=search) | Q(Exists(contacts))
 
 
+# The clients behind a churn-page number (METRICS.md "Churn and retention"; apps.metrics.churn.retention counts
+# them): of a period [start, before), those active at its start (S), lost in it (L), new in it (N) or active at
+# its end (E); for a cohort (the quarter [start, before) of becoming active), its clients, and with `milestone`
+# months those observable by `as_of` (active_from + milestone months ≤ as_of). Never prospects.
+CHURN_SETS = {
+    "at_start": "active at the start of",
+    "lost": "lost in",
+    "new": "new in",
+    "at_end": "active at the end of",
+    "cohort": "that became active in",
+    "started": "that had become active by",  # the tenure curve's clients (before = the day after today)
+    "churned": "that had churned by",  # … and its events
+}
+# The sets given by `before` alone.
+CHURN_SETS_BY = ("started", "churned")
+
+
+@dataclasses.dataclass(frozen=True)
+class ChurnSet:
+    which: str
+    start: datetime.date | None  # None for CHURN_SETS_BY
+    before: datetime.date  # exclusive
+    value: str = ""  # "known" / "unknown": only clients with / without an annual value
+    milestone: int | None = None  # cohort: months after becoming active
+    as_of: datetime.date | None = None  # cohort: the day the milestone is observed by
+
+    @property
+    def description(self) -> str:
+        last = self.before - datetime.timedelta(days=1)
+        span = f"{last:%-d %b %Y}" if self.which in CHURN_SETS_BY else f"{self.start:%-d %b %Y} – {last:%-d %b %Y}"
+        words = f"The clients {CHURN_SETS[self.which]} {span}"
+        if self.milestone:
+            words += f" whose first {self.milestone} months had passed by {self.as_of:%-d %b %Y}"
+        if self.value:
+            words += ", with a known annual value" if self.value == "known" else ", without an annual value"
+        return words + ", as the churn page counts them (prospects never count)."
+
+
+def _churn_set_q(churn: ChurnSet) -> Q:
+    start, before = churn.start, churn.before
+    not_churned_by = lambda day: Q(churned_on__isnull=True) | Q(churned_on__gte=day)  # noqa: E731
+    q = {
+        "at_start": Q(active_from__lt=start) & not_churned_by(start),
+        "lost": Q(active_from__lt=start, churned_on__gte=start, churned_on__lt=before),
+        "new": Q(active_from__gte=start, active_from__lt=before),
+        "cohort": Q(active_from__gte=start, active_from__lt=before),
+        "at_end": Q(active_from__lt=before) & not_churned_by(before),
+        "started": Q(active_from__lt=before),
+        "churned": Q(active_from__lt=before, churned_on__lt=before),
+    }[churn.which]
+    if churn.value:
+        q &= Q(annual_value__isnull=churn.value == "unknown")
+    return q
+
+
+def _churn_filter(qs: QuerySet[Client], churn: ChurnSet) -> QuerySet[Client]:
+    qs = qs.exclude(status=Client.Status.PROSPECT).filter(_churn_set_q(churn))
+    if churn.milestone:
+        # active_from + m calendar months (the day clamped to the month's end, as the cohorts count it) ≤ as_of:
+        # done on the cohort's own rows (a quarter's clients), the same on SQLite and Postgres.
+        members = qs.values_list("pk", "active_from")
+        qs = qs.filter(pk__in=[pk for pk, day in members if add_months(day, churn.milestone) <= churn.as_of])
+    return qs
+
+
 def client_list(
     *, search: str | None = None, segment: Segment | None = None, tier: str | None = None, status: str | None = None,
     owner: Membership | None = None, active_on: datetime.date | None = None, ordering: str = "name",
-    lost_from: datetime.date | None = None, lost_before: datetime.date | None = None,
+    churn: ChurnSet | None = None,
 ) -> QuerySet[Client]:
     """The tenant's clients, filtered, each with `contact_count` and `last_interaction_at`
     (one query per page, whatever the number of contacts and interactions).
 
     `active_on`: clients that had become active on that day and not yet churned (METRICS.md: a
     client churned on day D is no longer active on D).
-    `lost_from`..`lost_before` (end exclusive): the clients a churn period [from, before) lost (METRICS.md L, as
-    apps.metrics.churn.retention counts it): not prospects, active at its start (active_from < from) and churned
-    within it — the churn page's "Lost" for that period opens exactly them.
+    `churn`: the clients behind a number of the churn page (CHURN_SETS) — its "Lost", "Active at start", a
+    cohort's size… open exactly them.
     """
     qs = Client.objects.select_related("segment", "owner__user").annotate(
         contact_count=_contact_count(), last_interaction_at=_last_interaction_at(),
@@ -75,9 +141,8 @@ def client_list(
         qs = qs.filter(owner=owner)
     if active_on is not None:
         qs = qs.filter(active_from__lte=active_on).filter(Q(churned_on__isnull=True) | Q(churned_on__gt=active_on))
-    if lost_from is not None and lost_before is not None:
-        qs = qs.exclude(status=Client.Status.PROSPECT).filter(active_from__lt=lost_from, churned_on__gte=lost_from,
-                                                              churned_on__lt=lost_before)
+    if churn is not None:
+        qs = _churn_filter(qs, churn)
     return qs.order_by(*CLIENT_ORDERINGS.get(ordering, CLIENT_ORDERINGS["name"]))
 
 

@@ -36,15 +36,16 @@ def _status(form) -> int:
 @tenant_role_required(EVERYONE)
 def client_list(request, tenant_slug):
     form = ClientFilterForm(request.GET or None)
-    page = None
+    page = churn_set = None
     if not form.is_bound:
         page = Paginator(selectors.client_list(), CLIENTS_PER_PAGE).get_page(request.GET.get("page"))
     elif form.is_valid():
-        clients = selectors.client_list(**form.selector_kwargs())
-        page = Paginator(clients, CLIENTS_PER_PAGE).get_page(request.GET.get("page"))
+        kwargs = form.selector_kwargs()
+        churn_set = kwargs["churn"]
+        page = Paginator(selectors.client_list(**kwargs), CLIENTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "export_query": query.urlencode(),
+    context = {"form": form, "page": page, "export_query": query.urlencode(), "churn_set": churn_set,
                "filtered": form.is_bound and any(v for k, v in request.GET.items() if k not in ("page", "sort"))}
     return render(request, "clients/list.html", context, status=_status(form))
 

@@ -32,3 +32,13 @@ def day_start(time_zone: str, day: date) -> datetime:
 def days_bounds(time_zone: str, first: date, last: date) -> tuple[datetime, datetime]:
     """[start, end) instants covering the local days first..last inclusive."""
     return day_start(time_zone, first), day_start(time_zone, last + timedelta(days=1))
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` plus calendar months, the day clamped to the month's last (31 Jan + 1 month = 28/29 Feb), as
+    pandas' DateOffset and Postgres' `+ interval 'n months'` do."""
+    import calendar
+
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

@@ -54,6 +54,8 @@ class Table:
     rows: tuple[tuple, ...]
     caption: str = ""
     links: tuple[str, ...] = ()  # per row, the address its first cell links to ("" for none): the rows behind it
+    # per row, {column index ≥ 1: address} for the other cells that count rows (e.g. "Lost", "New"): each opens its own
+    cell_links: tuple[dict[int, str], ...] = ()
 
     @property
     def display_rows(self) -> list[list[str]]:
@@ -70,13 +72,19 @@ class Table:
             return mark_safe(f'<tr><td class="empty" colspan="{len(self.columns)}">No data for these filters.</td></tr>')
         escape = conditional_escape
 
-        def tr(row, link: str) -> str:
+        cell_links = self.cell_links
+
+        def td(cell, link: str) -> str:
+            return f'<td><a href="{escape(link)}">{escape(cell)}</a></td>' if link else f"<td>{escape(cell)}</td>"
+
+        def tr(row, link: str, others: dict[int, str]) -> str:
             if not row:
                 return "<tr></tr>"
             head = f'<a href="{escape(link)}">{escape(row[0])}</a>' if link else escape(row[0])
-            return f'<tr><th scope="row">{head}</th>' + "".join(f"<td>{escape(cell)}</td>" for cell in row[1:]) + "</tr>"
+            return f'<tr><th scope="row">{head}</th>' + "".join(td(cell, others.get(i, "")) for i, cell in enumerate(row[1:], 1)) + "</tr>"
 
-        return mark_safe("\n".join(tr(row, links[i] if i < len(links) else "") for i, row in enumerate(rows)))  # escaped by tr()
+        return mark_safe("\n".join(tr(row, links[i] if i < len(links) else "", cell_links[i] if i < len(cell_links) else {})
+                                   for i, row in enumerate(rows)))  # escaped by tr()
 
     def __bool__(self) -> bool:  # an empty table is still a table: truthiness never hides one by accident
         return True

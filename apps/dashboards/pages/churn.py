@@ -15,13 +15,14 @@ year (`interval`; by default chosen from the length of the range). Every number 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.db.models import Count
 from django.urls import reverse
 
+from apps.core.dates import add_months
 from apps.metrics import charts
 from apps.metrics.churn import selectors
 from apps.metrics.churn.risk import RULES
@@ -56,6 +57,7 @@ def default_interval(first: date, last: date) -> str:
 class CohortCell:
     value: str  # "92.0%"
     n: str  # "25": the clients counted ("" when none is observable yet)
+    url: str = ""  # those clients
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class CohortRow:
     label: str
     size: int
     cells: tuple[CohortCell, ...]  # per milestone (3, 6, 12 months)
+    url: str = ""  # the cohort's clients
 
 
 @dataclass(frozen=True)
@@ -169,25 +172,31 @@ def churn_page(tenant, filters: MetricFilters, *, interval_name: str | None, fil
     elif has_clients and total["lost"] == 0:
         notes.append("No client active at the start of this range churned within it.")
 
-    def lost_url(period: dict) -> str:
-        return lost_clients_url(tenant.slug, period["start"], period["end"], filters.uuids.get("segment")) if period["lost"] else ""
+    segment = filters.uuids.get("segment")
 
+    def clients(which: str, period: dict, count, **extra) -> str:
+        """The clients behind `count` of `period` ("" when there are none)."""
+        return churn_clients_url(tenant.slug, which, period["start"], period["end"], segment, **extra) if count else ""
+
+    today = report["today"]
+    by_today = (date.fromisoformat(today) + timedelta(days=1)).isoformat()
     tiles = (
-        replace(_rate_tile("churn", "Churn rate", total["churn"], total, min_n, explain("churn"),
-                           f"{number(total['lost'])} of {number(total['at_start'])} clients lost · {number(total['new'])} new"),
-                drill=lost_url(total), drill_what="clients"),
+        _rate_tile("churn", "Churn rate", total["churn"], total, min_n, explain("churn"),
+                   f"{number(total['lost'])} of {number(total['at_start'])} clients lost · {number(total['new'])} new",
+                   clients, drill="lost"),
         _rate_tile("retention", "Retention rate", total["retention"], total, min_n, explain("churn"),
-                   f"{number(total['at_end'] - total['new'])} of {number(total['at_start'])} still active at the end"),
-        _revenue_tile(total),
+                   f"{number(total['at_end'] - total['new'])} of {number(total['at_start'])} still active at the end",
+                   clients, drill="at_start"),
+        _revenue_tile(total, clients),
         _risk_tile(bands),
-        _tenure_tile(tenure),
+        _tenure_tile(tenure, lambda which, count: churn_clients_url(tenant.slug, which, None, by_today, segment) if count else ""),
     )
     x = [p["start"] for p in periods]
     labels = [period_label(date.fromisoformat(p["start"]), date.fromisoformat(p["end"]), chosen, p["partial"]) for p in periods]
-    chart_list = (_churn_chart(periods, labels, x, chosen, min_n, tuple(lost_url(p) for p in periods)),
-                  _retention_chart(periods, labels, x, chosen, min_n),
-                  _revenue_chart(periods, labels, x, chosen), _tenure_chart(tenure))
-    cohort_rows, cohorts_table, months = _cohorts(report["cohorts"])
+    chart_list = (_churn_chart(periods, labels, x, chosen, min_n, clients),
+                  _retention_chart(periods, labels, x, chosen, min_n, clients),
+                  _revenue_chart(periods, labels, x, chosen, clients), _tenure_chart(tenure))
+    cohort_rows, cohorts_table, months = _cohorts(report["cohorts"], clients, today)
     at_risk = tuple(_at_risk_row(row) for row in top)
     at_risk_total = sum(bands.values())
     at_risk_empty = ""
@@ -204,20 +213,28 @@ def churn_page(tenant, filters: MetricFilters, *, interval_name: str | None, fil
     )
 
 
-def _rate_tile(tile_id: str, label: str, rate: dict, total: dict, min_n: int, explanation: str, extra: str) -> Tile:
+def _rate_tile(tile_id: str, label: str, rate: dict, total: dict, min_n: int, explanation: str, extra: str, clients,
+               *, drill: str) -> Tile:
+    """`clients(which, period, count)`: the clients list's address for a set of a period's clients; `drill`: the
+    set the tile's n opens. Retention's k (active at the end − new) is a difference of counts, not a set of clients:
+    it has no link."""
     n = rate["n"]
     low = 0 < n < min_n
     rows = (("Rate (%)", rate["value"]), ("Clients counted (k)", rate["k"]), ("Clients at the start (n)", n),
             ("95% CI low", rate["ci_low"]), ("95% CI high", rate["ci_high"]), ("Lost", total["lost"]), ("New", total["new"]),
             ("Active at the end", total["at_end"]))
+    links = ("", clients("lost", total, rate["k"]) if tile_id == "churn" else "", clients("at_start", total, n), "", "",
+             clients("lost", total, total["lost"]), clients("new", total, total["new"]), clients("at_end", total, total["at_end"]))
     return Tile(id=tile_id, label=label, value=_pct(rate["value"]), n=n, interval=interval(rate["ci_low"], rate["ci_high"]),
-                explanation=explanation, table=Table(id=f"tile-{tile_id}", title=label, columns=("Reading", "Value"), rows=rows),
+                explanation=explanation, table=Table(id=f"tile-{tile_id}", title=label, columns=("Reading", "Value"), rows=rows,
+                                                     links=links),
+                drill=clients(drill, total, total[drill]), drill_what="clients",
                 extra=(extra,), low_sample=low,
                 low_sample_reason=(f"{n} clients at the start is below this workspace's minimum of {min_n}: the rate is unreliable."
                                    if low else ""))
 
 
-def _revenue_tile(total: dict) -> Tile:
+def _revenue_tile(total: dict, clients) -> Tile:
     revenue = total["revenue_churn"]
     known = total["at_start"] - revenue["clients_without_value"]
     extra = [f"{_amount(revenue['lost_value'])} of {_amount(revenue['start_value'])} annual value lost"]
@@ -228,8 +245,10 @@ def _revenue_tile(total: dict) -> Tile:
             ("Clients without a value (left out)", revenue["clients_without_value"]))
     return Tile(id="revenue-churn", label="Revenue churn", value=_pct(revenue["value"]), n=known,
                 interval="clients with a known annual value", explanation=explain("revenue_churn"),
-                table=Table(id="tile-revenue-churn", title="Revenue churn", columns=("Reading", "Value"), rows=rows),
-                extra=tuple(extra))
+                table=Table(id="tile-revenue-churn", title="Revenue churn", columns=("Reading", "Value"), rows=rows,
+                            links=("", "", "", clients("at_start", total, known, value="known"),
+                                   clients("at_start", total, revenue["clients_without_value"], value="unknown"))),
+                drill=clients("at_start", total, known, value="known"), drill_what="clients", extra=tuple(extra))
 
 
 def _risk_tile(bands: dict) -> Tile:
@@ -242,7 +261,8 @@ def _risk_tile(bands: dict) -> Tile:
                             rows=tuple((str(band.label), k) for band, k in counts)))
 
 
-def _tenure_tile(tenure: dict) -> Tile:
+def _tenure_tile(tenure: dict, clients) -> Tile:
+    """`clients(which, count)`: the clients that had become active ("started") or churned ("churned") by today."""
     median = tenure["median_days"]
     if median is not None:
         value = f"{number(median)} days"
@@ -255,40 +275,48 @@ def _tenure_tile(tenure: dict) -> Tile:
     return Tile(id="tenure", label="Median tenure", value=value, n=tenure["n"], interval=f"{number(tenure['events'])} churned so far",
                 explanation=explain("tenure"), extra=(extra,),
                 table=Table(id="tile-tenure", title="Median tenure", columns=("Reading", "Value"),
-                            rows=(("Median tenure (days)", median), ("Clients", tenure["n"]), ("Churned", tenure["events"]))))
+                            rows=(("Median tenure (days)", median), ("Clients", tenure["n"]), ("Churned", tenure["events"])),
+                            links=("", clients("started", tenure["n"]), clients("churned", tenure["events"]))),
+                drill=clients("started", tenure["n"]), drill_what="clients")
 
 
 def _interval_word(interval_name: str) -> str:
     return dict(INTERVALS).get(interval_name, interval_name).lower()
 
 
-def lost_clients_url(tenant_slug: str, start: str, end: str, segment: str | None) -> str:
-    """The clients list with the clients a period [start, end) lost (its "Lost"), in the page's segment."""
-    query = {"lost_from": start, "lost_before": end, **({"segment": segment} if segment else {})}
+def churn_clients_url(tenant_slug: str, which: str, start: str | None, before: str, segment: str | None, **extra) -> str:
+    """The clients list with the clients behind a churn figure (apps.clients.selectors.CHURN_SETS) of the period
+    [start, before), in the page's segment; `extra`: value=known/unknown, milestone + as_of for a cohort."""
+    query = {"churn": which, **({"period_from": start} if start else {}), "period_before": before,
+             **({"segment": segment} if segment else {}), **{k: v for k, v in extra.items() if v}}
     return f"{reverse('clients:list', kwargs={'tenant_slug': tenant_slug})}?{urlencode(query)}"
 
 
-def _churn_chart(periods, labels, x, interval_name, min_n, links: tuple[str, ...] = ()) -> Chart:
+def _churn_chart(periods, labels, x, interval_name, min_n, clients) -> Chart:
     rates = [p["churn"] for p in periods]
+    links = tuple(clients("lost", p, p["lost"]) for p in periods)
     table = Table(id="churn-periods", title="Churn per period",
                   columns=("Period", "From", "To (exclusive)", "Active at start", "Lost", "Churn (%)", "95% CI low", "95% CI high"),
                   rows=tuple((label, p["start"], p["end"], p["at_start"], p["lost"], p["churn"]["value"], p["churn"]["ci_low"],
                               p["churn"]["ci_high"]) for label, p in zip(labels, periods, strict=True)),
-                  caption="A period opens the clients it lost." if any(links) else "", links=links)
+                  caption="A period opens the clients it lost; each count opens its clients." if any(links) else "", links=links,
+                  cell_links=tuple({3: clients("at_start", p, p["at_start"]), 4: clients("lost", p, p["lost"])} for p in periods))
     empty = "" if any(r["n"] for r in rates) else "No client was active at the start of any period, so there is no rate to show."
     figure = rate_figure(x, rates, name="Churn rate", color=charts.VERMILLION, band_color=CHURN_BAND,
                          hollow=[0 < r["n"] < min_n for r in rates])
     return Chart(id="churn-rate", title=f"Churn rate per {_interval_word(interval_name)}", explanation=explain("churn"),
-                 figure=figure, table=table, empty=empty)
+                 figure=figure, table=table, empty=empty, links=links)
 
 
-def _retention_chart(periods, labels, x, interval_name, min_n) -> Chart:
+def _retention_chart(periods, labels, x, interval_name, min_n, clients) -> Chart:
     rates = [p["retention"] for p in periods]
     table = Table(id="retention-periods", title="Retention per period",
                   columns=("Period", "Active at start", "New", "Active at end", "Retained", "Retention (%)", "95% CI low",
                            "95% CI high"),
                   rows=tuple((label, p["at_start"], p["new"], p["at_end"], p["retention"]["k"], p["retention"]["value"],
-                              p["retention"]["ci_low"], p["retention"]["ci_high"]) for label, p in zip(labels, periods, strict=True)))
+                              p["retention"]["ci_low"], p["retention"]["ci_high"]) for label, p in zip(labels, periods, strict=True)),
+                  cell_links=tuple({1: clients("at_start", p, p["at_start"]), 2: clients("new", p, p["new"]),
+                                    3: clients("at_end", p, p["at_end"])} for p in periods))
     empty = "" if any(r["n"] for r in rates) else "No client was active at the start of any period, so there is no rate to show."
     figure = rate_figure(x, rates, name="Retention rate", color=charts.BLUE, band_color=charts.BAND,
                          hollow=[0 < r["n"] < min_n for r in rates])
@@ -296,12 +324,14 @@ def _retention_chart(periods, labels, x, interval_name, min_n) -> Chart:
                  figure=figure, table=table, empty=empty)
 
 
-def _revenue_chart(periods, labels, x, interval_name) -> Chart:
+def _revenue_chart(periods, labels, x, interval_name, clients) -> Chart:
     revenue = [p["revenue_churn"] for p in periods]
     table = Table(id="revenue-periods", title="Revenue churn per period",
                   columns=("Period", "Annual value at start", "Annual value lost", "Revenue churn (%)", "Clients without a value"),
                   rows=tuple((label, r["start_value"], r["lost_value"], r["value"], r["clients_without_value"])
-                             for label, r in zip(labels, revenue, strict=True)))
+                             for label, r in zip(labels, revenue, strict=True)),
+                  cell_links=tuple({4: clients("at_start", p, p["revenue_churn"]["clients_without_value"], value="unknown")}
+                                   for p in periods))
     empty = "" if any(r["start_value"] > 0 for r in revenue) else (
         "No annual value is known for the clients active in this range: record it on the client's page to see revenue churn.")
     # No labels on the bars: on a phone they turn sideways; the values are in the table and on hover.
@@ -322,20 +352,30 @@ def _tenure_chart(tenure: dict) -> Chart:
                  figure=figure, table=table, empty=empty)
 
 
-def _cohorts(cohorts: list[dict]) -> tuple[tuple[CohortRow, ...], Table, tuple[int, ...]]:
+def _cohorts(cohorts: list[dict], clients, today: str) -> tuple[tuple[CohortRow, ...], Table, tuple[int, ...]]:
+    """The cohort grid and its table; a cohort's size opens its clients, a milestone's n those observable by today."""
     months = tuple(m["months"] for m in cohorts[0]["active_after"]) if cohorts else (3, 6, 12)
     rows, table_rows = [], []
+    links, cell_links = [], []
     for cohort in cohorts:
-        cells, raw = [], [cohort["cohort"], cohort["start"], cohort["size"]]
+        start = date.fromisoformat(cohort["start"])
+        quarter = {"start": cohort["start"], "end": add_months(start, 3).isoformat()}
+        cells, raw, cell_link = [], [cohort["cohort"], cohort["start"], cohort["size"]], {}
         for milestone in cohort["active_after"]:
-            cells.append(CohortCell(value=_pct(milestone["value"]), n=number(milestone["n"]) if milestone["n"] else ""))
+            url = clients("cohort", quarter, milestone["n"], milestone=str(milestone["months"]), as_of=today)
+            cells.append(CohortCell(value=_pct(milestone["value"]), n=number(milestone["n"]) if milestone["n"] else "", url=url))
+            cell_link[len(raw) + 1] = url
             raw += [milestone["value"], milestone["n"], milestone["ci_low"], milestone["ci_high"]]
-        rows.append(CohortRow(label=cohort["cohort"], size=cohort["size"], cells=tuple(cells)))
+        links.append(clients("cohort", quarter, cohort["size"]))
+        cell_link[2] = links[-1]
+        cell_links.append(cell_link)
+        rows.append(CohortRow(label=cohort["cohort"], size=cohort["size"], cells=tuple(cells), url=links[-1]))
         table_rows.append(tuple(raw))
     columns = ["Cohort", "First day", "Clients"]
     for m in months:
         columns += [f"Active after {m} months (%)", f"n ({m} months)", f"95% CI low ({m} months)", f"95% CI high ({m} months)"]
-    table = Table(id="cohorts", title="Cohorts by quarter of becoming active", columns=tuple(columns), rows=tuple(table_rows))
+    table = Table(id="cohorts", title="Cohorts by quarter of becoming active", columns=tuple(columns), rows=tuple(table_rows),
+                  cell_links=tuple(cell_links))
     return tuple(rows), table, months
 
 
