@@ -220,11 +220,14 @@ def _client_links(built):
 def test_every_churn_count_opens_exactly_its_clients(world, client):
     """Every count on the churn page — each period's active at start, lost, new and active at end, revenue's
     clients with and without a value, each cohort's size and each milestone's n, the tenure curve's clients and
-    churned — opens the clients list with exactly those clients (another segment's, prospects and another
+    churned, each churn-risk band — opens the clients list with exactly those clients (another segment's, prospects and another
     workspace's present and never counted)."""
     from datetime import date, timedelta
 
+    from django.utils import timezone
+
     from apps.core.dates import add_months, local_today
+    from apps.metrics.models import ClientHealth
 
     today = local_today(world.a.time_zone)
     with tenant_context(world.a):
@@ -235,9 +238,12 @@ def test_every_churn_count_opens_exactly_its_clients(world, client):
             active = today - timedelta(days=rng.randint(20, 700))
             churned = active + timedelta(days=rng.randint(1, 500)) if rng.random() < 0.5 else None
             churned = churned if churned is None or churned <= today else None
-            f.ClientFactory(tenant=world.a, name=f"Client {i}", segment=seg if i % 4 else other, active_from=active,
-                            churned_on=churned, status="churned" if churned else "active",
-                            annual_value=None if i % 5 == 0 else 1000 + i)
+            made = f.ClientFactory(tenant=world.a, name=f"Client {i}", segment=seg if i % 4 else other, active_from=active,
+                                   churned_on=churned, status="churned" if churned else "active",
+                                   annual_value=None if i % 5 == 0 else 1000 + i)
+            if i % 3 == 0:  # scored (a churned client's stale score is not counted)
+                ClientHealth.objects.create(tenant=world.a, client=made, score=80 if i % 2 else 20, band="high" if i % 2 else "low",
+                                            method="rules", reasons=[], features={}, computed_at=timezone.now())
         edge = date(today.year - 1, 1, 1)
         while edge < today:  # on the periods' edges: becoming active, or churning, on a quarter's first day
             f.ClientFactory(tenant=world.a, name=f"Starts {edge}", segment=seg, active_from=edge)
@@ -255,8 +261,9 @@ def test_every_churn_count_opens_exactly_its_clients(world, client):
         assert page.status_code == 200
         links = list(_client_links(page.context["page"]))
         assert len(links) > 30
-        kinds = {link.split("churn=")[1].split("&")[0] for link, _ in links}
+        kinds = {link.split("churn=")[1].split("&")[0] for link, _ in links if "churn=" in link}
         assert kinds == {"at_start", "lost", "new", "at_end", "cohort", "started", "churned"}
+        assert {link.split("risk=")[1].split("&")[0] for link, _ in links if "risk=" in link} == {"scored", "high", "low"}
         for link, n in links:
             assert listed(client, link) == n, link
     html = page.content.decode()

@@ -42,6 +42,7 @@ class ClientFilterForm(forms.Form):
     tier = forms.ChoiceField(choices=[("", "All tiers"), *Client.Tier.choices], required=False)
     status = forms.ChoiceField(choices=[("", "All statuses"), *Client.Status.choices], required=False)
     owner = MemberChoiceField(queryset=Membership.objects.none(), required=False, to_field_name="uuid", empty_label="Anyone")
+    risk = forms.ChoiceField(choices=(), required=False, label="Churn risk")
     sort = forms.ChoiceField(choices=SORT_CHOICES, required=False, label="Sort by")
     # The clients behind a churn-page number (selectors.CHURN_SETS): hidden, shown as a notice.
     churn = forms.ChoiceField(choices=[("", ""), *((k, k) for k in selectors.CHURN_SETS)], required=False, widget=forms.HiddenInput)
@@ -55,6 +56,7 @@ class ClientFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["segment"].queryset = Segment.objects.order_by("name")
         self.fields["owner"].queryset = selectors.owner_filter_choices()
+        self.fields["risk"].choices = selectors.risk_choices()
 
     def churn_set(self) -> selectors.ChurnSet | None:
         data = self.cleaned_data
@@ -68,7 +70,7 @@ class ClientFilterForm(forms.Form):
         data = self.cleaned_data
         return {"search": data.get("q") or None, "segment": data.get("segment"), "tier": data.get("tier") or None,
                 "status": data.get("status") or None, "owner": data.get("owner"), "ordering": data.get("sort") or "name",
-                "churn": self.churn_set()}
+                "churn": self.churn_set(), "risk": data.get("risk") or None}
 
     def clean(self):
         data = super().clean()

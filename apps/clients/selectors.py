@@ -115,7 +115,7 @@ def _churn_filter(qs: QuerySet[Client], churn: ChurnSet) -> QuerySet[Client]:
 def client_list(
     *, search: str | None = None, segment: Segment | None = None, tier: str | None = None, status: str | None = None,
     owner: Membership | None = None, active_on: datetime.date | None = None, ordering: str = "name",
-    churn: ChurnSet | None = None,
+    churn: ChurnSet | None = None, risk: str | None = None,
 ) -> QuerySet[Client]:
     """The tenant's clients, filtered, each with `contact_count` and `last_interaction_at`
     (one query per page, whatever the number of contacts and interactions).
@@ -124,6 +124,8 @@ def client_list(
     client churned on day D is no longer active on D).
     `churn`: the clients behind a number of the churn page (CHURN_SETS) — its "Lost", "Active at start", a
     cohort's size… open exactly them.
+    `risk`: a churn-risk band ("high", "medium", "low") or "scored" (any): the active clients scored so, as the
+    churn page's risk tile and at-risk list count them (a client churned since the last scoring is left out).
     """
     qs = Client.objects.select_related("segment", "owner__user").annotate(
         contact_count=_contact_count(), last_interaction_at=_last_interaction_at(),
@@ -143,7 +145,17 @@ def client_list(
         qs = qs.filter(active_from__lte=active_on).filter(Q(churned_on__isnull=True) | Q(churned_on__gt=active_on))
     if churn is not None:
         qs = _churn_filter(qs, churn)
+    if risk:
+        qs = qs.filter(churned_on__isnull=True).exclude(status=Client.Status.CHURNED)
+        qs = qs.filter(health__isnull=False) if risk == "scored" else qs.filter(health__band=risk)
     return qs.order_by(*CLIENT_ORDERINGS.get(ordering, CLIENT_ORDERINGS["name"]))
+
+
+def risk_choices() -> list[tuple[str, str]]:
+    """The churn-risk bands (declared by the metrics app's ClientHealth, reached through `Client.health`: clients sits
+    below metrics and never imports it) and "scored" for any band."""
+    bands = Client._meta.get_field("health").related_model.Band.choices
+    return [("", "Any churn risk"), *((value, f"{label} risk") for value, label in bands), ("scored", "Scored (any band)")]
 
 
 def client_get_detail(*, uuid) -> Client | None:

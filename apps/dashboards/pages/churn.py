@@ -188,7 +188,7 @@ def churn_page(tenant, filters: MetricFilters, *, interval_name: str | None, fil
                    f"{number(total['at_end'] - total['new'])} of {number(total['at_start'])} still active at the end",
                    clients, drill="at_start"),
         _revenue_tile(total, clients),
-        _risk_tile(bands),
+        _risk_tile(bands, lambda band, count: _clients_list_url(tenant.slug, risk=band, segment=segment) if count else ""),
         _tenure_tile(tenure, lambda which, count: churn_clients_url(tenant.slug, which, None, by_today, segment) if count else ""),
     )
     x = [p["start"] for p in periods]
@@ -251,14 +251,17 @@ def _revenue_tile(total: dict, clients) -> Tile:
                 drill=clients("at_start", total, known, value="known"), drill_what="clients", extra=tuple(extra))
 
 
-def _risk_tile(bands: dict) -> Tile:
+def _risk_tile(bands: dict, clients) -> Tile:
+    """`clients(band, count)`: the clients list of one churn-risk band ("scored": any)."""
     scored = sum(bands.values())
     counts = [(band, bands.get(band.value, 0)) for band in (ClientHealth.Band.HIGH, ClientHealth.Band.MEDIUM, ClientHealth.Band.LOW)]
     return Tile(id="at-risk", label="High churn risk", value=number(counts[0][1]) if scored else "—", n=scored,
                 interval=f"{number(counts[1][1])} medium · {number(counts[2][1])} low",
                 explanation=explain("churn_risk"), extra=("Active clients scored now (the period does not apply).",),
                 table=Table(id="tile-at-risk", title="Clients per churn-risk band", columns=("Band", "Clients"),
-                            rows=tuple((str(band.label), k) for band, k in counts)))
+                            rows=tuple((str(band.label), k) for band, k in counts),
+                            links=tuple(clients(band.value, k) for band, k in counts)),
+                drill=clients("scored", scored), drill_what="clients")
 
 
 def _tenure_tile(tenure: dict, clients) -> Tile:
@@ -284,12 +287,14 @@ def _interval_word(interval_name: str) -> str:
     return dict(INTERVALS).get(interval_name, interval_name).lower()
 
 
+def _clients_list_url(tenant_slug: str, **query) -> str:
+    return f"{reverse('clients:list', kwargs={'tenant_slug': tenant_slug})}?{urlencode({k: v for k, v in query.items() if v})}"
+
+
 def churn_clients_url(tenant_slug: str, which: str, start: str | None, before: str, segment: str | None, **extra) -> str:
     """The clients list with the clients behind a churn figure (apps.clients.selectors.CHURN_SETS) of the period
     [start, before), in the page's segment; `extra`: value=known/unknown, milestone + as_of for a cohort."""
-    query = {"churn": which, **({"period_from": start} if start else {}), "period_before": before,
-             **({"segment": segment} if segment else {}), **{k: v for k, v in extra.items() if v}}
-    return f"{reverse('clients:list', kwargs={'tenant_slug': tenant_slug})}?{urlencode(query)}"
+    return _clients_list_url(tenant_slug, churn=which, period_from=start, period_before=before, segment=segment, **extra)
 
 
 def _churn_chart(periods, labels, x, interval_name, min_n, clients) -> Chart:
