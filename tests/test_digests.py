@@ -492,6 +492,7 @@ def test_the_preview_shows_the_digest_of_the_last_period(world, client):
     assert "In short: <strong>1 significant change, 1 overdue case</strong>" in page
     assert f'href="http://127.0.0.1:8000/t/acme/cases/{late.uuid}/"' in page
     assert "NPS" in page
+    assert "n = 100<span class=\"visually-hidden\">: the NPS answers behind this number" in page  # the n opens them
     assert "no e-mail would be sent" not in page
     with tenant_context(world.a):
         assert DigestSend.objects.count() == 0
@@ -575,3 +576,56 @@ def test_it_reports_a_theme_whose_share_changed_significantly_and_nothing_for_a_
     [email] = outbox(world.a)
     assert "WHAT CLIENTS TALK ABOUT" in email.body_text
     assert "Comments about Billing rose" in email.body_html
+
+
+# --- from a digest's number to its answers (issue 19 item 1) ----------------------------------------
+
+def _follow(client, url):
+    from django.conf import settings
+
+    assert url.startswith(settings.SITE_URL)
+    response = client.get(url[len(settings.SITE_URL):])
+    assert response.status_code == 200, url
+    return response.context["page"].paginator.count
+
+
+@pytest.mark.parametrize("who", ["carol", "bob"])
+def test_every_number_of_a_digest_opens_exactly_its_answers(who, world, client):
+    """Each number of the digest (the period's n per metric, each significant change's n — overall and at its
+    touchpoint —, each theme change) links to the responses list holding exactly those answers; a staff member's
+    links keep to their own answers, as their numbers do. In the e-mail, text and HTML (the preview page: below)."""
+    from django.core.management import call_command
+
+    from apps.digests.services import digest_context
+    from apps.metrics.rollups import rollups_refresh_days
+
+    bob = world.membership(world.bob, world.a)
+    with tenant_context(world.a):
+        helpdesk = f.TouchpointFactory(tenant=world.a, name="Help desk")
+        from apps.surveys.themes.services import theme_create
+
+        theme_create(tenant=world.a, name="Billing", keywords={"en": ["invoice"]})
+    drop(world.a, touchpoint=helpdesk, staff=bob)
+    drop(world.a)  # nobody's: in the lead's numbers, not in bob's
+    _comments_on(world.a, DAY - timedelta(days=1), ["Wrong invoice"] * 2 + ["Fine"] * 23)
+    _comments_on(world.a, DAY, ["Wrong invoice"] * 15 + ["Fine"] * 10)
+    call_command("analyse_comments", tenant=[world.a.slug], stdout=io.StringIO())
+    rollups_refresh_days(world.a, [DAY - timedelta(days=1), DAY])  # the commented answers are NPS answers too
+    user = getattr(world, who)
+    digest = build(world, user)
+    context = digest_context(digest)
+    client.force_login(user)
+    nps = next(line for line, _url in context["numbers"] if line.metric == "nps")
+    assert nps.n == (100 if who == "bob" else 225)
+    for line, url in context["numbers"]:
+        assert _follow(client, url) == line.n, line.metric
+    assert len(context["changes"]) >= 2
+    for line, url in context["changes"]:
+        assert _follow(client, url) == line.n, line.sentence
+    if who == "carol":
+        [(theme, url)] = context["theme_changes"]
+        assert _follow(client, url) == 15
+    rendered = digest_render(digest)
+    for _line, url in [(line, url) for line, url in context["numbers"] + context["changes"] if line.n]:
+        assert url in rendered.text
+        assert url.replace("&", "&amp;") in rendered.html

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from apps.dashboards.drill import responses_url
 from apps.metrics import charts
+from apps.metrics.drill import responses_url
 from apps.metrics.explanations import explain
 from apps.metrics.params import MetricFilters, MetricParamError
 from apps.metrics.themes import selectors

@@ -149,6 +149,7 @@ class ChangeLine:
     n: int
     previous_n: int
     better: bool  # the change is an improvement (every metric here: higher is better)
+    key: str = ""  # the touchpoint's / stage's public uuid ("" overall): its answers open from the line
 
     @property
     def z_text(self) -> str:
@@ -176,6 +177,7 @@ class ThemeChangeLine:
     n: int  # comments in the period
     previous_n: int
     rose: bool
+    theme: str = ""  # the theme's public uuid: its comments open from the line
 
     @property
     def sentence(self) -> str:
@@ -214,6 +216,7 @@ class Digest:
     role: str
     audience: str  # "team" / "own" / "numbers"
     frequency: str
+    staff: str  # the member's public uuid for their own numbers ("own"), else "": the lines' answers are theirs
     period_first: date
     period_last: date
     previous_first: date
@@ -299,7 +302,7 @@ def _value_text(metric: str, value) -> str:
 
 
 def _change_line(tenant, metric: str, current: dict, previous: dict, change: dict, *, dimension="", dimension_label="Overall",
-                 subject="all answers") -> ChangeLine | None:
+                 subject="all answers", key: str = "") -> ChangeLine | None:
     """A ChangeLine when the change is significant and neither period is a low sample; else None."""
     min_n = min_n_for(tenant, metric)
     if not change.get("significant_change") or current["n"] < min_n or previous["n"] < min_n:
@@ -309,7 +312,7 @@ def _change_line(tenant, metric: str, current: dict, previous: dict, change: dic
     return ChangeLine(dimension=dimension, dimension_label=dimension_label, subject=subject, metric=metric,
                       label=METRIC_NAMES[metric], before=_value_text(metric, previous["value"]),
                       after=_value_text(metric, current["value"]), delta=number(delta, digits, signed=True) + unit,
-                      z=change["z"], n=current["n"], previous_n=previous["n"], better=delta > 0)
+                      z=change["z"], n=current["n"], previous_n=previous["n"], better=delta > 0, key=key or "")
 
 
 def _overall_changes(tenant, summary) -> list[ChangeLine]:
@@ -343,7 +346,7 @@ def _breakdown_changes(tenant, f: MetricFilters) -> list[ChangeLine]:
         names = sources.labels(dimension, {key for key, *_ in found}) if found else {}
         for key, metric, current, previous, change in found:
             line = _change_line(tenant, metric, current, previous, change, dimension=dimension, dimension_label=dimension_label,
-                                subject=names[key][1])
+                                subject=names[key][1], key=names[key][0])
             if line is not None:
                 out.append(line)
     out.sort(key=lambda line: (-abs(line.z), line.dimension, line.subject.casefold(), line.metric))
@@ -363,7 +366,7 @@ def _theme_changes(tenant, f: MetricFilters) -> list[ThemeChangeLine]:
             continue
         lines.append(ThemeChangeLine(name=row["name"], before=f"{number(before['value'], 0)}%", after=f"{number(now['value'], 0)}%",
                                      delta=f"{number(change['delta'], 0, signed=True)} percentage points", z=change["z"],
-                                     n=now["of"], previous_n=before["of"], rose=change["delta"] > 0))
+                                     n=now["of"], previous_n=before["of"], rose=change["delta"] > 0, theme=row["id"]))
     lines.sort(key=lambda line: -abs(line.z))
     return lines[:MAX_LISTED]
 
@@ -422,7 +425,7 @@ def digest_build(*, tenant, membership: Membership, frequency: str, period_last:
     first, last = period_of(frequency, period_last)
     kind = audience(membership.role)
     own = kind == "own"
-    f = MetricFilters(first=first, last=last, staff=membership.pk if own else None)
+    f = MetricFilters(first=first, last=last, staff=membership.pk if own else None, uuids={"staff": str(membership.uuid)} if own else {})
     summary = metrics.metrics_summary(tenant, f)
     word = "day" if frequency == Frequency.DAILY else "week"
     changes = _overall_changes(tenant, summary)
@@ -435,7 +438,8 @@ def digest_build(*, tenant, membership: Membership, frequency: str, period_last:
     user = membership.user
     return Digest(
         tenant_name=tenant.name, tenant_slug=tenant.slug, member_name=user.full_name or user.email, member_email=user.email,
-        role=membership.role, audience=kind, frequency=frequency, period_first=first, period_last=last,
+        role=membership.role, audience=kind, frequency=frequency, staff=str(membership.uuid) if own else "",
+        period_first=first, period_last=last,
         previous_first=f.previous_first, previous_last=f.previous_last,
         numbers=_numbers(tenant, summary, f"previous {word}"), responses=summary.metrics["responses"],
         changes=tuple(changes + breakdown[:MAX_LISTED]), changes_more=max(0, len(breakdown) - MAX_LISTED),

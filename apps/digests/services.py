@@ -27,6 +27,8 @@ from apps.digests.models import DigestSend, DigestSubscription, Frequency
 from apps.digests.selectors import Digest, digest_build, period_of
 from apps.messaging.models import OutboundEmail
 from apps.messaging.services import email_enqueue
+from apps.metrics.drill import responses_url
+from apps.metrics.params import MetricFilters
 from apps.surveys.distribution.services import message_domain
 from apps.tenancy.models import Membership, Tenant
 from apps.tenancy.roles import landing_url_name
@@ -83,6 +85,21 @@ def digest_links(digest: Digest) -> dict:
         "client": {line.uuid: _url("clients:detail", f"/t/{slug}/clients/{line.uuid}/", tenant_slug=slug, uuid=line.uuid)
                    for line in digest.at_risk},
         "churn": _url("dashboards:churn", f"/t/{slug}/dashboards/churn/", tenant_slug=slug),
+        **_answers_links(digest),
+    }
+
+
+def _answers_links(digest: Digest) -> dict:
+    """The answers behind each number of the digest (apps.metrics.drill: the responses list with the period, the
+    member's own answers for "own", the line's touchpoint/stage or theme): "numbers" {metric: url}, "changes" and
+    "themes" (a url per line, in order)."""
+    f = MetricFilters(first=digest.period_first, last=digest.period_last, uuids={"staff": digest.staff} if digest.staff else {})
+    site = settings.SITE_URL
+    return {
+        "numbers": {line.metric: site + responses_url(digest.tenant_slug, f, answered=line.metric) for line in digest.numbers},
+        "changes": [site + responses_url(digest.tenant_slug, f, answered=line.metric, **({line.dimension: line.key} if line.dimension else {}))
+                    for line in digest.changes],
+        "themes": [site + responses_url(digest.tenant_slug, f, theme=line.theme) for line in digest.theme_changes],
     }
 
 
@@ -95,6 +112,9 @@ def digest_context(digest: Digest) -> dict:
     cases and clients each with its link."""
     links = digest_links(digest)
     return {"digest": digest, "links": links, "subject": digest_subject(digest),
+            "numbers": list(zip(digest.numbers, (links["numbers"][line.metric] for line in digest.numbers), strict=True)),
+            "changes": list(zip(digest.changes, links["changes"], strict=True)),
+            "theme_changes": list(zip(digest.theme_changes, links["themes"], strict=True)),
             "overdue": [{"line": line, "url": links["case"][line.uuid]} for line in digest.overdue],
             "at_risk": [{"line": line, "url": links["client"][line.uuid]} for line in digest.at_risk]}
 

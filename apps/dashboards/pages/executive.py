@@ -30,12 +30,12 @@ from django.db.models import Count
 from django.utils import timezone
 
 from apps.core.dates import zone
-from apps.dashboards.drill import responses_url
 from apps.dashboards.filters import FilterState
 from apps.dashboards.pages.admin import CountTile, count_tile
 from apps.dashboards.themes import ThemesPanel, themes_panel
 from apps.metrics import charts
 from apps.metrics.churn import selectors as churn_selectors
+from apps.metrics.drill import responses_url
 from apps.metrics.explanations import explain
 from apps.metrics.funnel import selectors as funnel_selectors
 from apps.metrics.models import ClientHealth

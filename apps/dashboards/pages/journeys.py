@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from django import forms
 from django.db.models import Case, IntegerField, Value, When
 
-from apps.dashboards.drill import responses_url
 from apps.dashboards.filters import FilterState, dashboard_filters
 from apps.journeys.models import Journey
 from apps.journeys.selectors import JourneyMap, MapColumn, journey_map
 from apps.metrics import charts, stats
 from apps.metrics.buckets import Bucket
+from apps.metrics.drill import responses_url
 from apps.metrics.explanations import explain
 from apps.metrics.params import MetricFilters
 from apps.metrics.scores import selectors

@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 
-from apps.dashboards.drill import responses_url, row_url
 from apps.dashboards.filters import FilterState
 from apps.dashboards.themes import ThemesPanel, themes_panel
 from apps.metrics import charts
+from apps.metrics.drill import responses_url, row_url
 from apps.metrics.explanations import explain
 from apps.metrics.funnel import selectors as funnel_selectors
 from apps.metrics.models import Dimension, ResponseRollup

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from apps.dashboards.drill import responses_url, row_url
 from apps.dashboards.filters import FilterState
 from apps.metrics import charts
+from apps.metrics.drill import responses_url, row_url
 from apps.metrics.explanations import explain
 from apps.metrics.scores import selectors
 from apps.metrics.scores.tiles import metric_tile, min_n_for

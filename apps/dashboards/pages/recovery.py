@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from apps.dashboards.drill import cases_url
 from apps.dashboards.filters import FilterState
 from apps.feedback.recovery.selectors import NO_ROOT_CAUSE, UNASSIGNED, RecoveryReport, recovery_report
 from apps.metrics import charts
+from apps.metrics.drill import cases_url
 from apps.metrics.explanations import explain
 from apps.reports.panels import Chart, Table, Tile, interval, number
 from apps.reports.rendering import tables_of
@@ -59,7 +59,7 @@ def _low_reason(n: int, min_n: int, what: str = "cases") -> str:
 
 
 def rate_tile(o: dict, *, min_n: int, cases) -> Tile:
-    """`cases(which, **narrow)`: the case list's address for a set of the report's cases (apps.dashboards.drill)."""
+    """`cases(which, **narrow)`: the case list's address for a set of the report's cases (apps.metrics.drill)."""
     n = o["n"]
     low = bool(o["low_sample"]) and n > 0
     return Tile(id="recovery-rate", label="Recovery rate", value=_pct(o["rate"]), n=n, interval=interval(o["low"], o["high"]),

@@ -1,10 +1,12 @@
-"""From a number to the responses behind it (issue 19 item 1): the responses list's address for a number's
+"""From a number to the rows behind it (issue 19 item 1): the responses list's address for a number's
 period, filters and metric, so a tile's n, a breakdown row or a trend period opens exactly the responses it
 counts (the list filters on the same local days, leaves bot-flagged responses out and, with `answered`, keeps
 those that answered the metric: its n).
 
 The list's filters have the dashboards' names and values (public uuids, channel codes), so a filter of the page
-carries over as it is; `narrow` adds the row's own (e.g. `touchpoint=<uuid>` for a breakdown row).
+carries over as it is; `narrow` adds the row's own (e.g. `touchpoint=<uuid>` for a breakdown row). The recovery
+page's numbers open the case list the same way (`cases_url`). Here, in metrics, so that every part that shows a
+number — the dashboards and the digests — builds the same address.
 """
 
 from __future__ import annotations
