@@ -404,3 +404,23 @@ def test_the_number_of_queries_does_not_grow_with_the_history(world, client):
     small, large = (_queries(client, world.bob, url(c)) for c in clients)
     assert large == small
     assert large <= 20
+
+
+def test_each_months_n_per_metric_opens_exactly_those_answers(history, client):
+    """A month's NPS, CSAT and CES n (table cell, chart point and its table row) open that month's answers to that
+    metric: as many as the n."""
+    from urllib.parse import parse_qs, urlsplit
+
+    world, cedar, _rows = history
+    page = get(client, world.carol, url(cedar)).context["page"]
+    followed = 0
+    links = [(link, n) for row in page.history_rows for _value, n, _spread, _low, link in row.cells if link]
+    links += [(link, r[2]) for chart in page.history_charts for r, link in zip(chart.table.rows, chart.table.links, strict=True)]
+    for link, n in links:
+        query = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+        assert query["answered"] in ("nps", "csat", "ces")
+        answers = get(client, world.carol, url(cedar), query).context["page"].answers
+        assert answers.total == int(n), link
+        followed += 1
+    assert followed >= 6
+    assert any(int(n) != row.responses for row in page.history_rows for _v, n, _s, _l, _link in row.cells)  # the filter matters

@@ -127,7 +127,7 @@ class MonthRow:
     name: str  # "March 2026"
     link: str  # this month's answers on this page
     responses: int
-    cells: tuple[tuple[str, str, str, bool], ...]  # per metric: (value, n, interval, low sample)
+    cells: tuple[tuple[str, str, str, bool, str], ...]  # per metric: (value, n, interval, low sample, its answers' link)
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,7 @@ class Answers:
     page: Page
     month: date | None  # the month they are limited to, or None for all
     month_label: str
+    metric: str = ""  # with the month: only the answers to this metric (its n in the history), "" for all
 
     @property
     def total(self) -> int:
@@ -241,9 +242,10 @@ def month_end(start: date) -> date:
     return (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
-def month_link(month: date) -> str:
-    """This page, its answers limited to `month` (relative: the page keeps its address)."""
-    return f"?month={month:%Y-%m}#answers"
+def month_link(month: date, metric: str = "") -> str:
+    """This page, its answers limited to `month` — and with `metric`, to the answers to it: the month's n of that
+    metric (relative: the page keeps its address)."""
+    return f"?month={month:%Y-%m}{f'&answered={metric}' if metric else ''}#answers"
 
 
 def parse_month(value: str | None) -> date | None:
@@ -255,30 +257,35 @@ def parse_month(value: str | None) -> date | None:
         return None
 
 
-def _cell(metric: str, block: dict) -> tuple[str, str, str, bool]:
+def parse_metric(value: str | None) -> str:
+    """`answered`: one of NPS/CSAT/CES, anything else → "" (every answer of the month)."""
+    return value if value in METRICS else ""
+
+
+def _cell(metric: str, block: dict, month: date) -> tuple[str, str, str, bool, str]:
     if not block["n"]:
-        return "—", "0", "", False
+        return "—", "0", "", False, ""
     value = number(block["value"], DIGITS[metric]) + UNIT[metric]
     low, high = block["ci_low"], block["ci_high"]
     if low is None or high is None:  # CES below n = 2, or all equal in a low sample (METRICS.md degenerate intervals)
         spread = "too few answers to estimate the spread" if block["n"] >= 2 else "—"
     else:
         spread = f"{number(low, DIGITS[metric])} to {number(high, DIGITS[metric])}"
-    return value, number(block["n"]), spread, bool(block["low_sample"])
+    return value, number(block["n"]), spread, bool(block["low_sample"]), month_link(month, metric)
 
 
 def _month_row(point: dict) -> MonthRow:
     start = point["start"]
     return MonthRow(month=start, label=f"{start:%b %Y}", name=f"{start:%B %Y}", link=month_link(start), responses=point["responses"],
-                    cells=tuple(_cell(metric, point[metric]) for metric in METRICS))
+                    cells=tuple(_cell(metric, point[metric], start) for metric in METRICS))
 
 
 def _history_chart(metric: str, points: list[dict]) -> Chart:
     """One metric per month (only months with an answer to it), the 95% band, hollow points below the minimum sample;
-    each point and table row opens that month's answers."""
+    each point and table row opens that month's answers to it."""
     name = METRIC_NAMES[metric]
     answered = [p for p in points if p[metric]["n"]]
-    links = tuple(month_link(p["start"]) for p in answered)
+    links = tuple(month_link(p["start"], metric) for p in answered)
     table = Table(id=f"history-{metric}", title=f"{name} per month",
                   columns=("Month", name, "n", "95% CI low", "95% CI high", "Low sample"),
                   rows=tuple((f"{p['start']:%Y-%m}", p[metric]["value"], p[metric]["n"], p[metric]["ci_low"], p[metric]["ci_high"],
@@ -339,10 +346,13 @@ def gap_sentence(block: dict) -> str:
 
 # --- answers ----------------------------------------------------------------------------------------------
 
-def _answers(client: Client, *, month: date | None, page_number) -> Answers:
+def _answers(client: Client, *, month: date | None, metric: str, page_number) -> Answers:
     rows = counted_responses(client)
+    metric = metric if month is not None else ""
     if month is not None:
         rows = rows.filter(local_day__range=(month, month_end(month)))
+    if metric:
+        rows = rows.filter(**{f"{metric}__isnull": False})
     themes = Prefetch("theme_links", queryset=ResponseTheme.objects.filter(present=True).select_related("theme")
                       .order_by("theme__name"), to_attr="themes_present")
     rows = rows.select_related("survey", "contact", "touchpoint").prefetch_related(themes).order_by("-submitted_at", "-id")
@@ -354,7 +364,7 @@ def _answers(client: Client, *, month: date | None, page_number) -> Answers:
                   themes=tuple(link.theme.name for link in r.themes_present), predicted=r.predicted)
         for r in page.object_list
     )
-    return Answers(rows=out, page=page, month=month, month_label=f"{month:%B %Y}" if month else "")
+    return Answers(rows=out, page=page, month=month, month_label=f"{month:%B %Y}" if month else "", metric=metric)
 
 
 # --- risk, cases ------------------------------------------------------------------------------------------
@@ -385,7 +395,7 @@ def _cases(tenant, client: Client, member: Membership | None, role: str, now: da
 # --- the page -----------------------------------------------------------------------------------------------
 
 def client360_page(tenant, client: Client, *, role: str, member: Membership | None, month: date | None = None,
-                   page_number=None) -> Client360Page:
+                   metric: str = "", page_number=None) -> Client360Page:
     """Compose the page of `client` (already checked readable: `client_for_reader`). See the module docstring."""
     now = timezone.now()
     buckets = monthly_buckets(client)
@@ -406,7 +416,7 @@ def client360_page(tenant, client: Client, *, role: str, member: Membership | No
         history_charts=tuple(_history_chart(metric, points) for metric in METRICS),
         history_rows=history_rows, history_table=_history_table(points), history_explanation=HISTORY_EXPLANATION,
         gap_tile=_tile(tenant, "perception_gap", gap), gap_sentence=gap_sentence(gap),
-        answers=_answers(client, month=month, page_number=page_number),
+        answers=_answers(client, month=month, metric=metric, page_number=page_number),
         interactions=shown, interactions_total=len(shown) if len(shown) < INTERACTIONS_LIMIT else interactions.count(),
         cases=cases, cases_total=cases_total, cases_all_visible=role in READERS,
         risk=risk, risk_note=risk_note,

@@ -8,7 +8,7 @@ import zoneinfo
 from django.http import Http404
 from django.utils import timezone
 
-from apps.dashboards.pages.client360 import client360_page, client_for_reader, parse_month
+from apps.dashboards.pages.client360 import client360_page, client_for_reader, parse_metric, parse_month
 from apps.reports.rendering import render_dashboard
 from apps.tenancy.permissions import tenant_role_required
 from apps.tenancy.roles import EVERYONE
@@ -24,6 +24,7 @@ def client360_view(request, tenant_slug, uuid):
         raise Http404("No such client.")
     with timezone.override(zoneinfo.ZoneInfo(request.tenant.time_zone)):
         page = client360_page(request.tenant, client, role=access.role, member=access.membership,
-                              month=parse_month(request.GET.get("month")), page_number=request.GET.get("page"))
+                              month=parse_month(request.GET.get("month")), metric=parse_metric(request.GET.get("answered")),
+                              page_number=request.GET.get("page"))
         return render_dashboard(request, "dashboards/client360.html", {"page": page, "client": client}, tables=page.tables,
                                 page=f"client360-{client.uuid}")
