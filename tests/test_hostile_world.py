@@ -82,6 +82,7 @@ NOT_FREE_TEXT = {
     "metrics.ResponseCell.channel": "a channel code", "metrics.ResponseRollup.key": "ids", "metrics.MonthRollup.key": "ids",
     "metrics.FunnelRollup.channel": "a channel code",
     "metrics.CommentRollup.key": "ids", "metrics.ThemeRollup.key": "ids",
+    "metrics.CommentCell.channel": "a channel code", "metrics.ThemeCell.channel": "a channel code",
     "surveys.Response.comment_language": "a detected language code", "surveys.ThemeSuggestion.examples": "ids",
     "surveys.ThemeClassifier.vocabulary": "the trained model's terms → column numbers; never displayed",
     "surveys.ThemeClassifier.idf": "numbers", "surveys.ThemeClassifier.weights": "numbers",

@@ -14,7 +14,17 @@ from django.db import connection
 from apps.metrics import rollups, sources
 from apps.metrics.buckets import Bucket
 from apps.metrics.funnel.services import expected_funnel, funnel_rebuild, funnel_reconcile
-from apps.metrics.models import STAT_FIELDS, CommentRollup, FunnelRollup, MonthRollup, ResponseCell, ResponseRollup, RollupRun, TransitionRollup
+from apps.metrics.models import (
+    STAT_FIELDS,
+    CommentCell,
+    CommentRollup,
+    FunnelRollup,
+    MonthRollup,
+    ResponseCell,
+    ResponseRollup,
+    RollupRun,
+    TransitionRollup,
+)
 from apps.metrics.params import MetricFilters
 from apps.metrics.themes.rollups import theme_rollups_rebuild
 from apps.surveys.models import Invitation, Response
@@ -245,13 +255,15 @@ def test_a_time_zone_change_re_dates_responses_and_rebuilds(world, django_captur
     with tenant_context(world.a):
         theme_rollups_rebuild(world.a)
         assert list(CommentRollup.objects.filter(dimension="total").values_list("day", flat=True)) == [date(2026, 6, 2)]
+        assert list(CommentCell.objects.values_list("day", flat=True)) == [date(2026, 6, 2)]
     with tenant_context(world.a), django_capture_on_commit_callbacks(execute=True):
         tenant_update(tenant=world.a, acting_user=world.alice, data={"time_zone": "America/New_York"})
     with tenant_context(world.a):
         assert list(Response.objects.values_list("local_day", flat=True)) == [date(2026, 6, 1)]
         assert list(ResponseRollup.objects.filter(dimension="total").values_list("day", flat=True)) == [date(2026, 6, 1)]
-        # The comment-theme statistics are re-dated with it.
+        # The comment-theme statistics are re-dated with it, the cells (any combination of filters) too.
         assert list(CommentRollup.objects.filter(dimension="total").values_list("day", flat=True)) == [date(2026, 6, 1)]
+        assert list(CommentCell.objects.values_list("day", flat=True)) == [date(2026, 6, 1)]
 
 
 def test_the_funnel_counts_invitations_by_their_day(world):

@@ -11,6 +11,9 @@ percentages, so any set of buckets merges exactly by addition; plus the small pe
   the days at either end (a year: ~24 rows instead of 365), always equal to the sum of its days' rows.
 - `TransitionRollup`: interaction volatility's sufficient statistics per journey and stage transition.
 - `FunnelRollup`: invitation funnel counts per invitation day × survey × channel.
+- `CommentRollup`/`ThemeRollup` (per dimension value) and `CommentCell`/`ThemeCell` (per full attribution, as
+  ResponseCell): the comment-theme statistics (METRICS.md "Comment themes"), written together by
+  apps.metrics.themes.rollups.
 
 Rollup tables have no public uuid (they are never addressed one row at a time): their natural key
 (tenant first) is the unique constraint. "None" attribution is stored as 0 / "" so that the sum over
@@ -314,3 +317,50 @@ class ThemeRollup(TenantScopedModel, CommentStats):
 
     def __str__(self) -> str:
         return f"{self.day} theme {self.theme_id} {self.dimension}={self.key or '—'} · {self.comments} comments"
+
+
+class CommentCellKey(models.Model):
+    """The full attribution of a comment, as ResponseCell keys a response (0 for none; the channel code)."""
+
+    day = models.DateField()
+    survey_id = models.BigIntegerField()
+    touchpoint_id = models.BigIntegerField(default=0)
+    stage_id = models.BigIntegerField(default=0)
+    journey_id = models.BigIntegerField(default=0)
+    segment_id = models.BigIntegerField(default=0)
+    staff_id = models.BigIntegerField(default=0)
+    channel = models.CharField(max_length=16)
+
+    class Meta:
+        abstract = True
+
+
+class CommentCell(TenantScopedModel, CommentStats, CommentCellKey):
+    """Every comment of one local day with one full attribution (as ResponseCell): the denominators of theme
+    figures filtered on two or more dimensions at once. Written with CommentRollup, in the same pass."""
+
+    uuid = None
+    pk = models.CompositePrimaryKey("tenant_id", "day", "survey_id", "touchpoint_id", "stage_id", "journey_id", "segment_id",
+                                    "staff_id", "channel")
+
+    class Meta:
+        constraints = []
+
+    def __str__(self) -> str:
+        return f"{self.day} survey {self.survey_id} · {self.comments} comments"
+
+
+class ThemeCell(TenantScopedModel, CommentStats, CommentCellKey):
+    """The comments with one theme, of one local day, with one full attribution: ThemeRollup for any combination
+    of filters ("without the theme" is CommentCell minus this, summed over the same cells)."""
+
+    uuid = None
+    pk = models.CompositePrimaryKey("tenant_id", "day", "theme_id", "survey_id", "touchpoint_id", "stage_id", "journey_id",
+                                    "segment_id", "staff_id", "channel")
+    theme_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = []
+
+    def __str__(self) -> str:
+        return f"{self.day} theme {self.theme_id} survey {self.survey_id} · {self.comments} comments"
