@@ -339,9 +339,11 @@ def test_the_api_refuses_what_it_cannot_answer_and_never_names_another_tenants_t
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     touchpoint = f.TouchpointFactory(tenant=world.a)
     segment = f.SegmentFactory(tenant=world.a)
-    two = api_client.get(API, {"touchpoint": str(touchpoint.uuid), "segment": str(segment.uuid)})
-    assert two.status_code == 400
-    assert two.json()["error"]["code"] == "one_filter_only"
+    two = api_client.get(API, {"touchpoint": str(touchpoint.uuid), "segment": str(segment.uuid)})  # any combination (the cells)
+    assert two.status_code == 200
+    assert two.json()["comments"]["comments"] == 0  # none of the comments has this touchpoint and segment
+    other = f.SegmentFactory(tenant=world.b)
+    assert api_client.get(API, {"touchpoint": str(touchpoint.uuid), "segment": str(other.uuid)}).json()["error"]["code"] == "unknown_segment"
     assert api_client.get(f"{API}breakdown/", {"by": "planet"}).json()["error"]["code"] == "unknown_dimension"
     assert api_client.get(f"{API}trend/", {"interval": "day"}).json()["error"]["code"] == "invalid_interval"
     assert api_client.get(API, {"from": "2026-13-01"}).json()["error"]["code"] == "invalid_date"

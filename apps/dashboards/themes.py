@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from apps.metrics import charts
 from apps.metrics.drill import responses_url
 from apps.metrics.explanations import explain
-from apps.metrics.params import MetricFilters, MetricParamError
+from apps.metrics.params import MetricFilters
 from apps.metrics.themes import selectors
 from apps.reports.panels import Chart, Table, number
 
@@ -38,11 +38,7 @@ def _pct(value) -> str:
 
 
 def themes_panel(tenant, f: MetricFilters, *, chart_id: str = "themes", themes_url: str = "") -> ThemesPanel:
-    try:
-        report = selectors.themes_report(f, tenant)
-    except MetricParamError:
-        return ThemesPanel(None, (), 0, "Comment themes are shown for one filter at a time: remove all but one of the survey, "
-                                        "touchpoint, stage, journey, segment, staff and channel filters to see them.", themes_url)
+    report = selectors.themes_report(f, tenant)  # any combination of filters (the theme cells)
     comments = report["comments"]["comments"]
     rows = report["themes"]
     if not rows:

@@ -1,7 +1,8 @@
 """Theme analytics API (issue 19 item 5; METRICS.md "Comment themes"), mounted at /api/v1/t/<tenant_slug>/:
 `metrics/themes/` (every theme's share, sentiment, NPS impact and detractor-driver difference over the period),
 `metrics/themes/trend/` (each theme's share per week or month) and `metrics/themes/breakdown/` (per touchpoint,
-stage, segment, staff…). Read-only, every role; from the stored statistics only (apps.metrics.themes.selectors).
+stage, segment, staff…). Read-only, every role; from the stored statistics only (apps.metrics.themes.selectors),
+with any combination of the attribution filters, as the response metrics.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from apps.metrics.api_blocks import (
     _value,
 )
 from apps.metrics.themes import selectors
-
-_ONE_FILTER = "`one_filter_only` (theme figures take at most one attribution filter)"
 
 
 class ThemeShareOutput(serializers.Serializer):
@@ -144,18 +143,20 @@ class MetricsThemesApi(MetricsApi):
     @_doc("Comment themes",
           "Every active theme over the period: share of comments (Wilson interval), mean sentiment (t-interval), NPS impact "
           "(NPS with the theme − NPS without, among commented NPS answers; interval and significance) and detractor-driver "
-          "difference (z-test); with the previous equal-length period's share. At most one attribution filter.",
-          ThemesOutput, RANGE_PARAMETERS + FILTER_PARAMETERS, _RANGE_ERRORS, _FILTER_ERRORS, _ONE_FILTER)
+          "difference (z-test); with the previous equal-length period's share. Any combination of attribution filters: the "
+          "comments attributed to all of them.",
+          ThemesOutput, RANGE_PARAMETERS + FILTER_PARAMETERS, _RANGE_ERRORS, _FILTER_ERRORS)
     def get(self, request, *args, **kwargs):
         f = params.parse_filters(request.query_params, request.tenant)
         return ApiResponse(ThemesOutput(selectors.themes_report(f, request.tenant)).data)
 
 
 class MetricsThemesTrendApi(MetricsApi):
-    @_doc("Comment themes trend", "Each active theme's share of comments per week or calendar month of the period.",
+    @_doc("Comment themes trend", "Each active theme's share of comments per week or calendar month of the period, among the comments "
+          "attributed to every given filter.",
           ThemesTrendOutput, [*RANGE_PARAMETERS, OpenApiParameter("interval", OpenApiTypes.STR, enum=["week", "month"],
                                                                   description="Default: month."), *FILTER_PARAMETERS],
-          _RANGE_ERRORS, _FILTER_ERRORS, _ONE_FILTER, "`invalid_interval`")
+          _RANGE_ERRORS, _FILTER_ERRORS, "`invalid_interval`")
     def get(self, request, *args, **kwargs):
         f = params.parse_filters(request.query_params, request.tenant)
         interval = params.parse_interval(request.query_params, ("week", "month"), "month")
@@ -165,10 +166,11 @@ class MetricsThemesTrendApi(MetricsApi):
 class MetricsThemesBreakdownApi(MetricsApi):
     @_doc("Comment themes breakdown",
           "Each active theme's share, sentiment, NPS impact and driver difference per value of one dimension (`by`); "
-          "comments without that attribution form one group, \"Not attributed\". No attribution filter.",
+          "comments without that attribution form one group, \"Not attributed\". Among the comments attributed to every given "
+          "filter (any combination, `by`'s dimension included).",
           ThemesBreakdownOutput, [*RANGE_PARAMETERS, OpenApiParameter("by", OpenApiTypes.STR, enum=list(selectors.BY_DIMENSIONS),
-                                                                      required=True)],
-          _RANGE_ERRORS, "`unknown_dimension` (`by`)", _ONE_FILTER)
+                                                                      required=True), *FILTER_PARAMETERS],
+          _RANGE_ERRORS, _FILTER_ERRORS, "`unknown_dimension` (`by`)")
     def get(self, request, *args, **kwargs):
         f = params.parse_filters(request.query_params, request.tenant)
         by = params.optional(request.query_params, "by")

@@ -1,5 +1,6 @@
 """Theme analytics (METRICS.md "Comment themes"), from the stored sufficient statistics only (CommentRollup,
-ThemeRollup: never a comment row per request), merged over the period and derived once (apps.metrics.stats).
+ThemeRollup, CommentCell, ThemeCell: never a comment row per request), merged over the period and derived once
+(apps.metrics.stats).
 
 Per theme: share of comments (Wilson), mean sentiment (t-interval; degenerate-interval rule), NPS impact —
 NPS of the commented NPS answers with the theme minus NPS of those without it, SE = √(SE_with² + SE_without²)
@@ -7,8 +8,12 @@ with the plain NPS SE, significant when |Δ/SE| ≥ 1.96 — and its detractor-d
 detractors' comments − share among promoters', two-proportion z-test with the pooled SE). "Without the theme"
 is the comment totals minus the theme's sums, exact for any period and filter.
 
-A report takes at most one attribution filter (the statistics are stored per single dimension, like
-ResponseRollup): two or more answer `one_filter_only`.
+Which tables answer (as apps.metrics.sources for the response metrics): with at most one attribution filter,
+CommentRollup/ThemeRollup of that dimension (or the tenant total); with two or more, CommentCell/ThemeCell filtered
+on all of them (cells carry the full attribution, so any combination is exact). A breakdown reads the rollups of its
+dimension when no other filter is given, else groups the cells by that dimension's column. A filter value of 0 (an
+id; "" for the channel) selects the comments without that attribution — the "Not attributed" group — in either
+table, as ResponseRollup keys it "" and the cells store 0 / "".
 """
 
 from __future__ import annotations
@@ -20,13 +25,12 @@ from datetime import date, timedelta
 
 from django.db.models import Sum
 
-from apps.metrics.models import COMMENT_STAT_FIELDS, CommentRollup, Dimension, ThemeRollup
+from apps.metrics.models import COMMENT_STAT_FIELDS, CommentCell, CommentRollup, Dimension, ThemeCell, ThemeRollup
 from apps.metrics.params import MetricFilters, MetricParamError
-from apps.metrics.sources import _filters_echo, labels, rollup_key
+from apps.metrics.sources import CELL_COLUMN, _filters_echo, labels, rollup_key
 from apps.metrics.stats import Z95, mean_sd, nps_plain_se, rounded, t_interval, wilson
 from apps.surveys.models import Theme
 
-FILTER_DIMENSIONS = ("survey", "touchpoint", "stage", "journey", "segment", "staff", "channel")
 BY_DIMENSIONS = ("touchpoint", "stage", "journey", "segment", "staff", "survey", "channel")
 
 
@@ -60,15 +64,19 @@ def _rounded(value):
     return value
 
 
-def _dimension(f: MetricFilters) -> tuple[str, str]:
-    given = {name: getattr(f, name) for name in FILTER_DIMENSIONS if getattr(f, name) is not None}
-    if len(given) > 1:
-        raise MetricParamError("one_filter_only", sorted(given)[1],
-                               "Theme figures take at most one of survey, touchpoint, stage, journey, segment, staff, channel.")
-    if not given:
-        return Dimension.TOTAL.value, ""
-    name, value = next(iter(given.items()))
-    return Dimension(name).value, rollup_key(value)
+def _source(f: MetricFilters, by: str | None = None) -> tuple[type, type, dict, str | None]:
+    """(comment table, theme table, {filter: value}, the column holding `by`'s value) for the filtered comments:
+    with at most one attribution filter (and a breakdown by that same dimension, if any) the rollups of that
+    dimension (or `total`), otherwise the cells filtered on every given dimension (module docstring)."""
+    given = f.dimensions()
+    if by is None and len(given) <= 1:
+        dimension, value = next(iter(given.items()), (Dimension.TOTAL.value, ""))
+        return CommentRollup, ThemeRollup, {"dimension": dimension, "key": rollup_key(value)}, None
+    if by is not None and set(given) <= {by}:
+        where = {"dimension": by} | ({"key": rollup_key(given[by])} if given else {})
+        return CommentRollup, ThemeRollup, where, "key"
+    where = {CELL_COLUMN[Dimension(name)]: value for name, value in given.items()}
+    return CommentCell, ThemeCell, where, CELL_COLUMN[Dimension(by)] if by else None
 
 
 _SUMS = {field: Sum(field) for field in COMMENT_STAT_FIELDS}
@@ -76,11 +84,11 @@ _SUMS = {field: Sum(field) for field in COMMENT_STAT_FIELDS}
 
 def period_stats(f: MetricFilters, first: date, last: date) -> tuple[Stats, dict[int, Stats]]:
     """(every comment's statistics, {theme id: its comments' statistics}) over first..last. Two queries."""
-    dimension, key = _dimension(f)
-    where = {"dimension": dimension, "key": key, "day__gte": first, "day__lte": last}
-    total = Stats.of(CommentRollup.objects.filter(**where).aggregate(**_SUMS))
+    comments, by_theme, where, _ = _source(f)
+    where |= {"day__gte": first, "day__lte": last}
+    total = Stats.of(comments.objects.filter(**where).aggregate(**_SUMS))
     themes = {row["theme_id"]: Stats.of(row) for row in
-              ThemeRollup.objects.filter(**where).values("theme_id").annotate(**_SUMS).order_by()}
+              by_theme.objects.filter(**where).values("theme_id").annotate(**_SUMS).order_by()}
     return total, themes
 
 
@@ -203,8 +211,8 @@ def _periods(first: date, last: date, interval: str) -> list[tuple[date, date]]:
 
 def themes_trend(f: MetricFilters, interval: str = "month") -> dict:
     """Per active theme, its share of comments in each week or month of the period. Two queries."""
-    dimension, key = _dimension(f)
-    where = {"dimension": dimension, "key": key, "day__gte": f.first, "day__lte": f.last}
+    comments_table, themes_table, where, _ = _source(f)
+    where |= {"day__gte": f.first, "day__lte": f.last}
     periods = _periods(f.first, f.last, interval)
     starts = [start for start, _ in periods]
 
@@ -212,10 +220,11 @@ def themes_trend(f: MetricFilters, interval: str = "month") -> dict:
         return bisect.bisect_right(starts, day) - 1  # the periods are contiguous and cover first..last
 
     totals = [0] * len(periods)
-    for day, comments in CommentRollup.objects.filter(**where).values_list("day", "comments"):
+    for day, comments in comments_table.objects.filter(**where).values("day").annotate(n=Sum("comments")).order_by().values_list("day", "n"):
         totals[bucket_of(day)] += comments
     counts: dict[int, list[int]] = {}
-    for theme_id, day, comments in ThemeRollup.objects.filter(**where).values_list("theme_id", "day", "comments"):
+    for theme_id, day, comments in (themes_table.objects.filter(**where).values("theme_id", "day").annotate(n=Sum("comments")).order_by()
+                                    .values_list("theme_id", "day", "n")):
         counts.setdefault(theme_id, [0] * len(periods))[bucket_of(day)] += comments
     series = []
     for theme_id, theme in _themes().items():
@@ -229,15 +238,20 @@ def themes_trend(f: MetricFilters, interval: str = "month") -> dict:
 
 def themes_by(f: MetricFilters, by: str, tenant) -> dict:
     """Each active theme's share, sentiment and NPS impact per value of one dimension (touchpoint, stage,
-    segment, staff…) over the period, with no other filter. Two queries plus the labels."""
+    segment, staff…) over the period, among the comments the other filters select (the cells grouped by `by`'s column
+    when another filter is given). Two queries plus the labels."""
     if by not in BY_DIMENSIONS:
         raise MetricParamError("unknown_dimension", "by", f"`by` must be one of: {', '.join(BY_DIMENSIONS)}.")
-    if _dimension(f) != (Dimension.TOTAL.value, ""):
-        raise MetricParamError("one_filter_only", "by", "A theme breakdown takes no attribution filter.")
-    where = {"dimension": by, "day__gte": f.first, "day__lte": f.last}
-    totals = {row["key"]: Stats.of(row) for row in CommentRollup.objects.filter(**where).values("key").annotate(**_SUMS).order_by()}
-    cells: dict[tuple[str, int], Stats] = {(row["key"], row["theme_id"]): Stats.of(row) for row in
-                                            ThemeRollup.objects.filter(**where).values("key", "theme_id").annotate(**_SUMS).order_by()}
+    comments, by_theme, where, column = _source(f, by)
+    where |= {"day__gte": f.first, "day__lte": f.last}
+    totals: dict[str, Stats] = {}
+    for row in comments.objects.filter(**where).values(column).annotate(**_SUMS).order_by():
+        key = rollup_key(row[column])  # cells: 0 and "" are the one key "" ("Not attributed")
+        totals[key] = totals.get(key, Stats()) + Stats.of(row)
+    cells: dict[tuple[str, int], Stats] = {}
+    for row in by_theme.objects.filter(**where).values(column, "theme_id").annotate(**_SUMS).order_by():
+        key = (rollup_key(row[column]), row["theme_id"])
+        cells[key] = cells.get(key, Stats()) + Stats.of(row)
     names = labels(by, totals)
     themes = _themes()
     groups = []
