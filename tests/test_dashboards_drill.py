@@ -131,6 +131,26 @@ def test_every_perception_gap_row_opens_exactly_its_pairs(world, client, who, pa
     assert links >= 3
 
 
+def test_the_staff_homes_perception_gap_opens_exactly_their_pairs(world, client):
+    """The staff home's own gap: the tile's n and each touchpoint row open exactly the member's prediction pairs."""
+    from tests.builders import build_journey_world
+
+    build_journey_world(world.a, staff=[world.membership(world.bob, world.a), world.membership(world.dana, world.a)])
+    client.force_login(world.bob)
+    response = client.get("/t/acme/home/", {"period": "90d"})
+    assert response.status_code == 200
+    page = response.context["page"]
+    bob = world.membership(world.bob, world.a)
+    assert f"staff={bob.uuid}" in page.gap_tile.drill
+    assert listed(client, page.gap_tile.drill) == page.gap_tile.n > 0
+    table = page.gap_chart.table
+    assert page.gap_chart.links == table.links
+    for row, link in zip(table.rows, table.links, strict=True):
+        assert link, row
+        assert listed(client, link) == row[1], row
+    assert len(table.rows) >= 2
+
+
 def test_the_executive_charts_open_the_responses_behind_their_points(world, client):
     w = overview_world(world.a, random.Random(4), 160, invitations=0)
     assert w.touchpoints
@@ -181,7 +201,9 @@ def test_each_churn_period_and_the_churn_tile_open_exactly_the_clients_they_lost
         assert listed.context["page"].paginator.count == row[4], (row, link)
         assert "The clients lost in" in listed.content.decode()
     tile = next(t for t in page.context["page"].tiles if t.id == "churn")
-    assert client.get(tile.drill).context["page"].paginator.count == 2
+    assert client.get(tile.drill).context["page"].paginator.count == tile.n == 3  # active at the start (n)
+    lost_link = next(url for reading, _value, url in tile.drill_links if reading == "Clients counted (k)")
+    assert client.get(lost_link).context["page"].paginator.count == 2
     for bad, words in (({"churn": "lost", "period_from": "2025-03-01"}, "need its period"),
                        ({"churn": "lost", "period_from": "2025-03-01", "period_before": "2025-02-01"}, "ends before it starts"),
                        ({"churn": "at_start", "period_from": "2025-03-01", "period_before": "2025-04-01", "milestone": "3"},
@@ -235,7 +257,7 @@ def test_every_churn_count_opens_exactly_its_clients(world, client):
         other = f.SegmentFactory(tenant=world.a, name="Wholesale")
         rng = random.Random(19)
         for i in range(40):
-            active = today - timedelta(days=rng.randint(20, 700))
+            active = today - timedelta(days=rng.randint(20, 1100))
             churned = active + timedelta(days=rng.randint(1, 500)) if rng.random() < 0.5 else None
             churned = churned if churned is None or churned <= today else None
             made = f.ClientFactory(tenant=world.a, name=f"Client {i}", segment=seg if i % 4 else other, active_from=active,
@@ -261,6 +283,8 @@ def test_every_churn_count_opens_exactly_its_clients(world, client):
         assert page.status_code == 200
         links = list(_client_links(page.context["page"]))
         assert len(links) > 30
+        churn_tile = page.context["page"].tiles[0]
+        assert churn_tile.n >= 5  # clients active at the start: the tile's n, not its lost
         kinds = {link.split("churn=")[1].split("&")[0] for link, _ in links if "churn=" in link}
         assert kinds == {"at_start", "lost", "new", "at_end", "cohort", "started", "churned"}
         assert {link.split("risk=")[1].split("&")[0] for link, _ in links if "risk=" in link} == {"scored", "high", "low"}
@@ -269,3 +293,36 @@ def test_every_churn_count_opens_exactly_its_clients(world, client):
     html = page.content.decode()
     assert "clients behind this number" in html
     assert "counted at this milestone" in html
+
+
+def test_the_executive_churn_and_risk_tiles_open_their_clients(world, client):
+    """The executive summary's client churn tile (its n, its lost, new and active-at-end readings) and the churn-risk
+    tile's bands open exactly their clients, as the churn page's do."""
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from apps.metrics.models import ClientHealth
+
+    with tenant_context(world.a):
+        for i in range(12):
+            made = f.ClientFactory(tenant=world.a, name=f"C{i}", active_from=date(2024, 1, 1) + timedelta(days=30 * i),
+                                   churned_on=date(2026, 10, 1) + timedelta(days=i) if i % 3 == 0 else None,
+                                   status="churned" if i % 3 == 0 else "active")
+            if i % 3:
+                ClientHealth.objects.create(tenant=world.a, client=made, score=70 if i % 2 else 40, band="high" if i % 2 else "medium",
+                                            method="rules", reasons=[], features={}, computed_at=timezone.now())
+    client.force_login(world.carol)
+    page = client.get("/t/acme/dashboards/executive/", {"period": "90d"}).context["page"]
+    churn = next(t for t in page.tiles if t.id == "churn")
+    assert listed(client, churn.drill) == churn.n > 0
+    readings = {reading: (value, url) for reading, value, url in churn.drill_links}
+    assert set(readings) >= {"Lost"}
+    for value, url in readings.values():
+        assert listed(client, url) == int(value), url
+    risk = {reading: (value, url) for reading, value, url in page.risk.drill_links}
+    assert set(risk) == {"High risk", "Medium risk", "Scored clients"}
+    for value, url in risk.values():
+        assert listed(client, url) == int(value), url
+    html = client.get("/t/acme/dashboards/executive/", {"period": "90d"}).content.decode()
+    assert "metric-tile__drills" in html

@@ -2,8 +2,8 @@
 filter — each theme's share, sentiment, NPS impact with its interval and significance, and the detractor
 drivers — as a Chart (NPS impact bars) with its Table, every row opening the comments behind it.
 
-From apps.metrics.themes.selectors (the stored theme statistics only). Theme figures take at most one
-attribution filter: with more, the panel says so instead of showing numbers for another set of comments.
+From apps.metrics.themes.selectors (the stored theme statistics only), under any combination of the page's
+filters (one: the theme rollups; more: the comment and theme cells).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class ThemesPanel:
     chart: Chart | None
     drivers: tuple[str, ...]  # "Billing and fees: in 34% of detractors' comments vs 8% of promoters' (+26 points, z = 3.1)."
     comments: int
-    note: str  # why there are no figures (too many filters, no comments, no themes)
+    note: str  # why there are no figures (no comments, no themes)
     themes_url: str  # where a lead manages the taxonomy
 
     @property

@@ -54,7 +54,7 @@ from apps.digests.models import DigestSend, Frequency
 from apps.feedback.models import Case
 from apps.metrics import sources, stats
 from apps.metrics.churn.selectors import client_health_list
-from apps.metrics.params import MetricFilters, MetricParamError
+from apps.metrics.params import MetricFilters
 from apps.metrics.scores import selectors as metrics
 from apps.metrics.scores.tiles import METRIC_NAMES, metric_tile, min_n_for
 from apps.metrics.themes import selectors as theme_selectors
@@ -355,10 +355,7 @@ def _breakdown_changes(tenant, f: MetricFilters) -> list[ChangeLine]:
 
 def _theme_changes(tenant, f: MetricFilters) -> list[ThemeChangeLine]:
     """Themes whose share of the comments changed significantly since the previous period (module docstring (b2))."""
-    try:
-        report = theme_selectors.themes_report(f, tenant)
-    except MetricParamError:
-        return []
+    report = theme_selectors.themes_report(f, tenant)
     lines = []
     for row in report["themes"]:
         now, before, change = row["share"], row["previous_share"], row["share_change"]

@@ -21,6 +21,7 @@ from apps.metrics.sources import NOT_ATTRIBUTED as NOT_ATTRIBUTED_LABEL
 from apps.surveys.responses.selectors import NOT_ATTRIBUTED
 
 LIST_FILTERS = ("survey", "touchpoint", "stage", "journey", "segment", "staff")
+PAIRS = "perception_gap"  # the responses list's `answered` for the pairs a gap counts (an NPS answer and a prediction)
 
 
 def responses_url(tenant_slug: str, f: MetricFilters, *, answered: str | None = None, first: date | None = None,

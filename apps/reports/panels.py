@@ -135,6 +135,18 @@ class Chart:
         return json.dumps(self.figure, cls=DjangoJSONEncoder)
 
 
+def drill_links(table: Table, skip: str = "") -> list[tuple[str, str, str]]:
+    """(reading, its value, its address) of the rows of a tile's table that open their own rows — e.g. "Lost 3",
+    "Recovered 5" —, each address once and not `skip` (the tile's n): shown under the tile, so every count of a
+    tile is reached from it."""
+    seen, out = {skip}, []
+    for row, link in zip(table.rows, table.links, strict=False):
+        if link and link not in seen:
+            seen.add(link)
+            out.append((str(row[0]), _cell(row[1]), link))
+    return out
+
+
 @dataclass(frozen=True)
 class Tile:
     id: str
@@ -154,3 +166,7 @@ class Tile:
     extra: tuple[str, ...] = field(default_factory=tuple)  # secondary readings, e.g. "Mean 4.1 / 5"
     drill: str = ""  # the address of the n responses behind the value (the responses list, filtered)
     drill_what: str = "answers"  # what the drill address lists ("clients", "cases")
+
+    @property
+    def drill_links(self) -> list[tuple[str, str, str]]:
+        return drill_links(self.table, self.drill)

@@ -31,7 +31,7 @@ from apps.dashboards.filters import FilterState
 from apps.dashboards.selectors.health import ConfigurationHealth, Outcomes, configuration_health
 from apps.metrics import charts
 from apps.metrics.scores.selectors import period_start, periods
-from apps.reports.panels import Chart, Table, number
+from apps.reports.panels import Chart, Table, drill_links, number
 from apps.surveys.models import Survey
 
 BOUNCE_ALERT = 5.0  # % of sent invitations
@@ -150,11 +150,19 @@ class CountTile:
     table: Table
     extra: tuple[str, ...] = ()
     alert: str = ""
+    drill_what: str = ""  # what its readings' links list ("clients")
+
+    @property
+    def drill_links(self) -> list[tuple[str, str, str]]:
+        return drill_links(self.table)
 
 
-def count_tile(id: str, label: str, value: int | str, *, extra: tuple[str, ...], explanation: str, rows, alert: str = "") -> CountTile:
+def count_tile(id: str, label: str, value: int | str, *, extra: tuple[str, ...], explanation: str, rows, alert: str = "",
+               links: tuple[str, ...] = (), drill_what: str = "") -> CountTile:
+    """`links`: per reading (row), the address of the rows it counts ("" for none), shown under the tile."""
     return CountTile(id=id, label=label, value=number(value) if isinstance(value, int) else value, explanation=explanation,
-                     table=Table(id=f"tile-{id}", title=label, columns=("Reading", "Value"), rows=tuple(rows)), extra=extra, alert=alert)
+                     table=Table(id=f"tile-{id}", title=label, columns=("Reading", "Value"), rows=tuple(rows), links=links),
+                     extra=extra, alert=alert, drill_what=drill_what)
 
 
 # --- the parts ------------------------------------------------------------------------------------

@@ -183,12 +183,12 @@ def churn_page(tenant, filters: MetricFilters, *, interval_name: str | None, fil
     tiles = (
         _rate_tile("churn", "Churn rate", total["churn"], total, min_n, explain("churn"),
                    f"{number(total['lost'])} of {number(total['at_start'])} clients lost · {number(total['new'])} new",
-                   clients, drill="lost"),
+                   clients),
         _rate_tile("retention", "Retention rate", total["retention"], total, min_n, explain("churn"),
                    f"{number(total['at_end'] - total['new'])} of {number(total['at_start'])} still active at the end",
-                   clients, drill="at_start"),
+                   clients),
         _revenue_tile(total, clients),
-        _risk_tile(bands, lambda band, count: _clients_list_url(tenant.slug, risk=band, segment=segment) if count else ""),
+        _risk_tile(bands, lambda band, count: risk_clients_url(tenant.slug, band, segment) if count else ""),
         _tenure_tile(tenure, lambda which, count: churn_clients_url(tenant.slug, which, None, by_today, segment) if count else ""),
     )
     x = [p["start"] for p in periods]
@@ -213,11 +213,10 @@ def churn_page(tenant, filters: MetricFilters, *, interval_name: str | None, fil
     )
 
 
-def _rate_tile(tile_id: str, label: str, rate: dict, total: dict, min_n: int, explanation: str, extra: str, clients,
-               *, drill: str) -> Tile:
-    """`clients(which, period, count)`: the clients list's address for a set of a period's clients; `drill`: the
-    set the tile's n opens. Retention's k (active at the end − new) is a difference of counts, not a set of clients:
-    it has no link."""
+def _rate_tile(tile_id: str, label: str, rate: dict, total: dict, min_n: int, explanation: str, extra: str, clients) -> Tile:
+    """`clients(which, period, count)`: the clients list's address for a set of a period's clients; the tile's n (the
+    clients active at the start) opens them, its readings theirs. Retention's k (active at the end − new) is a
+    difference of counts, not a set of clients: it has no link."""
     n = rate["n"]
     low = 0 < n < min_n
     rows = (("Rate (%)", rate["value"]), ("Clients counted (k)", rate["k"]), ("Clients at the start (n)", n),
@@ -228,7 +227,7 @@ def _rate_tile(tile_id: str, label: str, rate: dict, total: dict, min_n: int, ex
     return Tile(id=tile_id, label=label, value=_pct(rate["value"]), n=n, interval=interval(rate["ci_low"], rate["ci_high"]),
                 explanation=explanation, table=Table(id=f"tile-{tile_id}", title=label, columns=("Reading", "Value"), rows=rows,
                                                      links=links),
-                drill=clients(drill, total, total[drill]), drill_what="clients",
+                drill=clients("at_start", total, n), drill_what="clients",
                 extra=(extra,), low_sample=low,
                 low_sample_reason=(f"{n} clients at the start is below this workspace's minimum of {min_n}: the rate is unreliable."
                                    if low else ""))
@@ -289,6 +288,11 @@ def _interval_word(interval_name: str) -> str:
 
 def _clients_list_url(tenant_slug: str, **query) -> str:
     return f"{reverse('clients:list', kwargs={'tenant_slug': tenant_slug})}?{urlencode({k: v for k, v in query.items() if v})}"
+
+
+def risk_clients_url(tenant_slug: str, band: str, segment: str | None) -> str:
+    """The clients list with the active clients of a churn-risk band ("scored": any), in the page's segment."""
+    return _clients_list_url(tenant_slug, risk=band, segment=segment)
 
 
 def churn_clients_url(tenant_slug: str, which: str, start: str | None, before: str, segment: str | None, **extra) -> str:

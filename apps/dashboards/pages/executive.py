@@ -32,6 +32,7 @@ from django.utils import timezone
 from apps.core.dates import zone
 from apps.dashboards.filters import FilterState
 from apps.dashboards.pages.admin import CountTile, count_tile
+from apps.dashboards.pages.churn import churn_clients_url, risk_clients_url
 from apps.dashboards.themes import ThemesPanel, themes_panel
 from apps.metrics import charts
 from apps.metrics.churn import selectors as churn_selectors
@@ -111,7 +112,8 @@ def _response_rate_tile(funnel: funnel_selectors.Funnel, *, segment: bool, min_n
                           "the rate is unreliable." if low else "")
 
 
-def _churn_tile(report: dict, *, min_n: int) -> Tile:
+def _churn_tile(report: dict, *, min_n: int, clients) -> Tile:
+    """`clients(which, count)`: the clients list's address for a set of the period's clients (the churn page's)."""
     total = report["total"]
     rate, retention, revenue = total["churn"], total["retention"], total["revenue_churn"]
     start = total["at_start"]
@@ -127,13 +129,16 @@ def _churn_tile(report: dict, *, min_n: int) -> Tile:
                     rows=(("Churn rate %", rate["value"]), ("95% CI low", rate["ci_low"]), ("95% CI high", rate["ci_high"]),
                           ("Clients at the start", start), ("Lost", total["lost"]), ("New", total["new"]),
                           ("Clients at the end", total["at_end"]), ("Retention rate %", retention["value"]),
-                          ("Revenue churn %", revenue["value"]))),
-        extra=tuple(extra), low_sample=low,
+                          ("Revenue churn %", revenue["value"])),
+                    links=("", "", "", clients("at_start", start), clients("lost", total["lost"]), clients("new", total["new"]),
+                           clients("at_end", total["at_end"]), "", "")),
+        drill=clients("at_start", start), drill_what="clients", extra=tuple(extra), low_sample=low,
         low_sample_reason=f"{number(start)} clients at the start is below this workspace's minimum of {min_n}: "
                           "the rate is unreliable." if low else "")
 
 
 def _risk_tile(tenant, f) -> CountTile:
+    """The high-risk count; each band's count opens those clients (the clients list's churn-risk filter)."""
     bands = dict(churn_selectors.client_health_list(tenant, segment_id=f.segment).values_list("band").annotate(n=Count("id")).order_by())
     high, medium, low = (bands.get(b, 0) for b in (ClientHealth.Band.HIGH, ClientHealth.Band.MEDIUM, ClientHealth.Band.LOW))
     scored = high + medium + low
@@ -148,7 +153,10 @@ def _risk_tile(tenant, f) -> CountTile:
                       extra=(f"{number(medium)} medium · {number(low)} low, of {number(scored)} active clients scored", method),
                       explanation=explain("churn_risk") + " High risk: a score of 60 or more; medium: 30 to 59.",
                       rows=[("High risk", high), ("Medium risk", medium), ("Low risk", low), ("Scored clients", scored),
-                            ("Method", model.method if model else None), ("AUC", model.auc if model else None)])
+                            ("Method", model.method if model else None), ("AUC", model.auc if model else None)],
+                      links=tuple(risk_clients_url(tenant.slug, band, f.uuids.get("segment")) if count else ""
+                                  for band, count in (("high", high), ("medium", medium), ("low", low), ("scored", scored))),
+                      drill_what="clients")
 
 
 def _trend_chart(trend: selectors.Trend, metric: str, links: tuple[str, ...] = ()) -> Chart:
@@ -215,6 +223,10 @@ def executive_page(tenant, state: FilterState, *, now: datetime | None = None) -
     tiles.update({m: replace(tiles[m], drill=responses_url(tenant.slug, f, answered=m)) for m in METRICS})
     funnel = funnel_selectors.funnel(tenant, replace(f, segment=None))
     churn = churn_selectors.churn(tenant, f, "month")
+    period = churn["total"]
+
+    def churn_clients(which: str, count: int) -> str:
+        return churn_clients_url(tenant.slug, which, period["start"], period["end"], f.uuids.get("segment")) if count else ""
     trend_f = replace(f, first=trend_first(f.first, f.last))
     trend = selectors.metrics_trend(tenant, trend_f, "month")
     breakdown = selectors.metrics_breakdown(tenant, f, "touchpoint")
@@ -223,7 +235,7 @@ def executive_page(tenant, state: FilterState, *, now: datetime | None = None) -
     return ExecutivePage(
         tiles=(tiles["nps"], tiles["csat"], tiles["ces"],
                _response_rate_tile(funnel, segment=f.segment is not None, min_n=tenant.min_n_other),
-               tiles["perception_gap"], _churn_tile(churn, min_n=tenant.min_n_other)),
+               tiles["perception_gap"], _churn_tile(churn, min_n=tenant.min_n_other, clients=churn_clients)),
         risk=_risk_tile(tenant, f),
         trends=tuple(_trend_chart(trend, m, tuple(responses_url(tenant.slug, trend_f, answered=m, first=p["start"], last=p["end"])
                                                   if p[m]["n"] else "" for p in trend.points)) for m in METRICS),

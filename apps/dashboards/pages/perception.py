@@ -16,14 +16,13 @@ from dataclasses import dataclass, replace
 
 from apps.dashboards.filters import FilterState
 from apps.metrics import charts
-from apps.metrics.drill import responses_url, row_url
+from apps.metrics.drill import PAIRS, responses_url, row_url
 from apps.metrics.explanations import explain
 from apps.metrics.scores import selectors
 from apps.metrics.scores.tiles import metric_tile, min_n_for
 from apps.reports.panels import Chart, Table, Tile, interval, number
 
 GAP_AXIS = "Predicted − actual"
-PAIRS = "perception_gap"  # the responses list's `answered` for the pairs a gap counts (an NPS answer and a prediction)
 GAP_COLUMNS = ("", "Pairs", "Gap (points)", "95% CI low", "95% CI high", "Perceived NPS", "Actual NPS", "Low sample")
 
 

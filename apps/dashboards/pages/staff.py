@@ -16,10 +16,11 @@ rows: every selector is called with this member.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from apps.feedback.cases.selectors import MyCases, cases_for_member
 from apps.metrics import charts
+from apps.metrics.drill import PAIRS, responses_url, row_url
 from apps.metrics.explanations import explain
 from apps.metrics.params import MetricFilters
 from apps.metrics.scores import selectors
@@ -147,18 +148,19 @@ def gap_sentence(block: dict) -> str:
     return text
 
 
-def _gap_chart(rows: list[dict]) -> Chart:
+def _gap_chart(rows: list[dict], links: tuple[str, ...]) -> Chart:
     table = Table(id="my-gap-touchpoints", title="My perception gap per touchpoint",
                   columns=("Touchpoint", "Pairs", "Gap (points)", "95% CI low", "95% CI high", "Actual NPS", "Perceived NPS",
                            "Low sample"),
                   rows=tuple((r["label"], r["n"], r["value"], r["ci_low"], r["ci_high"], r["actual_nps"], r["perceived_nps"],
-                              r["low_sample"]) for r in rows))
+                              r["low_sample"]) for r in rows),
+                  caption="A touchpoint opens your prediction pairs there." if any(links) else "", links=links)
     figure = charts.paired_bars([r["label"] for r in rows], [r["actual_nps"] for r in rows], [r["perceived_nps"] for r in rows],
                                 names=("Actual NPS (clients' answers)", "Perceived NPS (your predictions)"), x_title="NPS",
                                 x_range=[-106, 106], notes=[f"n = {number(r['n'])}" for r in rows])
     empty = "" if rows else "Nothing to compare yet: no predicted score of yours has been answered in this period."
     return Chart(id="my-gap", title="Actual vs perceived NPS, per touchpoint", explanation=explain("perception_gap"),
-                 figure=figure, table=table, empty=empty)
+                 figure=figure, table=table, empty=empty, links=links)
 
 
 def staff_home(tenant, *, staff: Membership, filters: MetricFilters | None) -> StaffHome:
@@ -174,7 +176,9 @@ def staff_home(tenant, *, staff: Membership, filters: MetricFilters | None) -> S
         clients=tuple(_client_row(row) for row in owned.rows), clients_total=owned.total, clients_more=owned.more,
         clients_table=_clients_table(owned), clients_explanation=CLIENT_SCORES_EXPLANATION,
         cases=cases_for_member(tenant=tenant, member=staff),
-        gap_tile=metric_tile("perception_gap", gap.overall, min_n=min_n_for(tenant, "perception_gap"), table_id="tile-my-gap")
+        gap_tile=replace(metric_tile("perception_gap", gap.overall, min_n=min_n_for(tenant, "perception_gap"), table_id="tile-my-gap"),
+                         drill=responses_url(tenant.slug, filters, answered=PAIRS)) if gap else None,
+        gap_sentence=gap_sentence(gap.overall) if gap else "",
+        gap_chart=_gap_chart(gap.touchpoints, tuple(row_url(tenant.slug, filters, "touchpoint", r, answered=PAIRS) for r in gap.touchpoints))
         if gap else None,
-        gap_sentence=gap_sentence(gap.overall) if gap else "", gap_chart=_gap_chart(gap.touchpoints) if gap else None,
     )
