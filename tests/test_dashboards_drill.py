@@ -105,6 +105,55 @@ def test_every_stage_score_and_journey_tile_opens_exactly_its_responses(world, c
         if row[2]:
             assert listed(client, link) == row[2]
     assert links >= 6
+    table = page.stages_table  # every stage's responses and each metric's n, from their cells
+    followed = 0
+    for i, row in enumerate(table.rows):
+        if row[3]:
+            assert listed(client, table.links[i]) == row[3], row[0]
+            followed += 1
+        for column, link in table.cell_links[i].items():
+            assert bool(link) == bool(row[column]), (row[0], column)
+            if link:
+                assert listed(client, link) == row[column], (row[0], table.columns[column])
+                followed += 1
+    assert followed >= 8
+
+
+def test_each_stages_themes_keep_the_pages_filters_and_open_exactly_their_comments(world, client):
+    """A stage's themes on the journey view count the comments under the page's segment and channel (the theme cells)
+    and each opens exactly those comments."""
+    import io
+
+    from django.core.management import call_command
+
+    from apps.surveys.models import Response
+    from apps.surveys.themes.services import theme_create
+    from tests.builders import build_journey_world
+
+    w = build_journey_world(world.a, staff=[world.membership(world.bob, world.a)])
+    texts = ["The invoice was wrong", "Slow answer on the phone", "Invoice late and the phone rang out", "Fine"]
+    with tenant_context(world.a):
+        theme_create(tenant=world.a, name="Billing", keywords={"en": ["invoice"]})
+        theme_create(tenant=world.a, name="Reachability", keywords={"en": ["phone"]})
+        for i, pk in enumerate(Response.objects.order_by("pk").values_list("pk", flat=True)):
+            Response.objects.filter(pk=pk).update(comment=texts[i % len(texts)], language="en")
+    call_command("analyse_comments", tenant=[world.a.slug], stdout=io.StringIO())
+    client.force_login(world.carol)
+    counts = []
+    for query in ({}, {"segment": str(w.segment.uuid)}, {"segment": str(w.segment.uuid), "channel": "web"}):
+        page = client.get("/t/acme/dashboards/journeys/", {"period": "90d", **query})
+        assert page.status_code == 200
+        shown = {}
+        for column in page.context["page"].stages:
+            for t in column.themes:
+                assert listed(client, t.drill) == t.comments, t.drill
+                shown[(column.label, t.name)] = t.comments
+        counts.append(shown)
+    everyone, segment, segment_web = counts
+    assert everyone
+    assert segment
+    assert all(n < everyone[key] for key, n in segment.items())  # the segment applies: half the clients
+    assert not segment_web  # that segment's clients answered by e-mail only
 
 
 @pytest.mark.parametrize("who,path", [("carol", "/t/acme/dashboards/perception-gap/"), ("bob", "/t/acme/dashboards/perception-gap/")])
@@ -121,14 +170,12 @@ def test_every_perception_gap_row_opens_exactly_its_pairs(world, client, who, pa
     assert tile.drill in html
     assert listed(client, tile.drill) == tile.n > 0
     links = 0
-    for chart in page.charts:
-        if chart.id == "perceived-vs-actual":
-            continue
+    for chart in page.charts:  # the gap rows and the perceived-vs-actual rows (the overall row first)
         for row, link in zip(chart.table.rows, chart.table.links, strict=True):
             assert link, (chart.id, row)  # every row here has pairs
             assert listed(client, link) == row[1], (chart.id, row)
             links += 1
-    assert links >= 3
+    assert links >= 6
 
 
 def test_the_staff_homes_perception_gap_opens_exactly_their_pairs(world, client):
@@ -320,6 +367,9 @@ def test_the_executive_churn_and_risk_tiles_open_their_clients(world, client):
     assert set(readings) >= {"Lost"}
     for value, url in readings.values():
         assert listed(client, url) == int(value), url
+    gap = next(t for t in page.tiles if t.id == "perception_gap")
+    assert "answered=perception_gap" in gap.drill
+    assert listed(client, gap.drill) == gap.n
     risk = {reading: (value, url) for reading, value, url in page.risk.drill_links}
     assert set(risk) == {"High risk", "Medium risk", "Scored clients"}
     for value, url in risk.values():

@@ -36,7 +36,7 @@ from apps.dashboards.pages.churn import churn_clients_url, risk_clients_url
 from apps.dashboards.themes import ThemesPanel, themes_panel
 from apps.metrics import charts
 from apps.metrics.churn import selectors as churn_selectors
-from apps.metrics.drill import responses_url
+from apps.metrics.drill import PAIRS, responses_url
 from apps.metrics.explanations import explain
 from apps.metrics.funnel import selectors as funnel_selectors
 from apps.metrics.models import ClientHealth
@@ -220,7 +220,7 @@ def executive_page(tenant, state: FilterState, *, now: datetime | None = None) -
     previous = f"previous {f.days} days" if f.days != 1 else "previous day"
     tiles = {m: _unflag_empty(metric_tile(m, summary.metrics[m], min_n=min_n_for(tenant, m), previous_label=previous))
              for m in (*METRICS, "perception_gap")}
-    tiles.update({m: replace(tiles[m], drill=responses_url(tenant.slug, f, answered=m)) for m in METRICS})
+    tiles.update({m: replace(tiles[m], drill=responses_url(tenant.slug, f, answered=m)) for m in (*METRICS, PAIRS)})
     funnel = funnel_selectors.funnel(tenant, replace(f, segment=None))
     churn = churn_selectors.churn(tenant, f, "month")
     period = churn["total"]

@@ -25,7 +25,7 @@ from apps.journeys.models import Journey
 from apps.journeys.selectors import JourneyMap, MapColumn, journey_map
 from apps.metrics import charts, stats
 from apps.metrics.buckets import Bucket
-from apps.metrics.drill import responses_url
+from apps.metrics.drill import responses_url, row_url
 from apps.metrics.explanations import explain
 from apps.metrics.params import MetricFilters
 from apps.metrics.scores import selectors
@@ -302,8 +302,8 @@ def journey_page(tenant, state: JourneyFilterState) -> JourneyPage:
         notes.append(f"{number(n)} response{'s' if n != 1 else ''} in this journey {'are' if n != 1 else 'is'} not attributed to one "
                      f"of its current stages: {'they count' if n != 1 else 'it counts'} in the journey's tiles, not at any stage.")
     if f.segment is not None or f.channel is not None:
-        notes.append("Volatility and the themes of each stage count every client of this journey in the period: the segment and "
-                     "channel filters do not apply to them (both are stored per stage).")
+        notes.append("Volatility counts every client of this journey in the period: the segment and channel filters do not "
+                     "apply to it (it is stored per stage transition).")
 
     tiles = (*(dataclasses.replace(metric_tile(m, summary.metrics[m], min_n=min_n_for(tenant, m)), drill=responses_url(tenant.slug, f, answered=m))
                for m in STAGE_METRICS),
@@ -311,17 +311,17 @@ def journey_page(tenant, state: JourneyFilterState) -> JourneyPage:
     return JourneyPage(journey=journey, map=jmap, metric=metric, stages=tuple(stages), drop=drop, tiles=tiles,
                        charts=(_stage_chart(labels, rows, columns, metric, [s.scores[STAGE_METRICS.index(metric)].drill for s in stages]),
                                _volatility_chart(vol.transitions, tenant.min_n_other)),
-                       stages_table=_stages_table(stages, rows, others, transitions, columns), notes=tuple(notes))
+                       stages_table=_stages_table(stages, rows, others, transitions, columns, tenant.slug, f), notes=tuple(notes))
 
 
 STAGE_THEMES = 3  # themes named per stage card, most commented first
 
 
 def _stage_themes(tenant, f: MetricFilters, columns) -> dict[str, tuple[StageTheme, ...]]:
-    """{stage uuid: its most commented themes} over the period (theme statistics per stage: two queries)."""
-    period = MetricFilters(first=f.first, last=f.last)
+    """{stage uuid: its most commented themes} over the page's period and filters (theme statistics per stage: two
+    queries)."""
     out = {}
-    for group in theme_selectors.themes_by(period, "stage", tenant)["groups"]:
+    for group in theme_selectors.themes_by(f, "stage", tenant)["groups"]:
         if group["key"] is None:
             continue
         named = sorted((t for t in group["themes"] if t["share"]["comments"]), key=lambda t: -t["share"]["comments"])[:STAGE_THEMES]
@@ -330,7 +330,7 @@ def _stage_themes(tenant, f: MetricFilters, columns) -> dict[str, tuple[StageThe
             impact=(f"NPS {number(t['nps_impact']['value'], 0, signed=True)}" + (" (significant)" if t["nps_impact"]["significant"] else ""))
             if t["nps_impact"]["value"] is not None else "",
             significant=bool(t["nps_impact"]["significant"]),
-            drill=responses_url(tenant.slug, period, stage=group["key"], theme=t["id"])) for t in named)
+            drill=responses_url(tenant.slug, f, stage=group["key"], theme=t["id"])) for t in named)
     return out
 
 
@@ -371,22 +371,39 @@ def _volatility_chart(transitions: list[dict], min_n: int) -> Chart:
                  table=table, empty=empty)
 
 
-def _stages_table(stages: list[StageColumn], rows: list[dict], others: list[dict], transitions: dict, columns) -> Table:
+def _stages_table(stages: list[StageColumn], rows: list[dict], others: list[dict], transitions: dict, columns, slug: str,
+                  f: MetricFilters) -> Table:
+    """Every stage (and the rows of stages no longer on the map): its responses open from its name, each metric's
+    n from its cell."""
     heads = ["Stage", "Position", "Moments of truth", "Responses"]
     for m in STAGE_METRICS:
         heads += [METRIC_NAMES[m], f"{METRIC_NAMES[m]} n", f"{METRIC_NAMES[m]} 95% CI low", f"{METRIC_NAMES[m]} 95% CI high"]
     heads += ["Volatility to the next stage", "Transitions to the next stage"]
-    out = []
+    out, links, cell_links = [], [], []
+
+    def link(key: str | None, label: str, row: dict, metric: str | None = None) -> str:
+        count = row[metric]["n"] if metric else row["responses"]
+        return row_url(slug, f, "stage", {"key": key, "label": label}, answered=metric) if count else ""
+
+    def n_links(key: str | None, label: str, row: dict) -> dict[int, str]:
+        return {5 + 4 * i: link(key, label, row, m) for i, m in enumerate(STAGE_METRICS)}
+
     for i, (stage, row) in enumerate(zip(stages, rows, strict=True)):
-        cells = [stage.stage.name, stage.column.position, stage.column.moments_of_truth, row["responses"]]
+        key = str(stage.column.stage.uuid)
+        links.append(link(key, stage.column.stage.name, row))
+        cell_links.append(n_links(key, stage.column.stage.name, row))
+        cells = [stage.column.stage.name, stage.column.position, stage.column.moments_of_truth, row["responses"]]
         for m in STAGE_METRICS:
             cells += [row[m]["value"], row[m]["n"], row[m].get("ci_low"), row[m].get("ci_high")]
         t = transitions.get((str(stage.stage.uuid), str(columns[i + 1].stage.uuid))) if i + 1 < len(columns) else None
         cells += [t["value"] if t else None, t["n"] if t else (0 if i + 1 < len(columns) else None)]
         out.append(tuple(cells))
     for row in others:
+        links.append(link(row["key"], row["label"], row))
+        cell_links.append(n_links(row["key"], row["label"], row))
         cells = [row["label"], None, None, row["responses"]]
         for m in STAGE_METRICS:
             cells += [row[m]["value"], row[m]["n"], row[m].get("ci_low"), row[m].get("ci_high")]
         out.append((*cells, None, None))
-    return Table(id="stages", title="Scores per stage", columns=tuple(heads), rows=tuple(out))
+    return Table(id="stages", title="Scores per stage", columns=tuple(heads), rows=tuple(out), links=tuple(links),
+                 cell_links=tuple(cell_links))

@@ -77,20 +77,23 @@ def _gap_chart(chart_id: str, title: str, first: str, rows: list[dict], empty: s
                  table=_gap_table(chart_id, title, first, rows, links), empty="" if rows else empty, links=links)
 
 
-def _paired_chart(overall: dict, overall_label: str, rows: list[dict], by: str, empty: str) -> Chart:
-    """Actual vs perceived NPS of the same pairs, overall then per row (n in each label)."""
+def _paired_chart(overall: dict, overall_label: str, rows: list[dict], by: str, empty: str, links: tuple[str, ...]) -> Chart:
+    """Actual vs perceived NPS of the same pairs, overall then per row (n in each label); `links`: the pairs of the
+    overall row, then of each row."""
     every = [{**overall, "label": overall_label}, *rows] if overall["n"] else []
+    links = links if every else ()
 
     table = Table(id="perceived-vs-actual", title="Perceived vs actual NPS", columns=(by, "Pairs", "Actual NPS", "Perceived NPS",
                                                                                        "Gap (points)", "Low sample"),
                   rows=tuple((r["label"], r["n"], r.get("actual_nps"), r.get("perceived_nps"), r["value"], bool(r.get("low_sample")))
-                             for r in every))
+                             for r in every),
+                  caption="A row opens its pairs." if any(links) else "", links=links)
     figure = charts.paired_bars([r["label"] for r in every], [r.get("actual_nps") for r in every], [r.get("perceived_nps") for r in every],
                                 names=("Actual NPS (clients' answers)", "Perceived NPS (staff predictions)"), x_title="NPS",
                                 x_range=[-106, 106], notes=[f"n = {number(r['n'])}" for r in every]) if every else {}
     return Chart(id="perceived-vs-actual", title="Perceived vs actual NPS",
                  explanation=explain("perception_gap") + " Both bars of a group are NPS over the same pairs.",
-                 figure=figure, table=table, empty="" if every else empty)
+                 figure=figure, table=table, empty="" if every else empty)  # two bars per row: the table links, not a click
 
 
 def perception_page(tenant, state: FilterState, *, own: bool) -> PerceptionPage:
@@ -115,9 +118,10 @@ def perception_page(tenant, state: FilterState, *, own: bool) -> PerceptionPage:
                  "would give (0–10); once the client answers the survey it triggers, the pair counts here.")
     chart_list = []
     if own:
-        chart_list.append(_paired_chart(gap.overall, "All your interactions", gap.touchpoints, "Touchpoint", empty))
+        chart_list.append(_paired_chart(gap.overall, "All your interactions", gap.touchpoints, "Touchpoint", empty,
+                                        (tile.drill, *links(gap.touchpoints, "touchpoint"))))
     else:
-        chart_list.append(_paired_chart(gap.overall, "Everyone", gap.staff, "Staff member", empty))
+        chart_list.append(_paired_chart(gap.overall, "Everyone", gap.staff, "Staff member", empty, (tile.drill, *links(gap.staff, "staff"))))
         chart_list.append(_gap_chart("gap-staff", "Gap per staff member", "Staff member", gap.staff, empty, min_n,
                                      links(gap.staff, "staff")))
     chart_list.append(_gap_chart("gap-touchpoints", "Gap per touchpoint", "Touchpoint", gap.touchpoints, empty, min_n,
