@@ -376,3 +376,62 @@ def test_the_executive_churn_and_risk_tiles_open_their_clients(world, client):
         assert listed(client, url) == int(value), url
     html = client.get("/t/acme/dashboards/executive/", {"period": "90d"}).content.decode()
     assert "metric-tile__drills" in html
+
+
+def test_every_funnel_number_opens_exactly_its_invitations(world, client):
+    """The overview's funnel (each step, and a click on its bars), each survey's funnel row and counts, and the executive
+    summary's response-rate tile (n = delivered, and its readings) open the invitations list with exactly the
+    invitations they count — made on the period's days, of the survey and channel filtered, another workspace's never."""
+    overview_world(world.a, random.Random(11), 80, invitations=60)
+    overview_world(world.b, random.Random(12), 30, invitations=20)
+    client.force_login(world.carol)
+    page = client.get(PAGE, RANGE).context["page"]
+    funnel = page.funnel.table
+    followed = 0
+    for row, link in zip(funnel.rows, funnel.links, strict=True):
+        if link:
+            assert "/surveys/invitations/" in link
+            assert listed(client, link) == row[1], row[0]
+            followed += 1
+    assert page.funnel.links == funnel.links[:4]
+    rates = page.response_rates.table
+    for i, row in enumerate(rates.rows):
+        if rates.links[i]:
+            assert listed(client, rates.links[i]) == row[1], row[0]
+            followed += 1
+        for column, link in rates.cell_links[i].items():
+            if link:
+                assert listed(client, link) == row[column], (row[0], rates.columns[column])
+                followed += 1
+    assert followed >= 20
+    survey = next(s for s in page.response_rates.table.links if s).split("survey=")[1].split("&")[0]
+    narrowed = client.get(PAGE, {**RANGE, "survey": survey, "channel": "email"}).context["page"].funnel.table
+    assert any(narrowed.links)
+    for row, link in zip(narrowed.rows, narrowed.links, strict=True):
+        if link:
+            assert f"survey={survey}" in link
+            assert "channel=email" in link
+            assert listed(client, link) == row[1], row[0]
+    executive = client.get("/t/acme/dashboards/executive/", RANGE).context["page"]
+    rate = next(t for t in executive.tiles if t.id == "response-rate")
+    assert listed(client, rate.drill) == rate.n > 0
+    readings = rate.drill_links
+    assert len(readings) >= 4
+    for _reading, value, url in readings:
+        assert listed(client, url) == int(value), url
+
+
+def test_the_invitations_list_refuses_bad_filters_and_is_for_readers(world, client):
+    overview_world(world.a, random.Random(13), 20, invitations=10)
+    with tenant_context(world.b):
+        foreign = f.SurveyFactory(tenant=world.b)
+    url = "/t/acme/surveys/invitations/"
+    client.force_login(world.victor)  # a viewer reads it
+    assert client.get(url).status_code == 200
+    for query in ({"date_from": "2026-05-02", "date_to": "2026-05-01"}, {"date_from": "0001-01-01"}, {"date_to": "9999-12-31"},
+                  {"step": "everything"}, {"survey": str(foreign.uuid)}, {"survey": "nope"}, {"date_from": "yesterday"}):
+        response = client.get(url, query)
+        assert response.status_code == 400, query
+        assert "Some filters are not valid" in response.content.decode()
+    client.force_login(world.bob)  # staff do not
+    assert client.get(url).status_code == 403

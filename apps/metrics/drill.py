@@ -54,3 +54,15 @@ def cases_url(tenant_slug: str, f: MetricFilters, which: str, **narrow: str) -> 
         query["channel"] = f.channel
     query.update({name: value for name, value in narrow.items() if value})
     return f"{reverse('cases:list', kwargs={'tenant_slug': tenant_slug})}?{urlencode(query)}"
+
+
+def invitations_url(tenant_slug: str, f: MetricFilters, step: str, **narrow: str) -> str:
+    """The invitations list with the invitations a funnel number counts (apps.surveys.distribution.selectors.FUNNEL_STEPS):
+    made on f's days, f's survey and channel (the only filters invitations carry), `narrow` (e.g. `survey=<uuid>`)."""
+    query = {"date_from": f.first.isoformat(), "date_to": f.last.isoformat(), "step": step}
+    if "survey" in f.uuids:
+        query["survey"] = f.uuids["survey"]
+    if f.channel:
+        query["channel"] = f.channel
+    query.update({name: value for name, value in narrow.items() if value})
+    return f"{reverse('distribution:invitations', kwargs={'tenant_slug': tenant_slug})}?{urlencode(query)}"

@@ -36,7 +36,7 @@ from apps.dashboards.pages.churn import churn_clients_url, risk_clients_url
 from apps.dashboards.themes import ThemesPanel, themes_panel
 from apps.metrics import charts
 from apps.metrics.churn import selectors as churn_selectors
-from apps.metrics.drill import PAIRS, responses_url
+from apps.metrics.drill import PAIRS, invitations_url, responses_url
 from apps.metrics.explanations import explain
 from apps.metrics.funnel import selectors as funnel_selectors
 from apps.metrics.models import ClientHealth
@@ -91,7 +91,8 @@ def _unflag_empty(tile: Tile) -> Tile:
     return replace(tile, low_sample=False, low_sample_reason="") if tile.n == 0 else tile
 
 
-def _response_rate_tile(funnel: funnel_selectors.Funnel, *, segment: bool, min_n: int) -> Tile:
+def _response_rate_tile(funnel: funnel_selectors.Funnel, *, segment: bool, min_n: int, invitations) -> Tile:
+    """`invitations(step, count)`: the invitations list's address for a funnel step ("" for none)."""
     o = funnel.overall
     rate = o["response_rate"]
     extra = [f"{number(o['responded'])} answered of {number(o['delivered'])} delivered",
@@ -106,8 +107,10 @@ def _response_rate_tile(funnel: funnel_selectors.Funnel, *, segment: bool, min_n
                     rows=(("Response rate %", rate), ("95% CI low", o["ci_low"]), ("95% CI high", o["ci_high"]),
                           ("Invited", o["invited"]), ("Delivered", o["delivered"]), ("Opened", o["opened"]),
                           ("Responded", o["responded"]), ("Bounced", o["bounced"]), ("Failed", o["failed"]),
-                          ("Still queued", o["pending"]), ("Skipped", o["skipped"]))),
-        extra=tuple(extra), low_sample=low,
+                          ("Still queued", o["pending"]), ("Skipped", o["skipped"])),
+                    links=("", "", "", *(invitations(step, o[step]) for step in ("invited", "delivered", "opened", "responded", "bounced",
+                                                                                "failed", "pending", "skipped")))),
+        drill=invitations("delivered", o["delivered"]), drill_what="invitations", extra=tuple(extra), low_sample=low,
         low_sample_reason=f"{number(o['delivered'])} delivered invitations is below this workspace's minimum of {min_n}: "
                           "the rate is unreliable." if low else "")
 
@@ -234,7 +237,8 @@ def executive_page(tenant, state: FilterState, *, now: datetime | None = None) -
     first_month = trend.points[0]["start"] if trend.points else f.first
     return ExecutivePage(
         tiles=(tiles["nps"], tiles["csat"], tiles["ces"],
-               _response_rate_tile(funnel, segment=f.segment is not None, min_n=tenant.min_n_other),
+               _response_rate_tile(funnel, segment=f.segment is not None, min_n=tenant.min_n_other,
+                                   invitations=lambda step, count: invitations_url(tenant.slug, f, step) if count else ""),
                tiles["perception_gap"], _churn_tile(churn, min_n=tenant.min_n_other, clients=churn_clients)),
         risk=_risk_tile(tenant, f),
         trends=tuple(_trend_chart(trend, m, tuple(responses_url(tenant.slug, trend_f, answered=m, first=p["start"], last=p["end"])

@@ -27,7 +27,7 @@ from django import forms
 from apps.dashboards.filters import FilterState
 from apps.dashboards.themes import ThemesPanel, themes_panel
 from apps.metrics import charts
-from apps.metrics.drill import responses_url, row_url
+from apps.metrics.drill import invitations_url, responses_url, row_url
 from apps.metrics.explanations import explain
 from apps.metrics.funnel import selectors as funnel_selectors
 from apps.metrics.models import Dimension, ResponseRollup
@@ -187,8 +187,9 @@ def overview_page(tenant, state: FilterState, options: OverviewOptions) -> Overv
         metric_label=METRIC_NAMES[options.metric],
         metric_switch=_switch("metric", METRIC_CHOICES, options, base),
         breakdowns=tuple(_breakdown_chart(b, by, noun, heading, options.metric, tenant, f) for by, b, noun, heading in breakdowns),
-        funnel=_funnel_chart(funnel),
-        response_rates=_response_rate_chart(funnel),
+        funnel=_funnel_chart(funnel, lambda step, count, **narrow: invitations_url(tenant.slug, f, step, **narrow) if count else ""),
+        response_rates=_response_rate_chart(funnel,
+                                            lambda step, count, **narrow: invitations_url(tenant.slug, f, step, **narrow) if count else ""),
         funnel_note=_funnel_note(state),
         themes=themes_panel(tenant, f),
         comments=tuple(_comment(row, tenant.time_zone) for row in comments),
@@ -311,12 +312,14 @@ FUNNEL_STEPS = (("invited", "Invited"), ("delivered", "Delivered"), ("opened", "
 FUNNEL_OTHER = (("bounced", "Bounced"), ("failed", "Failed"), ("pending", "Still queued"), ("skipped", "Skipped (never sent)"))
 
 
-def _funnel_chart(funnel: funnel_selectors.Funnel) -> Chart:
+def _funnel_chart(funnel: funnel_selectors.Funnel, invitations) -> Chart:
+    """`invitations(step, count, **narrow)`: the invitations list's address for a funnel step ("" for none)."""
     overall = funnel.overall
     invited = overall["invited"]
     rows = [(label, overall[key], 100 * overall[key] / invited if invited else None) for key, label in FUNNEL_STEPS]
     rows += [(label, overall[key], 100 * overall[key] / invited if invited and key != "skipped" else None) for key, label in FUNNEL_OTHER]
     rows.append(("Response rate (% of delivered)", overall["response_rate"], None))
+    links = tuple(invitations(key, overall[key]) for key, _label in (*FUNNEL_STEPS, *FUNNEL_OTHER)) + ("",)
     empty = ""
     if not invited:
         empty = "No invitations were sent in this period."
@@ -325,13 +328,17 @@ def _funnel_chart(funnel: funnel_selectors.Funnel) -> Chart:
     return Chart(
         id="funnel", title="Response funnel", explanation=explain("funnel"),
         figure=charts.funnel([(label, overall[key]) for key, label in FUNNEL_STEPS]),
-        table=Table(id="funnel", title="Response funnel", columns=("Step", "Invitations", "% of invited"), rows=tuple(rows)),
-        empty=empty,
+        table=Table(id="funnel", title="Response funnel", columns=("Step", "Invitations", "% of invited"), rows=tuple(rows),
+                    caption="Each step opens its invitations." if any(links) else "", links=links),
+        empty=empty, links=links[:len(FUNNEL_STEPS)],
     )
 
 
-def _response_rate_chart(funnel: funnel_selectors.Funnel) -> Chart:
+def _response_rate_chart(funnel: funnel_selectors.Funnel, invitations) -> Chart:
+    """Each survey's funnel; its name opens its invitations, each count those of its step, a bar (n = delivered) the
+    delivered ones."""
     drawn = [s for s in funnel.surveys if s["response_rate"] is not None]
+    counted = {1: "invited", 2: "delivered", 3: "opened", 4: "responded", 9: "bounced", 10: "failed", 11: "pending", 12: "skipped"}
     figure = charts.bars([s["label"] for s in drawn], [s["response_rate"] for s in drawn], low=[s["ci_low"] for s in drawn],
                          high=[s["ci_high"] for s in drawn], n=[s["delivered"] for s in drawn], name="Response rate",
                          x_title="Response rate, % of delivered", x_range=[0, 100])
@@ -344,8 +351,12 @@ def _response_rate_chart(funnel: funnel_selectors.Funnel) -> Chart:
         table=Table(id="response-rate", title="Response funnel by survey",
                     columns=("Survey", "Invited", "Delivered", "Opened", "Responded", "Response rate %", "95% CI low", "95% CI high",
                              "Open rate %", "Bounced", "Failed", "Still queued", "Skipped"),
-                    rows=rows, caption="Most invitations first; n on each bar is the number delivered."),
+                    rows=rows, caption="Most invitations first; n on each bar is the number delivered. A survey opens its invitations.",
+                    links=tuple(invitations("invited", s["invited"], survey=s["key"]) if s["key"] else "" for s in funnel.surveys),
+                    cell_links=tuple({i: invitations(step, s[step], survey=s["key"]) if s["key"] else "" for i, step in counted.items()}
+                                     for s in funnel.surveys)),
         empty="" if drawn else "No survey had an invitation delivered in this period.",
+        links=tuple(invitations("delivered", s["delivered"], survey=s["key"]) if s["key"] else "" for s in drawn),
     )
 
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from apps.core.dates import days_bounds, local_day, zone
 from apps.metrics.models import FunnelRollup
 from apps.metrics.rollups import day_runs, differing_days, months
+from apps.surveys.distribution.selectors import funnel_step_q
 from apps.surveys.models import Invitation
 from apps.tenancy.context import tenant_context
 from apps.tenancy.locks import tenant_locks
@@ -30,21 +31,15 @@ from apps.tenancy.models import Tenant
 
 KEY = ("day", "survey_id", "channel")
 COUNTS = ("invited", "pending", "bounced", "failed", "opened", "responded", "skipped")
-S = Invitation.Status
 
 
 def expected_funnel(tenant: Tenant, first: date, last: date) -> list[dict]:
     """The funnel rows of first..last computed straight from the invitation rows."""
     start, end = days_bounds(tenant.time_zone, first, last)
-    sent = ~Q(status=S.SKIPPED)
     rows = (Invitation.objects.filter(created_at__gte=start, created_at__lt=end)
             .annotate(day=TruncDate("created_at", tzinfo=zone(tenant.time_zone)))
             .values("day", "survey_id", "channel")
-            .annotate(invited=Count("id", filter=sent), pending=Count("id", filter=Q(status=S.QUEUED)),
-                      bounced=Count("id", filter=Q(status=S.BOUNCED)), failed=Count("id", filter=Q(status=S.FAILED)),
-                      opened=Count("id", filter=sent & Q(opened_at__isnull=False)),
-                      responded=Count("id", filter=sent & Q(responded_at__isnull=False)),
-                      skipped=Count("id", filter=Q(status=S.SKIPPED)))
+            .annotate(**{step: Count("id", filter=funnel_step_q(step)) for step in COUNTS})
             .order_by())
     return [{"tenant_id": tenant.pk, **row} for row in rows]
 

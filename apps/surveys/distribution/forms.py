@@ -8,8 +8,8 @@ import uuid
 from django import forms
 
 from apps.clients.models import Contact, Segment
-from apps.surveys.distribution.selectors import send_contact_choices
-from apps.surveys.models import Invitation
+from apps.surveys.distribution.selectors import FUNNEL_STEPS, send_contact_choices
+from apps.surveys.models import Invitation, Survey
 
 
 class ContactChoiceField(forms.ModelMultipleChoiceField):
@@ -45,3 +45,30 @@ class LogFilterForm(forms.Form):
     skip_reason = forms.ChoiceField(choices=[("", "Any reason"), *Invitation.SkipReason.choices], required=False,
                                     label="Why not sent")
     batch = forms.UUIDField(required=False, widget=forms.HiddenInput)  # one manual send's invitations (its progress page links here)
+
+
+class InvitationFilterForm(LogFilterForm):
+    """Every survey's invitations (the funnel's numbers open here): the days they were made (this workspace's time
+    zone, as the funnel counts them), survey, channel and funnel step, with the send log's status and reason."""
+
+    date_from = forms.DateField(required=False, label="Made from", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="Made until", widget=forms.DateInput(attrs={"type": "date"}))
+    survey = forms.ModelChoiceField(queryset=Survey.objects.none(), required=False, to_field_name="uuid", empty_label="Every survey")
+    channel = forms.ChoiceField(choices=[("", "Every channel"), *Invitation.Channel.choices], required=False)
+    step = forms.ChoiceField(choices=[("", "Any funnel step"), *((k, label) for k, (label, _q) in FUNNEL_STEPS.items())],
+                             required=False, label="Funnel step")
+
+    field_order = ("date_from", "date_to", "survey", "channel", "step", "status", "skip_reason")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["survey"].queryset = Survey.objects.order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        for name in ("date_from", "date_to"):
+            if data.get(name) and not 1900 <= data[name].year <= 2999:
+                self.add_error(name, "Choose a day between the years 1900 and 2999.")
+        if not self.errors and data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The last day is before the first.")
+        return data

@@ -6,18 +6,48 @@ from __future__ import annotations
 import dataclasses
 import hmac
 
-from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from apps.clients.models import Contact
 from apps.messaging.models import OutboundEmail
 from apps.surveys.models import Invitation, Survey
 from apps.tenancy.context import rows_by_key_including_cross_tenant
 
+# The steps of the response funnel (METRICS.md "Response rate and funnel"), as conditions on an invitation: one
+# definition for the funnel rollup (apps.metrics.funnel.services counts them) and the invitations list (which
+# lists them, so a funnel number opens exactly its invitations). A skipped invitation was never sent: not invited.
+_S = Invitation.Status
+_SENT = ~Q(status=_S.SKIPPED)
+FUNNEL_STEPS = {
+    "invited": ("Invited (sent or queued)", _SENT),
+    "delivered": ("Delivered", ~Q(status__in=(_S.SKIPPED, _S.QUEUED, _S.BOUNCED, _S.FAILED))),
+    "opened": ("Opened", _SENT & Q(opened_at__isnull=False)),
+    "responded": ("Responded", _SENT & Q(responded_at__isnull=False)),
+    "pending": ("Still queued", Q(status=_S.QUEUED)),
+    "bounced": ("Bounced", Q(status=_S.BOUNCED)),
+    "failed": ("Failed", Q(status=_S.FAILED)),
+    "skipped": ("Skipped (never sent)", Q(status=_S.SKIPPED)),
+}
+
+
+def funnel_step_q(step: str) -> Q:
+    return FUNNEL_STEPS[step][1]
+
 
 def invitation_list(*, survey: Survey | None = None, status: str | None = None, skip_reason: str | None = None,
-                    contact=None, client=None, batch=None) -> QuerySet[Invitation]:
-    """Invitations newest first, with what a log row or the API shows joined in (constant queries)."""
+                    contact=None, client=None, batch=None, step: str | None = None, created=None,
+                    channel: str | None = None) -> QuerySet[Invitation]:
+    """Invitations newest first, with what a log row or the API shows joined in (constant queries). `step`: a funnel
+    step (FUNNEL_STEPS); `created`: (start, end) datetimes — the invitations made then (the funnel's days)."""
     qs = Invitation.objects.select_related("survey", "version", "contact", "client", "interaction").order_by("-created_at", "-id")
+    if step:
+        qs = qs.filter(funnel_step_q(step))
+    if created is not None and created[0] is not None:
+        qs = qs.filter(created_at__gte=created[0])
+    if created is not None and created[1] is not None:
+        qs = qs.filter(created_at__lt=created[1])
+    if channel:
+        qs = qs.filter(channel=channel)
     if survey is not None:
         qs = qs.filter(survey=survey)
     if status:

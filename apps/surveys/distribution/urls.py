@@ -8,6 +8,7 @@ app_name = "distribution"
 
 urlpatterns = [
     path("surveys/outbox/", views.outbox_view, name="outbox"),
+    path("surveys/invitations/", views.invitations_view, name="invitations"),
     path("surveys/<uuid:uuid>/send/", views.send_view, name="send"),
     path("surveys/sends/<uuid:uuid>/", views.send_progress_view, name="send_progress"),
     path("surveys/sends/<uuid:uuid>/status/", views.send_status_view, name="send_status"),

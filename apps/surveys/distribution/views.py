@@ -4,6 +4,7 @@ and the test e-mail to oneself. Thin views: a form, one service or selector, a r
 from __future__ import annotations
 
 import zoneinfo
+from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -14,14 +15,16 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from apps.core.dates import day_start
 from apps.core.forms import add_service_errors
-from apps.surveys.distribution.forms import LogFilterForm, SendForm
+from apps.surveys.distribution.forms import InvitationFilterForm, LogFilterForm, SendForm
 from apps.surveys.distribution.manual import manual_send_progress, manual_send_skipped, manual_send_start, manual_send_summary
 from apps.surveys.distribution.selectors import invitation_list, invitation_status_counts, outbox_list
 from apps.surveys.distribution.services import survey_accepts_invitations, test_email_send
 from apps.surveys.models import ManualSend, Survey
 from apps.tenancy.models import ADMINS, LEADS
 from apps.tenancy.permissions import tenant_role_required
+from apps.tenancy.roles import READERS
 
 LOG_PER_PAGE = 50
 OUTBOX_PER_PAGE = 50
@@ -91,6 +94,24 @@ def log_view(request, tenant_slug, uuid):
         "time_zone": zoneinfo.ZoneInfo(request.tenant.time_zone),
     }
     return render(request, "surveys/distribution/log.html", context, status=400 if form.errors else 200)
+
+
+@tenant_role_required(READERS)
+def invitations_view(request, tenant_slug):
+    """Every survey's invitations, filtered (the CX lead's funnel numbers open here with their days, survey, channel
+    and step: as many as the number)."""
+    form = InvitationFilterForm(request.GET or None)
+    page = None
+    if not form.is_bound or form.is_valid():
+        d = form.cleaned_data if form.is_bound else {}
+        first, last, tz = d.get("date_from"), d.get("date_to"), request.tenant.time_zone
+        created = (day_start(tz, first) if first else None, day_start(tz, last + timedelta(days=1)) if last else None)
+        rows = invitation_list(survey=d.get("survey"), status=d.get("status") or None, skip_reason=d.get("skip_reason") or None,
+                               step=d.get("step") or None, created=created, channel=d.get("channel") or None)
+        page = Paginator(rows, LOG_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "time_zone": zoneinfo.ZoneInfo(request.tenant.time_zone),
+               "filtered": any(v for k, v in request.GET.items() if k != "page")}
+    return render(request, "surveys/distribution/invitations.html", context, status=400 if form.errors else 200)
 
 
 @tenant_role_required(ADMINS)
