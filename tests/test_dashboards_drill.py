@@ -435,3 +435,24 @@ def test_the_invitations_list_refuses_bad_filters_and_is_for_readers(world, clie
         assert "Some filters are not valid" in response.content.decode()
     client.force_login(world.bob)  # staff do not
     assert client.get(url).status_code == 403
+
+
+def test_the_admin_dashboards_invitation_counts_open_exactly_their_invitations(world, client):
+    """The admin dashboard's invitation tiles (created, invited, sent, queued, delivered, bounced, failed, opened,
+    responded; bounces; failures; skipped per reason) and its skip-reason rows open exactly their invitations."""
+    overview_world(world.a, random.Random(14), 40, invitations=80)
+    overview_world(world.b, random.Random(15), 20, invitations=20)
+    client.force_login(world.alice)
+    page = client.get("/t/acme/dashboards/health/", RANGE).context["page"]
+    followed = 0
+    for tile in page.tiles:
+        for reading, value, url in tile.drill_links:
+            assert listed(client, url) == int(value.replace(",", "")), (tile.id, reading)
+            followed += 1
+    skip = next(c for c in page.charts if c.id == "skip-reasons")
+    for row, link in zip(skip.table.rows, skip.table.links, strict=True):
+        assert bool(link) == bool(row[1])
+        if link:
+            assert listed(client, link) == row[1], row[0]
+            followed += 1
+    assert followed >= 12

@@ -58,8 +58,9 @@ def cases_url(tenant_slug: str, f: MetricFilters, which: str, **narrow: str) -> 
 
 def invitations_url(tenant_slug: str, f: MetricFilters, step: str, **narrow: str) -> str:
     """The invitations list with the invitations a funnel number counts (apps.surveys.distribution.selectors.FUNNEL_STEPS):
-    made on f's days, f's survey and channel (the only filters invitations carry), `narrow` (e.g. `survey=<uuid>`)."""
-    query = {"date_from": f.first.isoformat(), "date_to": f.last.isoformat(), "step": step}
+    made on f's days, f's survey and channel (the only filters invitations carry), `narrow` (e.g. `survey=<uuid>`,
+    `skip_reason=fatigued`); `step` "" for every invitation made then."""
+    query = {"date_from": f.first.isoformat(), "date_to": f.last.isoformat(), **({"step": step} if step else {})}
     if "survey" in f.uuids:
         query["survey"] = f.uuids["survey"]
     if f.channel:

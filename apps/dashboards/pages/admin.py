@@ -30,6 +30,8 @@ from apps.core.dates import zone
 from apps.dashboards.filters import FilterState
 from apps.dashboards.selectors.health import ConfigurationHealth, Outcomes, configuration_health
 from apps.metrics import charts
+from apps.metrics.drill import invitations_url
+from apps.metrics.params import MetricFilters
 from apps.metrics.scores.selectors import period_start, periods
 from apps.reports.panels import Chart, Table, drill_links, number
 from apps.surveys.models import Survey
@@ -167,7 +169,8 @@ def count_tile(id: str, label: str, value: int | str, *, extra: tuple[str, ...],
 
 # --- the parts ------------------------------------------------------------------------------------
 
-def _tiles(h: ConfigurationHealth, tenant) -> tuple[CountTile, ...]:
+def _tiles(h: ConfigurationHealth, tenant, invitations) -> tuple[CountTile, ...]:
+    """`invitations(step, count, **narrow)`: the invitations list's address for the period's invitations of a funnel step."""
     o, status = h.outcomes, h.survey_status
     labels = dict(Survey.Status.choices)
     surveys = count_tile("surveys", "Live surveys", status.get(Survey.Status.LIVE, 0),
@@ -181,11 +184,15 @@ def _tiles(h: ConfigurationHealth, tenant) -> tuple[CountTile, ...]:
                       explanation=EXPLAIN["invitations"],
                       rows=[("Created", o.invited + o.skipped), ("Invited (not skipped)", o.invited), ("Sent", o.sent),
                             ("Still queued", o.pending), ("Delivered", o.delivered), ("Bounced", o.bounced), ("Failed", o.failed),
-                            ("Opened", o.opened), ("Responded", o.responded), ("Response rate %", o.funnel["response_rate"])])
+                            ("Opened", o.opened), ("Responded", o.responded), ("Response rate %", o.funnel["response_rate"])],
+                      links=(invitations("", o.invited + o.skipped), *(invitations(step, getattr(o, step)) for step in
+                             ("invited", "sent", "pending", "delivered", "bounced", "failed", "opened", "responded")), ""),
+                      drill_what="invitations")
     bounce_rate = _pct(o.bounced, o.sent)
     bounces = count_tile("bounces", "Bounces", o.bounced,
                          extra=(f"{number(bounce_rate, 1)}% of {_plural(o.sent, 'sent invitation')}" if o.sent else "Nothing sent yet",),
                          explanation=EXPLAIN["bounces"], rows=[("Bounced", o.bounced), ("Sent", o.sent), ("Bounce rate %", bounce_rate)],
+                         links=(invitations("bounced", o.bounced), invitations("sent", o.sent), ""), drill_what="invitations",
                          alert=f"At or above {number(BOUNCE_ALERT, 0)}%." if bounce_rate is not None and bounce_rate >= BOUNCE_ALERT else "")
     gave_up = sum(c.emails for c in h.outbox if c.status == "failed")
     retrying = sum(c.waiting_retry for c in h.outbox)
@@ -194,11 +201,14 @@ def _tiles(h: ConfigurationHealth, tenant) -> tuple[CountTile, ...]:
                           explanation=EXPLAIN["failures"],
                           rows=[("Failed invitations", o.failed), ("Outbox e-mails given up", gave_up),
                                 ("Outbox e-mails waiting for a retry", retrying)],
+                          links=(invitations("failed", o.failed), "", ""), drill_what="invitations",
                           alert="Some invitations were not sent." if (o.failed or gave_up) else "")
     reasons = sorted((r for r in h.skip_reasons if r[2]), key=lambda r: -r[2])
     skipped = count_tile("skipped", "Skipped", o.skipped,
                          extra=(f"Most often: {reasons[0][1].lower()} ({number(reasons[0][2])})" if reasons else "None skipped",),
-                         explanation=EXPLAIN["skipped"], rows=[(label, n) for _code, label, n in h.skip_reasons])
+                         explanation=EXPLAIN["skipped"], rows=[(label, n) for _code, label, n in h.skip_reasons],
+                         links=tuple(invitations("skipped", n, skip_reason=code) for code, _label, n in h.skip_reasons),
+                         drill_what="invitations")
     c = h.contacts
     opt_outs = count_tile("opt-outs", "Opted-out contacts", c.opted_out,
                           extra=(f"{number(_pct(c.opted_out, c.total), 1)}% of {_plural(c.total, 'contact')}" if c.total else "No contacts yet",
@@ -270,13 +280,15 @@ def _by_day_chart(h: ConfigurationHealth) -> Chart:
                  empty="" if total else "No invitation was created in this period.")
 
 
-def _skip_chart(h: ConfigurationHealth) -> Chart:
+def _skip_chart(h: ConfigurationHealth, invitations) -> Chart:
     reasons = sorted((r for r in h.skip_reasons if r[2]), key=lambda r: (-r[2], r[1]))
     table = Table(id="skip-reasons", title="Skipped invitations by reason", columns=("Reason", "Invitations"),
-                  rows=tuple((label, n) for _code, label, n in h.skip_reasons))
+                  rows=tuple((label, n) for _code, label, n in h.skip_reasons),
+                  links=tuple(invitations("skipped", n, skip_reason=code) for code, _label, n in h.skip_reasons))
     figure = count_bars_figure([label for _c, label, _n in reasons], [n for _c, _l, n in reasons], color=charts.GREY) if reasons else {}
     return Chart(id="skip-reasons", title="Why invitations were skipped", explanation=EXPLAIN["skipped"], figure=figure,
-                 table=table, empty="" if reasons else "No invitation was skipped in this period.")
+                 table=table, empty="" if reasons else "No invitation was skipped in this period.",
+                 links=tuple(invitations("skipped", n, skip_reason=code) for code, _label, n in reasons))
 
 
 def _sections(h: ConfigurationHealth, tenant, urls: dict) -> tuple[Section, ...]:
@@ -376,10 +388,14 @@ def configuration_health_page(tenant, state: FilterState, *, now: datetime | Non
             "outbox": reverse("distribution:outbox", kwargs={"tenant_slug": tenant.slug}),
             "members": reverse("tenancy:members", kwargs={"tenant_slug": tenant.slug})}
     checks = _checks(h, tenant, urls)
+
+    def invitations(step: str, count: int, **narrow: str) -> str:
+        return invitations_url(tenant.slug, MetricFilters(first=f.first, last=f.last), step, **narrow) if count else ""
+
     return AdminPage(
         checks=checks,
         checks_table=Table(id="checks", title="Checks", columns=("Level", "Check", "Detail"),
                            rows=tuple((c.level_label, c.title, c.detail) for c in checks)),
-        tiles=_tiles(h, tenant), charts=(_by_day_chart(h), _skip_chart(h)), sections=_sections(h, tenant, urls),
+        tiles=_tiles(h, tenant, invitations), charts=(_by_day_chart(h), _skip_chart(h, invitations)), sections=_sections(h, tenant, urls),
         empty=not h.surveys and not h.kiosks and not (h.outcomes.invited or h.outcomes.skipped),
         surveys_url=urls["surveys"])

@@ -20,6 +20,7 @@ _S = Invitation.Status
 _SENT = ~Q(status=_S.SKIPPED)
 FUNNEL_STEPS = {
     "invited": ("Invited (sent or queued)", _SENT),
+    "sent": ("Sent (left the queue)", ~Q(status__in=(_S.SKIPPED, _S.QUEUED))),
     "delivered": ("Delivered", ~Q(status__in=(_S.SKIPPED, _S.QUEUED, _S.BOUNCED, _S.FAILED))),
     "opened": ("Opened", _SENT & Q(opened_at__isnull=False)),
     "responded": ("Responded", _SENT & Q(responded_at__isnull=False)),
