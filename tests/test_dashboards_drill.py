@@ -249,7 +249,7 @@ def test_each_churn_period_and_the_churn_tile_open_exactly_the_clients_they_lost
         assert "The clients lost in" in listed.content.decode()
     tile = next(t for t in page.context["page"].tiles if t.id == "churn")
     assert client.get(tile.drill).context["page"].paginator.count == tile.n == 3  # active at the start (n)
-    lost_link = next(url for reading, _value, url in tile.drill_links if reading == "Clients counted (k)")
+    lost_link = next(url for reading, _value, url in tile.drill_links if reading == "Lost")
     assert client.get(lost_link).context["page"].paginator.count == 2
     for bad, words in (({"churn": "lost", "period_from": "2025-03-01"}, "need its period"),
                        ({"churn": "lost", "period_from": "2025-03-01", "period_before": "2025-02-01"}, "ends before it starts"),

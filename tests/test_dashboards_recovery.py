@@ -218,15 +218,14 @@ def _listed(client, url: str) -> int:
     return response.context["page"].paginator.count
 
 
-def _every_link(built, report):
+def _every_link(built):
     """(address, the number it stands for) for every link of the page: tiles' n, their tables' rows, chart rows."""
-    per_metric = {f"{m['label']} mean change": m["n"] for m in report.metrics}
     for tile in built.tiles:
         if tile.drill:
             yield tile.drill, tile.n
-        for row, link in zip(tile.table.rows, tile.table.links, strict=True):
+        for row, link in zip(tile.table.rows, tile.table.links, strict=False):  # the readings that count cases
             if link:
-                yield link, per_metric.get(row[0], row[1])
+                yield link, row[1]
     for chart in built.charts:
         assert chart.links == chart.table.links
         for row, link in zip(chart.table.rows, chart.table.links, strict=True):
@@ -241,7 +240,7 @@ def test_every_number_opens_exactly_the_cases_it_counts(who, query, world, plant
         query = f"?touchpoint={planted['t1'].uuid}"
     response = page(client, getattr(world, who), query)
     built = response.context["page"]
-    links = list(_every_link(built, _report(world, response.context["state"])))
+    links = list(_every_link(built))
     assert len(links) >= 6
     kinds = {link.split("recovery=")[1].split("&")[0] for link, _ in links}
     assert kinds >= {"counted", "resolved", "answered"}

@@ -222,7 +222,7 @@ def _rate_tile(tile_id: str, label: str, rate: dict, total: dict, min_n: int, ex
     rows = (("Rate (%)", rate["value"]), ("Clients counted (k)", rate["k"]), ("Clients at the start (n)", n),
             ("95% CI low", rate["ci_low"]), ("95% CI high", rate["ci_high"]), ("Lost", total["lost"]), ("New", total["new"]),
             ("Active at the end", total["at_end"]))
-    links = ("", clients("lost", total, rate["k"]) if tile_id == "churn" else "", clients("at_start", total, n), "", "",
+    links = ("", "", clients("at_start", total, n), "", "",  # churn's k is its "Lost" (linked there)
              clients("lost", total, total["lost"]), clients("new", total, total["new"]), clients("at_end", total, total["at_end"]))
     return Tile(id=tile_id, label=label, value=_pct(rate["value"]), n=n, interval=interval(rate["ci_low"], rate["ci_high"]),
                 explanation=explanation, table=Table(id=f"tile-{tile_id}", title=label, columns=("Reading", "Value"), rows=rows,

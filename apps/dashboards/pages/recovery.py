@@ -80,7 +80,7 @@ def change_tile(o: dict, metrics: list[dict], *, min_n: int, cases) -> Tile:
     per_metric = tuple(f"{row['label']}: {_points(row['change']['mean'])} (n = {number(row['n'])})" for row in metrics)
     rows = [("Mean change (points)", c["mean"]), ("Counted cases", n), ("95% CI low", c["low"]), ("95% CI high", c["high"])]
     rows += [(f"{row['label']} mean change", row["change"]["mean"]) for row in metrics]
-    links = ("", cases("counted") if n else "", "", "", *(cases("counted", metric=row["key"]) for row in metrics))
+    links = ("", cases("counted") if n else "")  # the per-metric lines are means, not counts: their cases are the n's
     return Tile(id="score-change", label="Score change after recovery", value=_points(c["mean"]), n=n,
                 interval=interval(c["low"], c["high"]) if n else "no interval",
                 explanation=explain("recovery") + " Each metric's change is in its own points; the overall mean mixes them "
