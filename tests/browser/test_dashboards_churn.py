@@ -7,6 +7,7 @@ filter change. Screenshots: artifacts/screenshots/dashboards-churn-<role>-<width
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -104,3 +105,33 @@ def test_an_empty_workspace_renders_its_empty_state(browse, world, width):
     assert axe_violations(page) == []
     if width == "mobile":
         assert horizontal_overflow(page) <= 0
+
+
+def test_a_churn_count_opens_exactly_its_clients_on_a_clean_page(browse, world):
+    """Issue 19 item 1: the churn tile's n (by keyboard) opens the clients active at the start, its 'Lost' reading the
+    clients lost, a cohort's size its clients — each list as long as its number, the set said in words; the list is
+    accessible and fits a phone."""
+    populate(world)
+    for width in WIDTHS:
+        page, watch = open_page(browse, width, world.carol)
+        page.goto(PAGE + "?period=ytd")
+        tile = page.locator('[data-tile="churn"]')
+        n = tile.locator(".metric-tile__n a").inner_text().split("=")[1].split(":")[0].strip().replace(",", "")
+        tile.locator(".metric-tile__n a").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/clients/?churn=at_start**")
+        expect(page.locator("#clients-count")).to_have_text(re.compile(rf"^{n} clients? match"))
+        expect(page.get_by_text("The clients active at the start of")).to_be_visible()
+        screenshot(page, f"clients-churn-at-start-{width}")
+        assert watch.problems() == []
+        violations = axe_violations(page)
+        assert not violations, "\n".join(violations)
+        if page.viewport_size["width"] < 500:
+            assert horizontal_overflow(page) <= 0
+        page.go_back()
+        lost = tile.locator(".metric-tile__drills a", has_text="Lost")
+        lost_n = lost.inner_text().split(":")[1].strip().split("(")[0].strip().replace(",", "")
+        lost.click()
+        page.wait_for_url("**churn=lost**")
+        expect(page.locator("#clients-count")).to_have_text(re.compile(rf"^{lost_n} clients? match"))
+        page.context.close()

@@ -141,3 +141,25 @@ def test_a_bar_click_or_a_tile_link_opens_the_responses_behind_the_number(browse
     page.wait_for_url("**answered=nps**")
     expect(page.locator("#responses-count")).to_have_text(re.compile(rf"^{tile_n} responses? match"))
     assert watch.problems() == []
+
+
+def test_a_funnel_step_opens_its_invitations_on_a_clean_page(browse, world):
+    """The response funnel's steps open the invitations list (by keyboard, without JavaScript needed): exactly as many
+    as the step counts; the list is accessible and fits a phone."""
+    populate(world)
+    for width in WIDTHS:
+        page, watch = browse.open(WIDTHS[width], user=world.carol)
+        page.set_default_timeout(30_000)  # plotly.js is 4.6 MB from the live server: slow on a loaded machine
+        page.goto(PAGE)
+        page.locator('[data-panel="funnel"] .chart-panel__data summary').click()  # the table under the chart
+        link = page.locator("#table-funnel tbody tr").nth(2).locator("th a")  # "Opened"
+        n = int(page.locator("#table-funnel tbody tr").nth(2).locator("td").nth(0).text_content().replace(",", ""))
+        link.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/surveys/invitations/?**step=opened**")
+        expect(page.locator("#invitations-count")).to_have_text(re.compile(rf"^{n} invitations? match"))
+        expect(page.locator("#id_step")).to_have_value("opened")
+        screenshot(page, f"invitations-opened-{width}")
+        assert watch.problems() == []
+        assert_accessible(page, f"invitations-{width}")
+        page.context.close()

@@ -64,3 +64,23 @@ def test_without_recovery_answers_the_page_says_how_they_appear(world, browse):
     assert_charts_drawn(page, 0)
     expect(page.locator(".dashboard__body")).to_contain_text("No recovery measured yet.")
     assert_page_is_clean(page, watch, "dashboards-recovery-empty-carol")
+
+
+def test_a_recovery_number_opens_exactly_its_cases_on_a_clean_page(world, planted, browse):  # noqa: F811
+    """Issue 19 item 1: the recovery rate's n (by keyboard) opens the case list with exactly the 5 counted cases, the
+    scope said in words; the 'Recovered' reading opens the 3 recovered ones. Accessible at both widths."""
+    for width, viewport in WIDTHS.items():
+        page, watch = browse.open(viewport, user=world.carol)
+        page.goto(browse.url(PATH))
+        link = page.locator("[data-tile=recovery-rate] .metric-tile__n a")
+        link.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/cases/?**recovery=counted**")
+        expect(page.locator("#cases-count")).to_contain_text("5 cases match")
+        expect(page.get_by_text("The cases counted in the recovery rate")).to_be_visible()
+        assert_page_is_clean(page, watch, f"cases-recovery-counted-{width}")
+        page.go_back()
+        page.locator("[data-tile=recovery-rate] .metric-tile__drills a").click()
+        page.wait_for_url("**recovery=recovered**")
+        expect(page.locator("#cases-count")).to_contain_text("3 cases match")
+        page.context.close()
