@@ -117,6 +117,29 @@ def test_every_stage_score_and_journey_tile_opens_exactly_its_responses(world, c
                 assert listed(client, link) == row[column], (row[0], table.columns[column])
                 followed += 1
     assert followed >= 8
+    # volatility: the tile, each stage card's move to the next stage and each transition row open the responses
+    # that end those moves (the later of a client's two consecutive scores in the journey), as many as its n
+    volatility = page.tiles[3]
+    assert "transition_from=any" in volatility.drill
+    assert listed(client, volatility.drill) == volatility.n > 0
+    moved = [column.next for column in page.stages if column.next and column.next.n]
+    assert moved
+    for move in moved:
+        assert f'href="{move.drill}"' in html
+        assert listed(client, move.drill) == move.n
+    chart = {c.id: c for c in page.charts}["volatility"]
+    assert chart.links == chart.table.links
+    for row, link in zip(chart.table.rows, chart.table.links, strict=True):
+        assert link, row
+        assert listed(client, link) == row[2], row[0]
+    bad = {"journey": page.journey.uuid}
+    with tenant_context(world.b):
+        foreign = f.StageFactory(tenant=world.b, journey=f.JourneyFactory(tenant=world.b))
+    for query, words in (({"transition_from": "any"}, "need that journey"), ({**bad, "transition_from": str(foreign.uuid)}, ""),
+                         ({**bad, "transition_from": "nonsense"}, "")):
+        answer = client.get("/t/acme/responses/", query)
+        assert answer.status_code == 400, query
+        assert words in answer.content.decode()
 
 
 def test_each_stages_themes_keep_the_pages_filters_and_open_exactly_their_comments(world, client):

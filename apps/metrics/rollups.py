@@ -47,6 +47,7 @@ from apps.metrics.buckets import Bucket
 from apps.metrics.models import STAT_FIELDS, Dimension, MonthRollup, ResponseCell, ResponseRollup, RollupRun, TransitionRollup
 from apps.metrics.sources import CELL_COLUMN, month_days, month_start, rollup_key
 from apps.surveys.models import Response
+from apps.surveys.responses.sequences import SCORE_SIXTHS, SCORED, SEQUENCE
 from apps.tenancy.context import tenant_context
 from apps.tenancy.locks import tenant_locks
 from apps.tenancy.models import Tenant
@@ -169,8 +170,6 @@ def _months_select() -> str:
 # consecutive pair is a transition dated on the later response's day. Scores in sixths of a point
 # (METRICS.md rescaling to 0–100, times 6 so every sum is an exact integer). A response's score is
 # its NPS answer, else CSAT, else CES, else smiley (the first scored metric it carries).
-_SCORE_SIXTHS = ("CASE WHEN nps IS NOT NULL THEN CAST(nps AS BIGINT) * 60 WHEN csat IS NOT NULL THEN (CAST(csat AS BIGINT) - 1) * 150 "
-                 "WHEN ces IS NOT NULL THEN (CAST(ces AS BIGINT) - 1) * 100 WHEN smiley IS NOT NULL THEN (CAST(smiley AS BIGINT) - 1) * 300 END")
 # Parameters: (tenant_id, tenant_id, first_day, last_day, first_day, last_day).
 TRANSITIONS_SELECT = f"""
 SELECT tenant_id, local_day AS day, journey_id, COALESCE(prev_stage, 0) AS from_stage_id, COALESCE(stage_id, 0) AS to_stage_id,
@@ -179,14 +178,14 @@ FROM (
     SELECT tenant_id, local_day, journey_id, stage_id, score,
            LAG(score) OVER w AS prev_score, LAG(stage_id) OVER w AS prev_stage
     FROM (
-        SELECT tenant_id, id, client_id, journey_id, stage_id, local_day, submitted_at, {_SCORE_SIXTHS} AS score
+        SELECT tenant_id, id, client_id, journey_id, stage_id, local_day, submitted_at, {SCORE_SIXTHS} AS score
         FROM {RESPONSES}
         WHERE tenant_id = %s AND NOT is_bot AND client_id IS NOT NULL AND journey_id IS NOT NULL
-          AND (nps IS NOT NULL OR csat IS NOT NULL OR ces IS NOT NULL OR smiley IS NOT NULL)
+          AND {SCORED}
           AND client_id IN (SELECT client_id FROM {RESPONSES} WHERE tenant_id = %s AND local_day BETWEEN %s AND %s
                             AND client_id IS NOT NULL AND journey_id IS NOT NULL)
     ) scored
-    WINDOW w AS (PARTITION BY client_id, journey_id ORDER BY submitted_at, id)
+    WINDOW w AS ({SEQUENCE})
 ) seq
 WHERE prev_score IS NOT NULL AND local_day BETWEEN %s AND %s
 GROUP BY tenant_id, local_day, journey_id, COALESCE(prev_stage, 0), COALESCE(stage_id, 0)
@@ -298,10 +297,9 @@ def rollups_refresh_days(tenant: Tenant, days: Iterable[date], *, months: Iterab
 # nothing is added and the caller queues a refresh of both days.
 
 CLIENT_LOCKS = 1024
-_SCORED = "(nps IS NOT NULL OR csat IS NOT NULL OR ces IS NOT NULL OR smiley IS NOT NULL)"
-_NEIGHBOURS = (f"FROM {RESPONSES} WHERE tenant_id = %s AND client_id = %s AND journey_id = %s AND NOT is_bot AND {_SCORED} AND ")
+_NEIGHBOURS = (f"FROM {RESPONSES} WHERE tenant_id = %s AND client_id = %s AND journey_id = %s AND NOT is_bot AND {SCORED} AND ")
 # This response (scored) and the one before it in the client's journey; then the first one after it, if any.
-_UP_TO = (f"SELECT id, COALESCE(stage_id, 0), {_SCORE_SIXTHS} {_NEIGHBOURS}(submitted_at < %s OR (submitted_at = %s AND id <= %s)) "
+_UP_TO = (f"SELECT id, COALESCE(stage_id, 0), {SCORE_SIXTHS} {_NEIGHBOURS}(submitted_at < %s OR (submitted_at = %s AND id <= %s)) "
           "ORDER BY submitted_at DESC, id DESC LIMIT 2")
 _AFTER = f"SELECT local_day {_NEIGHBOURS}(submitted_at > %s OR (submitted_at = %s AND id > %s)) ORDER BY submitted_at, id LIMIT 1"
 

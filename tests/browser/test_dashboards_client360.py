@@ -91,11 +91,19 @@ def test_the_client_360_renders_cleanly(browse, world, who, role, width):
 
     # A month of the history table opens that month's answers, here on the page (works without JavaScript).
     month = page.locator("#table-history tbody tr").first
-    answers = int(month.locator("a").inner_text().split()[0])
-    month.locator("a").click()
+    answers = int(month.locator("a").first.inner_text().split()[0])
+    month.locator("a").first.click()
     page.wait_for_url("**month=**")
     expect(page.locator("[data-section=answers] .c360-intro")).to_contain_text("Answers of ")
     expect(page.locator(".c360-answer")).to_have_count(answers)
+    # … and a month's NPS n the answers to NPS only, as many as it says.
+    page.go_back()
+    nps = page.locator("#table-history tbody tr").first.locator('a[href*="answered=nps"]')
+    nps_n = int(nps.inner_text().split()[0])
+    nps.click()
+    page.wait_for_url("**answered=nps**")
+    expect(page.locator("[data-section=answers] .c360-intro")).to_contain_text(" to NPS")
+    expect(page.locator(".c360-answer")).to_have_count(nps_n)
     assert_charts_drawn(page, 3)
     assert watch.problems() == []
     page.context.close()

@@ -30,8 +30,10 @@ from apps.metrics.explanations import explain
 from apps.metrics.params import MetricFilters
 from apps.metrics.scores import selectors
 from apps.metrics.scores.tiles import METRIC_NAMES, metric_tile, min_n_for
+from apps.metrics.sources import NOT_ATTRIBUTED as NOT_ATTRIBUTED_LABEL
 from apps.metrics.themes import selectors as theme_selectors
 from apps.reports.panels import Chart, Table, Tile, interval, number
+from apps.surveys.responses.selectors import NOT_ATTRIBUTED
 
 FIELDS = ("journey", "segment", "channel")
 STAGE_METRICS = ("nps", "csat", "ces")
@@ -118,6 +120,7 @@ class Transition:
     low_sample: bool
     change: str
     largest_drop: bool
+    drill: str = ""  # the responses that end these moves (its n)
 
 
 @dataclass(frozen=True)
@@ -267,6 +270,13 @@ def journey_page(tenant, state: JourneyFilterState) -> JourneyPage:
     drop = largest_drop([(c.stage.name, row[metric]) for c, row in zip(columns, rows, strict=True)], metric,
                         [c.position for c in columns])
     transitions = {(t["from_stage"], t["to_stage"]): t for t in vol.transitions}
+    vol_f = MetricFilters(first=f.first, last=f.last, journey=journey.pk, uuids={"journey": str(journey.uuid)})
+
+    def moves(from_key: str | None, from_label: str, to_key: str | None, to_label: str, n: int) -> str:
+        """The responses that end the journey's moves from one stage to another (volatility's n): "" for a stage
+        deleted since, or none."""
+        ends = [key or (NOT_ATTRIBUTED if label == NOT_ATTRIBUTED_LABEL else "") for key, label in ((from_key, from_label), (to_key, to_label))]
+        return responses_url(tenant.slug, vol_f, transition_from=ends[0], stage=ends[1]) if n and all(ends) else ""
 
     stage_themes = _stage_themes(tenant, f, columns)
     stages = []
@@ -287,7 +297,9 @@ def journey_page(tenant, state: JourneyFilterState) -> JourneyPage:
             nxt = Transition(to_name=columns[i + 1].stage.name, value=number(block["value"], 1), n=block["n"],
                              interval=interval(block.get("ci_low"), block.get("ci_high")),
                              low_sample=bool(block.get("low_sample")) and block["n"] > 0, change=change,
-                             largest_drop=drop.from_position == column.position)
+                             largest_drop=drop.from_position == column.position,
+                             drill=moves(str(column.stage.uuid), column.stage.name, str(columns[i + 1].stage.uuid),
+                                         columns[i + 1].stage.name, block["n"]))
         stages.append(StageColumn(column=column, label=labels[i], responses=row["responses"], scores=tuple(scores), next=nxt,
                                   themes=stage_themes.get(str(column.stage.uuid), ())))
 
@@ -307,10 +319,13 @@ def journey_page(tenant, state: JourneyFilterState) -> JourneyPage:
 
     tiles = (*(dataclasses.replace(metric_tile(m, summary.metrics[m], min_n=min_n_for(tenant, m)), drill=responses_url(tenant.slug, f, answered=m))
                for m in STAGE_METRICS),
-             _volatility_tile(vol.overall, tenant.min_n_other))
+             dataclasses.replace(_volatility_tile(vol.overall, tenant.min_n_other),
+                                 drill=responses_url(tenant.slug, vol_f, transition_from="any") if vol.overall["n"] else ""))
     return JourneyPage(journey=journey, map=jmap, metric=metric, stages=tuple(stages), drop=drop, tiles=tiles,
                        charts=(_stage_chart(labels, rows, columns, metric, [s.scores[STAGE_METRICS.index(metric)].drill for s in stages]),
-                               _volatility_chart(vol.transitions, tenant.min_n_other)),
+                               _volatility_chart(vol.transitions, tenant.min_n_other,
+                                                 tuple(moves(t["from_stage"], t["from_label"], t["to_stage"], t["to_label"], t["n"])
+                                                       for t in vol.transitions))),
                        stages_table=_stages_table(stages, rows, others, transitions, columns, tenant.slug, f), notes=tuple(notes))
 
 
@@ -356,19 +371,20 @@ def _stage_chart(labels: list[str], rows: list[dict], columns, metric: str, link
                  links=tuple(links), links_trace=2)  # the line's points, after the band's two edges
 
 
-def _volatility_chart(transitions: list[dict], min_n: int) -> Chart:
+def _volatility_chart(transitions: list[dict], min_n: int, links: tuple[str, ...]) -> Chart:
     rows = [{**t, "label": f"{t['from_label']} → {t['to_label']}"} for t in transitions]
     table = Table(id="volatility-transitions", title="Volatility per stage transition",
                   columns=("Transition", "Mean jump |Δ| (0–100)", "n", "95% CI low", "95% CI high", "Low sample"),
                   rows=tuple((r["label"], r["value"], r["n"], r.get("ci_low"), r.get("ci_high"), bool(r.get("low_sample")))
-                             for r in rows))
+                             for r in rows),
+                  caption="A transition opens the responses that end it." if any(links) else "", links=links)
     empty = "" if rows else ("No client answered twice within this journey in this period, so there is no transition to measure "
                              "yet.")
     figure = charts.block_bars(rows, None, x_title="Mean jump |Δ| (0–100)") if rows else {}
     explanation = (f"{explain('volatility')} Bars: the mean jump with its 95% interval; hatched, paler bars have fewer "
                    f"transitions than this workspace's minimum of {min_n}, so their value is unreliable.")
     return Chart(id="volatility", title="Volatility per stage transition", explanation=explanation, figure=figure,
-                 table=table, empty=empty)
+                 table=table, empty=empty, links=links)
 
 
 def _stages_table(stages: list[StageColumn], rows: list[dict], others: list[dict], transitions: dict, columns, slug: str,
@@ -388,10 +404,11 @@ def _stages_table(stages: list[StageColumn], rows: list[dict], others: list[dict
     def n_links(key: str | None, label: str, row: dict) -> dict[int, str]:
         return {5 + 4 * i: link(key, label, row, m) for i, m in enumerate(STAGE_METRICS)}
 
+    moves_column = 4 + 4 * len(STAGE_METRICS) + 1  # "Transitions to the next stage"
     for i, (stage, row) in enumerate(zip(stages, rows, strict=True)):
         key = str(stage.column.stage.uuid)
         links.append(link(key, stage.column.stage.name, row))
-        cell_links.append(n_links(key, stage.column.stage.name, row))
+        cell_links.append({**n_links(key, stage.column.stage.name, row), moves_column: stage.next.drill if stage.next else ""})
         cells = [stage.column.stage.name, stage.column.position, stage.column.moments_of_truth, row["responses"]]
         for m in STAGE_METRICS:
             cells += [row[m]["value"], row[m]["n"], row[m].get("ci_low"), row[m].get("ci_high")]

@@ -4,6 +4,8 @@ another tenant's uuid is a form error (the page answers 400 and shows it)."""
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.conf import settings
 from django.forms.models import ModelChoiceIterator
@@ -100,6 +102,9 @@ class ResponseFilterForm(forms.Form):
     tag = forms.ModelChoiceField(queryset=Tag.objects.none(), required=False, to_field_name="uuid", empty_label="Any tag",
                                  error_messages={"invalid_choice": UNKNOWN})
     channel = forms.ChoiceField(required=False, choices=[("", "Any channel"), *Response.Channel.choices])
+    # The responses that end a move of the journey from this stage ("none": from no stage, "any": from any) — what
+    # a volatility number counts (the journey view opens them): hidden, shown as a notice.
+    transition_from = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
     show_bots = forms.BooleanField(required=False, label="Show bot-flagged responses",
                                    help_text="They are kept apart and never counted in scores.")
 
@@ -119,7 +124,25 @@ class ResponseFilterForm(forms.Form):
         data = super().clean()
         if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
             self.add_error("date_to", "The end date is before the start date.")
+        data["transition"] = self._transition(data)
         return data
+
+    def _transition(self, data) -> tuple | None:
+        """(journey, the stage its moves start from: a Stage, NOT_ATTRIBUTED, or None for any) or None."""
+        raw = (data.get("transition_from") or "").strip()
+        if not raw:
+            return None
+        journey = data.get("journey")
+        if journey is None or journey == NOT_ATTRIBUTED:
+            self.add_error("transition_from", "A journey's moves between stages need that journey: open them from the journey view.")
+            return None
+        if raw in ("any", NOT_ATTRIBUTED):
+            return journey, None if raw == "any" else NOT_ATTRIBUTED
+        stage = Stage.objects.filter(uuid=raw if _is_uuid(raw) else None, journey=journey).first()
+        if stage is None:
+            self.add_error("transition_from", UNKNOWN)
+            return None
+        return journey, stage
 
     def selector_kwargs(self) -> dict:
         """Arguments of `selectors.responses.response_list` (call after is_valid())."""
@@ -131,7 +154,8 @@ class ResponseFilterForm(forms.Form):
                 "language": data.get("language") or None, "has_comment": has_comment, "tag": data.get("tag"),
                 "channel": data.get("channel") or None, "include_bots": bool(data.get("show_bots")),
                 "answered": data.get("answered") or None, "sentiment": data.get("sentiment") or None,
-                "comment_language": data.get("comment_language") or None, "theme": data.get("theme"), "client": data.get("client")}
+                "comment_language": data.get("comment_language") or None, "theme": data.get("theme"), "client": data.get("client"),
+                "transition": data.get("transition")}
 
 
 class TagAddForm(forms.Form):
@@ -146,3 +170,11 @@ class TagRemoveForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tag"].queryset = Tag.objects.all()
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

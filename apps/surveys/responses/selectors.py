@@ -18,6 +18,7 @@ from apps.core.nlp import SENTIMENT_NEGATIVE, SENTIMENT_POSITIVE, sentiment_band
 from apps.journeys.models import Journey, Stage
 from apps.surveys.models import Answer, Question, Response, ResponseTag, ResponseTheme, Survey, Tag, Theme
 from apps.surveys.responses.search import comment_search
+from apps.surveys.responses.sequences import transition_q
 from apps.tenancy.models import Membership
 from apps.touchpoints.models import Touchpoint
 
@@ -129,7 +130,7 @@ def response_list(
     channel: str | None = None, language: str | None = None, band: str | None = None, tag: Tag | None = None,
     has_comment: bool | None = None, date_from: datetime.date | None = None, date_to: datetime.date | None = None,
     include_bots: bool = False, answered: str | None = None, sentiment: str | None = None, comment_language: str | None = None,
-    theme: Theme | str | None = None,
+    theme: Theme | str | None = None, transition: tuple | None = None,
 ) -> QuerySet[Response]:
     """The tenant's responses, newest first, filtered, with what a list row shows (attribution and
     tags) loaded in a fixed number of queries. Bot-flagged responses are left out unless asked for
@@ -139,8 +140,10 @@ def response_list(
     `search` is a full-text search of the comments (apps.surveys.responses.search); `answered` keeps the
     responses with an answer to that metric (ANSWERED); `sentiment` (SENTIMENT_BANDS) and `comment_language`
     are the comment's, as analysed (apps.surveys.responses.comments); `theme` keeps the comments with that theme
-    (NOT_ATTRIBUTED: the comments with no theme at all). Days are the responses' `local_day`, the day the
-    metrics count them on, so a drill-down from a number lists exactly its n responses."""
+    (NOT_ATTRIBUTED: the comments with no theme at all); `transition` (journey, from-stage — a Stage, NOT_ATTRIBUTED or
+    None for any) keeps the responses that end a move of that journey (apps.surveys.responses.sequences). Days are
+    the responses' `local_day`, the day the metrics count them on, so a drill-down from a number lists exactly its
+    n responses."""
     qs = response_list_base()
     if not include_bots:
         qs = qs.filter(is_bot=False)
@@ -167,6 +170,10 @@ def response_list(
         qs = qs.filter(with_theme(theme))
     if has_comment is not None:
         qs = qs.filter(HAS_COMMENT) if has_comment else qs.exclude(HAS_COMMENT)
+    if transition is not None:
+        moved_in, moved_from = transition
+        from_id = None if moved_from is None else 0 if moved_from == NOT_ATTRIBUTED else moved_from.pk
+        qs = qs.filter(transition_q(moved_in.tenant_id, moved_in.pk, from_id))
     if answered:
         qs = qs.filter(**{f"{column}__isnull": False for column in _ANSWERED_COLUMNS.get(answered, (answered,))})
     if date_from is not None:

@@ -72,7 +72,11 @@ def response_list_view(request, tenant_slug):
     query.pop("page", None)
     without_client = query.copy()
     without_client.pop("client", None)
+    without_moves = query.copy()
+    without_moves.pop("transition_from", None)
     context = {
+        "moves": form.cleaned_data.get("transition") if form.is_bound and valid else None,
+        "query_without_moves": without_moves.urlencode(),
         "only_client": form.cleaned_data.get("client") if form.is_bound and valid else None,
         "query_without_client": without_client.urlencode(),
         "form": form, "page": page, "query": query.urlencode(),
