@@ -312,8 +312,8 @@ def _client_links(built):
 def test_every_churn_count_opens_exactly_its_clients(world, client):
     """Every count on the churn page — each period's active at start, lost, new and active at end, revenue's
     clients with and without a value, each cohort's size and each milestone's n, the tenure curve's clients and
-    churned, each churn-risk band — opens the clients list with exactly those clients (another segment's, prospects and another
-    workspace's present and never counted)."""
+    churned and each point of its curve (at risk, churned that day), each churn-risk band — opens the clients list
+    with exactly those clients (another segment's, prospects and another workspace's present and never counted)."""
     from datetime import date, timedelta
 
     from django.utils import timezone
@@ -356,7 +356,7 @@ def test_every_churn_count_opens_exactly_its_clients(world, client):
         churn_tile = page.context["page"].tiles[0]
         assert churn_tile.n >= 5  # clients active at the start: the tile's n, not its lost
         kinds = {link.split("churn=")[1].split("&")[0] for link, _ in links if "churn=" in link}
-        assert kinds == {"at_start", "lost", "new", "at_end", "cohort", "started", "churned"}
+        assert kinds == {"at_start", "lost", "new", "at_end", "cohort", "started", "churned", "tenure_at_risk", "tenure_churned"}
         assert {link.split("risk=")[1].split("&")[0] for link, _ in links if "risk=" in link} == {"scored", "high", "low"}
         for link, n in links:
             assert listed(client, link) == n, link

@@ -51,6 +51,7 @@ class ClientFilterForm(forms.Form):
     value = forms.ChoiceField(choices=[("", ""), ("known", "known"), ("unknown", "unknown")], required=False, widget=forms.HiddenInput)
     milestone = forms.IntegerField(required=False, min_value=1, max_value=120, widget=forms.HiddenInput)
     as_of = forms.DateField(required=False, widget=forms.HiddenInput)
+    days = forms.IntegerField(required=False, min_value=0, max_value=100_000, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -63,7 +64,8 @@ class ClientFilterForm(forms.Form):
         if not data.get("churn"):
             return None
         return selectors.ChurnSet(which=data["churn"], start=data.get("period_from"), before=data["period_before"],
-                                  value=data.get("value") or "", milestone=data.get("milestone"), as_of=data.get("as_of"))
+                                  value=data.get("value") or "", milestone=data.get("milestone"), as_of=data.get("as_of"),
+                                  days=data.get("days"))
 
     def selector_kwargs(self) -> dict:
         """Arguments for `selectors.client_list` (call after is_valid())."""
@@ -75,7 +77,7 @@ class ClientFilterForm(forms.Form):
     def clean(self):
         data = super().clean()
         if not data.get("churn"):
-            if any(data.get(name) for name in ("period_from", "period_before", "value", "milestone", "as_of")):
+            if any(data.get(name) not in (None, "") for name in ("period_from", "period_before", "value", "milestone", "as_of", "days")):
                 raise forms.ValidationError("These churn figures' clients need the figure they belong to: open them from the churn page.")
             return data
         if not data.get("period_before") or (not data.get("period_from") and data["churn"] not in selectors.CHURN_SETS_BY):
@@ -84,6 +86,8 @@ class ClientFilterForm(forms.Form):
             raise forms.ValidationError("The churn period ends before it starts.")
         if bool(data.get("milestone")) != bool(data.get("as_of")) or (data.get("milestone") and data["churn"] != "cohort"):
             raise forms.ValidationError("A cohort's milestone needs its cohort and the day it is observed by.")
+        if (data.get("days") is not None) != (data["churn"] in selectors.TENURE_SETS):
+            raise forms.ValidationError("A point of the tenure curve needs its number of days, and only it has one.")
         return data
 
 

@@ -59,9 +59,12 @@ CHURN_SETS = {
     "cohort": "that became active in",
     "started": "that had become active by",  # the tenure curve's clients (before = the day after today)
     "churned": "that had churned by",  # … and its events
+    "tenure_at_risk": "still observed after",  # a point of the tenure curve: tenure ≥ `days` (its "at risk")
+    "tenure_churned": "that churned after exactly",  # … and its churns at `days`
 }
-# The sets given by `before` alone.
-CHURN_SETS_BY = ("started", "churned")
+# The sets given by `before` alone (and `days` for the tenure curve's points).
+CHURN_SETS_BY = ("started", "churned", "tenure_at_risk", "tenure_churned")
+TENURE_SETS = ("tenure_at_risk", "tenure_churned")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,12 +75,16 @@ class ChurnSet:
     value: str = ""  # "known" / "unknown": only clients with / without an annual value
     milestone: int | None = None  # cohort: months after becoming active
     as_of: datetime.date | None = None  # cohort: the day the milestone is observed by
+    days: int | None = None  # a tenure-curve point: days since becoming active (observed up to the day before `before`)
 
     @property
     def description(self) -> str:
         last = self.before - datetime.timedelta(days=1)
         span = f"{last:%-d %b %Y}" if self.which in CHURN_SETS_BY else f"{self.start:%-d %b %Y} – {last:%-d %b %Y}"
         words = f"The clients {CHURN_SETS[self.which]} {span}"
+        if self.which in TENURE_SETS:
+            words = (f"The clients {CHURN_SETS[self.which]} {self.days} day{'s' if self.days != 1 else ''} of tenure "
+                     f"(the tenure curve as of {last:%-d %b %Y})")
         if self.milestone:
             words += f" whose first {self.milestone} months had passed by {self.as_of:%-d %b %Y}"
         if self.value:
@@ -96,10 +103,27 @@ def _churn_set_q(churn: ChurnSet) -> Q:
         "at_end": Q(active_from__lt=before) & not_churned_by(before),
         "started": Q(active_from__lt=before),
         "churned": Q(active_from__lt=before, churned_on__lt=before),
+        "tenure_at_risk": Q(pk__in=[]),
+        "tenure_churned": Q(pk__in=[]),
     }[churn.which]
+    if churn.which in TENURE_SETS:
+        q = _tenure_q(churn.which, before, churn.days or 0)
     if churn.value:
         q &= Q(annual_value__isnull=churn.value == "unknown")
     return q
+
+
+def _tenure_q(which: str, before: datetime.date, days: int) -> Q:
+    """A point of the tenure curve (apps.metrics.churn.retention.tenure_curve, as of the day before `before`): the
+    clients active by then whose tenure — to their churn if they had churned by then, else to that day — is at least
+    `days` ("at risk"), or who churned after exactly `days` (its churns)."""
+    today = before - datetime.timedelta(days=1)
+    span = datetime.timedelta(days=days)
+    churned = Q(churned_on__lte=today)
+    if which == "tenure_churned":
+        return Q(active_from__lte=today) & churned & Q(churned_on=F("active_from") + span)
+    still = Q(churned_on__isnull=True) | Q(churned_on__gt=today)
+    return Q(active_from__lte=today) & ((churned & Q(churned_on__gte=F("active_from") + span)) | (still & Q(active_from__lte=today - span)))
 
 
 def _churn_filter(qs: QuerySet[Client], churn: ChurnSet) -> QuerySet[Client]:

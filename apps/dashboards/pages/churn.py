@@ -195,7 +195,9 @@ def churn_page(tenant, filters: MetricFilters, *, interval_name: str | None, fil
     labels = [period_label(date.fromisoformat(p["start"]), date.fromisoformat(p["end"]), chosen, p["partial"]) for p in periods]
     chart_list = (_churn_chart(periods, labels, x, chosen, min_n, clients),
                   _retention_chart(periods, labels, x, chosen, min_n, clients),
-                  _revenue_chart(periods, labels, x, chosen, clients), _tenure_chart(tenure))
+                  _revenue_chart(periods, labels, x, chosen, clients),
+                  _tenure_chart(tenure, lambda which, days, count: churn_clients_url(tenant.slug, which, None, by_today, segment,
+                                                                                     days=str(days)) if count else ""))
     cohort_rows, cohorts_table, months = _cohorts(report["cohorts"], clients, today)
     at_risk = tuple(_at_risk_row(row) for row in top)
     at_risk_total = sum(bands.values())
@@ -349,11 +351,14 @@ def _revenue_chart(periods, labels, x, interval_name, clients) -> Chart:
                  figure=figure, table=table, empty=empty)
 
 
-def _tenure_chart(tenure: dict) -> Chart:
+def _tenure_chart(tenure: dict, clients) -> Chart:
+    """`clients(which, days, count)`: a curve point's clients at risk ("tenure_at_risk") or churned ("tenure_churned")."""
     curve = tenure["curve"]
     table = Table(id="tenure-curve", title="Tenure curve (Kaplan–Meier)",
                   columns=("Days since active", "Clients at risk", "Churned that day", "Still active (%)", "95% CI low", "95% CI high"),
-                  rows=tuple((p["days"], p["at_risk"], p["events"], p["survival"], p["ci_low"], p["ci_high"]) for p in curve))
+                  rows=tuple((p["days"], p["at_risk"], p["events"], p["survival"], p["ci_low"], p["ci_high"]) for p in curve),
+                  cell_links=tuple({1: clients("tenure_at_risk", p["days"], p["at_risk"]), 2: clients("tenure_churned", p["days"], p["events"])}
+                                   for p in curve))
     empty = "" if tenure["n"] else "No client has been active yet."
     figure = charts.survival(curve)
     figure["layout"]["xaxis"]["title"]["text"] = "Days since becoming active"  # the shared title overflows a phone's width
