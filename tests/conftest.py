@@ -61,6 +61,16 @@ def _fresh_rate_limits():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rollup_reads():
+    """Kept rollup reads (apps/metrics/readcache.py) are checked against the tenant's rollup version, which a test's
+    rollback takes back to what it was: each test starts with none kept, so a rolled-back test's answers are never
+    served to the next one (tests/test_metrics_readcache.py tests the cache across real writes)."""
+    from apps.metrics import readcache
+
+    readcache.clear()
+
+
 @pytest.fixture
 def unlimited_link_requests(settings):
     """Lifts the per-address limit of /s/ for tests that send hundreds of requests from 127.0.0.1 to test

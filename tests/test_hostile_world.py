@@ -89,6 +89,7 @@ NOT_FREE_TEXT = {
     **{f"tenancy.DeferredTask.{name}": "a task the broker refused: our task name, ids and the broker's error; never displayed"
        for name in ("name", "args", "kwargs", "error")},
     "tenancy.TenantLock.name": "lock names of ours (rollups:<day>, churn-risk), never displayed",
+    "metrics.RollupVersion.name": "names of ours (responses), never displayed",
     "tenancy.TenantDue.kind": "kind names of ours (outbox, dispatch, …), never displayed",
     "metrics.RollupRun.days_repaired": "dates", "metrics.ClientHealth.reasons": "sentences of the scorer, from numbers",
     "metrics.ClientHealth.features": "numbers", "metrics.ChurnModel.features": "feature names of ours",

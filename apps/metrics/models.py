@@ -145,6 +145,23 @@ class MonthRollup(TenantScopedModel, ResponseStats):
         return f"{self.month:%Y-%m} {self.dimension}={self.key or '—'} · {self.responses} responses"
 
 
+class RollupVersion(TenantScopedModel):
+    """A tenant's rollup version: a fresh random number written by every transaction that changes its response
+    rollups (cells, day and month rollups, transitions), in that transaction. A cached read is valid while the
+    version it was computed at is still the committed one (apps.metrics.readcache)."""
+
+    uuid = None
+    pk = models.CompositePrimaryKey("tenant_id", "name")
+    name = models.CharField(max_length=32, help_text="Which stored rows: 'responses' (the response rollups).")
+    version = models.BigIntegerField()
+
+    class Meta:
+        constraints = []
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
 class TransitionRollup(TenantScopedModel):
     """Interaction volatility (METRICS.md): consecutive scored responses of one client within one
     journey form a transition (from-stage → to-stage) dated on the later response's local day.

@@ -26,6 +26,9 @@ How it stays right:
   taking its lock) every response committed before it began: a response either committed before the
   refresh read (and is recomputed with it) or adds itself after the refresh committed — no increment
   can be lost or counted twice.
+- **Kept reads.** Every writer writes a new rollup version for the tenant in its transaction, right after the
+  tenant lock (`_lock_tenant`): answers kept by apps.metrics.readcache are served only at the version they were
+  computed at, so a read after any commit here computes afresh.
 - **Reconciliation.** `rollups_reconcile` recomputes everything from the response rows (the same SQL,
   without writing), compares it with every stored row, repairs the days that differ and logs the run
   (`RollupRun`). `rollups_rebuild` replaces everything, month by month, with a progress callback.
@@ -43,6 +46,7 @@ from datetime import date, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.metrics import readcache
 from apps.metrics.buckets import Bucket
 from apps.metrics.models import STAT_FIELDS, Dimension, MonthRollup, ResponseCell, ResponseRollup, RollupRun, TransitionRollup
 from apps.metrics.sources import CELL_COLUMN, month_days, month_start, rollup_key
@@ -214,7 +218,11 @@ def _params(tenant: Tenant, first: date, last: date, select: str) -> list:
 # Citus cluster, on the worker that holds the tenant's shard.
 
 def _lock_tenant(tenant: Tenant, *, exclusive: bool) -> None:
+    """The tenant's rollup lock, then a new rollup version (apps.metrics.readcache): every caller writes rollups in
+    this transaction. The version row is locked before any day (and held to the end), in every writer alike, so two
+    writers never wait for each other's days while holding it."""
     tenant_locks(["rollups"], shared=not exclusive)
+    readcache.bump(tenant.pk)
 
 
 def _lock_days(tenant: Tenant, days: list[date]) -> None:

@@ -25,6 +25,7 @@ from django.db import connection
 from apps.clients.models import Segment
 from apps.core.prepared import execute_prepared
 from apps.journeys.models import Journey, Stage
+from apps.metrics import readcache
 from apps.metrics.buckets import Bucket
 from apps.metrics.models import STAT_FIELDS, Dimension, MonthRollup, ResponseCell, ResponseRollup
 from apps.metrics.params import MetricFilters
@@ -148,8 +149,9 @@ def _shape(f: MetricFilters, by: str | None = None) -> tuple[str, dict, str | No
     return CELLS, {CELL_COLUMN[Dimension(name)]: value for name, value in given.items()}, CELL_COLUMN[Dimension(by)] if by else None
 
 
-def _run(f: MetricFilters, first: date, last: date, *, by: str | None = None, split: date | None = None) -> list[tuple]:
-    """The rows of one statement: no grouping, per `day`, per value of dimension `by`, or `split` in two."""
+def _run(f: MetricFilters, first: date, last: date, *, by: str | None = None, split: date | None = None) -> tuple[tuple, ...]:
+    """The rows of one statement: no grouping, per `day`, per value of dimension `by`, or `split` in two. Kept per
+    process until the tenant's rollups change (apps.metrics.readcache)."""
     if by in (None, "day"):
         table, filtered, _ = _shape(f)
         group = SPLIT if split is not None else by
@@ -158,15 +160,20 @@ def _run(f: MetricFilters, first: date, last: date, *, by: str | None = None, sp
     tenant = get_current_tenant()
     if tenant is None:  # as the scoped managers do: never a read without a tenant
         raise TenantNotActive("The metrics reads need an active tenant (tenant_context).")
-    with connection.cursor() as cursor:
-        if table == ROLLUPS and group != "day":  # a total per period (or per key): whole months from MonthRollup
-            periods = [(first, split - timedelta(days=1)), (split, last)] if group == SPLIT else [(first, last)]
-            sql = _months_statement(tuple(filtered), group, len(periods))
-            execute_prepared(cursor, sql, _months_params(tenant.pk, list(filtered.values()), periods))
-        else:
-            params = ([split] if split is not None else []) + [tenant.pk, first, last, *filtered.values()]
-            execute_prepared(cursor, _statement(table, tuple(filtered), group), params)
-        return cursor.fetchall()
+    if table == ROLLUPS and group != "day":  # a total per period (or per key): whole months from MonthRollup
+        periods = [(first, split - timedelta(days=1)), (split, last)] if group == SPLIT else [(first, last)]
+        sql = _months_statement(tuple(filtered), group, len(periods))
+        params = _months_params(tenant.pk, list(filtered.values()), periods)
+    else:
+        sql = _statement(table, tuple(filtered), group)
+        params = ([split] if split is not None else []) + [tenant.pk, first, last, *filtered.values()]
+
+    def fetch() -> tuple[tuple, ...]:
+        with connection.cursor() as cursor:
+            execute_prepared(cursor, sql, params)
+            return tuple(cursor.fetchall())
+
+    return readcache.cached(tenant.pk, ("rows", sql, tuple(params)), fetch)
 
 
 def sums(f: MetricFilters, first: date, last: date) -> Bucket:

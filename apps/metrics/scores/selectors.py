@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from django.db.models import Q, Sum
 
 from apps.journeys.models import Stage
-from apps.metrics import sources, stats
+from apps.metrics import readcache, sources, stats
 from apps.metrics.buckets import Bucket
 from apps.metrics.models import Dimension, TransitionRollup
 from apps.metrics.params import MetricFilters
@@ -80,10 +80,16 @@ def metrics_summary(tenant, f: MetricFilters) -> Summary:
     """Every metric block of the filtered responses of f.first..f.last, each with the previous
     equal-length period (the same number of days, ending the day before `from`), the change and its
     z-test (stats.summary; METRICS.md NPS "Change between two periods"). One statement for both periods."""
-    previous, now = sources.sums_split(f, f.previous_first, f.last, f.first)
+    def compute() -> tuple[int, dict]:
+        previous, now = sources.sums_split(f, f.previous_first, f.last, f.first)
+        return previous.responses, stats.summary(now, previous, **_min_n(tenant))
+
+    # The finished statistics, kept until the tenant's rollups change (apps.metrics.readcache): a repeated summary
+    # costs one version read. Keyed by everything they depend on: the days, the filters' ids, the min-n settings.
+    key = ("summary", f.first, f.last, tuple(sorted(f.dimensions().items())), tuple(_min_n(tenant).values()))
+    previous_responses, metrics = readcache.cached(tenant.pk, key, compute, mutable=True)
     return Summary(first=f.first, last=f.last, previous_first=f.previous_first, previous_last=f.previous_last,
-                   filters=_filters_echo(f), previous_responses=previous.responses,
-                   metrics=stats.summary(now, previous, **_min_n(tenant)))
+                   filters=_filters_echo(f), previous_responses=previous_responses, metrics=metrics)
 
 
 def period_start(day: date, interval: str) -> date:
