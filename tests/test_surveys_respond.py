@@ -109,12 +109,13 @@ def test_get_and_head_never_consume_the_token(world, client):
         assert sorted(response.answers.values_list("question__key", "value")) == [("nps", 9), ("reason", "Quick and kind")]
 
 
-def test_the_score_from_the_email_is_preselected_but_not_stored(world, client):
+def test_the_score_from_the_email_is_preselected_but_not_stored_by_a_get(world, client):
     survey, _ = bilingual_live_survey(world.a)
     invitation, raw = invitation_with_token(survey)
     html = client.get(f"/s/{raw}/?score=7").content.decode()
     assert 'value="7" checked' in html
-    assert ui_text("en", "score_preselected") in html
+    assert ui_text("en", "score_click_pending", score=7) in html
+    assert 'name="record_score" value="7"' in html  # the page posts it (tests/test_surveys_score_click.py)
     assert count_responses(world.a) == 0
     assert reload(invitation).responded_at is None
     assert "checked" not in client.get(f"/s/{raw}/?score=11").content.decode()  # off the scale: ignored

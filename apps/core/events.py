@@ -10,6 +10,10 @@ from django.dispatch import Signal
 
 # A counted or bot response was stored (sent once, on creation). kwargs: tenant, response.
 response_created = Signal()
+# A response recorded from a score clicked in the invitation e-mail was changed: another click, or the respondent
+# submitted the form (inside that transaction). kwargs: tenant, response, scores_changed. Metrics listens (its day
+# is recounted when a score changed), and the alert rules look at it again (a case once per rule and response).
+response_changed = Signal()
 # An interaction was flagged for follow-up (logged with the flag, or the flag switched on). kwargs: tenant, interaction.
 interaction_follow_up_flagged = Signal()
 # A case was opened (by a rule or by hand). kwargs: tenant, case.

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
-from apps.core.events import churn_risk_scored, interaction_follow_up_flagged, response_created
+from apps.core.events import churn_risk_scored, interaction_follow_up_flagged, response_changed, response_created
 from apps.feedback.models import AlertRule
 from apps.tenancy.tasks import enqueue_on_commit
 
 
 @receiver(response_created, dispatch_uid="feedback.evaluate_response_rules")
+@receiver(response_changed, dispatch_uid="feedback.evaluate_changed_response_rules")
 def queue_response_rules(sender, *, tenant, response, **kwargs) -> None:
+    """A new response, or one recorded from an e-mail click and then changed or completed: the response rules look at
+    it (each rule opens at most one case per response, so a rule that matched the click does not match again)."""
     if response.is_bot:
         return
     if not AlertRule.objects.filter(is_active=True, trigger__in=AlertRule.RESPONSE_TRIGGERS).exists():

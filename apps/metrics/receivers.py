@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.dispatch import receiver
 
-from apps.core.events import response_created, response_themes_changed, survey_deleted, tenant_time_zone_changed
+from apps.core.events import response_changed, response_created, response_themes_changed, survey_deleted, tenant_time_zone_changed
 from apps.metrics.models import FunnelRollup
 from apps.tenancy.tasks import enqueue_on_commit
 
@@ -26,6 +26,19 @@ def count_response(sender, *, tenant, response, **kwargs) -> None:
         enqueue_on_commit(rollups_refresh, tenant.pk, sorted(d.isoformat() for d in days))
     if response.invitation_id:
         enqueue_on_commit(funnel_refresh_for_response, tenant.pk, response.pk)
+
+
+@receiver(response_changed, dispatch_uid="metrics.recount_changed_response")
+def recount_response(sender, *, tenant, response, scores_changed, **kwargs) -> None:
+    """A response recorded from an e-mail click changed its scores (another click, or the form completed it with
+    another score): the days it counts in are recomputed from the rows in its transaction, so the rollups are exact
+    when it commits (its contribution and its client's transitions changed; a refresh is exact whatever the change).
+    Rare — a completion that keeps the clicked score changes no score. Its funnel day stays (it was responded)."""
+    if response.is_bot or not scores_changed:
+        return
+    from apps.metrics import rollups
+
+    rollups.rollups_refresh_days(tenant, rollups.response_affected_days(response))
 
 
 @receiver(response_themes_changed, dispatch_uid="metrics.refresh_theme_rollups")

@@ -441,6 +441,9 @@ class Response(TenantScopedModel):
     # Anonymous channels: a form nonce makes a double submit land once; bot-flagged responses are kept
     # apart and never counted.
     submission_key = models.CharField(max_length=64, blank=True)
+    score_only = models.BooleanField(
+        default=False, help_text="Recorded from the score clicked in the invitation e-mail: the respondent has not submitted the "
+                                 "rest of the form (yet). Counted like any response; completing it updates this row.")
     is_bot = models.BooleanField(default=False)
     bot_reason = models.CharField(max_length=120, blank=True)
 

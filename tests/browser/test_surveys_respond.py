@@ -200,3 +200,43 @@ def test_the_kiosk_admin_pages(browse, world):
     assert axe_violations(page) == []
     screenshot(page, "kiosk-list")
     assert watch.problems() == []
+
+
+def score_only_responses(tenant):
+    with tenant_context(tenant):
+        return list(Response.objects.values_list("nps", "comment", "score_only"))
+
+
+@pytest.mark.parametrize("size", SIZES.keys())
+def test_the_score_clicked_in_the_email_is_recorded_as_the_page_opens(browse, world, size):
+    """Issue 20 item 5: no further click; then the rest of the form completes the same response."""
+    survey, _ = full_survey(world)
+    _, token = invitation_with_token(survey)
+    page, watch = browse.open(SIZES[size])
+    page.goto(f"/s/{token}/?score=4")
+    status = page.locator("[data-record-status]")
+    expect(status).to_have_text("Thank you: your score of 4 is recorded. You may change it or tell us more below, then press Submit.")
+    expect(page.get_by_role("button", name="Record my score")).to_be_hidden()
+    assert score_only_responses(world.a) == [(4, "", True)]
+    expect(page.get_by_role("radio", name="4")).to_be_checked()
+    assert axe_violations(page) == []
+    assert horizontal_overflow(page) == 0
+    screenshot(page, "respond-score-recorded")
+    page.get_by_label("What is the main reason for your score?").fill("The invoice was late.")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you!")
+    assert score_only_responses(world.a) == [(4, "The invoice was late.", False)]
+    assert watch.problems() == []
+
+
+def test_without_javascript_one_button_records_the_clicked_score(browse, world):
+    survey, _ = full_survey(world)
+    _, token = invitation_with_token(survey)
+    page, _ = browse.open(PHONE, java_script_enabled=False)
+    page.goto(f"/s/{token}/?score=10")
+    expect(page.locator("[data-record-status]")).to_contain_text("Your score: 10.")
+    assert score_only_responses(world.a) == []  # opening the link records nothing
+    page.get_by_role("button", name="Record my score").click()
+    expect(page.get_by_role("status")).to_contain_text("your score of 10 is recorded")
+    assert score_only_responses(world.a) == [(10, "", True)]
+    expect(page.get_by_role("radio", name="10")).to_be_checked()

@@ -5,7 +5,8 @@ buttons, the opt-out line) are below in every language the product speaks (setti
 scale ends and the opt-out page share the respondent pages' strings (apps/surveys/i18n.py `ui_text`).
 Links carry `TOKEN_PLACEHOLDER`, replaced by the token at SMTP time.
 For NPS and CSAT surveys the first question is embedded as a row of score links, each opening the
-survey with that score pre-selected (`?score=N`), which is not submitted until confirmed.
+survey with that score selected (`?score=N`); the page records it at once by posting it itself (never on the GET,
+which link scanners make too) — apps/surveys/respond/views.py.
 """
 
 from __future__ import annotations

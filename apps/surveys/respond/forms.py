@@ -18,7 +18,7 @@ from django.core import signing
 
 from apps.surveys.i18n import localized, ui_text
 from apps.surveys.models import Question, QuestionType
-from apps.surveys.respond.services import SCALE_TYPES, TEXT_MAX, question_scale
+from apps.surveys.respond.services import SCALE_TYPES, TEXT_MAX, question_scale, score_question
 
 STAMP_SALT = "cxm.surveys.respond.stamp"
 HONEYPOT_FIELD = "website"
@@ -174,13 +174,13 @@ class ResponseForm(forms.Form):
 
 
 def preselect_from_query(questions: list[Question], raw_score: str | None) -> dict:
-    """?score=N from the e-mail's buttons: the first scored question's value, if N is on its scale.
-    Only shown as selected; nothing is stored until the respondent presses Submit."""
+    """?score=N from the e-mail's buttons (or the landing page's post of it): {the first scored question's key: N} if
+    N is on its scale, else {}. A GET only shows it selected; the page posts it to record it (views)."""
     if raw_score is None or not raw_score.strip().lstrip("-").isdigit() or len(raw_score) > 4:
         return {}
-    for question in questions:
-        if question.type in SCALE_TYPES:
-            low, high = question_scale(question)
-            score = int(raw_score)
-            return {question.key: score} if low <= score <= high else {}
-    return {}
+    question = score_question(questions)
+    if question is None:
+        return {}
+    low, high = question_scale(question)
+    score = int(raw_score)
+    return {question.key: score} if low <= score <= high else {}

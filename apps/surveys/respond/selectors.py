@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
-from apps.surveys.models import Invitation, KioskDevice, Question, Response, Survey, SurveyVersion
+from apps.surveys.models import Answer, Invitation, KioskDevice, Question, Response, Survey, SurveyVersion
 from apps.tenancy.context import rows_by_key_including_cross_tenant
 
 # base64url, as secrets.token_urlsafe makes them; anything else is refused before touching the database.
@@ -89,15 +89,27 @@ def invitation_version(invitation: Invitation) -> SurveyVersion | None:
 
 def invitation_state(invitation: Invitation, now: datetime) -> LinkState:
     """Whether the link can be answered now, and if not, why (the page shows one generic message)."""
-    if invitation.status == Invitation.Status.RESPONDED or invitation.responded_at is not None:
+    responded = invitation.status == Invitation.Status.RESPONDED or invitation.responded_at is not None
+    if responded and score_only_response(invitation) is None:
         return LinkState.USED
+    # Not answered, or only the score clicked in the e-mail: open until the link expires or the survey closes.
     if invitation.status in (Invitation.Status.EXPIRED, Invitation.Status.SKIPPED):
-        return LinkState.EXPIRED
+        return LinkState.USED if responded else LinkState.EXPIRED
     if invitation.expires_at is not None and invitation.expires_at <= now:
-        return LinkState.EXPIRED
+        return LinkState.USED if responded else LinkState.EXPIRED
     if not survey_is_open_now(invitation.survey, now) or invitation_version(invitation) is None:
-        return LinkState.CLOSED
+        return LinkState.USED if responded else LinkState.CLOSED
     return LinkState.OPEN
+
+
+def score_only_response(invitation: Invitation) -> Response | None:
+    """The invitation's response while it holds only the score clicked in the e-mail (the form not submitted yet)."""
+    return Response.objects.filter(invitation=invitation, score_only=True).first()
+
+
+def response_answers(response: Response) -> dict:
+    """{question key: stored value} of a response (to show a recorded score on the form again)."""
+    return dict(Answer.objects.filter(response=response).values_list("question__key", "value"))
 
 
 def invitation_for_respondent(pk: int) -> Invitation:

@@ -38,7 +38,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.dates import local_day
-from apps.core.events import response_created
+from apps.core.events import response_changed, response_created
 from apps.journeys.models import Stage, StageTouchpoint
 from apps.surveys.models import (
     INVITATIONS_CHANGED,
@@ -125,8 +125,9 @@ def _clean_one(question: Question, value):
     raise ValidationError("This question cannot be answered.", code="invalid")  # pragma: no cover - types are closed
 
 
-def answers_validate(questions: list[Question], answers: dict) -> dict[str, object]:
-    """{key: cleaned value} for the non-empty answers, or ValidationError keyed by question key."""
+def answers_validate(questions: list[Question], answers: dict, *, partial: bool = False) -> dict[str, object]:
+    """{key: cleaned value} for the non-empty answers, or ValidationError keyed by question key. `partial`: required
+    questions may be left out (a score clicked in the e-mail, alone)."""
     by_key = {q.key: q for q in questions}
     errors: dict[str, list[ValidationError]] = {}
     cleaned: dict[str, object] = {}
@@ -136,7 +137,7 @@ def answers_validate(questions: list[Question], answers: dict) -> dict[str, obje
     for question in questions:
         value = answers.get(question.key)
         if _is_empty(value):
-            if question.required:
+            if question.required and not partial:
                 errors.setdefault(question.key, []).append(ValidationError("Please answer this question.", code="required"))
             continue
         try:
@@ -146,6 +147,12 @@ def answers_validate(questions: list[Question], answers: dict) -> dict[str, obje
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+def score_question(questions: list[Question]) -> Question | None:
+    """The question a score clicked in the invitation e-mail answers: the first scored one (the e-mail's buttons
+    show its scale)."""
+    return next((q for q in questions if q.type in SCALE_TYPES), None)
 
 
 # --- attribution --------------------------------------------------------------------------------
@@ -201,6 +208,35 @@ def _scores(survey, questions: list[Question], cleaned: dict) -> dict:
 
 # --- the service --------------------------------------------------------------------------------
 
+SCORE_COLUMNS = ("nps", "csat", "ces", "smiley", "enps")
+
+
+def _rewrite(response: Response, *, questions: list[Question], cleaned: dict, score_only: bool) -> None:
+    """Replace the answers of a response recorded from an e-mail click (`score_only`): a new click changes its
+    score, the submitted form completes it. Its day, attribution and submission time stay (it counted from the click);
+    the metrics recount its day if a score changed (`response_changed`)."""
+    tenant = response.tenant
+    before = {name: getattr(response, name) for name in (*SCORE_COLUMNS, "comment")}
+    scores = _scores(response.survey, questions, cleaned)
+    for name in (*SCORE_COLUMNS, "comment"):
+        setattr(response, name, scores.get(name, "" if name == "comment" else None))
+    response.score_only = score_only
+    if response.comment != before["comment"]:
+        response.comment_language, response.comment_sentiment, response.comment_analyser = "", None, 0
+    response.full_clean(validate_unique=False, validate_constraints=False)
+    response.save(update_fields=[*SCORE_COLUMNS, "comment", "comment_language", "comment_sentiment", "comment_analyser",
+                                 "score_only"])
+    Answer.objects.filter(response=response).delete()
+    Answer.objects.bulk_create([Answer(tenant=tenant, response=response, question=q, value=cleaned[q.key])
+                                for q in questions if q.key in cleaned])
+    scores_changed = any(getattr(response, name) != before[name] for name in SCORE_COLUMNS)
+    response_changed.send(sender=Response, tenant=tenant, response=response, scores_changed=scores_changed)
+    if response.comment and response.comment != before["comment"]:
+        from apps.surveys.tasks import analyse_response_comment
+
+        enqueue_on_commit(analyse_response_comment, tenant.pk, response.pk)
+
+
 def _existing(*, invitation: Invitation | None, survey, submission_key: str) -> Response | None:
     if invitation is not None:
         found = Response.objects.filter(invitation=invitation).first()
@@ -214,33 +250,55 @@ def _existing(*, invitation: Invitation | None, survey, submission_key: str) -> 
 @transaction.atomic
 def response_submit(*, tenant: Tenant, version: SurveyVersion, answers: dict, channel: str, language: str,
                     invitation: Invitation | None = None, kiosk: KioskDevice | None = None, submission_key: str = "",
-                    submitted_at: datetime | None = None, is_bot: bool = False, bot_reason: str = "") -> tuple[Response, bool]:
-    """Store one response to `version` (answers keyed by question key); (response, created).
+                    submitted_at: datetime | None = None, is_bot: bool = False, bot_reason: str = "",
+                    score_only: bool = False) -> tuple[Response, bool]:
+    """Store one response to `version` (answers keyed by question key); (response, stored): whether this call
+    stored the answers.
 
     A second submit for the same invitation (or the same `submission_key`) returns the first
-    response with created=False and changes nothing. Raises ValidationError (keyed by question key)
-    for invalid answers; nothing is stored then."""
+    response with stored=False and changes nothing — except while that response holds only the score clicked in
+    the e-mail (`score_only`, below): then the form completes it, and another click changes its score.
+    Raises ValidationError (keyed by question key) for invalid answers; nothing is stored then.
+
+    `score_only` (an invitation's link only): the score clicked in the invitation e-mail, posted by the landing
+    page (never by a GET: link scanners open links). It is a response like any other from that moment — counted
+    in the rollups of its day, seen by alert rules and webhooks (`response_created`) — METRICS.md's "a response
+    counts once submitted" applies to the click as the submission of that one answer. The respondent may then
+    change the score or submit the whole form until the link expires: the same row is rewritten (its day and
+    submission time stay), the rollups recount its day if a score changed, the alert rules look again (a case is
+    opened once per rule and response) and no second `response.created` is sent."""
     survey = version.survey
     if version.tenant_id != tenant.pk or (invitation is not None and invitation.tenant_id != tenant.pk) or (
             kiosk is not None and kiosk.tenant_id != tenant.pk):
         raise ValidationError("The version, invitation and kiosk must belong to the tenant.")
     if channel not in Response.Channel.values:
         raise ValidationError({"channel": f"Unknown channel {channel!r}."})
+    if score_only and invitation is None:
+        raise ValidationError("Only an invitation's link records a clicked score.")
     questions = list(Question.objects.filter(version=version).order_by("order"))
-    cleaned = answers_validate(questions, answers or {})
+    cleaned = answers_validate(questions, answers or {}, partial=score_only)
+    if score_only:
+        clicked = score_question(questions)
+        if clicked is None or set(cleaned) != {clicked.key}:
+            raise ValidationError("A clicked score answers the survey's first scored question, alone.")
 
     if invitation is not None:
         # Concurrent submits of one link queue here; the later ones find the first response below.
         invitation = Invitation.objects.select_for_update(of=("self",)).select_related("interaction", "contact").get(pk=invitation.pk)
     existing = _existing(invitation=invitation, survey=survey, submission_key=submission_key)
     if existing is not None:
-        return existing, False
+        if not existing.score_only:
+            return existing, False
+        if score_only and dict(Answer.objects.filter(response=existing).values_list("question__key", "value")) == cleaned:
+            return existing, False  # the same click again
+        _rewrite(existing, questions=questions, cleaned=cleaned, score_only=score_only)
+        return existing, True
 
     submitted_at = submitted_at or timezone.now()
     response = Response(
         tenant=tenant, survey=survey, version=version, invitation=invitation, kiosk=kiosk, channel=channel,
         language=language, submitted_at=submitted_at, local_day=local_day(tenant.time_zone, submitted_at),
-        submission_key=submission_key[:64], is_bot=is_bot, bot_reason=bot_reason[:120],
+        submission_key=submission_key[:64], is_bot=is_bot, bot_reason=bot_reason[:120], score_only=score_only,
         **_attribution(survey=survey, invitation=invitation, kiosk=kiosk),
         **_scores(survey, questions, cleaned),
     )

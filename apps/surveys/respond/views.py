@@ -2,10 +2,14 @@
 
 - `/s/<token>/`: an invitation's link. The token's SHA-256 finds the invitation and its tenant
   (`*_including_cross_tenant`); everything after runs in `tenant_context(invitation.tenant)`. GET
-  and HEAD never consume the token (mail scanners open links): they only mark it opened, once. A
-  POST is stored once (the invitation row is locked and the database allows one response per
-  invitation); every later submit shows "already recorded". Rate-limited per IP (views and submits
-  together, counted before the token is looked up).
+  and HEAD never consume the token nor record anything (mail scanners open links): they only mark it
+  opened, once. A score clicked in the e-mail (`?score=N`) is shown selected and *posted by the page
+  itself* (`record_score`, static/js/respond.js; without JavaScript, one button): recorded at once as a
+  response holding that score (`score_only`), which the respondent may change or complete with the
+  form until the link expires (services.response_submit). A submitted form is stored once (the
+  invitation row is locked and the database allows one response per invitation); every later submit
+  shows "already recorded". Rate-limited per IP (views and submits together, counted before the token
+  is looked up).
 - `/w/<web_token>/`: the public web link (anonymous), `?embed=1` for a minimal page that other sites
   may frame. Rate-limited per IP; a honeypot field and a too-fast submit flag the response as a
   bot's (stored apart, never counted); a signed stamp's submission key makes a double submit land once.
@@ -28,6 +32,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.dispatch import receiver
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -47,6 +52,8 @@ from apps.surveys.respond.selectors import (
     invitation_state,
     invitation_version,
     kiosk_get_by_key_including_cross_tenant,
+    response_answers,
+    score_only_response,
     survey_get_by_web_token_including_cross_tenant,
     survey_is_open_now,
     version_questions,
@@ -215,8 +222,21 @@ def invitation_respond_view(request, token):
             return _unavailable(request, survey=survey, status=410, org=survey.tenant.name)
 
         questions = version_questions(version)
-        notice = ""
-        if request.method == "POST":
+        notice, record_score, status = "", None, 200
+        if request.method == "POST" and "record_score" in request.POST:
+            # The score clicked in the e-mail, posted by the landing page itself (or its button without JavaScript).
+            clicked = preselect_from_query(questions, request.POST.get("record_score"))
+            if not clicked:
+                notice, status, preselect = ui_text(lang, "score_click_invalid"), 400, {}
+            else:
+                response_submit(tenant=invitation.tenant, version=version, answers=clicked, channel=Response.Channel.EMAIL,
+                                language=lang, invitation=invitation, score_only=True)
+                if request.headers.get("X-Requested-With") == "fetch":
+                    return _finish(HttpResponse(status=204))
+                preselect = clicked
+                notice = ui_text(lang, "score_recorded", score=next(iter(clicked.values())))
+            form = ResponseForm(questions=questions, language=lang, preselect=preselect)
+        elif request.method == "POST":
             form = ResponseForm(request.POST, questions=questions, language=lang)
             if form.is_valid():
                 try:
@@ -228,14 +248,23 @@ def invitation_respond_view(request, token):
                     return _done(request, survey=survey, version=version, lang=lang, created=created)
             status = 400
         else:
+            # A GET never records anything (link scanners open links): a score from the e-mail is shown selected and
+            # posted by the page itself (respond.js), or by its one button without JavaScript.
             invitation_mark_opened(invitation=invitation)
             preselect = preselect_from_query(questions, request.GET.get("score"))
+            recorded = score_only_response(invitation)
+            if preselect:
+                record_score = next(iter(preselect.values()))
+                notice = ui_text(lang, "score_click_pending", score=record_score)
+            elif recorded is not None:
+                preselect = response_answers(recorded)
+                notice = ui_text(lang, "score_recorded", score=next(iter(preselect.values()), ""))
             form = ResponseForm(questions=questions, language=lang, preselect=preselect)
-            notice = ui_text(lang, "score_preselected") if preselect else ""
-            status = 200
         extra = {"score": request.GET["score"]} if request.GET.get("score", "").isdigit() else None
         context = _form_context(request, survey=survey, version=version, lang=lang, form=form, action=request.path,
                                 notice=notice, extra_query=extra)
+        if record_score is not None:
+            context |= {"record_score": record_score, "record_done": ui_text(lang, "score_recorded", score=record_score)}
         return _page(request, "respond/form.html", context, status=status)
 
 
