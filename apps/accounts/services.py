@@ -22,6 +22,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from apps.accounts.models import MembershipInvitation, normalize_email
 from apps.core.events import password_reset_requested
+from apps.core.site import site_url
 from apps.core.text import render_text
 from apps.tenancy.context import rows_by_key_including_cross_tenant, tenant_context
 from apps.tenancy.due import due_note, due_settle, due_version
@@ -42,7 +43,7 @@ def hash_token(raw_token: str) -> str:
 
 
 def invitation_url(raw_token: str) -> str:
-    return settings.SITE_URL + reverse("accounts:invitation_accept", args=[raw_token])
+    return site_url() + reverse("accounts:invitation_accept", args=[raw_token])
 
 
 @transaction.atomic
@@ -223,7 +224,7 @@ def password_reset_link(user) -> str:
     """A working link for `user`: valid PASSWORD_RESET_TIMEOUT from now, dead once the password changes."""
     path = reverse("accounts:password_reset_confirm", kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
                                                               "token": default_token_generator.make_token(user)})
-    return settings.SITE_URL + path
+    return site_url() + path
 
 
 def password_reset_link_for(email: str) -> str | None:

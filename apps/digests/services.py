@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
+from apps.core.site import site_url
 from apps.core.text import render_text
 from apps.digests.models import DigestSend, DigestSubscription, Frequency
 from apps.digests.selectors import Digest, digest_build, period_of
@@ -69,9 +69,9 @@ def _url(name: str, fallback: str, **kwargs) -> str:
     """An absolute link to one of our pages (the path agreed with the page's owner if its URL name is
     not mounted in this build)."""
     try:
-        return settings.SITE_URL + reverse(name, kwargs=kwargs)
+        return site_url() + reverse(name, kwargs=kwargs)
     except NoReverseMatch:
-        return settings.SITE_URL + fallback
+        return site_url() + fallback
 
 
 def digest_links(digest: Digest) -> dict:
@@ -94,7 +94,7 @@ def _answers_links(digest: Digest) -> dict:
     member's own answers for "own", the line's touchpoint/stage or theme): "numbers" {metric: url}, "changes" and
     "themes" (a url per line, in order)."""
     f = MetricFilters(first=digest.period_first, last=digest.period_last, uuids={"staff": digest.staff} if digest.staff else {})
-    site = settings.SITE_URL
+    site = site_url()
     return {
         "numbers": {line.metric: site + responses_url(digest.tenant_slug, f, answered=line.metric) for line in digest.numbers},
         "changes": [site + responses_url(digest.tenant_slug, f, answered=line.metric, **({line.dimension: line.key} if line.dimension else {}))

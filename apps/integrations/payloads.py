@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.conf import settings
 from django.urls import NoReverseMatch, reverse
+
+from apps.core.site import site_url
 
 COMMENT_EXCERPT = 300
 # Detractor alerts (Slack): the negative band of METRICS.md for NPS and CSAT.
@@ -24,7 +25,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def page_url(name: str, tenant, **kwargs) -> str | None:
     try:
-        return settings.SITE_URL + reverse(name, kwargs={"tenant_slug": tenant.slug, **kwargs})
+        return site_url() + reverse(name, kwargs={"tenant_slug": tenant.slug, **kwargs})
     except NoReverseMatch:
         return None
 

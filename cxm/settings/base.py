@@ -24,7 +24,8 @@ else:
     SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Links that leave the request (e-mails, webhooks) start with it; unset, with the request's own address (apps/core/site.py).
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -68,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # While SITE_URL is unset, links built during the request use the address it came in on (apps/core/site.py).
+    "apps.core.site.RequestOriginMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -117,6 +120,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The metrics engine's reads as server-side prepared statements (apps/core/prepared.py); off behind a
 # connection pooler in transaction mode.
 METRICS_PREPARED_STATEMENTS = env.bool("METRICS_PREPARED_STATEMENTS", default=True)
+# Finished rollup reads kept per process until the tenant's rollups change (apps/metrics/readcache.py); 0 = off.
+METRICS_READ_CACHE_ENTRIES = env.int("METRICS_READ_CACHE_ENTRIES", default=2048)
 # On Citus only (README "Scaling out"): the shards of the tenant co-location group, fixed when
 # `manage.py citus_distribute` first distributes the tenant tables.
 CITUS_SHARD_COUNT = env.int("CITUS_SHARD_COUNT", default=32)

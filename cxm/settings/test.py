@@ -12,6 +12,7 @@ from cxm.settings.base import *  # noqa: E402,F403
 from cxm.settings.base import BASE_DIR, env  # noqa: E402
 
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")  # tests/test_core_site.py unsets it
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

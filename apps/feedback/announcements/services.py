@@ -36,7 +36,6 @@ import logging
 import re
 import secrets
 
-from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -46,6 +45,7 @@ from django.utils import timezone
 
 from apps.clients.models import Client, Contact
 from apps.core.dates import local_today
+from apps.core.site import site_url
 from apps.core.text import render_text
 from apps.feedback.models import ActionPlan, Announcement, AnnouncementRecipient, Case
 from apps.messaging.models import OutboundEmail
@@ -147,7 +147,7 @@ def optout_token_new() -> tuple[str, str]:
 
 
 def optout_url(token: str) -> str:
-    return f"{settings.SITE_URL}/u/{token}/"
+    return f"{site_url()}/u/{token}/"
 
 
 def _optout_read_signed(value: str) -> tuple[str, str] | None:
@@ -390,7 +390,7 @@ def announcement_render(*, tenant: Tenant, subject: str, you_said: str, we_did: 
         "hello": words["hello"].format(name=name) if name else words["hello_anonymous"],
         "intro": words["intro"].format(sender=sender), "you_said_label": words["you_said"], "we_did_label": words["we_did"],
         "thanks": words["thanks"], "optout": words["optout"].format(sender=sender),
-        "optout_url": optout_url(optout_token) if optout_token else f"{settings.SITE_URL}/u/…/",
+        "optout_url": optout_url(optout_token) if optout_token else f"{site_url()}/u/…/",
     }
     return RenderedEmail(subject=subject, text=render_text("feedback/email/announcement.txt", context),
                          html=render_to_string("feedback/email/announcement.html", context), language=lang, parts=context)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
 from apps.core.dates import local_today
+from apps.core.site import site_url
 from apps.feedback.audits.selectors import last_completed_half_year
 from apps.messaging.models import OutboundEmail
 from apps.messaging.services import email_enqueue
@@ -28,7 +28,7 @@ def audits_ready_notify(tenant, *, today: date | None = None) -> int:
     for it after the run (a rerun returns the same number and writes none)."""
     today = today or local_today(tenant.time_zone)
     end = last_completed_half_year(today)
-    url = settings.SITE_URL + reverse("audits:list", kwargs={"tenant_slug": tenant.slug})
+    url = site_url() + reverse("audits:list", kwargs={"tenant_slug": tenant.slug})
     count = 0
     for member in Membership.objects.filter(is_active=True, role__in=LEADS).select_related("user").order_by("pk"):
         body = (f"Hello {member.user.full_name or member.user.email},\n\n"

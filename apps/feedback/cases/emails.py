@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from apps.core.site import site_url
 from apps.core.text import render_text
 from apps.feedback.models import Case
 from apps.tenancy.models import Membership, Tenant
@@ -37,7 +37,7 @@ def case_url(tenant: Tenant, case: Case) -> str:
         path = reverse("cases:detail", kwargs={"tenant_slug": tenant.slug, "uuid": case.uuid})
     except NoReverseMatch:
         path = f"/t/{tenant.slug}/cases/{case.uuid}/"
-    return f"{settings.SITE_URL}{path}"
+    return f"{site_url()}{path}"
 
 
 def message_id(case: Case, what: str, membership: Membership) -> str:

@@ -44,6 +44,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from apps.clients.models import Client, Contact
+from apps.core.site import site_url
 from apps.messaging.models import OutboundEmail
 from apps.surveys.builder.selectors import survey_is_open, version_languages
 from apps.surveys.distribution import emails
@@ -86,12 +87,12 @@ def invitation_token(invitation: Invitation) -> str:
 
 def invitation_url(raw_token: str, *, score: int | None = None) -> str:
     """The respondent's link: SITE_URL/s/<token>/, with ?score=N for a score clicked in the e-mail."""
-    url = f"{settings.SITE_URL}/s/{raw_token}/"
+    url = f"{site_url()}/s/{raw_token}/"
     return url if score is None else f"{url}?score={int(score)}"
 
 
 def optout_url(raw_token: str) -> str:
-    return f"{settings.SITE_URL}/s/{raw_token}/opt-out/"
+    return f"{site_url()}/s/{raw_token}/opt-out/"
 
 
 def message_domain() -> str:
@@ -435,10 +436,10 @@ def _preview_url(tenant: Tenant, survey: Survey) -> str:
     for name in ("surveys:preview", "surveys:edit", "surveys:list"):
         try:
             kwargs = {"tenant_slug": tenant.slug} if name == "surveys:list" else {"tenant_slug": tenant.slug, "uuid": survey.uuid}
-            return settings.SITE_URL + reverse(name, kwargs=kwargs)
+            return site_url() + reverse(name, kwargs=kwargs)
         except NoReverseMatch:
             continue
-    return settings.SITE_URL + f"/t/{tenant.slug}/"
+    return site_url() + f"/t/{tenant.slug}/"
 
 
 @transaction.atomic

@@ -11,11 +11,11 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.site import site_url
 from apps.surveys.models import KioskDevice, Survey
 from apps.surveys.respond.selectors import secret_hash
 from apps.tenancy.models import Tenant
@@ -26,7 +26,7 @@ SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 def kiosk_url(raw_key: str) -> str:
-    return f"{settings.SITE_URL}/k/{raw_key}/"
+    return f"{site_url()}/k/{raw_key}/"
 
 
 @transaction.atomic
