@@ -29,6 +29,7 @@ CITUS_SUBSET = {
     "test_citus.py",  # distribution as code, a worker down (skips unless CXM_CITUS=1)
     "test_rls.py", "test_tenancy_coverage.py", "test_url_isolation.py",  # row-level security and isolation
     "test_metrics_worker.py",  # every rollup cell equals the raw rows
+    "test_metrics_readcache.py",  # kept reads never stale: the rollup version on a distributed table
     "test_surveys_e2e.py", "test_surveys_concurrency.py",  # surveys end to end and concurrently
     "test_feedback_e2e.py",  # closing the loop end to end
     "test_tenant_keys.py", "test_tenant_context.py", "test_tenant_locks.py",  # keys, SET LOCAL across savepoints, locks

@@ -8,11 +8,12 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from apps.core.dates import local_day
+from apps.metrics import rollups
 from apps.metrics.buckets import Bucket
-from apps.metrics.models import Dimension
+from apps.metrics.models import STAT_FIELDS, Dimension, MonthRollup, ResponseCell, ResponseRollup, TransitionRollup
 from apps.surveys.models import Response
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Role
@@ -109,3 +110,25 @@ def python_buckets(tenant) -> dict[tuple, Bucket]:
                 value = getattr(r, attr)
                 out[(r.local_day, dimension.value, str(value) if value else "")] += b
     return dict(out)
+
+
+def stored_buckets(tenant) -> dict[tuple, Bucket]:
+    with tenant_context(tenant):
+        return {(r.day, r.dimension, r.key): Bucket.from_row(r) for r in ResponseRollup.objects.all()}
+
+
+def assert_exact(tenant):
+    """Stored = SQL straight from the rows = Python row by row."""
+    with tenant_context(tenant):
+        first, last = date(2000, 1, 1), date(2100, 1, 1)
+        assert sorted(map(_key, rollups.expected_cells(tenant, first, last))) == sorted(
+            map(_key, ResponseCell.objects.values("tenant_id", *rollups.CELL_KEY, *STAT_FIELDS)))
+        assert sorted(map(_key, rollups.expected_transitions(tenant, first, last))) == sorted(
+            map(_key, TransitionRollup.objects.values("tenant_id", *rollups.TRANSITION_KEY, *rollups.TRANSITION_STATS)))
+        months = MonthRollup.objects.values("tenant_id", *rollups.MONTH_KEY, *STAT_FIELDS)
+        assert sorted(map(_key, rollups.expected_months(rollups.expected_rollups(tenant, first, last)))) == sorted(map(_key, months))
+    assert stored_buckets(tenant) == python_buckets(tenant)
+
+
+def _key(row: dict) -> tuple:
+    return tuple(sorted(row.items()))

@@ -41,15 +41,10 @@ from tests.factories import (
     SurveyFactory,
     SurveyVersionFactory,
 )
-from tests.metrics_world import add_random_responses, make_metric_world, python_buckets
+from tests.metrics_world import add_random_responses, assert_exact, make_metric_world, python_buckets
 from tests.threads import run_threads
 
 pytestmark = pytest.mark.django_db
-
-
-def stored_buckets(tenant) -> dict[tuple, Bucket]:
-    with tenant_context(tenant):
-        return {(r.day, r.dimension, r.key): Bucket.from_row(r) for r in ResponseRollup.objects.all()}
 
 
 def stored_state(tenant) -> tuple:
@@ -61,21 +56,6 @@ def stored_state(tenant) -> tuple:
                 sorted(TransitionRollup.objects.values_list("day", "journey_id", "from_stage_id", "to_stage_id", "n", "abs_sum", "sq_sum")))
 
 
-def assert_exact(tenant):
-    """Stored = SQL straight from the rows = Python row by row."""
-    with tenant_context(tenant):
-        first, last = date(2000, 1, 1), date(2100, 1, 1)
-        assert sorted(map(_key, rollups.expected_cells(tenant, first, last))) == sorted(
-            map(_key, ResponseCell.objects.values("tenant_id", *rollups.CELL_KEY, *STAT_FIELDS)))
-        assert sorted(map(_key, rollups.expected_transitions(tenant, first, last))) == sorted(
-            map(_key, TransitionRollup.objects.values("tenant_id", *rollups.TRANSITION_KEY, *rollups.TRANSITION_STATS)))
-        months = MonthRollup.objects.values("tenant_id", *rollups.MONTH_KEY, *STAT_FIELDS)
-        assert sorted(map(_key, rollups.expected_months(rollups.expected_rollups(tenant, first, last)))) == sorted(map(_key, months))
-    assert stored_buckets(tenant) == python_buckets(tenant)
-
-
-def _key(row: dict) -> tuple:
-    return tuple(sorted(row.items()))
 
 
 def test_rebuild_equals_the_response_rows_exactly_per_tenant(world):

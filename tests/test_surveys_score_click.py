@@ -18,7 +18,7 @@ from apps.surveys.respond.services import response_submit
 from apps.tenancy.context import tenant_context
 from tests import factories as f
 from tests.builders import bilingual_live_survey, count_responses, invitation_with_token, reload
-from tests.test_metrics_rollups import assert_exact
+from tests.metrics_world import assert_exact
 
 pytestmark = pytest.mark.postgres
 
