@@ -171,12 +171,18 @@ def test_an_empty_workspace_prints_too(world, client):
 
 
 def _our_browsers() -> set[int]:
-    """Chromium processes started by Playwright (their profile directory names it)."""
+    """Chromium processes started by Playwright (their profile directory names it) from this test process: under
+    xdist another worker's browser tests run Chromium at the same time; those carry that worker's name in their
+    environment (PYTEST_XDIST_WORKER, inherited from the worker that launched them), ours carry ours."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
     found = set()
     for pid in os.listdir("/proc"):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 running = b"playwright_chromiumdev_profile" in f.read()
+            if running and worker:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    running = f"PYTEST_XDIST_WORKER={worker}".encode() in f.read().split(b"\0")
             with open(f"/proc/{pid}/stat", "rb") as f:
                 running = running and f.read().split(b") ", 1)[1][:1] != b"Z"  # a zombie has exited
             if running:
