@@ -108,7 +108,7 @@ PAGE_ROUTE_MODELS = {
     "interactions:follow_up_done": Interaction,
     "imports:job": ImportJob, "imports:job_confirm": ImportJob, "imports:job_cancel": ImportJob, "imports:job_status": ImportJob,
     "imports:job_rejections": ImportJob,
-    "distribution:send": Survey, "distribution:log": Survey, "distribution:test_email": Survey,
+    "distribution:send": Survey, "distribution:log": Survey, "distribution:test_email": Survey, "distribution:web_link_qr": Survey,
     "distribution:send_progress": ManualSend, "distribution:send_status": ManualSend,
     "responses:detail": Response, "responses:tag_add": Response, "responses:tag_remove": Response,
     "themes:edit": Theme, "themes:delete": Theme, "themes:suggestion": ThemeSuggestion, "themes:response": Response,

@@ -6,6 +6,7 @@ from apps.tenancy import apis
 
 urlpatterns = [
     path("me/", apis.MeApi.as_view(), name="me"),
+    path("settings/", apis.TenantSettingsApi.as_view(), name="settings"),
     path("members/", apis.MemberListApi.as_view(), name="member-list"),
     path("members/<uuid:uuid>/", apis.MemberDetailApi.as_view(), name="member-detail"),
     path("members/<uuid:uuid>/deactivate/", apis.MemberDeactivateApi.as_view(), name="member-deactivate"),

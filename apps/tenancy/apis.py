@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from apps.tenancy import selectors, services
 from apps.tenancy.api import TenantApi, TenantGenericApi
-from apps.tenancy.models import ADMINS, EVERYONE, LEADS, ApiKey, AuditEvent, Membership, Role, Team
+from apps.tenancy.models import ADMINS, EVERYONE, LEADS, ApiKey, AuditEvent, Membership, Role, Team, Tenant
 
 TEAM_FIELD = dict(slug_field="uuid", queryset=Team.objects, allow_null=True, required=False)
 
@@ -70,6 +70,38 @@ class MeApi(TenantApi):
         data = {"tenant": request.tenant.slug, "tenant_name": request.tenant.name, "time_zone": request.tenant.time_zone,
                 "role": access.role, "principal": principal}
         return Response(self.Output(data).data)
+
+
+class TenantSettingsOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Tenant
+        fields = ["slug", *services.TENANT_SETTINGS_FIELDS]
+        read_only_fields = ["slug"]
+
+
+@extend_schema_view(get=extend_schema(summary="Workspace settings"), patch=extend_schema(summary="Change workspace settings"))
+class TenantSettingsApi(TenantApi):
+    """The workspace's settings (admins): name, time zone, locale, industry, sender, the survey fatigue rule and the
+    sample sizes below which numbers are flagged. A change is audited; a new time zone re-dates every response and
+    rebuilds the rollups (queued). The same service as the settings page."""
+
+    read_roles = ADMINS
+
+    @extend_schema(responses=TenantSettingsOutput)
+    def get(self, request, tenant_slug):
+        return Response(TenantSettingsOutput(request.tenant).data)
+
+    @extend_schema(request=TenantSettingsOutput, responses=TenantSettingsOutput,
+                   examples=[OpenApiExample("Brussels, 10 days between surveys", request_only=True,
+                                            value={"time_zone": "Europe/Brussels", "survey_fatigue_days": 10})])
+    def patch(self, request, tenant_slug):
+        data = TenantSettingsOutput(request.tenant, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        unknown = set(request.data) - set(services.TENANT_SETTINGS_FIELDS) if hasattr(request.data, "keys") else set()
+        if unknown:
+            raise ApiValidationError({key: ["Not a setting that can be changed."] for key in sorted(unknown)})
+        tenant = services.tenant_update(tenant=request.tenant, acting_user=request.user, data=dict(data.validated_data))
+        return Response(TenantSettingsOutput(tenant).data)
 
 
 @extend_schema_view(get=extend_schema(summary="List members"))

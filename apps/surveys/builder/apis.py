@@ -13,9 +13,11 @@ from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.response import Response
 
 from apps.clients.models import Segment
+from apps.core.qr import qr_svg_file
 from apps.journeys.models import Stage
 from apps.surveys.builder import selectors, services
 from apps.surveys.builder.forms import SurveyFilter
+from apps.surveys.distribution.links import embed_snippet, web_link_url
 from apps.surveys.models import LANGUAGE_CHOICES, PublishedVersionIsImmutable, Question, QuestionType, Survey, SurveyKind, SurveyVersion
 from apps.tenancy.api import TenantGenericApi
 from apps.tenancy.models import EVERYONE, LEADS
@@ -99,12 +101,26 @@ class SurveyOutput(serializers.ModelSerializer):
                   "response_count", "created_at", "updated_at"]
 
 
+class WebLinkOutput(serializers.Serializer):
+    url = serializers.URLField(help_text="The public web link: anyone with it can answer, anonymously.")
+    embed_html = serializers.CharField(help_text="An <iframe> of the link's minimal page, to paste into another site.")
+    qr_svg = serializers.CharField(help_text="The link's QR code, an SVG document.")
+
+
 class SurveyDetailOutput(SurveyOutput):
     live_version = serializers.SerializerMethodField(help_text="The published version respondents answer, with its questions.")
     draft = serializers.SerializerMethodField(help_text="The draft being edited, with its questions (null when none).")
+    web_link = serializers.SerializerMethodField(help_text="The public web link, its embed snippet and QR code (null while it is off).")
 
     class Meta(SurveyOutput.Meta):
-        fields = [*SurveyOutput.Meta.fields, "live_version", "draft"]
+        fields = [*SurveyOutput.Meta.fields, "live_version", "draft", "web_link"]
+
+    @extend_schema_field(WebLinkOutput(allow_null=True))
+    def get_web_link(self, survey):
+        url = web_link_url(survey)
+        if url is None:
+            return None
+        return {"url": url, "embed_html": embed_snippet(survey), "qr_svg": qr_svg_file(url).decode()}
 
     @extend_schema_field(SurveyVersionDetailOutput(allow_null=True))
     def get_live_version(self, survey):

@@ -10,6 +10,7 @@ urlpatterns = [
     path("surveys/outbox/", views.outbox_view, name="outbox"),
     path("surveys/invitations/", views.invitations_view, name="invitations"),
     path("surveys/<uuid:uuid>/send/", views.send_view, name="send"),
+    path("surveys/<uuid:uuid>/web-link-qr.svg", views.web_link_qr_view, name="web_link_qr"),
     path("surveys/sends/<uuid:uuid>/", views.send_progress_view, name="send_progress"),
     path("surveys/sends/<uuid:uuid>/status/", views.send_status_view, name="send_status"),
     path("surveys/<uuid:uuid>/log/", views.log_view, name="log"),

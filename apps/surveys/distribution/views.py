@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -17,7 +17,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.core.dates import day_start
 from apps.core.forms import add_service_errors
+from apps.core.qr import qr_svg_file, qr_svg_inline
 from apps.surveys.distribution.forms import InvitationFilterForm, LogFilterForm, SendForm
+from apps.surveys.distribution.links import embed_snippet, web_link_url
 from apps.surveys.distribution.manual import manual_send_progress, manual_send_skipped, manual_send_start, manual_send_summary
 from apps.surveys.distribution.selectors import invitation_list, invitation_status_counts, outbox_list
 from apps.surveys.distribution.services import survey_accepts_invitations, test_email_send
@@ -51,8 +53,23 @@ def send_view(request, tenant_slug, uuid):
             if replayed:
                 messages.info(request, "This send was already made (the form was submitted twice): nothing new was sent.")
             return redirect("distribution:send_progress", tenant_slug=tenant_slug, uuid=send.uuid)
-    context = {"survey": survey, "form": form, "is_open": survey_accepts_invitations(survey, timezone.now())}
+    web_link = web_link_url(survey)
+    context = {"survey": survey, "form": form, "is_open": survey_accepts_invitations(survey, timezone.now()),
+               "web_link": web_link, "web_link_qr": qr_svg_inline(web_link) if web_link else "", "embed_snippet": embed_snippet(survey)}
     return render(request, "surveys/distribution/send.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET"])
+@tenant_role_required(LEADS)
+def web_link_qr_view(request, tenant_slug, uuid):
+    """The web link's QR code as an SVG file to download (a poster, a table tent, a receipt)."""
+    survey = _survey(uuid)
+    web_link = web_link_url(survey)
+    if web_link is None:
+        raise Http404("This survey's public web link is off.")
+    response = HttpResponse(qr_svg_file(web_link), content_type="image/svg+xml")
+    response["Content-Disposition"] = f'attachment; filename="web-link-{survey.uuid}.svg"'
+    return response
 
 
 def _manual_send(uuid) -> ManualSend:

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import add_service_errors
+from apps.core.qr import qr_svg_inline
 from apps.surveys.kiosks.forms import KioskForm
 from apps.surveys.kiosks.services import kiosk_create, kiosk_revoke, kiosk_url
 from apps.surveys.models import KioskDevice, Survey
@@ -31,7 +32,8 @@ def kiosk_list_view(request, tenant_slug, uuid):
             add_service_errors(form, exc)
         else:
             # Shown once, on this response only (never redirected to, never stored).
-            response = render(request, "surveys/kiosks/created.html", {"survey": survey, "device": device, "url": kiosk_url(raw_key)})
+            response = render(request, "surveys/kiosks/created.html", {"survey": survey, "device": device, "url": kiosk_url(raw_key),
+                                                                           "qr": qr_svg_inline(kiosk_url(raw_key))})
             response["Cache-Control"] = "no-store"
             response["Referrer-Policy"] = "no-referrer"
             return response
