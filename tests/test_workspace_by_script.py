@@ -143,3 +143,43 @@ def test_a_new_kiosk_shows_its_address_and_qr_code_once(world, client):
     assert address.startswith("http://127.0.0.1:8000/k/")
     assert 'aria-label="QR code of this device\'s address"><svg' in html
     assert page["Cache-Control"] == "no-store"
+
+
+def test_kiosks_over_the_api_address_and_qr_once_then_revoked(world, client):
+    survey, _ = bilingual_live_survey(world.a)
+    _, raw_key = make_api_key(world.a, role=Role.CX_LEAD)
+    api = APIClient()
+    base = f"/api/v1/t/{world.a.slug}/surveys/{survey.uuid}/kiosks/"
+    made = api.post(base, {"name": "Front desk"}, format="json", **bearer(raw_key))
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert body["url"].startswith("http://127.0.0.1:8000/k/")
+    assert body["qr_svg"].encode() == _expected_qr_file(body["url"])
+    assert made["Cache-Control"] == "no-store"
+    kiosk_path = body["url"].removeprefix("http://127.0.0.1:8000")
+    assert client.get(kiosk_path).status_code == 200  # the address works on the device
+    listed = api.get(base, **bearer(raw_key)).json()
+    assert [row["name"] for row in listed["results"]] == ["Front desk"]
+    assert "url" not in listed["results"][0]  # the key is never shown again
+    revoked = api.post(f"{base}{body['id']}/revoke/", **bearer(raw_key))
+    assert revoked.status_code == 200
+    assert revoked.json()["revoked_at"]
+    assert client.get(kiosk_path).status_code == 404
+    assert api.post(f"{base}{body['id']}/revoke/", **bearer(raw_key)).status_code == 400  # already revoked, said in words
+
+
+def test_kiosk_api_refuses_bad_input_other_roles_and_other_workspaces(world):
+    survey, _ = bilingual_live_survey(world.a)
+    _, lead = make_api_key(world.a, role=Role.CX_LEAD)
+    _, staff = make_api_key(world.a, role=Role.STAFF, name="staff key")
+    _, other = make_api_key(world.b, role=Role.ADMIN, name="other key")
+    api = APIClient()
+    base = f"/api/v1/t/{world.a.slug}/surveys/{survey.uuid}/kiosks/"
+    assert api.post(base, {"name": ""}, format="json", **bearer(lead)).status_code == 400
+    assert api.post(base, {"name": "x" * 81}, format="json", **bearer(lead)).status_code == 400
+    assert api.post(base, {"name": "Desk"}, format="json", **bearer(staff)).status_code == 403
+    assert api.get(base, **bearer(other)).status_code in (401, 403, 404)
+    other_survey, _ = bilingual_live_survey(world.b)
+    assert api.get(f"/api/v1/t/{world.a.slug}/surveys/{other_survey.uuid}/kiosks/", **bearer(lead)).status_code == 404
+    with tenant_context(world.a):
+        assert not survey.kiosks.exists()

@@ -16,7 +16,7 @@
       if (!window.fetch || !window.FormData) { return; }
       var status = form.querySelector("[data-record-status]");
       var button = form.querySelector("button");
-      form.classList.add("is-sending");
+      form.setAttribute("aria-busy", "true");  /* not .is-sending: its dimmed button would fail contrast (axe) */
       window.fetch(form.action, { method: "POST", body: new FormData(form), credentials: "omit", redirect: "error",
                                   headers: { "X-Requested-With": "fetch" } })
         .then(function (response) {
@@ -26,7 +26,7 @@
           form.classList.add("is-recorded");
         })
         .catch(function () { /* not recorded: the button records it by hand */ })
-        .then(function () { form.classList.remove("is-sending"); });
+        .then(function () { form.removeAttribute("aria-busy"); });
     });
     document.querySelectorAll("form[data-once]").forEach(function (form) {
       form.addEventListener("submit", function (event) {

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from apps.surveys.builder import apis
+from apps.surveys.kiosks import apis as kiosk_apis
 
 SURVEY = "surveys/<uuid:uuid>/"
 CHILD = "surveys/<uuid:survey_uuid>/"
@@ -15,6 +16,8 @@ urlpatterns = [
     path(SURVEY + "resume/", apis.SurveyResumeApi.as_view(), name="survey-resume"),
     path(SURVEY + "close/", apis.SurveyCloseApi.as_view(), name="survey-close"),
     path(CHILD + "questions/", apis.QuestionListApi.as_view(), name="survey-question-list"),
+    path(CHILD + "kiosks/", kiosk_apis.KioskListApi.as_view(), name="survey-kiosk-list"),
+    path(CHILD + "kiosks/<uuid:uuid>/revoke/", kiosk_apis.KioskRevokeApi.as_view(), name="survey-kiosk-revoke"),
     path(CHILD + "questions/<uuid:uuid>/", apis.QuestionDetailApi.as_view(), name="survey-question-detail"),
     path(CHILD + "versions/", apis.SurveyVersionListApi.as_view(), name="survey-version-list"),
 ]
