@@ -32,8 +32,9 @@ def kiosk_list_view(request, tenant_slug, uuid):
             add_service_errors(form, exc)
         else:
             # Shown once, on this response only (never redirected to, never stored).
-            response = render(request, "surveys/kiosks/created.html", {"survey": survey, "device": device, "url": kiosk_url(raw_key),
-                                                                           "qr": qr_svg_inline(kiosk_url(raw_key))})
+            url = kiosk_url(raw_key)
+            response = render(request, "surveys/kiosks/created.html", {"survey": survey, "device": device, "url": url,
+                                                                           "qr": qr_svg_inline(url)})
             response["Cache-Control"] = "no-store"
             response["Referrer-Policy"] = "no-referrer"
             return response

@@ -52,6 +52,7 @@ from apps.surveys.models import (
     SurveyKind,
     SurveyVersion,
 )
+from apps.surveys.respond.selectors import response_answers
 from apps.tenancy.due import due_note
 from apps.tenancy.models import Tenant
 from apps.tenancy.tasks import enqueue_on_commit
@@ -211,13 +212,12 @@ def _scores(survey, questions: list[Question], cleaned: dict) -> dict:
 SCORE_COLUMNS = ("nps", "csat", "ces", "smiley", "enps")
 
 
-def _rewrite(response: Response, *, questions: list[Question], cleaned: dict, score_only: bool) -> None:
+def _rewrite(response: Response, *, tenant: Tenant, survey, questions: list[Question], cleaned: dict, score_only: bool) -> None:
     """Replace the answers of a response recorded from an e-mail click (`score_only`): a new click changes its
     score, the submitted form completes it. Its day, attribution and submission time stay (it counted from the click);
     the metrics recount its day if a score changed (`response_changed`)."""
-    tenant = response.tenant
     before = {name: getattr(response, name) for name in (*SCORE_COLUMNS, "comment")}
-    scores = _scores(response.survey, questions, cleaned)
+    scores = _scores(survey, questions, cleaned)
     for name in (*SCORE_COLUMNS, "comment"):
         setattr(response, name, scores.get(name, "" if name == "comment" else None))
     response.score_only = score_only
@@ -289,9 +289,9 @@ def response_submit(*, tenant: Tenant, version: SurveyVersion, answers: dict, ch
     if existing is not None:
         if not existing.score_only:
             return existing, False
-        if score_only and dict(Answer.objects.filter(response=existing).values_list("question__key", "value")) == cleaned:
+        if score_only and response_answers(existing) == cleaned:
             return existing, False  # the same click again
-        _rewrite(existing, questions=questions, cleaned=cleaned, score_only=score_only)
+        _rewrite(existing, tenant=tenant, survey=survey, questions=questions, cleaned=cleaned, score_only=score_only)
         return existing, True
 
     submitted_at = submitted_at or timezone.now()
