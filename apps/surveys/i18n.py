@@ -23,6 +23,9 @@ LANGUAGE_NAMES = dict(settings.LANGUAGES)  # each in its own language ("Françai
 UI_TEXT: dict[str, dict[str, str]] = {
     "en": {
         "submit": "Submit",
+        "next": "Next",
+        "back": "Back",
+        "page_of": "Page {page} of {count}",
         "send": "Send",
         "language": "Language",
         "optional": "optional",
@@ -70,6 +73,9 @@ UI_TEXT: dict[str, dict[str, str]] = {
     },
     "fr": {
         "submit": "Envoyer",
+        "next": "Suivant",
+        "back": "Retour",
+        "page_of": "Page {page} sur {count}",
         "send": "Envoyer",
         "language": "Langue",
         "optional": "facultatif",
@@ -119,6 +125,9 @@ UI_TEXT: dict[str, dict[str, str]] = {
     },
     "de": {
         "submit": "Absenden",
+        "next": "Weiter",
+        "back": "Zurück",
+        "page_of": "Seite {page} von {count}",
         "send": "Senden",
         "language": "Sprache",
         "optional": "optional",
@@ -168,6 +177,9 @@ UI_TEXT: dict[str, dict[str, str]] = {
     },
     "nl": {
         "submit": "Versturen",
+        "next": "Volgende",
+        "back": "Vorige",
+        "page_of": "Pagina {page} van {count}",
         "send": "Versturen",
         "language": "Taal",
         "optional": "optioneel",
@@ -216,6 +228,9 @@ UI_TEXT: dict[str, dict[str, str]] = {
     },
     "es": {
         "submit": "Enviar",
+        "next": "Siguiente",
+        "back": "Atrás",
+        "page_of": "Página {page} de {count}",
         "send": "Enviar",
         "language": "Idioma",
         "optional": "opcional",

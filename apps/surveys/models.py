@@ -135,6 +135,9 @@ class SurveyVersion(TenantScopedModel, TimeStampedModel):
     texts = models.JSONField(default=dict, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = TenantForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Endings per branch (apps/surveys/logic.py): [{"key", "when": rule, "texts": {lang: {"title", "thanks"}}}, …];
+    # the first whose rule holds replaces the thank-you text.
+    endings = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["survey_id", "-number"]
@@ -181,6 +184,10 @@ class Question(TenantScopedModel):
     # rating: {"min": 1, "max": 10, "min_label": {…}, "max_label": {…}}; scales: optional end labels.
     options = models.JSONField(default=dict, blank=True)
     required = models.BooleanField(default=True)
+    # Logic (apps/surveys/logic.py): this question starts a new page; it is shown only if `show_if` holds on the
+    # answers of earlier pages ({} = always).
+    new_page = models.BooleanField(default=False)
+    show_if = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["version_id", "order"]

@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from apps.surveys import kinds
+from apps.surveys.logic import condition_words, logic_problems
 from apps.surveys.models import Question, Response, Survey, SurveyVersion
 
 
@@ -87,8 +88,8 @@ def _label_sets(question: Question) -> list[tuple[str, dict]]:
 
 def publish_problems(survey: Survey, version: SurveyVersion, questions: list[Question] | None = None) -> dict[str, list[str]]:
     """What stops `version` being published, per language (and "" for the version as a whole):
-    at least one question; in every language the survey offers, the title, every question's
-    text and every option label."""
+    at least one question; its logic sound (apps/surveys/logic.py `logic_problems`); in every language the survey
+    offers, the title, every question's text and every option label, and every ending's thanks."""
     questions = questions_of(version) if questions is None else questions
     problems: dict[str, list[str]] = {}
     if not questions:
@@ -96,6 +97,9 @@ def publish_problems(survey: Survey, version: SurveyVersion, questions: list[Que
     for q in questions:
         if q.type in kinds.CHOICE_TYPES and len(q.options or []) < 2:
             problems.setdefault("", []).append(f"Question {q.order} (“{q.key}”) needs at least two choices.")
+    problems[""] = problems.get("", []) + logic_problems(questions, version.endings)
+    if not problems[""]:
+        del problems[""]
     for lang in survey.languages or [survey.default_language]:
         missing = []
         texts = (version.texts or {}).get(lang) or {}
@@ -109,6 +113,9 @@ def publish_problems(survey: Survey, version: SurveyVersion, questions: list[Que
                 value = labels.get(lang) if isinstance(labels, dict) else None
                 if not (value or "").strip():
                     missing.append(f"the {what} label of {name}")
+        for ending in version.endings or []:
+            if not (((ending.get("texts") or {}).get(lang) or {}).get("thanks") or "").strip():
+                missing.append(f"the thank-you text of the ending “{ending['key']}”")
         if missing:
             problems[lang] = missing
     return problems
@@ -135,6 +142,10 @@ def _describe_options(q: Question) -> str:
     if q.type in kinds.CHOICE_TYPES:
         return ", ".join(v for v, _ in kinds.choice_list(q, next(iter(q.text), "en")))
     return str(q.options)
+
+
+def lang_of(question: Question) -> str:
+    return next(iter(question.text or {}), "en")
 
 
 def version_changes(old: SurveyVersion | None, new: SurveyVersion, old_questions=None, new_questions=None) -> list[Change]:
@@ -168,6 +179,12 @@ def version_changes(old: SurveyVersion | None, new: SurveyVersion, old_questions
             changes.append(Change("changed", key, "answer options"))
         if p.required != q.required:
             changes.append(Change("changed", key, "now required" if q.required else "now optional"))
+        if p.new_page != q.new_page:
+            changes.append(Change("changed", key, "now starts a page" if q.new_page else "no longer starts a page"))
+        if (p.show_if or {}) != (q.show_if or {}):
+            changes.append(Change("changed", key, "its rule: " + (condition_words(q.show_if, after, lang_of(q)) or "always shown")))
+    if (old.endings or []) != (new.endings or []):
+        changes.append(Change("changed", "", "Endings: " + (", ".join(e["key"] for e in new.endings or []) or "none")))
     for key, q in before.items():
         if key not in after:
             changes.append(Change("removed", key, f"{q.get_type_display()}: {q.text.get(next(iter(q.text), ''), '')}"))

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.core.events import survey_deleted
-from apps.surveys import kinds
+from apps.surveys import kinds, logic
 from apps.surveys.builder.selectors import draft_of, publish_problem_messages, publish_problems, questions_of
 from apps.surveys.models import (
     Invitation,
@@ -254,12 +254,13 @@ def draft_get_or_create(*, tenant: Tenant, acting_user, survey: Survey) -> Surve
         return draft
     source = survey.current_version or SurveyVersion.objects.filter(survey=survey).order_by("-number").first()
     number = (SurveyVersion.objects.filter(survey=survey).aggregate(n=Max("number"))["n"] or 0) + 1
-    draft = SurveyVersion(tenant=tenant, survey=survey, number=number, texts=copy.deepcopy(source.texts) if source else {})
+    draft = SurveyVersion(tenant=tenant, survey=survey, number=number, texts=copy.deepcopy(source.texts) if source else {},
+                          endings=copy.deepcopy(source.endings) if source else [])
     draft.full_clean()
     draft.save()
     for q in questions_of(source):
         Question(tenant=tenant, version=draft, order=q.order, key=q.key, type=q.type, text=copy.deepcopy(q.text),
-                 options=copy.deepcopy(q.options), required=q.required).save()
+                 options=copy.deepcopy(q.options), required=q.required, new_page=q.new_page, show_if=copy.deepcopy(q.show_if)).save()
     return draft
 
 
@@ -285,6 +286,47 @@ def version_texts_update(*, tenant: Tenant, acting_user, survey: Survey, texts: 
         draft.full_clean()
         draft.save(update_fields=["texts", "updated_at"])
     return draft
+
+
+@transaction.atomic
+def version_endings_update(*, tenant: Tenant, acting_user, survey: Survey, endings) -> SurveyVersion:
+    """Replace the draft's endings (apps/surveys/logic.py): [{"key", "when", "texts": {lang: {"title", "thanks"}}}].
+    The shape is checked here; what their rules read is checked on publish."""
+    draft = draft_get_or_create(tenant=tenant, acting_user=acting_user, survey=survey)
+    try:
+        cleaned = logic.endings_clean(endings, survey.languages or [survey.default_language])
+    except logic.LogicError as exc:
+        raise ValidationError({"endings": str(exc)}) from None
+    if cleaned != draft.endings:
+        draft.endings = cleaned
+        draft.save(update_fields=["endings", "updated_at"])
+    return draft
+
+
+def _clean_show_if(raw) -> dict:
+    try:
+        return logic.condition_clean(raw)
+    except logic.LogicError as exc:
+        raise ValidationError({"show_if": str(exc)}) from None
+
+
+def _rename_in_rules(version: SurveyVersion, old: str, new: str) -> None:
+    """A question's key changed: the draft's rules that read it follow (its questions' and its endings')."""
+    def renamed(condition):
+        rules = (condition or {}).get("rules") or []
+        if not any(rule.get("question") == old for rule in rules):
+            return None
+        return {**condition, "rules": [{**rule, "question": new} if rule.get("question") == old else rule for rule in rules]}
+
+    for other in Question.objects.filter(version=version).exclude(show_if={}):
+        changed = renamed(other.show_if)
+        if changed is not None:
+            other.show_if = changed
+            other.save(update_fields=["show_if"])
+    endings = [{**ending, "when": renamed(ending.get("when")) or ending.get("when", {})} for ending in version.endings or []]
+    if endings != (version.endings or []):
+        version.endings = endings
+        version.save(update_fields=["endings", "updated_at"])
 
 
 @transaction.atomic
@@ -411,8 +453,9 @@ def _check_key(version: SurveyVersion, key: str, exclude_pk=None) -> None:
 
 @transaction.atomic
 def question_create(*, tenant: Tenant, acting_user, survey: Survey, type: str, text: dict, key: str = "", options=None,
-                    required: bool = True, order: int | None = None) -> Question:
-    """Add a question to the survey's draft at `order` (1..n+1; default: last)."""
+                    required: bool = True, order: int | None = None, new_page: bool = False, show_if=None) -> Question:
+    """Add a question to the survey's draft at `order` (1..n+1; default: last); `new_page`, `show_if`: its logic
+    (apps/surveys/logic.py; the rule's shape is checked here, what it reads on publish)."""
     draft = draft_get_or_create(tenant=tenant, acting_user=acting_user, survey=survey)
     if type not in QuestionType.values:
         raise ValidationError({"type": f"Choose a type among {', '.join(QuestionType.values)}."})
@@ -423,7 +466,7 @@ def question_create(*, tenant: Tenant, acting_user, survey: Survey, type: str, t
         raise ValidationError({"order": f"Choose a position from 1 to {len(rows) + 1}."})
     cleaned_options = _clean_options(type, kinds.standard_options(type, survey.languages) if options is None else options)
     question = Question(tenant=tenant, version=draft, order=len(rows) + 1, key=key, type=type, text=_clean_text(text),
-                        options=cleaned_options, required=bool(required))
+                        options=cleaned_options, required=bool(required), new_page=bool(new_page), show_if=_clean_show_if(show_if))
     question.full_clean(validate_constraints=False)
     question.save()
     if order is not None:
@@ -434,9 +477,10 @@ def question_create(*, tenant: Tenant, acting_user, survey: Survey, type: str, t
 
 @transaction.atomic
 def question_update(*, tenant: Tenant, acting_user, question: Question, **fields) -> Question:
-    """Change a draft question (any of type, key, text, options, required, order). A question of a
-    published version raises PublishedVersionIsImmutable: edit the draft's copy (`draft_question_for`)."""
-    unknown = set(fields) - {"type", "key", "text", "options", "required", "order"}
+    """Change a draft question (any of type, key, text, options, required, order, new_page, show_if). A question of a
+    published version raises PublishedVersionIsImmutable: edit the draft's copy (`draft_question_for`). A new key is
+    followed by the draft's rules that read the old one."""
+    unknown = set(fields) - {"type", "key", "text", "options", "required", "order", "new_page", "show_if"}
     if unknown:
         raise ValidationError({k: "This field cannot be changed." for k in unknown})
     _lock(question.version.survey)
@@ -451,6 +495,8 @@ def question_update(*, tenant: Tenant, acting_user, question: Question, **fields
     if "key" in fields:
         key = (fields["key"] or "").strip()
         _check_key(question.version, key, exclude_pk=question.pk)
+        if key != question.key:
+            _rename_in_rules(question.version, question.key, key)
         question.key = key
     if "text" in fields:
         question.text = _clean_text(fields["text"])
@@ -458,6 +504,10 @@ def question_update(*, tenant: Tenant, acting_user, question: Question, **fields
         question.options = _clean_options(question.type, fields.get("options", question.options))
     if "required" in fields:
         question.required = bool(fields["required"])
+    if "new_page" in fields:
+        question.new_page = bool(fields["new_page"])
+    if "show_if" in fields:
+        question.show_if = _clean_show_if(fields["show_if"])
     question.full_clean(validate_constraints=False)
     question.save()
     if fields.get("order") is not None:

@@ -136,7 +136,10 @@ class ResponseForm(forms.Form):
         if self.is_bound:
             return self.data.getlist(name) if question.type == QuestionType.MULTI_CHOICE else self.data.get(name, "")
         if question.key in self.preselect:
-            return str(self.preselect[question.key])
+            value = self.preselect[question.key]
+            if question.type == QuestionType.MULTI_CHOICE:
+                return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+            return str(value)
         return [] if question.type == QuestionType.MULTI_CHOICE else ""
 
     def _item(self, question: Question) -> QuestionItem:

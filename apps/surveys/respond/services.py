@@ -40,9 +40,9 @@ from django.utils import timezone
 from apps.core.dates import local_day
 from apps.core.events import response_changed, response_created
 from apps.journeys.models import Stage, StageTouchpoint
+from apps.surveys.logic import Flow, question_choice_values, question_scale
 from apps.surveys.models import (
     INVITATIONS_CHANGED,
-    SCALES,
     Answer,
     Invitation,
     KioskDevice,
@@ -64,25 +64,6 @@ CHOICE_TYPES = {QuestionType.SINGLE_CHOICE, QuestionType.MULTI_CHOICE}
 
 
 # --- validation ---------------------------------------------------------------------------------
-
-def question_scale(question: Question) -> tuple[int, int]:
-    """The inclusive range of a scored or rating question."""
-    if question.type == QuestionType.RATING:
-        options = question.options if isinstance(question.options, dict) else {}
-        low, high = options.get("min", 1), options.get("max", 5)
-        try:
-            low, high = int(low), int(high)
-        except (TypeError, ValueError):
-            low, high = 1, 5
-        return (low, high) if low < high else (1, 5)
-    return SCALES[question.type]
-
-
-def question_choice_values(question: Question) -> list[str]:
-    options = question.options
-    items = options if isinstance(options, list) else (options.get("choices", []) if isinstance(options, dict) else [])
-    return [str(item["value"]) for item in items if isinstance(item, dict) and "value" in item]
-
 
 def _is_empty(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, list | tuple) and not value)
@@ -126,9 +107,28 @@ def _clean_one(question: Question, value):
     raise ValidationError("This question cannot be answered.", code="invalid")  # pragma: no cover - types are closed
 
 
+def answers_clean_lenient(questions: list[Question], answers: dict) -> dict[str, object]:
+    """{key: cleaned value} of the non-empty answers that are valid, the others left out: what the page flow reads
+    to decide the next page (the submission validates everything again, `answers_validate`)."""
+    cleaned = {}
+    for question in questions:
+        value = answers.get(question.key)
+        if _is_empty(value):
+            continue
+        try:
+            cleaned[question.key] = _clean_one(question, value)
+        except ValidationError:
+            continue
+    return cleaned
+
+
 def answers_validate(questions: list[Question], answers: dict, *, partial: bool = False) -> dict[str, object]:
-    """{key: cleaned value} for the non-empty answers, or ValidationError keyed by question key. `partial`: required
-    questions may be left out (a score clicked in the e-mail, alone)."""
+    """{key: cleaned value} for the non-empty answers to the questions shown, or ValidationError keyed by question key.
+
+    The version's logic applies (apps/surveys/logic.py): a question whose rule does not hold on the earlier answers
+    is not shown, so it is never required and an answer to it is dropped (a form may still carry one when the
+    respondent went back and changed an earlier answer). `partial`: required questions may be left out (a score
+    clicked in the e-mail, alone)."""
     by_key = {q.key: q for q in questions}
     errors: dict[str, list[ValidationError]] = {}
     cleaned: dict[str, object] = {}
@@ -138,16 +138,21 @@ def answers_validate(questions: list[Question], answers: dict, *, partial: bool 
     for question in questions:
         value = answers.get(question.key)
         if _is_empty(value):
-            if question.required and not partial:
-                errors.setdefault(question.key, []).append(ValidationError("Please answer this question.", code="required"))
             continue
         try:
             cleaned[question.key] = _clean_one(question, value)
         except ValidationError as exc:
             errors.setdefault(question.key, []).append(exc)
+    shown = Flow(questions).shown(cleaned)
+    shown_keys = {q.key for q in shown}
+    errors = {key: found for key, found in errors.items() if key in shown_keys or key not in by_key}
+    if not partial:
+        for question in shown:
+            if question.required and question.key not in cleaned and question.key not in errors:
+                errors[question.key] = [ValidationError("Please answer this question.", code="required")]
     if errors:
         raise ValidationError(errors)
-    return cleaned
+    return {key: value for key, value in cleaned.items() if key in shown_keys}
 
 
 def score_question(questions: list[Question]) -> Question | None:

@@ -43,7 +43,9 @@ from apps.core import ratelimit
 from apps.core.ratelimit import client_ip
 from apps.surveys.i18n import LANGUAGE_NAMES, localized, negotiate_language, survey_languages, ui_text, ui_texts
 from apps.surveys.kiosks.services import kiosk_seen
+from apps.surveys.logic import ending_for
 from apps.surveys.models import KioskDevice, QuestionType, Response, Survey
+from apps.surveys.respond.flow import Step, step_again, step_post, step_start
 from apps.surveys.respond.forms import ResponseForm, field_name, preselect_from_query, stamp_make, stamp_read
 from apps.surveys.respond.selectors import (
     LinkState,
@@ -132,10 +134,18 @@ def _version_languages(survey: Survey, version) -> list[str]:
     return version_languages(survey, version)
 
 
-def _texts(survey: Survey, version, lang: str) -> dict:
+def _texts(survey: Survey, version, lang: str, answers: dict | None = None) -> dict:
+    """Title, intro and thanks in `lang`; with the submitted `answers`, the ending of their branch (logic.ending_for)
+    replaces the title and thanks it has."""
     texts = version.texts or {}
     chosen = texts.get(lang) or texts.get(survey.default_language) or next(iter(texts.values()), {}) or {}
-    return {key: localized(chosen.get(key, ""), lang) for key in ("title", "intro", "thanks")}
+    result = {key: localized(chosen.get(key, ""), lang) for key in ("title", "intro", "thanks")}
+    ending = ending_for(version.endings, answers) if answers is not None else None
+    if ending is not None:
+        own = ending.get("texts") or {}
+        parts = own.get(lang) or own.get(survey.default_language) or next(iter(own.values()), {}) or {}
+        result |= {key: parts[key] for key in ("title", "thanks") if parts.get(key)}
+    return result
 
 
 def _page(request, template: str, context: dict, *, status: int = 200, embed: bool = False):
@@ -165,24 +175,32 @@ def reset_rate_limit(scope: str, ident: str) -> None:
     ratelimit.reset(f"respond:{scope}", ident, window=RATE_WINDOW_SECONDS)
 
 
-def _form_context(request, *, survey: Survey, version, lang: str, form: ResponseForm, action: str, embed: bool = False,
+def _step_context(step: Step, lang: str) -> dict:
+    """What a page of the flow draws: its questions, the other pages' answers (hidden), Back/Next or Submit."""
+    form = step.form
+    return {"step": step, "form": form, "items": form.items(), "summary": form.error_summary() if form.is_bound else [],
+            "progress": ui_text(lang, "page_of", page=step.page, count=step.page_count) if step.page_count > 1 else ""}
+
+
+def _form_context(request, *, survey: Survey, version, lang: str, step: Step, action: str, embed: bool = False,
                   stamp: str = "", honeypot: bool = False, notice: str = "", extra_query: dict | None = None) -> dict:
     langs = _version_languages(survey, version)
     return {
-        "lang": lang, "org": survey.tenant.name, "texts": _texts(survey, version, lang), "form": form, "items": form.items(),
-        "summary": form.error_summary() if form.is_bound else [], "action": action, "stamp": stamp, "honeypot": honeypot,
-        "notice": notice, "languages": _languages(request, langs, lang, extra_query) if len(langs) > 1 else [],
+        "lang": lang, "org": survey.tenant.name, "texts": _texts(survey, version, lang), **_step_context(step, lang),
+        "action": action, "stamp": stamp, "honeypot": honeypot, "notice": notice,
+        "languages": _languages(request, langs, lang, extra_query) if len(langs) > 1 else [],
     }
 
 
-def _done(request, *, survey: Survey, version, lang: str, created: bool, embed: bool = False):
-    texts = _texts(survey, version, lang) if version is not None else {"title": "", "thanks": ""}
+def _done(request, *, survey: Survey, version, lang: str, created: bool, embed: bool = False, answers: dict | None = None):
+    texts = _texts(survey, version, lang, answers if created else None) if version is not None else {"title": "", "thanks": ""}
     context = {"lang": lang, "org": survey.tenant.name, "created": created, "texts": texts}
     return _page(request, "respond/done.html", context, embed=embed)
 
 
 def _add_submit_errors(form: ResponseForm, exc: ValidationError, lang: str) -> None:
-    """The service's errors (keyed by question key) on the form, in the respondent's language."""
+    """The service's errors (keyed by question key) on the form, in the respondent's language (an error on another
+    page's question, which only a tampered form can carry, is the form's). `form`: the last page's, bound."""
     if not hasattr(exc, "error_dict"):
         form.add_error(None, ui_text(lang, "form_stale"))
         return
@@ -235,18 +253,19 @@ def invitation_respond_view(request, token):
                     return _finish(HttpResponse(status=204))
                 preselect = clicked
                 notice = ui_text(lang, "score_recorded", score=next(iter(clicked.values())))
-            form = ResponseForm(questions=questions, language=lang, preselect=preselect)
+            step = step_start(questions, language=lang, preselect=preselect)
         elif request.method == "POST":
-            form = ResponseForm(request.POST, questions=questions, language=lang)
-            if form.is_valid():
+            step = step_post(request.POST, questions, language=lang)
+            if step.finished:
                 try:
-                    _, created = response_submit(tenant=invitation.tenant, version=version, answers=form.answers(),
+                    _, created = response_submit(tenant=invitation.tenant, version=version, answers=step.answers,
                                                  channel=Response.Channel.EMAIL, language=lang, invitation=invitation)
                 except ValidationError as exc:
-                    _add_submit_errors(form, exc, lang)
+                    _add_submit_errors(step.form, exc, lang)
                 else:
-                    return _done(request, survey=survey, version=version, lang=lang, created=created)
-            status = 400
+                    return _done(request, survey=survey, version=version, lang=lang, created=created, answers=step.answers)
+            if step.form.is_bound:
+                status = 400
         else:
             # A GET never records anything (link scanners open links): a score from the e-mail is shown selected and
             # posted by the page itself (respond.js), or by its one button without JavaScript.
@@ -259,9 +278,9 @@ def invitation_respond_view(request, token):
             elif recorded is not None:
                 preselect = response_answers(recorded)
                 notice = ui_text(lang, "score_recorded", score=next(iter(preselect.values()), ""))
-            form = ResponseForm(questions=questions, language=lang, preselect=preselect)
+            step = step_start(questions, language=lang, preselect=preselect)
         extra = {"score": request.GET["score"]} if request.GET.get("score", "").isdigit() else None
-        context = _form_context(request, survey=survey, version=version, lang=lang, form=form, action=request.path,
+        context = _form_context(request, survey=survey, version=version, lang=lang, step=step, action=request.path,
                                 notice=notice, extra_query=extra)
         if record_score is not None:
             context |= {"record_score": record_score, "record_done": ui_text(lang, "score_recorded", score=record_score)}
@@ -290,36 +309,39 @@ def web_respond_view(request, web_token):
         questions = version_questions(version)
         action = request.path + ("?embed=1" if embed else "")
         extra = {"embed": "1"} if embed else None
+        anonymous = {"anonymous": True, "honeypot": True}
         if request.method == "POST":
             if over_rate_limit("web", client_ip(request), web_submits_per_minute()):
                 return _rate_limited(request, lang=lang, embed=embed, org=survey.tenant.name)
-            form = ResponseForm(request.POST, questions=questions, language=lang, anonymous=True, honeypot=True)
             stamp = stamp_read(request.POST.get("stamp", ""))
             if stamp is None:
-                form.is_valid()
-                form.add_error(None, ui_text(lang, "form_stale"))
-            elif form.is_valid():
+                step = step_again(request.POST, questions, language=lang, **anonymous)
+                step.form.add_error(None, ui_text(lang, "form_stale"))
+            else:
+                step = step_post(request.POST, questions, language=lang, **anonymous)
+            if stamp is not None and step.finished:
                 bot_reason = ""
-                if form.honeypot_filled:
+                if step.form.honeypot_filled:
                     bot_reason = "honeypot"
                 elif time.time() - stamp["t"] < MIN_FILL_SECONDS:
                     bot_reason = "submitted too fast"
                 channel = Response.Channel.EMBED if embed else Response.Channel.WEB
                 try:
-                    _, created = response_submit(tenant=survey.tenant, version=version, answers=form.answers(), channel=channel,
+                    _, created = response_submit(tenant=survey.tenant, version=version, answers=step.answers, channel=channel,
                                                  language=lang, submission_key=stamp["k"], is_bot=bool(bot_reason),
                                                  bot_reason=bot_reason)
                 except ValidationError as exc:
-                    _add_submit_errors(form, exc, lang)
+                    _add_submit_errors(step.form, exc, lang)
                 else:
-                    return _done(request, survey=survey, version=version, lang=lang, created=created, embed=embed)
+                    return _done(request, survey=survey, version=version, lang=lang, created=created, embed=embed,
+                                 answers=step.answers)
             # Keep the stamp of this rendering (its key makes a retry land once); a broken one is replaced.
             new_stamp = request.POST.get("stamp") if stamp is not None else stamp_make()
-            context = _form_context(request, survey=survey, version=version, lang=lang, form=form, action=action, embed=embed,
+            context = _form_context(request, survey=survey, version=version, lang=lang, step=step, action=action, embed=embed,
                                     stamp=new_stamp, honeypot=True, extra_query=extra)
-            return _page(request, "respond/form.html", context, status=400, embed=embed)
-        form = ResponseForm(questions=questions, language=lang, anonymous=True, honeypot=True)
-        context = _form_context(request, survey=survey, version=version, lang=lang, form=form, action=action, embed=embed,
+            return _page(request, "respond/form.html", context, status=400 if step.form.is_bound else 200, embed=embed)
+        step = step_start(questions, language=lang, **anonymous)
+        context = _form_context(request, survey=survey, version=version, lang=lang, step=step, action=action, embed=embed,
                                 stamp=stamp_make(), honeypot=True, extra_query=extra)
         return _page(request, "respond/form.html", context, embed=embed)
 
@@ -355,25 +377,28 @@ def kiosk_respond_view(request, key):
         if request.method == "POST":
             if over_rate_limit("kiosk", str(device.pk), kiosk_submits_per_minute()):
                 return _rate_limited(request, lang=lang, org=survey.tenant.name)
-            form = ResponseForm(request.POST, questions=questions, language=lang, anonymous=True)
             stamp = stamp_read(request.POST.get("stamp", ""))
             if stamp is None:
-                form.is_valid()
-                form.add_error(None, ui_text(lang, "form_stale"))
-            elif form.is_valid():
+                step = step_again(request.POST, questions, language=lang, anonymous=True)
+                step.form.add_error(None, ui_text(lang, "form_stale"))
+            else:
+                step = step_post(request.POST, questions, language=lang, anonymous=True)
+            if stamp is not None and step.finished:
                 try:
-                    response_submit(tenant=device.tenant, version=version, answers=form.answers(), channel=Response.Channel.KIOSK,
+                    response_submit(tenant=device.tenant, version=version, answers=step.answers, channel=Response.Channel.KIOSK,
                                     language=lang, kiosk=device, submission_key=stamp["k"])
                 except ValidationError as exc:
-                    _add_submit_errors(form, exc, lang)
+                    _add_submit_errors(step.form, exc, lang)
                 else:
-                    return _page(request, "respond/kiosk_thanks.html", base)
-            status = 400
+                    return _page(request, "respond/kiosk_thanks.html",
+                                 base | {"texts": _texts(survey, version, lang, step.answers)})
+            status = 400 if step.form.is_bound else 200
+            stamp_value = request.POST.get("stamp") if stamp is not None else stamp_make()
         else:
-            form = ResponseForm(questions=questions, language=lang, anonymous=True)
-            status = 200
-        one_tap = len(questions) == 1 and questions[0].type == QuestionType.SMILEY
-        context = {**base, "form": form, "items": form.items(), "summary": form.error_summary() if form.is_bound else [],
-                   "stamp": stamp_make(), "one_tap": one_tap, "action": request.path,
-                   "one_tap_name": field_name(questions[0]) if one_tap else ""}
+            step = step_start(questions, language=lang, anonymous=True)
+            status, stamp_value = 200, stamp_make()
+        page_questions = step.form.questions
+        one_tap = len(page_questions) == 1 and page_questions[0].type == QuestionType.SMILEY
+        context = {**base, **_step_context(step, lang), "stamp": stamp_value, "one_tap": one_tap, "action": request.path,
+                   "one_tap_name": field_name(page_questions[0]) if one_tap else ""}
         return _page(request, "respond/kiosk.html", context, status=status)
