@@ -990,3 +990,31 @@ def desk(world):
                      "cause": f.RootCauseFactory(tenant=world.b, name="Slow response"),
                      "rule": f.AlertRuleFactory(tenant=world.b, name="Detractors", assignee=charlie)}
     return rows
+
+
+# --- survey logic (tests/test_surveys_logic.py, tests/browser/test_surveys_logic.py) ----------------------
+
+DETRACTORS = {"match": "all", "rules": [{"question": "nps", "op": "between", "min": 0, "max": 6}]}
+TOPIC_OPTIONS = [{"value": "price", "label": {"en": "Price"}}, {"value": "staff", "label": {"en": "Our staff"}},
+                 {"value": "wait", "label": {"en": "Waiting time"}}]
+ENDINGS = [{"key": "detractors", "when": DETRACTORS,
+            "texts": {"en": {"title": "We are sorry", "thanks": "Someone from our team will call you within two days."}}}]
+
+
+def logic_survey(world, tenant=None, *, publish=True) -> Survey:
+    """Through the builder's services: page 1 the NPS; page 2 "topic" (required) for detractors only; page 3 an
+    optional comment; detractors end on their own message. Web link on."""
+    tenant = tenant or world.a
+    from apps.surveys.builder import services as builder
+
+    with tenant_context(tenant):
+        survey = builder.survey_create(tenant=tenant, acting_user=world.carol, name="Logic NPS", kind="nps", languages=["en"],
+                                       default_language="en", include_follow_up=False, web_link_enabled=True)
+        builder.question_create(tenant=tenant, acting_user=world.carol, survey=survey, type="single_choice", key="topic",
+                                text={"en": "What went wrong?"}, options=TOPIC_OPTIONS, new_page=True, show_if=DETRACTORS)
+        builder.question_create(tenant=tenant, acting_user=world.carol, survey=survey, type="text", key="comment",
+                                text={"en": "Anything else?"}, required=False, new_page=True)
+        builder.version_endings_update(tenant=tenant, acting_user=world.carol, survey=survey, endings=ENDINGS)
+        if publish:
+            builder.survey_publish(tenant=tenant, acting_user=world.carol, survey=survey)
+        return Survey.objects.get(pk=survey.pk)

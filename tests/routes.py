@@ -71,6 +71,8 @@ def view_class(pattern):
 def _ancestor_uuid(obj, kwarg):
     """For a nested route's `<uuid:journey_uuid>`, the uuid of obj's journey (or its stage's journey…)."""
     name = kwarg.removesuffix("_uuid")
+    if obj._meta.model_name == name:  # the route's object itself (surveys/<survey_uuid>/endings/)
+        return obj.uuid
     frontier = [obj]
     for _ in range(3):
         for item in frontier:
@@ -118,6 +120,7 @@ PAGE_ROUTE_MODELS = {
     "surveys:pause": Survey, "surveys:resume": Survey, "surveys:close": Survey, "surveys:survey_delete": Survey, "surveys:versions": Survey,
     "surveys:question_edit": Question, "surveys:question_delete": Question, "surveys:question_move": Question,
     "surveys:version_detail": SurveyVersion,
+    "surveys:ending_create": Survey, "surveys:ending_edit": Survey, "surveys:ending_delete": Survey,
     "clients:detail": Client, "clients:edit": Client, "clients:delete": Client, "clients:contact_create": Client,
     "clients:contact_edit": Contact, "clients:contact_delete": Contact, "clients:segment_edit": Segment, "clients:segment_delete": Segment,
     **{f"plans:{name}": ActionPlan for name in ("detail", "edit", "cancel", "link_case", "unlink_case")},
@@ -144,6 +147,7 @@ def fill(route, tenant_slug, object_uuid=None, obj=None):
         return str(_ancestor_uuid(obj, match.group(1)))
 
     path = re.sub(r"<uuid:(\w+)>", one, path)
+    path = path.replace("<slug:key>", "detractors")  # an ending's key (surveys:ending_edit)
     assert "<" not in path, f"teach fill() the converters of {route}"
     return "/" + path
 

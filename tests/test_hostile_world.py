@@ -50,6 +50,7 @@ JSON_TEXT = {
     "surveys.SurveyVersion.texts": "all",
     "surveys.Question.text": "all",
     "surveys.Question.options": "labels",
+    "surveys.SurveyVersion.endings": "labels",  # an ending's "texts"; its key and rule are identifiers
     "surveys.Answer.value": "text answers",
     "surveys.Theme.keywords": "all", "surveys.ThemeSuggestion.keywords": "all",
     "tenancy.AuditEvent.changes": "all",
@@ -71,6 +72,7 @@ NOT_FREE_TEXT = {
     "imports.ImportJob.sha256": "generated", "imports.ImportJob.summary": "counts computed by the import",
     "imports.ImportJob.plan_digest": "generated",
     "surveys.Survey.languages": "validated language codes", "surveys.Survey.web_token": "generated",
+    "surveys.Question.show_if": "a rule: question keys, operator codes, choice values and numbers (apps/surveys/logic.py)",
     "surveys.Invitation.token_hash": "generated", "surveys.Invitation.token_salt": "generated",
     "surveys.Invitation.dedupe_key": "built from ids",
     "surveys.ManualSend.contact_ids": "ids", "surveys.ManualSend.skipped": "counts per skip-reason code",
@@ -150,12 +152,12 @@ class Numbering:
 
 
 def _json_hostile(value, how: str, counter: Numbering, in_label: bool = False):
-    """Strings replaced by payloads: all of them, or ("labels") those under a "label"/"*_label" key (a
-    choice's value and a scale's bounds are identifiers)."""
+    """Strings replaced by payloads: all of them, or ("labels") those under a "label"/"*_label"/"texts" key (a
+    choice's value, a scale's bounds, an ending's key and rule are identifiers)."""
     if isinstance(value, str):
         return hostile.hostile_text(counter.next(), None) if how == "all" or in_label else value
     if isinstance(value, dict):
-        return {k: _json_hostile(v, how, counter, in_label or k == "label" or k.endswith("_label")) for k, v in value.items()}
+        return {k: _json_hostile(v, how, counter, in_label or k in ("label", "texts") or k.endswith("_label")) for k, v in value.items()}
     if isinstance(value, list):
         return [_json_hostile(v, how, counter, in_label) for v in value]
     return value

@@ -44,6 +44,7 @@ from dateutil.relativedelta import relativedelta
 from apps.clients.models import Client, Contact, Segment
 from apps.core.dates import local_day
 from apps.journeys.models import Stage, StageTouchpoint
+from apps.surveys import kinds
 from apps.surveys.builder import services as builder
 from apps.surveys.distribution.services import invitation_language, invitation_token, token_hash
 from apps.surveys.kiosks.services import kiosk_create
@@ -101,6 +102,19 @@ PLANS = {
         SurveyPlan("Relationship survey", SurveyKind.NPS, "", trigger=Survey.Trigger.RECURRING, recurring_months=6, web_link=True,
                    segment="Corporate"),
     )),
+}
+
+# Every demo survey ends low scores on their own message (survey logic: an ending per branch).
+LOW_BANDS = {SurveyKind.NPS: (0, 6), SurveyKind.ENPS: (0, 6), SurveyKind.CSAT: (1, 2), SurveyKind.CES: (1, 3), SurveyKind.SMILEY: (1, 1)}
+SORRY = {
+    "en": {"title": "Thank you for being frank", "thanks": "We read every answer like yours, and someone from our team may contact you."},
+    "fr": {"title": "Merci de votre franchise",
+           "thanks": "Nous lisons chaque réponse comme la vôtre ; une personne de notre équipe pourra vous contacter."},
+    "de": {"title": "Danke für Ihre Offenheit",
+           "thanks": "Wir lesen jede Antwort wie Ihre, und jemand aus unserem Team meldet sich vielleicht bei Ihnen."},
+    "nl": {"title": "Bedankt voor uw eerlijkheid",
+           "thanks": "We lezen elk antwoord zoals het uwe, en iemand van ons team neemt mogelijk contact met u op."},
+    "es": {"title": "Gracias por su franqueza", "thanks": "Leemos cada respuesta como la suya, y alguien de nuestro equipo puede contactarle."},
 }
 
 REWORDED_REASON = {
@@ -233,6 +247,11 @@ def _make_survey(tenant, plan: SurveyPlan, second: str, touchpoints, now) -> tup
     survey = builder.survey_create(tenant=tenant, acting_user=None, name=plan.name, kind=plan.kind, languages=["en", second],
                                    default_language="en", touchpoint=touchpoints.get(plan.touchpoint), **settings)
     started = now - timedelta(days=plan.started_days_ago)
+    low, high = LOW_BANDS[plan.kind]
+    builder.version_endings_update(tenant=tenant, acting_user=None, survey=survey, endings=[{
+        "key": "low-score", "when": {"match": "all", "rules": [{"question": kinds.KIND_QUESTION[plan.kind][1], "op": "between",
+                                                                 "min": low, "max": high}]},
+        "texts": {lang: SORRY[lang] for lang in ("en", second)}}])
     v1 = builder.survey_publish(tenant=tenant, acting_user=None, survey=survey)
     # History: the survey and its first version date from when the demo's story starts.
     Survey.objects.filter(pk=survey.pk).update(created_at=started - timedelta(days=3))

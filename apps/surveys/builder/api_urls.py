@@ -16,6 +16,7 @@ urlpatterns = [
     path(SURVEY + "resume/", apis.SurveyResumeApi.as_view(), name="survey-resume"),
     path(SURVEY + "close/", apis.SurveyCloseApi.as_view(), name="survey-close"),
     path(CHILD + "questions/", apis.QuestionListApi.as_view(), name="survey-question-list"),
+    path(CHILD + "endings/", apis.SurveyEndingsApi.as_view(), name="survey-endings"),
     path(CHILD + "kiosks/", kiosk_apis.KioskListApi.as_view(), name="survey-kiosk-list"),
     path(CHILD + "kiosks/<uuid:uuid>/revoke/", kiosk_apis.KioskRevokeApi.as_view(), name="survey-kiosk-revoke"),
     path(CHILD + "questions/<uuid:uuid>/", apis.QuestionDetailApi.as_view(), name="survey-question-detail"),

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from apps.clients.models import Segment
 from apps.core.qr import qr_svg_file
 from apps.journeys.models import Stage
+from apps.surveys import logic
 from apps.surveys.builder import selectors, services
 from apps.surveys.builder.forms import SurveyFilter
 from apps.surveys.distribution.links import embed_snippet, web_link_url
@@ -44,15 +45,34 @@ VERSION_PUBLISHED_RESPONSE = OpenApiResponse(OpenApiTypes.OBJECT, description="`
 
 # --- output ---------------------------------------------------------------------------------------------
 
+SHOW_IF_HELP = ('Shown only if this holds on the answers of earlier pages: {"match": "all"|"any", "rules": [{"question": key, '
+                '"op": "between", "min": 0, "max": 6} | {"question", "op": "any_of"|"none_of", "values": [choice values]} | '
+                '{"question", "op": "answered"|"not_answered"}]}; {} = always.')
+ENDINGS_HELP = ('Endings per branch, the first whose rule holds wins: [{"key", "when": rule (as show_if, on any question), '
+                '"texts": {lang: {"title", "thanks"}}}].')
+
+
+def _questions_data(questions: list) -> list:
+    return SurveyQuestionOutput(questions, many=True, context={"pages": logic.page_numbers(questions)}).data
+
+
 class SurveyQuestionOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True, help_text="The version's number.")
     text = serializers.JSONField(read_only=True, help_text="Per language: {\"en\": \"…\", \"fr\": \"…\"}.")
     options = serializers.JSONField(read_only=True, help_text="Scale labels, rating bounds or choices (see the question types).")
+    page = serializers.SerializerMethodField(help_text="Its page, from 1 (a question with `new_page` starts one).")
+    show_if = serializers.JSONField(read_only=True, help_text=SHOW_IF_HELP)
 
     class Meta:
         model = Question
-        fields = ["id", "version", "order", "key", "type", "text", "options", "required"]
+        fields = ["id", "version", "order", "key", "type", "text", "options", "required", "new_page", "page", "show_if"]
+
+    def get_page(self, question) -> int:
+        pages = self.context.get("pages")
+        if pages is None:
+            pages = logic.page_numbers(selectors.questions_of(question.version))
+        return pages.get(question.key, 1)
 
 
 class SurveyVersionOutput(serializers.ModelSerializer):
@@ -62,10 +82,11 @@ class SurveyVersionOutput(serializers.ModelSerializer):
                                          help_text="The member who published it.")
     is_published = serializers.BooleanField(read_only=True)
     response_count = serializers.IntegerField(read_only=True, allow_null=True, default=None, help_text="Responses to this version (bots excluded).")
+    endings = serializers.JSONField(read_only=True, help_text=ENDINGS_HELP)
 
     class Meta:
         model = SurveyVersion
-        fields = ["id", "number", "is_published", "published_at", "published_by", "texts", "response_count", "created_at"]
+        fields = ["id", "number", "is_published", "published_at", "published_by", "texts", "endings", "response_count", "created_at"]
 
 
 class SurveyVersionDetailOutput(SurveyVersionOutput):
@@ -79,7 +100,7 @@ class SurveyVersionDetailOutput(SurveyVersionOutput):
         questions = getattr(version, "_questions", None)
         if questions is None:
             questions = selectors.questions_of(version)
-        return SurveyQuestionOutput(questions, many=True).data
+        return _questions_data(list(questions))
 
 
 class SurveyOutput(serializers.ModelSerializer):
@@ -329,6 +350,8 @@ class SurveyQuestionInput(serializers.Serializer):
                                     "Default: the standard labels of the type.")
     required = serializers.BooleanField(required=False, default=True)
     order = serializers.IntegerField(min_value=1, required=False, help_text="1-based position (default: last).")
+    new_page = serializers.BooleanField(required=False, help_text="It starts a new page.")
+    show_if = serializers.JSONField(required=False, help_text=SHOW_IF_HELP + " Checked against the version on publish.")
 
 
 CHOICE_EXAMPLE = {"type": "single_choice", "key": "topic", "required": False,
@@ -356,8 +379,10 @@ class QuestionListApi(mixins.ListModelMixin, SurveyChildApi):
         return Question.objects.filter(version__survey__uuid=self.kwargs.get("survey_uuid")).select_related("version")
 
     def get(self, request, *args, **kwargs):
-        queryset = self.paginate_queryset(_current_questions(self.get_survey()))
-        return self.get_paginated_response(SurveyQuestionOutput(queryset, many=True).data)
+        questions = _current_questions(self.get_survey())
+        pages = logic.page_numbers(list(questions))
+        queryset = self.paginate_queryset(questions)
+        return self.get_paginated_response(SurveyQuestionOutput(queryset, many=True, context={"pages": pages}).data)
 
     @extend_schema(request=SurveyQuestionInput, responses={201: SurveyQuestionOutput},
                    examples=[OpenApiExample("A single-choice question in two languages", value=CHOICE_EXAMPLE, request_only=True),
@@ -420,3 +445,48 @@ class QuestionDetailApi(mixins.RetrieveModelMixin, SurveyChildApi):
         except PublishedVersionIsImmutable:
             raise VersionPublished() from None
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- endings (of the draft) -----------------------------------------------------------------------------
+
+class EndingsInput(serializers.Serializer):
+    endings = serializers.JSONField(help_text=ENDINGS_HELP)
+
+
+class EndingsOutput(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The version these endings belong to (the draft's number after a PUT).")
+    is_published = serializers.BooleanField()
+    endings = serializers.JSONField(help_text=ENDINGS_HELP)
+
+
+def _endings_data(version) -> dict:
+    return {"version": version.number if version else None, "is_published": bool(version and version.is_published),
+            "endings": (version.endings if version else []) or []}
+
+
+@extend_schema_view(get=extend_schema(summary="Read the endings being edited (the draft's, else the live version's)"),
+                    put=extend_schema(summary="Replace the draft's endings"))
+class SurveyEndingsApi(SurveyChildApi):
+    """The endings per branch of the version being edited. A PUT replaces the draft's list (creating the draft if
+    need be); what their rules read is checked on publish (400 there, with the message)."""
+
+    read_roles = EVERYONE
+    write_roles = LEADS
+    queryset_model = Survey
+
+    @extend_schema(responses=EndingsOutput)
+    def get(self, request, *args, **kwargs):
+        survey = self.get_survey()
+        return Response(EndingsOutput(_endings_data(selectors.draft_of(survey) or survey.current_version)).data)
+
+    @extend_schema(request=EndingsInput, responses=EndingsOutput,
+                   examples=[OpenApiExample("Detractors get their own message", request_only=True, value={"endings": [
+                       {"key": "detractors", "when": {"match": "all", "rules": [{"question": "nps", "op": "between", "min": 0, "max": 6}]},
+                        "texts": {"en": {"title": "We are sorry", "thanks": "Someone from our team will call you within two days."}}}]})])
+    def put(self, request, *args, **kwargs):
+        survey = self.get_survey()  # another workspace's survey is a 404 before any input is read
+        data = EndingsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = services.version_endings_update(tenant=request.tenant, acting_user=request.user, survey=survey,
+                                                  endings=data.validated_data["endings"])
+        return Response(EndingsOutput(_endings_data(version)).data)

@@ -121,18 +121,110 @@ class TextsForm(forms.Form):
         return {lang: {part: self.cleaned_data[f"{part}_{lang}"] for part in self.PARTS} for lang in self.languages}
 
 
+OP_LABELS = {"between": "is between (score)", "any_of": "is one of (choices)", "none_of": "is answered, but not one of (choices)",
+             "answered": "is answered", "not_answered": "is not answered"}
+
+
+class RuleFieldsMixin:
+    """The fields of one rule (apps/surveys/logic.py) on a form: show always, or only if all/any of up to `slots`
+    parts hold, each part reading one question of `readable` (the questions before). `rule()` is the condition in
+    its canonical form, once the form is valid. Works without JavaScript: every field is a plain control."""
+
+    RULE_PREFIX = "rule"
+
+    def add_rule_fields(self, readable: list, *, always: str, slots: int) -> None:
+        self.readable = {q.key: q for q in readable}
+        self.rule_slots = max(1, slots)
+        lang = next(iter(getattr(self, "languages", []) or ["en"]))
+        p = self.RULE_PREFIX
+        self.fields[f"{p}_match"] = forms.ChoiceField(
+            choices=[("", always), ("all", "Only if all of these hold"), ("any", "Only if any of these holds")], required=False,
+            label="When", widget=forms.RadioSelect)
+        question_choices = [("", "(no question)")] + [
+            (q.key, f"{q.order}. {q.key}: {(q.text or {}).get(lang) or next(iter((q.text or {}).values()), '')}"[:90]) for q in readable]
+        value_choices = [(f"{q.key}={value}", f"{q.key}: {label}") for q in readable if q.type in kinds.CHOICE_TYPES
+                         for value, label in kinds.choice_list(q, lang)]
+        for i in range(1, self.rule_slots + 1):
+            self.fields[f"{p}_{i}_question"] = forms.ChoiceField(choices=question_choices, required=False, label=f"Part {i}: question")
+            self.fields[f"{p}_{i}_op"] = forms.ChoiceField(choices=[("", "(choose)"), *OP_LABELS.items()], required=False,
+                                                           label=f"Part {i}: condition")
+            self.fields[f"{p}_{i}_min"] = forms.IntegerField(required=False, min_value=0, max_value=10, label=f"Part {i}: from score")
+            self.fields[f"{p}_{i}_max"] = forms.IntegerField(required=False, min_value=0, max_value=10, label=f"Part {i}: to score")
+            self.fields[f"{p}_{i}_values"] = forms.MultipleChoiceField(choices=value_choices, required=False,
+                                                                       widget=forms.CheckboxSelectMultiple, label=f"Part {i}: choices")
+
+    def rule_parts(self):
+        """[(part number, [bound fields])] for the template."""
+        p = self.RULE_PREFIX
+        names = ("question", "op", "min", "max", "values") if self.fields[f"{p}_1_values"].choices else ("question", "op", "min", "max")
+        return [(i, [self[f"{p}_{i}_{name}"] for name in names]) for i in range(1, self.rule_slots + 1)]
+
+    @classmethod
+    def rule_initial(cls, condition: dict | None) -> dict:
+        p = cls.RULE_PREFIX
+        condition = condition or {}
+        initial = {f"{p}_match": condition.get("match", "") if condition.get("rules") else ""}
+        for i, rule in enumerate(condition.get("rules") or [], start=1):
+            initial |= {f"{p}_{i}_question": rule["question"], f"{p}_{i}_op": rule["op"], f"{p}_{i}_min": rule.get("min"),
+                        f"{p}_{i}_max": rule.get("max"), f"{p}_{i}_values": [f"{rule['question']}={v}" for v in rule.get("values", [])]}
+        return initial
+
+    def clean_rule(self, data: dict) -> None:
+        """Builds self.condition from the rule fields, with an error on the part that is incomplete."""
+        p = self.RULE_PREFIX
+        self.condition = {}
+        match = data.get(f"{p}_match") or ""
+        if not match:
+            return
+        rules = []
+        for i in range(1, self.rule_slots + 1):
+            key, op = data.get(f"{p}_{i}_question"), data.get(f"{p}_{i}_op")
+            if not key and not op:
+                continue
+            if not key or not op:
+                self.add_error(f"{p}_{i}_question" if not key else f"{p}_{i}_op", "Choose both the question and the condition.")
+                continue
+            rule = {"question": key, "op": op}
+            if op == "between":
+                low, high = data.get(f"{p}_{i}_min"), data.get(f"{p}_{i}_max")
+                if low is None or high is None:
+                    self.add_error(f"{p}_{i}_max", "Give the lowest and the highest score of the band.")
+                    continue
+                rule |= {"min": low, "max": high}
+            elif op in ("any_of", "none_of"):
+                picked = data.get(f"{p}_{i}_values") or []
+                values = [v.split("=", 1)[1] for v in picked if v.startswith(f"{key}=")]
+                if len(values) != len(picked) or not values:
+                    self.add_error(f"{p}_{i}_values", f"Tick one or more choices of “{key}” (and only of it).")
+                    continue
+                rule["values"] = values
+            rules.append(rule)
+        if not rules and not self.errors:
+            self.add_error(f"{p}_match", "Add at least one part, or choose to show it always.")
+            return
+        from apps.surveys import logic
+
+        try:
+            self.condition = logic.condition_clean({"match": match, "rules": rules})
+        except logic.LogicError as exc:
+            self.add_error(f"{p}_match", str(exc))
+
+
 def _lines(value: str) -> list[str]:
     return [line.strip() for line in (value or "").splitlines() if line.strip()]
 
 
-class QuestionForm(forms.Form):
+class QuestionForm(RuleFieldsMixin, forms.Form):
     """A question: type, key, required, and per language its text and answer options. Only the
-    option fields of the chosen type count (the page hides the others with JavaScript)."""
+    option fields of the chosen type count (the page hides the others with JavaScript). Its logic: whether it
+    starts a page, and the rule that shows it (on the questions before it, `readable`)."""
 
     type = forms.ChoiceField(choices=QuestionType.choices, label="Question type")
     key = forms.SlugField(max_length=40, required=False, label="Key",
                           help_text="A stable name for reports and exports (e.g. “nps”, “reason”). Empty: chosen for you.")
     required = forms.BooleanField(required=False, initial=True, label="An answer is required")
+    new_page = forms.BooleanField(required=False, label="Start a new page with this question",
+                                  help_text="A question shown on a rule must be on a later page than the questions it reads.")
     rating_min = forms.IntegerField(min_value=0, max_value=10, required=False, initial=1, label="Lowest rating")
     rating_max = forms.IntegerField(min_value=1, max_value=10, required=False, initial=5, label="Highest rating")
 
@@ -142,10 +234,12 @@ class QuestionForm(forms.Form):
         "min_label": list(kinds.END_LABEL_TYPES), "max_label": list(kinds.END_LABEL_TYPES), "choices": list(kinds.CHOICE_TYPES),
     }
 
-    def __init__(self, *args, languages, question=None, **kwargs):
+    def __init__(self, *args, languages, question=None, readable=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.languages = list(languages)
         self.question = question
+        existing = len(((question.show_if if question is not None else None) or {}).get("rules") or [])
+        self.add_rule_fields(list(readable), always="Always show it", slots=max(3, existing))
         for lang in self.languages:
             self.fields[f"text_{lang}"] = forms.CharField(label="Question", max_length=500, required=False,
                                                           widget=forms.Textarea(attrs={"rows": 2}))
@@ -171,7 +265,8 @@ class QuestionForm(forms.Form):
 
     @classmethod
     def initial_for(cls, question, languages) -> dict:
-        initial = {"type": question.type, "key": question.key, "required": question.required}
+        initial = {"type": question.type, "key": question.key, "required": question.required, "new_page": question.new_page,
+                   **cls.rule_initial(question.show_if)}
         options = question.options
         if isinstance(options, dict):
             if question.type == QuestionType.RATING:
@@ -189,6 +284,7 @@ class QuestionForm(forms.Form):
     # --- cleaning -----------------------------------------------------------------------------------
     def clean(self):
         data = super().clean()
+        self.clean_rule(data)
         qtype = data.get("type")
         if not qtype:
             return data
@@ -218,7 +314,7 @@ class QuestionForm(forms.Form):
             kept = self.question.text or {}
         text = {**{k: v for k, v in kept.items() if k not in self.languages}, **text}  # languages not shown stay
         return {"type": qtype, "key": data.get("key") or "", "text": text, "options": self._options(qtype),
-                "required": data.get("required", False)}
+                "required": data.get("required", False), "new_page": data.get("new_page", False), "show_if": self.condition}
 
     def _options(self, qtype):
         data = self.cleaned_data
@@ -252,6 +348,45 @@ class QuestionForm(forms.Form):
             values.add(value)
             choices.append({"value": value, "label": label})
         return choices
+
+
+class EndingForm(RuleFieldsMixin, forms.Form):
+    """An ending of the survey (apps/surveys/logic.py): its key, the rule of its branch (on any question) and its
+    title and thank-you text per language."""
+
+    key = forms.SlugField(max_length=40, label="Key", help_text="A short name, e.g. “detractors”.")
+
+    def __init__(self, *args, languages, readable, ending=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.languages = list(languages)
+        for lang in self.languages:
+            self.fields[f"title_{lang}"] = forms.CharField(label="Title", max_length=200, required=False,
+                                                           help_text="Empty: the survey's title.")
+            self.fields[f"thanks_{lang}"] = forms.CharField(label="Thank-you message", max_length=1000, required=False,
+                                                            widget=forms.Textarea(attrs={"rows": 3}))
+        existing = len((((ending or {}).get("when")) or {}).get("rules") or [])
+        self.add_rule_fields(list(readable), always="Always (for everyone the endings above do not catch)", slots=max(3, existing))
+
+    @classmethod
+    def initial_for(cls, ending: dict, languages) -> dict:
+        initial = {"key": ending["key"], **cls.rule_initial(ending.get("when"))}
+        for lang in languages:
+            parts = (ending.get("texts") or {}).get(lang) or {}
+            initial |= {f"title_{lang}": parts.get("title", ""), f"thanks_{lang}": parts.get("thanks", "")}
+        return initial
+
+    def by_language(self):
+        return [(lang, kinds.LANGUAGE_NAMES[lang], [self[f"title_{lang}"], self[f"thanks_{lang}"]]) for lang in self.languages]
+
+    def clean(self):
+        data = super().clean()
+        self.clean_rule(data)
+        return data
+
+    def ending(self) -> dict:
+        data = self.cleaned_data
+        texts = {lang: {"title": data[f"title_{lang}"].strip(), "thanks": data[f"thanks_{lang}"].strip()} for lang in self.languages}
+        return {"key": data["key"], "when": self.condition, "texts": texts}
 
 
 class MoveForm(forms.Form):

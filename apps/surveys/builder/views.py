@@ -21,12 +21,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from apps.core.forms import add_service_errors
-from apps.surveys import kinds
+from apps.surveys import kinds, logic
 from apps.surveys.builder import selectors, services
-from apps.surveys.builder.forms import MoveForm, QuestionForm, SurveyCreateForm, SurveyFilter, SurveySettingsForm, TextsForm
-from apps.surveys.i18n import ui_texts
+from apps.surveys.builder.forms import EndingForm, MoveForm, QuestionForm, SurveyCreateForm, SurveyFilter, SurveySettingsForm, TextsForm
+from apps.surveys.i18n import ui_text, ui_texts
 from apps.surveys.models import Question, QuestionType, Survey, SurveyVersion
-from apps.surveys.respond.forms import ResponseForm
+from apps.surveys.respond.flow import step_post, step_start
 from apps.tenancy.models import EVERYONE, LEADS
 from apps.tenancy.permissions import tenant_role_required
 
@@ -102,12 +102,24 @@ def survey_create_view(request, tenant_slug):
 # --- the editor ----------------------------------------------------------------------------------
 
 def _question_rows(questions, languages):
+    """One row per question, with the flow: the page it starts, and its rule in words."""
     rows = []
+    pages = logic.page_numbers(questions)
+    by_key = {q.key: q for q in questions}
     for i, q in enumerate(questions):
         rows.append({"q": q, "dom_id": f"q-{q.uuid}", "is_first": i == 0, "is_last": i == len(questions) - 1,
                      "missing": [lang for lang in languages if not (q.text or {}).get(lang)],
-                     "text": (q.text or {}).get(languages[0]) or next(iter((q.text or {}).values()), "")})
+                     "text": (q.text or {}).get(languages[0]) or next(iter((q.text or {}).values()), ""),
+                     "page": pages[q.key], "page_start": i == 0 or q.new_page,
+                     "rule": logic.condition_words(q.show_if, by_key, languages[0])})
     return rows
+
+
+def _ending_rows(version, questions, languages):
+    by_key = {q.key: q for q in questions}
+    return [{"ending": ending, "rule": logic.condition_words(ending.get("when"), by_key, languages[0]),
+             "thanks": ((ending.get("texts") or {}).get(languages[0]) or {}).get("thanks", "")}
+            for ending in (version.endings if version is not None else []) or []]
 
 
 def _resolve_focus(rows, focus: str) -> str:
@@ -134,6 +146,8 @@ def _editor_context(request, survey, *, settings_form=None, texts_form=None, foc
     problems = selectors.publish_problems(survey, shown, questions) if draft is not None else {}
     rows = _question_rows(questions, languages)
     return {
+        "endings": _ending_rows(shown, questions, languages),
+        "page_count": max((row["page"] for row in rows), default=0),
         "survey": survey,
         "heading": f"Edit “{survey.name}”",
         "question_types": QuestionType.choices,
@@ -189,7 +203,8 @@ def question_create_view(request, tenant_slug, uuid):
     survey = _survey(uuid)
     languages = survey.languages or [survey.default_language]
     qtype = request.GET.get("type") if request.GET.get("type") in dict(QuestionForm.base_fields["type"].choices) else "single_choice"
-    form = QuestionForm(request.POST or None, languages=languages, initial={"type": qtype, "required": True})
+    readable = selectors.questions_of(selectors.draft_of(survey) or survey.current_version)
+    form = QuestionForm(request.POST or None, languages=languages, initial={"type": qtype, "required": True}, readable=readable)
     if request.method == "POST" and form.is_valid():
         question = _service(request, form, lambda: services.question_create(tenant=request.tenant, acting_user=request.user,
                                                                             survey=survey, **form.service_kwargs()))
@@ -205,7 +220,8 @@ def question_edit_view(request, tenant_slug, survey_uuid, uuid):
     question = _editable_question(survey_uuid, uuid)
     survey = question.version.survey
     languages = survey.languages or [survey.default_language]
-    form = QuestionForm(request.POST or None, languages=languages, question=question,
+    readable = [q for q in selectors.questions_of(question.version) if q.order < question.order]
+    form = QuestionForm(request.POST or None, languages=languages, question=question, readable=readable,
                         initial=QuestionForm.initial_for(question, languages))
     if request.method == "POST" and form.is_valid():
         def save():
@@ -254,6 +270,55 @@ def question_move_view(request, tenant_slug, survey_uuid, uuid):
     return _to_editor(request, survey, focus=f"q-{target.uuid}-{direction}")
 
 
+# --- endings ------------------------------------------------------------------------------------
+
+def _ending_form_page(request, survey, form, ending_key, status=200):
+    context = {"survey": survey, "form": form, "ending_key": ending_key,
+               "heading": f"Ending “{ending_key}”" if ending_key else "New ending"}
+    return render(request, "surveys/builder/ending.html", context, status=status)
+
+
+@tenant_role_required(LEADS)
+def ending_edit_view(request, tenant_slug, uuid, key=""):
+    """Add an ending (no key) or edit one; saving replaces the draft's endings (services.version_endings_update)."""
+    survey = _survey(uuid)
+    languages = survey.languages or [survey.default_language]
+    version = selectors.draft_of(survey) or survey.current_version
+    endings = list((version.endings if version is not None else []) or [])
+    current = next((e for e in endings if e["key"] == key), None)
+    if key and current is None:
+        raise Http404
+    readable = selectors.questions_of(version)
+    initial = EndingForm.initial_for(current, languages) if current else {}
+    form = EndingForm(request.POST or None, languages=languages, readable=readable, ending=current, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        ending = form.ending()
+        if ending["key"] != key and any(e["key"] == ending["key"] for e in endings):
+            form.add_error("key", "Another ending already has this key.")
+        else:
+            updated = [ending if e["key"] == key else e for e in endings] if current else [*endings, ending]
+            saved = _service(request, form, lambda: services.version_endings_update(
+                tenant=request.tenant, acting_user=request.user, survey=survey, endings=updated))
+            if saved is not None:
+                messages.success(request, f"Ending “{ending['key']}” saved in draft v{saved.number}.")
+                return _to_editor(request, survey, anchor="endings-h")
+    return _ending_form_page(request, survey, form, key, status=400 if form.errors else 200)
+
+
+@require_POST
+@tenant_role_required(LEADS)
+def ending_delete_view(request, tenant_slug, uuid, key):
+    survey = _survey(uuid)
+    version = selectors.draft_of(survey) or survey.current_version
+    endings = list((version.endings if version is not None else []) or [])
+    if not any(e["key"] == key for e in endings):
+        raise Http404
+    saved = services.version_endings_update(tenant=request.tenant, acting_user=request.user, survey=survey,
+                                            endings=[e for e in endings if e["key"] != key])
+    messages.success(request, f"Ending “{key}” deleted from draft v{saved.number}.")
+    return _to_editor(request, survey, anchor="endings-h")
+
+
 # --- preview, publish, status --------------------------------------------------------------------
 
 def _preview_version(survey: Survey, number: str):
@@ -280,17 +345,23 @@ def preview_view(request, tenant_slug, uuid):
     lang = request.GET.get("lang") if request.GET.get("lang") in languages else (
         survey.default_language if survey.default_language in languages else languages[0])
     questions = selectors.questions_of(version)
-    form = ResponseForm(request.POST if request.method == "POST" else None, questions=questions, language=lang)
+    step = step_post(request.POST, questions, language=lang) if request.method == "POST" else step_start(questions, language=lang)
+    form = step.form
     notice = ""
-    if form.is_bound and form.is_valid():
-        notice = "Preview: these answers are valid. Nothing was recorded."
     texts = (version.texts or {}).get(lang) or {}
+    if step.finished:
+        ending = logic.ending_for(version.endings, step.answers)
+        notice = "Preview: these answers are valid. Nothing was recorded. " + (
+            f"They end on “{ending['key']}”: {((ending.get('texts') or {}).get(lang) or {}).get('thanks', '')}" if ending
+            else f"They end on the survey's thank-you message: {texts.get('thanks', '')}")
+        step = step_start(questions, language=lang)
     query = {"version": version.number}
     context = {
         "survey": survey, "version": version, "versions": versions, "preview": True,
         "lang": lang, "org": request.tenant.name, "t": ui_texts(lang), "embed": False,
         "texts": {key: texts.get(key, "") for key in ("title", "intro", "thanks")},
-        "form": form, "items": form.items(), "summary": form.error_summary() if form.is_bound else [],
+        "step": step, "form": step.form, "items": step.form.items(), "summary": step.form.error_summary() if step.form.is_bound else [],
+        "progress": ui_text(lang, "page_of", page=step.page, count=step.page_count) if step.page_count > 1 else "",
         "action": f"{request.path}?{urlencode({'lang': lang, **query})}", "stamp": "", "honeypot": False, "notice": notice,
         "languages": [{"code": code, "name": kinds.LANGUAGE_NAMES.get(code, code), "current": code == lang,
                        "url": f"{request.path}?{urlencode({'lang': code, **query})}"} for code in languages],
