@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from apps.accounts.models import MembershipInvitation
 from apps.accounts.services import member_invite
-from apps.clients.models import Client, Contact, Segment
+from apps.clients.models import AttributeDefinition, Client, Contact, Segment
 from apps.core.dates import day_start, local_day, local_today
 from apps.digests.models import DigestSubscription
 from apps.feedback.models import ActionPlan, ActionPlanCase, AlertRule, Announcement, Case, CaseNote, RootCause
@@ -844,7 +844,7 @@ def _domain_factories():
             Question: f.QuestionFactory, Invitation: f.InvitationFactory, Response: f.ResponseFactory,
             KioskDevice: f.KioskDeviceFactory, Tag: f.TagFactory, ResponseTag: f.ResponseTagFactory,
             Theme: f.ThemeFactory, ThemeSuggestion: f.ThemeSuggestionFactory,
-            **_loop_factories(f)}
+            AttributeDefinition: f.AttributeDefinitionFactory, **_loop_factories(f)}
 
 
 def _loop_factories(f):

@@ -88,6 +88,16 @@ class ClientFactory(TenantScopedFactory):
     active_from = datetime.date(2024, 1, 1)
 
 
+class AttributeDefinitionFactory(TenantScopedFactory):
+    class Meta:
+        model = "clients.AttributeDefinition"
+
+    tenant = factory.SubFactory(TenantFactory)
+    applies_to = "client"
+    key = factory.Sequence(lambda n: f"attribute_{n}")
+    label = factory.Sequence(lambda n: f"Attribute {n}")
+
+
 class ContactFactory(TenantScopedFactory):
     class Meta:
         model = "clients.Contact"

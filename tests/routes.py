@@ -8,7 +8,7 @@ import uuid
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from apps.accounts.models import MembershipInvitation
-from apps.clients.models import Client, Contact, Segment
+from apps.clients.models import AttributeDefinition, Client, Contact, Segment
 from apps.feedback import models as feedback_models
 from apps.feedback.models import ActionPlan, Announcement, Case
 from apps.imports.models import ImportJob
@@ -123,6 +123,7 @@ PAGE_ROUTE_MODELS = {
     "surveys:ending_create": Survey, "surveys:ending_edit": Survey, "surveys:ending_delete": Survey,
     "clients:detail": Client, "clients:edit": Client, "clients:delete": Client, "clients:contact_create": Client,
     "clients:contact_edit": Contact, "clients:contact_delete": Contact, "clients:segment_edit": Segment, "clients:segment_delete": Segment,
+    "clients:attribute_delete": AttributeDefinition,
     **{f"plans:{name}": ActionPlan for name in ("detail", "edit", "cancel", "link_case", "unlink_case")},
     "audits:journey": Journey, "audits:journey_pdf": Journey,
     **{f"cases:{name}": feedback_models.Case for name in ("detail", "note", "assign", "take", "start", "resolve", "wont_fix", "reopen")},

@@ -69,7 +69,7 @@ class Workspace:
 def _seed(monkeypatch) -> Workspace:
     from apps.accounts.models import MembershipInvitation
     from apps.accounts.services import member_invite
-    from apps.clients.models import Client, Contact, Segment
+    from apps.clients.models import AttributeDefinition, Client, Contact, Segment
     from apps.feedback.models import ActionPlan, AlertRule, Case, RootCause
     from apps.integrations.models import WebhookEndpoint
     from apps.journeys.models import StageTouchpoint
@@ -99,7 +99,7 @@ def _seed(monkeypatch) -> Workspace:
         manual_send = ManualSend.objects.create(survey=survey, batch=uuid.uuid4(), contact_ids=[], total=0)
         first = {model: model.objects.order_by("pk").first() for model in (
             ActionPlan, AlertRule, ApiKey, Case, Client, Contact, Interaction, MembershipInvitation, Membership, RootCause,
-            Segment, Invitation, Team, Touchpoint)}
+            Segment, Invitation, Team, Touchpoint, AttributeDefinition)}
         slug = {"tenant_slug": tenant.slug}
         prefix = "/api/v1/t/{tenant_slug}/"
         by_resource = {
@@ -108,7 +108,7 @@ def _seed(monkeypatch) -> Workspace:
             "invitations": first[MembershipInvitation], "members": admin, "root-causes": first[RootCause],
             "segments": first[Segment], "survey-invitations": first[Invitation], "teams": first[Team],
             "touchpoints": first[Touchpoint], "webhooks": webhook, "journeys": journey, "surveys": survey,
-            "responses": response, "survey-sends": manual_send,
+            "responses": response, "survey-sends": manual_send, "attributes": first[AttributeDefinition],
         }
         missing = [name for name, obj in by_resource.items() if obj is None] + (["question"] if question is None else [])
         assert missing == [], f"the seeded workspace lacks {missing}"

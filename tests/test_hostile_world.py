@@ -51,6 +51,9 @@ JSON_TEXT = {
     "surveys.Question.text": "all",
     "surveys.Question.options": "labels",
     "surveys.SurveyVersion.endings": "labels",  # an ending's "texts"; its key and rule are identifiers
+    # Custom attributes and the hidden fields that carry them: {key: people's text}.
+    "clients.Client.attributes": "all", "clients.Contact.attributes": "all",
+    "surveys.Invitation.attributes": "all", "surveys.Response.attributes": "all",
     "surveys.Answer.value": "text answers",
     "surveys.Theme.keywords": "all", "surveys.ThemeSuggestion.keywords": "all",
     "tenancy.AuditEvent.changes": "all",

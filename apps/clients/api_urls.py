@@ -10,5 +10,7 @@ urlpatterns = [
     path("contacts/", apis.ContactListApi.as_view(), name="contact-list"),
     path("contacts/<uuid:uuid>/", apis.ContactDetailApi.as_view(), name="contact-detail"),
     path("segments/", apis.SegmentListApi.as_view(), name="segment-list"),
+    path("attributes/", apis.AttributeListApi.as_view(), name="attribute-list"),
+    path("attributes/<uuid:uuid>/", apis.AttributeDetailApi.as_view(), name="attribute-detail"),
     path("segments/<uuid:uuid>/", apis.SegmentDetailApi.as_view(), name="segment-detail"),
 ]

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from apps.clients import selectors, services
 from apps.clients.filters import ClientFilter, ContactFilter
-from apps.clients.models import Client, Contact, Segment
+from apps.clients.models import AttributeDefinition, Client, Contact, Segment
 from apps.clients.validators import EARLIEST_DAY, FUTURE_YEARS, validate_client_day
 from apps.tenancy.api import TenantGenericApi
 from apps.tenancy.models import EVERYONE, LEADS, Membership
@@ -34,6 +34,21 @@ class SegmentOutput(serializers.ModelSerializer):
         fields = ["id", "name", "description", "client_count", "created_at", "updated_at"]
 
 
+ATTRIBUTES_HELP = "Custom attributes {key: text}, the keys those the workspace defines (attributes/)."
+
+
+class AttributeOutput(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    token = serializers.SerializerMethodField(help_text="How survey texts name it.")
+
+    class Meta:
+        model = AttributeDefinition
+        fields = ["id", "applies_to", "key", "label", "token", "created_at"]
+
+    def get_token(self, definition) -> str:
+        return f"{{{{{definition.applies_to}.{definition.key}}}}}"
+
+
 class ClientOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     segment = serializers.SlugRelatedField(slug_field="uuid", read_only=True, allow_null=True, help_text="Segment id, or null.")
@@ -43,11 +58,12 @@ class ClientOutput(serializers.ModelSerializer):
     owner_name = serializers.CharField(source="owner.user.full_name", read_only=True, allow_null=True, default=None)
     contact_count = serializers.IntegerField(read_only=True)
     last_interaction_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    attributes = serializers.DictField(child=serializers.CharField(), read_only=True, help_text=ATTRIBUTES_HELP)
 
     class Meta:
         model = Client
         fields = ["id", "name", "segment", "segment_name", "industry", "tier", "owner", "owner_email", "owner_name",
-                  "annual_value", "active_from", "churned_on", "status", "contact_count", "last_interaction_at",
+                  "annual_value", "active_from", "churned_on", "status", "attributes", "contact_count", "last_interaction_at",
                   "created_at", "updated_at"]
 
 
@@ -55,10 +71,12 @@ class ContactOutput(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     client = serializers.SlugRelatedField(slug_field="uuid", read_only=True, help_text="Client id.")
     client_name = serializers.CharField(source="client.name", read_only=True)
+    attributes = serializers.DictField(child=serializers.CharField(), read_only=True, help_text=ATTRIBUTES_HELP)
 
     class Meta:
         model = Contact
-        fields = ["id", "client", "client_name", "name", "email", "phone", "locale", "role", "opted_out", "created_at", "updated_at"]
+        fields = ["id", "client", "client_name", "name", "email", "phone", "locale", "role", "opted_out", "attributes",
+                  "created_at", "updated_at"]
 
 
 # --- inputs -------------------------------------------------------------------------------------
@@ -76,6 +94,8 @@ class ClientInputBase(serializers.Serializer):
     churned_on = serializers.DateField(allow_null=True, required=False, validators=[validate_client_day],
                                        help_text=f"Required when status is churned; only allowed then; not before active_from. {DAY_RANGE}")
     status = serializers.ChoiceField(choices=Client.Status.choices, required=False)
+    attributes = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=200), required=False,
+                                       help_text=ATTRIBUTES_HELP + " Replaces them all; an empty text removes one.")
 
 
 class ContactInputBase(serializers.Serializer):
@@ -85,6 +105,8 @@ class ContactInputBase(serializers.Serializer):
     locale = serializers.CharField(max_length=10, required=False)
     role = serializers.CharField(max_length=80, required=False, allow_blank=True)
     opted_out = serializers.BooleanField(required=False)
+    attributes = serializers.DictField(child=serializers.CharField(allow_blank=True, max_length=200), required=False,
+                                       help_text=ATTRIBUTES_HELP + " Replaces them all; an empty text removes one.")
 
 
 class SegmentInputBase(serializers.Serializer):
@@ -301,4 +323,58 @@ class SegmentDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
     @extend_schema(responses={204: None})
     def delete(self, request, *args, **kwargs):
         services.segment_delete(tenant=request.tenant, acting_user=request.user, segment=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- custom attributes ----------------------------------------------------------------------------
+
+@extend_schema_view(get=extend_schema(summary="List the custom attributes of clients and contacts"),
+                    post=extend_schema(summary="Define a custom attribute"))
+class AttributeListApi(mixins.ListModelMixin, TenantGenericApi):
+    """Custom attributes: recorded on clients or contacts (their `attributes`), carried by every survey invitation as
+    hidden fields, stored on responses (filter: responses/?attribute=client.region:EMEA) and named in survey texts."""
+
+    read_roles = EVERYONE
+    write_roles = LEADS
+    serializer_class = AttributeOutput
+    queryset_model = AttributeDefinition
+
+    class Input(serializers.Serializer):
+        applies_to = serializers.ChoiceField(choices=AttributeDefinition.AppliesTo.choices)
+        key = serializers.CharField(max_length=40)
+        label = serializers.CharField(max_length=80)
+
+    def get_tenant_queryset(self):
+        return AttributeDefinition.objects.order_by("applies_to", "label")
+
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+    @extend_schema(request=Input, responses={201: AttributeOutput},
+                   examples=[OpenApiExample("A client's region", value={"applies_to": "client", "key": "region", "label": "Region"},
+                                            request_only=True)])
+    def post(self, request, *args, **kwargs):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        definition = services.attribute_definition_create(tenant=request.tenant, acting_user=request.user, data=data.validated_data)
+        return Response(AttributeOutput(definition).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(get=extend_schema(summary="Read a custom attribute"),
+                    delete=extend_schema(summary="Delete a custom attribute and its values",
+                                         description="Responses keep the hidden fields their invitations carried."))
+class AttributeDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
+    read_roles = EVERYONE
+    write_roles = LEADS
+    serializer_class = AttributeOutput
+    queryset_model = AttributeDefinition
+
+    def get_tenant_queryset(self):
+        return AttributeDefinition.objects.all()
+
+    def get(self, request, *args, **kwargs):
+        return self.retrieve(request, *args, **kwargs)
+
+    def delete(self, request, *args, **kwargs):
+        services.attribute_definition_delete(tenant=request.tenant, acting_user=request.user, definition=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

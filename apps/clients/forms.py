@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 
 from apps.clients import selectors
-from apps.clients.models import Client, Contact, Segment
+from apps.clients.models import AttributeDefinition, Client, Contact, Segment
 from apps.tenancy.models import Membership
 
 SORT_CHOICES = [
@@ -94,8 +94,41 @@ class ClientFilterForm(forms.Form):
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class ClientForm(forms.ModelForm):
+class AttributeFieldsMixin:
+    """One text field per custom attribute the workspace defines for clients (or contacts): `attr_<key>`."""
+
+    APPLIES_TO = ""
+
+    def add_attribute_fields(self) -> None:
+        self.attribute_definitions = list(AttributeDefinition.objects.filter(applies_to=self.APPLIES_TO).order_by("label"))
+        current = (self.instance.attributes or {}) if self.instance.pk else {}
+        for definition in self.attribute_definitions:
+            self.fields[f"attr_{definition.key}"] = forms.CharField(
+                label=definition.label, required=False, max_length=200, initial=current.get(definition.key, ""),
+                help_text=f"Survey texts may show it as {{{{{self.APPLIES_TO}.{definition.key}}}}}.")
+
+    def attribute_fields(self):
+        return [self[f"attr_{d.key}"] for d in self.attribute_definitions]
+
+    def attribute_data(self) -> dict:
+        return {d.key: self.cleaned_data.get(f"attr_{d.key}", "") for d in self.attribute_definitions}
+
+
+class AttributeDefinitionForm(forms.ModelForm):
+    class Meta:
+        model = AttributeDefinition
+        fields = ["applies_to", "label", "key"]
+        labels = {"applies_to": "Recorded on"}
+        help_texts = {"key": "Lowercase letters and digits, words joined by _: survey texts name it {{client.region}}."}
+
+    def service_data(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class ClientForm(AttributeFieldsMixin, forms.ModelForm):
     """Create or edit a client. The rules themselves live in Client.clean() and the service."""
+
+    APPLIES_TO = "client"
 
     segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False, to_field_name="uuid", empty_label="No segment")
     owner = MemberChoiceField(queryset=Membership.objects.none(), required=False, to_field_name="uuid", empty_label="Nobody yet",
@@ -123,12 +156,14 @@ class ClientForm(forms.ModelForm):
         if self.instance.pk and not self.is_bound:
             # model_to_dict() gives integer pks; these fields choose by uuid, so start from the objects.
             self.initial.update(segment=self.instance.segment, owner=current_owner)
+        self.add_attribute_fields()
 
     def service_data(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+        return {**{name: self.cleaned_data[name] for name in self.Meta.fields}, "attributes": self.attribute_data()}
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(AttributeFieldsMixin, forms.ModelForm):
+    APPLIES_TO = "contact"
     locale = forms.ChoiceField(choices=settings.LANGUAGES, initial="en", label="Language",
                                help_text="Surveys and messages go out in this language.")
 
@@ -144,9 +179,10 @@ class ContactForm(forms.ModelForm):
         locale = self.instance.locale if self.instance.pk else None
         if locale and locale not in dict(settings.LANGUAGES):
             self.fields["locale"].choices = [*settings.LANGUAGES, (locale, locale)]
+        self.add_attribute_fields()
 
     def service_data(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+        return {**{name: self.cleaned_data[name] for name in self.Meta.fields}, "attributes": self.attribute_data()}
 
 
 class SegmentForm(forms.ModelForm):

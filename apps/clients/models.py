@@ -26,6 +26,31 @@ class Segment(TenantScopedModel, TimeStampedModel):
         return self.name
 
 
+class AttributeDefinition(TenantScopedModel, TimeStampedModel):
+    """A custom attribute the workspace records on its clients or on their contacts (e.g. a client's “region”, a
+    contact's “department”): their values live in `Client.attributes` / `Contact.attributes` under its key, travel
+    with every survey invitation (hidden fields), are stored on the response and filter responses; survey texts
+    may pipe them in as {{client.<key>}} / {{contact.<key>}}."""
+
+    class AppliesTo(models.TextChoices):
+        CLIENT = "client", "Clients"
+        CONTACT = "contact", "Contacts"
+
+    applies_to = models.CharField(max_length=8, choices=AppliesTo.choices)
+    key = models.SlugField(max_length=40, help_text="Lowercase letters, digits and _: e.g. “region”.")
+    label = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["applies_to", "label"]
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "applies_to", "key"], name="clients_attribute_tenant_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.applies_to}.{self.key}"
+
+
 class Client(TenantScopedModel, TimeStampedModel):
     """An account the tenant serves. Churn is read from `active_from` / `churned_on` (METRICS.md)."""
 
@@ -49,6 +74,7 @@ class Client(TenantScopedModel, TimeStampedModel):
     active_from = models.DateField(validators=[validate_client_day])
     churned_on = models.DateField(null=True, blank=True, validators=[validate_client_day])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    attributes = models.JSONField(default=dict, blank=True, help_text="Custom attributes: {key: text} (AttributeDefinition).")
 
     class Meta:
         ordering = ["name"]
@@ -85,6 +111,7 @@ class Contact(TenantScopedModel, TimeStampedModel):
     locale = models.CharField(max_length=10, default="en")
     role = models.CharField(max_length=80, blank=True, help_text="Their role at the client, e.g. CFO.")
     opted_out = models.BooleanField(default=False, help_text="Never survey or message this contact.")
+    attributes = models.JSONField(default=dict, blank=True, help_text="Custom attributes: {key: text} (AttributeDefinition).")
 
     class Meta:
         ordering = ["name"]

@@ -6,15 +6,19 @@ an API-key principal or None (system).
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from apps.clients.models import Client, Contact, Segment
+from apps.clients.models import AttributeDefinition, Client, Contact, Segment
 from apps.tenancy.models import Membership, Tenant
 from apps.tenancy.services import audit_changes, audit_event_record
 
-CLIENT_FIELDS = ("name", "segment", "industry", "tier", "owner", "annual_value", "active_from", "churned_on", "status")
-CONTACT_FIELDS = ("name", "email", "phone", "locale", "role", "opted_out")
+CLIENT_FIELDS = ("name", "segment", "industry", "tier", "owner", "annual_value", "active_from", "churned_on", "status", "attributes")
+CONTACT_FIELDS = ("name", "email", "phone", "locale", "role", "opted_out", "attributes")
+ATTRIBUTE_KEY_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+ATTRIBUTE_VALUE_MAX = 200
 SEGMENT_FIELDS = ("name", "description")
 
 CLIENT_HAS_INTERACTIONS = "client_has_interactions"
@@ -45,6 +49,33 @@ def _strip(data: dict) -> dict:
     return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
 
 
+def _clean_attributes(data: dict, applies_to: str) -> dict:
+    """`data` with its custom attributes checked: {key: text} for keys the workspace defines for clients (or
+    contacts), at most ATTRIBUTE_VALUE_MAX characters; empty values are left out."""
+    if "attributes" not in data:
+        return data
+    raw = data["attributes"] or {}
+    if not isinstance(raw, dict):
+        raise ValidationError({"attributes": "Give the attributes as {key: text}."})
+    defined = set(AttributeDefinition.objects.filter(applies_to=applies_to).values_list("key", flat=True))
+    unknown = sorted(set(raw) - defined)
+    if unknown:
+        raise ValidationError({"attributes": f"Not an attribute of {applies_to}s here: {', '.join(map(str, unknown))} "
+                                             f"(defined: {', '.join(sorted(defined)) or 'none yet'})."})
+    cleaned = {}
+    for key, value in raw.items():
+        if value is None:
+            continue
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise ValidationError({"attributes": f"{key}: give a text."})
+        text = str(value).strip()
+        if len(text) > ATTRIBUTE_VALUE_MAX:
+            raise ValidationError({"attributes": f"{key}: at most {ATTRIBUTE_VALUE_MAX} characters."})
+        if text:
+            cleaned[key] = text
+    return {**data, "attributes": cleaned}
+
+
 # --- clients ------------------------------------------------------------------------------------
 
 def _validate_owner(owner: Membership | None, *, previous_owner_id: int | None = None) -> None:
@@ -59,7 +90,7 @@ def client_create(*, tenant: Tenant, acting_user, data: dict) -> Client:
     if and only if a churn date is given; annual value ≥ 0; segment and owner of this tenant, the
     owner an active member."""
     _unknown_fields(data, CLIENT_FIELDS)
-    client = Client(tenant=tenant, **_strip(data))
+    client = Client(tenant=tenant, **_clean_attributes(_strip(data), "client"))
     _validate_owner(client.owner)
     client.full_clean()
     client.save()
@@ -75,7 +106,7 @@ def client_update(*, tenant: Tenant, acting_user, client: Client, data: dict) ->
     client = Client.objects.select_for_update(of=("self",)).select_related("segment", "owner__user").get(pk=client.pk)
     previous_owner_id = client.owner_id
     before = _snapshot(client, CLIENT_FIELDS)
-    for name, value in _strip(data).items():
+    for name, value in _clean_attributes(_strip(data), "client").items():
         setattr(client, name, value)
     _validate_owner(client.owner, previous_owner_id=previous_owner_id)
     client.full_clean()
@@ -130,7 +161,7 @@ def _save_contact(contact: Contact) -> None:
 def contact_create(*, tenant: Tenant, acting_user, client: Client, data: dict) -> Contact:
     """Add a contact to a client. The e-mail is stored lower-case and is unique in the tenant."""
     _unknown_fields(data, CONTACT_FIELDS)
-    contact = Contact(tenant=tenant, client=client, **_strip(data))
+    contact = Contact(tenant=tenant, client=client, **_clean_attributes(_strip(data), "contact"))
     contact.email = (contact.email or "").lower()
     _check_email_free(contact)
     _save_contact(contact)
@@ -144,7 +175,7 @@ def contact_update(*, tenant: Tenant, acting_user, contact: Contact, data: dict)
     _unknown_fields(data, CONTACT_FIELDS)
     contact = Contact.objects.select_for_update(of=("self",)).select_related("client").get(pk=contact.pk)
     before = _snapshot(contact, CONTACT_FIELDS)
-    for name, value in _strip(data).items():
+    for name, value in _clean_attributes(_strip(data), "contact").items():
         setattr(contact, name, value)
     contact.email = (contact.email or "").lower()
     _check_email_free(contact)
@@ -207,3 +238,40 @@ def segment_delete(*, tenant: Tenant, acting_user, segment: Segment) -> int:
                        changes={"clients": [clients, 0]} if clients else None)
     segment.delete()
     return clients
+
+
+# --- custom attributes ----------------------------------------------------------------------------
+
+@transaction.atomic
+def attribute_definition_create(*, tenant: Tenant, acting_user, data: dict) -> AttributeDefinition:
+    """Define a custom attribute of clients or contacts: {applies_to, key, label}. The key (lowercase letters and
+    digits, words joined by single _) names it in piping ({{client.<key>}}), hidden fields and filters."""
+    _unknown_fields(data, ("applies_to", "key", "label"))
+    definition = AttributeDefinition(tenant=tenant, **_strip(data))
+    if not ATTRIBUTE_KEY_RE.match(definition.key or "") or len(definition.key) > 40:
+        raise ValidationError({"key": "Lowercase letters and digits, words joined by single _ (e.g. “region”, “contract_type”)."})
+    reserved = {"name", "first_name", "role", "segment", "tier", "industry", "owner"}
+    if definition.key in reserved:
+        raise ValidationError({"key": f"“{definition.key}” is a built-in field already: choose another key."})
+    if AttributeDefinition.objects.filter(applies_to=definition.applies_to, key=definition.key).exists():
+        raise ValidationError({"key": f"{definition.applies_to.capitalize()}s already have an attribute “{definition.key}”."})
+    definition.full_clean(validate_constraints=False)
+    _save_unique(definition, field="key", message="This attribute already exists.")
+    audit_event_record(tenant=tenant, acting_user=acting_user, action="attribute.created", target=definition,
+                       changes={"key": [None, f"{definition.applies_to}.{definition.key}"], "label": [None, definition.label]})
+    return definition
+
+
+@transaction.atomic
+def attribute_definition_delete(*, tenant: Tenant, acting_user, definition: AttributeDefinition) -> int:
+    """Delete a custom attribute and its values on every client (or contact); returns how many rows held one.
+    Invitations and responses keep the hidden fields they carried (history is not rewritten)."""
+    model = Client if definition.applies_to == AttributeDefinition.AppliesTo.CLIENT else Contact
+    rows = list(model.objects.select_for_update().filter(attributes__has_key=definition.key))
+    for row in rows:
+        row.attributes = {k: v for k, v in row.attributes.items() if k != definition.key}
+    model.objects.bulk_update(rows, ["attributes"])
+    audit_event_record(tenant=tenant, acting_user=acting_user, action="attribute.deleted", target=definition,
+                       changes={"rows": [len(rows), 0]} if rows else None)
+    definition.delete()
+    return len(rows)

@@ -16,6 +16,8 @@ urlpatterns = [
     path("contacts/<uuid:uuid>/edit/", views.contact_edit, name="contact_edit"),
     path("contacts/<uuid:uuid>/delete/", views.contact_delete, name="contact_delete"),
     path("segments/", views.segment_list, name="segments"),
+    path("clients/attributes/", views.attribute_list, name="attributes"),
+    path("clients/attributes/<uuid:uuid>/delete/", views.attribute_delete, name="attribute_delete"),
     path("segments/<uuid:uuid>/edit/", views.segment_edit, name="segment_edit"),
     path("segments/<uuid:uuid>/delete/", views.segment_delete, name="segment_delete"),
 ]

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.clients import selectors, services
-from apps.clients.forms import ClientFilterForm, ClientForm, ContactForm, SegmentForm
-from apps.clients.models import Client, Contact, Segment
+from apps.clients.forms import AttributeDefinitionForm, ClientFilterForm, ClientForm, ContactForm, SegmentForm
+from apps.clients.models import AttributeDefinition, Client, Contact, Segment
 from apps.core.forms import add_service_errors
 from apps.tenancy.models import EVERYONE, LEADS
 from apps.tenancy.permissions import tenant_role_required
@@ -194,3 +194,33 @@ def segment_delete(request, tenant_slug, uuid):
     kept = f" Its {clients} client{'s' if clients != 1 else ''} now have no segment." if clients else ""
     messages.success(request, f"Segment “{segment.name}” deleted.{kept}")
     return redirect("clients:segments", tenant_slug=tenant_slug)
+
+
+# --- custom attributes ----------------------------------------------------------------------------
+
+@tenant_role_required(EVERYONE)
+def attribute_list(request, tenant_slug):
+    """Everyone sees the custom attributes; leads and admins define and delete them."""
+    can_edit = request.tenant_access.role in LEADS
+    if request.method == "POST" and not can_edit:
+        raise PermissionDenied("Only CX leads and admins manage attributes.")
+    form = AttributeDefinitionForm(request.POST or None) if can_edit else None
+    if request.method == "POST" and form.is_valid():
+        try:
+            definition = services.attribute_definition_create(tenant=request.tenant, acting_user=request.user, data=form.service_data())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Attribute “{definition.label}” added: fill it in on each {definition.applies_to}.")
+            return redirect("clients:attributes", tenant_slug=tenant_slug)
+    context = {"form": form, "definitions": AttributeDefinition.objects.order_by("applies_to", "label")}
+    return render(request, "clients/attributes.html", context, status=400 if form is not None and form.errors else 200)
+
+
+@require_POST
+@tenant_role_required(LEADS)
+def attribute_delete(request, tenant_slug, uuid):
+    definition = get_object_or_404(AttributeDefinition, uuid=uuid)
+    rows = services.attribute_definition_delete(tenant=request.tenant, acting_user=request.user, definition=definition)
+    messages.success(request, f"Attribute “{definition.label}” deleted" + (f", with its value on {rows} {definition.applies_to}s." if rows else "."))
+    return redirect("clients:attributes", tenant_slug=tenant_slug)

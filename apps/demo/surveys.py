@@ -45,6 +45,7 @@ from apps.clients.models import Client, Contact, Segment
 from apps.core.dates import local_day
 from apps.journeys.models import Stage, StageTouchpoint
 from apps.surveys import kinds
+from apps.surveys.attributes import invitation_attributes
 from apps.surveys.builder import services as builder
 from apps.surveys.distribution.services import invitation_language, invitation_token, token_hash
 from apps.surveys.kiosks.services import kiosk_create
@@ -450,7 +451,13 @@ def _history_timestamps(model):
 
 def _write_invitations(tenant: Tenant, candidates: list[Candidate]) -> None:
     rows = []
+    clients = Client.objects.select_related("segment", "owner__user").in_bulk()
+    hidden: dict[tuple, dict] = {}  # the hidden fields of each (client, contact), as invitation_create takes them
     for c in candidates:
+        client = clients.get(c.client.pk) if c.client is not None else None
+        pair = (client.pk if client else None, c.contact.pk if c.contact is not None else None)
+        if pair not in hidden:
+            hidden[pair] = invitation_attributes(client=client, contact=c.contact)
         # The trigger made each one when its interaction (or wave) happened: the send log reads created_at.
         made = c.send_after - timedelta(minutes=c.survey.trigger_delay_minutes if c.interaction else 0)
         inv = Invitation(
@@ -458,7 +465,7 @@ def _write_invitations(tenant: Tenant, candidates: list[Candidate]) -> None:
             source=c.source, language=c.language, email=c.contact.email if c.contact is not None else "", dedupe_key=c.dedupe_key,
             status=c.status, skip_reason=c.skip_reason, send_after=c.send_after, sent_at=c.sent_at, opened_at=c.opened_at,
             responded_at=c.submitted_at, expires_at=c.expires_at, reminders_sent=c.reminders_sent, last_reminder_at=c.last_reminder_at,
-            created_at=made, updated_at=c.submitted_at or c.sent_at or made,
+            created_at=made, updated_at=c.submitted_at or c.sent_at or made, attributes=hidden[pair],
         )
         if c.sent_at is not None:  # as the sender mints it: only the salt and the hash are kept
             inv.token_salt = secrets.token_urlsafe(32)
@@ -527,6 +534,7 @@ def responses_replay(*, tenant: Tenant, submissions: list[Submission]) -> int:
             bot_reason=s.bot_reason[:120], client_id=client_id, contact_id=contact_id, interaction_id=interaction_id,
             staff_id=staff_id, touchpoint_id=touchpoint_id, stage_id=stage_id, segment_id=segments.get(client_id),
             journey_id=journeys.get(stage_id), predicted=predicted, local_day=local_day(tenant.time_zone, s.submitted_at),
+            attributes=dict(s.invitation.attributes or {}) if s.invitation is not None else {},
             **response_scores(survey, version_questions, cleaned),
         )
         if response.comment:

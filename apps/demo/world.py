@@ -24,6 +24,7 @@ import dataclasses
 import math
 import random
 import re
+import zlib
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -33,7 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.clients.models import Client, Contact, Segment
+from apps.clients.models import AttributeDefinition, Client, Contact, Segment
 from apps.demo.feedback import seed_action_plans, seed_feedback
 from apps.demo.surveys import seed_surveys
 from apps.journeys.models import Journey, Stage, StageTouchpoint
@@ -59,6 +60,9 @@ Outcome = Interaction.Outcome
 
 
 # --- vocabulary ---------------------------------------------------------------------------------
+
+REGIONS = ("North", "South", "East", "West")  # the demo clients' custom attribute "region"
+
 
 @dataclasses.dataclass(frozen=True)
 class SegmentSpec:
@@ -868,11 +872,15 @@ def _write_world(tenant: Tenant, world: World, shared: User, password: str) -> N
                                                       moment_of_truth=truth, expectation=expectation))
         StageTouchpoint.objects.bulk_create(placements)
 
+    # A custom attribute (hidden field on every invitation, a filter on responses, {{client.region}} in texts).
+    AttributeDefinition.objects.get_or_create(applies_to="client", key="region", defaults={"tenant": tenant, "label": "Region"})
     clients = _sync(Client, [
         Client(tenant=tenant, name=c.name, segment=segments[c.segment], industry=c.industry, tier=c.tier, owner=members[c.owner],
-               annual_value=c.annual_value, active_from=c.active_from, churned_on=c.churned_on, status=c.status)
+               annual_value=c.annual_value, active_from=c.active_from, churned_on=c.churned_on, status=c.status,
+               attributes={"region": REGIONS[zlib.crc32(c.name.encode()) % len(REGIONS)]})
         for c in world.clients
-    ], key=lambda c: c.name, fields=["segment", "industry", "tier", "owner", "annual_value", "active_from", "churned_on", "status"])
+    ], key=lambda c: c.name, fields=["segment", "industry", "tier", "owner", "annual_value", "active_from", "churned_on", "status",
+                                     "attributes"])
     contacts = _sync(Contact, [
         Contact(tenant=tenant, client=clients[c.name], name=p.name, email=p.email, phone=p.phone, locale=p.locale, role=p.role,
                 opted_out=p.opted_out)

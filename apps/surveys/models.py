@@ -276,6 +276,8 @@ class Invitation(TenantScopedModel, TimeStampedModel):
     dedupe_key = models.CharField(max_length=120)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     skip_reason = models.CharField(max_length=16, choices=SkipReason.choices, blank=True)
+    attributes = models.JSONField(default=dict, blank=True, help_text="Hidden fields: the client's and contact's attributes when "
+                                  "it was made (apps/surveys/attributes.py); the response stores them.")
     send_after = models.DateTimeField(help_text="Not sent before this (after-interaction delay).")
     sent_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
@@ -437,6 +439,8 @@ class Response(TenantScopedModel):
     predicted = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(10)],
                                                  help_text="The score the staff member predicted when logging the interaction that "
                                                            "triggered this survey (the perception-gap pair), as of submission.")
+    attributes = models.JSONField(default=dict, blank=True, help_text="Hidden fields as of the invitation: segment, tier, owner, "
+                                  "client.<key>, contact.<key> (apps/surveys/attributes.py); filters read them.")
     comment = models.TextField(blank=True, help_text="The first free-text answer, for lists and filters.")
     # The comment's language and sentiment (apps.core.nlp), filled on commit by a task and by
     # `manage.py analyse_comments`; `comment_analyser` is the analyser version that filled them (0: not yet).

@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from apps.surveys import kinds
+from apps.surveys.attributes import known_tokens, unknown_tokens
 from apps.surveys.logic import condition_words, logic_problems
 from apps.surveys.models import Question, Response, Survey, SurveyVersion
 
@@ -97,7 +98,7 @@ def publish_problems(survey: Survey, version: SurveyVersion, questions: list[Que
     for q in questions:
         if q.type in kinds.CHOICE_TYPES and len(q.options or []) < 2:
             problems.setdefault("", []).append(f"Question {q.order} (“{q.key}”) needs at least two choices.")
-    problems[""] = problems.get("", []) + logic_problems(questions, version.endings)
+    problems[""] = problems.get("", []) + logic_problems(questions, version.endings) + piping_problems(version, questions)
     if not problems[""]:
         del problems[""]
     for lang in survey.languages or [survey.default_language]:
@@ -119,6 +120,38 @@ def publish_problems(survey: Survey, version: SurveyVersion, questions: list[Que
         if missing:
             problems[lang] = missing
     return problems
+
+
+def _texts_to_pipe(version: SurveyVersion, questions: list[Question]):
+    """(where, text) of every respondent-facing text a {{token}} may sit in."""
+    for lang, parts in (version.texts or {}).items():
+        for part in ("title", "intro", "thanks"):
+            yield f"the {part} ({lang})", (parts or {}).get(part) or ""
+    for q in questions:
+        for lang, text in (q.text or {}).items():
+            yield f"question {q.order} (“{q.key}”, {lang})", text
+        for what, labels in _label_sets(q):
+            for lang, text in (labels or {}).items() if isinstance(labels, dict) else ():
+                yield f"the {what} label of question {q.order} ({lang})", text
+    for ending in version.endings or []:
+        for lang, parts in (ending.get("texts") or {}).items():
+            for part in ("title", "thanks"):
+                yield f"the ending “{ending['key']}” ({lang})", (parts or {}).get(part) or ""
+
+
+def piping_problems(version: SurveyVersion, questions: list[Question]) -> list[str]:
+    """A {{token}} that names nothing (apps/surveys/attributes.py), where it is."""
+    candidates = [(where, text) for where, text in _texts_to_pipe(version, questions) if isinstance(text, str) and "{{" in text]
+    if not candidates:
+        return []
+    known = known_tokens()
+    usable = ", ".join(f"{{{{{token}}}}}" for token in sorted(known))
+    problems = []
+    for where, text in candidates:
+        for token in unknown_tokens(text, known):
+            problems.append(f"{where[0].upper()}{where[1:]} uses {token}, which names nothing: use {usable}, "
+                            "with a fallback word if you like ({{contact.first_name|there}}).")
+    return list(dict.fromkeys(problems))
 
 
 def publish_problem_messages(survey: Survey, problems: dict[str, list[str]]) -> list[str]:

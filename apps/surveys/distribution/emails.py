@@ -19,6 +19,7 @@ from django.utils import formats, translation
 from apps.core.text import render_text
 from apps.messaging.models import OutboundEmail
 from apps.messaging.services import sender_name
+from apps.surveys.attributes import pipe, pipe_values
 from apps.surveys.i18n import ui_text
 from apps.surveys.models import Invitation, QuestionType, Survey, SurveyVersion
 from apps.tenancy.models import Tenant
@@ -105,7 +106,7 @@ def _localized(value, language: str, default_language: str) -> str:
     return value or ""
 
 
-def _embedded_question(version: SurveyVersion, language: str, default_language: str, link) -> dict | None:
+def _embedded_question(version: SurveyVersion, language: str, default_language: str, link, piping: dict | None = None) -> dict | None:
     """The first question as score links, for NPS and CSAT questions (`link(score)` builds each URL)."""
     first = version.questions.order_by("order").first()
     if first is None or first.type not in (QuestionType.NPS, QuestionType.CSAT):
@@ -114,7 +115,7 @@ def _embedded_question(version: SurveyVersion, language: str, default_language: 
     options = first.options if isinstance(first.options, dict) else {}
     prefix = "nps" if first.type == QuestionType.NPS else "csat"
     return {
-        "text": _localized(first.text, language, default_language),
+        "text": pipe(_localized(first.text, language, default_language), piping),
         "scores": [{"value": n, "url": link(n)} for n in range(low, high + 1)],
         "low_label": _localized(options.get("min_label"), language, default_language) or ui_text(language, f"{prefix}_low"),
         "high_label": _localized(options.get("max_label"), language, default_language) or ui_text(language, f"{prefix}_high"),
@@ -134,6 +135,8 @@ def render_survey_email(*, tenant: Tenant, invitation: Invitation | None, kind: 
     if invitation is not None:
         survey, version, language = invitation.survey, invitation.version, invitation.language
         recipient_name = invitation.contact.name if invitation.contact is not None else ""
+        piping = pipe_values(tenant=tenant, contact=invitation.contact, client=invitation.client,
+                             touchpoint=invitation.interaction.touchpoint if invitation.interaction_id else survey.touchpoint)
 
         def link(score=None):
             return invitation_url(TOKEN_PLACEHOLDER, score=score)
@@ -144,9 +147,10 @@ def render_survey_email(*, tenant: Tenant, invitation: Invitation | None, kind: 
             return preview_url if score is None else f"{preview_url}?score={score}"
 
         unsubscribe = preview_url
+        piping = pipe_values(tenant=tenant, touchpoint=survey.touchpoint)  # a test: the fallbacks show
     language = language or survey.default_language
     sender = sender_name(tenant)
-    texts = _texts(version, language, survey.default_language)
+    texts = {key: pipe(value, piping) for key, value in _texts(version, language, survey.default_language).items()}
     title = texts.get("title") or survey.name
     with translation.override(language):
         valid_until = formats.date_format(invitation.expires_at, "DATE_FORMAT") if invitation is not None and invitation.expires_at else ""
@@ -156,7 +160,7 @@ def render_survey_email(*, tenant: Tenant, invitation: Invitation | None, kind: 
             "survey_intro": texts.get("intro", ""),
             "hello": text(language, "hello", name=recipient_name) if recipient_name else text(language, "hello_anonymous"),
             "lead": text(language, "reminder" if kind == OutboundEmail.Kind.REMINDER else "intro", sender=sender),
-            "question": _embedded_question(version, language, survey.default_language, link),
+            "question": _embedded_question(version, language, survey.default_language, link, piping),
             "click_score": text(language, "click_score"),
             "start": text(language, "start"),
             "url": link(),

@@ -46,6 +46,7 @@ from django.utils.crypto import salted_hmac
 from apps.clients.models import Client, Contact
 from apps.core.site import site_url
 from apps.messaging.models import OutboundEmail
+from apps.surveys.attributes import invitation_attributes
 from apps.surveys.builder.selectors import survey_is_open, version_languages
 from apps.surveys.distribution import emails
 from apps.surveys.models import (
@@ -188,7 +189,7 @@ def invitation_create(*, tenant: Tenant, survey: Survey, contact: Contact | None
         source=source, language=invitation_language(survey, contact), email=(contact.email if contact is not None else ""),
         dedupe_key=dedupe_key, status=Status.SKIPPED if reason else Status.QUEUED, skip_reason=reason,
         send_after=send_after, expires_at=max(send_after, now) + timedelta(days=survey.invitation_valid_days),
-        created_by=acting_member,
+        created_by=acting_member, attributes=invitation_attributes(client=client, contact=contact),
     )
     # Uniqueness is the database's job here (a concurrent retry loses the race below, not a query).
     invitation.full_clean(validate_unique=False, validate_constraints=False)

@@ -16,6 +16,7 @@ import time
 from django import forms
 from django.core import signing
 
+from apps.surveys.attributes import pipe
 from apps.surveys.i18n import localized, ui_text
 from apps.surveys.models import Question, QuestionType
 from apps.surveys.respond.services import SCALE_TYPES, TEXT_MAX, question_scale, score_question
@@ -74,10 +75,11 @@ class QuestionItem:
 
 class ResponseForm(forms.Form):
     def __init__(self, data=None, *, questions: list[Question], language: str, preselect: dict | None = None,
-                 anonymous: bool = False, honeypot: bool = False, **kwargs):
+                 anonymous: bool = False, honeypot: bool = False, piping: dict | None = None, **kwargs):
         super().__init__(data, **kwargs)
         self.questions = questions
         self.language = language
+        self.piping = piping  # the respondent's values of {{tokens}} (apps/surveys/attributes.py)
         self.preselect = preselect or {}
         messages = {"required": ui_text(language, "required"), "invalid_choice": ui_text(language, "invalid_choice"),
                     "invalid": ui_text(language, "invalid_choice"), "max_length": ui_text(language, "too_long", max=TEXT_MAX)}
@@ -104,7 +106,7 @@ class ResponseForm(forms.Form):
     def _choices(self, question: Question) -> list[tuple[str, str]]:
         options = question.options
         items = options if isinstance(options, list) else (options.get("choices", []) if isinstance(options, dict) else [])
-        return [(str(item["value"]), localized(item.get("label", item["value"]), self.language))
+        return [(str(item["value"]), pipe(localized(item.get("label", item["value"]), self.language), self.piping))
                 for item in items if isinstance(item, dict) and "value" in item]
 
     def answers(self) -> dict:
@@ -168,7 +170,7 @@ class ResponseForm(forms.Form):
             kind, choices = "text", []
         errors = list(self.errors.get(name, [])) if self.is_bound else []
         return QuestionItem(
-            question=question, name=name, html_id=html_id, kind=kind, text=localized(question.text, lang),
+            question=question, name=name, html_id=html_id, kind=kind, text=pipe(localized(question.text, lang), self.piping),
             required=question.required,
             choices=[Choice(value=v, label=label, checked=v in selected, input_id=f"{html_id}_{i}") for i, (v, label) in enumerate(choices)],
             low_label=low_label, high_label=high_label, value=current if isinstance(current, str) and kind == "text" else "",

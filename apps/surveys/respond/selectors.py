@@ -114,7 +114,8 @@ def response_answers(response: Response) -> dict:
 
 def invitation_for_respondent(pk: int) -> Invitation:
     """The invitation with what the respondent page needs, in the active tenant."""
-    return Invitation.objects.select_related("survey", "survey__current_version", "version", "tenant").get(pk=pk)
+    return Invitation.objects.select_related("survey", "survey__current_version", "survey__touchpoint", "version", "tenant",
+                                             "contact", "client__segment", "interaction__touchpoint").get(pk=pk)
 
 
 def version_questions(version: SurveyVersion) -> list[Question]:

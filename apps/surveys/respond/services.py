@@ -304,6 +304,7 @@ def response_submit(*, tenant: Tenant, version: SurveyVersion, answers: dict, ch
         tenant=tenant, survey=survey, version=version, invitation=invitation, kiosk=kiosk, channel=channel,
         language=language, submitted_at=submitted_at, local_day=local_day(tenant.time_zone, submitted_at),
         submission_key=submission_key[:64], is_bot=is_bot, bot_reason=bot_reason[:120], score_only=score_only,
+        attributes=dict(invitation.attributes or {}) if invitation is not None else {},
         **_attribution(survey=survey, invitation=invitation, kiosk=kiosk),
         **_scores(survey, questions, cleaned),
     )

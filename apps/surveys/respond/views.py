@@ -41,6 +41,7 @@ from django.views.decorators.http import require_http_methods
 
 from apps.core import ratelimit
 from apps.core.ratelimit import client_ip
+from apps.surveys.attributes import pipe, pipe_values
 from apps.surveys.i18n import LANGUAGE_NAMES, localized, negotiate_language, survey_languages, ui_text, ui_texts
 from apps.surveys.kiosks.services import kiosk_seen
 from apps.surveys.logic import ending_for
@@ -134,9 +135,9 @@ def _version_languages(survey: Survey, version) -> list[str]:
     return version_languages(survey, version)
 
 
-def _texts(survey: Survey, version, lang: str, answers: dict | None = None) -> dict:
-    """Title, intro and thanks in `lang`; with the submitted `answers`, the ending of their branch (logic.ending_for)
-    replaces the title and thanks it has."""
+def _texts(survey: Survey, version, lang: str, answers: dict | None = None, piping: dict | None = None) -> dict:
+    """Title, intro and thanks in `lang`, their {{tokens}} piped (apps/surveys/attributes.py); with the submitted
+    `answers`, the ending of their branch (logic.ending_for) replaces the title and thanks it has."""
     texts = version.texts or {}
     chosen = texts.get(lang) or texts.get(survey.default_language) or next(iter(texts.values()), {}) or {}
     result = {key: localized(chosen.get(key, ""), lang) for key in ("title", "intro", "thanks")}
@@ -145,7 +146,7 @@ def _texts(survey: Survey, version, lang: str, answers: dict | None = None) -> d
         own = ending.get("texts") or {}
         parts = own.get(lang) or own.get(survey.default_language) or next(iter(own.values()), {}) or {}
         result |= {key: parts[key] for key in ("title", "thanks") if parts.get(key)}
-    return result
+    return {key: pipe(value, piping) for key, value in result.items()}
 
 
 def _page(request, template: str, context: dict, *, status: int = 200, embed: bool = False):
@@ -183,17 +184,20 @@ def _step_context(step: Step, lang: str) -> dict:
 
 
 def _form_context(request, *, survey: Survey, version, lang: str, step: Step, action: str, embed: bool = False,
-                  stamp: str = "", honeypot: bool = False, notice: str = "", extra_query: dict | None = None) -> dict:
+                  stamp: str = "", honeypot: bool = False, notice: str = "", extra_query: dict | None = None,
+                  piping: dict | None = None) -> dict:
     langs = _version_languages(survey, version)
     return {
-        "lang": lang, "org": survey.tenant.name, "texts": _texts(survey, version, lang), **_step_context(step, lang),
+        "lang": lang, "org": survey.tenant.name, "texts": _texts(survey, version, lang, piping=piping), **_step_context(step, lang),
         "action": action, "stamp": stamp, "honeypot": honeypot, "notice": notice,
         "languages": _languages(request, langs, lang, extra_query) if len(langs) > 1 else [],
     }
 
 
-def _done(request, *, survey: Survey, version, lang: str, created: bool, embed: bool = False, answers: dict | None = None):
-    texts = _texts(survey, version, lang, answers if created else None) if version is not None else {"title": "", "thanks": ""}
+def _done(request, *, survey: Survey, version, lang: str, created: bool, embed: bool = False, answers: dict | None = None,
+          piping: dict | None = None):
+    texts = (_texts(survey, version, lang, answers if created else None, piping=piping) if version is not None
+             else {"title": "", "thanks": ""})
     context = {"lang": lang, "org": survey.tenant.name, "created": created, "texts": texts}
     return _page(request, "respond/done.html", context, embed=embed)
 
@@ -234,8 +238,10 @@ def invitation_respond_view(request, token):
         state = invitation_state(invitation, timezone.now())
         version = invitation_version(invitation)
         lang = negotiate_language(survey, request, available=_version_languages(survey, version) if version else None)
+        piping = pipe_values(tenant=invitation.tenant, contact=invitation.contact, client=invitation.client,
+                             touchpoint=invitation.interaction.touchpoint if invitation.interaction_id else survey.touchpoint)
         if state == LinkState.USED:
-            return _done(request, survey=survey, version=version, lang=lang, created=False)
+            return _done(request, survey=survey, version=version, lang=lang, created=False, piping=piping)
         if state != LinkState.OPEN:
             return _unavailable(request, survey=survey, status=410, org=survey.tenant.name)
 
@@ -253,9 +259,9 @@ def invitation_respond_view(request, token):
                     return _finish(HttpResponse(status=204))
                 preselect = clicked
                 notice = ui_text(lang, "score_recorded", score=next(iter(clicked.values())))
-            step = step_start(questions, language=lang, preselect=preselect)
+            step = step_start(questions, language=lang, preselect=preselect, piping=piping)
         elif request.method == "POST":
-            step = step_post(request.POST, questions, language=lang)
+            step = step_post(request.POST, questions, language=lang, piping=piping)
             if step.finished:
                 try:
                     _, created = response_submit(tenant=invitation.tenant, version=version, answers=step.answers,
@@ -263,7 +269,8 @@ def invitation_respond_view(request, token):
                 except ValidationError as exc:
                     _add_submit_errors(step.form, exc, lang)
                 else:
-                    return _done(request, survey=survey, version=version, lang=lang, created=created, answers=step.answers)
+                    return _done(request, survey=survey, version=version, lang=lang, created=created, answers=step.answers,
+                                 piping=piping)
             if step.form.is_bound:
                 status = 400
         else:
@@ -278,10 +285,10 @@ def invitation_respond_view(request, token):
             elif recorded is not None:
                 preselect = response_answers(recorded)
                 notice = ui_text(lang, "score_recorded", score=next(iter(preselect.values()), ""))
-            step = step_start(questions, language=lang, preselect=preselect)
+            step = step_start(questions, language=lang, preselect=preselect, piping=piping)
         extra = {"score": request.GET["score"]} if request.GET.get("score", "").isdigit() else None
         context = _form_context(request, survey=survey, version=version, lang=lang, step=step, action=request.path,
-                                notice=notice, extra_query=extra)
+                                notice=notice, extra_query=extra, piping=piping)
         if record_score is not None:
             context |= {"record_score": record_score, "record_done": ui_text(lang, "score_recorded", score=record_score)}
         return _page(request, "respond/form.html", context, status=status)
@@ -301,7 +308,7 @@ def web_respond_view(request, web_token):
     if found is None:
         return _unavailable(request, status=404, embed=embed)
     with tenant_context(found.tenant):
-        survey = Survey.objects.select_related("current_version", "tenant").get(pk=found.pk)
+        survey = Survey.objects.select_related("current_version", "tenant", "touchpoint").get(pk=found.pk)
         version = survey.current_version
         if version is None or not version.is_published or not survey_is_open_now(survey, timezone.now()):
             return _unavailable(request, survey=survey, status=410, embed=embed, org=survey.tenant.name)
@@ -309,7 +316,8 @@ def web_respond_view(request, web_token):
         questions = version_questions(version)
         action = request.path + ("?embed=1" if embed else "")
         extra = {"embed": "1"} if embed else None
-        anonymous = {"anonymous": True, "honeypot": True}
+        piping = pipe_values(tenant=survey.tenant, touchpoint=survey.touchpoint)
+        anonymous = {"anonymous": True, "honeypot": True, "piping": piping}
         if request.method == "POST":
             if over_rate_limit("web", client_ip(request), web_submits_per_minute()):
                 return _rate_limited(request, lang=lang, embed=embed, org=survey.tenant.name)
@@ -334,15 +342,15 @@ def web_respond_view(request, web_token):
                     _add_submit_errors(step.form, exc, lang)
                 else:
                     return _done(request, survey=survey, version=version, lang=lang, created=created, embed=embed,
-                                 answers=step.answers)
+                                 answers=step.answers, piping=piping)
             # Keep the stamp of this rendering (its key makes a retry land once); a broken one is replaced.
             new_stamp = request.POST.get("stamp") if stamp is not None else stamp_make()
             context = _form_context(request, survey=survey, version=version, lang=lang, step=step, action=action, embed=embed,
-                                    stamp=new_stamp, honeypot=True, extra_query=extra)
+                                    stamp=new_stamp, honeypot=True, extra_query=extra, piping=piping)
             return _page(request, "respond/form.html", context, status=400 if step.form.is_bound else 200, embed=embed)
         step = step_start(questions, language=lang, **anonymous)
         context = _form_context(request, survey=survey, version=version, lang=lang, step=step, action=action, embed=embed,
-                                stamp=stamp_make(), honeypot=True, extra_query=extra)
+                                stamp=stamp_make(), honeypot=True, extra_query=extra, piping=piping)
         return _page(request, "respond/form.html", context, embed=embed)
 
 
@@ -362,7 +370,8 @@ def kiosk_respond_view(request, key):
     if found is None:
         return _unavailable(request, status=404)
     with tenant_context(found.tenant):
-        device = KioskDevice.objects.select_related("survey__current_version", "survey__tenant", "tenant").get(pk=found.pk)
+        device = KioskDevice.objects.select_related("survey__current_version", "survey__tenant", "survey__touchpoint", "touchpoint",
+                                                    "tenant").get(pk=found.pk)
         survey = device.survey
         version = survey.current_version
         if version is None or not version.is_published or not survey_is_open_now(survey, timezone.now()):
@@ -371,7 +380,8 @@ def kiosk_respond_view(request, key):
         lang = negotiate_language(survey, request, available=_version_languages(survey, version))
         questions = version_questions(version)
         langs = _version_languages(survey, version)
-        base = {"lang": lang, "org": survey.tenant.name, "texts": _texts(survey, version, lang),
+        piping = pipe_values(tenant=device.tenant, touchpoint=device.touchpoint or survey.touchpoint)
+        base = {"lang": lang, "org": survey.tenant.name, "texts": _texts(survey, version, lang, piping=piping),
                 "languages": _languages(request, langs, lang) if len(langs) > 1 else [],
                 "home_url": f"{request.path}?{urlencode({'lang': lang})}", "reset_seconds": KIOSK_RESET_SECONDS}
         if request.method == "POST":
@@ -379,10 +389,10 @@ def kiosk_respond_view(request, key):
                 return _rate_limited(request, lang=lang, org=survey.tenant.name)
             stamp = stamp_read(request.POST.get("stamp", ""))
             if stamp is None:
-                step = step_again(request.POST, questions, language=lang, anonymous=True)
+                step = step_again(request.POST, questions, language=lang, anonymous=True, piping=piping)
                 step.form.add_error(None, ui_text(lang, "form_stale"))
             else:
-                step = step_post(request.POST, questions, language=lang, anonymous=True)
+                step = step_post(request.POST, questions, language=lang, anonymous=True, piping=piping)
             if stamp is not None and step.finished:
                 try:
                     response_submit(tenant=device.tenant, version=version, answers=step.answers, channel=Response.Channel.KIOSK,
@@ -391,11 +401,11 @@ def kiosk_respond_view(request, key):
                     _add_submit_errors(step.form, exc, lang)
                 else:
                     return _page(request, "respond/kiosk_thanks.html",
-                                 base | {"texts": _texts(survey, version, lang, step.answers)})
+                                 base | {"texts": _texts(survey, version, lang, step.answers, piping=piping)})
             status = 400 if step.form.is_bound else 200
             stamp_value = request.POST.get("stamp") if stamp is not None else stamp_make()
         else:
-            step = step_start(questions, language=lang, anonymous=True)
+            step = step_start(questions, language=lang, anonymous=True, piping=piping)
             status, stamp_value = 200, stamp_make()
         page_questions = step.form.questions
         one_tap = len(page_questions) == 1 and page_questions[0].type == QuestionType.SMILEY

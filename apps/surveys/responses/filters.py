@@ -7,9 +7,11 @@ from __future__ import annotations
 import django_filters
 from django.conf import settings
 from django.forms import ModelChoiceField
+from rest_framework.exceptions import ValidationError
 
 from apps.clients.models import Client, Contact, Segment
 from apps.journeys.models import Journey, Stage
+from apps.surveys.attributes import attribute_keys, parse_attribute_filter
 from apps.surveys.models import Response, Survey, Tag, Theme
 from apps.surveys.responses.forms import OrNotAttributed
 from apps.surveys.responses.search import MAX_QUERY, comment_search
@@ -69,6 +71,9 @@ class ResponseFilter(django_filters.FilterSet):
         label="NPS answers only: promoter (9–10), passive (7–8) or detractor (0–6)")
     score_band = django_filters.ChoiceFilter(choices=[(k, label) for k, (label, _) in SCORE_BANDS.items()], method="filter_score_band",
                                              label="Any scale's band, e.g. csat_low (1–2), ces_high (5–7), smiley_sad")
+    attribute = django_filters.CharFilter(method="filter_attribute", max_length=260,
+                                          label="A hidden field's value, key:value (e.g. tier:Gold, client.region:EMEA): the client's "
+                                                "and contact's attributes as the invitation carried them")
     include_bots = django_filters.BooleanFilter(method="filter_include_bots",
                                                 label="true: include bot-flagged responses (left out by default)")
 
@@ -108,6 +113,12 @@ class ResponseFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         return comment_search(queryset, value)
+
+    def filter_attribute(self, queryset, name, value):
+        parsed = parse_attribute_filter(value)
+        if parsed is None or parsed[0] not in dict(attribute_keys()):
+            raise ValidationError({"attribute": ["Give key:value, the key one of: " + ", ".join(k for k, _ in attribute_keys()) + "."]})
+        return queryset.filter(**{f"attributes__{parsed[0]}": parsed[1]})
 
     def filter_include_bots(self, queryset, name, value):
         return queryset  # applied in filter_queryset (the default leaves bots out)

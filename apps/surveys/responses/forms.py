@@ -13,6 +13,7 @@ from django.forms.models import ModelChoiceIterator
 from apps.clients.forms import MemberChoiceField
 from apps.clients.models import Client, Segment
 from apps.journeys.models import Journey, Stage
+from apps.surveys.attributes import attribute_keys
 from apps.surveys.models import Response, Survey, Tag, Theme
 from apps.surveys.responses.search import MAX_QUERY
 from apps.surveys.responses.selectors import ANSWERED, NOT_ATTRIBUTED, SCORE_BAND_GROUPS, SCORE_BANDS, SENTIMENT_BANDS, tag_list
@@ -102,6 +103,9 @@ class ResponseFilterForm(forms.Form):
     tag = forms.ModelChoiceField(queryset=Tag.objects.none(), required=False, to_field_name="uuid", empty_label="Any tag",
                                  error_messages={"invalid_choice": UNKNOWN})
     channel = forms.ChoiceField(required=False, choices=[("", "Any channel"), *Response.Channel.choices])
+    attribute = forms.ChoiceField(required=False, label="Hidden field", choices=[("", "Any")],
+                                  help_text="An attribute of the client or contact, as the invitation carried it.")
+    attribute_value = forms.CharField(required=False, max_length=200, label="Hidden field is", help_text="Its value, e.g. Gold.")
     # The responses that end a move of the journey from this stage ("none": from no stage, "any": from any) — what
     # a volatility number counts (the journey view opens them): hidden, shown as a notice.
     transition_from = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
@@ -119,11 +123,14 @@ class ResponseFilterForm(forms.Form):
         self.fields["staff"].queryset = Membership.objects.select_related("user").order_by("-is_active", "user__full_name", "user__email")
         self.fields["tag"].queryset = tag_list()
         self.fields["theme"].queryset = Theme.objects.order_by("-is_active", "name")
+        self.fields["attribute"].choices = [("", "Any"), *attribute_keys()]
 
     def clean(self):
         data = super().clean()
         if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
             self.add_error("date_to", "The end date is before the start date.")
+        if bool(data.get("attribute")) != bool((data.get("attribute_value") or "").strip()):
+            self.add_error("attribute_value" if data.get("attribute") else "attribute", "Choose the hidden field and give its value.")
         data["transition"] = self._transition(data)
         return data
 
@@ -155,7 +162,8 @@ class ResponseFilterForm(forms.Form):
                 "channel": data.get("channel") or None, "include_bots": bool(data.get("show_bots")),
                 "answered": data.get("answered") or None, "sentiment": data.get("sentiment") or None,
                 "comment_language": data.get("comment_language") or None, "theme": data.get("theme"), "client": data.get("client"),
-                "transition": data.get("transition")}
+                "transition": data.get("transition"),
+                "attribute": (data["attribute"], data["attribute_value"].strip()) if data.get("attribute") and data.get("attribute_value") else None}
 
 
 class TagAddForm(forms.Form):

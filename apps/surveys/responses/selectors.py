@@ -130,7 +130,7 @@ def response_list(
     channel: str | None = None, language: str | None = None, band: str | None = None, tag: Tag | None = None,
     has_comment: bool | None = None, date_from: datetime.date | None = None, date_to: datetime.date | None = None,
     include_bots: bool = False, answered: str | None = None, sentiment: str | None = None, comment_language: str | None = None,
-    theme: Theme | str | None = None, transition: tuple | None = None,
+    theme: Theme | str | None = None, transition: tuple | None = None, attribute: tuple[str, str] | None = None,
 ) -> QuerySet[Response]:
     """The tenant's responses, newest first, filtered, with what a list row shows (attribution and
     tags) loaded in a fixed number of queries. Bot-flagged responses are left out unless asked for
@@ -143,8 +143,11 @@ def response_list(
     (NOT_ATTRIBUTED: the comments with no theme at all); `transition` (journey, from-stage — a Stage, NOT_ATTRIBUTED or
     None for any) keeps the responses that end a move of that journey (apps.surveys.responses.sequences). Days are
     the responses' `local_day`, the day the metrics count them on, so a drill-down from a number lists exactly its
-    n responses."""
+    n responses. `attribute` (key, value) keeps the responses whose hidden field `key` is `value` (apps/surveys/attributes.py;
+    the key is one of `attribute_keys()`, checked by the callers)."""
     qs = response_list_base()
+    if attribute is not None:
+        qs = qs.filter(**{f"attributes__{attribute[0]}": attribute[1]})
     if not include_bots:
         qs = qs.filter(is_bot=False)
     for field, value in (("survey", survey), ("touchpoint", touchpoint), ("stage", stage), ("client", client),
