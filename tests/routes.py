@@ -111,6 +111,7 @@ PAGE_ROUTE_MODELS = {
     "imports:job": ImportJob, "imports:job_confirm": ImportJob, "imports:job_cancel": ImportJob, "imports:job_status": ImportJob,
     "imports:job_rejections": ImportJob,
     "distribution:send": Survey, "distribution:log": Survey, "distribution:test_email": Survey, "distribution:web_link_qr": Survey,
+    "distribution:email_texts": Survey, "distribution:email_preview": Survey,
     "distribution:send_progress": ManualSend, "distribution:send_status": ManualSend,
     "responses:detail": Response, "responses:tag_add": Response, "responses:tag_remove": Response,
     "themes:edit": Theme, "themes:delete": Theme, "themes:suggestion": ThemeSuggestion, "themes:response": Response,

@@ -94,6 +94,9 @@ class Survey(TenantScopedModel, TimeStampedModel):
     # on a website), so it is stored as is; it is random, so surveys cannot be enumerated.
     web_token = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
     web_link_enabled = models.BooleanField(default=False)
+    # The invitation e-mail's own words per language (apps/surveys/distribution/emails.py EMAIL_PARTS): subject,
+    # intro (sanitised HTML), button label, the reminder's subject and intro; a part left out takes the default.
+    email_texts = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -6,6 +6,7 @@ question of a published version answers 409 `version_published` to PATCH and DEL
 resolve the survey in the tenant first: another tenant's survey answers 404 like a missing one.
 """
 
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
@@ -19,6 +20,7 @@ from apps.surveys import logic
 from apps.surveys.builder import selectors, services
 from apps.surveys.builder.forms import SurveyFilter
 from apps.surveys.distribution.links import embed_snippet, web_link_url
+from apps.surveys.distribution.services import survey_email_texts_update
 from apps.surveys.models import LANGUAGE_CHOICES, PublishedVersionIsImmutable, Question, QuestionType, Survey, SurveyKind, SurveyVersion
 from apps.tenancy.api import TenantGenericApi
 from apps.tenancy.models import EVERYONE, LEADS
@@ -128,13 +130,19 @@ class WebLinkOutput(serializers.Serializer):
     qr_svg = serializers.CharField(help_text="The link's QR code, an SVG document.")
 
 
+EMAIL_TEXTS_HELP = ("The invitation e-mail's own words per language: {lang: {subject, intro, button, reminder_subject, "
+                    "reminder_intro}}; a part left out or empty takes the default; intros are basic HTML (sanitised); texts may pipe "
+                    "{{contact.first_name|fallback}} and the other tokens. A PATCH replaces the languages it names.")
+
+
 class SurveyDetailOutput(SurveyOutput):
     live_version = serializers.SerializerMethodField(help_text="The published version respondents answer, with its questions.")
     draft = serializers.SerializerMethodField(help_text="The draft being edited, with its questions (null when none).")
     web_link = serializers.SerializerMethodField(help_text="The public web link, its embed snippet and QR code (null while it is off).")
+    email_texts = serializers.JSONField(read_only=True, help_text=EMAIL_TEXTS_HELP)
 
     class Meta(SurveyOutput.Meta):
-        fields = [*SurveyOutput.Meta.fields, "live_version", "draft", "web_link"]
+        fields = [*SurveyOutput.Meta.fields, "live_version", "draft", "web_link", "email_texts"]
 
     @extend_schema_field(WebLinkOutput(allow_null=True))
     def get_web_link(self, survey):
@@ -251,6 +259,7 @@ class SurveyDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
         name = serializers.CharField(max_length=120, required=False)
         languages = _languages_field(required=False, help_text="A language added gets the standard wording in the draft.")
         default_language = serializers.ChoiceField(choices=LANGUAGE_CHOICES, required=False)
+        email_texts = serializers.JSONField(required=False, help_text=EMAIL_TEXTS_HELP)
 
     def get_tenant_queryset(self):
         return selectors.survey_list()
@@ -261,12 +270,22 @@ class SurveyDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
     @extend_schema(request=Input, responses=SurveyDetailOutput,
                    examples=[OpenApiExample("Send two hours after the interaction", request_only=True,
                                             value={"trigger": "after_interaction", "trigger_delay_minutes": 120, "reminder_count": 1}),
-                             OpenApiExample("Add German", value={"languages": ["en", "fr", "de"]}, request_only=True)])
+                             OpenApiExample("Add German", value={"languages": ["en", "fr", "de"]}, request_only=True),
+                             OpenApiExample("The invitation e-mail's words in English", request_only=True, value={"email_texts": {"en": {
+                                 "subject": "{{contact.first_name|Hello}}, how was your visit?",
+                                 "intro": "<p>Thank you for visiting <b>{{touchpoint.name}}</b>. One question, one click.</p>",
+                                 "button": "Answer now"}}})])
     def patch(self, request, *args, **kwargs):
         survey = self.get_object()
         data = self.Input(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        services.survey_update(tenant=request.tenant, acting_user=request.user, survey=survey, **data.validated_data)
+        fields = dict(data.validated_data)
+        email_texts = fields.pop("email_texts", None)
+        with transaction.atomic():
+            if fields:
+                survey = services.survey_update(tenant=request.tenant, acting_user=request.user, survey=survey, **fields)
+            if email_texts is not None:
+                survey_email_texts_update(tenant=request.tenant, acting_user=request.user, survey=survey, texts=email_texts)
         return Response(_detail(survey))
 
     @extend_schema(responses={204: None, 409: OpenApiResponse(OpenApiTypes.OBJECT, description="`survey_has_responses`")})

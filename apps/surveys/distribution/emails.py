@@ -12,9 +12,14 @@ which link scanners make too) — apps/surveys/respond/views.py.
 from __future__ import annotations
 
 import dataclasses
+import html as html_lib
+import re
 
+import nh3
 from django.template.loader import render_to_string
 from django.utils import formats, translation
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from apps.core.text import render_text
 from apps.messaging.models import OutboundEmail
@@ -122,13 +127,52 @@ def _embedded_question(version: SurveyVersion, language: str, default_language: 
     }
 
 
+# --- the e-mail's own words per survey and language (issue 20 item 3) ------------------------------------
+
+EMAIL_PARTS = {"subject": 200, "intro": 4000, "button": 60, "reminder_subject": 200, "reminder_intro": 4000}
+HTML_PARTS = ("intro", "reminder_intro")
+INTRO_TAGS = {"p", "br", "b", "strong", "i", "em", "u", "a", "ul", "ol", "li"}
+
+
+def sanitize_html(value: str) -> str:
+    """What a lead writes into an e-mail's intro, reduced to paragraphs, line breaks, emphasis, lists and http(s) or
+    mailto links (nh3/ammonia: every other tag, attribute, style and script is dropped; links get rel=noopener)."""
+    return nh3.clean(value or "", tags=INTRO_TAGS, attributes={"a": {"href"}}, url_schemes={"http", "https", "mailto"},
+                     link_rel="noopener noreferrer").strip()
+
+
+def html_text(value: str) -> str:
+    """The plain-text version of sanitised HTML (the e-mail's text part)."""
+    value = re.sub(r"(?i)<br\s*/?>|</p>|</li>", "\n", value or "")
+    value = re.sub(r"(?i)<li>", "- ", value)
+    plain = html_lib.unescape(nh3.clean(value, tags=set()))
+    return re.sub(r"\n{3,}", "\n\n", plain).strip()
+
+
+def email_defaults(*, tenant: Tenant, survey: Survey, version: SurveyVersion | None, language: str) -> dict[str, str]:
+    """What each part says when the survey does not set it (the product's words, the version's title)."""
+    texts = _texts(version, language, survey.default_language) if version is not None else {}
+    title = texts.get("title") or survey.name
+    sender = sender_name(tenant)
+    return {"subject": title, "intro": text(language, "intro", sender=sender), "button": text(language, "start"),
+            "reminder_subject": text(language, "reminder_subject", title=title), "reminder_intro": text(language, "reminder", sender=sender)}
+
+
+def _own_words(survey: Survey, language: str) -> dict[str, str]:
+    own = (survey.email_texts or {}).get(language) or {}
+    return {part: value for part, value in own.items() if part in EMAIL_PARTS and isinstance(value, str) and value.strip()}
+
+
 def render_survey_email(*, tenant: Tenant, invitation: Invitation | None, kind: str, survey: Survey | None = None,
                         version: SurveyVersion | None = None, language: str | None = None, preview_url: str = "",
-                        recipient_name: str = "") -> RenderedEmail:
+                        recipient_name: str = "", contact=None) -> RenderedEmail:
     """Subject, text and HTML of an invitation, reminder or test e-mail.
 
     Invitations and reminders link to the respondent page through TOKEN_PLACEHOLDER; a test e-mail
-    (no invitation) links to `preview_url` instead, so it can never record an answer.
+    (no invitation) links to `preview_url` instead, so it can never record an answer; its `contact` (if given)
+    lends their name and attributes to the greeting and the {{tokens}}. The survey's own words (`email_texts`)
+    replace the defaults part by part; their {{tokens}} are piped, the intro's values escaped before it is
+    sanitised again.
     """
     from apps.surveys.distribution.services import TOKEN_PLACEHOLDER, invitation_url, optout_url
 
@@ -147,11 +191,24 @@ def render_survey_email(*, tenant: Tenant, invitation: Invitation | None, kind: 
             return preview_url if score is None else f"{preview_url}?score={score}"
 
         unsubscribe = preview_url
-        piping = pipe_values(tenant=tenant, touchpoint=survey.touchpoint)  # a test: the fallbacks show
+        piping = pipe_values(tenant=tenant, contact=contact, touchpoint=survey.touchpoint)  # a test: a contact's, else the fallbacks
+        recipient_name = contact.name if contact is not None else recipient_name
     language = language or survey.default_language
     sender = sender_name(tenant)
     texts = {key: pipe(value, piping) for key, value in _texts(version, language, survey.default_language).items()}
     title = texts.get("title") or survey.name
+    defaults = email_defaults(tenant=tenant, survey=survey, version=version, language=language)
+    defaults = {part: pipe(value, piping) for part, value in defaults.items()}
+    own = _own_words(survey, language)
+    reminder = kind == OutboundEmail.Kind.REMINDER
+    lead_part = "reminder_intro" if reminder else "intro"
+    if lead_part in own:
+        escaped = {key: escape(value) for key, value in piping.items()}
+        lead_html = mark_safe(sanitize_html(pipe(own[lead_part], escaped)))  # noqa: S308 - sanitised just now (nh3)
+    else:
+        lead_html = escape(defaults[lead_part])
+    subject_part = "reminder_subject" if reminder else "subject"
+    subject = pipe(own[subject_part], piping) if subject_part in own else defaults[subject_part]
     with translation.override(language):
         valid_until = formats.date_format(invitation.expires_at, "DATE_FORMAT") if invitation is not None and invitation.expires_at else ""
         context = {
@@ -159,10 +216,10 @@ def render_survey_email(*, tenant: Tenant, invitation: Invitation | None, kind: 
             "title": title,
             "survey_intro": texts.get("intro", ""),
             "hello": text(language, "hello", name=recipient_name) if recipient_name else text(language, "hello_anonymous"),
-            "lead": text(language, "reminder" if kind == OutboundEmail.Kind.REMINDER else "intro", sender=sender),
+            "lead": html_text(lead_html), "lead_html": lead_html,
             "question": _embedded_question(version, language, survey.default_language, link, piping),
             "click_score": text(language, "click_score"),
-            "start": text(language, "start"),
+            "start": pipe(own["button"], piping) if "button" in own else defaults["button"],
             "url": link(),
             "copy_link": text(language, "copy_link"),
             "valid_until": text(language, "valid_until", date=valid_until) if valid_until else "",
@@ -173,7 +230,6 @@ def render_survey_email(*, tenant: Tenant, invitation: Invitation | None, kind: 
         }
         body_text = render_text("surveys/email/survey.txt", context)
         body_html = render_to_string("surveys/email/survey.html", context)
-    subject = text(language, "reminder_subject", title=title) if kind == OutboundEmail.Kind.REMINDER else title
     if kind == OutboundEmail.Kind.TEST:
         subject = f"[TEST] {subject}"
     return RenderedEmail(subject=subject, text=body_text, html=body_html)

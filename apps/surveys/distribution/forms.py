@@ -72,3 +72,41 @@ class InvitationFilterForm(LogFilterForm):
         if not self.errors and data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", "The last day is before the first.")
         return data
+
+
+EMAIL_PART_LABELS = {"subject": "Subject", "intro": "Introduction", "button": "Button label",
+                     "reminder_subject": "Reminder subject", "reminder_intro": "Reminder introduction"}
+
+
+class EmailTextsForm(forms.Form):
+    """The invitation e-mail's own words per language (fields `<part>_<lang>`); an empty field keeps the default,
+    shown as the placeholder."""
+
+    def __init__(self, *args, languages, defaults: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.languages = list(languages)
+        from apps.surveys.distribution.emails import EMAIL_PARTS, HTML_PARTS
+
+        for lang in self.languages:
+            for part, limit in EMAIL_PARTS.items():
+                html = part in HTML_PARTS
+                widget = forms.Textarea(attrs={"rows": 4, "placeholder": defaults[lang][part]}) if html else \
+                    forms.TextInput(attrs={"placeholder": defaults[lang][part]})
+                self.fields[f"{part}_{lang}"] = forms.CharField(
+                    label=EMAIL_PART_LABELS[part], required=False, max_length=limit, widget=widget,
+                    help_text="Basic HTML: <p>, <b>, <i>, <a href>, lists; anything else is removed." if html else "")
+
+    @classmethod
+    def initial_for(cls, email_texts: dict, languages) -> dict:
+        return {f"{part}_{lang}": value for lang in languages for part, value in ((email_texts or {}).get(lang) or {}).items()}
+
+    def by_language(self):
+        from apps.surveys.distribution.emails import EMAIL_PARTS
+        from apps.surveys.kinds import LANGUAGE_NAMES
+
+        return [(lang, LANGUAGE_NAMES.get(lang, lang), [self[f"{part}_{lang}"] for part in EMAIL_PARTS]) for lang in self.languages]
+
+    def texts(self) -> dict:
+        from apps.surveys.distribution.emails import EMAIL_PARTS
+
+        return {lang: {part: self.cleaned_data[f"{part}_{lang}"] for part in EMAIL_PARTS} for lang in self.languages}

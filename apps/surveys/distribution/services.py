@@ -46,7 +46,7 @@ from django.utils.crypto import salted_hmac
 from apps.clients.models import Client, Contact
 from apps.core.site import site_url
 from apps.messaging.models import OutboundEmail
-from apps.surveys.attributes import invitation_attributes
+from apps.surveys.attributes import invitation_attributes, known_tokens, unknown_tokens
 from apps.surveys.builder.selectors import survey_is_open, version_languages
 from apps.surveys.distribution import emails
 from apps.surveys.models import (
@@ -444,20 +444,67 @@ def _preview_url(tenant: Tenant, survey: Survey) -> str:
 
 
 @transaction.atomic
-def test_email_send(*, tenant: Tenant, acting_user, survey: Survey) -> OutboundEmail:
+@transaction.atomic
+def survey_email_texts_update(*, tenant: Tenant, acting_user, survey: Survey, texts) -> Survey:
+    """Set the invitation e-mail's own words: {lang: {part: text}} for the survey's languages, the parts those of
+    emails.EMAIL_PARTS (at most their length); an empty text means the default. The intros are stored sanitised
+    (emails.sanitize_html); {{tokens}} that name nothing are refused. Replaces the languages given; audited."""
+    if not isinstance(texts, dict):
+        raise ValidationError({"email_texts": "Give the e-mail's words per language: {\"en\": {\"subject\": …}}."})
+    languages = survey.languages or [survey.default_language]
+    known = known_tokens()
+    merged = dict(survey.email_texts or {})
+    for lang, parts in texts.items():
+        if lang not in languages:
+            raise ValidationError({"email_texts": f"“{lang}” is not one of this survey's languages ({', '.join(languages)})."})
+        if not isinstance(parts, dict) or set(parts) - set(emails.EMAIL_PARTS):
+            raise ValidationError({"email_texts": f"{lang}: the parts are {', '.join(emails.EMAIL_PARTS)}."})
+        cleaned = {}
+        for part, value in parts.items():
+            if not isinstance(value, str):
+                raise ValidationError({"email_texts": f"{lang} {part}: give a text."})
+            value = emails.sanitize_html(value) if part in emails.HTML_PARTS else " ".join(value.split())
+            if len(value) > emails.EMAIL_PARTS[part]:
+                raise ValidationError({"email_texts": f"{lang} {part}: at most {emails.EMAIL_PARTS[part]} characters."})
+            unknown = unknown_tokens(value, known)
+            if unknown:
+                raise ValidationError({"email_texts": f"{lang} {part}: {', '.join(unknown)} names nothing; use "
+                                                      + ", ".join(f"{{{{{t}}}}}" for t in sorted(known)) + "."})
+            if value:
+                cleaned[part] = value
+        merged[lang] = cleaned
+    merged = {lang: parts for lang, parts in merged.items() if parts}
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    if merged != (survey.email_texts or {}):
+        before = ", ".join(sorted(f"{lang}.{part}" for lang, parts in (survey.email_texts or {}).items() for part in parts))
+        survey.email_texts = merged
+        survey.save(update_fields=["email_texts", "updated_at"])
+        after = ", ".join(sorted(f"{lang}.{part}" for lang, parts in merged.items() for part in parts))
+        audit_event_record(tenant=tenant, acting_user=acting_user, action="survey.email_texts_updated", target=survey,
+                           changes={"email_texts": [before or None, after or None]})
+    return survey
+
+
+def survey_preview_version(survey: Survey) -> SurveyVersion | None:
+    """The version a test e-mail or preview shows: the draft if there is one, else the live version."""
+    return (SurveyVersion.objects.filter(survey=survey, published_at__isnull=True).first()
+            or (SurveyVersion.objects.filter(pk=survey.current_version_id).first() if survey.current_version_id else None))
+
+
+def test_email_send(*, tenant: Tenant, acting_user, survey: Survey, language: str | None = None, contact=None) -> OutboundEmail:
     """E-mail the survey as a respondent would get it — the draft if there is one, else the live
     version — to the signed-in person's own address, through the outbox. Its links open the preview
-    (signed in), never a respondent link: no invitation is made and no answer can be stored."""
-    version = (SurveyVersion.objects.filter(survey=survey, published_at__isnull=True).first()
-               or (SurveyVersion.objects.filter(pk=survey.current_version_id).first() if survey.current_version_id else None))
+    (signed in), never a respondent link: no invitation is made and no answer can be stored. `language` (one of the
+    survey's) and `contact` (whose name and attributes fill the greeting and the {{tokens}}) are the preview's."""
+    version = survey_preview_version(survey)
     if version is None:
         raise ValidationError("This survey has no version to send yet.")
     if not getattr(acting_user, "email", ""):
         raise ValidationError("Your account has no e-mail address to send the test to.")
-    language = survey.default_language
+    language = language if language in (survey.languages or []) else survey.default_language
     rendered = emails.render_survey_email(tenant=tenant, invitation=None, kind=OutboundEmail.Kind.TEST, survey=survey,
                                           version=version, language=language, preview_url=_preview_url(tenant, survey),
-                                          recipient_name=getattr(acting_user, "full_name", "") or "")
+                                          recipient_name=getattr(acting_user, "full_name", "") or "", contact=contact)
     from apps.messaging.services import email_enqueue
 
     email = email_enqueue(tenant=tenant, kind=OutboundEmail.Kind.TEST, invitation=None, to_email=acting_user.email,

@@ -15,4 +15,6 @@ urlpatterns = [
     path("surveys/sends/<uuid:uuid>/status/", views.send_status_view, name="send_status"),
     path("surveys/<uuid:uuid>/log/", views.log_view, name="log"),
     path("surveys/<uuid:uuid>/test-email/", views.test_email_view, name="test_email"),
+    path("surveys/<uuid:uuid>/email/", views.email_texts_view, name="email_texts"),
+    path("surveys/<uuid:uuid>/email/preview/", views.email_preview_view, name="email_preview"),
 ]

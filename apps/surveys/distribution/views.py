@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -15,14 +16,23 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from apps.clients.models import Contact
 from apps.core.dates import day_start
 from apps.core.forms import add_service_errors
 from apps.core.qr import qr_svg_file, qr_svg_inline
-from apps.surveys.distribution.forms import InvitationFilterForm, LogFilterForm, SendForm
+from apps.messaging.models import OutboundEmail
+from apps.surveys.distribution import emails
+from apps.surveys.distribution.forms import EmailTextsForm, InvitationFilterForm, LogFilterForm, SendForm
 from apps.surveys.distribution.links import embed_snippet, web_link_url
 from apps.surveys.distribution.manual import manual_send_progress, manual_send_skipped, manual_send_start, manual_send_summary
 from apps.surveys.distribution.selectors import invitation_list, invitation_status_counts, outbox_list
-from apps.surveys.distribution.services import survey_accepts_invitations, test_email_send
+from apps.surveys.distribution.services import (
+    survey_accepts_invitations,
+    survey_email_texts_update,
+    survey_preview_version,
+    test_email_send,
+)
+from apps.surveys.kinds import LANGUAGE_NAMES
 from apps.surveys.models import ManualSend, Survey
 from apps.tenancy.models import ADMINS, LEADS
 from apps.tenancy.permissions import tenant_role_required
@@ -142,14 +152,92 @@ def outbox_view(request, tenant_slug):
 def test_email_view(request, tenant_slug, uuid):
     survey = _survey(uuid)
     try:
-        email = test_email_send(tenant=request.tenant, acting_user=request.user, survey=survey)
+        email = test_email_send(tenant=request.tenant, acting_user=request.user, survey=survey, language=request.POST.get("lang"),
+                                contact=_preview_contact(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, f"Test e-mail on its way to {email.to_email}. Its links open the preview; no answer is recorded.")
+    if request.POST.get("back") == "email":
+        query = urlencode({k: request.POST[k] for k in ("lang", "contact") if request.POST.get(k)})
+        return redirect(f"{reverse('distribution:email_texts', kwargs={'tenant_slug': tenant_slug, 'uuid': survey.uuid})}?{query}#preview-h")
     try:
         back = reverse("surveys:preview", kwargs={"tenant_slug": tenant_slug, "uuid": survey.uuid})
     except NoReverseMatch:
         back = reverse("distribution:log", kwargs={"tenant_slug": tenant_slug, "uuid": survey.uuid})
     return redirect(back)
 
+
+
+# --- the invitation e-mail's words (issue 20 item 3) --------------------------------------------------
+
+def _preview_contact(request):
+    """The contact whose data fills the preview (?contact=<uuid>), if any and in this workspace."""
+    raw = request.GET.get("contact") or request.POST.get("contact") or ""
+    try:
+        return Contact.objects.select_related("client__segment").filter(uuid=raw).first() if raw else None
+    except (ValueError, ValidationError):
+        return None
+
+
+def _email_defaults(request, survey: Survey) -> dict:
+    version = survey_preview_version(survey)
+    return {lang: emails.email_defaults(tenant=request.tenant, survey=survey, version=version, language=lang)
+            for lang in survey.languages or [survey.default_language]}
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_role_required(LEADS)
+def email_texts_view(request, tenant_slug, uuid):
+    """The invitation e-mail's subject, intro, button and reminder per language, with a preview filled with a real
+    contact's data (an iframe of email_preview_view) and a test send to oneself."""
+    survey = _survey(uuid)
+    languages = survey.languages or [survey.default_language]
+    defaults = _email_defaults(request, survey)
+    form = EmailTextsForm(request.POST or None, languages=languages, defaults=defaults,
+                          initial=EmailTextsForm.initial_for(survey.email_texts, languages))
+    if request.method == "POST" and form.is_valid():
+        try:
+            survey_email_texts_update(tenant=request.tenant, acting_user=request.user, survey=survey, texts=form.texts())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "E-mail texts saved: invitations and reminders sent from now on use them.")
+            return redirect(f"{reverse('distribution:email_texts', kwargs={'tenant_slug': tenant_slug, 'uuid': uuid})}#preview-h")
+    contact = _preview_contact(request)
+    lang = request.GET.get("lang") if request.GET.get("lang") in languages else survey.default_language
+    contacts = Contact.objects.select_related("client").exclude(email="").order_by("client__name", "name")[:200]
+    query = {"lang": lang, **({"contact": str(contact.uuid)} if contact else {})}
+    version = survey_preview_version(survey)
+    subjects = [] if version is None else [
+        (label, emails.render_survey_email(tenant=request.tenant, invitation=None, kind=kind, survey=survey, version=version,
+                                           language=lang, contact=contact, preview_url="").subject)
+        for label, kind in (("Invitation", OutboundEmail.Kind.INVITATION), ("Reminder", OutboundEmail.Kind.REMINDER))]
+    context = {"subjects": subjects, "has_version": version is not None, "survey": survey,
+               "heading": f"Invitation e-mail of “{survey.name}”", "form": form, "contacts": contacts,
+               "contact": contact, "lang": lang, "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in languages],
+               "preview_query": urlencode(query)}
+    return render(request, "surveys/distribution/email_texts.html", context, status=400 if form.errors else 200)
+
+
+@tenant_role_required(LEADS)
+def email_preview_view(request, tenant_slug, uuid):
+    """The invitation (or ?kind=reminder) e-mail's HTML as a contact would get it — saved texts, the contact's data
+    — for the editor's iframe. Its links open the preview, never a respondent link."""
+    survey = _survey(uuid)
+    version = survey_preview_version(survey)
+    if version is None:
+        raise Http404
+    languages = survey.languages or [survey.default_language]
+    lang = request.GET.get("lang") if request.GET.get("lang") in languages else survey.default_language
+    kind = OutboundEmail.Kind.REMINDER if request.GET.get("kind") == "reminder" else OutboundEmail.Kind.TEST
+    rendered = emails.render_survey_email(tenant=request.tenant, invitation=None, kind=kind, survey=survey, version=version,
+                                          language=lang, preview_url=reverse("surveys:preview", kwargs={"tenant_slug": tenant_slug,
+                                                                                                        "uuid": uuid}),
+                                          contact=_preview_contact(request))
+    response = HttpResponse(rendered.html)
+    response["X-Frame-Options"] = "SAMEORIGIN"
+    # The e-mail's own inline styles (as mail clients read them); nothing in it runs (no script may load).
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+    response["Cache-Control"] = "no-store"
+    return response
