@@ -113,6 +113,7 @@ PAGE_ROUTE_MODELS = {
     "distribution:send": Survey, "distribution:log": Survey, "distribution:test_email": Survey, "distribution:web_link_qr": Survey,
     "distribution:email_texts": Survey, "distribution:email_preview": Survey,
     "distribution:send_progress": ManualSend, "distribution:send_status": ManualSend,
+    "distribution:send_cancel": ManualSend,
     "responses:detail": Response, "responses:tag_add": Response, "responses:tag_remove": Response,
     "themes:edit": Theme, "themes:delete": Theme, "themes:suggestion": ThemeSuggestion, "themes:response": Response,
     "dashboards:client360": Client,

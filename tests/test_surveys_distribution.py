@@ -204,7 +204,7 @@ def test_a_retried_manual_send_does_not_duplicate(world, client, api_client, dja
     contacts = [ContactFactory(client__tenant=world.a) for _ in range(3)]
     client.force_login(world.carol)
     batch = str(uuid.uuid4())
-    body = {"batch": batch, "contacts": [str(c.uuid) for c in contacts[:2]], "segment": ""}
+    body = {"batch": batch, "contacts": [str(c.uuid) for c in contacts[:2]], "segment": "", "action": "confirm"}
     with django_capture_on_commit_callbacks(execute=True):
         first = client.post(f"/t/acme/surveys/{survey.uuid}/send/", body)
         again = client.post(f"/t/acme/surveys/{survey.uuid}/send/", body, follow=True)
@@ -253,7 +253,7 @@ def test_a_large_send_runs_in_the_background_in_chunks_and_resumes_after_a_crash
     client.force_login(world.carol)
     batch = str(uuid.uuid4())
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        answer = client.post(f"/t/acme/surveys/{survey.uuid}/send/", {"batch": batch, "segment": str(segment.uuid)})
+        answer = client.post(f"/t/acme/surveys/{survey.uuid}/send/", {"batch": batch, "segment": str(segment.uuid), "action": "confirm"})
     assert answer.status_code == 302
     with tenant_context(world.a):
         send_row = ManualSend.objects.get()

@@ -225,6 +225,7 @@ class Question(TenantScopedModel):
 DISPATCH_DUE = "dispatch"
 INVITATIONS_CHANGED = "invitations"
 EXPIRY_DUE = "invitation-expiry"
+SCHEDULED_SENDS_DUE = "scheduled-sends"
 REMINDERS_DUE = "reminders"
 
 
@@ -332,16 +333,19 @@ class ManualSend(TenantScopedModel, TimeStampedModel):
     so the page shows progress. One row per (survey, batch): posting the same batch again changes nothing."""
 
     class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
         QUEUED = "queued", "Waiting for a worker"
         RUNNING = "running", "Making invitations"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     survey = TenantForeignKey(Survey, on_delete=models.CASCADE, related_name="manual_sends")
     batch = models.UUIDField(help_text="The sender's id for this send (the form's or the API's `batch`).")
     segment = TenantForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     segment_name = models.CharField(max_length=200, blank=True)  # kept if the segment is deleted later
     contact_ids = models.JSONField(default=list, blank=True, help_text="Contacts chosen one by one (ids).")
+    scheduled_for = models.DateTimeField(null=True, blank=True, help_text="A scheduled send starts then (cancellable until).")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0, help_text="Contacts to invite (segment and chosen, each once).")
     done = models.PositiveIntegerField(default=0)

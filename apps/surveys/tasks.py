@@ -8,7 +8,7 @@ from celery import shared_task
 
 from apps.surveys.distribution import manual
 from apps.surveys.distribution import services as distribution
-from apps.surveys.models import DISPATCH_DUE, EXPIRY_DUE, REMINDERS_DUE
+from apps.surveys.models import DISPATCH_DUE, EXPIRY_DUE, REMINDERS_DUE, SCHEDULED_SENDS_DUE
 from apps.surveys.responses.comments import response_comment_analyse
 from apps.surveys.themes import services as themes
 from apps.tenancy.models import Tenant
@@ -116,6 +116,17 @@ def fan_out_send_reminders() -> int:
 @shared_task
 def fan_out_create_recurring_invitations() -> int:
     return fan_out(create_recurring_invitations)
+
+
+@tenant_task()
+def start_scheduled_sends(tenant) -> int:
+    return manual.manual_sends_start_due(tenant=tenant)
+
+
+@shared_task
+def fan_out_start_scheduled_sends() -> int:
+    """Every minute: the tenants with a scheduled manual send due (none when all is quiet) start theirs."""
+    return fan_out_due(SCHEDULED_SENDS_DUE, start_scheduled_sends)
 
 
 @shared_task

@@ -204,6 +204,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=17),
         "options": {"expires": 50 * 60},
     },
+    "start-scheduled-sends": {
+        "task": "apps.surveys.tasks.fan_out_start_scheduled_sends",
+        "schedule": crontab(),
+        "options": {"expires": 50},
+    },
     "expire-survey-invitations": {
         "task": "apps.surveys.tasks.fan_out_expire_invitations",
         "schedule": crontab(minute=41),

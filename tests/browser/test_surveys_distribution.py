@@ -86,8 +86,14 @@ def test_a_lead_sends_from_the_form_and_reads_the_send_log(browse, world):
     fresh = f.ContactFactory(client=f.ClientFactory(tenant=world.a, name="Fabrikam"), name="Zoe Fresh", email="zoe@fabrikam.example")
     page, watch = browse.open(WIDTHS["desktop"], user=world.carol)
     page.goto(f"/t/acme/surveys/{survey.uuid}/send/")
-    page.get_by_label("Contacts").select_option(label=f"Zoe Fresh — Fabrikam ({fresh.email})")
-    page.get_by_role("button", name="Send invitations").press("Enter")
+    # The picker: search, tick, then review who will be invited before the confirm button sends.
+    page.get_by_label("Find contacts").fill("fabrikam")
+    page.get_by_role("button", name="Find", exact=True).click()
+    page.get_by_label(f"Zoe Fresh — Fabrikam ({fresh.email})").check()
+    page.get_by_role("button", name="Review who will be invited").click()
+    expect(page.get_by_role("heading", name="1 of 1 contact will be invited")).to_be_visible()
+    assert_page_is_clean(page, watch, "distribution-send-review")
+    page.get_by_role("button", name="Send 1 invitation now").press("Enter")
     # The send runs in the background; its page follows it (tasks run in-process here, so it is done at once).
     expect(page.get_by_role("heading", level=1)).to_have_text("Sent “Relationship NPS 2025”")
     expect(page.get_by_role("status")).to_contain_text("1 invitation queued")

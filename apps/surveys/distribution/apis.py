@@ -13,7 +13,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from apps.clients.models import Client, Contact, Segment
-from apps.surveys.distribution.manual import manual_dedupe_prefix, manual_send_start
+from apps.surveys.distribution.manual import manual_dedupe_prefix, manual_send_audience, manual_send_cancel, manual_send_start
 from apps.surveys.distribution.selectors import invitation_list
 from apps.surveys.models import Invitation, ManualSend, Survey
 from apps.tenancy.api import TenantGenericApi
@@ -103,8 +103,8 @@ class ManualSendOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ManualSend
-        fields = ["id", "batch", "survey", "replayed", "status", "status_label", "total", "done", "queued", "skipped", "error_message",
-                  "created_at", "started_at", "finished_at", "progress", "invitations"]
+        fields = ["id", "batch", "survey", "replayed", "status", "status_label", "scheduled_for", "total", "done", "queued", "skipped",
+                  "error_message", "created_at", "started_at", "finished_at", "progress", "invitations"]
 
     def get_replayed(self, send) -> bool:
         return bool(self.context.get("replayed"))
@@ -120,13 +120,54 @@ class ManualSendOutput(serializers.ModelSerializer):
         return self._url("survey-invitation-list") + f"?survey={send.survey.uuid}&batch={send.batch}"
 
 
-@extend_schema_view(post=extend_schema(summary="Send a survey to a segment or to contacts"))
+class AudienceInput(serializers.Serializer):
+    segment = serializers.SlugRelatedField(slug_field="uuid", queryset=Segment.objects, required=False, allow_null=True,
+                                           help_text="Every contact of this segment's clients.")
+    contacts = serializers.SlugRelatedField(slug_field="uuid", queryset=Contact.objects, many=True, required=False,
+                                            help_text="Contact ids to invite (with or without a segment).")
+
+    def validate(self, data):
+        if data.get("segment") is None and not data.get("contacts"):
+            raise serializers.ValidationError({"contacts": ["Give a segment or at least one contact."]})
+        return data
+
+
+class AudienceOutput(serializers.Serializer):
+    total = serializers.IntegerField(help_text="Contacts of the segment and the list, each once.")
+    invited = serializers.IntegerField(help_text="Those who would get an invitation now.")
+    skipped = serializers.DictField(child=serializers.IntegerField(), help_text="Those who would not, per skip reason.")
+
+
+@extend_schema_view(post=extend_schema(summary="Count who a send would invite, and who it would skip and why"))
+class SurveyAudienceApi(TenantGenericApi):
+    """What sending to this segment and/or these contacts now would do — the distribution rules themselves, nothing
+    is sent or recorded (the send page shows the same before its confirm button)."""
+
+    read_roles = LEADS
+    write_roles = LEADS
+    queryset_model = Survey
+    serializer_class = AudienceOutput
+
+    def get_tenant_queryset(self):
+        return Survey.objects.select_related("current_version")
+
+    @extend_schema(request=AudienceInput, responses=AudienceOutput)
+    def post(self, request, *args, **kwargs):
+        survey = self.get_object()
+        data = AudienceInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        audience = manual_send_audience(tenant=request.tenant, survey=survey, segment=data.validated_data.get("segment"),
+                                        contacts=data.validated_data.get("contacts") or [])
+        return Response(AudienceOutput({"total": audience.total, "invited": audience.invited, "skipped": audience.skipped}).data)
+
+
+@extend_schema_view(post=extend_schema(summary="Send a survey to a segment or to contacts, now or later"))
 class SurveyDistributeApi(TenantGenericApi):
-    """Invite every contact of a segment and/or the listed contacts. The send runs in the background:
-    the answer (202) says how many contacts it will invite, and `progress` is where to follow it. Each
+    """Invite every contact of a segment and/or the listed contacts, now or at `scheduled_for`. The send runs in the
+    background: the answer (202) says how many contacts it will invite, and `progress` is where to follow it. Each
     contact gets one personal link; the rules (opt-out, no e-mail, churned client, fatigue, an open
-    invitation) skip some, each with its reason. Give a `batch` id (or an `Idempotency-Key` header) to
-    retry without sending twice."""
+    invitation) skip some, each with its reason (`audience/` counts them first). Give a `batch` id (or an
+    `Idempotency-Key` header) to retry without sending twice. A scheduled send can be cancelled until it starts."""
 
     read_roles = LEADS
     write_roles = LEADS
@@ -139,6 +180,8 @@ class SurveyDistributeApi(TenantGenericApi):
         contacts = serializers.SlugRelatedField(slug_field="uuid", queryset=Contact.objects, many=True, required=False,
                                                 help_text="Contact ids to invite (with or without a segment).")
         batch = serializers.UUIDField(required=False, help_text="Your id for this send: the same id again sends nothing new.")
+        scheduled_for = serializers.DateTimeField(required=False, allow_null=True,
+                                                  help_text="Send then (ISO 8601 with its offset), within a year; empty: now.")
 
         def validate(self, data):
             if data.get("segment") is None and not data.get("contacts"):
@@ -167,7 +210,7 @@ class SurveyDistributeApi(TenantGenericApi):
         send, replayed = manual_send_start(
             tenant=request.tenant, acting_user=request.user, survey=survey,
             batch=fields.get("batch") or uuid.uuid4(), segment=fields.get("segment"), contacts=fields.get("contacts") or [],
-            acting_member=request.tenant_access.membership,
+            acting_member=request.tenant_access.membership, scheduled_for=fields.get("scheduled_for"),
         )
         body = ManualSendOutput(send, context={"request": request, "replayed": replayed}).data
         return Response(body, status=status.HTTP_200_OK if replayed else status.HTTP_202_ACCEPTED)
@@ -186,3 +229,21 @@ class SurveySendDetailApi(mixins.RetrieveModelMixin, TenantGenericApi):
 
     def get(self, request, *args, **kwargs):
         return self.retrieve(request, *args, **kwargs)
+
+
+@extend_schema_view(post=extend_schema(summary="Cancel a scheduled send before it starts"))
+class SurveySendCancelApi(TenantGenericApi):
+    """A scheduled send that has not started yet is cancelled (nothing was made); any other answers 400."""
+
+    read_roles = LEADS
+    write_roles = LEADS
+    serializer_class = ManualSendOutput
+    queryset_model = ManualSend
+
+    def get_tenant_queryset(self):
+        return ManualSend.objects.select_related("survey")
+
+    @extend_schema(request=None, responses=ManualSendOutput)
+    def post(self, request, *args, **kwargs):
+        send = manual_send_cancel(tenant=request.tenant, acting_user=request.user, send=self.get_object())
+        return Response(ManualSendOutput(send, context={"request": request}).data)

@@ -21,9 +21,19 @@ class SendForm(forms.Form):
     segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False, to_field_name="uuid",
                                      empty_label="No segment", help_text="Every contact of the segment's clients.")
     contacts = ContactChoiceField(queryset=Contact.objects.none(), required=False, to_field_name="uuid",
-                                  widget=forms.SelectMultiple(attrs={"size": 10}),
-                                  help_text="Hold Ctrl (⌘ on a Mac) to choose several. Opted-out contacts and contacts "
-                                            "without an e-mail address are not listed.")
+                                  widget=forms.CheckboxSelectMultiple,
+                                  help_text="Find them by name, e-mail or client; opted-out contacts and contacts without an "
+                                            "e-mail address are not listed.")
+    # The contact picker's search (the page's "Find" button; never sent to the service).
+    find = forms.CharField(required=False, max_length=100, label="Find contacts",
+                           help_text="A name, an e-mail address or a client.", widget=forms.TextInput(attrs={"type": "search"}))
+    find_segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False, to_field_name="uuid",
+                                          empty_label="Any segment", label="In segment")
+    when = forms.ChoiceField(choices=[("now", "Now"), ("later", "At a date and time")], initial="now", widget=forms.RadioSelect,
+                             label="When", required=False)
+    scheduled_for = forms.DateTimeField(required=False, label="Send at", input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+                                        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+                                        help_text="In the workspace's time zone; you can cancel it until then.")
     # A fresh id per rendered form: posting it twice (double click, back + resubmit) sends once.
     batch = forms.UUIDField(widget=forms.HiddenInput)
 
@@ -31,12 +41,17 @@ class SendForm(forms.Form):
         kwargs.setdefault("initial", {}).setdefault("batch", uuid.uuid4())
         super().__init__(*args, **kwargs)
         self.fields["segment"].queryset = Segment.objects.order_by("name")
+        self.fields["find_segment"].queryset = Segment.objects.order_by("name")
         self.fields["contacts"].queryset = send_contact_choices()
 
     def clean(self):
         data = super().clean()
         if not self.errors and data.get("segment") is None and not data.get("contacts"):
             raise forms.ValidationError("Choose a segment or at least one contact.")
+        if data.get("when") == "later" and data.get("scheduled_for") is None and "scheduled_for" not in self.errors:
+            self.add_error("scheduled_for", "Give the date and time to send at.")
+        if data.get("when") != "later":
+            data["scheduled_for"] = None
         return data
 
 

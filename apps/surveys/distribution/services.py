@@ -155,6 +155,38 @@ def skip_reason(*, tenant: Tenant, survey: Survey, contact: Contact | None, clie
     return ""
 
 
+def skip_reasons_bulk(*, tenant: Tenant, survey: Survey, contacts: list[Contact], now: datetime) -> dict[int, str]:
+    """`skip_reason` for many contacts at once — the same rules in the same order, in three queries however many
+    contacts (the send page's audience count before anything is sent): {contact id: reason, or ""}. Contacts
+    need their client loaded. Tested equal to `skip_reason` contact by contact."""
+    if not contacts:
+        return {}
+    if not survey_accepts_invitations(survey, now):
+        return {c.pk: Skip.SURVEY_CLOSED for c in contacts}
+    ids = [c.pk for c in contacts]
+    fatigued: set[int] = set()
+    if tenant.survey_fatigue_days:
+        fatigued = set(Invitation.objects.filter(contact_id__in=ids, sent_at__gt=now - timedelta(days=tenant.survey_fatigue_days))
+                       .exclude(status__in=[Status.FAILED, Status.SKIPPED, Status.BOUNCED]).values_list("contact_id", flat=True))
+    open_same = set(Invitation.objects.filter(survey=survey, contact_id__in=ids, status__in=OPEN_STATUSES, expires_at__gt=now)
+                    .values_list("contact_id", flat=True))
+    reasons = {}
+    for contact in contacts:
+        if _client_churned(contact.client, now):
+            reasons[contact.pk] = Skip.CHURNED
+        elif contact.opted_out:
+            reasons[contact.pk] = Skip.OPTED_OUT
+        elif not contact.email:
+            reasons[contact.pk] = Skip.NO_EMAIL
+        elif contact.pk in fatigued:
+            reasons[contact.pk] = Skip.FATIGUED
+        elif contact.pk in open_same:
+            reasons[contact.pk] = Skip.DUPLICATE
+        else:
+            reasons[contact.pk] = ""
+    return reasons
+
+
 def invitation_language(survey: Survey, contact: Contact | None) -> str:
     """The contact's locale when the live version speaks it, else the survey's default language."""
     offered = version_languages(survey, survey.current_version) if survey.current_version_id else [survey.default_language]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("surveys/<uuid:uuid>/web-link-qr.svg", views.web_link_qr_view, name="web_link_qr"),
     path("surveys/sends/<uuid:uuid>/", views.send_progress_view, name="send_progress"),
     path("surveys/sends/<uuid:uuid>/status/", views.send_status_view, name="send_status"),
+    path("surveys/sends/<uuid:uuid>/cancel/", views.send_cancel_view, name="send_cancel"),
     path("surveys/<uuid:uuid>/log/", views.log_view, name="log"),
     path("surveys/<uuid:uuid>/test-email/", views.test_email_view, name="test_email"),
     path("surveys/<uuid:uuid>/email/", views.email_texts_view, name="email_texts"),

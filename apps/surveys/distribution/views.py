@@ -3,6 +3,7 @@ and the test e-mail to oneself. Thin views: a form, one service or selector, a r
 
 from __future__ import annotations
 
+import uuid as uuid_lib
 import zoneinfo
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -10,6 +11,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -24,8 +26,15 @@ from apps.messaging.models import OutboundEmail
 from apps.surveys.distribution import emails
 from apps.surveys.distribution.forms import EmailTextsForm, InvitationFilterForm, LogFilterForm, SendForm
 from apps.surveys.distribution.links import embed_snippet, web_link_url
-from apps.surveys.distribution.manual import manual_send_progress, manual_send_skipped, manual_send_start, manual_send_summary
-from apps.surveys.distribution.selectors import invitation_list, invitation_status_counts, outbox_list
+from apps.surveys.distribution.manual import (
+    manual_send_audience,
+    manual_send_cancel,
+    manual_send_progress,
+    manual_send_skipped,
+    manual_send_start,
+    manual_send_summary,
+)
+from apps.surveys.distribution.selectors import invitation_list, invitation_status_counts, outbox_list, send_contact_choices
 from apps.surveys.distribution.services import (
     survey_accepts_invitations,
     survey_email_texts_update,
@@ -46,27 +55,74 @@ def _survey(uuid) -> Survey:
     return get_object_or_404(Survey.objects.select_related("current_version", "touchpoint"), uuid=uuid)
 
 
+PICKER_ROWS = 50
+
+
+def _picker(form: SendForm, data) -> dict:
+    """The contact picker: the contacts chosen so far (kept checked across searches), then up to PICKER_ROWS others
+    matching the search and segment filter — a list to tick, not a 500-row select."""
+    choices = send_contact_choices()
+    chosen_ids = [value for value in (data.getlist("contacts") if data else []) if _is_uuid(value)]
+    chosen = list(choices.filter(uuid__in=chosen_ids))
+    found = choices.exclude(uuid__in=[c.uuid for c in chosen])
+    text = (data.get("find") or "").strip()[:100] if data else ""
+    if text:
+        found = found.filter(Q(name__icontains=text) | Q(email__icontains=text) | Q(client__name__icontains=text))
+    segment = (data.get("find_segment") or "") if data else ""
+    if _is_uuid(segment):
+        found = found.filter(client__segment__uuid=segment)
+    rows = list(found[:PICKER_ROWS + 1])
+    return {"chosen": chosen, "found": rows[:PICKER_ROWS], "more": len(rows) > PICKER_ROWS, "searched": bool(text or segment)}
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid_lib.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 @require_http_methods(["GET", "POST"])
 @tenant_role_required(LEADS)
 def send_view(request, tenant_slug, uuid):
+    """Who to invite (a segment and/or contacts found with the picker), when (now, or at a date and time in the
+    workspace's zone), then a review — how many will be invited and how many skipped, and why, by the distribution
+    rules themselves — before the confirm button starts (or schedules) the send."""
     survey = _survey(uuid)
-    form = SendForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            send, replayed = manual_send_start(tenant=request.tenant, acting_user=request.user, survey=survey, batch=data["batch"],
-                                               segment=data["segment"], contacts=list(data["contacts"]),
-                                               acting_member=request.tenant_access.membership)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
+    action = request.POST.get("action", "review") if request.method == "POST" else ""
+    with timezone.override(zoneinfo.ZoneInfo(request.tenant.time_zone)):
+        if action == "find":  # the picker's search: the same choices again, no validation yet
+            form = SendForm(initial={k: request.POST.get(k) for k in ("batch", "segment", "find", "find_segment", "when", "scheduled_for")})
         else:
-            if replayed:
-                messages.info(request, "This send was already made (the form was submitted twice): nothing new was sent.")
-            return redirect("distribution:send_progress", tenant_slug=tenant_slug, uuid=send.uuid)
-    web_link = web_link_url(survey)
-    context = {"survey": survey, "form": form, "is_open": survey_accepts_invitations(survey, timezone.now()),
-               "web_link": web_link, "web_link_qr": qr_svg_inline(web_link) if web_link else "", "embed_snippet": embed_snippet(survey)}
-    return render(request, "surveys/distribution/send.html", context, status=400 if form.errors else 200)
+            form = SendForm(request.POST or None)
+        audience = None
+        if action in ("review", "confirm") and form.is_valid():
+            data = form.cleaned_data
+            if action == "confirm":
+                try:
+                    send, replayed = manual_send_start(
+                        tenant=request.tenant, acting_user=request.user, survey=survey, batch=data["batch"], segment=data["segment"],
+                        contacts=list(data["contacts"]), acting_member=request.tenant_access.membership,
+                        scheduled_for=data.get("scheduled_for"))
+                except ValidationError as exc:
+                    add_service_errors(form, exc)
+                else:
+                    if replayed:
+                        messages.info(request, "This send was already made (the form was submitted twice): nothing new was sent.")
+                    return redirect("distribution:send_progress", tenant_slug=tenant_slug, uuid=send.uuid)
+            if not form.errors:
+                audience = manual_send_audience(tenant=request.tenant, survey=survey, segment=data["segment"],
+                                                contacts=list(data["contacts"]))
+        web_link = web_link_url(survey)
+        context = {"survey": survey, "form": form, "is_open": survey_accepts_invitations(survey, timezone.now()),
+                   "audience": audience, "picker": _picker(form, request.POST if request.method == "POST" else None),
+                   "scheduled": bool(form.is_bound and not form.errors and form.cleaned_data.get("scheduled_for")),
+                   "web_link": web_link, "web_link_qr": qr_svg_inline(web_link) if web_link else "",
+                   "embed_snippet": embed_snippet(survey)}
+        show_errors = action in ("review", "confirm") and bool(form.errors)
+        return render(request, "surveys/distribution/send.html", context | {"show_errors": show_errors},
+                      status=400 if show_errors else 200)
 
 
 @require_http_methods(["GET"])
@@ -93,6 +149,20 @@ def send_progress_view(request, tenant_slug, uuid):
     context = {"survey": send.survey, "send": send, "progress": manual_send_progress(send), "summary": manual_send_summary(send),
                "skipped": manual_send_skipped(send)}
     return render(request, "surveys/distribution/send_progress.html", context)
+
+
+@require_POST
+@tenant_role_required(LEADS)
+def send_cancel_view(request, tenant_slug, uuid):
+    """Cancel a scheduled send before it starts."""
+    send = _manual_send(uuid)
+    try:
+        manual_send_cancel(tenant=request.tenant, acting_user=request.user, send=send)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "The scheduled send is cancelled: nothing was sent.")
+    return redirect("distribution:send_progress", tenant_slug=tenant_slug, uuid=send.uuid)
 
 
 @tenant_role_required(LEADS)
