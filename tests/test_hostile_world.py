@@ -54,6 +54,7 @@ JSON_TEXT = {
     # Custom attributes and the hidden fields that carry them: {key: people's text}.
     "clients.Client.attributes": "all", "clients.Contact.attributes": "all",
     "surveys.Invitation.attributes": "all", "surveys.Response.attributes": "all",
+    "surveys.Survey.email_texts": "all",  # the invitation e-mail's words a lead writes
     "surveys.Answer.value": "text answers",
     "surveys.Theme.keywords": "all", "surveys.ThemeSuggestion.keywords": "all",
     "tenancy.AuditEvent.changes": "all",

@@ -151,7 +151,10 @@ class SurveyAudienceApi(TenantGenericApi):
     def get_tenant_queryset(self):
         return Survey.objects.select_related("current_version")
 
-    @extend_schema(request=AudienceInput, responses=AudienceOutput)
+    @extend_schema(request=AudienceInput, responses=AudienceOutput,
+                   examples=[OpenApiExample("A segment and two more contacts", request_only=True, value={
+                       "segment": "3f2c1b0a-9e8d-4c7b-a6f5-e4d3c2b1a098",
+                       "contacts": ["1d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a", "2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b"]})])
     def post(self, request, *args, **kwargs):
         survey = self.get_object()
         data = AudienceInput(data=request.data)
