@@ -107,19 +107,25 @@ def _clean_one(question: Question, value):
     raise ValidationError("This question cannot be answered.", code="invalid")  # pragma: no cover - types are closed
 
 
-def answers_clean_lenient(questions: list[Question], answers: dict) -> dict[str, object]:
-    """{key: cleaned value} of the non-empty answers that are valid, the others left out: what the page flow reads
-    to decide the next page (the submission validates everything again, `answers_validate`)."""
-    cleaned = {}
+def _clean_each(questions: list[Question], answers: dict) -> tuple[dict, dict[str, list[ValidationError]]]:
+    """The non-empty answers cleaned one by one: ({key: cleaned value}, {key: [errors]})."""
+    cleaned: dict[str, object] = {}
+    errors: dict[str, list[ValidationError]] = {}
     for question in questions:
         value = answers.get(question.key)
         if _is_empty(value):
             continue
         try:
             cleaned[question.key] = _clean_one(question, value)
-        except ValidationError:
-            continue
-    return cleaned
+        except ValidationError as exc:
+            errors.setdefault(question.key, []).append(exc)
+    return cleaned, errors
+
+
+def answers_clean_lenient(questions: list[Question], answers: dict) -> dict[str, object]:
+    """{key: cleaned value} of the non-empty answers that are valid, the others left out: what the page flow reads
+    to decide the next page (the submission validates everything again, `answers_validate`)."""
+    return _clean_each(questions, answers)[0]
 
 
 def answers_validate(questions: list[Question], answers: dict, *, partial: bool = False) -> dict[str, object]:
@@ -130,19 +136,10 @@ def answers_validate(questions: list[Question], answers: dict, *, partial: bool 
     respondent went back and changed an earlier answer). `partial`: required questions may be left out (a score
     clicked in the e-mail, alone)."""
     by_key = {q.key: q for q in questions}
-    errors: dict[str, list[ValidationError]] = {}
-    cleaned: dict[str, object] = {}
+    cleaned, errors = _clean_each(questions, answers)
     for key in answers:
         if key not in by_key:
             errors.setdefault(key, []).append(ValidationError("No such question in this survey.", code="unknown"))
-    for question in questions:
-        value = answers.get(question.key)
-        if _is_empty(value):
-            continue
-        try:
-            cleaned[question.key] = _clean_one(question, value)
-        except ValidationError as exc:
-            errors.setdefault(question.key, []).append(exc)
     shown = Flow(questions).shown(cleaned)
     shown_keys = {q.key for q in shown}
     errors = {key: found for key, found in errors.items() if key in shown_keys or key not in by_key}
