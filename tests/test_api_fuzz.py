@@ -73,7 +73,7 @@ def _seed(monkeypatch) -> Workspace:
     from apps.feedback.models import ActionPlan, AlertRule, Case, RootCause
     from apps.integrations.models import WebhookEndpoint
     from apps.journeys.models import StageTouchpoint
-    from apps.surveys.models import Invitation, ManualSend, Question, Response, Survey
+    from apps.surveys.models import Invitation, ManualSend, Question, Response, Survey, Theme
     from apps.surveys.responses.services import response_tag_add
     from apps.tenancy.models import ApiKey, Membership, Team, Tenant
     from apps.touchpoints.models import Interaction, Touchpoint
@@ -99,7 +99,7 @@ def _seed(monkeypatch) -> Workspace:
         manual_send = ManualSend.objects.create(survey=survey, batch=uuid.uuid4(), contact_ids=[], total=0)
         first = {model: model.objects.order_by("pk").first() for model in (
             ActionPlan, AlertRule, ApiKey, Case, Client, Contact, Interaction, MembershipInvitation, Membership, RootCause,
-            Segment, Invitation, Team, Touchpoint, AttributeDefinition)}
+            Segment, Invitation, Team, Touchpoint, AttributeDefinition, Theme)}
         slug = {"tenant_slug": tenant.slug}
         prefix = "/api/v1/t/{tenant_slug}/"
         by_resource = {
@@ -109,6 +109,7 @@ def _seed(monkeypatch) -> Workspace:
             "segments": first[Segment], "survey-invitations": first[Invitation], "teams": first[Team],
             "touchpoints": first[Touchpoint], "webhooks": webhook, "journeys": journey, "surveys": survey,
             "responses": response, "survey-sends": manual_send, "attributes": first[AttributeDefinition],
+            "themes": first[Theme],
         }
         missing = [name for name, obj in by_resource.items() if obj is None] + (["question"] if question is None else [])
         assert missing == [], f"the seeded workspace lacks {missing}"

@@ -127,3 +127,19 @@ def test_the_api_sets_the_words_per_language(world, api_client):
     assert "not one of this survey's languages" in str(bad.json())
     with tenant_context(world.a):
         assert Survey.objects.get(pk=survey.pk).name != "Renamed"  # one transaction: nothing of a refused PATCH stays
+
+
+def test_the_api_sends_the_test_to_the_caller_as_a_contact_gets_it(world, api_client):
+    survey = live_survey(world.a)
+    with tenant_context(world.a):
+        dist.survey_email_texts_update(tenant=world.a, acting_user=world.carol, survey=survey,
+                                       texts={"en": {"subject": "For {{contact.first_name|you}}"}})
+    ann = ContactFactory(client__tenant=world.a, name="Ann Lee")
+    api_client.force_login(world.carol)
+    sent = api_client.post(f"/api/v1/t/acme/surveys/{survey.uuid}/test-email/", {"contact": str(ann.uuid)}, format="json")
+    assert sent.status_code == 202
+    assert sent.json() == {"to": world.carol.email, "subject": "[TEST] For Ann"}
+    with tenant_context(world.a):
+        assert OutboundEmail.objects.get().kind == "test"
+    api_client.force_login(world.victor)
+    assert api_client.post(f"/api/v1/t/acme/surveys/{survey.uuid}/test-email/", {}, format="json").status_code == 403

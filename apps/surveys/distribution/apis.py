@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from apps.clients.models import Client, Contact, Segment
 from apps.surveys.distribution.manual import manual_dedupe_prefix, manual_send_audience, manual_send_cancel, manual_send_start
 from apps.surveys.distribution.selectors import invitation_list
+from apps.surveys.distribution.services import test_email_send
 from apps.surveys.models import Invitation, ManualSend, Survey
 from apps.tenancy.api import TenantGenericApi
 from apps.tenancy.models import LEADS
@@ -250,3 +251,40 @@ class SurveySendCancelApi(TenantGenericApi):
     def post(self, request, *args, **kwargs):
         send = manual_send_cancel(tenant=request.tenant, acting_user=request.user, send=self.get_object())
         return Response(ManualSendOutput(send, context={"request": request}).data)
+
+
+class TestEmailInput(serializers.Serializer):
+    language = serializers.CharField(required=False, max_length=10, help_text="One of the survey's languages (default: its default).")
+    contact = serializers.SlugRelatedField(slug_field="uuid", queryset=Contact.objects, required=False, allow_null=True,
+                                           help_text="Whose name and attributes fill the greeting and the {{tokens}}.")
+
+
+class TestEmailOutput(serializers.Serializer):
+    to = serializers.EmailField(help_text="Your own address: the test goes to whoever asks.")
+    subject = serializers.CharField()
+
+
+@extend_schema_view(post=extend_schema(summary="Send the survey's e-mail to yourself as a test"))
+class SurveyTestEmailApi(TenantGenericApi):
+    """The invitation e-mail as a contact would get it (the draft, else the live version; the survey's own words),
+    sent through the outbox to the caller's own address; its links open the preview and record nothing. An API key
+    has no address of its own: 400."""
+
+    read_roles = LEADS
+    write_roles = LEADS
+    queryset_model = Survey
+    serializer_class = TestEmailOutput
+
+    def get_tenant_queryset(self):
+        return Survey.objects.select_related("current_version", "touchpoint")
+
+    @extend_schema(request=TestEmailInput, responses={202: TestEmailOutput},
+                   examples=[OpenApiExample("In French, as a contact gets it", request_only=True,
+                                            value={"language": "fr", "contact": "1d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a"})])
+    def post(self, request, *args, **kwargs):
+        survey = self.get_object()
+        data = TestEmailInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        email = test_email_send(tenant=request.tenant, acting_user=request.user, survey=survey,
+                                language=data.validated_data.get("language"), contact=data.validated_data.get("contact"))
+        return Response(TestEmailOutput({"to": email.to_email, "subject": email.subject}).data, status=status.HTTP_202_ACCEPTED)
