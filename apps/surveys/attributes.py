@@ -39,17 +39,28 @@ def _owner_name(client: Client) -> str:
     return user.get_full_name() or user.email
 
 
+def _client_fields(client: Client) -> dict[str, str]:
+    """The client's built-in fields that hidden fields and piping both carry."""
+    return {"segment": client.segment.name if client.segment_id else "", "tier": client.get_tier_display(), "industry": client.industry}
+
+
+def _custom(prefix: str, row) -> dict[str, str]:
+    """A client's or contact's custom attributes under `<prefix>.<key>`."""
+    return {f"{prefix}.{key}": str(value) for key, value in (row.attributes or {}).items() if value is not None}
+
+
+def _filled(values: dict) -> dict[str, str]:
+    return {key: str(value).strip() for key, value in values.items() if value is not None and str(value).strip()}
+
+
 def invitation_attributes(*, client: Client | None, contact: Contact | None) -> dict[str, str]:
     """The hidden fields an invitation carries: {key: text}, empty values left out."""
     values: dict[str, str] = {}
     if client is not None:
-        values |= {"segment": client.segment.name if client.segment_id else "", "tier": client.get_tier_display(),
-                   "industry": client.industry, "owner": _owner_name(client)}
-        values |= {f"client.{key}": value for key, value in (client.attributes or {}).items()}
+        values |= _client_fields(client) | {"owner": _owner_name(client)} | _custom("client", client)
     if contact is not None:
-        values["role"] = contact.role
-        values |= {f"contact.{key}": value for key, value in (contact.attributes or {}).items()}
-    return {key: str(value).strip() for key, value in values.items() if value is not None and str(value).strip()}
+        values |= {"role": contact.role} | _custom("contact", contact)
+    return _filled(values)
 
 
 def attribute_keys() -> list[tuple[str, str]]:
@@ -107,11 +118,10 @@ def pipe_values(*, tenant, contact: Contact | None = None, client: Client | None
         values["touchpoint.name"] = touchpoint.name
     client = client or (contact.client if contact is not None else None)
     if client is not None:
-        values |= {"client.name": client.name, "client.segment": client.segment.name if client.segment_id else "",
-                   "client.tier": client.get_tier_display(), "client.industry": client.industry}
-        values |= {f"client.{key}": str(value) for key, value in (client.attributes or {}).items()}
+        values |= {"client.name": client.name} | {f"client.{key}": value for key, value in _client_fields(client).items()}
+        values |= _custom("client", client)
     if contact is not None:
         name = (contact.name or "").strip()
         values |= {"contact.name": name, "contact.first_name": name.split()[0] if name else "", "contact.role": contact.role}
-        values |= {f"contact.{key}": str(value) for key, value in (contact.attributes or {}).items()}
-    return {key: value for key, value in values.items() if value}
+        values |= _custom("contact", contact)
+    return _filled(values)

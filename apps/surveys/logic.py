@@ -31,6 +31,7 @@ question's type, a choice the question does not offer, a band outside its scale,
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable
 
 from apps.surveys.models import SCALES, Question, QuestionType
@@ -200,7 +201,7 @@ class Flow:
 
     questions: list[Question]
 
-    @property
+    @functools.cached_property
     def pages(self) -> dict[str, int]:
         return page_numbers(self.questions)
 

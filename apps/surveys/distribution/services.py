@@ -130,6 +130,27 @@ def _fatigued(*, tenant: Tenant, contact: Contact, now: datetime, exclude_pk=Non
     return recent.exists()
 
 
+# What rendering an invitation's e-mail reads (its {{tokens}} included), loaded with it: no query per e-mail.
+RENDER_RELATED = ("survey__touchpoint", "version", "contact", "client__segment", "interaction__touchpoint")
+
+
+def _first_rule(*, client: Client | None, contact: Contact | None, now: datetime, fatigued, duplicate) -> str:
+    """The rules after the survey's own, in their order: churned client, opted out, no e-mail address, the fatigue
+    rule (`fatigued()`), an open invitation to the same survey (`duplicate()`). The two callables are asked only
+    when the rules before them pass: one by one they are queries, in bulk set lookups."""
+    if _client_churned(client, now):
+        return Skip.CHURNED
+    if contact is not None and contact.opted_out:
+        return Skip.OPTED_OUT
+    if contact is None or not contact.email:
+        return Skip.NO_EMAIL
+    if fatigued():
+        return Skip.FATIGUED
+    if duplicate():
+        return Skip.DUPLICATE
+    return ""
+
+
 def skip_reason(*, tenant: Tenant, survey: Survey, contact: Contact | None, client: Client | None, now: datetime,
                 exclude_pk=None, at_send: bool = False, ignore_fatigue: bool = False) -> str:
     """The first rule that stops this invitation, or "" when it may go. At send time the duplicate rule
@@ -138,27 +159,21 @@ def skip_reason(*, tenant: Tenant, survey: Survey, contact: Contact | None, clie
     contact's own complaint, so the fatigue rule does not hold it back; opt-out still does."""
     if not survey_accepts_invitations(survey, now):
         return Skip.SURVEY_CLOSED
-    if _client_churned(client, now):
-        return Skip.CHURNED
-    if contact is not None and contact.opted_out:
-        return Skip.OPTED_OUT
-    if contact is None or not contact.email:
-        return Skip.NO_EMAIL
-    if not ignore_fatigue and _fatigued(tenant=tenant, contact=contact, now=now, exclude_pk=exclude_pk):
-        return Skip.FATIGUED
-    if not at_send:
+
+    def duplicate() -> bool:
+        if at_send:
+            return False
         open_same = Invitation.objects.filter(survey=survey, contact=contact, status__in=OPEN_STATUSES, expires_at__gt=now)
-        if exclude_pk is not None:
-            open_same = open_same.exclude(pk=exclude_pk)
-        if open_same.exists():
-            return Skip.DUPLICATE
-    return ""
+        return (open_same.exclude(pk=exclude_pk) if exclude_pk is not None else open_same).exists()
+
+    return _first_rule(client=client, contact=contact, now=now, duplicate=duplicate,
+                       fatigued=lambda: not ignore_fatigue and _fatigued(tenant=tenant, contact=contact, now=now, exclude_pk=exclude_pk))
 
 
 def skip_reasons_bulk(*, tenant: Tenant, survey: Survey, contacts: list[Contact], now: datetime) -> dict[int, str]:
-    """`skip_reason` for many contacts at once — the same rules in the same order, in three queries however many
+    """`skip_reason` for many contacts at once — the same rules (`_first_rule`) in three queries however many
     contacts (the send page's audience count before anything is sent): {contact id: reason, or ""}. Contacts
-    need their client loaded. Tested equal to `skip_reason` contact by contact."""
+    need their client loaded."""
     if not contacts:
         return {}
     if not survey_accepts_invitations(survey, now):
@@ -170,21 +185,8 @@ def skip_reasons_bulk(*, tenant: Tenant, survey: Survey, contacts: list[Contact]
                        .exclude(status__in=[Status.FAILED, Status.SKIPPED, Status.BOUNCED]).values_list("contact_id", flat=True))
     open_same = set(Invitation.objects.filter(survey=survey, contact_id__in=ids, status__in=OPEN_STATUSES, expires_at__gt=now)
                     .values_list("contact_id", flat=True))
-    reasons = {}
-    for contact in contacts:
-        if _client_churned(contact.client, now):
-            reasons[contact.pk] = Skip.CHURNED
-        elif contact.opted_out:
-            reasons[contact.pk] = Skip.OPTED_OUT
-        elif not contact.email:
-            reasons[contact.pk] = Skip.NO_EMAIL
-        elif contact.pk in fatigued:
-            reasons[contact.pk] = Skip.FATIGUED
-        elif contact.pk in open_same:
-            reasons[contact.pk] = Skip.DUPLICATE
-        else:
-            reasons[contact.pk] = ""
-    return reasons
+    return {c.pk: _first_rule(client=c.client, contact=c, now=now, fatigued=lambda pk=c.pk: pk in fatigued,
+                              duplicate=lambda pk=c.pk: pk in open_same) for c in contacts}
 
 
 def invitation_language(survey: Survey, contact: Contact | None) -> str:
@@ -321,7 +323,7 @@ def invitations_dispatch_due(*, tenant: Tenant, invitation_id: int | None = None
     # The beat's wake-up (apps/tenancy/due.py) is settled only by a run over every due invitation, not one.
     version = due_version(tenant.pk, DISPATCH_DUE) if invitation_id is None else None
     due = (Invitation.objects.select_for_update(skip_locked=True, of=("self",))
-           .select_related("survey", "version", "contact", "client")
+           .select_related(*RENDER_RELATED)
            .filter(status=Status.QUEUED, token_hash="", send_after__lte=now).order_by("send_after", "pk"))
     if invitation_id is not None:
         due = due.filter(pk=invitation_id)
@@ -400,7 +402,7 @@ def reminders_send_due(*, tenant: Tenant, now: datetime | None = None, limit: in
     if not due_ids:
         return 0
     locked = (Invitation.objects.select_for_update(skip_locked=True, of=("self",))
-              .select_related("survey", "version", "contact", "client").filter(pk__in=due_ids).order_by("pk"))
+              .select_related(*RENDER_RELATED).filter(pk__in=due_ids).order_by("pk"))
     written = 0
     for invitation in locked:
         answered = invitation.status not in (Status.SENT, Status.OPENED) or invitation.responded_at is not None \

@@ -115,9 +115,9 @@ class ResponseFilter(django_filters.FilterSet):
         return comment_search(queryset, value)
 
     def filter_attribute(self, queryset, name, value):
-        parsed = parse_attribute_filter(value)
-        if parsed is None or parsed[0] not in dict(attribute_keys()):
-            raise ValidationError({"attribute": ["Give key:value, the key one of: " + ", ".join(k for k, _ in attribute_keys()) + "."]})
+        parsed, keys = parse_attribute_filter(value), [key for key, _ in attribute_keys()]
+        if parsed is None or parsed[0] not in keys:
+            raise ValidationError({"attribute": ["Give key:value, the key one of: " + ", ".join(keys) + "."]})
         return queryset.filter(**{f"attributes__{parsed[0]}": parsed[1]})
 
     def filter_include_bots(self, queryset, name, value):
