@@ -24,6 +24,7 @@ tenant_pages = [
     path("", include("apps.surveys.responses.urls")),
     path("", include("apps.surveys.themes.urls")),
     path("", include("apps.surveys.kiosks.urls")),
+    path("", include("apps.surveys.history.urls")),
     path("", include("apps.dashboards.urls")),
     path("", include("apps.feedback.announcements.urls")),
     path("", include("apps.feedback.cases.urls")),

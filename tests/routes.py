@@ -14,7 +14,7 @@ from apps.feedback.models import ActionPlan, Announcement, Case
 from apps.imports.models import ImportJob
 from apps.integrations.models import WebhookDelivery, WebhookEndpoint
 from apps.journeys.models import Journey, Stage, StageTouchpoint
-from apps.surveys.models import KioskDevice, ManualSend, Question, Response, Survey, SurveyVersion, Theme, ThemeSuggestion
+from apps.surveys.models import KioskDevice, ManualSend, Question, Response, ResponseImport, Survey, SurveyVersion, Theme, ThemeSuggestion
 from apps.tenancy.models import ApiKey, Membership, Team
 from apps.touchpoints.models import Interaction, Touchpoint
 
@@ -110,6 +110,9 @@ PAGE_ROUTE_MODELS = {
     "interactions:follow_up_done": Interaction,
     "imports:job": ImportJob, "imports:job_confirm": ImportJob, "imports:job_cancel": ImportJob, "imports:job_status": ImportJob,
     "imports:job_rejections": ImportJob,
+    "history:upload": Survey, "history:template": Survey, "history:job": ResponseImport, "history:job_change": ResponseImport,
+    "history:job_confirm": ResponseImport, "history:job_cancel": ResponseImport, "history:job_status": ResponseImport,
+    "history:job_rejections": ResponseImport,
     "distribution:send": Survey, "distribution:log": Survey, "distribution:test_email": Survey, "distribution:web_link_qr": Survey,
     "distribution:email_texts": Survey, "distribution:email_preview": Survey,
     "distribution:send_progress": ManualSend, "distribution:send_status": ManualSend,

@@ -59,6 +59,8 @@ JSON_TEXT = {
     "surveys.Theme.keywords": "all", "surveys.ThemeSuggestion.keywords": "all",
     "tenancy.AuditEvent.changes": "all",
     "imports.ImportJob.rejections": "all",
+    "surveys.ResponseImport.rejections": "all",
+    "surveys.ResponseImport.summary": "all",  # the file's column labels and the review's findings
     "integrations.WebhookDelivery.payload": "all",
 }
 # Text fields that hold no one's free text, each with the reason (choice, e-mail, URL and slug fields are
@@ -75,6 +77,9 @@ NOT_FREE_TEXT = {
     "touchpoints.Interaction.idempotency_key": "an API replay key, never displayed",
     "imports.ImportJob.sha256": "generated", "imports.ImportJob.summary": "counts computed by the import",
     "imports.ImportJob.plan_digest": "generated",
+    "surveys.ResponseImport.sha256": "generated", "surveys.ResponseImport.plan_digest": "generated",
+    "surveys.ResponseImport.time_zone": "validated against the zoneinfo database",
+    "surveys.ResponseImport.mapping": "column indexes by role and question key",
     "surveys.Survey.languages": "validated language codes", "surveys.Survey.web_token": "generated",
     "surveys.Question.show_if": "a rule: question keys, operator codes, choice values and numbers (apps/surveys/logic.py)",
     "surveys.Invitation.token_hash": "generated", "surveys.Invitation.token_salt": "generated",
@@ -237,7 +242,7 @@ def add_what_the_demo_lacks(tenant) -> None:
     from apps.feedback.models import Case
     from apps.imports.models import ImportJob
     from apps.integrations.models import WebhookAttempt
-    from apps.surveys.models import ManualSend, Response, Survey
+    from apps.surveys.models import ManualSend, Response, ResponseImport, Survey
     from apps.tenancy.models import Membership
     from apps.tenancy.services import api_key_create
     from tests import factories as f
@@ -254,6 +259,17 @@ def add_what_the_demo_lacks(tenant) -> None:
                                      rejections=[{"row": 2, "email": "ann@example.com", "reason": "Unknown segment."},
                                                  {"row": 3, "email": "bob@example.com", "reason": "Bad date."}])
         survey = Survey.objects.filter(status=Survey.Status.LIVE).order_by("pk").first()
+        for status in ResponseImport.Status:  # a history import of every status, with the file's columns mapped
+            ResponseImport.objects.create(
+                tenant=tenant, created_by=admin, survey=survey, version=survey.current_version, time_zone=tenant.time_zone,
+                file_name="qualtrics.csv", format="csv", file_bytes=b"email\n", sha256="0" * 64, status=status, rows_total=3,
+                to_create=1, rejected=2, notice="Read 3 rows.", error_message="The file could not be read." if status == "failed" else "",
+                detected_layout="qualtrics", mapping={"email": 0, "submitted_at": 1, f"q:{survey.current_version.questions.first().key}": 2},
+                summary={"columns": ["RecipientEmail", "RecordedDate", "Q1 — How likely?"], "declared_zone": "America/Denver",
+                         "first_day": "2024-01-02", "last_day": "2024-03-04", "anonymous": 0, "mapping_problem": ""},
+                reviewed_at=datetime.now(UTC),
+                rejections=[{"row": 4, "email": "ann@example.com", "reason": "nps: 11 is outside the scale 0–10"},
+                            {"row": 5, "email": "", "reason": "a survey preview (Status = 1): not imported"}])
         f.KioskDeviceFactory(survey=survey, name="Front desk")
         f.ThemeSuggestionFactory(tenant=tenant, label="parking / car", keywords={"en": ["parking", "car"]},
                                  examples=list(Response.objects.exclude(comment="").values_list("pk", flat=True)[:3]))

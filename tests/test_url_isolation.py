@@ -11,7 +11,7 @@ from rest_framework import serializers
 from apps.accounts.models import MembershipInvitation
 from apps.accounts.services import member_invite
 from apps.imports.models import ImportJob
-from apps.surveys.models import ManualSend, Survey
+from apps.surveys.models import ManualSend, ResponseImport, Survey, SurveyVersion
 from apps.tenancy.api import TenantApi
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import ApiKey, AuditEvent, Membership, Role, Team
@@ -86,6 +86,10 @@ def _other_tenant_object(world, model):
             return ManualSend.objects.create(tenant=world.b, survey=domain_object(world, world.b, Survey), batch=uuid.uuid4())
         if model is ImportJob:
             return ImportJob.objects.create(tenant=world.b, file_name="b.csv", format="csv", file_bytes=b"email\n", sha256="0" * 64)
+        if model is ResponseImport:
+            version = domain_object(world, world.b, SurveyVersion)
+            return ResponseImport.objects.create(tenant=world.b, survey=version.survey, version=version, time_zone="UTC", file_name="b.csv",
+                                                 format="csv", file_bytes=b"email\n", sha256="0" * 64)
         if model in DOMAIN_FACTORIES:
             return domain_object(world, world.b, model)
     raise AssertionError(f"Add {model.__name__} to _other_tenant_object so its routes are isolation-tested")

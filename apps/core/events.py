@@ -43,3 +43,8 @@ churn_risk_scored = Signal()
 # kwargs: tenant, days — the responses' local days, or None for every day (a rebuild). Metrics listens: those days'
 # theme statistics are recomputed.
 response_themes_changed = Signal()
+# Past responses were imported in bulk (inside the import's transaction; no alert rule, webhook or funnel sees
+# history). kwargs: tenant, days — their local days; journeys — (client_id, journey_id) pairs they joined; since —
+# the earliest one's submitted_at. Metrics listens: the days they touch (theirs, and the days of later responses
+# in those clients' journeys, whose transitions may now start from an imported one) are recomputed.
+responses_imported = Signal()

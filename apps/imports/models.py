@@ -12,7 +12,11 @@ from apps.tenancy.models import Membership, TenantScopedModel
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
-class ImportJob(TenantScopedModel, TimeStampedModel):
+class UploadJob(TenantScopedModel, TimeStampedModel):
+    """An uploaded file's way through check → review (a dry run) → confirm → apply, each step in a task:
+    the client import's `ImportJob` and the surveys' response-history import share it (and the pages'
+    progress, apps.imports.selectors.import_job_progress)."""
+
     class Status(models.TextChoices):
         VALIDATING = "validating", "Checking the file"
         REVIEW = "review", "Ready for review"
@@ -38,10 +42,9 @@ class ImportJob(TenantScopedModel, TimeStampedModel):
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
     to_create = models.PositiveIntegerField(default=0)
-    to_update = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
-    # What the review found besides row counts: new clients and segments, ignored columns, the delimiter.
+    # What the review found besides row counts.
     summary = models.JSONField(default=dict, blank=True)
     # Every rejected row: [{"row": 7, "email": "…", "reason": "…"}, …] (the page shows the first ~200).
     rejections = models.JSONField(default=list, blank=True)
@@ -55,9 +58,7 @@ class ImportJob(TenantScopedModel, TimeStampedModel):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = TenantScopedModel.Meta.constraints
-        indexes = [models.Index(fields=["tenant", "-created_at"], name="imports_job_tenant_created")]
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.get_status_display()})"
@@ -69,3 +70,14 @@ class ImportJob(TenantScopedModel, TimeStampedModel):
     @property
     def is_cancellable(self) -> bool:
         return self.status in self.CANCELLABLE_STATUSES
+
+
+class ImportJob(UploadJob):
+    """An import of clients and contacts."""
+
+    to_update = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = TenantScopedModel.Meta.constraints
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="imports_job_tenant_created")]

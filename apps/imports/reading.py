@@ -90,6 +90,22 @@ def cell_text(value) -> str:
 
 
 @dataclasses.dataclass
+class Table:
+    """A file's rows before any header is read: (spreadsheet row number, [cell text, …]) for every row, blank
+    ones included (readers skip them), cells already through `cell_text`. The client import reads its one header
+    row from it (`Sheet`); the response-history import reads the vendors' one to three header rows."""
+
+    format: str
+    delimiter: str | None
+    row_estimate: int
+    rows: Iterator[tuple[int, list[str]]]
+
+    @property
+    def delimiter_label(self) -> str:
+        return DELIMITER_NAMES.get(self.delimiter or "", "")
+
+
+@dataclasses.dataclass
 class Sheet:
     """An opened file: its columns and an iterator of (spreadsheet row number, {column: text})."""
 
@@ -146,9 +162,10 @@ def sniff_delimiter(text: str) -> str:
         cells = next(csv.reader([line], delimiter=delimiter), [])
         if "email" in {normalise_header(c) for c in cells}:
             return delimiter
-    counts = {d: line.count(d) for d in DELIMITERS}
+    # Else the one that splits the header into the most cells (quoted commas in a question's text do not count).
+    counts = {d: len(next(csv.reader([line], delimiter=d), [])) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: counts[d])
-    return best if counts[best] else ","
+    return best if counts[best] > 1 else ","
 
 
 def _columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
@@ -178,38 +195,32 @@ def _columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
 
 
 def _row_dict(number: int, cells: list, columns: dict[str, int], header_length: int) -> dict[str, str]:
-    row = {name: cell_text(cells[index]) if index < len(cells) else "" for name, index in columns.items()}
-    extra = [c for c in cells[header_length:] if cell_text(c)]
+    row = {name: cells[index] if index < len(cells) else "" for name, index in columns.items()}
+    extra = [c for c in cells[header_length:] if c]
     if extra:
         row["__extra__"] = str(len(cells))
     return row
 
 
-def open_csv(data: bytes) -> Sheet:
+def csv_table(data: bytes) -> Table:
     text = decode_csv(data)
     delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise FileProblem("The file is empty. Upload a CSV or XLSX file with a header row and at least one row of data.") from None
-    except csv.Error as exc:
-        raise FileProblem(f"The header row cannot be read as CSV ({exc}).") from None
-    columns, ignored = _columns(header)
 
     def rows():
-        number = 1
+        number = 0
         try:
             for cells in reader:
                 number += 1
                 if number - 1 > MAX_ROWS:
                     raise FileProblem(f"The file has more than {MAX_ROWS:,} rows. Split it into smaller files.")
-                if any(c.strip() for c in cells):
-                    yield number, _row_dict(number, cells, columns, len(header))
+                yield number, [cell_text(c) for c in cells]
         except csv.Error as exc:
+            if number == 0:
+                raise FileProblem(f"The header row cannot be read as CSV ({exc}).") from None
             raise FileProblem(f"Row {number + 1} cannot be read as CSV ({exc}). Nothing was imported.") from None
 
-    return Sheet("csv", [str(h) for h in header], columns, ignored, delimiter, max(text.rstrip("\n").count("\n"), 1), rows())
+    return Table("csv", delimiter, max(text.rstrip("\n").count("\n"), 1), rows())
 
 
 def _size(n: int) -> str:
@@ -312,8 +323,9 @@ def _formula_problem(cells: list[str], more: int) -> FileProblem:
     )
 
 
-def open_xlsx(data: bytes) -> Sheet:
-    """The first worksheet. Cells holding formulas make the whole file refused (see _formula_problem)."""
+def xlsx_table(data: bytes) -> Table:
+    """The first worksheet. Cells holding formulas make the whole file refused (see _formula_problem): the rows
+    stop at the first one, the rest of the sheet is scanned only to say how many there are."""
     import openpyxl
     from openpyxl.utils import get_column_letter
 
@@ -328,59 +340,61 @@ def open_xlsx(data: bytes) -> Sheet:
         raise FileProblem("This workbook has no worksheet.")
     estimate = min((sheet.max_row or 2) - 1, MAX_ROWS)  # the sheet's claim, for the progress bar only
     sheet.reset_dimensions()  # rows as they are in the file, never padded to the claimed size
-    iterator = sheet.iter_rows()
-    formulas: list[str] = []
-    formula_count = 0
-    cells_read = 0
-
-    def values(cells, number):
-        nonlocal formula_count, cells_read
-        cells_read += len(cells)
-        if cells_read > MAX_XLSX_CELLS:
-            workbook.close()
-            raise _cells_problem()
-        out = []
-        for index, cell in enumerate(cells):
-            if getattr(cell, "data_type", None) == "f":
-                formula_count += 1
-                if len(formulas) < 5:
-                    formulas.append(f"{get_column_letter(index + 1)}{number}")
-            out.append(getattr(cell, "value", None))
-        return out
-
-    header_cells = next(iterator, None)
-    if header_cells is None:
-        raise FileProblem("The file is empty. Upload a CSV or XLSX file with a header row and at least one row of data.")
-    header = [cell_text(v) for v in values(header_cells, 1)]
-    while header and not header[-1]:
-        header.pop()
-    if not header:
-        raise FileProblem("The first row of the first worksheet is empty: it must be the header (download the template).")
-    columns, ignored = _columns(header)
 
     def rows():
-        number = 1
-        for cells in iterator:
+        formulas: list[str] = []
+        formula_count = cells_read = number = 0
+        for cells in sheet.iter_rows():
             number += 1
+            cells_read += len(cells)
+            if cells_read > MAX_XLSX_CELLS:
+                workbook.close()
+                raise _cells_problem()
             if number - 1 > MAX_ROWS:
+                workbook.close()
                 raise FileProblem(f"The file has more than {MAX_ROWS:,} rows. Split it into smaller files.")
-            row = values(cells, number)
-            if formulas:
-                continue  # the file is refused: keep scanning only to say how many formulas there are
-            if any(cell_text(c) for c in row):
-                yield number, _row_dict(number, row, columns, len(header))
+            values = []
+            for index, cell in enumerate(cells):
+                if getattr(cell, "data_type", None) == "f":
+                    formula_count += 1
+                    if len(formulas) < 5:
+                        formulas.append(f"{get_column_letter(index + 1)}{number}")
+                values.append(getattr(cell, "value", None))
+            if not formulas:
+                yield number, [cell_text(v) for v in values]
         workbook.close()
         if formulas:
             raise _formula_problem(formulas, formula_count - len(formulas))
 
-    if formulas:
-        raise _formula_problem(formulas, 0)
-    return Sheet("xlsx", header, columns, ignored, None, max(estimate, 1), rows())
+    return Table("xlsx", None, max(estimate, 1), rows())
+
+
+def open_table(data: bytes) -> Table:
+    return xlsx_table(data) if detect_format(data) == "xlsx" else csv_table(data)
+
+
+def _sheet(table: Table) -> Sheet:
+    """The client import's view of a table: the first row is the header (COLUMNS), blank rows are skipped."""
+    first = next(table.rows, None)
+    if first is None:
+        raise FileProblem("The file is empty. Upload a CSV or XLSX file with a header row and at least one row of data.")
+    number, header = first
+    while header and not header[-1]:
+        header.pop()
+    if number != 1 or not header:
+        raise FileProblem("The first row of the first worksheet is empty: it must be the header (download the template).")
+    columns, ignored = _columns(header)
+
+    def rows():
+        for number, cells in table.rows:
+            if any(cells):
+                yield number, _row_dict(number, cells, columns, len(header))
+
+    return Sheet(table.format, header, columns, ignored, table.delimiter, table.row_estimate, rows())
 
 
 def open_file(data: bytes) -> Sheet:
-    fmt = detect_format(data)
-    return open_xlsx(data) if fmt == "xlsx" else open_csv(data)
+    return _sheet(open_table(data))
 
 
 def check_size(data: bytes) -> None:

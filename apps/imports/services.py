@@ -43,7 +43,7 @@ def progress_clear(job: ImportJob) -> None:
 
 # --- upload ---------------------------------------------------------------------------------------
 
-def _read_upload(uploaded_file) -> bytes:
+def read_upload(uploaded_file) -> bytes:
     if uploaded_file.size is not None and uploaded_file.size > MAX_FILE_BYTES:
         raise ValidationError({"file": f"The file is {uploaded_file.size / (1024 * 1024):.1f} MB; the limit is "
                                        f"{reading.limit_label()}. Split it into smaller files."})
@@ -61,7 +61,7 @@ def import_job_create(*, tenant: Tenant, acting_user, acting_member, uploaded_fi
     answered at once, with nothing stored. The file is never parsed here: a small XLSX can stand for
     minutes of work, which belongs to a worker (`import_job_review`, under reading.py's budget), not to
     the web process; what the reading finds is said on the job's page."""
-    data = _read_upload(uploaded_file)
+    data = read_upload(uploaded_file)
     try:
         reading.check_size(data)
         file_format = reading.detect_format(data)

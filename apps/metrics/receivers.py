@@ -6,7 +6,14 @@ from __future__ import annotations
 from django.db import transaction
 from django.dispatch import receiver
 
-from apps.core.events import response_changed, response_created, response_themes_changed, survey_deleted, tenant_time_zone_changed
+from apps.core.events import (
+    response_changed,
+    response_created,
+    response_themes_changed,
+    responses_imported,
+    survey_deleted,
+    tenant_time_zone_changed,
+)
 from apps.metrics.models import FunnelRollup
 from apps.tenancy.tasks import enqueue_on_commit
 
@@ -39,6 +46,14 @@ def recount_response(sender, *, tenant, response, scores_changed, **kwargs) -> N
     from apps.metrics import rollups
 
     rollups.rollups_refresh_days(tenant, rollups.response_affected_days(response))
+
+
+@receiver(responses_imported, dispatch_uid="metrics.recount_imported_days")
+def recount_imported(sender, *, tenant, days, journeys, since, **kwargs) -> None:
+    """Imported history: the days it touches are recomputed in the import's transaction (exact when it commits)."""
+    from apps.metrics import rollups
+
+    rollups.rollups_refresh_days(tenant, rollups.imported_affected_days(days=days, journeys=journeys, since=since))
 
 
 @receiver(response_themes_changed, dispatch_uid="metrics.refresh_theme_rollups")

@@ -385,6 +385,23 @@ def response_affected_days(response: Response) -> set[date]:
     return days
 
 
+def imported_affected_days(*, days: Iterable[date], journeys: Iterable[tuple[int, int]], since) -> set[date]:
+    """The days whose stored rows depend on a bulk of imported responses: theirs and, for volatility, the days of the
+    responses in the same clients' journeys from the earliest imported one on (a superset of the transitions that
+    changed: a refresh is exact however many days it recomputes). One query per 500 journeys."""
+    affected = set(days)
+    pairs = sorted(set(journeys))
+    for start in range(0, len(pairs), 500):
+        chunk = pairs[start:start + 500]
+        clients = {c for c, _ in chunk}
+        journey_ids = {j for _, j in chunk}
+        rows = (Response.objects.filter(client_id__in=clients, journey_id__in=journey_ids, is_bot=False, submitted_at__gte=since)
+                .values_list("client_id", "journey_id", "local_day").distinct())
+        wanted = set(chunk)
+        affected.update(day for client_id, journey_id, day in rows if (client_id, journey_id) in wanted)
+    return affected
+
+
 def _tenant_day_span(tenant: Tenant) -> tuple[date, date] | None:
     """First and last day with any stored or source row."""
     from django.db.models import Max, Min

@@ -19,10 +19,11 @@ from django.db.models.functions import Lower
 from apps.clients.models import Client, Contact, Segment
 from apps.core.dates import local_day
 from apps.core.models import TimeStampedModel
+from apps.imports.models import UploadJob
 from apps.journeys.models import Stage
 from apps.tenancy.due import due_note
 from apps.tenancy.keys import TenantForeignKey
-from apps.tenancy.models import Membership, TenantScopedModel
+from apps.tenancy.models import Membership, TenantScopedModel, validate_time_zone
 from apps.touchpoints.models import Interaction, Touchpoint
 
 LANGUAGE_CHOICES = settings.LANGUAGES
@@ -415,6 +416,7 @@ class Response(TenantScopedModel):
         EMBED = "embed", "Embedded on a website"
         KIOSK = "kiosk", "Kiosk"
         API = "api", "API"
+        IMPORT = "import", "Imported history"
 
     invitation = TenantForeignKey(Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
     survey = TenantForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
@@ -496,6 +498,45 @@ class Response(TenantScopedModel):
     def clean(self):
         self.validate_same_tenant("invitation", "survey", "version", "kiosk", "client", "contact", "interaction", "touchpoint",
                                   "stage", "journey", "staff", "segment")
+
+
+class ResponseImport(UploadJob):
+    """Past responses brought in from a file — this product's layout or another tool's export (Qualtrics,
+    SurveyMonkey, Formbricks, Delighted) — as responses to one survey version (apps/surveys/history/).
+
+    `mapping` says which column holds what: {"email": 3, "submitted_at": 7, "q:nps": 12, …} (column indexes
+    of the file's header; the review proposes it, the lead may change it). Times without an offset are read
+    in `time_zone`. Each row's response carries a `submission_key` derived from the source's response id (or
+    the row itself), unique per survey: importing the same rows again finds them and creates nothing."""
+
+    class Layout(models.TextChoices):
+        AUTO = "auto", "Detect from the file"
+        GENERIC = "generic", "This product's layout"
+        QUALTRICS = "qualtrics", "Qualtrics export"
+        SURVEYMONKEY = "surveymonkey", "SurveyMonkey export"
+        FORMBRICKS = "formbricks", "Formbricks export"
+        DELIGHTED = "delighted", "Delighted export"
+
+    survey = TenantForeignKey(Survey, on_delete=models.CASCADE, related_name="response_imports")
+    version = TenantForeignKey(SurveyVersion, on_delete=models.PROTECT, related_name="+")
+    touchpoint = TenantForeignKey(Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                  help_text="Where the imported responses are attributed (empty: the survey's touchpoint), "
+                                            "unless a row names one.")
+    layout = models.CharField(max_length=16, choices=Layout.choices, default=Layout.AUTO)
+    detected_layout = models.CharField(max_length=16, choices=Layout.choices, blank=True)
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone],
+                                 help_text="The zone of the file's times when they carry no offset.")
+    mapping = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = TenantScopedModel.Meta.constraints
+        indexes = [models.Index(fields=["tenant", "survey", "-created_at"], name="surveys_rimport_survey")]
+
+    def clean(self):
+        self.validate_same_tenant("survey", "version", "touchpoint")
+        if self.version_id and self.survey_id and self.version.survey_id != self.survey_id:
+            raise ValidationError({"version": "The version must be one of the survey's."})
 
 
 class Answer(TenantScopedModel):

@@ -8,8 +8,9 @@ from celery import shared_task
 
 from apps.surveys.distribution import manual
 from apps.surveys.distribution import services as distribution
+from apps.surveys.history import services as history
 from apps.surveys.models import DISPATCH_DUE, EXPIRY_DUE, REMINDERS_DUE, SCHEDULED_SENDS_DUE
-from apps.surveys.responses.comments import response_comment_analyse
+from apps.surveys.responses.comments import comments_analyse, response_comment_analyse
 from apps.surveys.themes import services as themes
 from apps.tenancy.models import Tenant
 from apps.tenancy.tasks import fan_out, fan_out_due, tenant_task
@@ -27,6 +28,18 @@ def analyse_response_comment(tenant, response_id: int) -> bool:
     return response_comment_analyse(tenant=tenant, response_id=response_id)
 
 
+@tenant_task(name="surveys.response_import_review")
+def response_import_review_task(tenant, job_id: int) -> str | None:
+    job = history.response_import_review(tenant=tenant, job_id=job_id)
+    return job.status if job else None
+
+
+@tenant_task(name="surveys.response_import_apply")
+def response_import_apply_task(tenant, job_id: int) -> str | None:
+    job = history.response_import_apply(tenant=tenant, job_id=job_id)
+    return job.status if job else None
+
+
 # The theme tasks below commit batch by batch (each opens its tenant context per batch), so they are plain
 # tasks that look the tenant up, not `tenant_task`s (whose body is one transaction).
 
@@ -39,6 +52,18 @@ def reassign_themes(tenant_id: int) -> int:
     """Re-theme every comment after a taxonomy change."""
     tenant = _active(tenant_id)
     return themes.themes_reassign(tenant) if tenant else 0
+
+
+@shared_task(ignore_result=True)
+def analyse_imported_comments(tenant_id: int) -> int:
+    """After a history import: the new comments' language and sentiment, then every comment's themes (the
+    imported ones get theirs; people's corrections are kept) and the theme statistics of their days."""
+    tenant = _active(tenant_id)
+    if tenant is None:
+        return 0
+    done = comments_analyse(tenant)
+    themes.themes_reassign(tenant)
+    return done
 
 
 @shared_task(ignore_result=True)

@@ -194,7 +194,7 @@ def _attribution(*, survey, invitation: Invitation | None, kiosk: KioskDevice | 
             "predicted": predicted}
 
 
-def _scores(survey, questions: list[Question], cleaned: dict) -> dict:
+def response_scores(survey, questions: list[Question], cleaned: dict) -> dict:
     scores: dict[str, object] = {"comment": ""}
     for question in questions:
         if question.key not in cleaned:
@@ -219,7 +219,7 @@ def _rewrite(response: Response, *, tenant: Tenant, survey, questions: list[Ques
     score, the submitted form completes it. Its day, attribution and submission time stay (it counted from the click);
     the metrics recount its day if a score changed (`response_changed`)."""
     before = {name: getattr(response, name) for name in (*SCORE_COLUMNS, "comment")}
-    scores = _scores(survey, questions, cleaned)
+    scores = response_scores(survey, questions, cleaned)
     for name in (*SCORE_COLUMNS, "comment"):
         setattr(response, name, scores.get(name, "" if name == "comment" else None))
     response.score_only = score_only
@@ -303,7 +303,7 @@ def response_submit(*, tenant: Tenant, version: SurveyVersion, answers: dict, ch
         submission_key=submission_key[:64], is_bot=is_bot, bot_reason=bot_reason[:120], score_only=score_only,
         attributes=dict(invitation.attributes or {}) if invitation is not None else {},
         **_attribution(survey=survey, invitation=invitation, kiosk=kiosk),
-        **_scores(survey, questions, cleaned),
+        **response_scores(survey, questions, cleaned),
     )
     response.full_clean(validate_unique=False, validate_constraints=False)
     try:
