@@ -93,13 +93,13 @@ def run(args) -> None:
         print(f"{label}: {len(data) / 1024 / 1024:.1f} MB, {args.rows:,} rows")
         with tenant_context(tenant):
             job, _ = timed("upload checks + store", lambda: services.import_job_create(
-                tenant=tenant, acting_user=admin.user, membership=admin,
+                tenant=tenant, acting_user=admin.user, acting_member=admin,
                 uploaded_file=SimpleUploadedFile("bench.csv", data, content_type="text/csv")))
         with tenant_context(tenant):  # what the review task runs
             job, review_s = timed("dry run (review)", lambda: services.import_job_review(tenant=tenant, job_id=job.pk))
         print(f"    create {job.to_create:,} · update {job.to_update:,} · unchanged {job.unchanged:,} · reject {job.rejected:,}")
         with tenant_context(tenant):
-            services.import_job_confirm(tenant=tenant, acting_user=admin.user, membership=admin, job=job)
+            services.import_job_confirm(tenant=tenant, acting_user=admin.user, acting_member=admin, job=job)
         with tenant_context(tenant):  # what the apply task runs: recheck + write, one transaction
             job, apply_s = timed("apply (recheck + write)", lambda: services.import_job_apply(tenant=tenant, job_id=job.pk))
         assert job.status == "done", job.error_message

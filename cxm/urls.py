@@ -46,6 +46,7 @@ tenant_api = [
     path("", include("apps.surveys.distribution.api_urls")),
     path("", include("apps.surveys.responses.api_urls")),
     path("", include("apps.surveys.themes.api_urls")),
+    path("", include("apps.surveys.history.api_urls")),
     path("", include("apps.metrics.api_urls")),
     path("", include("apps.integrations.api_urls")),
     path("", include("apps.feedback.plans.api_urls")),

@@ -73,7 +73,7 @@ def _seed(monkeypatch) -> Workspace:
     from apps.feedback.models import ActionPlan, AlertRule, Case, RootCause
     from apps.integrations.models import WebhookEndpoint
     from apps.journeys.models import StageTouchpoint
-    from apps.surveys.models import Invitation, ManualSend, Question, Response, Survey, Theme
+    from apps.surveys.models import Invitation, ManualSend, Question, Response, ResponseImport, Survey, Theme
     from apps.surveys.responses.services import response_tag_add
     from apps.tenancy.models import ApiKey, Membership, Team, Tenant
     from apps.touchpoints.models import Interaction, Touchpoint
@@ -97,6 +97,11 @@ def _seed(monkeypatch) -> Workspace:
         survey = Survey.objects.filter(versions__published_at__isnull=False).distinct().order_by("pk").first()
         question = Question.objects.filter(version__survey=survey).order_by("pk").first()
         manual_send = ManualSend.objects.create(survey=survey, batch=uuid.uuid4(), contact_ids=[], total=0)
+        response_import = ResponseImport.objects.create(
+            survey=survey, version=survey.current_version, time_zone="UTC", file_name="history.csv", format="csv", status="review",
+            file_bytes=b"email,submitted_at,nps\nana@example.com,2024-01-02 10:00,9\n", sha256="0" * 64, rows_total=1, to_create=1,
+            summary={"columns": ["email", "submitted_at", "nps"], "mapping_problem": ""},
+            mapping={"email": 0, "submitted_at": 1, f"q:{survey.current_version.questions.order_by('order').first().key}": 2})
         first = {model: model.objects.order_by("pk").first() for model in (
             ActionPlan, AlertRule, ApiKey, Case, Client, Contact, Interaction, MembershipInvitation, Membership, RootCause,
             Segment, Invitation, Team, Touchpoint, AttributeDefinition, Theme)}
@@ -109,7 +114,7 @@ def _seed(monkeypatch) -> Workspace:
             "segments": first[Segment], "survey-invitations": first[Invitation], "teams": first[Team],
             "touchpoints": first[Touchpoint], "webhooks": webhook, "journeys": journey, "surveys": survey,
             "responses": response, "survey-sends": manual_send, "attributes": first[AttributeDefinition],
-            "themes": first[Theme],
+            "themes": first[Theme], "response-imports": response_import,
         }
         missing = [name for name, obj in by_resource.items() if obj is None] + (["question"] if question is None else [])
         assert missing == [], f"the seeded workspace lacks {missing}"

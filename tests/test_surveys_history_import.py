@@ -5,6 +5,7 @@ and nothing stored; tenants apart."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime
 import io
@@ -369,3 +370,67 @@ def test_the_page_lists_imports_and_offers_the_survey_template(lead, world, acme
     template = lead.get(reverse("history:template", kwargs={"tenant_slug": "acme", "uuid": acme["survey"].uuid}))
     header = b"".join(template.streaming_content).decode("utf-8-sig").splitlines()[0]
     assert header == "response_id,email,submitted_at,touchpoint,segment,language,nps,reason,topics"
+
+
+# --- the API --------------------------------------------------------------------------------------
+
+def test_the_api_uploads_follows_remaps_and_confirms(api_client, world, acme, django_capture_on_commit_callbacks):
+    from tests.conftest import make_api_key
+
+    def post(*args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return api_client.post(*args, **kwargs)
+
+    _, key = make_api_key(world.a, role="cx_lead")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    base = "/api/v1/t/acme/"
+    content = csv_bytes([["email", "when", "nps"], ["ana@client.example", "2024-02-02 10:00", "9"]])
+    upload = post(f"{base}surveys/{acme['survey'].uuid}/response-imports/",
+                             {"file_name": "h.csv", "content_base64": base64.b64encode(content).decode()}, format="json")
+    assert upload.status_code == 202, upload.json()
+    job = upload.json()
+    detail = api_client.get(f"{base}response-imports/{job['id']}/").json()
+    assert detail["status"] == "review"
+    assert detail["columns"] == ["email", "when", "nps"]
+    assert "Answered at" in detail["mapping_problem"]
+    refused = post(f"{base}response-imports/{job['id']}/confirm/")
+    assert refused.status_code == 400
+    wrong = post(f"{base}response-imports/{job['id']}/mapping/", {"mapping": {"email": 0, "q:nope": 2}}, format="json")
+    assert wrong.status_code == 400
+    assert "Unknown: q:nope" in wrong.json()["error"]["fields"]["mapping"][0]
+    remapped = post(f"{base}response-imports/{job['id']}/mapping/",
+                               {"mapping": {"email": 0, "submitted_at": 1, "q:nps": 2}}, format="json")
+    assert remapped.status_code == 202
+    detail = api_client.get(f"{base}response-imports/{job['id']}/").json()
+    assert (detail["status"], detail["to_create"], detail["mapping_problem"]) == ("review", 1, "")
+    assert post(f"{base}response-imports/{job['id']}/confirm/").status_code == 202
+    detail = api_client.get(f"{base}response-imports/{job['id']}/").json()
+    assert (detail["status"], detail["created"]) == ("done", 1)
+    listed = api_client.get(f"{base}response-imports/?survey={acme['survey'].uuid}").json()
+    assert [item["id"] for item in listed["results"]] == [job["id"]]
+    assert len(imported(world.a)) == 1
+
+    multipart = post(f"{base}surveys/{acme['survey'].uuid}/response-imports/",
+                                {"file": SimpleUploadedFile("h.csv", content), "layout": "generic"}, format="multipart")
+    assert multipart.status_code == 202
+    assert multipart.json()["layout"] == "generic"
+    bad = post(f"{base}surveys/{acme['survey'].uuid}/response-imports/", {"content_base64": "%%%"}, format="json")
+    assert bad.status_code == 400
+    assert post(f"{base}surveys/{acme['survey'].uuid}/response-imports/", {}, format="json").status_code == 400
+
+
+def test_the_api_refuses_an_oversized_upload_and_another_tenants_import(api_client, world, acme):
+    from tests.conftest import make_api_key
+
+    _, key = make_api_key(world.a, role="cx_lead")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    big = api_client.post(f"/api/v1/t/acme/surveys/{acme['survey'].uuid}/response-imports/",
+                          {"file": SimpleUploadedFile("big.csv", b"x" * (MAX_FILE_BYTES + 10))}, format="multipart")
+    assert big.status_code == 400
+    assert "larger than the 10 MB limit" in str(big.json())
+    with tenant_context(world.a):
+        assert ResponseImport.objects.count() == 0
+    _, other = make_api_key(world.b)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {other}")
+    job = api_client.post(f"/api/v1/t/globex/surveys/{acme['survey'].uuid}/response-imports/", {"content_base64": "YQ=="}, format="json")
+    assert job.status_code == 404

@@ -50,8 +50,7 @@ from apps.surveys.builder import services as builder
 from apps.surveys.distribution.services import invitation_language, invitation_token, token_hash
 from apps.surveys.kiosks.services import kiosk_create
 from apps.surveys.models import Answer, Invitation, KioskDevice, Question, Response, Survey, SurveyKind, SurveyVersion
-from apps.surveys.respond.services import response_scores
-from apps.surveys.respond.services import answers_validate, response_submit
+from apps.surveys.respond.services import answers_validate, response_scores, response_submit
 from apps.surveys.responses.comments import response_comment_fill
 from apps.surveys.responses.services import response_tag_add
 from apps.tenancy.models import Tenant

@@ -421,7 +421,8 @@ SPECTACULAR_SETTINGS = {
                             "CaseNoteKindEnum": "apps.feedback.models.CaseNote.Kind",
                             "WebhookKindEnum": "apps.integrations.models.WebhookEndpoint.Kind",
                             # Named explicitly since a second `trigger` / `kind` choice set exists (alert rules, case notes).
-                            "TriggerEnum": "apps.surveys.models.Survey.Trigger", "KindEnum": "apps.surveys.models.SurveyKind"},
+                            "TriggerEnum": "apps.surveys.models.Survey.Trigger", "KindEnum": "apps.surveys.models.SurveyKind",
+                            "ResponseImportLayoutEnum": "apps.surveys.models.ResponseImport.Layout"},
     "DEFAULT_GENERATOR_CLASS": "apps.tenancy.schema.TenantAwareSchemaGenerator",
     # Group operations by resource (members, api-keys, …), not by the shared /api/v1/t/{slug}/ prefix.
     "SCHEMA_PATH_PREFIX": r"/api/v1/t/\{tenant_slug\}",
