@@ -434,3 +434,26 @@ def test_the_api_refuses_an_oversized_upload_and_another_tenants_import(api_clie
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {other}")
     job = api_client.post(f"/api/v1/t/globex/surveys/{acme['survey'].uuid}/response-imports/", {"content_base64": "YQ=="}, format="json")
     assert job.status_code == 404
+
+
+def test_history_before_a_clients_later_response_recounts_that_days_transition(lead, world, acme, django_capture_on_commit_callbacks):
+    """An imported response placed before a stored one in the client's journey changes the later one's transition:
+    its day is recomputed too (the rollups equal a rebuild from the rows afterwards)."""
+    from apps.metrics import rollups
+
+    later = datetime.datetime(2024, 6, 1, 10, 0, tzinfo=BRUSSELS)
+    with tenant_context(world.a):
+        f.ResponseFactory(version=acme["version"], client=acme["ana"].client, contact=acme["ana"], touchpoint=acme["desk"],
+                          stage=acme["stage"], journey=acme["stage"].journey, submitted_at=later, nps=9)
+        rollups.rollups_rebuild(world.a)
+        days = rollups.imported_affected_days(days=[datetime.date(2024, 5, 1)], journeys=[(acme["ana"].client_id, acme["stage"].journey_id)],
+                                              since=datetime.datetime(2024, 5, 1, 10, 0, tzinfo=BRUSSELS))
+        assert days == {datetime.date(2024, 5, 1), datetime.date(2024, 6, 1)}
+    rows = [["email", "submitted_at", "touchpoint", "segment", "nps"], ["ana@client.example", "2024-05-01 10:00", "Help desk", "gold", "2"]]
+    upload(lead, acme, csv_bytes(rows), django_capture_on_commit_callbacks)
+    confirm(lead, latest(world.a), django_capture_on_commit_callbacks)
+    (row,) = imported(world.a)
+    assert row.segment_id == acme["gold"].pk
+    with tenant_context(world.a):
+        run = rollups.rollups_reconcile(world.a)
+        assert (run.rows_wrong, run.days_repaired) == (0, [])

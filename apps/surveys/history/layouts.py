@@ -38,8 +38,8 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 ROLES = ("response_id", "email", "submitted_at", "touchpoint", "segment", "language")
-ROLE_LABELS = {"response_id": "Response id", "email": "E-mail", "submitted_at": "Answered at", "touchpoint": "Touchpoint",
-               "segment": "Segment", "language": "Language"}
+ROLE_LABELS = {"response_id": "Response id", "email": "E-mail", "submitted_at": "Answered at", "touchpoint": "Touchpoint (per row)",
+               "segment": "Segment (per row)", "language": "Language"}
 TOKEN_RE = re.compile(r"\{\{[^{}]*\}\}")
 NUMBERED_RE = re.compile(r"^\d+\s*[.)]\s*")
 
