@@ -84,3 +84,45 @@ def test_the_worker_refuses_a_zip_bomb_that_the_upload_took_at_once(world, worke
     page = client.get(response["Location"]).content.decode()
     assert "Nothing was imported." in page
     assert "unpacks from" in page
+
+
+def test_a_worker_imports_past_responses_and_analyses_their_comments(world, worker, client):
+    """Issue 20 item 6 on the real worker: the review and the apply tasks, the progress reaching 100%, then the
+    comment analysis queued on commit fills language and sentiment."""
+    from django.utils import timezone
+
+    from apps.surveys.models import Response
+    from tests import factories as f
+
+    with tenant_context(world.a):
+        survey = f.SurveyFactory(tenant=world.a, name="History")
+        version = f.SurveyVersionFactory(survey=survey, number=1)
+        f.QuestionFactory(version=version, order=1, key="nps", type="nps")
+        f.QuestionFactory(version=version, order=2, key="reason", type="text", required=False, text={"en": "Why?"})
+        version.published_at = timezone.now()
+        version.save()
+        survey.current_version = version
+        survey.save()
+        f.ContactFactory(tenant=world.a, client=f.ClientFactory(tenant=world.a), email="hist@example.com")
+    rows = "".join(f"H{i},hist@example.com,2024-0{1 + i % 9}-1{i % 10} 10:00,{i % 11},{'Great service' if i % 2 else ''}\n"
+                   for i in range(600))
+    client.force_login(world.carol)
+    response = client.post(f"/t/acme/surveys/{survey.uuid}/history/", {
+        "file": SimpleUploadedFile("history.csv", f"response_id,email,submitted_at,nps,reason\n{rows}".encode()),
+        "layout": "auto", "time_zone": "Europe/Brussels"})
+    assert response.status_code == 302
+    job_url = response["Location"]
+    seen = poll_until(client, job_url + "status/", {"review", "failed"})
+    assert seen[-1]["status"] == "review"
+    assert client.post(job_url + "confirm/").status_code == 302
+    seen = poll_until(client, job_url + "status/", {"done", "failed"})
+    assert (seen[-1]["status"], seen[-1]["percent"]) == ("done", 100)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with tenant_context(world.a):
+            pending = Response.objects.filter(channel="import").exclude(comment="").filter(comment_analyser=0).count()
+            total = Response.objects.filter(channel="import").count()
+        if total == 600 and not pending:
+            break
+        time.sleep(0.2)
+    assert (total, pending) == (600, 0)
