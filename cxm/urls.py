@@ -42,6 +42,7 @@ tenant_api = [
     path("", include("apps.touchpoints.touchpoints.api_urls")),
     path("", include("apps.touchpoints.interactions.api_urls")),
     path("", include("apps.journeys.api_urls")),
+    path("", include("apps.imports.api_urls")),
     path("", include("apps.surveys.builder.api_urls")),
     path("", include("apps.surveys.distribution.api_urls")),
     path("", include("apps.surveys.responses.api_urls")),

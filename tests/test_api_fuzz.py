@@ -71,6 +71,7 @@ def _seed(monkeypatch) -> Workspace:
     from apps.accounts.services import member_invite
     from apps.clients.models import AttributeDefinition, Client, Contact, Segment
     from apps.feedback.models import ActionPlan, AlertRule, Case, RootCause
+    from apps.imports.models import ImportJob
     from apps.integrations.models import WebhookEndpoint
     from apps.journeys.models import StageTouchpoint
     from apps.surveys.models import Invitation, ManualSend, Question, Response, ResponseImport, Survey, Theme
@@ -97,6 +98,8 @@ def _seed(monkeypatch) -> Workspace:
         survey = Survey.objects.filter(versions__published_at__isnull=False).distinct().order_by("pk").first()
         question = Question.objects.filter(version__survey=survey).order_by("pk").first()
         manual_send = ManualSend.objects.create(survey=survey, batch=uuid.uuid4(), contact_ids=[], total=0)
+        client_import = ImportJob.objects.create(file_name="contacts.csv", format="csv", file_bytes=b"email\nann@example.com\n",
+                                                 sha256="0" * 64, status="review", rows_total=1, to_create=1)
         response_import = ResponseImport.objects.create(
             survey=survey, version=survey.current_version, time_zone="UTC", file_name="history.csv", format="csv", status="review",
             file_bytes=b"email,submitted_at,nps\nana@example.com,2024-01-02 10:00,9\n", sha256="0" * 64, rows_total=1, to_create=1,
@@ -114,7 +117,7 @@ def _seed(monkeypatch) -> Workspace:
             "segments": first[Segment], "survey-invitations": first[Invitation], "teams": first[Team],
             "touchpoints": first[Touchpoint], "webhooks": webhook, "journeys": journey, "surveys": survey,
             "responses": response, "survey-sends": manual_send, "attributes": first[AttributeDefinition],
-            "themes": first[Theme], "response-imports": response_import,
+            "themes": first[Theme], "response-imports": response_import, "imports": client_import,
         }
         missing = [name for name, obj in by_resource.items() if obj is None] + (["question"] if question is None else [])
         assert missing == [], f"the seeded workspace lacks {missing}"

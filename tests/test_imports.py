@@ -665,3 +665,42 @@ def test_the_apply_writes_in_batches(world, monkeypatch):
         assert Client.objects.count() == 10
     inserts = [q for q in ctx.captured_queries if q["sql"].startswith("INSERT")]
     assert len(inserts) == 1 + 3  # clients in one batch, contacts in three
+
+
+# --- the API (issue 20 item 7) -----------------------------------------------------------------------
+
+def test_the_api_uploads_reviews_and_confirms_an_import(api_client, world, django_capture_on_commit_callbacks):
+    import base64
+
+    from tests.conftest import make_api_key
+
+    _, key = make_api_key(world.a)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    content = csv_bytes([["ann@example.com", "Ann", "", "", "", "", "Brightside"], ["not-an-email", "Bob", "", "", "", "", "X"]],
+                        header=["email", "contact_name", "phone", "locale", "role", "opted_out", "client_name"])
+    with django_capture_on_commit_callbacks(execute=True):
+        upload = api_client.post("/api/v1/t/acme/imports/", {"file_name": "c.csv", "content_base64": base64.b64encode(content).decode()},
+                                 format="json")
+    assert upload.status_code == 202, upload.json()
+    job = api_client.get(f"/api/v1/t/acme/imports/{upload.json()['id']}/").json()
+    assert (job["status"], job["to_create"], job["rejected"], job["new_clients"]) == ("review", 1, 1, 1)
+    assert job["rejections"] == [{"row": 3, "email": "not-an-email", "reason": "“not-an-email” is not a valid e-mail address"}]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api_client.post(f"/api/v1/t/acme/imports/{job['id']}/confirm/").status_code == 202
+    done = api_client.get(f"/api/v1/t/acme/imports/{job['id']}/").json()
+    assert (done["status"], done["progress"]["phase"]) == ("done", "Finished")
+    assert api_client.post(f"/api/v1/t/acme/imports/{job['id']}/cancel/").status_code == 400
+    assert list(contacts(world.a)) == ["ann@example.com"]
+    listed = api_client.get("/api/v1/t/acme/imports/").json()
+    assert [(item["id"], item["rejections"]) for item in listed["results"]] == [(job["id"], [])]
+
+    big = api_client.post("/api/v1/t/acme/imports/", {"file": SimpleUploadedFile("big.csv", b"x" * (MAX_FILE_BYTES + 1))}, format="multipart")
+    assert big.status_code == 400
+    assert "larger than the 10 MB limit" in big.json()["error"]["fields"]["file"][0]
+    assert len(jobs(world.a)) == 1
+    _, viewer = make_api_key(world.a, role="viewer", name="viewer")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {viewer}")
+    assert api_client.get("/api/v1/t/acme/imports/").status_code == 403
+    _, other = make_api_key(world.b)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {other}")
+    assert api_client.get(f"/api/v1/t/globex/imports/{job['id']}/").status_code == 404

@@ -422,7 +422,8 @@ SPECTACULAR_SETTINGS = {
                             "WebhookKindEnum": "apps.integrations.models.WebhookEndpoint.Kind",
                             # Named explicitly since a second `trigger` / `kind` choice set exists (alert rules, case notes).
                             "TriggerEnum": "apps.surveys.models.Survey.Trigger", "KindEnum": "apps.surveys.models.SurveyKind",
-                            "ResponseImportLayoutEnum": "apps.surveys.models.ResponseImport.Layout"},
+                            "ResponseImportLayoutEnum": "apps.surveys.models.ResponseImport.Layout",
+                            "UploadJobStatusEnum": "apps.imports.models.UploadJob.Status"},
     "DEFAULT_GENERATOR_CLASS": "apps.tenancy.schema.TenantAwareSchemaGenerator",
     # Group operations by resource (members, api-keys, …), not by the shared /api/v1/t/{slug}/ prefix.
     "SCHEMA_PATH_PREFIX": r"/api/v1/t/\{tenant_slug\}",

@@ -5,20 +5,12 @@ mapping (`…/mapping/`), then confirm or cancel. The same services as the pages
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 import django_filters
-from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
-from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
-from apps.imports.models import MAX_FILE_BYTES
-from apps.imports.reading import limit_label
-from apps.imports.selectors import import_job_progress
-from apps.imports.uploads import SizeLimitUploadHandler
+from apps.imports.apis import UploadApiMixin, UploadInput, progress_json
 from apps.surveys.history import planning, services
 from apps.surveys.history.forms import zone_choices
 from apps.surveys.history.layouts import ROLES
@@ -27,8 +19,6 @@ from apps.surveys.models import ResponseImport, Survey
 from apps.tenancy.api import TenantGenericApi
 from apps.tenancy.models import LEADS
 from apps.touchpoints.models import Touchpoint
-
-TOO_LARGE = f"The file is larger than the {limit_label()} limit. Split it into smaller files."
 
 
 class ResponseImportOutput(serializers.ModelSerializer):
@@ -45,7 +35,8 @@ class ResponseImportOutput(serializers.ModelSerializer):
     mapping_problem = serializers.SerializerMethodField(help_text="Why nothing can be imported with this mapping (empty when it can).")
     declared_zone = serializers.SerializerMethodField(help_text="The zone the file says its times are in (Qualtrics), if any.")
     created = serializers.SerializerMethodField(help_text="Responses written (once done).")
-    rejections = serializers.SerializerMethodField(help_text=f"The first {REJECTIONS_SHOWN} rejected rows with the reason for each.")
+    rejections = serializers.SerializerMethodField(help_text=f"The first {REJECTIONS_SHOWN} rejected rows with the reason for each "
+                                                                 "(empty in the list: read the import).")
     progress = serializers.SerializerMethodField(help_text="How far the review or the apply is: poll until `status` moves on.")
 
     class Meta:
@@ -68,38 +59,18 @@ class ResponseImportOutput(serializers.ModelSerializer):
         return int(job.summary.get("created", 0))
 
     def get_rejections(self, job) -> list[dict]:
-        return (job.rejections or [])[:REJECTIONS_SHOWN]
+        return (job.rejections or [])[:REJECTIONS_SHOWN] if "rejections" not in job.get_deferred_fields() else []
 
     def get_progress(self, job) -> dict:
-        progress = import_job_progress(job)
-        return {"phase": progress.phase_label, "done": progress.done, "total": progress.total}
+        return progress_json(job)
 
 
-class UploadInput(serializers.Serializer):
-    file = serializers.FileField(required=False, help_text="The CSV or XLSX file (multipart/form-data).")
-    file_name = serializers.CharField(required=False, max_length=255, help_text="With `content_base64`: the file's name.")
-    content_base64 = serializers.CharField(required=False, help_text="With JSON: the file's bytes, base64-encoded (small files; "
-                                                                     "send larger ones as multipart/form-data).")
+class HistoryUploadInput(UploadInput):
     layout = serializers.ChoiceField(choices=ResponseImport.Layout.choices, default=ResponseImport.Layout.AUTO)
     time_zone = serializers.ChoiceField(choices=zone_choices(), required=False,
                                         help_text="The zone of times without an offset (default: the workspace's).")
     touchpoint = serializers.SlugRelatedField(slug_field="uuid", queryset=Touchpoint.objects, required=False, allow_null=True,
                                               help_text="Where the responses are attributed (default: the survey's), unless a row names one.")
-
-    def validate(self, data):
-        if data.get("file") is not None:
-            return data
-        encoded = data.get("content_base64")
-        if not encoded:
-            raise serializers.ValidationError({"file": "Send the file: `file` (multipart/form-data) or `content_base64` (JSON)."})
-        if len(encoded) > (MAX_FILE_BYTES * 4) // 3 + 4:
-            raise serializers.ValidationError({"content_base64": TOO_LARGE})
-        try:
-            content = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            raise serializers.ValidationError({"content_base64": "This is not base64-encoded data."}) from None
-        data["file"] = SimpleUploadedFile(data.get("file_name") or "upload.csv", content)
-        return data
 
 
 class MappingInput(serializers.Serializer):
@@ -152,40 +123,28 @@ UPLOAD_EXAMPLE = OpenApiExample("A small CSV, base64-encoded", request_only=True
     "layout": "auto", "time_zone": "Europe/Brussels"})
 
 
-@extend_schema_view(post=extend_schema(summary="Upload past responses into a survey", request={"application/json": UploadInput,
-                                                                                                 "multipart/form-data": UploadInput},
+@extend_schema_view(post=extend_schema(summary="Upload past responses into a survey", request={"application/json": HistoryUploadInput,
+                                                                                                 "multipart/form-data": HistoryUploadInput},
                                        responses={202: ResponseImportOutput}, examples=[UPLOAD_EXAMPLE]))
-class SurveyResponseImportApi(TenantGenericApi):
+class SurveyResponseImportApi(UploadApiMixin, TenantGenericApi):
     """Store the file and queue its review (202): poll `response-imports/<id>/` until it is `review`, then confirm.
     Too large, empty, or not CSV/XLSX is answered at once (400) with nothing stored."""
 
     read_roles = LEADS
     write_roles = LEADS
-    serializer_class = UploadInput
+    serializer_class = HistoryUploadInput
     queryset_model = Survey
 
     def get_tenant_queryset(self):
         return Survey.objects.select_related("current_version")
 
-    def initialize_request(self, request, *args, **kwargs):
-        request.upload_handlers.insert(0, SizeLimitUploadHandler(request))  # stop reading past the limit
-        return super().initialize_request(request, *args, **kwargs)
-
     def post(self, request, *args, **kwargs):
         survey = self.get_object()
-        body = request.data  # parsed here: the size-limiting handler flags an oversized file part
-        if getattr(request._request, "upload_too_large", False):
-            raise ApiValidationError({"file": TOO_LARGE})
-        data = self.validate_input(UploadInput, body)
+        data = self.upload_input(HistoryUploadInput)
         job = services.response_import_create(
             tenant=request.tenant, acting_member=request.tenant_access.membership, survey=survey, uploaded_file=data["file"],
             layout=data["layout"], time_zone=data.get("time_zone", ""), touchpoint=data.get("touchpoint"))
         return Response(ResponseImportOutput(_jobs().get(pk=job.pk), context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
-
-    def validate_input(self, serializer_class, data):
-        serializer = serializer_class(data=data, context={"request": self.request})
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
 
 
 @extend_schema_view(get=extend_schema(summary="List response-history imports"))
@@ -195,7 +154,7 @@ class ResponseImportListApi(mixins.ListModelMixin, _JobApi):
     filterset_class = ResponseImportFilter
 
     def get_tenant_queryset(self):
-        return _jobs().order_by("-created_at", "-id")
+        return _jobs().defer("rejections").order_by("-created_at", "-id")
 
     def get(self, request, *args, **kwargs):
         return self.list(request, *args, **kwargs)
