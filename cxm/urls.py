@@ -52,6 +52,7 @@ tenant_api = [
     path("", include("apps.integrations.api_urls")),
     path("", include("apps.feedback.plans.api_urls")),
     path("", include("apps.feedback.cases.api_urls")),
+    path("", include("apps.feedback.announcements.api_urls")),
 ]
 
 urlpatterns = [

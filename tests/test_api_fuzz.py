@@ -70,7 +70,7 @@ def _seed(monkeypatch) -> Workspace:
     from apps.accounts.models import MembershipInvitation
     from apps.accounts.services import member_invite
     from apps.clients.models import AttributeDefinition, Client, Contact, Segment
-    from apps.feedback.models import ActionPlan, AlertRule, Case, RootCause
+    from apps.feedback.models import ActionPlan, AlertRule, Announcement, Case, RootCause
     from apps.imports.models import ImportJob
     from apps.integrations.models import WebhookEndpoint
     from apps.journeys.models import StageTouchpoint
@@ -107,7 +107,9 @@ def _seed(monkeypatch) -> Workspace:
             mapping={"email": 0, "submitted_at": 1, f"q:{survey.current_version.questions.order_by('order').first().key}": 2})
         first = {model: model.objects.order_by("pk").first() for model in (
             ActionPlan, AlertRule, ApiKey, Case, Client, Contact, Interaction, MembershipInvitation, Membership, RootCause,
-            Segment, Invitation, Team, Touchpoint, AttributeDefinition, Theme)}
+            Segment, Invitation, Team, Touchpoint, AttributeDefinition, Theme, Announcement)}
+        first[Announcement] = first[Announcement] or Announcement.objects.create(
+            case=first[Case], subject="You said, we did", you_said="Replies were slow.", we_did="We answer every morning.")
         slug = {"tenant_slug": tenant.slug}
         prefix = "/api/v1/t/{tenant_slug}/"
         by_resource = {
@@ -118,6 +120,7 @@ def _seed(monkeypatch) -> Workspace:
             "touchpoints": first[Touchpoint], "webhooks": webhook, "journeys": journey, "surveys": survey,
             "responses": response, "survey-sends": manual_send, "attributes": first[AttributeDefinition],
             "themes": first[Theme], "response-imports": response_import, "imports": client_import,
+            "announcements": first[Announcement],
         }
         missing = [name for name, obj in by_resource.items() if obj is None] + (["question"] if question is None else [])
         assert missing == [], f"the seeded workspace lacks {missing}"

@@ -460,3 +460,39 @@ def test_the_outbox_drops_it_when_the_contact_opted_out_after_it_was_written(wor
         row = AnnouncementRecipient.objects.select_related("outbound_email").get(announcement=a)
         assert row.outbound_email.status == "failed"
         assert "opted out" in row.outbound_email.last_error
+
+
+# --- the API (issue 20 item 7) -----------------------------------------------------------------------
+
+def test_the_api_drafts_rewords_and_sends_once(api_client, world, loop, django_capture_on_commit_callbacks):
+    from tests.conftest import make_api_key
+
+    _, key = make_api_key(world.a, role="cx_lead")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    base = "/api/v1/t/acme/announcements/"
+    assert api_client.post(base, {}, format="json").status_code == 400
+    drafted = api_client.post(base, {"plan": str(loop["plan"].uuid)}, format="json")
+    assert drafted.status_code == 201, drafted.json()
+    body = drafted.json()
+    assert (body["status"], body["plan"]) == ("draft", str(loop["plan"].uuid))
+    assert body["audience"] == {"to_send": 4, "skipped": {"Client has churned": 1, "No e-mail address": 1, "Opted out of messages": 1},
+                                "anonymous": 1}
+    url = f"{base}{body['id']}/"
+    texts = {"subject": "You asked, we answered", "you_said": "Replies took days.", "we_did": "We answer every morning."}
+    assert api_client.put(url, texts, format="json").json()["subject"] == "You asked, we answered"
+    with django_capture_on_commit_callbacks(execute=False):
+        sent = api_client.post(f"{url}send/")
+        again = api_client.post(f"{url}send/")
+    assert sent.status_code == 200
+    assert (sent.json()["status"], sent.json()["recipients_count"], sent.json()["skipped_count"], sent.json()["audience"]) == ("sent", 4, 3, None)
+    assert again.json()["sent_at"] == sent.json()["sent_at"]
+    assert api_client.put(url, texts, format="json").status_code == 400  # a sent message cannot change
+    with tenant_context(world.a):
+        assert OutboundEmail.objects.filter(kind="announcement").count() == 4
+    _, viewer = make_api_key(world.a, role="viewer", name="viewer")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {viewer}")
+    assert api_client.get(url).status_code == 200
+    assert api_client.post(base, {"case": str(loop["case"].uuid)}, format="json").status_code == 403
+    _, other = make_api_key(world.b)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {other}")
+    assert api_client.get(f"/api/v1/t/globex/announcements/{body['id']}/").status_code == 404
