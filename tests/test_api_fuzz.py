@@ -52,7 +52,10 @@ from tests.conftest import make_api_key
 SEED = 20260415
 RUN_DATE = date(2026, 4, 15)
 # Examples per operation and generation mode (positive: valid inputs, negative: invalid ones).
-EXAMPLES = {GenerationMode.POSITIVE: 8, GenerationMode.NEGATIVE: 4}
+EXAMPLES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 3}
+# A viewer's writes are refused (403) before their bodies are read, so invalid bodies prove nothing more than valid
+# ones; its reads are the admin's reads. Three valid requests per operation show it writes nothing.
+VIEWER_EXAMPLES = {GenerationMode.POSITIVE: 3}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 
@@ -255,7 +258,7 @@ def fuzz(schema, ws: Workspace, role: str) -> Figures:
         operation = result.ok()
         figures.operations += 1
         params = path_parameters(ws, operation.path)
-        for mode, count in EXAMPLES.items():
+        for mode, count in (VIEWER_EXAMPLES if role == Role.VIEWER else EXAMPLES).items():
             if mode == GenerationMode.NEGATIVE and not (len(operation.query) or len(operation.body)):
                 continue  # only the (fixed) path could be made invalid: nothing to negate
             _fuzz_operation(operation, figures, params, auth, mode, count)

@@ -73,6 +73,7 @@ NOT_FREE_TEXT = {
     **{f"tenancy.IdempotencyRecord.{name}": "an API replay record, never displayed"
        for name in ("principal", "key", "method", "path", "request_hash", "response_body")},
     "accounts.User.password": "a password hash",
+    "accounts.UserSession.key_hash": "generated",
     "clients.Contact.locale": "validated against the languages offered",
     "touchpoints.Interaction.idempotency_key": "an API replay key, never displayed",
     "imports.ImportJob.sha256": "generated", "imports.ImportJob.summary": "counts computed by the import",
@@ -175,7 +176,7 @@ def _json_hostile(value, how: str, counter: Numbering, in_label: bool = False):
 def make_hostile(tenants) -> dict:
     """Every hostile field of every row of both workspaces (and their users) holds payloads. Returns
     {field label: rows changed}."""
-    from apps.accounts.models import User
+    from apps.accounts.models import User, UserSession
     from apps.surveys.models import Answer, QuestionType
     from apps.tenancy.models import AuditEvent, Tenant
 
@@ -189,6 +190,8 @@ def make_hostile(tenants) -> dict:
             for model, fields in by_model.items():
                 if model is User:
                     rows = model.objects.filter(memberships__tenant=tenant).distinct()
+                elif model is UserSession:  # a browser's sessions belong to its user, in no workspace
+                    rows = model.objects.filter(user__memberships__tenant=tenant).distinct()
                 elif model is Tenant:
                     rows = model.objects.filter(pk=tenant.pk)
                 else:

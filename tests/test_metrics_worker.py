@@ -55,10 +55,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # Per tenant: a history written in bulk and rebuilt by the rebuild task, then live traffic on the same
 # days and clients, each response refreshed by its own on-commit task (~35 ms of work each: the live part
 # is what two workers on a 2-core machine refresh well within the 90 s budget).
-HISTORY = 700
-LIVE = 360  # by two writer threads per tenant, five responses per commit
+HISTORY = 450
+LIVE = 240  # by two writer threads per tenant, five responses per commit
 SUBMITTED = 20  # per tenant through response_submit itself
-RERUN_SAMPLE = 150  # per-response tasks run a second time (every day is refreshed again anyway)
+RERUN_SAMPLE = 100  # per-response tasks run a second time (every day is refreshed again anyway)
 START = datetime(2026, 3, 26, tzinfo=UTC)  # six days across the Brussels DST change: tasks pile onto few tenant-days
 DAYS = 6
 HAMMER_DAY_START = datetime(2026, 6, 30, 22, tzinfo=UTC)  # 1 July from 00:00 in Brussels

@@ -20,7 +20,7 @@ from tests.builders import bilingual_live_survey, invitation_with_token
 pytestmark = [pytest.mark.postgres, pytest.mark.services, pytest.mark.usefixtures("unlimited_link_requests")]
 
 INVITATIONS = 20
-SUBMITS_EACH = 50
+SUBMITS_EACH = 25
 WORKERS = 32  # bounded: the server and Postgres are shared with other test runs
 
 

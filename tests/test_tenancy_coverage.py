@@ -15,6 +15,7 @@ from tests.builders import tenant_models
 GLOBAL_MODELS = {
     "tenancy.Tenant": "the tenant registry itself: the key every scope uses",
     "accounts.User": "a person may belong to several tenants; access to each goes through Membership",
+    "accounts.UserSession": "a browser signed in as a user, who may belong to several tenants; only that user sees and ends it",
     "accounts.User_groups": "Django auth plumbing for platform operators (Django admin), not tenant data",
     "accounts.User_user_permissions": "Django auth plumbing for platform operators (Django admin), not tenant data",
     "auth.Permission": "Django's permission catalogue: code metadata, not tenant data",

@@ -131,3 +131,24 @@ class MembershipInvitation(TenantScopedModel):
     @property
     def is_usable(self) -> bool:
         return self.status == self.Status.PENDING and self.expires_at > timezone.now()
+
+
+class UserSession(PublicIdModel):
+    """A browser signed in as a user (issue 21 item 4): listed on the account's Sessions page, where any of them can
+    be ended. The session key is kept only as its SHA-256; an ended session is signed out at its next request
+    (apps/accounts/sessions.py). Global like the user: a session belongs to no workspace."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sessions")
+    key_hash = models.CharField(max_length=64, unique=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="The address of the latest request seen.")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        indexes = [models.Index(fields=["user", "-last_seen_at"], name="accounts_session_user_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.user_agent[:40]}"

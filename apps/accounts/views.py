@@ -1,4 +1,4 @@
-"""Sign in/out, password reset, the tenant switcher, accepting an invitation."""
+"""Sign in/out, password reset, the tenant switcher, accepting an invitation, the account's sessions."""
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -6,17 +6,20 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.views.decorators.http import require_POST
 
 from apps.accounts import limits
 from apps.accounts.forms import EmailAuthenticationForm, EmailPasswordResetForm, InvitationAcceptForm
+from apps.accounts.models import UserSession
 from apps.accounts.services import (
     InvitationUnusable,
     invitation_accept,
     invitation_get_by_token_including_cross_tenant,
     password_reset_request,
 )
+from apps.accounts.sessions import device_label, key_hash, session_end, sessions_active, sessions_end_others
 from apps.core.forms import add_service_errors
 from apps.core.ratelimit import client_ip
 from apps.tenancy.selectors import memberships_of_user_including_cross_tenant
@@ -134,3 +137,33 @@ def _password_errors_to_field(exc: ValidationError) -> ValidationError:
     if any("password" in m.lower() for m in messages_):
         return ValidationError({"password1": messages_})
     return exc
+
+
+# --- the account's sessions (issue 21 item 4) --------------------------------------------------------
+
+@login_required
+def sessions_view(request):
+    """Every browser signed in as you: device, address, signed in, last active; end any of them."""
+    current = key_hash(request.session.session_key or "")
+    rows = [(row, device_label(row.user_agent), row.key_hash == current) for row in sessions_active(request.user)]
+    return render(request, "accounts/sessions.html", {"rows": rows, "others": sum(1 for _, _, here in rows if not here)})
+
+
+@require_POST
+@login_required
+def session_end_view(request, uuid):
+    session = get_object_or_404(UserSession, uuid=uuid, user=request.user)  # another user's session: 404
+    if session.key_hash == key_hash(request.session.session_key or ""):
+        messages.error(request, "This is the session you are using: sign out instead.")
+    else:
+        session_end(user=request.user, session=session)
+        messages.success(request, f"Signed out {device_label(session.user_agent)}.")
+    return redirect("accounts:sessions")
+
+
+@require_POST
+@login_required
+def sessions_end_others_view(request):
+    ended = sessions_end_others(user=request.user, current_key=request.session.session_key or "")
+    messages.success(request, f"Signed out {ended} other session{'' if ended == 1 else 's'}." if ended else "No other session was active.")
+    return redirect("accounts:sessions")

@@ -61,7 +61,7 @@ class Layout:
 
 GENERIC = Layout("generic", {
     "response_id": ("response id", "id"),
-    "email": ("email", "e mail", "email address", "contact email"),
+    "email": ("email", "e mail", "email address", "e mail address", "contact email"),
     "submitted_at": ("submitted at", "answered at", "responded at", "date", "timestamp", "created at"),
     "touchpoint": ("touchpoint",),
     "segment": ("segment",),
