@@ -235,7 +235,7 @@ def test_it_keeps_every_rollup_exact_under_concurrent_workers_and_reruns(world, 
                     + [(submit, (w.tenant, v, 10 * i + 5, SUBMITTED)) for i, (w, v) in enumerate(zip(worlds, nps_versions, strict=True))],
                     timeout=TASK_TIMEOUT)
     wait_for(ids)
-    assert len(ids) > 1000
+    assert len(ids) > 0.9 * len(worlds) * LIVE  # nearly every live response (bots are not counted) queued its refresh
     for w in worlds:
         with tenant_context(w.tenant):
             assert Response.objects.count() == HISTORY + LIVE + SUBMITTED

@@ -24,7 +24,7 @@ def sign_in(page, email="carol@example.com"):
 def test_a_user_signs_another_browser_out(browse, world):
     laptop, watch = browse.open(DESKTOP)
     sign_in(laptop)
-    phone, _ = browse.open(MOBILE, user=world.carol)
+    phone, phone_watch = browse.open(MOBILE, user=world.carol)
     phone.goto("/t/acme/")
 
     laptop.get_by_role("link", name="carol@example.com").click()
@@ -41,10 +41,8 @@ def test_a_user_signs_another_browser_out(browse, world):
     expect(phone).to_have_url(re.compile(r"/accounts/login/"))
     expect(phone.get_by_text("This session was ended from another device. Sign in again.")).to_be_visible()
 
-
-def test_the_sessions_page_fits_a_phone(browse, world):
-    page, watch = browse.open(MOBILE)
-    sign_in(page)
-    page.get_by_role("link", name="Account").click()
-    expect(page.get_by_text("This device")).to_be_visible()
-    assert_page_is_clean(page, watch, "account-sessions")
+    # The phone signs in again and finds the page behind "Account" (the e-mail is hidden at its width).
+    sign_in(phone)
+    phone.get_by_role("link", name="Account").click()
+    expect(phone.get_by_text("This device")).to_be_visible()
+    assert_page_is_clean(phone, phone_watch, "account-sessions")

@@ -49,6 +49,7 @@ def assert_accessible(page, name):
 def test_the_overview_renders_and_filters_in_place(browse, world, who, role, width):
     w = populate(world)
     page, watch = browse.open(WIDTHS[width], user=getattr(world, who))
+    page.set_default_navigation_timeout(30_000)  # plotly.js is 4.6 MB from the live server: slow on a loaded machine
     response = page.goto(PAGE)
     assert response.status == 200
     expect(page.get_by_role("heading", level=1)).to_have_text("Overview")

@@ -103,6 +103,13 @@ def test_a_lead_imports_a_qualtrics_export(browse, world, survey, queued):
     expect(page.get_by_text("The file says its times are in America/Denver")).to_be_visible()
     expect(page.get_by_label("Answered at")).to_have_value(re.compile(r"\d+"))
     assert_page_is_clean(page, watch, "history-review")
+    phone, phone_watch = browse.open(MOBILE, user=world.carol)  # the same review and the upload page on a phone
+    phone.goto(page.url)
+    expect(phone.get_by_role("heading", name="What this import will do")).to_be_visible()
+    assert_page_is_clean(phone, phone_watch, "history-review")
+    phone.goto(f"/t/acme/surveys/{survey.uuid}/history/")
+    expect(phone.get_by_role("row", name=re.compile("qualtrics.csv"))).to_be_visible()
+    assert_page_is_clean(phone, phone_watch, "history-upload")
 
     page.get_by_label("Time zone of the file's times").select_option("America/Denver")
     page.get_by_role("button", name="Check again with these choices").click()
@@ -120,14 +127,3 @@ def test_a_lead_imports_a_qualtrics_export(browse, world, survey, queued):
     page.get_by_role("link", name="See the imported responses").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Responses")
     expect(page.get_by_text("Reason 11")).to_be_visible()
-
-
-def test_the_history_pages_fit_a_phone(browse, world, survey, queued):
-    page, watch = browse.open(MOBILE, user=world.carol)
-    upload(page, survey)
-    run_all(queued)
-    expect(page.get_by_role("heading", name="What this import will do")).to_be_visible(timeout=15_000)
-    assert_page_is_clean(page, watch, "history-review")
-    page.goto(f"/t/acme/surveys/{survey.uuid}/history/")
-    expect(page.get_by_role("row", name=re.compile("qualtrics.csv"))).to_be_visible()
-    assert_page_is_clean(page, watch, "history-upload")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from apps.surveys.history.layouts import ROLE_LABELS, ROLES
 from apps.surveys.models import Question, ResponseImport, Survey
 
 HEAVY_FIELDS = ("file_bytes", "rejections")
@@ -27,10 +28,11 @@ def version_questions(job: ResponseImport) -> list[Question]:
 
 def mapping_rows(job: ResponseImport, questions: list[Question]) -> list[tuple[str, str]]:
     """(what, the column's label) for each mapped role and question, in the form's order."""
-    from apps.surveys.history.layouts import ROLE_LABELS, ROLES
-
     columns = job.summary.get("columns", [])
-    label = lambda index: columns[index] if isinstance(index, int) and 0 <= index < len(columns) else "—"  # noqa: E731
+
+    def label(index) -> str:
+        return columns[index] if isinstance(index, int) and 0 <= index < len(columns) else "—"
+
     rows = [(ROLE_LABELS[role], label(job.mapping[role])) for role in ROLES if role in job.mapping]
     rows += [(f"Question {q.key}", label(job.mapping[f"q:{q.key}"])) for q in questions if f"q:{q.key}" in job.mapping]
     return rows
