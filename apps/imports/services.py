@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.imports import planning, reading
-from apps.imports.models import MAX_FILE_BYTES, ImportJob
+from apps.imports.models import MAX_FILE_BYTES, ImportJob, UploadJob
 from apps.tenancy.models import Tenant
 from apps.tenancy.services import audit_event_record
 
@@ -108,8 +108,9 @@ def _store_review(job: ImportJob, sheet: reading.Sheet, plan: planning.Plan) -> 
     job.status = ImportJob.Status.REVIEW
 
 
-def _fail(job: ImportJob, message: str) -> None:
-    job.status = ImportJob.Status.FAILED
+def upload_job_fail(job: UploadJob, message: str) -> None:
+    """End a job (any UploadJob: this import's or the surveys' history import) as failed, nothing imported."""
+    job.status = UploadJob.Status.FAILED
     job.error_message = message
     job.finished_at = timezone.now()
     job.save()
@@ -136,7 +137,7 @@ def import_job_review(*, tenant: Tenant, job_id: int) -> ImportJob | None:
         if job.status != ImportJob.Status.VALIDATING:  # cancelled meanwhile, or reviewed by another delivery
             return job
         if problem:
-            _fail(job, problem)
+            upload_job_fail(job, problem)
             return job
         _store_review(job, sheet, plan)
         job.save()
@@ -170,10 +171,15 @@ def import_job_confirm(*, tenant: Tenant, acting_user, acting_member, job: Impor
 
 @transaction.atomic
 def import_job_cancel(*, tenant: Tenant, acting_user, job: ImportJob) -> ImportJob:
-    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    return upload_job_cancel(job)
+
+
+def upload_job_cancel(job: UploadJob) -> UploadJob:
+    """Cancel a job before it is confirmed (any UploadJob; call inside a transaction): nothing is imported."""
+    job = type(job).objects.select_for_update().get(pk=job.pk)
     if not job.is_cancellable:
         raise ValidationError(f"This import cannot be cancelled: it is {job.get_status_display().lower()}.")
-    job.status = ImportJob.Status.CANCELLED
+    job.status = UploadJob.Status.CANCELLED
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "finished_at", "updated_at"])
     progress_clear(job)
@@ -210,7 +216,7 @@ def import_job_apply(*, tenant: Tenant, job_id: int) -> ImportJob | None:
             job = ImportJob.objects.select_for_update().get(pk=job_id)
             if job.status == ImportJob.Status.IMPORTING:
                 message = str(exc) if isinstance(exc, reading.FileProblem) else FAILURE_MESSAGE
-                _fail(job, message)
+                upload_job_fail(job, message)
         return job
     progress_write(job, phase="done", done=job.rows_total, total=job.rows_total)
     return job

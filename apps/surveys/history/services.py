@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from apps.core.events import responses_imported
 from apps.imports import reading
-from apps.imports.services import FAILURE_MESSAGE, progress_clear, progress_write, read_upload
+from apps.imports.services import FAILURE_MESSAGE, progress_clear, progress_write, read_upload, upload_job_cancel, upload_job_fail
 from apps.surveys.history import layouts, planning
 from apps.surveys.models import Question, ResponseImport, Survey
 from apps.tenancy.models import Tenant
@@ -125,14 +125,6 @@ def _store_review(job: ResponseImport, header: layouts.Header, plan: planning.Pl
     job.status = ResponseImport.Status.REVIEW
 
 
-def _fail(job: ResponseImport, message: str) -> None:
-    job.status = ResponseImport.Status.FAILED
-    job.error_message = message
-    job.finished_at = timezone.now()
-    job.save()
-    progress_clear(job)
-
-
 def response_import_review(*, tenant: Tenant, job_id: int) -> ResponseImport | None:
     """The dry run: decide every row against the current data; store counts, rejections with reasons and the
     mapping used. Writes nothing but the job. A second delivery of the task is a no-op."""
@@ -153,7 +145,7 @@ def response_import_review(*, tenant: Tenant, job_id: int) -> ResponseImport | N
         if job.status != ResponseImport.Status.VALIDATING:
             return job
         if problem:
-            _fail(job, problem)
+            upload_job_fail(job, problem)
             return job
         job.mapping = mapping
         _store_review(job, header, plan, mapping_problem)
@@ -204,14 +196,7 @@ def response_import_confirm(*, tenant: Tenant, acting_user, acting_member, job: 
 
 @transaction.atomic
 def response_import_cancel(*, tenant: Tenant, job: ResponseImport) -> ResponseImport:
-    job = ResponseImport.objects.select_for_update().get(pk=job.pk)
-    if not job.is_cancellable:
-        raise ValidationError(f"This import cannot be cancelled: it is {job.get_status_display().lower()}.")
-    job.status = ResponseImport.Status.CANCELLED
-    job.finished_at = timezone.now()
-    job.save(update_fields=["status", "finished_at", "updated_at"])
-    progress_clear(job)
-    return job
+    return upload_job_cancel(job)
 
 
 # --- apply ----------------------------------------------------------------------------------------------
@@ -252,7 +237,7 @@ def response_import_apply(*, tenant: Tenant, job_id: int) -> ResponseImport | No
         with transaction.atomic():
             job = ResponseImport.objects.select_for_update().get(pk=job_id)
             if job.status == ResponseImport.Status.IMPORTING:
-                _fail(job, str(exc) if isinstance(exc, reading.FileProblem) else FAILURE_MESSAGE)
+                upload_job_fail(job, str(exc) if isinstance(exc, reading.FileProblem) else FAILURE_MESSAGE)
         return job
     progress_write(job, phase="done", done=job.rows_total, total=job.rows_total)
     if writer is not None and writer.commented:
