@@ -56,6 +56,7 @@ tenant_api = [
 ]
 
 urlpatterns = [
+    path("", include("apps.accounts.auth_urls")),
     path("", include("apps.accounts.urls")),
     path("", include("apps.surveys.respond.public_urls")),
     path("", include("apps.feedback.announcements.public_urls")),

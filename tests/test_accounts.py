@@ -26,7 +26,7 @@ NEW_PASSWORD = "a-brand-new-passphrase-42"
 
 
 def _login(client, email, password=PASSWORD, **extra):
-    return client.post(LOGIN_URL, {"username": email, "password": password, **extra})
+    return client.post(LOGIN_URL, {"login": email, "password": password, **extra})
 
 
 def _link_in(message) -> str:
@@ -54,7 +54,7 @@ def _invite(client, world, email, role=Role.STAFF, capture=None):
 def test_it_shows_the_login_page(client):
     response = client.get(LOGIN_URL)
     assert response.status_code == 200
-    assert b'name="username"' in response.content
+    assert b'name="login"' in response.content
     assert b'name="password"' in response.content
 
 
@@ -117,9 +117,11 @@ def test_it_logs_out_with_post(world, client):
 
 
 def test_it_does_not_log_out_with_get(world, client):
+    """A GET (a link, an image tag on another site) only asks to confirm; signing out is a POST."""
     client.force_login(world.alice)
     response = client.get("/accounts/logout/")
-    assert response.status_code == 405
+    assert response.status_code == 200
+    assert b"Are you sure you want to sign out?" in response.content
     assert client.get("/t/acme/", follow=True).status_code == 200
 
 

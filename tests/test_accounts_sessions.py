@@ -20,7 +20,7 @@ SAFARI = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605
 
 def browser(agent: str, address: str, email: str = "carol@example.com") -> Client:
     client = Client(HTTP_USER_AGENT=agent, REMOTE_ADDR=address)
-    response = client.post("/accounts/login/", {"username": email, "password": PASSWORD})
+    response = client.post("/accounts/login/", {"login": email, "password": PASSWORD})
     assert response.status_code == 302, response.content[:300]
     return client
 

@@ -293,7 +293,7 @@ class TestTheDemoSeededOnce:
         assert emails_n != emails_h
 
         # The added staff logins work.
-        response = client.post("/accounts/login/", {"username": "staff3@harbor.demo", "password": DEMO_PASSWORD})
+        response = client.post("/accounts/login/", {"login": "staff3@harbor.demo", "password": DEMO_PASSWORD})
         assert response.status_code == 302
 
     def test_the_demo_has_starter_themes_learned_from_its_leads_reviews(self, seeded):

@@ -28,6 +28,10 @@ GLOBAL_MODELS = {
     "axes.AccessLog": "login lockout bookkeeping happens before any tenant is known",
     "axes.AccessFailureLog": "login lockout bookkeeping happens before any tenant is known",
     "axes.AccessAttemptExpiration": "login lockout bookkeeping happens before any tenant is known",
+    "mfa.Authenticator": "a person's second factor (authenticator app, recovery codes, passkey): it signs the person in, "
+                         "before any tenant is chosen, and serves every workspace they belong to",
+    "account.EmailAddress": "django-allauth's record of a person's sign-in address, global like the person",
+    "account.EmailConfirmation": "django-allauth's e-mail confirmation bookkeeping (unused: members are invited), global like the person",
     "tenancy.DeferredTask": "a task the broker refused (task name and ids, like a broker message): sent later by the "
                             "sweep, which runs before any tenant is active",
     "tenancy.TenantDue": "when each tenant next has work due (tenant ids, kind names, times): the beat's one query reads it "

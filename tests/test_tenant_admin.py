@@ -320,7 +320,7 @@ def test_it_404s_for_a_member_of_another_tenant(world, client):
 
 def test_it_deactivates_a_member_and_ends_their_sessions(world, client):
     bob_client = Client()
-    assert bob_client.post("/accounts/login/", {"username": "bob@example.com", "password": PASSWORD}).status_code == 302
+    assert bob_client.post("/accounts/login/", {"login": "bob@example.com", "password": PASSWORD}).status_code == 302
     assert bob_client.get("/t/acme/", follow=True).status_code == 200
 
     bob = world.membership(world.bob, world.a)
@@ -339,7 +339,7 @@ def test_it_deactivates_a_member_and_ends_their_sessions(world, client):
     assert response.status_code == 302
     assert response.url.startswith("/accounts/login/")
     # ... and signing in again does not give back the tenant.
-    assert bob_client.post("/accounts/login/", {"username": "bob@example.com", "password": PASSWORD}).status_code == 302
+    assert bob_client.post("/accounts/login/", {"login": "bob@example.com", "password": PASSWORD}).status_code == 302
     assert bob_client.get("/t/acme/").status_code == 404
     # The admin's own session is untouched.
     assert client.get("/t/acme/settings/members/").status_code == 200
@@ -353,7 +353,7 @@ def test_it_keeps_other_tenants_after_deactivation(world, client):
     client.post(f"/t/acme/settings/members/{dana.uuid}/deactivate/")
 
     assert dana_client.get("/t/globex/").url.startswith("/accounts/login/")  # every session ended
-    dana_client.post("/accounts/login/", {"username": "dana@example.com", "password": PASSWORD})
+    dana_client.post("/accounts/login/", {"login": "dana@example.com", "password": PASSWORD})
     assert dana_client.get("/t/globex/", follow=True).status_code == 200
     assert dana_client.get("/t/acme/").status_code == 404
 
@@ -383,7 +383,7 @@ def test_it_reactivates_a_member(world, client):
     assert world.membership(world.bob, world.a).is_active
     assert len(_events(world.a, action="member.reactivated")) == 1
     bob_client = Client()
-    bob_client.post("/accounts/login/", {"username": "bob@example.com", "password": PASSWORD})
+    bob_client.post("/accounts/login/", {"login": "bob@example.com", "password": PASSWORD})
     assert bob_client.get("/t/acme/", follow=True).status_code == 200
 
 

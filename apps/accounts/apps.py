@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self):
-        from apps.accounts import sessions, signals  # noqa: F401
+        from apps.accounts import auth, sessions, signals  # noqa: F401

@@ -1,26 +1,28 @@
+from allauth.account.forms import LoginForm
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.forms import PasswordResetForm
 
 from apps.accounts.models import normalize_email
 from apps.tenancy.forms import TeamChoiceMixin
 from apps.tenancy.models import Role, Team
 
 
-class EmailAuthenticationForm(AuthenticationForm):
-    username = forms.EmailField(
-        label="E-mail",
-        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
-    )
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": "That e-mail and password do not match an account. Both are case-sensitive except the e-mail.",
-    }
+class EmailLoginForm(LoginForm):
+    """allauth's sign-in form, labelled for people, the e-mail compared as every login path compares it."""
 
-    def clean_username(self):
-        # django-axes counts failures per username as authenticate() receives it: one spelling per
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = "E-mail"
+        self.fields["login"].widget.attrs.update({"autofocus": True, "autocomplete": "email"})
+        self.fields["login"].widget.attrs.pop("placeholder", None)
+        self.fields["password"].help_text = ""
+        self.fields["password"].widget.attrs.pop("placeholder", None)
+
+    def clean_login(self):
+        # django-axes counts failures per account as authenticate() receives it: one spelling per
         # account, or changing the case of the address would buy five more attempts each time.
-        return normalize_email(self.cleaned_data["username"])
+        return normalize_email(super().clean_login())
 
 
 class EmailPasswordResetForm(PasswordResetForm):

@@ -181,15 +181,26 @@ def lockout_record(*, email: str, ip_address: str | None) -> int:
     if user is None:
         return 0
     since = timezone.now() - settings.AXES_COOLOFF_TIME
+
+    def already(membership) -> bool:
+        return AuditEvent.objects.filter(action="login.locked_out", target_id=str(membership.uuid),
+                                         ip_address=ip_address, created_at__gte=since).exists()
+
+    return audit_in_each_workspace(user=user, action="login.locked_out", ip_address=ip_address, acting_user=None,
+                                   changes={"reason": [None, "5 wrong passwords"]}, skip=already)
+
+
+def audit_in_each_workspace(*, user, action: str, changes: dict, ip_address: str | None, acting_user="self", skip=None) -> int:
+    """One audit event per workspace the user belongs to, about their membership there (a sign-in matter such as
+    a lockout or a second factor added belongs to the person, and each workspace's admins see it); returns how
+    many were written. `skip(membership)` leaves a workspace out."""
     recorded = 0
     for membership in rows_by_key_including_cross_tenant(Membership, "user_id", user.pk):
         with tenant_context(membership.tenant):
-            if AuditEvent.objects.filter(action="login.locked_out", target_id=str(membership.uuid),
-                                         ip_address=ip_address, created_at__gte=since).exists():
+            if skip is not None and skip(membership):
                 continue
-            audit_event_record(tenant=membership.tenant, acting_user=None, action="login.locked_out",
-                               target=membership, target_label=user.email, ip_address=ip_address,
-                               changes={"reason": [None, "5 wrong passwords"]})
+            audit_event_record(tenant=membership.tenant, acting_user=user if acting_user == "self" else acting_user, action=action,
+                               target=membership, target_label=user.email, ip_address=ip_address, changes=changes)
             recorded += 1
     return recorded
 

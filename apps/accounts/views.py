@@ -1,5 +1,6 @@
 """Sign in/out, password reset, the tenant switcher, accepting an invitation, the account's sessions."""
 
+from allauth.account import views as allauth_views
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -11,7 +12,7 @@ from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from apps.accounts import limits
-from apps.accounts.forms import EmailAuthenticationForm, EmailPasswordResetForm, InvitationAcceptForm
+from apps.accounts.forms import EmailPasswordResetForm, InvitationAcceptForm
 from apps.accounts.models import UserSession
 from apps.accounts.services import (
     InvitationUnusable,
@@ -25,10 +26,8 @@ from apps.core.ratelimit import client_ip
 from apps.tenancy.selectors import memberships_of_user_including_cross_tenant
 
 
-class LoginView(auth_views.LoginView):
-    template_name = "accounts/login.html"
-    authentication_form = EmailAuthenticationForm
-    redirect_authenticated_user = True
+class LoginView(allauth_views.LoginView):
+    """allauth's sign-in (templates/account/login.html): password, then the second factor, or a passkey alone."""
 
     def post(self, request, *args, **kwargs):
         # django-axes pauses one account from one address; this pauses an address that tries many accounts.
@@ -37,10 +36,6 @@ class LoginView(auth_views.LoginView):
             response["Retry-After"] = str(limits.retry_after_seconds("sign-in"))
             return response
         return super().post(request, *args, **kwargs)
-
-
-class LogoutView(auth_views.LogoutView):
-    pass
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -20,7 +20,7 @@ from apps.core.errors import NOT_FOUND_MESSAGE
 from apps.tenancy import idempotency
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import EVERYONE, ApiKey
-from apps.tenancy.selectors import TenantAccess, membership_get_for_user, tenant_get_by_slug
+from apps.tenancy.selectors import TenantAccess, membership_get_for_user, tenant_get_by_slug, two_factor_missing
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -100,6 +100,9 @@ class TenantApi(APIView):
             membership = membership_get_for_user(user=request.user)
             if membership is None:
                 raise exceptions.NotFound(NOT_FOUND_MESSAGE)
+            if two_factor_missing(user=request.user, tenant=tenant):
+                raise exceptions.PermissionDenied(f"{tenant.name} requires two-factor sign-in: add an authenticator app or a passkey "
+                                                  "at /accounts/2fa/ first, or use an API key.")
             access = TenantAccess(tenant=tenant, role=membership.role, membership=membership)
         request.tenant = tenant
         request.tenant_access = access

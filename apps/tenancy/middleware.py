@@ -1,21 +1,26 @@
 """The page entry point's tenant chokepoint.
 
 Any page route whose URL carries `tenant_slug` (the `/t/<tenant_slug>/…` tree) is resolved here:
-unknown slug or no active membership → 404 (the same page either way); anonymous → login. The view
+unknown slug or no active membership → 404 (the same page either way); anonymous → login; a member without
+a second factor in a workspace that requires one → the two-factor page (apps/accounts/auth.py). The view
 then runs inside `tenant_context()` (one transaction; rolled back on a 5xx), with `request.tenant`
 and `request.tenant_access` set. API routes are left to `TenantApi`, their own chokepoint.
 """
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import Http404
-from django.urls import Resolver404, resolve
+from django.shortcuts import redirect
+from django.urls import Resolver404, resolve, reverse
 
 from apps.tenancy.context import tenant_context
-from apps.tenancy.selectors import TenantAccess, membership_get_for_user, tenant_get_by_slug
+from apps.tenancy.selectors import TenantAccess, membership_get_for_user, tenant_get_by_slug, two_factor_missing
 
 TENANT_KWARG = "tenant_slug"
 
@@ -50,6 +55,9 @@ class TenantMiddleware:
             membership = membership_get_for_user(user=request.user)
             if membership is None:
                 raise Http404("No such workspace.")
+            if two_factor_missing(user=request.user, tenant=tenant):
+                messages.warning(request, f"{tenant.name} requires two-factor sign-in. Add an authenticator app or a passkey to continue.")
+                return redirect(f"{reverse('mfa_index')}?next={quote(request.get_full_path())}")
             request.tenant = tenant
             request.tenant_access = TenantAccess(tenant=tenant, role=membership.role, membership=membership)
             if request.session.get("last_tenant") != tenant.slug:

@@ -44,6 +44,10 @@ class Tenant(PublicIdModel, TimeStampedModel):
         default=10, validators=[MinValueValidator(1), MaxValueValidator(10000)],
         help_text="Below this many answers a CSAT, CES or smiley score is flagged as a low sample.",
     )
+    require_two_factor = models.BooleanField(
+        default=False, verbose_name="Require two-factor sign-in",
+        help_text="Members without an authenticator app or a passkey are asked to set one up before they see this workspace.",
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

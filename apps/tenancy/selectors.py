@@ -87,3 +87,13 @@ def active_tenants_by_slug(slugs: list[str] | None) -> list[Tenant]:
         if missing:
             raise LookupError(f"No active tenant with slug {', '.join(sorted(missing))}.")
     return list(tenants)
+
+
+def two_factor_missing(*, user, tenant: Tenant) -> bool:
+    """Whether the workspace requires two-factor sign-in and the user has no second factor yet (an authenticator
+    app or a passkey: recovery codes alone do not count). One indexed EXISTS, only in workspaces that require it."""
+    if not tenant.require_two_factor:
+        return False
+    from allauth.mfa.models import Authenticator
+
+    return not Authenticator.objects.filter(user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]).exists()

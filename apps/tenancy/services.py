@@ -21,7 +21,7 @@ from apps.tenancy.models import ApiKey, AuditEvent, Membership, Role, Team, Tena
 API_KEY_PREFIX = "cxm"
 TENANT_SETTINGS_FIELDS = (
     "name", "time_zone", "locale", "industry", "sender_name", "sender_email",
-    "survey_fatigue_days", "min_n_nps", "min_n_other",
+    "survey_fatigue_days", "min_n_nps", "min_n_other", "require_two_factor",
 )
 
 

@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "csp",
     "apps.core",
     "apps.tenancy",
@@ -74,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # django-allauth: the sign-in flow's stages (the two-factor step) and its redirects.
+    "allauth.account.middleware.AccountMiddleware",
     # An ended session (from the account's Sessions page) is signed out at its next request (apps/accounts/sessions.py).
     "apps.accounts.sessions.SessionTrackingMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -286,9 +291,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "accounts:login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "accounts:home"
-LOGOUT_REDIRECT_URL = "accounts:login"
+LOGOUT_REDIRECT_URL = "account_login"
+
+# Sign-in runs on django-allauth (issue 21): e-mail and password, then a second factor for users who have one
+# (an authenticator app's code, a recovery code or a passkey), or a passkey alone. No self sign-up: people join a
+# workspace by invitation (apps/accounts/auth.py). Password reset stays ours (rate limited, sent through a task).
+ACCOUNT_ADAPTER = "apps.accounts.auth.AccountAdapter"
+ACCOUNT_FORMS = {"login": "apps.accounts.forms.EmailLoginForm"}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_LOGOUT_ON_GET = False
+# Wrong passwords are counted by django-axes (per account and address) and apps/accounts/limits.py (per address).
+ACCOUNT_RATE_LIMITS = {"login_failed": False, "login": False}
+MFA_ADAPTER = "apps.accounts.auth.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = "CXM"
+# Members are invited by e-mail: their address is the one the invitation reached.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+# Passkeys need https except on localhost (development, the browser tests).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=DEBUG)
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 MEMBER_INVITATION_DAYS = env.int("MEMBER_INVITATION_DAYS", default=7)
 
@@ -305,7 +332,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
-AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_FORM_FIELD = "login"
 AXES_USERNAME_CALLABLE = "apps.accounts.axes.lockout_username"
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 AXES_VERBOSE = False

@@ -12,6 +12,8 @@ from cxm.settings.base import *  # noqa: E402,F403
 from cxm.settings.base import BASE_DIR, env  # noqa: E402
 
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+# Passkeys on the live server at http://localhost (tests/browser/test_mfa.py): browsers allow WebAuthn there.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")  # tests/test_core_site.py unsets it
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
