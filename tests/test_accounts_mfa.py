@@ -141,6 +141,8 @@ def test_a_workspace_that_requires_two_factor_sends_members_without_it_to_set_it
 
 
 def test_the_requirement_is_a_workspace_setting_admins_change_and_the_audit_log_shows(world, client, api_client):
+    client.force_login(world.alice)
+    assert 'name="require_two_factor"' in client.get("/t/acme/settings/").content.decode(), "on the settings page"
     api_client.force_authenticate(world.alice)
     response = api_client.patch("/api/v1/t/acme/settings/", {"require_two_factor": True}, format="json")
     assert response.status_code == 200, response.content
@@ -151,7 +153,6 @@ def test_the_requirement_is_a_workspace_setting_admins_change_and_the_audit_log_
         event = AuditEvent.objects.filter(changes__has_key="require_two_factor").get()
     assert event.changes["require_two_factor"] == [False, True]
     # The admin who turned it on without a second factor is sent to set one up, like everybody else.
-    client.force_login(world.alice)
     assert client.get("/t/acme/home/").url.startswith("/accounts/2fa/")
 
 
