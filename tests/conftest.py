@@ -165,3 +165,18 @@ def api_client():
 def make_api_key(tenant, role=Role.ADMIN, name="test key"):
     with tenant_context(tenant):
         return api_key_create(tenant=tenant, acting_user=None, name=name, role=role)
+
+
+@pytest.fixture(scope="module")
+def oidc_provider(tmp_path_factory):
+    """A real OpenID Connect provider on loopback for the module's tests (tests/oidc_provider/): people
+    IDP_PEOPLE at example.com; each test registers the clients it needs."""
+    from tests.oidc_provider.server import IDP_PASSWORD, IDP_PEOPLE, OidcProvider
+
+    provider = OidcProvider(tmp_path_factory.mktemp("idp")).start()
+    try:
+        for name in IDP_PEOPLE:
+            provider.add_user(username=name, email=f"{name}@example.com", password=IDP_PASSWORD, first_name=name.title(), last_name="Example")
+        yield provider
+    finally:
+        provider.stop()

@@ -31,6 +31,8 @@ GLOBAL_ROUTES = {
     "accounts/reauthenticate/": "confirming one's password before a security change concerns the person, not a tenant",
     "accounts/inactive/": "django-allauth's page for a deactivated account, before any tenant",
     "accounts/signup/": "says sign-up is closed (people join a workspace by invitation); no tenant data",
+    "accounts/sso/": "single sign-on starts before a tenant is chosen: the e-mail's domain finds the workspace's provider",
+    "accounts/sso/callback/": "the provider's return: the state kept in this browser's session finds the attempt and its workspace",
     "accounts/2fa/": "two-factor authenticators and passkeys belong to the person and sign them in before a tenant is chosen",
     "accounts/password-reset/sent/": "passwords belong to the person, not to a tenant",
     "accounts/reset/<uidb64>/<token>/": "passwords belong to the person, not to a tenant",

@@ -74,6 +74,8 @@ NOT_FREE_TEXT = {
        for name in ("principal", "key", "method", "path", "request_hash", "response_body")},
     "accounts.User.password": "a password hash",
     "accounts.UserSession.key_hash": "generated",
+    "accounts.SsoConnection.client_secret_encrypted": "ciphertext, never displayed",
+    "accounts.SsoConnection.email_domain": "validated as a domain name (apps/accounts/sso/services.py)",
     "clients.Contact.locale": "validated against the languages offered",
     "touchpoints.Interaction.idempotency_key": "an API replay key, never displayed",
     "imports.ImportJob.sha256": "generated", "imports.ImportJob.summary": "counts computed by the import",

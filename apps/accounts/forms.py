@@ -6,6 +6,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from apps.accounts.models import normalize_email
 from apps.tenancy.forms import TeamChoiceMixin
 from apps.tenancy.models import Role, Team
+from apps.tenancy.selectors import memberships_of_user_including_cross_tenant
 
 
 class EmailLoginForm(LoginForm):
@@ -18,6 +19,15 @@ class EmailLoginForm(LoginForm):
         self.fields["login"].widget.attrs.pop("placeholder", None)
         self.fields["password"].help_text = ""
         self.fields["password"].widget.attrs.pop("placeholder", None)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.user is not None:
+            requiring = [m.tenant.name for m in memberships_of_user_including_cross_tenant(user=self.user) if m.tenant.require_sso]
+            if requiring:
+                raise forms.ValidationError(f"{', '.join(requiring)} signs you in through single sign-on: use “Sign in with "
+                                            "single sign-on” below.", code="sso_required")
+        return cleaned
 
     def clean_login(self):
         # django-axes counts failures per account as authenticate() receives it: one spelling per

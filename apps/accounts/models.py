@@ -152,3 +152,31 @@ class UserSession(PublicIdModel):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.user_agent[:40]}"
+
+
+class SsoConnection(TenantScopedModel):
+    """A workspace's single sign-on through an OpenID Connect provider (issue 21 item 2; apps/accounts/sso/): people
+    whose e-mail is at `email_domain` sign in there (authorization code with PKCE), matched to a member by e-mail or
+    joined with `default_role`. The client secret is kept encrypted (apps/core/crypto.py); revealing it is audited.
+    An e-mail domain signs in to one workspace only: the domain finds its row before any tenant is known."""
+
+    issuer = models.URLField(max_length=300, help_text="The provider's issuer URL, e.g. https://login.example.com/realms/acme.")
+    client_id = models.CharField(max_length=200)
+    client_secret_encrypted = models.TextField(editable=False)
+    email_domain = models.CharField(max_length=253, help_text="People whose e-mail ends in @this-domain sign in here.")
+    default_role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF,
+                                    help_text="The role of someone who signs in for the first time.")
+    require_sso = models.BooleanField(default=False, verbose_name="Require single sign-on",
+                                      help_text="Members sign in only through the provider: password sign-in is refused.")
+    is_enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            *TenantScopedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant"], name="accounts_sso_one_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Single sign-on for @{self.email_domain}"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from apps.accounts import views
+from apps.accounts.sso import views as sso_views
 
 app_name = "accounts"
 
@@ -14,4 +15,6 @@ urlpatterns = [
     path("accounts/reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
     path("accounts/reset/done/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("invite/<str:token>/", views.invitation_accept_view, name="invitation_accept"),
+    path("accounts/sso/", sso_views.sso_start_view, name="sso_start"),
+    path("accounts/sso/callback/", sso_views.sso_callback_view, name="sso_callback"),
 ]

@@ -20,7 +20,7 @@ from apps.core.errors import NOT_FOUND_MESSAGE
 from apps.tenancy import idempotency
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import EVERYONE, ApiKey
-from apps.tenancy.selectors import TenantAccess, membership_get_for_user, tenant_get_by_slug, two_factor_missing
+from apps.tenancy.selectors import SSO_SESSION_KEY, TenantAccess, membership_get_for_user, tenant_get_by_slug, two_factor_missing
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -100,7 +100,12 @@ class TenantApi(APIView):
             membership = membership_get_for_user(user=request.user)
             if membership is None:
                 raise exceptions.NotFound(NOT_FOUND_MESSAGE)
-            if two_factor_missing(user=request.user, tenant=tenant):
+            session = getattr(request._request, "session", None)
+            through_sso = session is not None and tenant.pk in session.get(SSO_SESSION_KEY, [])
+            if tenant.require_sso and not through_sso:
+                raise exceptions.PermissionDenied(f"{tenant.name} signs its members in through single sign-on: sign in there "
+                                                  "first (/accounts/sso/), or use an API key.")
+            if not through_sso and two_factor_missing(user=request.user, tenant=tenant):
                 raise exceptions.PermissionDenied(f"{tenant.name} requires two-factor sign-in: add an authenticator app or a passkey "
                                                   "at /accounts/2fa/ first, or use an API key.")
             access = TenantAccess(tenant=tenant, role=membership.role, membership=membership)

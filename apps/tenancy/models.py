@@ -48,6 +48,8 @@ class Tenant(PublicIdModel, TimeStampedModel):
         default=False, verbose_name="Require two-factor sign-in",
         help_text="Members without an authenticator app or a passkey are asked to set one up before they see this workspace.",
     )
+    # Set with the workspace's single sign-on (apps/accounts/sso/): members' sessions must come through it.
+    require_sso = models.BooleanField(default=False, editable=False)
     is_active = models.BooleanField(default=True)
 
     class Meta:

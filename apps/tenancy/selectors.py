@@ -89,6 +89,11 @@ def active_tenants_by_slug(slugs: list[str] | None) -> list[Tenant]:
     return list(tenants)
 
 
+# The workspaces a session signed in to through their single sign-on (apps/accounts/sso/views.py writes it): such a
+# workspace may require it, and its provider vouches for the second factor.
+SSO_SESSION_KEY = "sso_tenants"
+
+
 def two_factor_missing(*, user, tenant: Tenant) -> bool:
     """Whether the workspace requires two-factor sign-in and the user has no second factor yet (an authenticator
     app or a passkey: recovery codes alone do not count). One indexed EXISTS, only in workspaces that require it."""

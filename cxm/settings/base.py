@@ -298,6 +298,10 @@ LOGOUT_REDIRECT_URL = "account_login"
 # Sign-in runs on django-allauth (issue 21): e-mail and password, then a second factor for users who have one
 # (an authenticator app's code, a recovery code or a passkey), or a passkey alone. No self sign-up: people join a
 # workspace by invitation (apps/accounts/auth.py). Password reset stays ours (rate limited, sent through a task).
+# Secrets stored in the database (an identity provider's client secret) are encrypted (apps/core/crypto.py).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# Single sign-on (apps/accounts/sso/): how long the provider may take to answer us.
+SSO_HTTP_TIMEOUT = env.int("SSO_HTTP_TIMEOUT", default=10)
 ACCOUNT_ADAPTER = "apps.accounts.auth.AccountAdapter"
 ACCOUNT_FORMS = {"login": "apps.accounts.forms.EmailLoginForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
