@@ -243,7 +243,9 @@ def add_what_the_demo_lacks(tenant) -> None:
     """One row of each kind the demo does not make, so every page with an object id has one to show: a
     team, an API key, a member invitation, an import with rejected rows (one per import status), a kiosk,
     a manual send of every status, a tagged response, a case note, a draft announcement, a webhook with a delivery and a failed attempt."""
+    from apps.accounts.models import SsoConnection
     from apps.accounts.services import member_invite
+    from apps.core.crypto import encrypt
     from apps.feedback.models import Case
     from apps.imports.models import ImportJob
     from apps.integrations.models import WebhookAttempt
@@ -292,6 +294,9 @@ def add_what_the_demo_lacks(tenant) -> None:
                                             payload={"type": "case.opened", "data": {"title": "A case"}}, last_error="HTTP 500")
         WebhookAttempt.objects.create(tenant=tenant, delivery=delivery, attempted_at=datetime.now(UTC), status_code=500,
                                       error="HTTP 500", response_excerpt="Internal error")
+        # A single sign-on (its client id is an admin's free text, shown on its settings page).
+        SsoConnection.objects.create(tenant=tenant, issuer="https://login.example.com/o", client_id="cxm-demo",
+                                     client_secret_encrypted=encrypt("a-secret"), email_domain=f"{tenant.slug}.example")
 
 
 @pytest.fixture
