@@ -2,7 +2,7 @@
 (DevTools `WebAuthn.addVirtualAuthenticator`: a platform authenticator with resident keys and user
 verification, answering as Touch ID or Windows Hello would): a member signs in with a password, confirms it,
 adds a passkey, signs out, then signs in with the passkey alone; signing in with the password now asks for the
-second step, which the passkey answers. Axe clean; screenshots of the pages at 1280 and 390 wide."""
+second step, which the passkey answers; a passkey's answer to a stale challenge is refused. Axe clean; screenshots of the pages at 1280 and 390 wide."""
 
 import re
 
@@ -14,6 +14,18 @@ from tests.browser.conftest import DESKTOP, MOBILE, assert_page_is_clean
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.services
+
+
+# Run in the sign-in page (DevTools evaluation, which the page's CSP does not govern), with allauth's own helpers.
+OPTIONS = """async () => {
+  const response = await fetch('/accounts/2fa/webauthn/login/', {headers: {Accept: 'application/json'}});
+  return (await response.json()).request_options;
+}"""
+SIGN_AND_SUBMIT = """async (options) => {
+  const credential = await webauthnJSON.get(options);
+  document.getElementById('mfa_credential').value = JSON.stringify(credential);
+  document.getElementById('mfa_login').submit();
+}"""
 
 
 def _virtual_authenticator(page) -> tuple:
@@ -63,6 +75,15 @@ def test_a_member_adds_a_passkey_and_signs_in_with_it(browse, world):
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/accounts/login/$"))
     assert_page_is_clean(page, watch, "login")
+
+    # A stale challenge: the passkey signs the challenge of an earlier request, after a newer one replaced it in the
+    # session (what a relayed or replayed assertion looks like). Refused, nobody signed in.
+    stale = page.evaluate(OPTIONS)
+    page.evaluate(OPTIONS)
+    page.evaluate(SIGN_AND_SUBMIT, stale)
+    expect(page).to_have_url(re.compile(r"/accounts/login/$"))
+    expect(page.get_by_role("status")).to_contain_text("Incorrect code.")  # allauth's one word for a refused factor
+    expect(page.get_by_role("banner")).not_to_contain_text("carol@example.com")
     page.get_by_role("button", name="Sign in with a passkey").click()
     expect(page).to_have_url(re.compile(r"/t/acme/"))  # no password typed
     expect(page.get_by_role("banner")).to_contain_text("carol@example.com")
