@@ -263,3 +263,25 @@ def test_the_api_sets_reads_reveals_and_removes_the_sign_on(world, api_client, i
     assert not world.a.require_sso
     _, viewer_key = make_api_key(world.a, role=Role.VIEWER, name="viewer")
     assert api_client.get("/api/v1/t/acme/sso/", HTTP_AUTHORIZATION=f"Bearer {viewer_key}").status_code == 403
+
+
+def test_secrets_survive_a_key_rotation_and_a_lost_key_is_said_plainly(world, client, idp, settings):
+    from cryptography.fernet import Fernet
+
+    from apps.core.crypto import decrypt, encrypt
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [old]
+    token = encrypt("s3cret")
+    settings.FIELD_ENCRYPTION_KEYS = [new, old]  # the new key encrypts, the old one still decrypts
+    assert decrypt(token) == "s3cret"
+    assert decrypt(encrypt("again")) == "again"
+
+    _configure(world, idp)
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the key the secret was stored with is gone
+    client.force_login(world.alice)
+    page = client.post("/t/acme/settings/sso/reveal/", follow=True).content.decode()
+    assert "cannot be read with this deployment&#x27;s keys: enter it again" in page
+    refused = _sso(client.__class__(), "carol@example.com")
+    assert refused.status_code == 400
+    assert "an admin must enter it again" in refused.content.decode()

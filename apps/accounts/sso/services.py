@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 
 from apps.accounts.models import SsoConnection, normalize_email
 from apps.accounts.sso.oidc import SsoError, discovery
-from apps.core.crypto import decrypt, encrypt
+from apps.core.crypto import Undecryptable, decrypt, encrypt
 from apps.tenancy.context import rows_by_key_including_cross_tenant, tenant_context
 from apps.tenancy.models import Membership, Tenant
 from apps.tenancy.services import audit_changes, audit_event_record
@@ -133,7 +133,7 @@ def sso_secret_reveal(*, tenant: Tenant, row: SsoConnection, acting_user, ip_add
 def sso_client_secret(row: SsoConnection) -> str:
     try:
         return decrypt(row.client_secret_encrypted)
-    except Exception as exc:  # Undecryptable: the keys changed
+    except Undecryptable as exc:
         raise SsoError("This workspace's single sign-on secret cannot be read: an admin must enter it again.") from exc
 
 

@@ -27,6 +27,7 @@ from apps.accounts.sso.services import (
     sso_secret_reveal,
     sso_sign_in,
 )
+from apps.core.crypto import Undecryptable
 from apps.core.forms import add_service_errors
 from apps.core.ratelimit import client_ip
 from apps.tenancy.models import ADMINS
@@ -146,7 +147,7 @@ def sso_reveal_view(request, tenant_slug):
         return redirect("tenancy:sso", tenant_slug=tenant_slug)
     try:
         revealed = sso_secret_reveal(tenant=request.tenant, row=row, acting_user=request.user, ip_address=client_ip(request))
-    except Exception as exc:  # noqa: BLE001 - Undecryptable: say so on the page
+    except Undecryptable as exc:
         messages.error(request, str(exc))
         return redirect("tenancy:sso", tenant_slug=tenant_slug)
     context = {"form": SsoConnectionForm(instance=row), "row": row, "callback_url": _callback_url(request), "revealed": revealed}
