@@ -33,6 +33,11 @@ def test_an_admin_configures_sso_and_a_member_signs_in_through_the_provider(brow
     assert_page_is_clean(admin, admin_watch, "sso-settings")
 
     page, watch = browse.open(MOBILE)
+    page.goto("/accounts/sso/callback/?state=forged&code=x")  # a return this browser never started
+    expect(page.get_by_role("alert")).to_contain_text("was not started in this browser")
+    watch.failed_responses.clear()  # its 400 is the point (and the console reports it)
+    watch.console_errors.clear()
+    assert_page_is_clean(page, watch, "sso-refused")
     page.goto("/accounts/login/")
     page.get_by_role("link", name="Sign in with single sign-on").click()
     assert_page_is_clean(page, watch, "sso-start")
