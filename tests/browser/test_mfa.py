@@ -2,7 +2,8 @@
 (DevTools `WebAuthn.addVirtualAuthenticator`: a platform authenticator with resident keys and user
 verification, answering as Touch ID or Windows Hello would): a member signs in with a password, confirms it,
 adds a passkey, signs out, then signs in with the passkey alone; signing in with the password now asks for the
-second step, which the passkey answers; a passkey's answer to a stale challenge is refused. Axe clean; screenshots of the pages at 1280 and 390 wide."""
+second step, which the passkey answers; a passkey's answer to a stale challenge is refused. Axe clean; screenshots
+of the pages at 1280 and 390 wide."""
 
 import re
 
