@@ -5,6 +5,8 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_ENV := DEBUG=1 CELERY_TASK_ALWAYS_EAGER=1 DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3 EMAIL_URL=consolemail://
+# The demo's set-up (migrate, seed) logs warnings only, so the logins stand out; `make run LOG_LEVEL=INFO` shows all.
+LOG_LEVEL ?= WARNING
 
 .PHONY: run test lint migrate demo-data browser clean help
 
@@ -24,8 +26,8 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	@touch $@
 
 run: $(VENV)/.runtime
-	$(DEMO_ENV) $(PY) manage.py migrate --noinput
-	$(DEMO_ENV) $(PY) manage.py seed_demo
+	$(DEMO_ENV) LOG_LEVEL=$(LOG_LEVEL) $(PY) manage.py migrate --noinput -v 0
+	$(DEMO_ENV) LOG_LEVEL=$(LOG_LEVEL) $(PY) manage.py seed_demo
 	$(DEMO_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(VENV)/.dev

@@ -382,3 +382,16 @@ def test_the_refresh_task_runs_for_a_tenant(world, survey_version):
     assert fan_out_refresh_churn_risk() == 3  # eager in tests: every active tenant
     with tenant_context(world.b):
         assert ClientHealth.objects.count() == 1
+
+
+def test_churn_rates_round_half_away_from_zero_like_every_other_number():
+    """METRICS.md "Rounding": 11.25 → 11.3 (Python's round() would give 11.2, half to even)."""
+    from apps.metrics.churn.retention import _rate
+
+    assert round(11.25, 1) == 11.2, "the trap this guards against"
+    rate = _rate(9, 80)  # 11.25 %
+    assert rate["value"] == 11.3
+    assert _rate(1, 8)["value"] == 12.5
+    assert _rate(3, 8)["value"] == 37.5
+    assert _rate(1, 40)["value"] == 2.5  # 2.5 exactly: one decimal kept
+    assert _rate(1, 16)["value"] == 6.3  # 6.25 → 6.3

@@ -111,7 +111,7 @@ def _covering(interval: tuple[float, float] | None, value: float | None) -> tupl
     return min(low, value), max(high, value)
 
 
-def _round(x: float | None, digits: int = 1) -> float | None:
+def round_half_away(x: float | None, digits: int = 1) -> float | None:
     """Half away from zero on the shortest decimal form (22.25 → 22.3, −8.25 → −8.3, 0.15 → 0.2), as a
     person rounding the number would; monotone, so rounding never moves a value out of its interval."""
     if x is None or not math.isfinite(x):  # not finite cannot happen from the rules above; never NaN in JSON
@@ -126,7 +126,7 @@ def rounded(block: dict) -> dict:
         if isinstance(value, dict):
             out[key] = rounded(value)
         elif isinstance(value, float):
-            out[key] = _round(value, 2 if key == "z" else 1)
+            out[key] = round_half_away(value, 2 if key == "z" else 1)
         else:
             out[key] = value
     return out

@@ -474,7 +474,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django_structlog": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {"django_structlog": {"level": "WARNING"}, "axes": {"level": "WARNING"},
+                # The in-process broker of `make run` has no host, which kombu warns about at every connection.
+                "kombu.connection": {"level": "ERROR" if CELERY_BROKER_URL.startswith("memory://") else "WARNING"}},
 }
 
 import structlog  # noqa: E402

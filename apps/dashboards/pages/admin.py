@@ -33,6 +33,7 @@ from apps.metrics import charts
 from apps.metrics.drill import invitations_url
 from apps.metrics.params import MetricFilters
 from apps.metrics.scores.selectors import period_start, periods
+from apps.metrics.stats import round_half_away
 from apps.reports.panels import Chart, Table, drill_links, number
 from apps.surveys.models import Survey
 
@@ -128,7 +129,7 @@ def _when(moment: datetime | None, tenant) -> str:
 
 
 def _pct(k: int, n: int) -> float | None:
-    return round(100 * k / n, 1) if n else None
+    return round_half_away(100 * k / n, 1) if n else None
 
 
 def _lower(label: str) -> str:

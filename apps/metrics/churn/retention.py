@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from apps.core.dates import local_today
-from apps.metrics.stats import wilson
+from apps.metrics.stats import round_half_away, wilson
 from apps.tenancy.context import require_current_tenant
 
 INTERVALS = ("day", "week", "month", "quarter", "year")
@@ -56,7 +56,8 @@ Z95 = 1.959963984540054
 # --- small helpers ------------------------------------------------------------------------------
 
 def _r1(x: float | None) -> float | None:
-    return None if x is None else round(x, 1)
+    """One decimal, half away from zero like every other number (METRICS.md "Rounding"): 11.25 → 11.3."""
+    return round_half_away(x, 1)
 
 
 def _rate(k: int, n: int) -> dict:
@@ -200,8 +201,8 @@ def _period_row(start: date, end: date, partial: bool, row) -> dict:
         "retention": retention,
         "revenue_churn": {
             "value": _r1(100 * lost_value / start_value) if start_value > 0 else None,
-            "lost_value": round(lost_value, 2),
-            "start_value": round(start_value, 2),
+            "lost_value": round_half_away(lost_value, 2),
+            "start_value": round_half_away(start_value, 2),
             "clients_without_value": int(row.S_no_value),
         },
     }
