@@ -11,7 +11,6 @@ import hashlib
 from datetime import date, timedelta
 
 import pytest
-from django.core.management import call_command
 from django.db.models import Avg, Count, F, Max, Min
 
 from apps.accounts.models import User
@@ -221,19 +220,6 @@ def test_it_brings_an_earlier_demo_world_in_line_instead_of_duplicating_it(db):
         assert list(journey.stages.values_list("name", flat=True)) == [s.name for s in spec.profile.journeys[0].stages]
         assert Interaction.objects.exists()
 
-
-def test_the_command_prints_counts_and_logins_per_tenant(db, settings, capsys):
-    settings.DEBUG = True
-    call_command("seed_demo", "--clients", "30")
-    out = capsys.readouterr().out
-    assert "Northwind Advisory (Europe/Brussels): seeded now" in out
-    assert "Harbor Legal (America/New_York)" in out
-    assert "30 clients" in out
-    assert "staff@harbor.demo" in out
-    assert "staff6@northwind.demo" in out
-    assert DEMO_PASSWORD in out
-    call_command("seed_demo")
-    assert "already seeded, left as is" in capsys.readouterr().out
 
 def _survey_counts():
     counts = {}

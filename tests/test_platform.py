@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 
 from apps.accounts.models import User
 from apps.clients.models import Contact
-from apps.demo.world import DEMO_PASSWORD, seed_demo
+from apps.demo.world import DEMO_PASSWORD
 from apps.journeys.models import Journey
 from apps.tenancy.context import tenant_context
 from apps.tenancy.models import Membership, Tenant
@@ -30,12 +31,22 @@ def _counts():
     return counts
 
 
-def test_it_seeds_two_colliding_demo_tenants_idempotently(db, client):
-    # 60 clients, not the default 240: nothing below depends on the size (the colliding contacts are the shared
-    # companies', planned first), and tests/test_demo.py checks the full-size world and its second seed.
-    seed_demo(size=60)
+def test_it_seeds_two_colliding_demo_tenants_idempotently_and_prints_the_logins(db, client, settings, capsys):
+    """`manage.py seed_demo` as `make run` calls it, twice. 60 clients, not the default 240: nothing below depends on the
+    size (the colliding contacts are the shared companies', planned first), and tests/test_demo.py checks the full-size
+    world and its second seed."""
+    settings.DEBUG = True
+    call_command("seed_demo", "--clients", "60")
+    out = capsys.readouterr().out
+    assert "Northwind Advisory (Europe/Brussels): seeded now" in out
+    assert "Harbor Legal (America/New_York)" in out
+    assert "60 clients" in out
+    assert "staff@harbor.demo" in out
+    assert "staff6@northwind.demo" in out
+    assert DEMO_PASSWORD in out
     first = _counts()
-    seed_demo(size=60)
+    call_command("seed_demo", "--clients", "60")
+    assert "already seeded, left as is" in capsys.readouterr().out
     assert _counts() == first, "a second seed must not duplicate anything"
     northwind, harbor = Tenant.objects.get(slug="northwind"), Tenant.objects.get(slug="harbor")
     assert northwind.name != harbor.name
@@ -62,7 +73,7 @@ def test_it_seeds_two_colliding_demo_tenants_idempotently(db, client):
 
 
 def test_it_refuses_to_seed_without_debug(db):
-    from django.core.management import CommandError, call_command
+    from django.core.management import CommandError
 
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("seed_demo")

@@ -8,6 +8,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.accounts.models import SsoConnection
+from apps.core.crypto import encrypt
 from apps.digests.models import DigestSend
 from apps.feedback.models import ActionPlanCase
 from apps.metrics.themes.rollups import theme_rollups_refresh
@@ -31,6 +33,8 @@ def populate(world, n, parents=None):
         client = parents.get("client") or f.ClientFactory(tenant=a)
         survey = parents.get("survey") or f.SurveyFactory(tenant=a)  # its questions and versions grow below
         draft = parents.get("survey_draft") or f.SurveyVersionFactory(survey=survey)
+        SsoConnection.objects.get_or_create(tenant=a, defaults={  # a singleton: its page and API read one row
+            "issuer": "https://login.example.com/o", "client_id": "cxm", "client_secret_encrypted": encrypt("s"), "email_domain": "acme.example"})
         for _ in range(n):
             segment = f.SegmentFactory(tenant=a)
             other = f.ClientFactory(tenant=a, segment=segment, owner=bob)
@@ -102,7 +106,9 @@ def count(client, path):
 # Form targets without a page of their own (GET answers 405), with the page that shows their form.
 POST_ONLY = {"t/<slug:tenant_slug>/settings/teams/": "team_create: its form is on the members page",
              "t/<slug:tenant_slug>/themes/starter/": "its button is on the themes page",
-             "t/<slug:tenant_slug>/themes/suggest/": "its button is on the themes page"}
+             "t/<slug:tenant_slug>/themes/suggest/": "its button is on the themes page",
+             "t/<slug:tenant_slug>/settings/sso/reveal/": "its button is on the single sign-on page",
+             "t/<slug:tenant_slug>/settings/sso/delete/": "its button is on the single sign-on page"}
 
 # Routes that only redirect (their target is counted as its own route), with where they go for alice (an admin).
 REDIRECTS = {"t/<slug:tenant_slug>/": "/t/acme/dashboards/"}  # the home opens the role's dashboard
