@@ -135,6 +135,9 @@ def test_a_workspace_that_requires_two_factor_sends_members_without_it_to_set_it
     assert api_client.__class__().get("/api/v1/t/acme/touchpoints/", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
 
     _activate_totp(client, django_capture_on_commit_callbacks)
+    back = client.get("/accounts/2fa/?next=/t/acme/home/").content.decode()
+    assert '<a class="button" href="/t/acme/home/">Continue to your workspace</a>' in back
+    assert "Continue to your workspace" not in client.get("/accounts/2fa/?next=//evil.example/").content.decode()
     assert client.get("/t/acme/home/").status_code == 200, "set up: the workspace opens"
     api_client.force_authenticate(world.dana)
     assert api_client.get("/api/v1/t/acme/touchpoints/").status_code == 200

@@ -118,13 +118,13 @@ def test_a_hand_worked_month(history, client):
     nps, csat, ces = september[2:7], september[7:12], september[12:17]
     assert nps[:2] == (33.3, 3)
     low, high = stats.nps_interval(2, 1, 3)
-    assert nps[2:4] == (stats._round(min(low, 100 / 3)), stats._round(max(high, 100 / 3)))
+    assert nps[2:4] == (stats.round_half_away(min(low, 100 / 3)), stats.round_half_away(max(high, 100 / 3)))
     assert csat[:2] == (50.0, 2)
     wilson = stats.wilson(1, 2)
-    assert csat[2:4] == (stats._round(100 * wilson[0]), stats._round(100 * wilson[1]))
+    assert csat[2:4] == (stats.round_half_away(100 * wilson[0]), stats.round_half_away(100 * wilson[1]))
     assert ces[:2] == (5.0, 2)
     half = stats.t_quantile(1) * math.sqrt(2) / math.sqrt(2)
-    assert ces[2:4] == (stats._round(max(1.0, 5 - half)), stats._round(min(7.0, 5 + half)))
+    assert ces[2:4] == (stats.round_half_away(max(1.0, 5 - half)), stats.round_half_away(min(7.0, 5 + half)))
 
 
 def test_the_tiles_cover_every_counted_answer(history, client):
@@ -151,7 +151,7 @@ def test_the_perception_gap_equals_the_pairs(history, client):
     block = {row[0]: row[1] for row in page.gap_tile.table.rows}
     assert block["n"] == 5
     assert block["Value"] == 2.0
-    assert (block["95% CI low"], block["95% CI high"]) == (stats._round(mean - half), stats._round(mean + half))
+    assert (block["95% CI low"], block["95% CI high"]) == (stats.round_half_away(mean - half), stats.round_half_away(mean + half))
     expected = expected_blocks(world.a, rows)["perception_gap"]
     assert (expected["perceived_nps"], expected["actual_nps"]) == (20.0, -20.0)  # predictions 9 10 8 6 7; answers 10 9 3 6 2
     assert page.gap_tile.extra == ("Perceived NPS 20 vs actual −20",)

@@ -13,7 +13,7 @@ from apps.metrics import stats
 from apps.metrics.buckets import Bucket
 
 PROPERTY = settings(max_examples=150, deadline=None)
-r1 = stats._round  # the blocks' rounding (half away from zero, one decimal)
+r1 = stats.round_half_away  # the blocks' rounding (half away from zero, one decimal)
 
 maybe = st.none().__or__
 responses_strategy = st.lists(

@@ -26,7 +26,6 @@ from apps.tenancy.selectors import SSO_SESSION_KEY, TenantAccess, membership_get
 TENANT_KWARG = "tenant_slug"
 
 
-
 def _is_api(match) -> bool:
     view_class = getattr(match.func, "cls", None) or getattr(match.func, "view_class", None)
     from apps.tenancy.api import TenantApi
